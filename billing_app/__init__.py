@@ -1,0 +1,1 @@
+"""Client Billing: self-hosted billing for web agencies."""

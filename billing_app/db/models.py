@@ -1,0 +1,193 @@
+"""SQLModel tables. Timestamps are timezone-aware UTC; see alembic/versions for the migrations."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import sqlalchemy as sa
+from sqlalchemy.types import TypeDecorator
+from sqlmodel import Field, SQLModel
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Stores aware datetimes as UTC; always returns aware UTC datetimes (SQLite drops tzinfo)."""
+
+    impl = sa.DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: sa.Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            msg = "naive datetime given to a UTC column"
+            raise ValueError(msg)
+        return value.astimezone(UTC)
+
+    def process_result_value(self, value: datetime | None, dialect: sa.Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value.astimezone(UTC)
+
+
+def _ts(*, nullable: bool = False, index: bool = False) -> sa.Column[datetime]:
+    return sa.Column(UTCDateTime(), nullable=nullable, index=index)
+
+
+class StaffUser(SQLModel, table=True):
+    """A member of the agency team."""
+
+    __tablename__ = "staff_user"
+    __table_args__ = {"extend_existing": True}
+
+    id: int | None = Field(default=None, primary_key=True)
+    email: str = Field(max_length=320, sa_column_kwargs={"unique": True}, nullable=False)
+    name: str = Field(max_length=200)
+    password_hash: str = Field(max_length=255)
+    role_key: str = Field(max_length=40, default="viewer")
+    custom_role_id: int | None = Field(default=None, foreign_key="custom_role.id", index=True)
+    is_active: bool = Field(default=True)
+    last_login_at: datetime | None = Field(default=None, sa_column=_ts(nullable=True))
+    created_at: datetime = Field(sa_column=_ts())
+
+
+class CustomRole(SQLModel, table=True):
+    """A staff role built from permission checkboxes."""
+
+    __tablename__ = "custom_role"
+    __table_args__ = {"extend_existing": True}
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(max_length=80, sa_column_kwargs={"unique": True}, nullable=False)
+    description: str = Field(default="", max_length=500)
+    permissions: str = Field(default="")  # space-separated permission codes
+    created_at: datetime = Field(sa_column=_ts())
+    updated_at: datetime = Field(sa_column=_ts())
+
+
+class AuthSession(SQLModel, table=True):
+    """A signed-in browser. Only the SHA-256 of the cookie token is stored."""
+
+    __tablename__ = "auth_session"
+    __table_args__ = {"extend_existing": True}
+
+    id: int | None = Field(default=None, primary_key=True)
+    token_hash: str = Field(max_length=64, sa_column_kwargs={"unique": True}, nullable=False)
+    user_id: int = Field(foreign_key="staff_user.id", index=True)
+    created_at: datetime = Field(sa_column=_ts())
+    last_seen_at: datetime = Field(sa_column=_ts())
+    expires_at: datetime = Field(sa_column=_ts())
+    revoked_at: datetime | None = Field(default=None, sa_column=_ts(nullable=True))
+    ip: str = Field(default="", max_length=64)
+    user_agent: str = Field(default="", max_length=300)
+
+
+class LoginTicket(SQLModel, table=True):
+    """A one-time, short-lived ticket handed from the login page to the cookie route."""
+
+    __tablename__ = "login_ticket"
+    __table_args__ = {"extend_existing": True}
+
+    id: int | None = Field(default=None, primary_key=True)
+    ticket_hash: str = Field(max_length=64, sa_column_kwargs={"unique": True}, nullable=False)
+    user_id: int = Field(foreign_key="staff_user.id", index=True)
+    expires_at: datetime = Field(sa_column=_ts())
+    used_at: datetime | None = Field(default=None, sa_column=_ts(nullable=True))
+    ip: str = Field(default="", max_length=64)
+
+
+class PasswordReset(SQLModel, table=True):
+    """A single-use password reset link (hashed token)."""
+
+    __tablename__ = "password_reset"
+    __table_args__ = {"extend_existing": True}
+
+    id: int | None = Field(default=None, primary_key=True)
+    token_hash: str = Field(max_length=64, sa_column_kwargs={"unique": True}, nullable=False)
+    user_id: int = Field(foreign_key="staff_user.id", index=True)
+    created_at: datetime = Field(sa_column=_ts())
+    expires_at: datetime = Field(sa_column=_ts())
+    used_at: datetime | None = Field(default=None, sa_column=_ts(nullable=True))
+
+
+class Invitation(SQLModel, table=True):
+    """An invitation to join the team (hashed, single-use, expiring token)."""
+
+    __tablename__ = "invitation"
+    __table_args__ = {"extend_existing": True}
+
+    id: int | None = Field(default=None, primary_key=True)
+    token_hash: str = Field(max_length=64, sa_column_kwargs={"unique": True}, nullable=False)
+    email: str = Field(max_length=320, index=True)
+    role_key: str = Field(max_length=40)
+    custom_role_id: int | None = Field(default=None, foreign_key="custom_role.id")
+    invited_by_id: int | None = Field(default=None, foreign_key="staff_user.id")
+    created_at: datetime = Field(sa_column=_ts())
+    expires_at: datetime = Field(sa_column=_ts())
+    accepted_at: datetime | None = Field(default=None, sa_column=_ts(nullable=True))
+    revoked_at: datetime | None = Field(default=None, sa_column=_ts(nullable=True))
+
+
+class OutboxEmail(SQLModel, table=True):
+    """A message waiting for, or done with, delivery. Written in the same transaction as its cause."""
+
+    __tablename__ = "outbox_email"
+    __table_args__ = (
+        sa.Index("ix_outbox_email_due", "status", "next_attempt_at"),
+        {"extend_existing": True},
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    kind: str = Field(max_length=40)
+    to_address: str = Field(max_length=320, index=True)
+    subject: str = Field(max_length=300)
+    body_text: str = Field(sa_column=sa.Column(sa.Text(), nullable=False))
+    body_html: str = Field(sa_column=sa.Column(sa.Text(), nullable=False))
+    status: str = Field(default="queued", max_length=16)  # queued, sent, failed, dead
+    attempts: int = Field(default=0)
+    next_attempt_at: datetime = Field(sa_column=_ts())
+    last_error: str = Field(default="", max_length=1000)
+    created_at: datetime = Field(sa_column=_ts(index=True))
+    sent_at: datetime | None = Field(default=None, sa_column=_ts(nullable=True))
+    transport: str = Field(default="", max_length=16)  # smtp or file
+    file_path: str = Field(default="", max_length=500)
+
+
+class AuditEvent(SQLModel, table=True):
+    """An append-only record of something that matters. Triggers refuse UPDATE and DELETE."""
+
+    __tablename__ = "audit_event"
+    __table_args__ = {"extend_existing": True}
+
+    id: int | None = Field(default=None, primary_key=True)
+    at: datetime = Field(sa_column=_ts(index=True))
+    action: str = Field(max_length=60, index=True)
+    actor_id: int | None = Field(default=None, index=True)
+    actor_label: str = Field(default="", max_length=320)
+    target: str = Field(default="", max_length=320)
+    ip: str = Field(default="", max_length=64)
+    details: str = Field(default="", max_length=2000)
+
+
+class LoginThrottle(SQLModel, table=True):
+    """Failed sign-ins per email (known or not, so answers never reveal which emails exist)."""
+
+    __tablename__ = "login_throttle"
+    __table_args__ = {"extend_existing": True}
+
+    email: str = Field(max_length=320, primary_key=True)
+    failures: int = Field(default=0)
+    locked_until: datetime | None = Field(default=None, sa_column=_ts(nullable=True))
+    last_failure_at: datetime | None = Field(default=None, sa_column=_ts(nullable=True))
+
+
+class Installation(SQLModel, table=True):
+    """One row once the owner exists: makes first-run setup happen exactly once."""
+
+    __tablename__ = "installation"
+    __table_args__ = {"extend_existing": True}
+
+    id: int = Field(default=1, primary_key=True)
+    owner_id: int = Field(foreign_key="staff_user.id")
+    created_at: datetime = Field(sa_column=_ts())

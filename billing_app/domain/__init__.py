@@ -1,0 +1,1 @@
+"""Pure domain logic: stdlib, babel and dateutil only. No I/O."""

@@ -1,0 +1,144 @@
+"""The permission catalogue and the built-in staff roles.
+
+A permission is a dotted string ``area.action``. Every event handler that reads or changes data
+names one of these; roles are sets of them. Built-in roles are defined here and cannot be edited;
+custom roles are stored in the database as a set of permission codes from this catalogue.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+
+class Permission(StrEnum):
+    """Every permission a staff member can hold."""
+
+    DASHBOARD_VIEW = "dashboard.view"
+    CLIENTS_READ = "clients.read"
+    CLIENTS_WRITE = "clients.write"
+    CATALOG_READ = "catalog.read"
+    CATALOG_WRITE = "catalog.write"
+    SUBSCRIPTIONS_READ = "subscriptions.read"
+    SUBSCRIPTIONS_WRITE = "subscriptions.write"
+    INVOICES_READ = "invoices.read"
+    INVOICES_WRITE = "invoices.write"
+    INVOICES_SEND = "invoices.send"
+    PAYMENTS_READ = "payments.read"
+    PAYMENTS_RECORD = "payments.record"
+    REFUNDS_CREATE = "refunds.create"
+    REPORTS_VIEW = "reports.view"
+    SETTINGS_READ = "settings.read"
+    SETTINGS_WRITE = "settings.write"
+    BRANDING_WRITE = "branding.write"
+    EMAILS_VIEW = "emails.view"
+    TEAM_READ = "team.read"
+    TEAM_MANAGE = "team.manage"
+    ROLES_MANAGE = "roles.manage"
+    AUDIT_VIEW = "audit.view"
+
+
+@dataclass(frozen=True)
+class PermissionInfo:
+    """How a permission is presented on the Roles page."""
+
+    permission: Permission
+    area: str
+    label: str
+
+
+CATALOGUE: tuple[PermissionInfo, ...] = (
+    PermissionInfo(Permission.DASHBOARD_VIEW, "Dashboard", "See the dashboard"),
+    PermissionInfo(Permission.CLIENTS_READ, "Clients", "See clients and their websites"),
+    PermissionInfo(Permission.CLIENTS_WRITE, "Clients", "Add, edit, import and archive clients"),
+    PermissionInfo(Permission.CATALOG_READ, "Catalog", "See products, services and tax rates"),
+    PermissionInfo(Permission.CATALOG_WRITE, "Catalog", "Manage products, services and tax rates"),
+    PermissionInfo(Permission.SUBSCRIPTIONS_READ, "Subscriptions", "See subscriptions"),
+    PermissionInfo(
+        Permission.SUBSCRIPTIONS_WRITE, "Subscriptions", "Create, change and cancel subscriptions"
+    ),
+    PermissionInfo(Permission.INVOICES_READ, "Invoices", "See invoices and download PDFs"),
+    PermissionInfo(Permission.INVOICES_WRITE, "Invoices", "Create and edit draft invoices"),
+    PermissionInfo(Permission.INVOICES_SEND, "Invoices", "Send, resend and void invoices"),
+    PermissionInfo(Permission.PAYMENTS_READ, "Payments", "See payments"),
+    PermissionInfo(Permission.PAYMENTS_RECORD, "Payments", "Record offline payments"),
+    PermissionInfo(Permission.REFUNDS_CREATE, "Refunds", "Refund payments"),
+    PermissionInfo(Permission.REPORTS_VIEW, "Reports", "See revenue and MRR reports"),
+    PermissionInfo(Permission.SETTINGS_READ, "Settings", "See agency settings"),
+    PermissionInfo(Permission.SETTINGS_WRITE, "Settings", "Change agency settings"),
+    PermissionInfo(Permission.BRANDING_WRITE, "Branding", "Manage brands, logos and emails"),
+    PermissionInfo(Permission.EMAILS_VIEW, "Emails", "See sent and queued emails"),
+    PermissionInfo(Permission.TEAM_READ, "Team", "See the team"),
+    PermissionInfo(Permission.TEAM_MANAGE, "Team", "Invite, change and deactivate members"),
+    PermissionInfo(Permission.ROLES_MANAGE, "Team", "Create, edit and delete custom roles"),
+    PermissionInfo(Permission.AUDIT_VIEW, "Audit", "See the audit log"),
+)
+
+ALL_PERMISSIONS: frozenset[Permission] = frozenset(Permission)
+
+
+class BuiltinRole(StrEnum):
+    """The roles every agency has. Their keys are stored on users."""
+
+    OWNER = "owner"
+    ADMIN = "admin"
+    ACCOUNTANT = "accountant"
+    VIEWER = "viewer"
+
+
+_READ_ONLY: frozenset[Permission] = frozenset(
+    {
+        Permission.DASHBOARD_VIEW,
+        Permission.CLIENTS_READ,
+        Permission.CATALOG_READ,
+        Permission.SUBSCRIPTIONS_READ,
+        Permission.INVOICES_READ,
+        Permission.PAYMENTS_READ,
+        Permission.REPORTS_VIEW,
+        Permission.SETTINGS_READ,
+    }
+)
+
+BUILTIN_ROLE_PERMISSIONS: dict[BuiltinRole, frozenset[Permission]] = {
+    BuiltinRole.OWNER: ALL_PERMISSIONS,
+    BuiltinRole.ADMIN: ALL_PERMISSIONS - {Permission.ROLES_MANAGE},
+    BuiltinRole.ACCOUNTANT: _READ_ONLY
+    | {
+        Permission.CLIENTS_WRITE,
+        Permission.SUBSCRIPTIONS_WRITE,
+        Permission.INVOICES_WRITE,
+        Permission.INVOICES_SEND,
+        Permission.PAYMENTS_RECORD,
+        Permission.REFUNDS_CREATE,
+        Permission.EMAILS_VIEW,
+    },
+    BuiltinRole.VIEWER: _READ_ONLY,
+}
+
+BUILTIN_ROLE_LABELS: dict[BuiltinRole, str] = {
+    BuiltinRole.OWNER: "Owner",
+    BuiltinRole.ADMIN: "Admin",
+    BuiltinRole.ACCOUNTANT: "Accountant",
+    BuiltinRole.VIEWER: "Viewer",
+}
+
+BUILTIN_ROLE_DESCRIPTIONS: dict[BuiltinRole, str] = {
+    BuiltinRole.OWNER: "Everything, including roles. The owner cannot be removed or demoted.",
+    BuiltinRole.ADMIN: "Everything except editing custom roles.",
+    BuiltinRole.ACCOUNTANT: "Clients, subscriptions, invoices, payments and refunds.",
+    BuiltinRole.VIEWER: "Sees clients, invoices and reports; changes nothing.",
+}
+
+
+def parse_permissions(codes: list[str] | tuple[str, ...] | frozenset[str]) -> frozenset[Permission]:
+    """Turn stored or submitted codes into permissions, ignoring codes no longer in the catalogue."""
+    known = {p.value for p in Permission}
+    return frozenset(Permission(c) for c in codes if c in known)
+
+
+def builtin_role(key: str) -> BuiltinRole | None:
+    """The built-in role with this key, or None for a custom role key."""
+    try:
+        return BuiltinRole(key)
+    except ValueError:
+        return None

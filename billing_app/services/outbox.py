@@ -1,0 +1,234 @@
+"""The durable email outbox (DESIGN.md §8): messages are written in the same transaction as
+the change that causes them; delivery drains the table, retrying with backoff. Nothing is lost:
+a message that keeps failing is marked dead, stays visible and can be retried by hand."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+import sqlalchemy as sa
+from sqlmodel import Session, col, func, select
+
+from billing_app.adapters.email_templates import render_email
+from billing_app.adapters.mailer import Mailer, OutgoingEmail
+from billing_app.db.models import OutboxEmail
+from billing_app.services.clock import Clock, system_clock
+from billing_app.services.errors import NotFound
+from billing_app.settings import Settings, get_settings
+
+log = logging.getLogger(__name__)
+
+# A claimed message whose delivery never reported back (crash) is retried after this.
+CLAIM_TIMEOUT = timedelta(minutes=10)
+DUE_STATUSES = ("queued", "failed", "sending")
+
+
+def retry_delay(attempts: int) -> timedelta:
+    """Backoff after the n-th failed attempt: 1, 2, 4, 8 ... minutes, at most 6 hours."""
+    return timedelta(minutes=min(2 ** max(attempts - 1, 0), 360))
+
+
+def enqueue_email(
+    session: Session,
+    kind: str,
+    to_address: str,
+    context: dict[str, Any],
+    *,
+    clock: Clock = system_clock,
+    settings: Settings | None = None,
+) -> OutboxEmail:
+    """Render a message and queue it in the caller's transaction."""
+    settings = settings or get_settings()
+    ctx = {
+        "sender_name": settings.mail_from_name,
+        "footer": f"Sent by {settings.mail_from_name}.",
+        **context,
+    }
+    rendered = render_email(kind, ctx)
+    now = clock.now()
+    row = OutboxEmail(
+        kind=kind,
+        to_address=to_address,
+        subject=rendered.subject[:300],
+        body_text=rendered.text,
+        body_html=rendered.html,
+        status="queued",
+        attempts=0,
+        next_attempt_at=now,
+        created_at=now,
+    )
+    session.add(row)
+    session.flush()
+    return row
+
+
+@dataclass(frozen=True)
+class DeliveryReport:
+    sent: int
+    failed: int
+
+
+def _claim(session: Session, email_id: int, now: datetime) -> bool:
+    result = session.execute(
+        sa.update(OutboxEmail)
+        .where(col(OutboxEmail.id) == email_id)
+        .where(col(OutboxEmail.status).in_(DUE_STATUSES))
+        .where(col(OutboxEmail.next_attempt_at) <= now)
+        .values(
+            status="sending",
+            attempts=OutboxEmail.attempts + 1,
+            next_attempt_at=now + CLAIM_TIMEOUT,
+        )
+    )
+    session.commit()
+    return result.rowcount == 1  # type: ignore[attr-defined]
+
+
+def deliver_due(
+    engine: sa.Engine,
+    mailer: Mailer,
+    *,
+    clock: Clock = system_clock,
+    settings: Settings | None = None,
+    limit: int = 50,
+) -> DeliveryReport:
+    """Deliver the messages that are due. Safe to run from several workers at once."""
+    settings = settings or get_settings()
+    sent = failed = 0
+    with Session(engine, expire_on_commit=False) as session:
+        now = clock.now()
+        due_ids = session.exec(
+            select(OutboxEmail.id)
+            .where(col(OutboxEmail.status).in_(DUE_STATUSES))
+            .where(col(OutboxEmail.next_attempt_at) <= now)
+            .order_by(col(OutboxEmail.id))
+            .limit(limit)
+        ).all()
+        for email_id in due_ids:
+            assert email_id is not None
+            if not _claim(session, email_id, clock.now()):
+                continue
+            row = session.get(OutboxEmail, email_id)
+            assert row is not None
+            session.refresh(row)
+            message = OutgoingEmail(
+                id=email_id,
+                to_address=row.to_address,
+                subject=row.subject,
+                text=row.body_text,
+                html=row.body_html,
+                from_name=settings.mail_from_name,
+                from_address=settings.mail_from,
+            )
+            try:
+                delivery = mailer.send(message)
+            except Exception as exc:  # noqa: BLE001 - any transport failure is retried
+                failed += 1
+                row.last_error = f"{type(exc).__name__}: {exc}"[:1000]
+                if row.attempts >= settings.outbox_max_attempts:
+                    row.status = "dead"
+                else:
+                    row.status = "failed"
+                    row.next_attempt_at = clock.now() + retry_delay(row.attempts)
+                log.warning("email %s delivery failed: %s", email_id, row.last_error)
+            else:
+                sent += 1
+                row.status = "sent"
+                row.sent_at = clock.now()
+                row.transport = delivery.transport
+                row.file_path = delivery.file_path
+                row.last_error = ""
+            session.add(row)
+            session.commit()
+    return DeliveryReport(sent=sent, failed=failed)
+
+
+def retry_now(session: Session, email_id: int, *, clock: Clock = system_clock) -> None:
+    """Put a failed or dead message back in the queue for immediate delivery."""
+    row = session.get(OutboxEmail, email_id)
+    if row is None:
+        msg = "That email does not exist."
+        raise NotFound(msg)
+    if row.status == "sent":
+        return
+    row.status = "queued"
+    row.next_attempt_at = clock.now()
+    if row.attempts >= get_settings().outbox_max_attempts:
+        row.attempts = 0
+    session.add(row)
+
+
+@dataclass(frozen=True)
+class EmailRow:
+    id: int
+    created_at: datetime
+    kind: str
+    to_address: str
+    subject: str
+    status: str
+    attempts: int
+    last_error: str
+    sent_at: datetime | None
+    next_attempt_at: datetime
+    transport: str
+
+
+@dataclass(frozen=True)
+class EmailDetail:
+    row: EmailRow
+    body_text: str
+    body_html: str
+
+
+def _to_row(r: OutboxEmail) -> EmailRow:
+    return EmailRow(
+        id=r.id or 0,
+        created_at=r.created_at,
+        kind=r.kind,
+        to_address=r.to_address,
+        subject=r.subject,
+        status=r.status,
+        attempts=r.attempts,
+        last_error=r.last_error,
+        sent_at=r.sent_at,
+        next_attempt_at=r.next_attempt_at,
+        transport=r.transport,
+    )
+
+
+def list_emails(
+    session: Session, *, status: str = "", search: str = "", page: int = 1, per_page: int = 50
+) -> tuple[list[EmailRow], int]:
+    """A page of messages, newest first, and the total matching."""
+    query = select(OutboxEmail)
+    count = select(func.count()).select_from(OutboxEmail)
+    conditions = []
+    if status:
+        conditions.append(col(OutboxEmail.status) == status)
+    if search:
+        like = f"%{search.lower()}%"
+        conditions.append(
+            sa.or_(
+                func.lower(col(OutboxEmail.to_address)).like(like),
+                func.lower(col(OutboxEmail.subject)).like(like),
+            )
+        )
+    for condition in conditions:
+        query = query.where(condition)
+        count = count.where(condition)
+    total = session.exec(count).one()
+    rows = session.exec(
+        query.order_by(col(OutboxEmail.id).desc()).offset((page - 1) * per_page).limit(per_page)
+    ).all()
+    return [_to_row(r) for r in rows], total
+
+
+def get_email(session: Session, email_id: int) -> EmailDetail:
+    row = session.get(OutboxEmail, email_id)
+    if row is None:
+        msg = "That email does not exist."
+        raise NotFound(msg)
+    return EmailDetail(row=_to_row(row), body_text=row.body_text, body_html=row.body_html)

@@ -1,0 +1,210 @@
+"""Staff roles: the built-in ones (read-only) and custom roles made of permission checkboxes."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, col, func, select
+
+from billing_app.db.models import CustomRole, Invitation, StaffUser
+from billing_app.domain.permissions import (
+    BUILTIN_ROLE_DESCRIPTIONS,
+    BUILTIN_ROLE_LABELS,
+    BUILTIN_ROLE_PERMISSIONS,
+    CATALOGUE,
+    BuiltinRole,
+    Permission,
+)
+from billing_app.services import audit
+from billing_app.services.clock import Clock, system_clock
+from billing_app.services.errors import Conflict, NotFound, ValidationFailed
+from billing_app.services.identity import CurrentUser
+
+
+@dataclass(frozen=True)
+class RoleRow:
+    value: str  # "owner" ... or "custom:<id>"
+    name: str
+    description: str
+    permissions: tuple[str, ...]
+    builtin: bool
+    member_count: int
+    custom_id: int | None
+
+
+def _ordered(perms: frozenset[Permission] | set[Permission]) -> tuple[str, ...]:
+    return tuple(info.permission.value for info in CATALOGUE if info.permission in perms)
+
+
+def list_roles(session: Session) -> list[RoleRow]:
+    """Built-in roles first, then custom roles by name, each with how many members hold it."""
+    counts: dict[str, int] = {}
+    for key, custom_id, n in session.exec(
+        select(StaffUser.role_key, StaffUser.custom_role_id, func.count())
+        .where(col(StaffUser.is_active).is_(True))
+        .group_by(StaffUser.role_key, StaffUser.custom_role_id)
+    ).all():
+        counts[f"custom:{custom_id}" if custom_id else key] = n
+    rows = [
+        RoleRow(
+            value=role.value,
+            name=BUILTIN_ROLE_LABELS[role],
+            description=BUILTIN_ROLE_DESCRIPTIONS[role],
+            permissions=_ordered(BUILTIN_ROLE_PERMISSIONS[role]),
+            builtin=True,
+            member_count=counts.get(role.value, 0),
+            custom_id=None,
+        )
+        for role in BuiltinRole
+    ]
+    for role in session.exec(select(CustomRole).order_by(col(CustomRole.name))).all():
+        value = f"custom:{role.id}"
+        rows.append(
+            RoleRow(
+                value=value,
+                name=role.name,
+                description=role.description,
+                permissions=_ordered(
+                    {Permission(p) for p in role.permissions.split() if p in set(Permission)}
+                ),
+                builtin=False,
+                member_count=counts.get(value, 0),
+                custom_id=role.id,
+            )
+        )
+    return rows
+
+
+def _clean(name: str, description: str, permissions: list[str]) -> tuple[str, str, str]:
+    name = " ".join(name.split())
+    if not name:
+        msg = "Give the role a name."
+        raise ValidationFailed(msg, field="name")
+    if len(name) > 80:
+        msg = "Use at most 80 characters."
+        raise ValidationFailed(msg, field="name")
+    if name.lower() in {label.lower() for label in BUILTIN_ROLE_LABELS.values()}:
+        msg = f"“{name}” is a built-in role. Choose another name."
+        raise ValidationFailed(msg, field="name")
+    known = {p.value for p in Permission}
+    unknown = [p for p in permissions if p not in known]
+    if unknown:
+        msg = f"Unknown permission: {unknown[0]}."
+        raise ValidationFailed(msg, field="permissions")
+    if not permissions:
+        msg = "Tick at least one permission."
+        raise ValidationFailed(msg, field="permissions")
+    ordered = _ordered({Permission(p) for p in permissions})
+    return name, " ".join(description.split())[:500], " ".join(ordered)
+
+
+def create_role(
+    session: Session,
+    actor: CurrentUser,
+    *,
+    name: str,
+    description: str,
+    permissions: list[str],
+    clock: Clock = system_clock,
+) -> int:
+    name, description, perms = _clean(name, description, permissions)
+    if session.exec(select(CustomRole).where(func.lower(CustomRole.name) == name.lower())).first():
+        msg = f"A role named “{name}” already exists."
+        raise ValidationFailed(msg, field="name")
+    now = clock.now()
+    role = CustomRole(
+        name=name, description=description, permissions=perms, created_at=now, updated_at=now
+    )
+    session.add(role)
+    try:
+        session.flush()
+    except IntegrityError as exc:
+        msg = f"A role named “{name}” already exists."
+        raise ValidationFailed(msg, field="name") from exc
+    audit.record(session, "role.created", actor.actor(), target=name, details=perms, clock=clock)
+    assert role.id is not None
+    return role.id
+
+
+def update_role(
+    session: Session,
+    actor: CurrentUser,
+    role_id: int,
+    *,
+    name: str,
+    description: str,
+    permissions: list[str],
+    clock: Clock = system_clock,
+) -> None:
+    role = session.get(CustomRole, role_id)
+    if role is None:
+        msg = "That role does not exist."
+        raise NotFound(msg)
+    name, description, perms = _clean(name, description, permissions)
+    clash = session.exec(
+        select(CustomRole)
+        .where(func.lower(CustomRole.name) == name.lower())
+        .where(col(CustomRole.id) != role_id)
+    ).first()
+    if clash:
+        msg = f"A role named “{name}” already exists."
+        raise ValidationFailed(msg, field="name")
+    before = role.permissions
+    role.name, role.description, role.permissions = name, description, perms
+    role.updated_at = clock.now()
+    session.add(role)
+    audit.record(
+        session,
+        "role.updated",
+        actor.actor(),
+        target=name,
+        details=f"{before} -> {perms}",
+        clock=clock,
+    )
+
+
+def delete_role(
+    session: Session, actor: CurrentUser, role_id: int, *, clock: Clock = system_clock
+) -> None:
+    """Delete a custom role nobody holds (members must be given another role first)."""
+    role = session.get(CustomRole, role_id)
+    if role is None:
+        msg = "That role does not exist."
+        raise NotFound(msg)
+    holders = session.exec(
+        select(func.count()).select_from(StaffUser).where(col(StaffUser.custom_role_id) == role_id)
+    ).one()
+    if holders:
+        noun = "member holds" if holders == 1 else "members hold"
+        msg = f"{holders} {noun} the role “{role.name}”. Give them another role first."
+        raise Conflict(msg)
+    pending = session.exec(
+        select(Invitation)
+        .where(col(Invitation.custom_role_id) == role_id)
+        .where(col(Invitation.accepted_at).is_(None))
+        .where(col(Invitation.revoked_at).is_(None))
+    ).all()
+    for inv in pending:
+        inv.revoked_at = clock.now()
+        session.add(inv)
+    for inv in session.exec(select(Invitation).where(col(Invitation.custom_role_id) == role_id)):
+        inv.custom_role_id = None
+        session.add(inv)
+    session.flush()
+    session.delete(role)
+    audit.record(session, "role.deleted", actor.actor(), target=role.name, clock=clock)
+
+
+def role_options(session: Session, actor: CurrentUser) -> list[tuple[str, str]]:
+    """(value, label) pairs a member may assign: owners only by owners."""
+    options = [
+        (role.value, BUILTIN_ROLE_LABELS[role])
+        for role in BuiltinRole
+        if role != BuiltinRole.OWNER or actor.is_owner
+    ]
+    options += [
+        (f"custom:{r.id}", r.name)
+        for r in session.exec(select(CustomRole).order_by(col(CustomRole.name))).all()
+    ]
+    return options

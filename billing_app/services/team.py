@@ -1,0 +1,353 @@
+"""The agency team: members, invitations, role changes, deactivation.
+
+The owner cannot be locked out: the last active owner cannot be deactivated or demoted, only an
+owner can make or unmake owners, and nobody can deactivate or demote themselves.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+import sqlalchemy as sa
+from sqlmodel import Session, col, func, select
+
+from billing_app.db.models import CustomRole, Invitation, StaffUser
+from billing_app.domain.permissions import BuiltinRole
+from billing_app.services import audit
+from billing_app.services.audit import Actor
+from billing_app.services.auth import clean_name, revoke_sessions
+from billing_app.services.clock import Clock, system_clock
+from billing_app.services.errors import Conflict, NotFound, ValidationFailed
+from billing_app.services.identity import (
+    CurrentUser,
+    normalize_email,
+    parse_role_ref,
+    role_of,
+)
+from billing_app.services.outbox import enqueue_email
+from billing_app.services.passwords import check_password
+from billing_app.services.secrets_util import hash_password, new_token, token_digest
+from billing_app.settings import Settings, get_settings
+
+INVITATION_TTL = timedelta(days=7)
+INVITATION_INVALID = "This invitation link is not valid. Ask your team's owner for a new one."
+INVITATION_EXPIRED = "This invitation has expired. Ask your team's owner to invite you again."
+INVITATION_USED = "This invitation was already accepted. Sign in instead."
+
+
+@dataclass(frozen=True)
+class MemberRow:
+    id: int
+    name: str
+    email: str
+    role_value: str
+    role_label: str
+    is_active: bool
+    last_login_at: datetime | None
+    created_at: datetime
+
+
+@dataclass(frozen=True)
+class InvitationRow:
+    id: int
+    email: str
+    role_label: str
+    invited_by: str
+    created_at: datetime
+    expires_at: datetime
+    expired: bool
+
+
+def list_members(session: Session) -> list[MemberRow]:
+    users = session.exec(select(StaffUser).order_by(col(StaffUser.name))).all()
+    rows = []
+    for user in users:
+        label, _ = role_of(session, user)
+        assert user.id is not None
+        value = f"custom:{user.custom_role_id}" if user.custom_role_id else user.role_key
+        rows.append(
+            MemberRow(
+                id=user.id,
+                name=user.name,
+                email=user.email,
+                role_value=value,
+                role_label=label,
+                is_active=user.is_active,
+                last_login_at=user.last_login_at,
+                created_at=user.created_at,
+            )
+        )
+    return rows
+
+
+def list_pending_invitations(
+    session: Session, *, clock: Clock = system_clock
+) -> list[InvitationRow]:
+    now = clock.now()
+    invitations = session.exec(
+        select(Invitation)
+        .where(col(Invitation.accepted_at).is_(None))
+        .where(col(Invitation.revoked_at).is_(None))
+        .order_by(col(Invitation.created_at).desc())
+    ).all()
+    rows = []
+    for inv in invitations:
+        inviter = session.get(StaffUser, inv.invited_by_id) if inv.invited_by_id else None
+        assert inv.id is not None
+        rows.append(
+            InvitationRow(
+                id=inv.id,
+                email=inv.email,
+                role_label=_role_label(session, inv.role_key, inv.custom_role_id),
+                invited_by=inviter.name if inviter else "",
+                created_at=inv.created_at,
+                expires_at=inv.expires_at,
+                expired=inv.expires_at <= now,
+            )
+        )
+    return rows
+
+
+def _role_label(session: Session, role_key: str, custom_role_id: int | None) -> str:
+    value = f"custom:{custom_role_id}" if custom_role_id else role_key
+    try:
+        return parse_role_ref(session, value)[1]
+    except ValidationFailed:
+        return "No role"
+
+
+def _active_owner_count(session: Session) -> int:
+    return session.exec(
+        select(func.count())
+        .select_from(StaffUser)
+        .where(col(StaffUser.role_key) == BuiltinRole.OWNER.value)
+        .where(col(StaffUser.is_active).is_(True))
+    ).one()
+
+
+def invite(
+    session: Session,
+    actor: CurrentUser,
+    *,
+    email: str,
+    role: str,
+    clock: Clock = system_clock,
+    settings: Settings | None = None,
+) -> int:
+    """Invite someone by email; a pending invitation to the same address is replaced."""
+    settings = settings or get_settings()
+    email = normalize_email(email)
+    ref, role_label = parse_role_ref(session, role)
+    if ref.role_key == BuiltinRole.OWNER and not actor.is_owner:
+        msg = "Only an owner can invite another owner."
+        raise ValidationFailed(msg, field="role")
+    existing = session.exec(select(StaffUser).where(col(StaffUser.email) == email)).first()
+    if existing is not None:
+        msg = f"{email} is already a member of the team."
+        raise ValidationFailed(msg, field="email")
+    now = clock.now()
+    session.execute(
+        sa.update(Invitation)
+        .where(col(Invitation.email) == email)
+        .where(col(Invitation.accepted_at).is_(None))
+        .where(col(Invitation.revoked_at).is_(None))
+        .values(revoked_at=now)
+    )
+    token = new_token()
+    invitation = Invitation(
+        token_hash=token_digest(token),
+        email=email,
+        role_key=ref.role_key,
+        custom_role_id=ref.custom_role_id,
+        invited_by_id=actor.id,
+        created_at=now,
+        expires_at=now + INVITATION_TTL,
+    )
+    session.add(invitation)
+    session.flush()
+    enqueue_email(
+        session,
+        "invitation",
+        email,
+        {
+            "inviter_name": actor.name,
+            "role_label": role_label,
+            "accept_url": f"{settings.public_base_url}/accept-invite?token={token}",
+            "expires_on": invitation.expires_at.strftime("%d %B %Y"),
+        },
+        clock=clock,
+        settings=settings,
+    )
+    audit.record(
+        session,
+        "team.invited",
+        actor.actor(),
+        target=email,
+        details=f"role: {role_label}",
+        clock=clock,
+    )
+    assert invitation.id is not None
+    return invitation.id
+
+
+def revoke_invitation(
+    session: Session, actor: CurrentUser, invitation_id: int, *, clock: Clock = system_clock
+) -> None:
+    inv = session.get(Invitation, invitation_id)
+    if inv is None or inv.accepted_at is not None or inv.revoked_at is not None:
+        msg = "That invitation is no longer pending."
+        raise NotFound(msg)
+    inv.revoked_at = clock.now()
+    session.add(inv)
+    audit.record(session, "team.invitation_revoked", actor.actor(), target=inv.email, clock=clock)
+
+
+@dataclass(frozen=True)
+class InvitationView:
+    email: str
+    role_label: str
+
+
+def _find_invitation(session: Session, token: str, clock: Clock) -> Invitation:
+    inv = session.exec(
+        select(Invitation).where(col(Invitation.token_hash) == token_digest(token))
+    ).first()
+    if inv is None or inv.revoked_at is not None:
+        raise ValidationFailed(INVITATION_INVALID, field="token")
+    if inv.accepted_at is not None:
+        raise ValidationFailed(INVITATION_USED, field="token")
+    if inv.expires_at <= clock.now():
+        raise ValidationFailed(INVITATION_EXPIRED, field="token")
+    return inv
+
+
+def check_invitation(
+    session: Session, token: str, *, clock: Clock = system_clock
+) -> InvitationView:
+    """What the accept page shows; ValidationFailed with a clear message if it cannot be used."""
+    inv = _find_invitation(session, token, clock)
+    return InvitationView(
+        email=inv.email, role_label=_role_label(session, inv.role_key, inv.custom_role_id)
+    )
+
+
+def accept_invitation(
+    session: Session,
+    *,
+    token: str,
+    name: str,
+    password: str,
+    ip: str = "",
+    clock: Clock = system_clock,
+) -> int:
+    """Create the member's account from an invitation; returns the new user's id."""
+    inv = _find_invitation(session, token, clock)
+    name = clean_name(name)
+    check_password(password, email=inv.email, name=name)
+    if session.exec(select(StaffUser).where(col(StaffUser.email) == inv.email)).first():
+        raise ValidationFailed(INVITATION_USED, field="token")
+    now = clock.now()
+    claimed = session.execute(
+        sa.update(Invitation)
+        .where(col(Invitation.id) == inv.id)
+        .where(col(Invitation.accepted_at).is_(None))
+        .values(accepted_at=now)
+    )
+    if claimed.rowcount != 1:  # type: ignore[attr-defined]
+        raise ValidationFailed(INVITATION_USED, field="token")
+    role_key, custom_role_id = inv.role_key, inv.custom_role_id
+    if custom_role_id is not None and session.get(CustomRole, custom_role_id) is None:
+        role_key, custom_role_id = BuiltinRole.VIEWER.value, None
+    user = StaffUser(
+        email=inv.email,
+        name=name,
+        password_hash=hash_password(password),
+        role_key=role_key,
+        custom_role_id=custom_role_id,
+        created_at=now,
+    )
+    session.add(user)
+    session.flush()
+    assert user.id is not None
+    audit.record(
+        session,
+        "team.invitation_accepted",
+        Actor(user.id, user.email, ip),
+        target=user.email,
+        clock=clock,
+    )
+    return user.id
+
+
+def _member(session: Session, user_id: int) -> StaffUser:
+    user = session.get(StaffUser, user_id)
+    if user is None:
+        msg = "That team member does not exist."
+        raise NotFound(msg)
+    return user
+
+
+def change_role(
+    session: Session, actor: CurrentUser, user_id: int, *, role: str, clock: Clock = system_clock
+) -> None:
+    """Give a member another role; it applies to their very next action."""
+    user = _member(session, user_id)
+    ref, label = parse_role_ref(session, role)
+    if user.id == actor.id:
+        msg = "You cannot change your own role."
+        raise ValidationFailed(msg, field="role")
+    touches_owner = user.role_key == BuiltinRole.OWNER or ref.role_key == BuiltinRole.OWNER
+    if touches_owner and not actor.is_owner:
+        msg = "Only an owner can make someone an owner or change an owner's role."
+        raise ValidationFailed(msg, field="role")
+    if (
+        user.role_key == BuiltinRole.OWNER
+        and ref.role_key != BuiltinRole.OWNER
+        and user.is_active
+        and _active_owner_count(session) <= 1
+    ):
+        msg = "The team must keep at least one active owner."
+        raise Conflict(msg)
+    old_label, _ = role_of(session, user)
+    user.role_key = ref.role_key
+    user.custom_role_id = ref.custom_role_id
+    session.add(user)
+    audit.record(
+        session,
+        "team.role_changed",
+        actor.actor(),
+        target=user.email,
+        details=f"{old_label} -> {label}",
+        clock=clock,
+    )
+
+
+def set_active(
+    session: Session, actor: CurrentUser, user_id: int, *, active: bool, clock: Clock = system_clock
+) -> None:
+    """Deactivate (their sessions end at once) or reactivate a member."""
+    user = _member(session, user_id)
+    if user.id == actor.id:
+        msg = "You cannot deactivate yourself."
+        raise ValidationFailed(msg, field="member")
+    if user.role_key == BuiltinRole.OWNER and not actor.is_owner:
+        msg = "Only an owner can deactivate or reactivate an owner."
+        raise ValidationFailed(msg, field="member")
+    if user.is_active == active:
+        return
+    if not active and user.role_key == BuiltinRole.OWNER and _active_owner_count(session) <= 1:
+        msg = "The team must keep at least one active owner."
+        raise Conflict(msg)
+    user.is_active = active
+    session.add(user)
+    assert user.id is not None
+    if not active:
+        revoke_sessions(session, user.id, clock=clock)
+    audit.record(
+        session,
+        "team.reactivated" if active else "team.deactivated",
+        actor.actor(),
+        target=user.email,
+        clock=clock,
+    )

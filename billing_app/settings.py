@@ -1,0 +1,90 @@
+"""Runtime settings. Every knob is an environment variable prefixed BILLING_ (a .env file works too).
+
+The defaults give the embedded mode: SQLite and jobs in ``data/``, emails written to files,
+no external services.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+class Settings(BaseSettings):
+    """Application settings, read from BILLING_* environment variables."""
+
+    model_config = SettingsConfigDict(env_prefix="BILLING_", env_file=".env", extra="ignore")
+
+    data_dir: Path = Field(default=PROJECT_ROOT / "data")
+    database_url: str | None = None
+    redis_url: str | None = None
+    base_url: str = "http://localhost:3000"
+    host: str = "127.0.0.1"
+    port: int = 3000
+
+    # Sessions (DESIGN.md §6).
+    session_idle_minutes: int = 60
+    session_absolute_hours: int = 12
+    cookie_secure: bool | None = None
+
+    # Login throttling.
+    login_max_failures: int = 5
+    login_lockout_minutes: int = 15
+
+    # Email.
+    smtp_host: str | None = None
+    smtp_port: int = 587
+    smtp_username: str | None = None
+    smtp_password: str | None = None
+    smtp_starttls: bool = True
+    smtp_ssl: bool = False
+    smtp_timeout_seconds: int = 20
+    mail_from: str = "billing@localhost"
+    mail_from_name: str = "Billing"
+
+    # Jobs.
+    run_jobs_in_process: bool | None = None
+    outbox_max_attempts: int = 8
+
+    @property
+    def resolved_database_url(self) -> str:
+        """The database URL; an absolute SQLite path under data_dir by default."""
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{self.data_dir.resolve() / 'billing.db'}"
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.resolved_database_url.startswith("sqlite")
+
+    @property
+    def outbox_dir(self) -> Path:
+        return self.data_dir.resolve() / "outbox"
+
+    @property
+    def jobs_in_process(self) -> bool:
+        """Whether the app process runs the job consumer (default: yes unless Redis is used)."""
+        if self.run_jobs_in_process is not None:
+            return self.run_jobs_in_process
+        return not self.redis_url
+
+    @property
+    def secure_cookies(self) -> bool:
+        if self.cookie_secure is not None:
+            return self.cookie_secure
+        return self.base_url.startswith("https://")
+
+    @property
+    def public_base_url(self) -> str:
+        return self.base_url.rstrip("/")
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The process-wide settings (read once)."""
+    return Settings()

@@ -1,0 +1,73 @@
+"""The Audit log page."""
+
+from __future__ import annotations
+
+import reflex as rx
+
+from billing_app.db.engine import session_scope
+from billing_app.domain.permissions import Permission
+from billing_app.services import audit
+from billing_app.ui.format import format_timestamp
+from billing_app.ui.state.base import SessionState, guard
+
+PER_PAGE = 50
+
+
+class AuditState(SessionState):
+    status: str = "loading"
+    rows: list[dict[str, str]] = []
+    total: int = 0
+    page: int = 1
+    search: str = ""
+    action: str = "all"
+    actions: list[str] = []
+
+    @rx.var
+    def page_count(self) -> int:
+        return max(1, -(-self.total // PER_PAGE))
+
+    def _refresh(self) -> None:
+        with session_scope() as session:
+            rows, total = audit.list_events(
+                session,
+                search=self.search.strip(),
+                action="" if self.action == "all" else self.action,
+                page=self.page,
+                per_page=PER_PAGE,
+            )
+            self.actions = ["all", *audit.distinct_actions(session)]
+        self.total = total
+        self.rows = [
+            {
+                "at": format_timestamp(r.at),
+                "action": r.action,
+                "actor": r.actor,
+                "target": r.target,
+                "ip": r.ip,
+                "details": r.details,
+            }
+            for r in rows
+        ]
+        self.status = "ok"
+
+    @guard(Permission.AUDIT_VIEW)
+    def load(self) -> None:
+        self.page = 1
+        self._refresh()
+
+    @guard(Permission.AUDIT_VIEW)
+    def set_search(self, value: str) -> None:
+        self.search = value
+        self.page = 1
+        self._refresh()
+
+    @guard(Permission.AUDIT_VIEW)
+    def set_action(self, value: str) -> None:
+        self.action = value
+        self.page = 1
+        self._refresh()
+
+    @guard(Permission.AUDIT_VIEW)
+    def go_to_page(self, page: int) -> None:
+        self.page = min(max(1, int(page)), self.page_count)
+        self._refresh()

@@ -1,0 +1,225 @@
+"""The public pages: first-run setup, sign in, forgot/reset password, accept an invitation.
+
+These handlers are public by nature; each takes only the submitted form (and the token in the
+page URL) and relies on the services for its checks: one-time setup, throttling, hashed tokens.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import quote
+
+import reflex as rx
+from reflex.environment import environment
+
+from billing_app.db.engine import session_scope
+from billing_app.jobs.tasks import kick_outbox
+from billing_app.services import auth, team
+from billing_app.services.errors import ServiceError
+from billing_app.ui.state.base import SessionState, field_errors, hard_redirect, public
+
+
+def handoff_url(ticket: str, next_path: str = "/") -> str:
+    """Where the browser exchanges its login ticket for the session cookie.
+
+    Single-port (``make run``) serves our routes on the page's own origin; in ``make dev`` the
+    backend listens on its own port."""
+    base = ""
+    if not environment.REFLEX_MOUNT_FRONTEND_COMPILED_APP.get():
+        base = rx.config.get_config().api_url.rstrip("/")
+    return f"{base}/api/auth/handoff?ticket={quote(ticket)}&next={quote(next_path)}"
+
+
+def _safe_next(raw: str) -> str:
+    if not raw.startswith("/") or raw.startswith("//") or "\\" in raw:
+        return "/"
+    return raw
+
+
+class SetupState(SessionState):
+    """First run: create the owner account."""
+
+    errors: dict[str, str] = {}
+    busy: bool = False
+
+    @public
+    def load(self) -> Any:
+        with session_scope() as session:
+            if not auth.setup_required(session):
+                return rx.redirect("/login")
+        return None
+
+    @public
+    def submit(self, form: dict[str, Any]) -> Any:
+        self.errors = {}
+        password = str(form.get("password", ""))
+        if password != str(form.get("confirm", "")):
+            self.errors = {"confirm": "The two passwords differ."}
+            return None
+        try:
+            with session_scope() as session:
+                user_id = auth.create_owner(
+                    session,
+                    name=str(form.get("name", "")),
+                    email=str(form.get("email", "")),
+                    password=password,
+                    ip=self.router.session.client_ip or "",
+                )
+            with session_scope() as session:
+                ticket = auth.issue_ticket(session, user_id, ip=self.router.session.client_ip or "")
+        except ServiceError as exc:
+            self.errors = field_errors(exc)
+            return None
+        return hard_redirect(handoff_url(ticket, "/"))
+
+
+class LoginState(SessionState):
+    errors: dict[str, str] = {}
+    notice: str = ""
+
+    @public
+    def load(self) -> Any:
+        self.errors = {}
+        params = self.router.url.query_parameters
+        self.notice = ""
+        if params.get("expired"):
+            self.notice = "Your sign-in took too long. Please sign in again."
+        elif params.get("signed_out"):
+            self.notice = "You are signed out."
+        elif params.get("reset"):
+            self.notice = "Your password was changed. Sign in with your new password."
+        with session_scope() as session:
+            if auth.setup_required(session):
+                return rx.redirect("/setup")
+        return None
+
+    @public
+    def submit(self, form: dict[str, Any]) -> Any:
+        self.errors = {}
+        self.notice = ""
+        with session_scope() as session:
+            outcome = auth.authenticate(
+                session,
+                email=str(form.get("email", "")),
+                password=str(form.get("password", "")),
+                ip=self.router.session.client_ip or "",
+            )
+        if outcome.ticket is None:
+            self.errors = {"form": outcome.error or auth.BAD_CREDENTIALS}
+            return None
+        next_path = _safe_next(self.router.url.query_parameters.get("next", "/"))
+        return hard_redirect(handoff_url(outcome.ticket, next_path))
+
+
+class ForgotPasswordState(SessionState):
+    errors: dict[str, str] = {}
+    sent_to: str = ""
+
+    @public
+    def submit(self, form: dict[str, Any]) -> None:
+        self.errors = {}
+        email = str(form.get("email", "")).strip()
+        if not email or "@" not in email:
+            self.errors = {"email": "Enter the email address you sign in with."}
+            return
+        with session_scope() as session:
+            auth.request_password_reset(
+                session, email=email, ip=self.router.session.client_ip or ""
+            )
+        kick_outbox()
+        # The same answer whether or not the address has an account.
+        self.sent_to = email
+
+
+class ResetPasswordState(SessionState):
+    errors: dict[str, str] = {}
+    email: str = ""
+    invalid: str = ""
+
+    def _token(self) -> str:
+        return self.router.url.query_parameters.get("token", "")
+
+    @public
+    def load(self) -> None:
+        self.errors = {}
+        self.email = ""
+        self.invalid = ""
+        try:
+            with session_scope() as session:
+                self.email = auth.check_reset_token(session, self._token())
+        except ServiceError as exc:
+            self.invalid = exc.message
+
+    @public
+    def submit(self, form: dict[str, Any]) -> Any:
+        self.errors = {}
+        password = str(form.get("password", ""))
+        if password != str(form.get("confirm", "")):
+            self.errors = {"confirm": "The two passwords differ."}
+            return None
+        try:
+            with session_scope() as session:
+                auth.reset_password(
+                    session,
+                    token=self._token(),
+                    password=password,
+                    ip=self.router.session.client_ip or "",
+                )
+        except ServiceError as exc:
+            if exc.field == "token":
+                self.invalid = exc.message
+            else:
+                self.errors = field_errors(exc)
+            return None
+        kick_outbox()
+        return rx.redirect("/login?reset=1")
+
+
+class AcceptInviteState(SessionState):
+    errors: dict[str, str] = {}
+    email: str = ""
+    invited_role: str = ""
+    invalid: str = ""
+
+    def _token(self) -> str:
+        return self.router.url.query_parameters.get("token", "")
+
+    @public
+    def load(self) -> None:
+        self.errors = {}
+        self.email = ""
+        self.invalid = ""
+        try:
+            with session_scope() as session:
+                view = team.check_invitation(session, self._token())
+        except ServiceError as exc:
+            self.invalid = exc.message
+            return
+        self.email = view.email
+        self.invited_role = view.role_label
+
+    @public
+    def submit(self, form: dict[str, Any]) -> Any:
+        self.errors = {}
+        password = str(form.get("password", ""))
+        if password != str(form.get("confirm", "")):
+            self.errors = {"confirm": "The two passwords differ."}
+            return None
+        ip = self.router.session.client_ip or ""
+        try:
+            with session_scope() as session:
+                user_id = team.accept_invitation(
+                    session,
+                    token=self._token(),
+                    name=str(form.get("name", "")),
+                    password=password,
+                    ip=ip,
+                )
+                ticket = auth.issue_ticket(session, user_id, ip=ip)
+        except ServiceError as exc:
+            if exc.field == "token":
+                self.invalid = exc.message
+            else:
+                self.errors = field_errors(exc)
+            return None
+        return hard_redirect(handoff_url(ticket, "/"))

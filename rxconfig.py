@@ -1,0 +1,24 @@
+"""Reflex configuration, read from billing_app.settings (BILLING_* environment variables)."""
+
+import reflex as rx
+from reflex.plugins.sitemap import SitemapPlugin
+
+from billing_app.settings import get_settings
+
+_settings = get_settings()
+
+config = rx.Config(
+    app_name="billing_app",
+    telemetry_enabled=False,
+    show_built_with_reflex=False,
+    backend_host=_settings.host,
+    frontend_port=_settings.port,
+    redis_url=_settings.redis_url,
+    cors_allowed_origins=[_settings.public_base_url],
+    plugins=[
+        rx.plugins.RadixThemesPlugin(
+            theme=rx.theme(accent_color="indigo", gray_color="slate", radius="medium")
+        )
+    ],
+    disable_plugins=[SitemapPlugin],
+)
