@@ -14,7 +14,7 @@ config = rx.Config(
     backend_host=_settings.host,
     frontend_port=_settings.port,
     redis_url=_settings.redis_url,
-    cors_allowed_origins=[_settings.public_base_url],
+    cors_allowed_origins=_settings.allowed_origins,
     plugins=[
         rx.plugins.RadixThemesPlugin(
             theme=rx.theme(accent_color="indigo", gray_color="slate", radius="medium")

@@ -1,4 +1,5 @@
-"""Runtime settings. Every knob is an environment variable prefixed BILLING_ (a .env file works too).
+"""Runtime settings. Every knob is an environment variable prefixed BILLING_ (a .env file
+works too).
 
 The defaults give the embedded mode: SQLite and jobs in ``data/``, emails written to files,
 no external services.
@@ -23,7 +24,7 @@ class Settings(BaseSettings):
     data_dir: Path = Field(default=PROJECT_ROOT / "data")
     database_url: str | None = None
     redis_url: str | None = None
-    base_url: str = "http://localhost:3000"
+    base_url: str = ""  # the public URL of the app; default http://{host}:{port}
     host: str = "127.0.0.1"
     port: int = 3000
 
@@ -77,11 +78,23 @@ class Settings(BaseSettings):
     def secure_cookies(self) -> bool:
         if self.cookie_secure is not None:
             return self.cookie_secure
-        return self.base_url.startswith("https://")
+        return self.public_base_url.startswith("https://")
 
     @property
     def public_base_url(self) -> str:
-        return self.base_url.rstrip("/")
+        """Links in emails are built from this, never from a request's Host header."""
+        return (self.base_url or f"http://{self.host}:{self.port}").rstrip("/")
+
+    @property
+    def allowed_origins(self) -> list[str]:
+        """Origins allowed to open the websocket: the public URL (and, on a loopback address,
+        its localhost/127.0.0.1 twin)."""
+        origin = self.public_base_url
+        twins = {"//localhost:": "//127.0.0.1:", "//127.0.0.1:": "//localhost:"}
+        for a, b in twins.items():
+            if a in origin:
+                return [origin, origin.replace(a, b)]
+        return [origin]
 
 
 @lru_cache(maxsize=1)

@@ -1,4 +1,5 @@
-"""Delivers email: over SMTP when BILLING_SMTP_HOST is set, otherwise as .eml files in data/outbox/."""
+"""Delivers email: over SMTP when BILLING_SMTP_HOST is set, otherwise as .eml files in
+data/outbox/."""
 
 from __future__ import annotations
 

@@ -130,7 +130,8 @@ class Invitation(SQLModel, table=True):
 
 
 class OutboxEmail(SQLModel, table=True):
-    """A message waiting for, or done with, delivery. Written in the same transaction as its cause."""
+    """A message waiting for, or done with, delivery; written in the same transaction as its
+    cause."""
 
     __tablename__ = "outbox_email"
     __table_args__ = (

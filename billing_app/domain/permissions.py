@@ -130,8 +130,10 @@ BUILTIN_ROLE_DESCRIPTIONS: dict[BuiltinRole, str] = {
 }
 
 
-def parse_permissions(codes: list[str] | tuple[str, ...] | frozenset[str]) -> frozenset[Permission]:
-    """Turn stored or submitted codes into permissions, ignoring codes no longer in the catalogue."""
+def parse_permissions(
+    codes: list[str] | tuple[str, ...] | frozenset[str],
+) -> frozenset[Permission]:
+    """Turn stored or submitted codes into permissions, ignoring codes no longer listed."""
     known = {p.value for p in Permission}
     return frozenset(Permission(c) for c in codes if c in known)
 

@@ -9,7 +9,8 @@ from typing import Any
 
 from huey.consumer import Consumer
 
-from billing_app.jobs import huey
+from billing_app.jobs import tasks  # registers the tasks
+from billing_app.jobs.queue import huey
 from billing_app.settings import get_settings
 
 log = logging.getLogger(__name__)

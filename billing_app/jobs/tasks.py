@@ -8,7 +8,7 @@ from huey import crontab
 
 from billing_app.adapters.mailer import mailer_from_settings
 from billing_app.db.engine import get_engine
-from billing_app.jobs import huey
+from billing_app.jobs.queue import huey
 from billing_app.services.outbox import deliver_due
 from billing_app.settings import get_settings
 

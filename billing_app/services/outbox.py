@@ -84,7 +84,7 @@ def _claim(session: Session, email_id: int, now: datetime) -> bool:
         )
     )
     session.commit()
-    return result.rowcount == 1  # type: ignore[attr-defined]
+    return bool(result.rowcount == 1)  # type: ignore[attr-defined]
 
 
 def deliver_due(

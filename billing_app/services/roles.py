@@ -43,7 +43,7 @@ def list_roles(session: Session) -> list[RoleRow]:
     for key, custom_id, n in session.exec(
         select(StaffUser.role_key, StaffUser.custom_role_id, func.count())
         .where(col(StaffUser.is_active).is_(True))
-        .group_by(StaffUser.role_key, StaffUser.custom_role_id)
+        .group_by(col(StaffUser.role_key), col(StaffUser.custom_role_id))
     ).all():
         counts[f"custom:{custom_id}" if custom_id else key] = n
     rows = [

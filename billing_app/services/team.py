@@ -297,7 +297,7 @@ def change_role(
     if user.id == actor.id:
         msg = "You cannot change your own role."
         raise ValidationFailed(msg, field="role")
-    touches_owner = user.role_key == BuiltinRole.OWNER or ref.role_key == BuiltinRole.OWNER
+    touches_owner = BuiltinRole.OWNER in (user.role_key, ref.role_key)
     if touches_owner and not actor.is_owner:
         msg = "Only an owner can make someone an owner or change an owner's role."
         raise ValidationFailed(msg, field="role")

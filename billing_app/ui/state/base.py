@@ -96,7 +96,7 @@ class SessionState(rx.State):
 
     def _path(self) -> str:
         try:
-            return self.router.url.path or "/"
+            return self.router.url.path.rstrip("/") or "/"
         except AttributeError:
             return "/"
 
@@ -110,9 +110,8 @@ class SessionState(rx.State):
         return rx.redirect("/login")
 
     def _refuse(self, user: CurrentUser, is_page_load: bool) -> Any:
-        if hasattr(self, "status"):
-            if is_page_load:
-                self.status = "denied"
+        if hasattr(self, "status") and is_page_load:
+            self.status = "denied"
         if is_page_load:
             return None
         return rx.toast.error(NOT_ALLOWED)
@@ -180,7 +179,7 @@ def _wrap(fn: F, permission: Permission | None, marker: str) -> F:
 
         wrapper = sync_wrapper
     setattr(wrapper, GUARD_ATTR, marker)
-    return rx.event(wrapper)  # type: ignore[no-any-return]
+    return rx.event(wrapper)  # type: ignore[no-any-return,return-value]
 
 
 def guard(permission: Permission) -> Callable[[F], F]:
@@ -203,7 +202,7 @@ def public(fn: F) -> F:
     Such handlers take nothing from the browser but what the form sends, and do their own
     checks (tokens, throttling) in the services."""
     setattr(fn, GUARD_ATTR, PUBLIC)
-    return rx.event(fn)  # type: ignore[no-any-return]
+    return rx.event(fn)  # type: ignore[no-any-return,return-value]
 
 
 def hard_redirect(url: str) -> Any:

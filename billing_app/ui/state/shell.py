@@ -11,6 +11,7 @@ from billing_app.db.engine import session_scope
 from billing_app.services import auth
 from billing_app.ui.state.base import (
     SessionState,
+    hard_redirect,
     session_token_from_cookie_header,
     signed_in,
 )

@@ -1,0 +1,79 @@
+# Client Billing — every target bootstraps what it needs (see README.md).
+#   make run    set everything up and serve the app (embedded mode: SQLite, no external services)
+#   make dev    the same with hot reload (frontend :3000, backend :8000)
+#   make test   lint + the whole suite (unit, services on SQLite and PostgreSQL, SMTP, browser)
+#   make bench  print the benchmark figures
+
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+TOOLS := $(CURDIR)/.tools
+BUN_VERSION := 1.4.5
+BUN := $(TOOLS)/node_modules/.bin/bun
+CHROMIUM := /usr/lib/chromium/chromium
+
+export PATH := $(TOOLS)/node_modules/.bin:$(CURDIR)/$(VENV)/bin:$(PATH)
+export REFLEX_DIR := $(TOOLS)/reflex
+export REFLEX_TELEMETRY_ENABLED := false
+export REFLEX_CHECK_LATEST_VERSION := false
+export PYTHONPATH := $(CURDIR)
+
+.PHONY: run dev test lint typecheck unit bench migrate setup setup-dev chromium clean
+
+# --- setup ---------------------------------------------------------------------------------
+
+$(VENV)/.runtime: requirements.txt
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements.txt
+	@touch $@
+
+$(VENV)/.dev: requirements.txt requirements-dev.txt $(VENV)/.runtime
+	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	@touch $@
+
+# bun comes from the npm registry (its own installer downloads from elsewhere, which fails here).
+$(BUN):
+	npm install --prefix $(TOOLS) --no-audit --no-fund --loglevel=error bun@$(BUN_VERSION)
+	@$(BUN) --version >/dev/null
+
+setup: $(VENV)/.runtime $(BUN)
+
+setup-dev: $(VENV)/.dev $(BUN)
+
+migrate: $(VENV)/.runtime
+	$(VENV)/bin/alembic upgrade head
+
+# --- run -----------------------------------------------------------------------------------
+
+run: setup migrate
+	@$(PY) -m billing_app banner
+	$(VENV)/bin/reflex run --env prod --single-port
+
+dev: setup migrate
+	@$(PY) -m billing_app banner --dev
+	$(VENV)/bin/reflex run --env dev
+
+# --- test ----------------------------------------------------------------------------------
+
+# Debian's Chromium for the browser journeys (Playwright cannot download its own here).
+chromium:
+	@if [ ! -x $(CHROMIUM) ]; then \
+		echo "Installing Debian's Chromium..."; \
+		SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+		$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium >/dev/null; \
+	fi
+
+lint: setup-dev
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy
+
+test: setup-dev chromium lint
+	$(VENV)/bin/pytest -q
+
+bench: setup-dev
+	$(PY) bench/bench_domain.py
+
+clean:
+	rm -rf .web .states $(VENV) $(TOOLS)

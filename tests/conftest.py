@@ -1,0 +1,145 @@
+"""Shared fixtures: migrated databases (SQLite always; PostgreSQL when reachable, required in CI),
+a movable clock and test settings."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+import uuid
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+# Keep every test run away from the developer's own data/ before any settings are read.
+_RUN_DIR = Path(tempfile.mkdtemp(prefix="billing-tests-"))
+os.environ["BILLING_DATA_DIR"] = str(_RUN_DIR / "data")
+os.environ.pop("BILLING_DATABASE_URL", None)
+os.environ.pop("BILLING_REDIS_URL", None)
+os.environ.pop("BILLING_SMTP_HOST", None)
+
+import sqlalchemy as sa  # noqa: E402
+from alembic.config import Config  # noqa: E402
+from sqlmodel import Session  # noqa: E402
+
+from alembic import command  # noqa: E402
+from billing_app.db.engine import make_engine  # noqa: E402
+from billing_app.services.clock import FixedClock  # noqa: E402
+from billing_app.settings import PROJECT_ROOT, Settings  # noqa: E402
+
+IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
+PG_ADMIN_URL = os.environ.get(
+    "BILLING_TEST_POSTGRES_URL", "postgresql+psycopg2://postgres@127.0.0.1:5432/test"
+)
+
+
+def run_migrations(url: str, revision: str = "head") -> None:
+    cfg = Config(str(PROJECT_ROOT / "alembic.ini"))
+    cfg.attributes["url"] = url
+    cfg.attributes["configure_logger"] = False
+    command.upgrade(cfg, revision)
+
+
+def downgrade_migrations(url: str, revision: str = "base") -> None:
+    cfg = Config(str(PROJECT_ROOT / "alembic.ini"))
+    cfg.attributes["url"] = url
+    cfg.attributes["configure_logger"] = False
+    command.downgrade(cfg, revision)
+
+
+def require_or_skip(reason: str) -> None:
+    """Missing infrastructure fails the run in CI, and only skips on a developer machine."""
+    if IN_CI:
+        pytest.fail(f"{reason} (required in CI)")
+    pytest.skip(reason)
+
+
+@pytest.fixture(scope="session")
+def run_dir() -> Path:
+    return _RUN_DIR
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(run_dir: Path) -> Path:
+    path = run_dir / "template.db"
+    run_migrations(f"sqlite:///{path}")
+    return path
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> Iterator[str]:
+    admin = sa.create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as conn:
+            conn.execute(sa.text("SELECT 1"))
+    except Exception as exc:
+        admin.dispose()
+        require_or_skip(f"PostgreSQL is not reachable at {PG_ADMIN_URL}: {exc}")
+    name = f"billing_test_{uuid.uuid4().hex[:10]}"
+    with admin.connect() as conn:
+        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    url = admin.url.set(database=name).render_as_string(hide_password=False)
+    run_migrations(url)
+    yield url
+    with admin.connect() as conn:
+        conn.execute(
+            sa.text("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = :n"),
+            {"n": name},
+        )
+        conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}"'))
+    admin.dispose()
+
+
+def _truncate_all(engine: sa.Engine) -> None:
+    with engine.begin() as conn:
+        tables = [
+            r[0]
+            for r in conn.execute(
+                sa.text(
+                    "SELECT tablename FROM pg_tables WHERE schemaname = 'public' "
+                    "AND tablename <> 'alembic_version'"
+                )
+            )
+        ]
+        if tables:
+            quoted = ", ".join(f'"{t}"' for t in tables)
+            conn.execute(sa.text(f"TRUNCATE {quoted} RESTART IDENTITY CASCADE"))
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[sa.Engine]:
+    """A migrated, empty database: a copy of the SQLite template, or a truncated PostgreSQL."""
+    if request.param == "sqlite":
+        template: Path = request.getfixturevalue("sqlite_template")
+        path = tmp_path / "billing.db"
+        shutil.copyfile(template, path)
+        eng = make_engine(f"sqlite:///{path}")
+    else:
+        url: str = request.getfixturevalue("postgres_url")
+        eng = make_engine(url)
+        _truncate_all(eng)
+    yield eng
+    eng.dispose()
+
+
+@pytest.fixture
+def session(engine: sa.Engine) -> Iterator[Session]:
+    with Session(engine, expire_on_commit=False) as s:
+        yield s
+
+
+@pytest.fixture
+def clock() -> FixedClock:
+    return FixedClock(datetime(2026, 3, 14, 9, 30, tzinfo=UTC))
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> Settings:
+    return Settings(
+        data_dir=tmp_path / "data",
+        base_url="https://billing.agency.test",
+        mail_from="billing@agency.test",
+        mail_from_name="Studio Nord",
+    )

@@ -1,0 +1,229 @@
+"""Browser journeys: the real app (``reflex run --env prod``, as ``make run`` serves it) on
+127.0.0.1, a real SMTP server (aiosmtpd), and Debian's Chromium driven by Playwright."""
+
+from __future__ import annotations
+
+import email
+import os
+import re
+import signal
+import socket
+import subprocess
+import threading
+import time
+import urllib.request
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from email.message import Message
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+from aiosmtpd.controller import Controller
+
+from billing_app.db.engine import make_engine
+from billing_app.settings import PROJECT_ROOT
+from tests.conftest import require_or_skip, run_migrations
+
+CHROMIUM = os.environ.get("BILLING_TEST_CHROMIUM", "/usr/lib/chromium/chromium")
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+ARTIFACTS = PROJECT_ROOT / "test-artifacts"
+SERVER_START_TIMEOUT = 300
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@dataclass
+class Mailbox:
+    messages: list[Message] = field(default_factory=list)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    async def handle_DATA(self, server: object, session: object, envelope: object) -> str:
+        with self.lock:
+            self.messages.append(email.message_from_bytes(envelope.content))  # type: ignore[attr-defined]
+        return "250 OK"
+
+    def wait_for(self, to: str, subject_part: str, timeout: float = 30) -> Message:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            with self.lock:
+                for msg in self.messages:
+                    if msg["To"] == to and subject_part in str(msg["Subject"]):
+                        return msg
+            time.sleep(0.2)
+        raise AssertionError(f"no email to {to} about {subject_part!r} within {timeout}s")
+
+
+def text_body(msg: Message) -> str:
+    for part in msg.walk():
+        if part.get_content_type() == "text/plain":
+            payload = part.get_payload(decode=True)
+            assert isinstance(payload, bytes)
+            return payload.decode()
+    raise AssertionError("no text part")
+
+
+def link_in(msg: Message, path: str) -> str:
+    match = re.search(rf"(http://\S+{re.escape(path)}\?token=[\w-]+)", text_body(msg))
+    assert match, f"no {path} link in the email"
+    return match.group(1)
+
+
+@dataclass
+class AppServer:
+    base_url: str
+    data_dir: Path
+    mailbox: Mailbox
+    engine: sa.Engine
+    log_path: Path
+
+
+@pytest.fixture(scope="session")
+def mailbox() -> Iterator[tuple[Mailbox, int]]:
+    box = Mailbox()
+    port = free_port()
+    controller = Controller(box, hostname="127.0.0.1", port=port)
+    controller.start()
+    yield box, port
+    controller.stop()
+
+
+def _wait_until_up(url: str, proc: subprocess.Popen[bytes], log: Path) -> None:
+    deadline = time.monotonic() + SERVER_START_TIMEOUT
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise AssertionError(f"the app exited early:\n{log.read_text()[-4000:]}")
+        try:
+            with urllib.request.urlopen(url + "/healthz", timeout=2) as resp:
+                if resp.status == 200:
+                    with urllib.request.urlopen(url + "/login", timeout=5) as page:
+                        if page.status == 200:
+                            return
+        except OSError:
+            pass
+        time.sleep(0.5)
+    raise AssertionError(
+        f"the app did not start in {SERVER_START_TIMEOUT}s:\n{log.read_text()[-4000:]}"
+    )
+
+
+@pytest.fixture(scope="session")
+def app_server(run_dir: Path, mailbox: tuple[Mailbox, int]) -> Iterator[AppServer]:
+    box, smtp_port = mailbox
+    data_dir = run_dir / "e2e-data"
+    data_dir.mkdir(parents=True, exist_ok=True)
+    db_url = f"sqlite:///{data_dir / 'billing.db'}"
+    run_migrations(db_url)
+    port = free_port()
+    base_url = f"http://127.0.0.1:{port}"
+    tools_bin = PROJECT_ROOT / ".tools" / "node_modules" / ".bin"
+    env = {
+        **os.environ,
+        "PATH": f"{tools_bin}{os.pathsep}{os.environ.get('PATH', '')}",
+        "REFLEX_DIR": str(PROJECT_ROOT / ".tools" / "reflex"),
+        "REFLEX_TELEMETRY_ENABLED": "false",
+        "REFLEX_CHECK_LATEST_VERSION": "false",
+        "BILLING_DATA_DIR": str(data_dir),
+        "BILLING_BASE_URL": base_url,
+        "BILLING_HOST": "127.0.0.1",
+        "BILLING_PORT": str(port),
+        "BILLING_SMTP_HOST": "127.0.0.1",
+        "BILLING_SMTP_PORT": str(smtp_port),
+        "BILLING_SMTP_STARTTLS": "false",
+        "BILLING_MAIL_FROM": "billing@studio-nord.test",
+        "BILLING_MAIL_FROM_NAME": "Studio Nord",
+    }
+    log_path = run_dir / "e2e-app.log"
+    reflex = PROJECT_ROOT / ".venv" / "bin" / "reflex"
+    if not reflex.exists():
+        require_or_skip("the project's .venv with reflex is missing (run make test)")
+    with log_path.open("wb") as log:
+        # `timeout` makes sure the server stops by itself even if the test run is killed.
+        proc = subprocess.Popen(
+            [
+                "timeout",
+                "2400",
+                str(reflex),
+                "run",
+                "--env",
+                "prod",
+                "--single-port",
+                "--frontend-port",
+                str(port),
+                "--backend-port",
+                str(port),
+            ],
+            cwd=PROJECT_ROOT,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    try:
+        _wait_until_up(base_url, proc, log_path)
+        engine = make_engine(db_url)
+        yield AppServer(base_url, data_dir, box, engine, log_path)
+        engine.dispose()
+    finally:
+        try:
+            os.killpg(proc.pid, signal.SIGTERM)
+            proc.wait(20)
+        except (ProcessLookupError, subprocess.TimeoutExpired):
+            os.killpg(proc.pid, signal.SIGKILL)
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[object]:
+    if not Path(CHROMIUM).exists():
+        require_or_skip(f"Chromium is not installed at {CHROMIUM}")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        b = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield b
+        b.close()
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[None]:
+    outcome = yield
+    report = outcome.get_result()  # type: ignore[attr-defined]
+    if report.when == "call":
+        item.stash.setdefault(FAILED, report.failed)  # type: ignore[arg-type]
+
+
+FAILED = pytest.StashKey[bool]()
+
+
+@pytest.fixture
+def new_page(browser: object, request: pytest.FixtureRequest) -> Iterator[object]:
+    """Makes pages in fresh browser contexts (separate cookie jars); screenshots on failure."""
+    contexts = []
+
+    def make() -> object:
+        ctx = browser.new_context(viewport={"width": 1280, "height": 860})  # type: ignore[attr-defined]
+        ctx.set_default_timeout(20_000)
+        contexts.append(ctx)
+        return ctx.new_page()
+
+    yield make
+    if request.node.stash.get(FAILED, False):
+        ARTIFACTS.mkdir(exist_ok=True)
+        for i, ctx in enumerate(contexts):
+            for j, page in enumerate(ctx.pages):
+                page.screenshot(path=str(ARTIFACTS / f"{request.node.name}-{i}-{j}.png"))
+    for ctx in contexts:
+        ctx.close()

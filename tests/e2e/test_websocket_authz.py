@@ -1,0 +1,286 @@
+"""Guarded handlers driven over the real websocket (security.md items 21, 22, 26): as an anonymous
+caller and as a Viewer they are refused and change nothing; a foreign Origin cannot connect."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+import pytest
+import socketio
+from sqlmodel import Session, col, func, select
+
+from billing_app.db.models import (
+    AuditEvent,
+    CustomRole,
+    Invitation,
+    OutboxEmail,
+    StaffUser,
+)
+from billing_app.services import auth, outbox, roles, team
+from billing_app.services.identity import current_user_from
+from billing_app.settings import Settings
+from billing_app.ui.state.audit_log import AuditState
+from billing_app.ui.state.dashboard import DashboardState
+from billing_app.ui.state.emails import EmailsState
+from billing_app.ui.state.roles import RolesState
+from billing_app.ui.state.team import TeamState
+
+from .conftest import AppServer
+
+pytestmark = pytest.mark.e2e
+
+NAMESPACE = "/_event"
+PASSWORD = "viewer sees but never touches"
+
+
+def _updates_of(raw: Any) -> dict[str, Any]:
+    return json.loads(raw) if isinstance(raw, str) else raw
+
+
+async def _call(
+    server: AppServer, cookie: str | None, name: str, payload: dict[str, Any], path: str
+) -> list[dict[str, Any]]:
+    """Send one event as the browser would and collect the state updates it produced."""
+    client = socketio.AsyncClient(reconnection=False)
+    updates: list[dict[str, Any]] = []
+
+    @client.on("event", namespace=NAMESPACE)
+    async def on_event(data: Any) -> None:
+        updates.append(_updates_of(data))
+
+    headers = {"Origin": server.base_url}
+    if cookie:
+        headers["Cookie"] = cookie
+    await client.connect(
+        f"{server.base_url}?token={uuid.uuid4()}",
+        socketio_path="/_event",
+        transports=["websocket"],
+        headers=headers,
+        wait_timeout=10,
+        namespaces=[NAMESPACE],
+    )
+    try:
+        await client.emit(
+            "event",
+            {
+                "name": name,
+                "payload": payload,
+                "router_data": {"pathname": path, "asPath": path},
+            },
+            namespace=NAMESPACE,
+        )
+        # The handler's updates arrive in a burst; wait for it to start, then for quiet.
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + 15
+        while not updates and loop.time() < deadline:
+            await asyncio.sleep(0.05)
+        seen = -1
+        while seen != len(updates) and loop.time() < deadline:
+            seen = len(updates)
+            await asyncio.sleep(0.6)
+    finally:
+        await client.disconnect()
+    return updates
+
+
+def call(
+    server: AppServer, cookie: str | None, name: str, payload: dict[str, Any], path: str = "/team"
+) -> list[dict[str, Any]]:
+    return run_async(_call(server, cookie, name, payload, path))
+
+
+def run_async(coro: Any) -> Any:
+    """Run a coroutine in its own thread (Playwright's sync API owns this thread's loop)."""
+    with ThreadPoolExecutor(1) as pool:
+        return pool.submit(asyncio.run, coro).result()
+
+
+def events_of(updates: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return [e for u in updates for e in u.get("events") or []]
+
+
+def delta_values(updates: list[dict[str, Any]], state: type) -> dict[str, Any]:
+    merged: dict[str, Any] = {}
+    for u in updates:
+        for key, value in (u.get("delta") or {}).get(state.get_full_name(), {}).items():  # type: ignore[attr-defined]
+            merged[key.removesuffix("_rx_state_")] = value
+    return merged
+
+
+@pytest.fixture(scope="module")
+def world(app_server: AppServer) -> dict[str, Any]:
+    """An owner, a Viewer with an open session, a custom role and a dead email to act upon."""
+    settings = Settings(base_url=app_server.base_url)
+    with Session(app_server.engine, expire_on_commit=False) as session:
+        if auth.setup_required(session):
+            auth.create_owner(
+                session,
+                name="Olivia Nord",
+                email="olivia@studio-nord.test",
+                password="northern lights over the fjord",
+            )
+            session.commit()
+        owner_row = session.exec(
+            select(StaffUser).where(col(StaffUser.role_key) == "owner")
+        ).first()
+        assert owner_row is not None and owner_row.id is not None
+        owner = current_user_from(session, owner_row)
+        team.invite(session, owner, email="vic@studio-nord.test", role="viewer", settings=settings)
+        session.commit()
+        body = session.exec(
+            select(OutboxEmail.body_text).where(
+                col(OutboxEmail.to_address) == "vic@studio-nord.test"
+            )
+        ).first()
+        assert body
+        token = body.split("accept-invite?token=")[1].split()[0]
+        team.accept_invitation(session, token=token, name="Vic Viewer", password=PASSWORD)
+        role_id = roles.create_role(
+            session,
+            owner,
+            name=f"Temp {uuid.uuid4().hex[:6]}",
+            description="",
+            permissions=["clients.read"],
+        )
+        dead = outbox.enqueue_email(
+            session,
+            "password_changed",
+            "nobody@studio-nord.test",
+            {"name": "N"},
+            settings=settings,
+        )
+        dead.status = "dead"
+        session.add(dead)
+        session.commit()
+        outcome = auth.authenticate(
+            session, email="vic@studio-nord.test", password=PASSWORD, settings=settings
+        )
+        session.commit()
+        assert outcome.ticket
+        viewer_token = auth.redeem_ticket(session, outcome.ticket, settings=settings)
+        session.commit()
+    return {
+        "owner_id": owner_row.id,
+        "role_id": role_id,
+        "dead_email_id": dead.id,
+        "viewer_cookie": f"billing_session={viewer_token}",
+    }
+
+
+def snapshot(server: AppServer) -> dict[str, Any]:
+    with Session(server.engine) as session:
+        return {
+            "users": sorted(
+                (u.email, u.role_key, u.is_active) for u in session.exec(select(StaffUser))
+            ),
+            "invitations": session.exec(select(func.count()).select_from(Invitation)).one(),
+            "roles": sorted(r.name for r in session.exec(select(CustomRole))),
+            "emails": sorted((e.id, e.status) for e in session.exec(select(OutboxEmail))),
+        }
+
+
+def attempts(world: dict[str, Any]) -> list[tuple[type, str, dict[str, Any], str]]:
+    return [
+        (TeamState, "invite", {"form": {"email": "intruder@evil.test", "role": "owner"}}, "/team"),
+        (TeamState, "set_active", {"user_id": str(world["owner_id"]), "active": False}, "/team"),
+        (TeamState, "change_role", {"user_id": str(world["owner_id"]), "role": "viewer"}, "/team"),
+        (RolesState, "delete_role", {"role_id": str(world["role_id"])}, "/roles"),
+        (RolesState, "new_role", {}, "/roles"),
+        (EmailsState, "retry", {"email_id": str(world["dead_email_id"])}, "/emails"),
+    ]
+
+
+@pytest.mark.parametrize("who", ["anonymous", "viewer"])
+def test_changes_are_refused_and_nothing_changes(
+    app_server: AppServer, world: dict[str, Any], who: str
+) -> None:
+    cookie = world["viewer_cookie"] if who == "viewer" else None
+    before = snapshot(app_server)
+    for state, handler, payload, path in attempts(world):
+        updates = call(app_server, cookie, f"{state.get_full_name()}.{handler}", payload, path)
+        events = events_of(updates)
+        if who == "anonymous":
+            assert any(
+                e["name"] == "_redirect" and e["payload"]["path"].startswith("/login")
+                for e in events
+            ), f"{handler}: {events}"
+        else:
+            assert any("not allowed" in json.dumps(e) for e in events), f"{handler}: {events}"
+        assert snapshot(app_server) == before, f"{who} changed something with {handler}"
+
+
+def test_viewer_denials_are_audited(app_server: AppServer, world: dict[str, Any]) -> None:
+    call(
+        app_server,
+        world["viewer_cookie"],
+        f"{TeamState.get_full_name()}.invite",
+        {"form": {"email": "x@evil.test", "role": "admin"}},
+    )
+    with Session(app_server.engine) as session:
+        denial = session.exec(
+            select(AuditEvent)
+            .where(col(AuditEvent.action) == "permission.denied")
+            .where(col(AuditEvent.actor_label) == "vic@studio-nord.test")
+            .order_by(col(AuditEvent.id).desc())
+        ).first()
+    assert denial is not None
+    assert denial.target == "team.TeamState.invite"
+    assert denial.details == "needs team.manage"
+
+
+@pytest.mark.parametrize(
+    ("state", "path", "secret_var"),
+    [
+        (TeamState, "/team", "members"),
+        (AuditState, "/audit", "rows"),
+        (EmailsState, "/emails", "rows"),
+    ],
+)
+def test_pages_a_viewer_may_not_see_send_no_data(
+    app_server: AppServer, world: dict[str, Any], state: type, path: str, secret_var: str
+) -> None:
+    updates = call(app_server, world["viewer_cookie"], f"{state.get_full_name()}.load", {}, path)
+    values = delta_values(updates, state)
+    assert values.get("status") == "denied"
+    assert not values.get(secret_var)
+
+
+def test_a_viewer_may_load_the_dashboard(app_server: AppServer, world: dict[str, Any]) -> None:
+    updates = call(
+        app_server, world["viewer_cookie"], f"{DashboardState.get_full_name()}.load", {}, "/"
+    )
+    values = delta_values(updates, DashboardState)
+    assert values.get("status") == "ok"
+    assert values.get("activity") in (None, [])  # the audit excerpt needs audit.view
+
+
+def test_a_forged_or_revoked_session_is_anonymous(
+    app_server: AppServer, world: dict[str, Any]
+) -> None:
+    forged = call(app_server, "billing_session=forged", f"{TeamState.get_full_name()}.load", {})
+    assert any(e["name"] == "_redirect" for e in events_of(forged))
+
+
+def test_a_foreign_origin_cannot_open_the_websocket(app_server: AppServer) -> None:
+    async def connect(origin: str) -> bool:
+        client = socketio.AsyncClient(reconnection=False)
+        try:
+            await client.connect(
+                f"{app_server.base_url}?token={uuid.uuid4()}",
+                socketio_path="/_event",
+                transports=["websocket"],
+                headers={"Origin": origin},
+                wait_timeout=5,
+                namespaces=[NAMESPACE],
+            )
+        except socketio.exceptions.ConnectionError:
+            return False
+        await client.disconnect()
+        return True
+
+    assert run_async(connect(app_server.base_url)) is True
+    assert run_async(connect("https://evil.example")) is False

@@ -1,0 +1,97 @@
+"""Deny by default (DESIGN.md §7): every registered event handler of our states is guarded by a
+permission, requires a signed-in user, or is on the explicit list of public handlers below."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import reflex as rx
+
+import billing_app.billing_app  # noqa: F401  (registers every page and state)
+from billing_app.domain.permissions import Permission
+from billing_app.ui.state.base import GUARD_ATTR, PUBLIC, SIGNED_IN
+
+# Handlers anyone may call: the pages used before signing in. Each relies on the services for
+# its checks (one-time setup, throttling, hashed single-use tokens).
+PUBLIC_HANDLERS = {
+    "SetupState.load",
+    "SetupState.submit",
+    "LoginState.load",
+    "LoginState.submit",
+    "ForgotPasswordState.submit",
+    "ResetPasswordState.load",
+    "ResetPasswordState.submit",
+    "AcceptInviteState.load",
+    "AcceptInviteState.submit",
+}
+# Reflex's own handlers. `setvar(name, value)` only calls our `set_<name>` handlers, which are
+# guarded themselves (checked below).
+FRAMEWORK_HANDLERS = {
+    "setvar",
+    "hydrate",
+    "set_is_hydrated",
+    "hydrate_and_load",
+    "update_vars_internal",
+    "on_load_internal",
+    "handle_frontend_exception",
+}
+
+
+def all_states(cls: type[rx.State] = rx.State) -> Iterator[type[rx.State]]:
+    yield cls
+    for sub in cls.get_substates():
+        yield from all_states(sub)
+
+
+def our_states() -> list[type[rx.State]]:
+    return [s for s in all_states() if s.__module__.startswith("billing_app.")]
+
+
+def test_our_states_are_registered() -> None:
+    names = {s.__name__ for s in our_states()}
+    assert {
+        "SessionState",
+        "TeamState",
+        "RolesState",
+        "EmailsState",
+        "AuditState",
+        "DashboardState",
+        "LoginState",
+    } <= names
+
+
+def test_every_handler_is_guarded_or_explicitly_public() -> None:
+    permissions = {p.value for p in Permission}
+    unguarded: list[str] = []
+    wrongly_public: list[str] = []
+    for state in our_states():
+        for name, handler in state.event_handlers.items():
+            if name in FRAMEWORK_HANDLERS:
+                continue
+            label = f"{state.__name__}.{name}"
+            marker = getattr(handler.fn, GUARD_ATTR, None)
+            if marker == PUBLIC:
+                if label not in PUBLIC_HANDLERS:
+                    wrongly_public.append(label)
+            elif marker != SIGNED_IN and marker not in permissions:
+                unguarded.append(label)
+    assert unguarded == [], f"handlers without a permission: {unguarded}"
+    assert wrongly_public == [], f"public handlers not on the allow-list: {wrongly_public}"
+
+
+def test_setvar_cannot_reach_an_unguarded_setter() -> None:
+    for state in our_states():
+        for attr in dir(state):
+            if not attr.startswith("set_") or attr in FRAMEWORK_HANDLERS:
+                continue
+            assert attr in state.event_handlers, f"{state.__name__}.{attr} is not a handler"
+            fn = state.event_handlers[attr].fn
+            assert getattr(fn, GUARD_ATTR, None) not in (None, PUBLIC), f"{state.__name__}.{attr}"
+
+
+def test_identity_lives_only_in_backend_vars_or_the_database() -> None:
+    for state in our_states():
+        for var in state.base_vars:
+            assert var not in {"user_id", "role_key", "token", "session_token", "permissions"}, (
+                f"{state.__name__}.{var} would let the browser hold identity"
+            )

@@ -1,0 +1,29 @@
+from __future__ import annotations
+
+import pytest
+
+from billing_app.services.errors import ValidationFailed
+from billing_app.services.passwords import check_password
+
+
+@pytest.mark.parametrize(
+    "password",
+    ["seven77", "password", "12345678", "qwertyuiop", "aaaaaaaaaaa", "Sunshine"],
+)
+def test_short_and_common_passwords_are_refused(password: str) -> None:
+    with pytest.raises(ValidationFailed) as exc:
+        check_password(password)
+    assert exc.value.field == "password"
+
+
+@pytest.mark.parametrize(
+    "password",
+    ["plum tree at dusk", "x" * 3 + "Q9!z2kLm", "ß" * 4 + "üñîçødé", "a" + "b" * 99 + "c" * 64],
+)
+def test_reasonable_passwords_pass_without_composition_rules(password: str) -> None:
+    check_password(password)
+
+
+def test_your_own_email_or_name_is_refused() -> None:
+    with pytest.raises(ValidationFailed, match="name or email"):
+        check_password("marta.kowalska", email="marta.kowalska@agency.test")
