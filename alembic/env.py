@@ -6,7 +6,7 @@ from logging.config import fileConfig
 
 from sqlmodel import SQLModel
 
-import billing_app.db.models  # noqa: F401  (registers the tables)
+import billing_app.db.tables  # noqa: F401  (registers every table)
 from alembic import context
 from billing_app.db.engine import make_engine
 from billing_app.settings import get_settings
