@@ -9,7 +9,7 @@ from typing import Any
 
 from huey.consumer import Consumer
 
-from billing_app.jobs import tasks  # registers the tasks
+from billing_app.jobs import tasks  # noqa: F401  (registers the tasks)
 from billing_app.jobs.queue import huey
 from billing_app.settings import get_settings
 
