@@ -50,6 +50,7 @@ class Settings(BaseSettings):
 
     # Jobs.
     run_jobs_in_process: bool | None = None
+    jobs_queue: str = "billing"
     outbox_max_attempts: int = 8
 
     @property
