@@ -5,6 +5,7 @@ a message that keeps failing is marked dead, stays visible and can be retried by
 from __future__ import annotations
 
 import logging
+import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -226,9 +227,23 @@ def list_emails(
     return [_to_row(r) for r in rows], total
 
 
+_SECRET_LINK = re.compile(r"([?&]token=)[\w-]+")
+
+
+def redact_secrets(body: str) -> str:
+    """Hide single-use tokens: whoever may read the outbox must not be able to use another
+    person's reset or invitation link."""
+    return _SECRET_LINK.sub(r"\1[hidden]", body)
+
+
 def get_email(session: Session, email_id: int) -> EmailDetail:
+    """A message as the Emails page shows it, with its one-time links hidden."""
     row = session.get(OutboxEmail, email_id)
     if row is None:
         msg = "That email does not exist."
         raise NotFound(msg)
-    return EmailDetail(row=_to_row(row), body_text=row.body_text, body_html=row.body_html)
+    return EmailDetail(
+        row=_to_row(row),
+        body_text=redact_secrets(row.body_text),
+        body_html=redact_secrets(row.body_html),
+    )

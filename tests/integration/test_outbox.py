@@ -199,3 +199,14 @@ def test_concurrent_workers_deliver_each_message_once(
     assert recipients == sorted(f"client{i}@client.test" for i in range(12))
     statuses = set(session.exec(select(OutboxEmail.status)).all())
     assert statuses == {"sent"}
+
+
+def test_the_emails_page_never_shows_usable_one_time_links(
+    session: Session, clock: FixedClock, settings: Settings
+) -> None:
+    email_id = queue(session, clock, settings)
+    raw = session.get(OutboxEmail, email_id)
+    assert raw is not None and "token=x" in raw.body_text
+    detail = outbox.get_email(session, email_id)
+    assert "token=x" not in detail.body_text and "token=x" not in detail.body_html
+    assert "https://billing.agency.test/r?token=[hidden]" in detail.body_text

@@ -182,10 +182,13 @@ def _emails_content() -> rx.Component:
                         rx.table.cell(r["to"]),
                         rx.table.cell(
                             rx.vstack(
-                                rx.link(
+                                rx.button(
                                     r["subject"],
                                     on_click=EmailsState.open_detail(r["id"]),
-                                    cursor="pointer",
+                                    variant="ghost",
+                                    size="2",
+                                    padding_x="0",
+                                    class_name="email-subject",
                                 ),
                                 rx.cond(
                                     r["error"] != "",
