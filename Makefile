@@ -1,6 +1,6 @@
 # Client Billing — every target bootstraps what it needs (see README.md).
 #   make run    set everything up and serve the app (embedded mode: SQLite, no external services)
-#   make dev    the same with hot reload (frontend :3000, backend :8000)
+#   make dev    the same with hot reload of billing_app/ (frontend :3000, backend :8000)
 #   make test   lint + the whole suite (unit, services on SQLite and PostgreSQL, SMTP, browser)
 #   make bench  print the benchmark figures
 
@@ -52,7 +52,7 @@ run: setup migrate
 
 dev: setup migrate
 	@$(PY) -m billing_app banner --dev
-	$(VENV)/bin/reflex run --env dev
+	REFLEX_HOT_RELOAD_OVERRIDE_PATHS=$(CURDIR)/billing_app $(VENV)/bin/reflex run --env dev
 
 # --- test ----------------------------------------------------------------------------------
 

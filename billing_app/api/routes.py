@@ -4,6 +4,7 @@ hand-off, sign-out and health. Cookies are HttpOnly so page JavaScript never see
 from __future__ import annotations
 
 import logging
+from urllib.parse import urlsplit
 
 import sqlalchemy as sa
 from starlette.applications import Starlette
@@ -24,11 +25,18 @@ def _client_ip(request: Request) -> str:
     return request.client.host if request.client else ""
 
 
-def _safe_next(raw: str | None) -> str:
-    """Only same-site relative paths: never an open redirect."""
-    if not raw or not raw.startswith("/") or raw.startswith("//") or "\\" in raw:
-        return "/"
-    return raw
+def _safe_next(raw: str | None, default: str = "/") -> str:
+    """A relative path, or an absolute URL on one of our own origins (``make dev`` serves the
+    pages on another port than these routes): never an open redirect."""
+    if not raw or "\\" in raw:
+        return default
+    if raw.startswith("/") and not raw.startswith("//"):
+        return raw
+    parts = urlsplit(raw)
+    origin = f"{parts.scheme}://{parts.netloc}"
+    if parts.scheme in ("http", "https") and origin in get_settings().allowed_origins:
+        return raw
+    return default
 
 
 async def handoff(request: Request) -> Response:
@@ -65,7 +73,9 @@ async def signed_out(request: Request) -> Response:
     if token:
         with session_scope() as session:
             auth.logout(session, token, ip=_client_ip(request))
-    response = RedirectResponse("/login?signed_out=1", status_code=303)
+    response = RedirectResponse(
+        _safe_next(request.query_params.get("next"), "/login?signed_out=1"), status_code=303
+    )
     response.delete_cookie(SESSION_COOKIE, path="/", httponly=True, samesite="lax")
     response.headers["Cache-Control"] = "no-store"
     return response
@@ -81,11 +91,45 @@ async def healthz(_: Request) -> Response:
     return JSONResponse({"status": "ok"})
 
 
+async def product_image(request: Request) -> Response:
+    """A product's image, for signed-in staff with catalog.read; 404 for anything else."""
+    from billing_app.adapters import storage
+    from billing_app.db.customers import Product
+    from billing_app.domain.permissions import Permission
+
+    not_found = Response("Not found", status_code=404, headers={"Cache-Control": "no-store"})
+    try:
+        product_id = int(request.path_params["product_id"])
+    except (KeyError, ValueError):
+        return not_found
+    with session_scope() as session:
+        user = auth.resolve_session(
+            session, request.cookies.get(SESSION_COOKIE), ip=_client_ip(request)
+        )
+        if user is None or not user.can(Permission.CATALOG_READ):
+            return not_found
+        product = session.get(Product, product_id)
+        key = product.image_key if product else ""
+    path = storage.path_of(key) if key else None
+    if path is None:
+        return not_found
+    return Response(
+        path.read_bytes(),
+        media_type=storage.content_type(key),
+        headers={
+            "Cache-Control": "private, max-age=300",
+            "X-Content-Type-Options": "nosniff",
+            "Content-Security-Policy": "default-src 'none'",
+        },
+    )
+
+
 def build_api() -> Starlette:
     return Starlette(
         routes=[
             Route("/api/auth/handoff", handoff, methods=["GET"]),
             Route("/api/auth/signed-out", signed_out, methods=["GET"]),
             Route("/healthz", healthz, methods=["GET"]),
+            Route("/api/catalog/product-image/{product_id}", product_image, methods=["GET"]),
         ]
     )

@@ -10,13 +10,19 @@ from typing import Any
 from urllib.parse import quote
 
 import reflex as rx
-from reflex.environment import environment
 
 from billing_app.db.engine import session_scope
 from billing_app.jobs.tasks import kick_outbox
 from billing_app.services import auth, team
 from billing_app.services.errors import ServiceError
-from billing_app.ui.state.base import SessionState, field_errors, hard_redirect, public
+from billing_app.ui.state.base import (
+    SessionState,
+    backend_path,
+    field_errors,
+    frontend_url,
+    hard_redirect,
+    public,
+)
 
 
 def handoff_url(ticket: str, next_path: str = "/") -> str:
@@ -24,10 +30,9 @@ def handoff_url(ticket: str, next_path: str = "/") -> str:
 
     Single-port (``make run``) serves our routes on the page's own origin; in ``make dev`` the
     backend listens on its own port."""
-    base = ""
-    if not environment.REFLEX_MOUNT_FRONTEND_COMPILED_APP.get():
-        base = rx.config.get_config().api_url.rstrip("/")
-    return f"{base}/api/auth/handoff?ticket={quote(ticket)}&next={quote(next_path)}"
+    return backend_path(
+        f"/api/auth/handoff?ticket={quote(ticket)}&next={quote(frontend_url(next_path))}"
+    )
 
 
 def _safe_next(raw: str) -> str:

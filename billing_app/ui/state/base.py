@@ -20,6 +20,7 @@ from typing import Any, TypeVar
 from urllib.parse import quote
 
 import reflex as rx
+from reflex.environment import environment
 
 from billing_app.api.routes import SESSION_COOKIE
 from billing_app.db.engine import session_scope
@@ -203,6 +204,25 @@ def public(fn: F) -> F:
     checks (tokens, throttling) in the services."""
     setattr(fn, GUARD_ATTR, PUBLIC)
     return rx.event(fn)  # type: ignore[no-any-return,return-value]
+
+
+def _single_port() -> bool:
+    """``make run`` serves pages and our routes on one origin; ``make dev`` splits them."""
+    return bool(environment.REFLEX_MOUNT_FRONTEND_COMPILED_APP.get())
+
+
+def backend_path(path: str) -> str:
+    """The URL of one of our backend routes, as the browser must load it."""
+    if _single_port():
+        return path
+    return rx.config.get_config().api_url.rstrip("/") + path
+
+
+def frontend_url(path: str) -> str:
+    """Where a backend route sends the browser back to (a page of the app)."""
+    if _single_port():
+        return path
+    return (rx.config.get_config().deploy_url or "").rstrip("/") + path
 
 
 def hard_redirect(url: str) -> Any:

@@ -3,24 +3,18 @@
 from __future__ import annotations
 
 from typing import Any
-
-import reflex as rx
-from reflex.environment import environment
+from urllib.parse import quote
 
 from billing_app.db.engine import session_scope
 from billing_app.services import auth
 from billing_app.ui.state.base import (
     SessionState,
+    backend_path,
+    frontend_url,
     hard_redirect,
     session_token_from_cookie_header,
     signed_in,
 )
-
-
-def backend_path(path: str) -> str:
-    if environment.REFLEX_MOUNT_FRONTEND_COMPILED_APP.get():
-        return path
-    return rx.config.get_config().api_url.rstrip("/") + path
 
 
 class ShellState(SessionState):
@@ -30,4 +24,5 @@ class ShellState(SessionState):
         with session_scope() as session:
             auth.logout(session, token, ip=self._client_ip())
         self._show_user(None)
-        return hard_redirect(backend_path("/api/auth/signed-out"))
+        next_url = quote(frontend_url("/login?signed_out=1"))
+        return hard_redirect(backend_path(f"/api/auth/signed-out?next={next_url}"))
