@@ -56,12 +56,13 @@ dev: setup migrate
 
 # --- test ----------------------------------------------------------------------------------
 
-# Debian's Chromium for the browser journeys (Playwright cannot download its own here).
+# Debian's Chromium for the browser journeys (Playwright cannot download its own here), and
+# poppler-utils to render test PDFs to PNG for looking at them (test-artifacts/pdf/).
 chromium:
-	@if [ ! -x $(CHROMIUM) ]; then \
-		echo "Installing Debian's Chromium..."; \
+	@if [ ! -x $(CHROMIUM) ] || ! command -v pdftoppm >/dev/null; then \
+		echo "Installing Debian's Chromium and poppler-utils..."; \
 		SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
-		$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium >/dev/null; \
+		$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium poppler-utils >/dev/null; \
 	fi
 
 lint: setup-dev
@@ -74,6 +75,7 @@ test: setup-dev chromium lint
 
 bench: setup-dev
 	$(PY) bench/bench_domain.py
+	$(PY) bench/bench_pdf.py
 
 clean:
 	rm -rf .web .states $(VENV) $(TOOLS)
