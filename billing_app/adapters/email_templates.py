@@ -15,6 +15,7 @@ SUBJECTS: dict[str, str] = {
     "password_reset": "Reset your {sender_name} password",
     "invitation": "You're invited to join {sender_name}",
     "password_changed": "Your {sender_name} password was changed",
+    "invoice_sent": "Invoice {number} from {sender_name}",
 }
 
 

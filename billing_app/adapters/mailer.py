@@ -25,6 +25,7 @@ class OutgoingEmail:
     from_name: str
     from_address: str
     reply_to: str = ""
+    attachments: tuple[tuple[str, str, bytes], ...] = ()  # (filename, content type, bytes)
 
 
 @dataclass(frozen=True)
@@ -48,6 +49,9 @@ def build_message(message: OutgoingEmail) -> EmailMessage:
     msg["Message-ID"] = make_msgid(idstring=f"outbox{message.id}", domain=domain)
     msg.set_content(message.text)
     msg.add_alternative(message.html, subtype="html")
+    for filename, content_type, data in message.attachments:
+        maintype, _, subtype = content_type.partition("/")
+        msg.add_attachment(data, maintype=maintype, subtype=subtype, filename=filename)
     return msg
 
 

@@ -61,7 +61,8 @@ class CustomRole(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     name: str = Field(max_length=80, sa_column_kwargs={"unique": True}, nullable=False)
     description: str = Field(default="", max_length=500)
-    permissions: str = Field(default="")  # space-separated permission codes
+    # Space-separated permission codes.
+    permissions: str = Field(default="", sa_column=sa.Column(sa.Text(), nullable=False))
     created_at: datetime = Field(sa_column=_ts())
     updated_at: datetime = Field(sa_column=_ts())
 
@@ -153,6 +154,11 @@ class OutboxEmail(SQLModel, table=True):
     sent_at: datetime | None = Field(default=None, sa_column=_ts(nullable=True))
     transport: str = Field(default="", max_length=16)  # smtp or file
     file_path: str = Field(default="", max_length=500)
+    # Per-message sender (a brand's) and one attachment from private storage (invoice PDFs).
+    from_name: str = Field(default="", max_length=120)
+    reply_to: str = Field(default="", max_length=320)
+    attachment_key: str = Field(default="", max_length=100)
+    attachment_name: str = Field(default="", max_length=200)
 
 
 class AuditEvent(SQLModel, table=True):

@@ -1,3 +1,7 @@
 """Imports every table module so SQLModel.metadata (and Alembic) sees the whole schema."""
 
-from billing_app.db import models  # noqa: F401
+from billing_app.db import (
+    customers,  # noqa: F401
+    invoicing,  # noqa: F401
+    models,  # noqa: F401
+)

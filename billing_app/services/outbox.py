@@ -13,6 +13,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlmodel import Session, col, func, select
 
+from billing_app.adapters import documents
 from billing_app.adapters.email_templates import render_email
 from billing_app.adapters.mailer import Mailer, OutgoingEmail
 from billing_app.db.models import OutboxEmail
@@ -40,8 +41,14 @@ def enqueue_email(
     *,
     clock: Clock = system_clock,
     settings: Settings | None = None,
+    from_name: str = "",
+    reply_to: str = "",
+    attachment: tuple[str, str] | None = None,
 ) -> OutboxEmail:
-    """Render a message and queue it in the caller's transaction."""
+    """Render a message and queue it in the caller's transaction.
+
+    ``from_name``/``reply_to`` override the configured sender (a brand's identity);
+    ``attachment`` is (storage key, file name) of a document in private storage."""
     settings = settings or get_settings()
     ctx = {
         "sender_name": settings.mail_from_name,
@@ -60,6 +67,10 @@ def enqueue_email(
         attempts=0,
         next_attempt_at=now,
         created_at=now,
+        from_name=from_name[:120],
+        reply_to=reply_to[:320],
+        attachment_key=attachment[0] if attachment else "",
+        attachment_name=attachment[1][:200] if attachment else "",
     )
     session.add(row)
     session.flush()
@@ -86,6 +97,16 @@ def _claim(session: Session, email_id: int, now: datetime) -> bool:
     )
     session.commit()
     return bool(result.rowcount == 1)  # type: ignore[attr-defined]
+
+
+def _attachments(row: OutboxEmail) -> tuple[tuple[str, str, bytes], ...]:
+    if not row.attachment_key:
+        return ()
+    data = documents.read_document(row.attachment_key)
+    if data is None:
+        msg = f"the attachment {row.attachment_name} is missing from storage"
+        raise FileNotFoundError(msg)
+    return ((row.attachment_name, documents.content_type(row.attachment_key), data),)
 
 
 def deliver_due(
@@ -115,16 +136,18 @@ def deliver_due(
             row = session.get(OutboxEmail, email_id)
             assert row is not None
             session.refresh(row)
-            message = OutgoingEmail(
-                id=email_id,
-                to_address=row.to_address,
-                subject=row.subject,
-                text=row.body_text,
-                html=row.body_html,
-                from_name=settings.mail_from_name,
-                from_address=settings.mail_from,
-            )
             try:
+                message = OutgoingEmail(
+                    id=email_id,
+                    to_address=row.to_address,
+                    subject=row.subject,
+                    text=row.body_text,
+                    html=row.body_html,
+                    from_name=row.from_name or settings.mail_from_name,
+                    from_address=settings.mail_from,
+                    reply_to=row.reply_to,
+                    attachments=_attachments(row),
+                )
                 delivery = mailer.send(message)
             except Exception as exc:  # noqa: BLE001 - any transport failure is retried
                 failed += 1

@@ -20,7 +20,7 @@ def schema_drift(url: str) -> list[object]:
     engine = sa.create_engine(url)
     try:
         with engine.connect() as conn:
-            ctx = MigrationContext.configure(conn, opts={"compare_type": False})
+            ctx = MigrationContext.configure(conn, opts={"compare_type": True})
             return list(compare_metadata(ctx, SQLModel.metadata))
     finally:
         engine.dispose()

@@ -1,0 +1,189 @@
+"""Clients and their websites, the catalog (tax rates, products) and subscriptions.
+
+Money columns are integer minor units in the row's currency (a client has one currency; its
+subscriptions are in that currency). Figures used for sorting lists are stored and indexed:
+
+* ``subscription.mrr_minor``: the subscription's monthly amount (domain/mrr.py), rounded once,
+  kept up to date by services/subscriptions.py whenever the subscription changes.
+* ``client.mrr_minor``: the client's MRR, mrr_total() over its renewing recurring
+  subscriptions, updated in the same transaction by the subscription service.
+* ``client.net_invoiced_minor`` / ``client.outstanding_minor``: zero until invoices exist;
+  maintained by the invoicing service.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+import sqlalchemy as sa
+from sqlmodel import Field, SQLModel
+
+from billing_app.db.models import UTCDateTime
+
+
+def _ts(*, nullable: bool = False, index: bool = False) -> sa.Column[datetime]:
+    return sa.Column(UTCDateTime(), nullable=nullable, index=index)
+
+
+def _money(*, index: bool = False) -> sa.Column[int]:
+    return sa.Column(sa.BigInteger(), nullable=False, server_default="0", index=index)
+
+
+class Client(SQLModel, table=True):
+    """A client company the agency bills."""
+
+    __tablename__ = "client"
+    __table_args__ = (
+        sa.Index("ix_client_status_mrr", "status", "mrr_minor"),
+        sa.Index("ix_client_company_lower", sa.text("lower(company)")),
+        {"extend_existing": True},
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    status: str = Field(default="active", max_length=16, index=True)  # active inactive archived
+    company: str = Field(max_length=200)
+    contact_name: str = Field(default="", max_length=200)
+    email: str = Field(max_length=320, sa_column_kwargs={"unique": True}, nullable=False)
+    phone: str = Field(default="", max_length=50)
+    address_line1: str = Field(default="", max_length=200)
+    address_line2: str = Field(default="", max_length=200)
+    city: str = Field(default="", max_length=120)
+    postal_code: str = Field(default="", max_length=30)
+    region: str = Field(default="", max_length=120)
+    country: str = Field(default="", max_length=2)  # ISO 3166 alpha-2, upper case
+    currency: str = Field(default="EUR", max_length=3)
+    locale: str = Field(default="en", max_length=16)
+    tax_id: str = Field(default="", max_length=64)
+    notes: str = Field(default="", sa_column=sa.Column(sa.Text(), nullable=False))
+    # lower-case "company contact email website names and urls", for substring search
+    search_text: str = Field(default="", max_length=2000)
+    mrr_minor: int = Field(default=0, sa_column=_money(index=True))
+    active_subscriptions: int = Field(default=0, sa_column=_money())
+    net_invoiced_minor: int = Field(default=0, sa_column=_money(index=True))
+    outstanding_minor: int = Field(default=0, sa_column=_money(index=True))
+    created_at: datetime = Field(sa_column=_ts(index=True))
+    updated_at: datetime = Field(sa_column=_ts())
+    archived_at: datetime | None = Field(default=None, sa_column=_ts(nullable=True))
+
+
+class ClientWebsite(SQLModel, table=True):
+    """One of a client's websites."""
+
+    __tablename__ = "client_website"
+    __table_args__ = {"extend_existing": True}
+
+    id: int | None = Field(default=None, primary_key=True)
+    client_id: int = Field(foreign_key="client.id", index=True)
+    name: str = Field(max_length=200)
+    url: str = Field(max_length=500)
+    created_at: datetime = Field(sa_column=_ts())
+
+
+class TaxRateRow(SQLModel, table=True):
+    """A named tax percentage (stored exactly, in parts per million)."""
+
+    __tablename__ = "tax_rate"
+    __table_args__ = {"extend_existing": True}
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(max_length=64)
+    rate_ppm: int = Field()  # 20 % = 200_000
+    inclusive: bool = Field(
+        default=False, sa_column=sa.Column(sa.Boolean(), nullable=False, server_default=sa.false())
+    )
+    archived: bool = Field(
+        default=False, sa_column=sa.Column(sa.Boolean(), nullable=False, server_default=sa.false())
+    )
+    created_at: datetime = Field(sa_column=_ts())
+    updated_at: datetime = Field(sa_column=_ts())
+
+
+class Product(SQLModel, table=True):
+    """A product or service of the catalog."""
+
+    __tablename__ = "product"
+    __table_args__ = {"extend_existing": True}
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(max_length=200, index=True)
+    description: str = Field(default="", sa_column=sa.Column(sa.Text(), nullable=False))
+    image_key: str = Field(default="", max_length=100)  # adapters/storage.py key, "" = none
+    price_minor: int = Field(sa_column=sa.Column(sa.BigInteger(), nullable=False))
+    currency: str = Field(max_length=3)
+    billing_type: str = Field(default="recurring", max_length=16)  # recurring | one_time
+    interval_unit: str = Field(default="month", max_length=8)  # day week month year ("" one-time)
+    interval_count: int = Field(default=1)
+    archived: bool = Field(
+        default=False,
+        sa_column=sa.Column(sa.Boolean(), nullable=False, server_default=sa.false(), index=True),
+    )
+    created_at: datetime = Field(sa_column=_ts())
+    updated_at: datetime = Field(sa_column=_ts())
+
+
+class ProductTaxRate(SQLModel, table=True):
+    """A default tax rate of a product (in order)."""
+
+    __tablename__ = "product_tax_rate"
+    __table_args__ = {"extend_existing": True}
+
+    product_id: int = Field(foreign_key="product.id", primary_key=True)
+    tax_rate_id: int = Field(foreign_key="tax_rate.id", primary_key=True, index=True)
+    position: int = Field(default=0)
+
+
+class Subscription(SQLModel, table=True):
+    """A product attached to a client: recurring (renews) or a one-time purchase."""
+
+    __tablename__ = "subscription"
+    __table_args__ = (
+        sa.Index("ix_subscription_client_status", "client_id", "status"),
+        {"extend_existing": True},
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    client_id: int = Field(foreign_key="client.id")
+    product_id: int = Field(foreign_key="product.id", index=True)
+    website_id: int | None = Field(default=None, foreign_key="client_website.id", index=True)
+    kind: str = Field(default="recurring", max_length=16)  # recurring | one_time
+    status: str = Field(default="active", max_length=16, index=True)  # SubscriptionStatus
+    description: str = Field(default="", max_length=300)  # product name when attached
+    quantity: int = Field(default=1)
+    unit_price_minor: int = Field(sa_column=sa.Column(sa.BigInteger(), nullable=False))
+    currency: str = Field(max_length=3)
+    interval_unit: str = Field(default="month", max_length=8)
+    interval_count: int = Field(default=1)
+    start_date: date = Field(sa_column=sa.Column(sa.Date(), nullable=False))
+    trial_ends_on: date | None = Field(default=None, sa_column=sa.Column(sa.Date(), nullable=True))
+    next_renewal_on: date | None = Field(
+        default=None, sa_column=sa.Column(sa.Date(), nullable=True, index=True)
+    )
+    cancel_at_period_end: bool = Field(
+        default=False, sa_column=sa.Column(sa.Boolean(), nullable=False, server_default=sa.false())
+    )
+    ends_on: date | None = Field(default=None, sa_column=sa.Column(sa.Date(), nullable=True))
+    pending_quantity: int | None = Field(default=None)
+    pending_unit_price_minor: int | None = Field(
+        default=None, sa_column=sa.Column(sa.BigInteger(), nullable=True)
+    )
+    mrr_minor: int = Field(default=0, sa_column=_money())
+    canceled_at: datetime | None = Field(default=None, sa_column=_ts(nullable=True))
+    paused_at: datetime | None = Field(default=None, sa_column=_ts(nullable=True))
+    ended_at: datetime | None = Field(default=None, sa_column=_ts(nullable=True))
+    created_at: datetime = Field(sa_column=_ts())
+    updated_at: datetime = Field(sa_column=_ts())
+
+
+class SubscriptionEvent(SQLModel, table=True):
+    """One recorded change of a subscription: who, when, what."""
+
+    __tablename__ = "subscription_event"
+    __table_args__ = {"extend_existing": True}
+
+    id: int | None = Field(default=None, primary_key=True)
+    subscription_id: int = Field(foreign_key="subscription.id", index=True)
+    at: datetime = Field(sa_column=_ts())
+    actor_id: int | None = Field(default=None)
+    actor_label: str = Field(default="", max_length=320)
+    action: str = Field(max_length=40)
+    details: str = Field(default="", max_length=1000)

@@ -1,0 +1,173 @@
+"""Agency settings, brands, invoices (with their lines, payments and timeline) and the per-brand
+invoice number sequences.
+
+A draft invoice is editable: its lines live in ``invoice_line`` and its totals are recomputed by
+domain/invoice_math.py on every change. Sending finalizes it (DESIGN.md decision 5): the number
+is allocated from ``invoice_sequence`` inside the transaction, and ``snapshot`` freezes what the
+client sees (agency, brand, client, lines, taxes, totals) as JSON; a sent invoice is rendered
+and shown from its snapshot only. Money columns are integer minor units in ``currency``.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+import sqlalchemy as sa
+from sqlmodel import Field, SQLModel
+
+from billing_app.db.models import UTCDateTime
+
+
+def _ts(*, nullable: bool = False, index: bool = False) -> sa.Column[datetime]:
+    return sa.Column(UTCDateTime(), nullable=nullable, index=index)
+
+
+def _money(*, index: bool = False) -> sa.Column[int]:
+    return sa.Column(sa.BigInteger(), nullable=False, server_default="0", index=index)
+
+
+class AgencySettings(SQLModel, table=True):
+    """The agency's own details and billing defaults (one row, id 1)."""
+
+    __tablename__ = "agency_settings"
+    __table_args__ = {"extend_existing": True}
+
+    id: int = Field(default=1, primary_key=True)
+    legal_name: str = Field(default="", max_length=200)
+    address: str = Field(default="", sa_column=sa.Column(sa.Text(), nullable=False))
+    tax_id: str = Field(default="", max_length=64)
+    email: str = Field(default="", max_length=320)
+    default_currency: str = Field(default="EUR", max_length=3)
+    locale: str = Field(default="en", max_length=16)
+    time_zone: str = Field(default="UTC", max_length=64)
+    payment_terms_days: int = Field(default=14)
+    number_format: str = Field(default="INV-{YYYY}-{SEQ:5}", max_length=40)
+    number_reset: str = Field(default="never", max_length=8)  # never | yearly | monthly
+    updated_at: datetime = Field(sa_column=_ts())
+
+
+class Brand(SQLModel, table=True):
+    """A white-label identity: drives the portal theme, emails, PDF header and sender."""
+
+    __tablename__ = "brand"
+    __table_args__ = {"extend_existing": True}
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(max_length=120)
+    logo_key: str = Field(default="", max_length=100)
+    primary_color: str = Field(default="#1f4b99", max_length=7)
+    accent_color: str = Field(default="#f59e0b", max_length=7)
+    sender_name: str = Field(default="", max_length=120)
+    reply_to: str = Field(default="", max_length=320)
+    support_email: str = Field(default="", max_length=320)
+    support_url: str = Field(default="", max_length=500)
+    email_footer: str = Field(default="", sa_column=sa.Column(sa.Text(), nullable=False))
+    custom_domain: str | None = Field(
+        default=None, max_length=253, sa_column_kwargs={"unique": True}
+    )
+    is_default: bool = Field(
+        default=False, sa_column=sa.Column(sa.Boolean(), nullable=False, server_default=sa.false())
+    )
+    created_at: datetime = Field(sa_column=_ts())
+    updated_at: datetime = Field(sa_column=_ts())
+
+
+class InvoiceSequence(SQLModel, table=True):
+    """The last number used per brand and scope ("" for never-reset, "2026", "2026-03")."""
+
+    __tablename__ = "invoice_sequence"
+    __table_args__ = {"extend_existing": True}
+
+    brand_id: int = Field(foreign_key="brand.id", primary_key=True)
+    scope: str = Field(default="", max_length=7, primary_key=True)
+    last_value: int = Field(default=0)
+
+
+class Invoice(SQLModel, table=True):
+    """An invoice: a draft until sent, then frozen (snapshot + number)."""
+
+    __tablename__ = "invoice"
+    __table_args__ = (
+        sa.Index("ix_invoice_status_due", "status", "due_date"),
+        {"extend_existing": True},
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    client_id: int = Field(foreign_key="client.id", index=True)
+    website_id: int | None = Field(default=None, foreign_key="client_website.id")
+    brand_id: int = Field(foreign_key="brand.id", index=True)
+    status: str = Field(default="draft", max_length=20)  # domain.lifecycle.InvoiceStatus
+    number: str | None = Field(default=None, max_length=60, sa_column_kwargs={"unique": True})
+    currency: str = Field(max_length=3)
+    locale: str = Field(default="en", max_length=16)
+    issue_date: date = Field(sa_column=sa.Column(sa.Date(), nullable=False, index=True))
+    due_date: date = Field(sa_column=sa.Column(sa.Date(), nullable=False, index=True))
+    message: str = Field(default="", sa_column=sa.Column(sa.Text(), nullable=False))
+    subtotal_minor: int = Field(default=0, sa_column=_money())
+    discount_minor: int = Field(default=0, sa_column=_money())
+    tax_minor: int = Field(default=0, sa_column=_money())
+    total_minor: int = Field(default=0, sa_column=_money(index=True))
+    paid_minor: int = Field(default=0, sa_column=_money())
+    refunded_minor: int = Field(default=0, sa_column=_money())
+    snapshot: str = Field(default="", sa_column=sa.Column(sa.Text(), nullable=False))
+    pdf_key: str = Field(default="", max_length=100)
+    created_by_id: int | None = Field(default=None, foreign_key="staff_user.id")
+    created_at: datetime = Field(sa_column=_ts(index=True))
+    updated_at: datetime = Field(sa_column=_ts())
+    sent_at: datetime | None = Field(default=None, sa_column=_ts(nullable=True))
+    voided_at: datetime | None = Field(default=None, sa_column=_ts(nullable=True))
+    void_reason: str = Field(default="", max_length=500)
+
+
+class InvoiceLine(SQLModel, table=True):
+    """A line of a draft (kept after sending; the snapshot is what is shown then)."""
+
+    __tablename__ = "invoice_line"
+    __table_args__ = {"extend_existing": True}
+
+    id: int | None = Field(default=None, primary_key=True)
+    invoice_id: int = Field(foreign_key="invoice.id", index=True)
+    position: int = Field(default=0)
+    product_id: int | None = Field(default=None, foreign_key="product.id")
+    description: str = Field(sa_column=sa.Column(sa.Text(), nullable=False))
+    quantity: str = Field(default="1", max_length=24)  # Decimal as text, up to 4 decimals
+    unit_price_minor: int = Field(sa_column=sa.Column(sa.BigInteger(), nullable=False))
+    discount_kind: str = Field(default="", max_length=8)  # "" | percent | amount
+    discount_value: str = Field(default="", max_length=24)  # percent text or minor units
+    taxes: str = Field(default="[]", sa_column=sa.Column(sa.Text(), nullable=False))  # JSON
+    amount_minor: int = Field(default=0, sa_column=_money())
+    net_minor: int = Field(default=0, sa_column=_money())
+    tax_minor: int = Field(default=0, sa_column=_money())
+
+
+class InvoicePayment(SQLModel, table=True):
+    """Money received for an invoice, or given back (kind ``refund``)."""
+
+    __tablename__ = "invoice_payment"
+    __table_args__ = {"extend_existing": True}
+
+    id: int | None = Field(default=None, primary_key=True)
+    invoice_id: int = Field(foreign_key="invoice.id", index=True)
+    kind: str = Field(default="payment", max_length=8)  # payment | refund
+    method: str = Field(max_length=20)  # bank_transfer cheque cash other card
+    amount_minor: int = Field(sa_column=sa.Column(sa.BigInteger(), nullable=False))
+    currency: str = Field(max_length=3)
+    received_on: date = Field(sa_column=sa.Column(sa.Date(), nullable=False))
+    reference: str = Field(default="", max_length=120)
+    note: str = Field(default="", max_length=500)
+    recorded_by_id: int | None = Field(default=None, foreign_key="staff_user.id")
+    created_at: datetime = Field(sa_column=_ts())
+
+
+class InvoiceEvent(SQLModel, table=True):
+    """The invoice's timeline: created, sent, emailed, viewed, comments, payments, voids."""
+
+    __tablename__ = "invoice_event"
+    __table_args__ = {"extend_existing": True}
+
+    id: int | None = Field(default=None, primary_key=True)
+    invoice_id: int = Field(foreign_key="invoice.id", index=True)
+    at: datetime = Field(sa_column=_ts())
+    kind: str = Field(max_length=30)
+    actor_label: str = Field(default="", max_length=320)
+    message: str = Field(default="", sa_column=sa.Column(sa.Text(), nullable=False))

@@ -1,0 +1,278 @@
+"""Offline payments, offline refunds and voids of sent invoices.
+
+The invoice's status always follows domain/invoice_math.settle over its recorded payments and
+refunds; a refund can never exceed what was paid (security.md item 10)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+from sqlmodel import Session, col, select
+
+from billing_app.db.customers import Client
+from billing_app.db.invoicing import Invoice, InvoiceEvent, InvoicePayment
+from billing_app.domain.errors import DomainError
+from billing_app.domain.invoice_math import settle
+from billing_app.domain.lifecycle import InvoiceStatus, transition
+from billing_app.domain.money import Money, format_money, parse_money
+from billing_app.services import audit
+from billing_app.services.clock import Clock, system_clock
+from billing_app.services.errors import Conflict, NotFound, ValidationFailed
+from billing_app.services.identity import CurrentUser
+
+METHODS = {
+    "bank_transfer": "Bank transfer",
+    "cheque": "Cheque",
+    "cash": "Cash",
+    "other": "Other",
+}
+
+
+@dataclass(frozen=True)
+class PaymentForm:
+    amount: str
+    method: str
+    received_on: date
+    reference: str = ""
+    note: str = ""
+
+
+def _locked_invoice(session: Session, invoice_id: int) -> Invoice:
+    invoice = session.exec(
+        select(Invoice).where(col(Invoice.id) == invoice_id).with_for_update()
+    ).first()
+    if invoice is None:
+        msg = "That invoice does not exist."
+        raise NotFound(msg)
+    return invoice
+
+
+def _amount(form: PaymentForm, invoice: Invoice) -> Money:
+    try:
+        amount = parse_money(form.amount, invoice.currency, invoice.locale)
+    except DomainError as exc:
+        raise ValidationFailed(exc.message, field="amount") from exc
+    if amount.amount_minor <= 0:
+        msg = "Enter an amount greater than zero."
+        raise ValidationFailed(msg, field="amount")
+    return amount
+
+
+def _settle(
+    session: Session, invoice: Invoice, extra_payment: int = 0, extra_refund: int = 0
+) -> tuple[int, int, InvoiceStatus]:
+    rows = session.exec(
+        select(InvoicePayment).where(col(InvoicePayment.invoice_id) == invoice.id)
+    ).all()
+    cur = invoice.currency
+    payments = [Money(p.amount_minor, cur) for p in rows if p.kind == "payment"]
+    refunds = [Money(p.amount_minor, cur) for p in rows if p.kind == "refund"]
+    if extra_payment:
+        payments.append(Money(extra_payment, cur))
+    if extra_refund:
+        refunds.append(Money(extra_refund, cur))
+    result = settle(Money(invoice.total_minor, cur), payments, refunds)
+    return result.amount_paid.amount_minor, result.amount_refunded.amount_minor, result.status
+
+
+def record_payment(
+    session: Session,
+    actor: CurrentUser,
+    invoice_id: int,
+    form: PaymentForm,
+    *,
+    clock: Clock = system_clock,
+) -> int:
+    """Record money received offline (partial payments add up)."""
+    invoice = _locked_invoice(session, invoice_id)
+    if invoice.status not in ("open", "partially_paid"):
+        msg = {
+            "draft": "Send the invoice before recording a payment.",
+            "paid": "This invoice is already paid.",
+            "void": "This invoice is void.",
+        }.get(invoice.status, "This invoice does not accept payments.")
+        raise Conflict(msg)
+    if form.method not in METHODS:
+        msg = "Choose how it was paid."
+        raise ValidationFailed(msg, field="method")
+    amount = _amount(form, invoice)
+    due = invoice.total_minor - invoice.paid_minor + invoice.refunded_minor
+    if amount.amount_minor > due:
+        left = format_money(Money(due, invoice.currency), invoice.locale)
+        msg = f"That is more than the {left} due."
+        raise ValidationFailed(msg, field="amount")
+    paid, refunded, status = _settle(session, invoice, extra_payment=amount.amount_minor)
+    payment = InvoicePayment(
+        invoice_id=invoice_id,
+        kind="payment",
+        method=form.method,
+        amount_minor=amount.amount_minor,
+        currency=invoice.currency,
+        received_on=form.received_on,
+        reference=form.reference.strip()[:120],
+        note=form.note.strip()[:500],
+        recorded_by_id=actor.id,
+        created_at=clock.now(),
+    )
+    session.add(payment)
+    client = session.get(Client, invoice.client_id)
+    assert client is not None
+    client.outstanding_minor -= amount.amount_minor
+    session.add(client)
+    if InvoiceStatus(invoice.status) != status:
+        transition(InvoiceStatus(invoice.status), status)
+    invoice.paid_minor, invoice.refunded_minor, invoice.status = paid, refunded, status.value
+    session.add(invoice)
+    label = format_money(amount, invoice.locale)
+    reference = f" (ref. {payment.reference})" if payment.reference else ""
+    session.add(
+        InvoiceEvent(
+            invoice_id=invoice_id,
+            at=clock.now(),
+            kind="payment",
+            actor_label=actor.email,
+            message=f"{label} received by {METHODS[form.method].lower()}{reference}",
+        )
+    )
+    audit.record(
+        session,
+        "payment.recorded",
+        actor.actor(),
+        target=invoice.number or "",
+        details=f"{label} {form.method}",
+        clock=clock,
+    )
+    session.flush()
+    assert payment.id is not None
+    return payment.id
+
+
+def record_refund(
+    session: Session,
+    actor: CurrentUser,
+    invoice_id: int,
+    form: PaymentForm,
+    *,
+    clock: Clock = system_clock,
+) -> int:
+    """Record money given back offline; never more than was paid and not yet refunded."""
+    invoice = _locked_invoice(session, invoice_id)
+    if form.method not in METHODS:
+        msg = "Choose how it was refunded."
+        raise ValidationFailed(msg, field="method")
+    amount = _amount(form, invoice)
+    refundable = invoice.paid_minor - invoice.refunded_minor
+    if refundable <= 0:
+        msg = "Nothing was paid on this invoice, so nothing can be refunded."
+        raise Conflict(msg)
+    if amount.amount_minor > refundable:
+        limit = format_money(Money(refundable, invoice.currency), invoice.locale)
+        msg = f"You can refund at most {limit}: that is what was paid and not yet refunded."
+        raise ValidationFailed(msg, field="amount")
+    paid, refunded, status = _settle(session, invoice, extra_refund=amount.amount_minor)
+    refund = InvoicePayment(
+        invoice_id=invoice_id,
+        kind="refund",
+        method=form.method,
+        amount_minor=amount.amount_minor,
+        currency=invoice.currency,
+        received_on=form.received_on,
+        reference=form.reference.strip()[:120],
+        note=form.note.strip()[:500],
+        recorded_by_id=actor.id,
+        created_at=clock.now(),
+    )
+    session.add(refund)
+    client = session.get(Client, invoice.client_id)
+    assert client is not None
+    client.net_invoiced_minor -= amount.amount_minor
+    session.add(client)
+    if InvoiceStatus(invoice.status) != status:
+        transition(InvoiceStatus(invoice.status), status)
+    invoice.paid_minor, invoice.refunded_minor, invoice.status = paid, refunded, status.value
+    session.add(invoice)
+    label = format_money(amount, invoice.locale)
+    session.add(
+        InvoiceEvent(
+            invoice_id=invoice_id,
+            at=clock.now(),
+            kind="refund",
+            actor_label=actor.email,
+            message=f"{label} refunded by {METHODS[form.method].lower()}",
+        )
+    )
+    audit.record(
+        session,
+        "refund.recorded",
+        actor.actor(),
+        target=invoice.number or "",
+        details=label,
+        clock=clock,
+    )
+    session.flush()
+    assert refund.id is not None
+    return refund.id
+
+
+def void_invoice(
+    session: Session,
+    actor: CurrentUser,
+    invoice_id: int,
+    reason: str,
+    *,
+    clock: Clock = system_clock,
+) -> None:
+    """Void an open invoice that has no payments (refund those first)."""
+    invoice = _locked_invoice(session, invoice_id)
+    reason = " ".join(reason.split())
+    if not reason:
+        msg = "Say why the invoice is voided."
+        raise ValidationFailed(msg, field="reason")
+    if invoice.status == "draft":
+        msg = "Drafts are deleted, not voided."
+        raise Conflict(msg)
+    if invoice.paid_minor - invoice.refunded_minor > 0:
+        msg = "Payments were received on this invoice. Refund them before voiding it."
+        raise Conflict(msg)
+    try:
+        transition(InvoiceStatus(invoice.status), InvoiceStatus.VOID)
+    except DomainError as exc:
+        raise Conflict(exc.message) from exc
+    client = session.get(Client, invoice.client_id)
+    assert client is not None
+    due = invoice.total_minor - invoice.paid_minor + invoice.refunded_minor
+    client.outstanding_minor -= max(due, 0)
+    client.net_invoiced_minor -= invoice.total_minor - invoice.refunded_minor
+    session.add(client)
+    invoice.status = InvoiceStatus.VOID.value
+    invoice.voided_at = clock.now()
+    invoice.void_reason = reason[:500]
+    session.add(invoice)
+    session.add(
+        InvoiceEvent(
+            invoice_id=invoice_id,
+            at=clock.now(),
+            kind="void",
+            actor_label=actor.email,
+            message=f"Voided: {reason}",
+        )
+    )
+    audit.record(
+        session,
+        "invoice.voided",
+        actor.actor(),
+        target=invoice.number or "",
+        details=reason,
+        clock=clock,
+    )
+
+
+def payments_of(session: Session, invoice_id: int) -> list[InvoicePayment]:
+    return list(
+        session.exec(
+            select(InvoicePayment)
+            .where(col(InvoicePayment.invoice_id) == invoice_id)
+            .order_by(col(InvoicePayment.received_on), col(InvoicePayment.id))
+        )
+    )

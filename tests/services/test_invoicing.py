@@ -1,0 +1,422 @@
+"""Invoices against a real database: drafts, exact totals, sending (numbers, snapshot, PDF,
+email), offline payments, refunds, voids, overdue, the list, and concurrent numbering."""
+
+from __future__ import annotations
+
+import io
+import json
+import threading
+from datetime import date
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+from pypdf import PdfReader
+from sqlmodel import Session, col, select
+
+from billing_app.adapters import documents
+from billing_app.db.customers import Client, ClientWebsite, Product, ProductTaxRate, TaxRateRow
+from billing_app.db.invoicing import Invoice, InvoiceEvent, InvoiceLine
+from billing_app.db.models import OutboxEmail, StaffUser
+from billing_app.services import branding, invoicing, payments
+from billing_app.services.clock import FixedClock
+from billing_app.services.errors import Conflict, ValidationFailed
+from billing_app.services.identity import CurrentUser, current_user_from
+from billing_app.services.invoice_documents import pdf_of, queue_invoice_email, render_snapshot
+from billing_app.services.invoicing import DraftForm, LineForm
+from billing_app.services.payments import PaymentForm
+
+from .test_auth import make_owner
+
+
+@pytest.fixture
+def world(session: Session, clock: FixedClock) -> dict[str, Any]:
+    """An owner, agency settings, a client with a website, a 20 % VAT rate and a product."""
+    owner_id = make_owner(session, clock)
+    user = session.get(StaffUser, owner_id)
+    assert user is not None
+    actor = current_user_from(session, user)
+    branding.update_agency(
+        session,
+        actor,
+        branding.AgencyInput(
+            legal_name="Studio Nord Oy",
+            address="Mannerheimintie 1\n00100 Helsinki",
+            tax_id="FI12345678",
+            email="billing@studio-nord.test",
+            default_currency="EUR",
+            locale="en",
+            time_zone="Europe/Helsinki",
+            payment_terms_days="14",
+            number_format="INV-{YYYY}-{SEQ:5}",
+            number_reset="yearly",
+        ),
+        clock=clock,
+    )
+    now = clock.now()
+    client = Client(
+        company="Café Ünder GmbH",
+        contact_name="Jürgen Çelik",
+        email="billing@cafe-under.test",
+        currency="EUR",
+        locale="en",
+        city="Köln",
+        country="DE",
+        created_at=now,
+        updated_at=now,
+    )
+    session.add(client)
+    session.flush()
+    assert client.id is not None
+    site = ClientWebsite(
+        client_id=client.id, name="Shop", url="https://shop.cafe-under.test", created_at=now
+    )
+    vat = TaxRateRow(name="VAT", rate_ppm=200_000, inclusive=False, created_at=now, updated_at=now)
+    product = Product(
+        name="Managed hosting",
+        price_minor=2500,
+        currency="EUR",
+        billing_type="recurring",
+        created_at=now,
+        updated_at=now,
+    )
+    session.add_all([site, vat, product])
+    session.flush()
+    assert vat.id is not None and product.id is not None
+    session.add(ProductTaxRate(product_id=product.id, tax_rate_id=vat.id, position=0))
+    session.commit()
+    return {"actor": actor, "client": client, "site": site, "vat": vat, "product": product}
+
+
+def three_lines(session: Session, w: dict[str, Any]) -> tuple[LineForm, ...]:
+    hosting = invoicing.line_defaults_from_product(session, w["product"].id)
+    vat = (w["vat"].id,)
+    return (
+        hosting,
+        LineForm("Site care — monthly", "2", "49.50", "10%", vat),
+        LineForm("Logo refresh (free text)", "1", "300", "", vat),
+    )
+
+
+def draft(session: Session, w: dict[str, Any], clock: FixedClock, **kw: Any) -> int:
+    form = DraftForm(client_id=w["client"].id, lines=three_lines(session, w), **kw)
+    invoice_id = invoicing.save_draft(session, w["actor"], form, clock=clock)
+    session.commit()
+    return invoice_id
+
+
+def send(session: Session, w: dict[str, Any], invoice_id: int, clock: FixedClock) -> str:
+    sent = invoicing.send_invoice(
+        session,
+        w["actor"],
+        invoice_id,
+        render_pdf=render_snapshot,
+        store_pdf=documents.save_document,
+        queue_email=queue_invoice_email,
+        clock=clock,
+    )
+    session.commit()
+    return sent.number
+
+
+def test_a_draft_is_totalled_exactly_and_stays_editable(
+    session: Session, clock: FixedClock, world: dict[str, Any]
+) -> None:
+    invoice_id = draft(session, world, clock)
+    invoice = session.get(Invoice, invoice_id)
+    assert invoice is not None
+    # 25.00 + 2 x 49.50 less 10 % (89.10) + 300.00 = 414.10 net; VAT 20 % = 82.82
+    assert (invoice.subtotal_minor, invoice.discount_minor) == (42400, 990)
+    assert (invoice.tax_minor, invoice.total_minor) == (8282, 49692)
+    assert invoice.status == "draft" and invoice.number is None
+    # Dates default from the agency: today in Helsinki, due after the payment terms.
+    assert invoice.issue_date == date(2026, 3, 14)
+    assert invoice.due_date == date(2026, 3, 28)
+
+    invoicing.save_draft(
+        session,
+        world["actor"],
+        DraftForm(client_id=world["client"].id, lines=(LineForm("One thing", "1", "10"),)),
+        invoice_id=invoice_id,
+        clock=clock,
+    )
+    session.commit()
+    session.refresh(invoice)
+    assert invoice.total_minor == 1000
+    assert (
+        len(
+            session.exec(select(InvoiceLine).where(col(InvoiceLine.invoice_id) == invoice_id)).all()
+        )
+        == 1
+    )
+
+
+@pytest.mark.parametrize(
+    ("line", "field", "message"),
+    [
+        (LineForm("", "1", "10"), "lines.1.description", "Describe the line"),
+        (LineForm("Thing", "two", "10"), "lines.1.quantity", "number"),
+        (LineForm("Thing", "1.23456", "10"), "lines.1.quantity", "4 decimals"),
+        (LineForm("Thing", "1", "10.999"), "lines.1.unit_price", "2 decimals"),
+        (LineForm("Thing", "1", "10", "150%"), "lines.1.discount", "between 0 and 100"),
+        (LineForm("Thing", "1", "10", "11.00"), "lines.1.discount", "larger than the line"),
+    ],
+)
+def test_bad_lines_get_a_clear_message_and_nothing_is_written(
+    session: Session,
+    clock: FixedClock,
+    world: dict[str, Any],
+    line: LineForm,
+    field: str,
+    message: str,
+) -> None:
+    form = DraftForm(client_id=world["client"].id, lines=(LineForm("Fine", "1", "5"), line))
+    with pytest.raises(ValidationFailed, match=message) as exc:
+        invoicing.save_draft(session, world["actor"], form, clock=clock)
+    assert exc.value.field == field
+    session.rollback()
+    assert session.exec(select(Invoice)).all() == []
+
+
+def test_sending_numbers_freezes_renders_and_emails(
+    session: Session, clock: FixedClock, world: dict[str, Any]
+) -> None:
+    invoice_id = draft(
+        session, world, clock, website_id=world["site"].id, message="Thanks for choosing us!"
+    )
+    number = send(session, world, invoice_id, clock)
+    assert number == "INV-2026-00001"
+    invoice = session.get(Invoice, invoice_id)
+    assert invoice is not None and invoice.status == "open"
+    snap = json.loads(invoice.snapshot)
+    assert snap["client"]["company"] == "Café Ünder GmbH"
+    assert snap["client"]["website"] == "Shop (https://shop.cafe-under.test)"
+    assert snap["total_minor"] == 49692
+    assert [t["name"] for t in snap["taxes"]] == ["VAT"]
+
+    # The frozen invoice ignores later changes to the client.
+    client = session.get(Client, world["client"].id)
+    assert client is not None
+    client.company = "Renamed AG"
+    session.add(client)
+    session.commit()
+    stored = pdf_of(session, invoice)
+    assert stored == documents.read_document(invoice.pdf_key)
+    text = "".join(page.extract_text() for page in PdfReader(io.BytesIO(stored)).pages)
+    assert "INV-2026-00001" in text and "Café Ünder GmbH" in text and "Renamed" not in text
+    assert "€496.92" in text
+
+    # Figures on the client follow.
+    assert (client.net_invoiced_minor, client.outstanding_minor) == (49692, 49692)
+
+    mail = session.exec(select(OutboxEmail)).one()
+    assert mail.to_address == "billing@cafe-under.test"
+    assert mail.subject == "Invoice INV-2026-00001 from Studio Nord Oy"
+    assert "€496.92" in mail.body_text and "Thanks for choosing us!" in mail.body_text
+    assert (mail.attachment_key, mail.attachment_name) == (invoice.pdf_key, "INV-2026-00001.pdf")
+
+    kinds = [e.kind for e in invoicing.timeline(session, invoice_id)]
+    assert kinds == ["created", "sent", "emailed"]
+
+    with pytest.raises(Conflict, match="already sent"):
+        invoicing.send_invoice(
+            session,
+            world["actor"],
+            invoice_id,
+            render_pdf=render_snapshot,
+            store_pdf=documents.save_document,
+            queue_email=queue_invoice_email,
+            clock=clock,
+        )
+    with pytest.raises(Conflict, match="cannot be edited"):
+        invoicing.save_draft(
+            session,
+            world["actor"],
+            DraftForm(client_id=world["client"].id, lines=(LineForm("x", "1", "1"),)),
+            invoice_id=invoice_id,
+            clock=clock,
+        )
+    with pytest.raises(Conflict, match="Only drafts"):
+        invoicing.delete_draft(session, world["actor"], invoice_id, clock=clock)
+
+
+def test_a_failed_send_leaves_the_draft_and_no_gap(
+    session: Session, clock: FixedClock, world: dict[str, Any]
+) -> None:
+    first = draft(session, world, clock)
+
+    def broken(_: dict[str, Any]) -> bytes:
+        raise RuntimeError("renderer crashed")
+
+    with pytest.raises(RuntimeError):
+        invoicing.send_invoice(
+            session,
+            world["actor"],
+            first,
+            render_pdf=broken,
+            store_pdf=documents.save_document,
+            queue_email=queue_invoice_email,
+            clock=clock,
+        )
+    session.rollback()
+    invoice = session.get(Invoice, first)
+    assert invoice is not None and invoice.status == "draft" and invoice.number is None
+    assert send(session, world, first, clock) == "INV-2026-00001"
+    second = draft(session, world, clock)
+    assert send(session, world, second, clock) == "INV-2026-00002"
+
+
+def test_payments_refunds_and_void(
+    session: Session, clock: FixedClock, world: dict[str, Any]
+) -> None:
+    invoice_id = draft(session, world, clock)
+    send(session, world, invoice_id, clock)
+    actor: CurrentUser = world["actor"]
+    today = date(2026, 3, 20)
+    with pytest.raises(ValidationFailed, match=r"more than the €496\.92 due"):
+        payments.record_payment(
+            session, actor, invoice_id, PaymentForm("500", "bank_transfer", today), clock=clock
+        )
+    session.rollback()
+    payments.record_payment(
+        session,
+        actor,
+        invoice_id,
+        PaymentForm("200.00", "bank_transfer", today, "TRX-1"),
+        clock=clock,
+    )
+    session.commit()
+    invoice = session.get(Invoice, invoice_id)
+    assert invoice is not None
+    assert (invoice.status, invoice.paid_minor) == ("partially_paid", 20000)
+    payments.record_payment(
+        session,
+        actor,
+        invoice_id,
+        PaymentForm("296.92", "bank_transfer", today, "TRX-2"),
+        clock=clock,
+    )
+    session.commit()
+    session.refresh(invoice)
+    assert (invoice.status, invoice.paid_minor) == ("paid", 49692)
+    client = session.get(Client, world["client"].id)
+    assert client is not None and client.outstanding_minor == 0
+
+    with pytest.raises(Conflict, match="Refund them before voiding"):
+        payments.void_invoice(session, actor, invoice_id, "mistake", clock=clock)
+    session.rollback()
+    with pytest.raises(ValidationFailed, match=r"at most €496\.92"):
+        payments.record_refund(
+            session, actor, invoice_id, PaymentForm("496.93", "bank_transfer", today), clock=clock
+        )
+    session.rollback()
+    payments.record_refund(
+        session, actor, invoice_id, PaymentForm("96.92", "bank_transfer", today), clock=clock
+    )
+    session.commit()
+    session.refresh(invoice)
+    assert invoice.status == "partially_refunded"
+    session.refresh(client)
+    assert client.net_invoiced_minor == 49692 - 9692
+    messages = [e.message for e in invoicing.timeline(session, invoice_id)]
+    assert "€200.00 received by bank transfer (ref. TRX-1)" in messages
+    assert "€96.92 refunded by bank transfer" in messages
+
+
+def test_void_an_open_invoice_with_a_reason(
+    session: Session, clock: FixedClock, world: dict[str, Any]
+) -> None:
+    invoice_id = draft(session, world, clock)
+    send(session, world, invoice_id, clock)
+    with pytest.raises(ValidationFailed, match="Say why"):
+        payments.void_invoice(session, world["actor"], invoice_id, "  ", clock=clock)
+    payments.void_invoice(session, world["actor"], invoice_id, "Sent twice", clock=clock)
+    session.commit()
+    invoice = session.get(Invoice, invoice_id)
+    client = session.get(Client, world["client"].id)
+    assert invoice is not None and client is not None
+    assert (invoice.status, invoice.void_reason) == ("void", "Sent twice")
+    assert (client.net_invoiced_minor, client.outstanding_minor) == (0, 0)
+    with pytest.raises(Conflict):
+        payments.record_payment(
+            session,
+            world["actor"],
+            invoice_id,
+            PaymentForm("1", "cash", date(2026, 3, 20)),
+            clock=clock,
+        )
+
+
+def test_overdue_uses_the_agency_time_zone_and_the_list_filters_in_sql(
+    session: Session, clock: FixedClock, world: dict[str, Any]
+) -> None:
+    first = draft(session, world, clock)
+    number = send(session, world, first, clock)
+    draft(session, world, clock)  # stays a draft
+    # Due 2026-03-28. At 22:30 UTC on the 28th it is already the 29th in Helsinki.
+    clock.at = clock.at.replace(month=3, day=28, hour=21, minute=30)
+    assert invoicing.list_invoices(session, status="overdue", clock=clock).total_count == 0
+    clock.at = clock.at.replace(hour=22, minute=30)
+    overdue = invoicing.list_invoices(session, status="overdue", clock=clock)
+    assert [r.number for r in overdue.rows] == [number]
+    assert overdue.rows[0].status == "overdue"
+    assert overdue.totals_by_currency == {"EUR": (49692, 49692)}
+    everything = invoicing.list_invoices(session, clock=clock)
+    assert everything.total_count == 2
+    assert [
+        r.number for r in invoicing.list_invoices(session, search="00001", clock=clock).rows
+    ] == [number]
+    assert invoicing.list_invoices(session, search="café", clock=clock).total_count == 2
+    assert invoicing.list_invoices(session, search="496.92", clock=clock).total_count == 2
+    assert invoicing.list_invoices(session, status="draft", clock=clock).total_count == 1
+
+
+def test_drafts_can_be_deleted_with_their_lines(
+    session: Session, clock: FixedClock, world: dict[str, Any]
+) -> None:
+    invoice_id = draft(session, world, clock)
+    pdf = pdf_of(session, session.get(Invoice, invoice_id))  # type: ignore[arg-type]
+    assert "DRAFT" in "".join(p.extract_text() for p in PdfReader(io.BytesIO(pdf)).pages)
+    invoicing.delete_draft(session, world["actor"], invoice_id, clock=clock)
+    session.commit()
+    assert session.exec(select(Invoice)).all() == []
+    assert session.exec(select(InvoiceLine)).all() == []
+    assert session.exec(select(InvoiceEvent)).all() == []
+
+
+def test_twenty_concurrent_sends_get_twenty_consecutive_numbers(
+    engine: sa.Engine, session: Session, clock: FixedClock, world: dict[str, Any]
+) -> None:
+    ids = [draft(session, world, clock) for _ in range(20)]
+    barrier = threading.Barrier(len(ids))
+    errors: list[BaseException] = []
+    numbers: list[str] = []
+    lock = threading.Lock()
+
+    def worker(invoice_id: int) -> None:
+        try:
+            with Session(engine, expire_on_commit=False) as s:
+                barrier.wait(timeout=30)
+                sent = invoicing.send_invoice(
+                    s,
+                    world["actor"],
+                    invoice_id,
+                    render_pdf=render_snapshot,
+                    store_pdf=documents.save_document,
+                    queue_email=queue_invoice_email,
+                    clock=clock,
+                )
+                s.commit()
+            with lock:
+                numbers.append(sent.number)
+        except BaseException as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=worker, args=(i,)) for i in ids]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(120)
+    assert errors == []
+    assert sorted(numbers) == [f"INV-2026-{n:05d}" for n in range(1, 21)]
+    assert len(session.exec(select(OutboxEmail)).all()) == 20
