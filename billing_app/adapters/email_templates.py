@@ -16,6 +16,10 @@ SUBJECTS: dict[str, str] = {
     "invitation": "You're invited to join {sender_name}",
     "password_changed": "Your {sender_name} password was changed",
     "invoice_sent": "Invoice {number} from {sender_name}",
+    "account_changed": "Security notice for your {sender_name} account",
+    "receipt": "Receipt for invoice {number} from {sender_name}",
+    "payment_reminder": "Reminder: invoice {number} from {sender_name}",
+    "invoice_voided": "Invoice {number} from {sender_name} was voided",
 }
 
 

@@ -48,6 +48,14 @@ class StaffUser(SQLModel, table=True):
     role_key: str = Field(max_length=40, default="viewer")
     custom_role_id: int | None = Field(default=None, foreign_key="custom_role.id", index=True)
     is_active: bool = Field(default=True)
+    # Two-factor authentication (TOTP). The secret is pending until confirmed with a code;
+    # totp_last_timecode refuses a code that was already used (replay).
+    totp_secret: str = Field(default="", max_length=64)
+    totp_pending_secret: str = Field(default="", max_length=64)
+    totp_enabled_at: datetime | None = Field(default=None, sa_column=_ts(nullable=True))
+    totp_last_timecode: int = Field(
+        default=0, sa_column=sa.Column(sa.BigInteger(), nullable=False, server_default="0")
+    )
     last_login_at: datetime | None = Field(default=None, sa_column=_ts(nullable=True))
     created_at: datetime = Field(sa_column=_ts())
 
@@ -85,7 +93,8 @@ class AuthSession(SQLModel, table=True):
 
 
 class LoginTicket(SQLModel, table=True):
-    """A one-time, short-lived ticket handed from the login page to the cookie route."""
+    """A one-time, short-lived ticket: ``login`` ones go to the cookie route; ``mfa`` ones
+    stand for a correct password while the second factor is asked."""
 
     __tablename__ = "login_ticket"
     __table_args__ = {"extend_existing": True}
@@ -96,6 +105,20 @@ class LoginTicket(SQLModel, table=True):
     expires_at: datetime = Field(sa_column=_ts())
     used_at: datetime | None = Field(default=None, sa_column=_ts(nullable=True))
     ip: str = Field(default="", max_length=64)
+    stage: str = Field(default="login", max_length=8, sa_column_kwargs={"server_default": "login"})
+
+
+class RecoveryCode(SQLModel, table=True):
+    """A single-use two-factor recovery code (only its SHA-256 is stored)."""
+
+    __tablename__ = "recovery_code"
+    __table_args__ = {"extend_existing": True}
+
+    id: int | None = Field(default=None, primary_key=True)
+    user_id: int = Field(foreign_key="staff_user.id", index=True)
+    code_hash: str = Field(max_length=64)
+    created_at: datetime = Field(sa_column=_ts())
+    used_at: datetime | None = Field(default=None, sa_column=_ts(nullable=True))
 
 
 class PasswordReset(SQLModel, table=True):

@@ -45,6 +45,7 @@ from billing_app.services.secrets_util import (
 from billing_app.settings import Settings, get_settings
 
 LOGIN_TICKET_TTL = timedelta(seconds=60)
+MFA_TICKET_TTL = timedelta(minutes=5)
 RESET_TTL = timedelta(hours=1)
 TOUCH_EVERY = timedelta(seconds=60)
 BAD_CREDENTIALS = "Email or password is incorrect."
@@ -110,10 +111,12 @@ def create_owner(
 
 @dataclass(frozen=True)
 class LoginOutcome:
-    """The result of a sign-in attempt: a one-time ticket, or a message to show."""
+    """The result of a sign-in attempt: a one-time ticket, a second-factor step to complete
+    (``mfa_ticket``), or a message to show."""
 
     ticket: str | None = None
     error: str | None = None
+    mfa_ticket: str | None = None
 
 
 def _lockout_message(minutes: int) -> str:
@@ -175,33 +178,59 @@ def authenticate(
     if needs_rehash(user.password_hash):
         user.password_hash = hash_password(password)
         session.add(user)
-    ticket = new_token()
     assert user.id is not None
-    session.add(
-        LoginTicket(
-            ticket_hash=token_digest(ticket),
-            user_id=user.id,
-            expires_at=now + LOGIN_TICKET_TTL,
-            ip=ip[:64],
+    if user.totp_secret:
+        # The password is right; the second factor is still to come (a reset never skips it).
+        return LoginOutcome(
+            mfa_ticket=issue_ticket(session, user.id, ip=ip, clock=clock, stage="mfa")
         )
-    )
-    return LoginOutcome(ticket=ticket)
+    return LoginOutcome(ticket=issue_ticket(session, user.id, ip=ip, clock=clock))
 
 
 def issue_ticket(
-    session: Session, user_id: int, *, ip: str = "", clock: Clock = system_clock
+    session: Session,
+    user_id: int,
+    *,
+    ip: str = "",
+    clock: Clock = system_clock,
+    stage: str = "login",
 ) -> str:
-    """A one-time login ticket for a user who just proved who they are (e.g. accepted an invite)."""
+    """A one-time ticket for a user who just proved who they are (password, invitation).
+
+    ``login`` tickets are exchanged for a session cookie within a minute; ``mfa`` tickets
+    stand for a correct password while the second factor is asked (five minutes)."""
     ticket = new_token()
     session.add(
         LoginTicket(
             ticket_hash=token_digest(ticket),
             user_id=user_id,
-            expires_at=clock.now() + LOGIN_TICKET_TTL,
+            expires_at=clock.now() + (MFA_TICKET_TTL if stage == "mfa" else LOGIN_TICKET_TTL),
             ip=ip[:64],
+            stage=stage,
         )
     )
     return ticket
+
+
+def consume_ticket(
+    session: Session, ticket: str, *, stage: str, clock: Clock = system_clock
+) -> int | None:
+    """Use a ticket once; returns its user id, or None if unknown, used, expired or of
+    another stage. Of two concurrent uses only one succeeds."""
+    now = clock.now()
+    result = session.execute(
+        sa.update(LoginTicket)
+        .where(col(LoginTicket.ticket_hash) == token_digest(ticket))
+        .where(col(LoginTicket.stage) == stage)
+        .where(col(LoginTicket.used_at).is_(None))
+        .where(col(LoginTicket.expires_at) > now)
+        .values(used_at=now)
+    )
+    if result.rowcount != 1:  # type: ignore[attr-defined]
+        return None
+    return session.exec(
+        select(LoginTicket.user_id).where(col(LoginTicket.ticket_hash) == token_digest(ticket))
+    ).one()
 
 
 def redeem_ticket(
@@ -216,27 +245,17 @@ def redeem_ticket(
     """Exchange a login ticket for a brand-new session token (None if invalid or used)."""
     settings = settings or get_settings()
     now = clock.now()
-    # Consume the ticket atomically: of two concurrent redemptions only one succeeds.
-    result = session.execute(
-        sa.update(LoginTicket)
-        .where(col(LoginTicket.ticket_hash) == token_digest(ticket))
-        .where(col(LoginTicket.used_at).is_(None))
-        .where(col(LoginTicket.expires_at) > now)
-        .values(used_at=now)
-    )
-    if result.rowcount != 1:  # type: ignore[attr-defined]
+    user_id = consume_ticket(session, ticket, stage="login", clock=clock)
+    if user_id is None:
         return None
-    row = session.exec(
-        select(LoginTicket).where(col(LoginTicket.ticket_hash) == token_digest(ticket))
-    ).one()
-    user = session.get(StaffUser, row.user_id)
+    user = session.get(StaffUser, user_id)
     if user is None or not user.is_active:
         return None
     token = new_token()
     session.add(
         AuthSession(
             token_hash=token_digest(token),
-            user_id=row.user_id,
+            user_id=user_id,
             created_at=now,
             last_seen_at=now,
             expires_at=now + timedelta(hours=settings.session_absolute_hours),

@@ -18,6 +18,8 @@ PUBLIC_HANDLERS = {
     "SetupState.submit",
     "LoginState.load",
     "LoginState.submit",
+    "LoginState.submit_code",
+    "LoginState.cancel_code",
     "ForgotPasswordState.submit",
     "ResetPasswordState.load",
     "ResetPasswordState.submit",

@@ -52,33 +52,57 @@ def setup_page() -> rx.Component:
     )
 
 
+def _password_step() -> rx.Component:
+    return rx.form(
+        rx.vstack(
+            form_error(LoginState.errors),
+            field("Email", "email", LoginState.errors, type_="email", auto_complete="username"),
+            field(
+                "Password",
+                "password",
+                LoginState.errors,
+                type_="password",
+                auto_complete="current-password",
+            ),
+            rx.button("Sign in", type="submit", size="3", width="100%", id="login-submit"),
+            rx.link("Forgot your password?", href="/forgot-password", size="2"),
+            spacing="3",
+            width="100%",
+        ),
+        on_submit=LoginState.submit,
+        width="100%",
+    )
+
+
+def _code_step() -> rx.Component:
+    return rx.form(
+        rx.vstack(
+            form_error(LoginState.errors),
+            rx.text(
+                "Enter the 6-digit code from your authenticator app, or one of your "
+                "recovery codes.",
+                size="2",
+            ),
+            field("Code", "code", LoginState.errors, auto_complete="one-time-code"),
+            rx.button("Verify", type="submit", size="3", width="100%", id="code-submit"),
+            rx.button("Back", type="button", variant="ghost", on_click=LoginState.cancel_code),
+            spacing="3",
+            width="100%",
+        ),
+        on_submit=LoginState.submit_code,
+        width="100%",
+    )
+
+
 def login_page() -> rx.Component:
     return auth_card(
         "Sign in",
-        "Welcome back.",
+        rx.cond(LoginState.mfa_step, "Two-factor authentication", "Welcome back."),
         rx.cond(
             LoginState.notice != "",
             rx.callout(LoginState.notice, icon="info", id="login-notice", width="100%"),
         ),
-        rx.form(
-            rx.vstack(
-                form_error(LoginState.errors),
-                field("Email", "email", LoginState.errors, type_="email", auto_complete="username"),
-                field(
-                    "Password",
-                    "password",
-                    LoginState.errors,
-                    type_="password",
-                    auto_complete="current-password",
-                ),
-                rx.button("Sign in", type="submit", size="3", width="100%", id="login-submit"),
-                rx.link("Forgot your password?", href="/forgot-password", size="2"),
-                spacing="3",
-                width="100%",
-            ),
-            on_submit=LoginState.submit,
-            width="100%",
-        ),
+        rx.cond(LoginState.mfa_step, _code_step(), _password_step()),
     )
 
 

@@ -13,7 +13,7 @@ import reflex as rx
 
 from billing_app.db.engine import session_scope
 from billing_app.jobs.tasks import kick_outbox
-from billing_app.services import auth, team
+from billing_app.services import account, auth, team
 from billing_app.services.errors import ServiceError
 from billing_app.ui.state.base import (
     SessionState,
@@ -81,10 +81,16 @@ class SetupState(SessionState):
 class LoginState(SessionState):
     errors: dict[str, str] = {}
     notice: str = ""
+    mfa_step: bool = False
+    # The one-time ticket standing for a correct password while the code is asked. Backend
+    # only: it never reaches the browser.
+    _mfa_ticket: str = ""
 
     @public
     def load(self) -> Any:
         self.errors = {}
+        self.mfa_step = False
+        self._mfa_ticket = ""
         params = self.router.url.query_parameters
         self.notice = ""
         if params.get("expired"):
@@ -109,11 +115,43 @@ class LoginState(SessionState):
                 password=str(form.get("password", "")),
                 ip=self.router.session.client_ip or "",
             )
+        if outcome.mfa_ticket:
+            self._mfa_ticket = outcome.mfa_ticket
+            self.mfa_step = True
+            return None
         if outcome.ticket is None:
             self.errors = {"form": outcome.error or auth.BAD_CREDENTIALS}
             return None
         next_path = _safe_next(self.router.url.query_parameters.get("next", "/"))
         return hard_redirect(handoff_url(outcome.ticket, next_path))
+
+    @public
+    def submit_code(self, form: dict[str, Any]) -> Any:
+        self.errors = {}
+        with session_scope() as session:
+            outcome = account.complete_second_factor(
+                session,
+                mfa_ticket=self._mfa_ticket,
+                code=str(form.get("code", "")),
+                ip=self.router.session.client_ip or "",
+            )
+        if outcome.ticket is None:
+            if outcome.mfa_ticket is None:
+                self.mfa_step = False
+                self._mfa_ticket = ""
+                self.errors = {"form": outcome.error or account.MFA_EXPIRED}
+            else:
+                self.errors = {"code": outcome.error or account.MFA_EXPIRED}
+            return None
+        self._mfa_ticket = ""
+        next_path = _safe_next(self.router.url.query_parameters.get("next", "/"))
+        return hard_redirect(handoff_url(outcome.ticket, next_path))
+
+    @public
+    def cancel_code(self) -> None:
+        self.mfa_step = False
+        self._mfa_ticket = ""
+        self.errors = {}
 
 
 class ForgotPasswordState(SessionState):

@@ -1,0 +1,346 @@
+"""A staff member's own account: password change, two-factor authentication (TOTP with a QR
+code, hashed single-use recovery codes) and their sessions (security.md items 13-15, 19, 20).
+
+Changing the password or two-factor settings needs the current password, emails the user, and
+ends their other sessions (password) or offers to (two-factor)."""
+
+from __future__ import annotations
+
+import math
+import secrets
+from dataclasses import dataclass
+from datetime import timedelta
+
+import pyotp
+import segno
+import sqlalchemy as sa
+from pyotp.utils import strings_equal
+from sqlmodel import Session, col, func, select
+
+from billing_app.db.models import AuthSession, LoginThrottle, RecoveryCode, StaffUser
+from billing_app.services import audit
+from billing_app.services.audit import Actor
+from billing_app.services.auth import (
+    LoginOutcome,
+    consume_ticket,
+    issue_ticket,
+    revoke_sessions,
+)
+from billing_app.services.clock import Clock, system_clock
+from billing_app.services.errors import Conflict, NotFound, ValidationFailed
+from billing_app.services.identity import CurrentUser
+from billing_app.services.outbox import enqueue_email
+from billing_app.services.passwords import check_password
+from billing_app.services.secrets_util import (
+    hash_password,
+    token_digest,
+    verify_password,
+)
+from billing_app.settings import Settings
+
+RECOVERY_CODES = 10
+MAX_CODE_FAILURES = 5
+CODE_LOCKOUT = timedelta(minutes=15)
+MFA_EXPIRED = "Your sign-in took too long. Enter your email and password again."
+
+
+def _user(session: Session, user_id: int) -> StaffUser:
+    user = session.get(StaffUser, user_id)
+    if user is None or not user.is_active:
+        msg = "That account does not exist."
+        raise NotFound(msg)
+    return user
+
+
+def _check_current_password(user: StaffUser, current_password: str) -> None:
+    if not verify_password(user.password_hash, current_password):
+        msg = "Your current password is not right."
+        raise ValidationFailed(msg, field="current_password")
+
+
+def _notify(
+    session: Session, user: StaffUser, what: str, clock: Clock, settings: Settings | None
+) -> None:
+    enqueue_email(
+        session,
+        "account_changed",
+        user.email,
+        {"name": user.name, "change": what},
+        clock=clock,
+        settings=settings,
+    )
+
+
+def change_password(
+    session: Session,
+    actor: CurrentUser,
+    *,
+    current_password: str,
+    new_password: str,
+    keep_session_token: str | None,
+    clock: Clock = system_clock,
+    settings: Settings | None = None,
+) -> int:
+    """Set a new password; ends every other session. Returns how many were ended."""
+    user = _user(session, actor.id)
+    _check_current_password(user, current_password)
+    check_password(new_password, email=user.email, name=user.name)
+    if verify_password(user.password_hash, new_password):
+        msg = "Choose a password different from the current one."
+        raise ValidationFailed(msg, field="new_password")
+    user.password_hash = hash_password(new_password)
+    session.add(user)
+    ended = revoke_sessions(session, actor.id, except_token=keep_session_token, clock=clock)
+    audit.record(session, "account.password_changed", actor.actor(), target=user.email, clock=clock)
+    _notify(
+        session,
+        user,
+        "Your password was changed and your other sessions were ended.",
+        clock,
+        settings,
+    )
+    return ended
+
+
+def sign_out_other_sessions(
+    session: Session,
+    actor: CurrentUser,
+    *,
+    keep_session_token: str | None,
+    clock: Clock = system_clock,
+) -> int:
+    ended = revoke_sessions(session, actor.id, except_token=keep_session_token, clock=clock)
+    audit.record(
+        session,
+        "account.signed_out_others",
+        actor.actor(),
+        target=actor.email,
+        details=f"{ended} session(s)",
+        clock=clock,
+    )
+    return ended
+
+
+def other_session_count(
+    session: Session,
+    actor: CurrentUser,
+    keep_session_token: str | None,
+    *,
+    clock: Clock = system_clock,
+) -> int:
+    query = (
+        select(func.count())
+        .select_from(AuthSession)
+        .where(col(AuthSession.user_id) == actor.id)
+        .where(col(AuthSession.revoked_at).is_(None))
+        .where(col(AuthSession.expires_at) > clock.now())
+    )
+    if keep_session_token:
+        query = query.where(col(AuthSession.token_hash) != token_digest(keep_session_token))
+    return session.exec(query).one()
+
+
+@dataclass(frozen=True)
+class TotpSetup:
+    secret: str
+    uri: str
+    qr_svg_data_uri: str
+
+
+def begin_totp_setup(
+    session: Session, actor: CurrentUser, *, issuer: str = "Client Billing"
+) -> TotpSetup:
+    """A new secret to scan; it is only used once confirmed with a code."""
+    user = _user(session, actor.id)
+    secret = pyotp.random_base32()
+    user.totp_pending_secret = secret
+    session.add(user)
+    uri = pyotp.TOTP(secret).provisioning_uri(name=user.email, issuer_name=issuer)
+    qr = segno.make(uri, error="m")
+    return TotpSetup(secret, uri, qr.svg_data_uri(scale=5, border=2))
+
+
+def _new_recovery_codes(session: Session, user_id: int, clock: Clock) -> list[str]:
+    session.execute(sa.delete(RecoveryCode).where(col(RecoveryCode.user_id) == user_id))
+    codes = []
+    for _ in range(RECOVERY_CODES):
+        raw = secrets.token_hex(5)  # 40 bits, shown as xxxxx-xxxxx
+        code = f"{raw[:5]}-{raw[5:]}"
+        codes.append(code)
+        session.add(
+            RecoveryCode(user_id=user_id, code_hash=token_digest(code), created_at=clock.now())
+        )
+    return codes
+
+
+def confirm_totp(
+    session: Session,
+    actor: CurrentUser,
+    *,
+    code: str,
+    current_password: str,
+    clock: Clock = system_clock,
+    settings: Settings | None = None,
+) -> list[str]:
+    """Turn two-factor on with a first code; returns the recovery codes (shown once)."""
+    user = _user(session, actor.id)
+    _check_current_password(user, current_password)
+    if not user.totp_pending_secret:
+        msg = "Start the setup again: scan a new QR code."
+        raise Conflict(msg)
+    totp = pyotp.TOTP(user.totp_pending_secret)
+    try:
+        timecode = totp.verify_and_get_timecode(_digits(code), for_time=clock.now(), valid_window=1)
+    except (pyotp.exceptions.OTPVerificationError, ValueError) as exc:
+        msg = "That code is not right. Check your authenticator app's clock and try again."
+        raise ValidationFailed(msg, field="code") from exc
+    user.totp_secret, user.totp_pending_secret = user.totp_pending_secret, ""
+    user.totp_last_timecode = timecode
+    user.totp_enabled_at = clock.now()
+    session.add(user)
+    codes = _new_recovery_codes(session, actor.id, clock)
+    audit.record(session, "account.2fa_enabled", actor.actor(), target=user.email, clock=clock)
+    _notify(session, user, "Two-factor authentication was turned on.", clock, settings)
+    return codes
+
+
+def disable_totp(
+    session: Session,
+    actor: CurrentUser,
+    *,
+    current_password: str,
+    clock: Clock = system_clock,
+    settings: Settings | None = None,
+) -> None:
+    user = _user(session, actor.id)
+    _check_current_password(user, current_password)
+    user.totp_secret = user.totp_pending_secret = ""
+    user.totp_enabled_at = None
+    session.add(user)
+    session.execute(sa.delete(RecoveryCode).where(col(RecoveryCode.user_id) == actor.id))
+    audit.record(session, "account.2fa_disabled", actor.actor(), target=user.email, clock=clock)
+    _notify(session, user, "Two-factor authentication was turned off.", clock, settings)
+
+
+def regenerate_recovery_codes(
+    session: Session,
+    actor: CurrentUser,
+    *,
+    current_password: str,
+    clock: Clock = system_clock,
+) -> list[str]:
+    user = _user(session, actor.id)
+    _check_current_password(user, current_password)
+    if not user.totp_secret:
+        msg = "Turn on two-factor authentication first."
+        raise Conflict(msg)
+    audit.record(
+        session, "account.recovery_codes_renewed", actor.actor(), target=user.email, clock=clock
+    )
+    return _new_recovery_codes(session, actor.id, clock)
+
+
+def recovery_codes_left(session: Session, user_id: int) -> int:
+    return session.exec(
+        select(func.count())
+        .select_from(RecoveryCode)
+        .where(col(RecoveryCode.user_id) == user_id)
+        .where(col(RecoveryCode.used_at).is_(None))
+    ).one()
+
+
+def _digits(code: str) -> str:
+    return "".join(ch for ch in code if ch.isdigit())
+
+
+def _code_matches(session: Session, user: StaffUser, code: str, clock: Clock) -> bool:
+    """A TOTP code not used before (replay refused), or an unused recovery code."""
+    digits = _digits(code)
+    if len(digits) == 6 and user.totp_secret:
+        try:
+            timecode = pyotp.TOTP(user.totp_secret).verify_and_get_timecode(
+                digits, for_time=clock.now(), valid_window=1
+            )
+        except (pyotp.exceptions.OTPVerificationError, ValueError):
+            return False
+        if timecode <= user.totp_last_timecode:
+            return False
+        claimed = session.execute(
+            sa.update(StaffUser)
+            .where(col(StaffUser.id) == user.id)
+            .where(col(StaffUser.totp_last_timecode) < timecode)
+            .values(totp_last_timecode=timecode)
+        )
+        return bool(claimed.rowcount == 1)  # type: ignore[attr-defined]
+    cleaned = code.strip().lower()
+    for row in session.exec(
+        select(RecoveryCode)
+        .where(col(RecoveryCode.user_id) == user.id)
+        .where(col(RecoveryCode.used_at).is_(None))
+    ):
+        if strings_equal(row.code_hash, token_digest(cleaned)):
+            used = session.execute(
+                sa.update(RecoveryCode)
+                .where(col(RecoveryCode.id) == row.id)
+                .where(col(RecoveryCode.used_at).is_(None))
+                .values(used_at=clock.now())
+            )
+            return bool(used.rowcount == 1)  # type: ignore[attr-defined]
+    return False
+
+
+def complete_second_factor(
+    session: Session,
+    *,
+    mfa_ticket: str,
+    code: str,
+    ip: str = "",
+    clock: Clock = system_clock,
+) -> LoginOutcome:
+    """The second sign-in step: a code for the password already checked. Wrong codes are
+    throttled per account. The caller commits even when the outcome is an error."""
+    from billing_app.db.models import LoginTicket
+
+    row = session.exec(
+        select(LoginTicket)
+        .where(col(LoginTicket.ticket_hash) == token_digest(mfa_ticket))
+        .where(col(LoginTicket.stage) == "mfa")
+    ).first()
+    now = clock.now()
+    if row is None or row.used_at is not None or row.expires_at <= now:
+        return LoginOutcome(error=MFA_EXPIRED)
+    user = session.get(StaffUser, row.user_id)
+    if user is None or not user.is_active or not user.totp_secret:
+        return LoginOutcome(error=MFA_EXPIRED)
+    key = f"2fa:{user.id}"
+    throttle = session.get(LoginThrottle, key)
+    if throttle and throttle.locked_until and throttle.locked_until > now:
+        minutes = max(1, math.ceil((throttle.locked_until - now).total_seconds() / 60))
+        return LoginOutcome(
+            mfa_ticket=mfa_ticket,
+            error=f"Too many wrong codes. Try again in {minutes} minutes.",
+        )
+    actor = Actor(user.id, user.email, ip)
+    if not _code_matches(session, user, code, clock):
+        throttle = throttle or LoginThrottle(email=key, failures=0)
+        throttle.failures += 1
+        throttle.last_failure_at = now
+        error = "That code is not right, or was already used."
+        if throttle.failures >= MAX_CODE_FAILURES:
+            throttle.failures = 0
+            throttle.locked_until = now + CODE_LOCKOUT
+            error = "Too many wrong codes. Try again in 15 minutes."
+        session.add(throttle)
+        audit.record(session, "login.2fa_failed", actor, target=user.email, clock=clock)
+        return LoginOutcome(mfa_ticket=mfa_ticket, error=error)
+    if throttle is not None:
+        session.delete(throttle)
+    assert user.id is not None
+    if consume_ticket(session, mfa_ticket, stage="mfa", clock=clock) is None:
+        return LoginOutcome(error=MFA_EXPIRED)
+    return LoginOutcome(ticket=issue_ticket(session, user.id, ip=ip, clock=clock))
+
+
+def two_factor_enabled(session: Session, user_id: int) -> bool:
+    user = session.get(StaffUser, user_id)
+    return bool(user and user.totp_secret)
