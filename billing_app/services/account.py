@@ -7,6 +7,7 @@ ends their other sessions (password) or offers to (two-factor)."""
 from __future__ import annotations
 
 import math
+import re
 import secrets
 from dataclasses import dataclass
 from datetime import timedelta
@@ -39,6 +40,8 @@ from billing_app.services.secrets_util import (
 from billing_app.settings import Settings
 
 RECOVERY_CODES = 10
+TOTP_FORMAT = re.compile(r"\d{6}")
+RECOVERY_FORMAT = re.compile(r"[0-9a-f]{10}")
 MAX_CODE_FAILURES = 5
 CODE_LOCKOUT = timedelta(minutes=15)
 MFA_EXPIRED = "Your sign-in took too long. Enter your email and password again."
@@ -255,8 +258,9 @@ def _digits(code: str) -> str:
 
 def _code_matches(session: Session, user: StaffUser, code: str, clock: Clock) -> bool:
     """A TOTP code not used before (replay refused), or an unused recovery code."""
-    digits = _digits(code)
-    if len(digits) == 6 and user.totp_secret:
+    cleaned = "".join(code.split()).lower()
+    if TOTP_FORMAT.fullmatch(cleaned):
+        digits = cleaned
         try:
             timecode = pyotp.TOTP(user.totp_secret).verify_and_get_timecode(
                 digits, for_time=clock.now(), valid_window=1
@@ -272,7 +276,11 @@ def _code_matches(session: Session, user: StaffUser, code: str, clock: Clock) ->
             .values(totp_last_timecode=timecode)
         )
         return bool(claimed.rowcount == 1)  # type: ignore[attr-defined]
-    cleaned = code.strip().lower()
+    if RECOVERY_FORMAT.fullmatch(cleaned.replace("-", "")):
+        compact = cleaned.replace("-", "")
+        cleaned = f"{compact[:5]}-{compact[5:]}"
+    else:
+        return False
     for row in session.exec(
         select(RecoveryCode)
         .where(col(RecoveryCode.user_id) == user.id)

@@ -31,8 +31,9 @@ def enable_2fa(session: Session, clock: FixedClock, user_id: int) -> tuple[str, 
     assert setup.qr_svg_data_uri.startswith("data:image/svg+xml")
     assert "otpauth://totp/" in setup.uri
     code = pyotp.TOTP(setup.secret).at(clock.now())
-    codes = account.confirm_totp(session, me(session, user_id), code=code,
-                                 current_password=PASSWORD, clock=clock)
+    codes = account.confirm_totp(
+        session, me(session, user_id), code=code, current_password=PASSWORD, clock=clock
+    )
     session.commit()
     return setup.secret, codes
 
@@ -44,25 +45,42 @@ def test_changing_the_password_needs_the_current_one_and_ends_other_sessions(
     here = sign_in(session, clock, settings, "owner@agency.test", PASSWORD)
     elsewhere = sign_in(session, clock, settings, "owner@agency.test", PASSWORD)
     with pytest.raises(ValidationFailed, match="current password is not right") as exc:
-        account.change_password(session, me(session, user_id), current_password="guess",
-                                new_password="a new long passphrase", keep_session_token=here,
-                                clock=clock)
+        account.change_password(
+            session,
+            me(session, user_id),
+            current_password="guess",
+            new_password="a new long passphrase",
+            keep_session_token=here,
+            clock=clock,
+        )
     assert exc.value.field == "current_password"
     session.rollback()
     with pytest.raises(ValidationFailed, match="too common"):
-        account.change_password(session, me(session, user_id), current_password=PASSWORD,
-                                new_password="password1", keep_session_token=here, clock=clock)
+        account.change_password(
+            session,
+            me(session, user_id),
+            current_password=PASSWORD,
+            new_password="password1",
+            keep_session_token=here,
+            clock=clock,
+        )
     session.rollback()
     ended = account.change_password(
-        session, me(session, user_id), current_password=PASSWORD,
-        new_password="a new long passphrase", keep_session_token=here, clock=clock,
+        session,
+        me(session, user_id),
+        current_password=PASSWORD,
+        new_password="a new long passphrase",
+        keep_session_token=here,
+        clock=clock,
         settings=settings,
     )
     session.commit()
     assert ended == 1
     assert auth.resolve_session(session, here, clock=clock, settings=settings) is not None
     assert auth.resolve_session(session, elsewhere, clock=clock, settings=settings) is None
-    notice = session.exec(select(OutboxEmail).where(col(OutboxEmail.kind) == "account_changed")).one()
+    notice = session.exec(
+        select(OutboxEmail).where(col(OutboxEmail.kind) == "account_changed")
+    ).one()
     assert "password was changed" in notice.body_text
 
 
@@ -75,36 +93,42 @@ def test_two_factor_sign_in_with_replay_refused(
     stored = session.exec(select(RecoveryCode.code_hash)).all()
     assert not set(codes) & set(stored), "recovery codes are stored hashed"
 
-    outcome = auth.authenticate(session, email="owner@agency.test", password=PASSWORD,
-                                clock=clock, settings=settings)
+    outcome = auth.authenticate(
+        session, email="owner@agency.test", password=PASSWORD, clock=clock, settings=settings
+    )
     session.commit()
     assert outcome.ticket is None and outcome.mfa_ticket
     clock.advance(seconds=30)
     code = pyotp.TOTP(secret).at(clock.now())
-    done = account.complete_second_factor(session, mfa_ticket=outcome.mfa_ticket, code=code,
-                                          clock=clock)
+    done = account.complete_second_factor(
+        session, mfa_ticket=outcome.mfa_ticket, code=code, clock=clock
+    )
     session.commit()
-    assert done.ticket and auth.redeem_ticket(session, done.ticket, clock=clock,
-                                              settings=settings)
+    assert done.ticket and auth.redeem_ticket(session, done.ticket, clock=clock, settings=settings)
     # The same code again, within its window, is refused.
-    again = auth.authenticate(session, email="owner@agency.test", password=PASSWORD,
-                              clock=clock, settings=settings)
+    again = auth.authenticate(
+        session, email="owner@agency.test", password=PASSWORD, clock=clock, settings=settings
+    )
     session.commit()
     assert again.mfa_ticket
-    replay = account.complete_second_factor(session, mfa_ticket=again.mfa_ticket, code=code,
-                                            clock=clock)
+    replay = account.complete_second_factor(
+        session, mfa_ticket=again.mfa_ticket, code=code, clock=clock
+    )
     assert replay.ticket is None and replay.error is not None and "already used" in replay.error
     # A recovery code works once.
-    ok = account.complete_second_factor(session, mfa_ticket=again.mfa_ticket, code=codes[0],
-                                        clock=clock)
+    ok = account.complete_second_factor(
+        session, mfa_ticket=again.mfa_ticket, code=codes[0], clock=clock
+    )
     session.commit()
     assert ok.ticket
-    third = auth.authenticate(session, email="owner@agency.test", password=PASSWORD,
-                              clock=clock, settings=settings)
+    third = auth.authenticate(
+        session, email="owner@agency.test", password=PASSWORD, clock=clock, settings=settings
+    )
     session.commit()
     assert third.mfa_ticket
-    reused = account.complete_second_factor(session, mfa_ticket=third.mfa_ticket,
-                                            code=codes[0], clock=clock)
+    reused = account.complete_second_factor(
+        session, mfa_ticket=third.mfa_ticket, code=codes[0], clock=clock
+    )
     assert reused.ticket is None
     assert account.recovery_codes_left(session, user_id) == 9
 
@@ -114,23 +138,28 @@ def test_wrong_codes_are_throttled_and_tickets_expire(
 ) -> None:
     user_id = make_owner(session, clock)
     secret, _ = enable_2fa(session, clock, user_id)
-    outcome = auth.authenticate(session, email="owner@agency.test", password=PASSWORD,
-                                clock=clock, settings=settings)
+    outcome = auth.authenticate(
+        session, email="owner@agency.test", password=PASSWORD, clock=clock, settings=settings
+    )
     session.commit()
     assert outcome.mfa_ticket
     for _ in range(account.MAX_CODE_FAILURES):
-        result = account.complete_second_factor(session, mfa_ticket=outcome.mfa_ticket,
-                                                code="000000", clock=clock)
+        result = account.complete_second_factor(
+            session, mfa_ticket=outcome.mfa_ticket, code="000000", clock=clock
+        )
         session.commit()
     assert result.error == "Too many wrong codes. Try again in 15 minutes."
     clock.advance(seconds=60)
     right = pyotp.TOTP(secret).at(clock.now())
-    locked = account.complete_second_factor(session, mfa_ticket=outcome.mfa_ticket, code=right,
-                                            clock=clock)
+    locked = account.complete_second_factor(
+        session, mfa_ticket=outcome.mfa_ticket, code=right, clock=clock
+    )
     assert locked.ticket is None
     clock.advance(minutes=5)
     expired = account.complete_second_factor(
-        session, mfa_ticket=outcome.mfa_ticket, code=pyotp.TOTP(secret).at(clock.now()),
+        session,
+        mfa_ticket=outcome.mfa_ticket,
+        code=pyotp.TOTP(secret).at(clock.now()),
         clock=clock,
     )
     assert expired.error == account.MFA_EXPIRED
@@ -141,20 +170,28 @@ def test_a_password_reset_does_not_bypass_two_factor(
 ) -> None:
     user_id = make_owner(session, clock)
     enable_2fa(session, clock, user_id)
-    auth.request_password_reset(session, email="owner@agency.test", clock=clock,
-                                settings=settings)
+    auth.request_password_reset(session, email="owner@agency.test", clock=clock, settings=settings)
     session.commit()
     body = session.exec(
         select(OutboxEmail.body_text).where(col(OutboxEmail.kind) == "password_reset")
     ).one()
     token = re.search(r"token=([\w-]+)", body)
     assert token
-    auth.reset_password(session, token=token.group(1), password="fresh long passphrase",
-                        clock=clock, settings=settings)
+    auth.reset_password(
+        session,
+        token=token.group(1),
+        password="fresh long passphrase",
+        clock=clock,
+        settings=settings,
+    )
     session.commit()
-    outcome = auth.authenticate(session, email="owner@agency.test",
-                                password="fresh long passphrase", clock=clock,
-                                settings=settings)
+    outcome = auth.authenticate(
+        session,
+        email="owner@agency.test",
+        password="fresh long passphrase",
+        clock=clock,
+        settings=settings,
+    )
     assert outcome.ticket is None and outcome.mfa_ticket
 
 
@@ -164,15 +201,16 @@ def test_turning_two_factor_off_needs_the_password(
     user_id = make_owner(session, clock)
     enable_2fa(session, clock, user_id)
     with pytest.raises(ValidationFailed, match="current password"):
-        account.disable_totp(session, me(session, user_id), current_password="nope",
-                             clock=clock)
+        account.disable_totp(session, me(session, user_id), current_password="nope", clock=clock)
     session.rollback()
-    account.disable_totp(session, me(session, user_id), current_password=PASSWORD,
-                         clock=clock, settings=settings)
+    account.disable_totp(
+        session, me(session, user_id), current_password=PASSWORD, clock=clock, settings=settings
+    )
     session.commit()
     assert not account.two_factor_enabled(session, user_id)
-    outcome = auth.authenticate(session, email="owner@agency.test", password=PASSWORD,
-                                clock=clock, settings=settings)
+    outcome = auth.authenticate(
+        session, email="owner@agency.test", password=PASSWORD, clock=clock, settings=settings
+    )
     assert outcome.ticket
 
 
@@ -182,7 +220,30 @@ def test_a_wrong_first_code_does_not_turn_two_factor_on(
     user_id = make_owner(session, clock)
     account.begin_totp_setup(session, me(session, user_id))
     with pytest.raises(ValidationFailed, match="code is not right"):
-        account.confirm_totp(session, me(session, user_id), code="123456",
-                             current_password=PASSWORD, clock=clock)
+        account.confirm_totp(
+            session, me(session, user_id), code="123456", current_password=PASSWORD, clock=clock
+        )
     session.rollback()
     assert not account.two_factor_enabled(session, user_id)
+
+
+def test_recovery_codes_made_only_of_digits_still_work(
+    session: Session, clock: FixedClock, settings: Settings
+) -> None:
+    user_id = make_owner(session, clock)
+    enable_2fa(session, clock, user_id)
+    session.add(
+        RecoveryCode(
+            user_id=user_id, code_hash=account.token_digest("12345-67890"), created_at=clock.now()
+        )
+    )
+    session.commit()
+    outcome = auth.authenticate(
+        session, email="owner@agency.test", password=PASSWORD, clock=clock, settings=settings
+    )
+    session.commit()
+    assert outcome.mfa_ticket
+    done = account.complete_second_factor(
+        session, mfa_ticket=outcome.mfa_ticket, code=" 1234567890 ", clock=clock
+    )
+    assert done.ticket
