@@ -102,50 +102,23 @@ def record_payment(
         left = format_money(Money(due, invoice.currency), invoice.locale)
         msg = f"That is more than the {left} due."
         raise ValidationFailed(msg, field="amount")
-    paid, refunded, status = _settle(session, invoice, extra_payment=amount.amount_minor)
-    payment = InvoicePayment(
-        invoice_id=invoice_id,
-        kind="payment",
-        method=form.method,
-        amount_minor=amount.amount_minor,
-        currency=invoice.currency,
-        received_on=form.received_on,
-        reference=form.reference.strip()[:120],
-        note=form.note.strip()[:500],
-        recorded_by_id=actor.id,
-        created_at=clock.now(),
-    )
-    session.add(payment)
     client = session.get(Client, invoice.client_id)
     assert client is not None
     client.outstanding_minor -= amount.amount_minor
     session.add(client)
-    if InvoiceStatus(invoice.status) != status:
-        transition(InvoiceStatus(invoice.status), status)
-    invoice.paid_minor, invoice.refunded_minor, invoice.status = paid, refunded, status.value
-    session.add(invoice)
+    reference = f" (ref. {form.reference.strip()})" if form.reference.strip() else ""
+    method = METHODS[form.method].lower()
     label = format_money(amount, invoice.locale)
-    reference = f" (ref. {payment.reference})" if payment.reference else ""
-    session.add(
-        InvoiceEvent(
-            invoice_id=invoice_id,
-            at=clock.now(),
-            kind="payment",
-            actor_label=actor.email,
-            message=f"{label} received by {METHODS[form.method].lower()}{reference}",
-        )
-    )
-    audit.record(
+    return _record(
         session,
-        "payment.recorded",
-        actor.actor(),
-        target=invoice.number or "",
-        details=f"{label} {form.method}",
-        clock=clock,
+        actor,
+        invoice,
+        "payment",
+        amount,
+        form,
+        f"{label} received by {method}{reference}",
+        clock,
     )
-    session.flush()
-    assert payment.id is not None
-    return payment.id
 
 
 def record_refund(
@@ -170,10 +143,45 @@ def record_refund(
         limit = format_money(Money(refundable, invoice.currency), invoice.locale)
         msg = f"You can refund at most {limit}: that is what was paid and not yet refunded."
         raise ValidationFailed(msg, field="amount")
-    paid, refunded, status = _settle(session, invoice, extra_refund=amount.amount_minor)
-    refund = InvoicePayment(
-        invoice_id=invoice_id,
-        kind="refund",
+    client = session.get(Client, invoice.client_id)
+    assert client is not None
+    client.net_invoiced_minor -= amount.amount_minor
+    session.add(client)
+    label = format_money(amount, invoice.locale)
+    return _record(
+        session,
+        actor,
+        invoice,
+        "refund",
+        amount,
+        form,
+        f"{label} refunded by {METHODS[form.method].lower()}",
+        clock,
+    )
+
+
+def _record(
+    session: Session,
+    actor: CurrentUser,
+    invoice: Invoice,
+    kind: str,
+    amount: Money,
+    form: PaymentForm,
+    message: str,
+    clock: Clock,
+) -> int:
+    """Store a payment or refund, move the invoice to its settled status, and put it on the
+    timeline and in the audit log."""
+    assert invoice.id is not None
+    paid, refunded, status = _settle(
+        session,
+        invoice,
+        extra_payment=amount.amount_minor if kind == "payment" else 0,
+        extra_refund=amount.amount_minor if kind == "refund" else 0,
+    )
+    row = InvoicePayment(
+        invoice_id=invoice.id,
+        kind=kind,
         method=form.method,
         amount_minor=amount.amount_minor,
         currency=invoice.currency,
@@ -183,36 +191,31 @@ def record_refund(
         recorded_by_id=actor.id,
         created_at=clock.now(),
     )
-    session.add(refund)
-    client = session.get(Client, invoice.client_id)
-    assert client is not None
-    client.net_invoiced_minor -= amount.amount_minor
-    session.add(client)
+    session.add(row)
     if InvoiceStatus(invoice.status) != status:
         transition(InvoiceStatus(invoice.status), status)
     invoice.paid_minor, invoice.refunded_minor, invoice.status = paid, refunded, status.value
     session.add(invoice)
-    label = format_money(amount, invoice.locale)
     session.add(
         InvoiceEvent(
-            invoice_id=invoice_id,
+            invoice_id=invoice.id,
             at=clock.now(),
-            kind="refund",
+            kind=kind,
             actor_label=actor.email,
-            message=f"{label} refunded by {METHODS[form.method].lower()}",
+            message=message,
         )
     )
     audit.record(
         session,
-        "refund.recorded",
+        f"{kind}.recorded",
         actor.actor(),
         target=invoice.number or "",
-        details=label,
+        details=f"{format_money(amount, invoice.locale)} {form.method}",
         clock=clock,
     )
     session.flush()
-    assert refund.id is not None
-    return refund.id
+    assert row.id is not None
+    return row.id
 
 
 def void_invoice(
