@@ -227,3 +227,16 @@ def new_page(browser: object, request: pytest.FixtureRequest) -> Iterator[object
                 page.screenshot(path=str(ARTIFACTS / f"{request.node.name}-{i}-{j}.png"))
     for ctx in contexts:
         ctx.close()
+
+
+FIRST_RUN_JOURNEY = "test_first_run_setup_then_sign_out_and_in"
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The first-run journey needs an installation without any account, so it goes first;
+    later journeys sign in with the owner it creates (or create that same owner)."""
+    first = [item for item in items if item.name == FIRST_RUN_JOURNEY]
+    if first:
+        items.remove(first[0])
+        index = next((i for i, item in enumerate(items) if "/e2e/" in str(item.path)), 0)
+        items.insert(index, first[0])
