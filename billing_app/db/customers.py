@@ -53,6 +53,8 @@ class Client(SQLModel, table=True):
     country: str = Field(default="", max_length=2)  # ISO 3166 alpha-2, upper case
     currency: str = Field(default="EUR", max_length=3)
     locale: str = Field(default="en", max_length=16)
+    # The brand the client sees (portal, emails, PDFs); None means the default brand.
+    brand_id: int | None = Field(default=None, foreign_key="brand.id", index=True)
     tax_id: str = Field(default="", max_length=64)
     notes: str = Field(default="", sa_column=sa.Column(sa.Text(), nullable=False))
     # lower-case "company contact email website names and urls", for substring search

@@ -293,7 +293,7 @@ def save_draft(
     totals = _totals(prepared, client.currency)
     now = clock.now()
     if invoice_id is None:
-        brand_id = getattr(client, "brand_id", None) or default_brand(session, clock=clock).id
+        brand_id = client.brand_id or default_brand(session, clock=clock).id
         assert brand_id is not None
         invoice = Invoice(
             client_id=client.id or 0,

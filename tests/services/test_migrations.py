@@ -54,3 +54,13 @@ def test_downgrade_to_empty_and_upgrade_again(empty_url: str) -> None:
     assert tables == set()
     run_migrations(empty_url)
     assert schema_drift(empty_url) == []
+
+
+def test_expression_indexes_survive_every_migration(empty_url: str) -> None:
+    """SQLite table rebuilds (batch mode) silently drop expression indexes: check they stay."""
+    run_migrations(empty_url)
+    engine = sa.create_engine(empty_url)
+    with engine.connect() as conn:
+        names = {i["name"] for i in sa.inspect(conn).get_indexes("client")}
+    engine.dispose()
+    assert "ix_client_company_lower" in names
