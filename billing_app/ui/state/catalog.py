@@ -1,0 +1,460 @@
+"""The catalog pages: products & services (/products) and tax rates (/tax-rates)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import reflex as rx
+
+from billing_app.adapters import storage
+from billing_app.db.engine import session_scope
+from billing_app.domain.money import Money
+from billing_app.domain.permissions import Permission
+from billing_app.services import catalog as catalog_service
+from billing_app.services.errors import ServiceError
+from billing_app.ui.state.base import SessionState, current_user, field_errors, guard
+from billing_app.ui.state.clients import ADMIN_LOCALE, PER_PAGE, _int, day, money
+
+PRODUCT_SORTS = ("name", "price", "created")
+PRODUCT_FIELDS = (
+    "name",
+    "description",
+    "price",
+    "currency",
+    "billing_type",
+    "interval_count",
+    "interval_unit",
+)
+
+
+def _price_text(amount: Money) -> str:
+    return format(amount.to_decimal(), "f")
+
+
+class ProductsState(SessionState):
+    status: str = "loading"
+    rows: list[dict[str, str]] = []
+    total: int = 0
+    page: int = 1
+    page_count: int = 1
+    search: str = ""
+    sort: str = "name"
+    descending: bool = False
+    status_filter: str = "active"
+    can_write: bool = False
+    form_open: bool = False
+    form_title: str = ""
+    form_key: str = "0"
+    form_errors: dict[str, str] = {}
+    form_values: dict[str, str] = {}
+    tax_options: list[dict[str, str]] = []
+    editing_id: str = ""
+    editing_used: bool = False
+    editing_image: str = ""
+
+    def _refresh(self) -> None:
+        user = current_user()
+        with session_scope() as session:
+            result = catalog_service.list_products(
+                session,
+                search=self.search,
+                status="" if self.status_filter == "all" else self.status_filter,
+                sort=self.sort,
+                descending=self.descending,
+                page=self.page,
+                per_page=PER_PAGE,
+            )
+        self.rows = [
+            {
+                "id": str(r.id),
+                "name": r.name,
+                "description": (r.description[:90] + "…")
+                if len(r.description) > 90
+                else r.description,
+                "price": money(r.price),
+                "billing": r.billing_label.capitalize(),
+                "type": "recurring" if r.billing_type == "recurring" else "one-time",
+                "type_label": "Recurring" if r.billing_type == "recurring" else "One-time",
+                "taxes": ", ".join(t.label for t in r.tax_rates) or "—",
+                "used": f"{r.subscriptions} subscription{'s' if r.subscriptions != 1 else ''}"
+                if r.subscriptions
+                else "Not used yet",
+                "image": f"/api/catalog/product-image/{r.id}" if r.image_key else "",
+                "archived": "yes" if r.archived else "",
+                "live": "" if r.archived else "yes",
+                "deletable": "yes" if not r.subscriptions else "",
+                "status": "archived" if r.archived else "active",
+                "status_label": "Archived" if r.archived else "Active",
+                "created": day(r.created_at.date()),
+            }
+            for r in result.rows
+        ]
+        self.total = result.total
+        self.page_count = result.pages
+        self.can_write = user.can(Permission.CATALOG_WRITE)
+        self.status = "ok"
+
+    @guard(Permission.CATALOG_READ)
+    def load(self) -> None:
+        self.form_open = False
+        self.page = 1
+        self._refresh()
+
+    @guard(Permission.CATALOG_READ)
+    def set_search(self, value: str) -> None:
+        self.search = str(value)[:200]
+        self.page = 1
+        self._refresh()
+
+    @guard(Permission.CATALOG_READ)
+    def set_status_filter(self, value: str | list[str]) -> None:
+        value = value if isinstance(value, str) else "".join(value[:1])
+        self.status_filter = value if value in ("active", "archived", "all") else "active"
+        self.page = 1
+        self._refresh()
+
+    @guard(Permission.CATALOG_READ)
+    def sort_by(self, key: str) -> None:
+        if key not in PRODUCT_SORTS:
+            return
+        if self.sort == key:
+            self.descending = not self.descending
+        else:
+            self.sort, self.descending = key, key == "created"
+        self.page = 1
+        self._refresh()
+
+    @guard(Permission.CATALOG_READ)
+    def go(self, page: int) -> None:
+        self.page = max(1, min(_int(page, 1), self.page_count))
+        self._refresh()
+
+    # ---------------------------------------------------------------- add / edit
+
+    def _open(self, title: str, values: dict[str, str], tax_ids: set[int]) -> None:
+        with session_scope() as session:
+            rates = catalog_service.list_tax_rates(session)
+        self.tax_options = [
+            {
+                "value": str(r.id),
+                "label": catalog_service.tax_rate_of(r).label,
+                "checked": "yes" if r.id in tax_ids else "",
+            }
+            for r in rates
+        ]
+        self.form_title = title
+        self.form_values = values
+        self.form_errors = {}
+        self.form_key = str(_int(self.form_key) + 1)
+        self.form_open = True
+
+    @guard(Permission.CATALOG_WRITE)
+    def open_new(self) -> None:
+        self.editing_id = ""
+        self.editing_used = False
+        self.editing_image = ""
+        self._open(
+            "New product or service",
+            {
+                "name": "",
+                "description": "",
+                "price": "",
+                "currency": "EUR",
+                "billing_type": "recurring",
+                "interval_count": "1",
+                "interval_unit": "month",
+                "update_subscriptions": "",
+            },
+            set(),
+        )
+
+    @guard(Permission.CATALOG_WRITE)
+    def open_edit(self, product_id: str) -> Any:
+        try:
+            with session_scope() as session:
+                row = catalog_service.product_row(session, _int(product_id))
+                used = catalog_service.use_count(session, row.id) > 0
+        except ServiceError as exc:
+            return rx.toast.error(exc.message)
+        self.editing_id = str(row.id)
+        self.editing_used = used
+        self.editing_image = f"/api/catalog/product-image/{row.id}" if row.image_key else ""
+        self._open(
+            f"Edit {row.name}",
+            {
+                "name": row.name,
+                "description": row.description,
+                "price": _price_text(row.price),
+                "currency": row.price.currency,
+                "billing_type": row.billing_type,
+                "interval_count": str(row.interval_count),
+                "interval_unit": row.interval_unit or "month",
+                "update_subscriptions": "",
+            },
+            set(row.tax_rate_ids),
+        )
+        return None
+
+    @guard(Permission.CATALOG_WRITE)
+    def set_form_open(self, value: bool) -> None:
+        self.form_open = bool(value)
+
+    @guard(Permission.CATALOG_WRITE)
+    def save(self, form: dict[str, Any]) -> Any:
+        self.form_errors = {}
+        tax_ids = [
+            _int(key.split("__", 1)[1])
+            for key, value in form.items()
+            if key.startswith("tax_rate_ids__") and value
+        ]
+        data = catalog_service.ProductInput(
+            name=str(form.get("name", "")),
+            description=str(form.get("description", "")),
+            price=str(form.get("price", "")),
+            currency=str(form.get("currency", "")),
+            billing_type=str(form.get("billing_type", "recurring")),
+            interval_unit=str(form.get("interval_unit", "month")),
+            interval_count=str(form.get("interval_count", "1")),
+            tax_rate_ids=tax_ids,
+            locale=ADMIN_LOCALE,
+        )
+        try:
+            with session_scope() as session:
+                if self.editing_id:
+                    product = catalog_service.update_product(
+                        session,
+                        current_user(),
+                        _int(self.editing_id),
+                        data,
+                        update_subscriptions=bool(form.get("update_subscriptions")),
+                    )
+                else:
+                    product = catalog_service.create_product(session, current_user(), data)
+                name = product.name
+        except ServiceError as exc:
+            self.form_values = {k: str(form.get(k, "")) for k in PRODUCT_FIELDS}
+            self.tax_options = [
+                {**o, "checked": "yes" if _int(o["value"]) in tax_ids else ""}
+                for o in self.tax_options
+            ]
+            self.form_errors = field_errors(exc)
+            return None
+        self.form_open = False
+        self._refresh()
+        return rx.toast.success(f"{name} saved.")
+
+    @guard(Permission.CATALOG_WRITE)
+    async def upload_image(self, files: list[rx.UploadFile]) -> Any:
+        if not self.editing_id or not files:
+            return rx.toast.error("Save the product first, then add its image.")
+        data = await files[0].read()
+        try:
+            key = storage.save_image(data)
+        except storage.StorageError as exc:
+            self.form_errors = {"image": str(exc)}
+            return None
+        with session_scope() as session:
+            catalog_service.set_product_image(session, current_user(), _int(self.editing_id), key)
+        self.editing_image = f"/api/catalog/product-image/{self.editing_id}?v={key[:8]}"
+        self.form_errors = {}
+        self._refresh()
+        return rx.toast.success("Image saved.")
+
+    @guard(Permission.CATALOG_WRITE)
+    def duplicate(self, product_id: str) -> Any:
+        try:
+            with session_scope() as session:
+                copy = catalog_service.duplicate_product(session, current_user(), _int(product_id))
+                name = copy.name
+        except ServiceError as exc:
+            return rx.toast.error(exc.message)
+        self._refresh()
+        return rx.toast.success(f"{name} created.")
+
+    @guard(Permission.CATALOG_WRITE)
+    def archive(self, product_id: str) -> Any:
+        return self._set_archived(product_id, True)
+
+    @guard(Permission.CATALOG_WRITE)
+    def restore(self, product_id: str) -> Any:
+        return self._set_archived(product_id, False)
+
+    def _set_archived(self, product_id: str, archived: bool) -> Any:
+        try:
+            with session_scope() as session:
+                product = catalog_service.set_product_archived(
+                    session, current_user(), _int(product_id), archived
+                )
+                name = product.name
+        except ServiceError as exc:
+            return rx.toast.error(exc.message)
+        self._refresh()
+        return rx.toast.success(f"{name} {'archived' if archived else 'restored'}.")
+
+    @guard(Permission.CATALOG_WRITE)
+    def delete(self, product_id: str) -> Any:
+        try:
+            with session_scope() as session:
+                catalog_service.delete_product(session, current_user(), _int(product_id))
+        except ServiceError as exc:
+            return rx.toast.error(exc.message)
+        self._refresh()
+        return rx.toast.success("Product deleted.")
+
+
+class TaxRatesState(SessionState):
+    status: str = "loading"
+    rows: list[dict[str, str]] = []
+    total: int = 0
+    page: int = 1
+    page_count: int = 1
+    search: str = ""
+    sort: str = "name"
+    descending: bool = False
+    show: str = "active"
+    can_write: bool = False
+    form_open: bool = False
+    form_title: str = ""
+    form_key: str = "0"
+    form_errors: dict[str, str] = {}
+    form_values: dict[str, str] = {}
+    editing_id: str = ""
+
+    def _refresh(self) -> None:
+        user = current_user()
+        with session_scope() as session:
+            rates = catalog_service.list_tax_rates(session, include_archived=self.show == "all")
+        needle = self.search.strip().lower()
+        rows = []
+        for r in rates:
+            rate = catalog_service.tax_rate_of(r)
+            if needle and needle not in rate.name.lower():
+                continue
+            rows.append(
+                {
+                    "id": str(r.id),
+                    "name": rate.name,
+                    "percent": f"{rate.percent_text} %",
+                    "kind": "inclusive" if rate.inclusive else "exclusive",
+                    "kind_label": "Included in prices" if rate.inclusive else "Added on top",
+                    "status": "archived" if r.archived else "active",
+                    "status_label": "Archived" if r.archived else "Active",
+                    "archived": "yes" if r.archived else "",
+                    "live": "" if r.archived else "yes",
+                }
+            )
+        self.rows = rows
+        self.total = len(rows)
+        self.page_count = 1
+        self.can_write = user.can(Permission.CATALOG_WRITE)
+        self.status = "ok"
+
+    @guard(Permission.CATALOG_READ)
+    def load(self) -> None:
+        self.form_open = False
+        self._refresh()
+
+    @guard(Permission.CATALOG_READ)
+    def set_search(self, value: str) -> None:
+        self.search = str(value)[:100]
+        self._refresh()
+
+    @guard(Permission.CATALOG_READ)
+    def set_show(self, value: str | list[str]) -> None:
+        value = value if isinstance(value, str) else "".join(value[:1])
+        self.show = "all" if value == "all" else "active"
+        self._refresh()
+
+    @guard(Permission.CATALOG_READ)
+    def sort_by(self, key: str) -> None:
+        self._refresh()
+
+    @guard(Permission.CATALOG_READ)
+    def go(self, page: int) -> None:
+        self._refresh()
+
+    @guard(Permission.CATALOG_WRITE)
+    def open_new(self) -> None:
+        self.editing_id = ""
+        self.form_title = "New tax rate"
+        self.form_values = {"name": "", "percent": "", "inclusive": ""}
+        self.form_errors = {}
+        self.form_key = str(_int(self.form_key) + 1)
+        self.form_open = True
+
+    @guard(Permission.CATALOG_WRITE)
+    def open_edit(self, tax_rate_id: str) -> Any:
+        try:
+            with session_scope() as session:
+                row = catalog_service.get_tax_rate(session, _int(tax_rate_id))
+                rate = catalog_service.tax_rate_of(row)
+        except ServiceError as exc:
+            return rx.toast.error(exc.message)
+        self.editing_id = str(row.id)
+        self.form_title = f"Edit {rate.name}"
+        self.form_values = {
+            "name": rate.name,
+            "percent": rate.percent_text,
+            "inclusive": "yes" if rate.inclusive else "",
+        }
+        self.form_errors = {}
+        self.form_key = str(_int(self.form_key) + 1)
+        self.form_open = True
+        return None
+
+    @guard(Permission.CATALOG_WRITE)
+    def set_form_open(self, value: bool) -> None:
+        self.form_open = bool(value)
+
+    @guard(Permission.CATALOG_WRITE)
+    def save(self, form: dict[str, Any]) -> Any:
+        self.form_errors = {}
+        name = str(form.get("name", ""))
+        percent = str(form.get("percent", ""))
+        inclusive = bool(form.get("inclusive"))
+        try:
+            with session_scope() as session:
+                if self.editing_id:
+                    row = catalog_service.update_tax_rate(
+                        session,
+                        current_user(),
+                        _int(self.editing_id),
+                        name=name,
+                        percent=percent,
+                        inclusive=inclusive,
+                    )
+                else:
+                    row = catalog_service.create_tax_rate(
+                        session, current_user(), name=name, percent=percent, inclusive=inclusive
+                    )
+                label = catalog_service.tax_rate_of(row).label
+        except ServiceError as exc:
+            self.form_values = {
+                "name": name,
+                "percent": percent,
+                "inclusive": "yes" if inclusive else "",
+            }
+            self.form_errors = field_errors(exc)
+            return None
+        self.form_open = False
+        self._refresh()
+        return rx.toast.success(f"{label} saved.")
+
+    @guard(Permission.CATALOG_WRITE)
+    def archive(self, tax_rate_id: str) -> Any:
+        return self._set_archived(tax_rate_id, True)
+
+    @guard(Permission.CATALOG_WRITE)
+    def restore(self, tax_rate_id: str) -> Any:
+        return self._set_archived(tax_rate_id, False)
+
+    def _set_archived(self, tax_rate_id: str, archived: bool) -> Any:
+        try:
+            with session_scope() as session:
+                catalog_service.set_tax_rate_archived(
+                    session, current_user(), _int(tax_rate_id), archived
+                )
+        except ServiceError as exc:
+            return rx.toast.error(exc.message)
+        self._refresh()
+        return rx.toast.success("Tax rate archived." if archived else "Tax rate restored.")

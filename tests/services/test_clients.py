@@ -1,0 +1,327 @@
+"""Clients: one-step creation with websites, validation per field, edit, archive, and the list
+searched, filtered, sorted and paginated in SQL; CSV export."""
+
+from __future__ import annotations
+
+import csv
+import io
+from datetime import date
+
+import pytest
+from sqlmodel import Session, col, func, select
+
+from billing_app.db.customers import Client, ClientWebsite
+from billing_app.db.models import AuditEvent
+from billing_app.domain.permissions import ALL_PERMISSIONS
+from billing_app.services import catalog, clients, subscriptions
+from billing_app.services.clock import FixedClock
+from billing_app.services.errors import Conflict, NotFound, ValidationFailed
+from billing_app.services.identity import CurrentUser
+
+ADMIN = CurrentUser(
+    id=1,
+    name="Ada Admin",
+    email="ada@agency.test",
+    role_key="admin",
+    role_label="Admin",
+    permissions=frozenset(ALL_PERMISSIONS),
+)
+
+
+def client_input(**overrides: object) -> clients.ClientInput:
+    values: dict[str, object] = {
+        "company": "Acme Bakery",
+        "email": "billing@acme.test",
+        "contact_name": "Amélie Martin",
+        "currency": "EUR",
+        "city": "Lyon",
+        "country": "fr",
+    }
+    values.update(overrides)
+    return clients.ClientInput(**values)  # type: ignore[arg-type]
+
+
+def add_client(session: Session, clock: FixedClock, **overrides: object) -> Client:
+    client = clients.create_client(session, ADMIN, client_input(**overrides), clock=clock)
+    session.commit()
+    return client
+
+
+def add_product(
+    session: Session,
+    clock: FixedClock,
+    *,
+    name: str = "Managed hosting",
+    price: str = "25.00",
+    currency: str = "EUR",
+    billing_type: str = "recurring",
+    unit: str = "month",
+    count: str = "1",
+) -> int:
+    product = catalog.create_product(
+        session,
+        ADMIN,
+        catalog.ProductInput(
+            name=name,
+            price=price,
+            currency=currency,
+            billing_type=billing_type,
+            interval_unit=unit,
+            interval_count=count,
+        ),
+        clock=clock,
+    )
+    session.commit()
+    assert product.id is not None
+    return product.id
+
+
+def test_a_client_is_added_in_one_step_with_its_websites(
+    session: Session, clock: FixedClock
+) -> None:
+    client = add_client(
+        session,
+        clock,
+        email=" Billing@ACME.test ",
+        websites=[
+            clients.WebsiteInput(name="Shop", url="shop.acme.test"),
+            clients.WebsiteInput(name="", url="https://www.acme.test/"),
+        ],
+    )
+    assert client.id is not None
+    overview = clients.client_overview(session, client.id)
+    assert overview.client.email == "billing@acme.test"
+    assert overview.client.country == "FR"
+    assert [(w.name, w.url) for w in overview.websites] == [
+        ("Shop", "https://shop.acme.test"),
+        ("www.acme.test", "https://www.acme.test/"),
+    ]
+    assert overview.mrr.amount_minor == 0
+    assert overview.mrr.currency == "EUR"
+    assert session.exec(
+        select(AuditEvent.action).where(col(AuditEvent.target) == f"client:{client.id}")
+    ).all() == ["client.created"]
+
+
+@pytest.mark.parametrize(
+    ("overrides", "field", "message"),
+    [
+        ({"company": "  "}, "company", "Enter the company name."),
+        ({"email": "not-an-email"}, "email", "valid email"),
+        ({"currency": "EURO"}, "currency", "currency"),
+        ({"currency": "XYZ"}, "currency", "not a known ISO 4217"),
+        ({"country": "France"}, "country", "two-letter"),
+        ({"locale": "klingon"}, "locale", "not a known language"),
+        (
+            {"websites": [clients.WebsiteInput(name="Blog", url="not a url")]},
+            "websites",
+            "not a website address",
+        ),
+    ],
+)
+def test_bad_input_names_the_field_and_writes_nothing(
+    session: Session, clock: FixedClock, overrides: dict[str, object], field: str, message: str
+) -> None:
+    with pytest.raises(ValidationFailed) as caught:
+        clients.create_client(session, ADMIN, client_input(**overrides), clock=clock)
+    assert caught.value.field == field
+    assert message in caught.value.message
+    session.rollback()
+    assert session.exec(select(func.count()).select_from(Client)).one() == 0
+
+
+def test_two_clients_cannot_share_an_email(session: Session, clock: FixedClock) -> None:
+    add_client(session, clock)
+    with pytest.raises(ValidationFailed) as caught:
+        clients.create_client(
+            session, ADMIN, client_input(company="Other", email="BILLING@acme.test"), clock=clock
+        )
+    assert caught.value.field == "email"
+
+
+def test_edit_keeps_renames_adds_and_removes_websites(session: Session, clock: FixedClock) -> None:
+    client = add_client(
+        session,
+        clock,
+        websites=[
+            clients.WebsiteInput(name="Shop", url="shop.acme.test"),
+            clients.WebsiteInput(name="Blog", url="blog.acme.test"),
+        ],
+    )
+    assert client.id is not None
+    shop, _blog = clients.websites_of(session, client.id)
+    clients.update_client(
+        session,
+        ADMIN,
+        client.id,
+        client_input(
+            company="Acme Bakery SAS",
+            websites=[
+                clients.WebsiteInput(id=shop.id, name="Online shop", url="shop.acme.test"),
+                clients.WebsiteInput(name="Docs", url="docs.acme.test"),
+            ],
+        ),
+        clock=clock,
+    )
+    session.commit()
+    sites = clients.websites_of(session, client.id)
+    assert (sites[0].id, sites[0].name) == (shop.id, "Online shop")
+    assert [s.name for s in sites] == ["Online shop", "Docs"]
+    page = clients.list_clients(session, search="docs.acme")
+    assert [r.company for r in page.rows] == ["Acme Bakery SAS"]
+
+
+def test_a_website_or_currency_in_use_cannot_be_removed_or_changed(
+    session: Session, clock: FixedClock
+) -> None:
+    client = add_client(session, clock, websites=[clients.WebsiteInput(name="Shop", url="a.test")])
+    assert client.id is not None
+    site = clients.websites_of(session, client.id)[0]
+    product_id = add_product(session, clock)
+    subscriptions.attach(
+        session,
+        ADMIN,
+        subscriptions.AttachInput(
+            client_id=client.id,
+            product_id=product_id,
+            website_id=site.id,
+            start_date=date(2026, 3, 14),
+        ),
+        clock=clock,
+    )
+    session.commit()
+    with pytest.raises(ValidationFailed) as caught:
+        clients.update_client(session, ADMIN, client.id, client_input(websites=[]), clock=clock)
+    assert caught.value.field == "websites"
+    session.rollback()
+    with pytest.raises(ValidationFailed) as caught:
+        clients.update_client(
+            session,
+            ADMIN,
+            client.id,
+            client_input(
+                currency="USD",
+                websites=[clients.WebsiteInput(id=site.id, name="Shop", url="a.test")],
+            ),
+            clock=clock,
+        )
+    assert caught.value.field == "currency"
+
+
+def test_archive_needs_no_running_subscription_and_keeps_the_client(
+    session: Session, clock: FixedClock
+) -> None:
+    client = add_client(session, clock)
+    assert client.id is not None
+    product_id = add_product(session, clock)
+    sub = subscriptions.attach(
+        session,
+        ADMIN,
+        subscriptions.AttachInput(
+            client_id=client.id, product_id=product_id, start_date=date(2026, 3, 1)
+        ),
+        clock=clock,
+    )
+    session.commit()
+    assert sub.id is not None
+    with pytest.raises(Conflict):
+        clients.archive_client(session, ADMIN, client.id, clock=clock)
+    session.rollback()
+    subscriptions.cancel_now(session, ADMIN, sub.id, clock=clock)
+    clients.archive_client(session, ADMIN, client.id, clock=clock)
+    session.commit()
+    assert clients.get_client(session, client.id).status == "archived"
+    assert clients.list_clients(session).total == 0
+    assert clients.list_clients(session, status="archived").total == 1
+    clients.restore_client(session, ADMIN, client.id, clock=clock)
+    session.commit()
+    assert clients.list_clients(session).total == 1
+
+
+def test_unknown_client_is_not_found(session: Session) -> None:
+    with pytest.raises(NotFound):
+        clients.client_overview(session, 424242)
+
+
+def test_list_searches_filters_sorts_and_paginates(session: Session, clock: FixedClock) -> None:
+    names = ["Zeta Studio", "alpha Design", "Beta 100% Labs", "Gamma_Cafe", "Delta Hosting"]
+    for i, name in enumerate(names):
+        add_client(
+            session,
+            clock,
+            company=name,
+            email=f"c{i}@example.test",
+            status="inactive" if i == 4 else "active",
+            websites=[clients.WebsiteInput(name="site", url=f"site{i}.example.test")],
+        )
+        clock.advance(days=1)
+    by_name = clients.list_clients(session, sort="name")
+    assert [r.company for r in by_name.rows] == [
+        "alpha Design",
+        "Beta 100% Labs",
+        "Delta Hosting",
+        "Gamma_Cafe",
+        "Zeta Studio",
+    ]
+    newest = clients.list_clients(session, sort="created", descending=True, per_page=2, page=2)
+    assert (newest.total, newest.pages) == (5, 3)
+    assert [r.company for r in newest.rows] == ["Beta 100% Labs", "alpha Design"]
+    assert [r.company for r in clients.list_clients(session, status="inactive").rows] == [
+        "Delta Hosting"
+    ]
+    # LIKE wildcards are literal; search covers company, email and website
+    assert [r.company for r in clients.list_clients(session, search="100%").rows] == [
+        "Beta 100% Labs"
+    ]
+    assert [r.company for r in clients.list_clients(session, search="a_c").rows] == ["Gamma_Cafe"]
+    assert [r.company for r in clients.list_clients(session, search="C3@EXAMPLE").rows] == [
+        "Gamma_Cafe"
+    ]
+    assert [r.company for r in clients.list_clients(session, search="site0.example").rows] == [
+        "Zeta Studio"
+    ]
+
+
+def test_list_sorts_by_mrr_from_subscriptions(session: Session, clock: FixedClock) -> None:
+    hosting = add_product(session, clock)
+    care = add_product(session, clock, name="Site care", price="120.00", unit="year")
+    small = add_client(session, clock, company="Small", email="s@x.test")
+    big = add_client(session, clock, company="Big", email="b@x.test")
+    add_client(session, clock, company="None", email="n@x.test")
+    for client_id, product_id, qty in ((small.id, care, 1), (big.id, hosting, 2)):
+        assert client_id is not None
+        subscriptions.attach(
+            session,
+            ADMIN,
+            subscriptions.AttachInput(
+                client_id=client_id,
+                product_id=product_id,
+                quantity=qty,
+                start_date=date(2026, 3, 1),
+            ),
+            clock=clock,
+        )
+    session.commit()
+    page = clients.list_clients(session, sort="mrr", descending=True)
+    assert [(r.company, r.mrr.amount_minor) for r in page.rows] == [
+        ("Big", 5000),
+        ("Small", 1000),
+        ("None", 0),
+    ]
+
+
+def test_csv_export_lists_the_filtered_clients(session: Session, clock: FixedClock) -> None:
+    add_client(
+        session,
+        clock,
+        company='Quote "and", comma',
+        websites=[clients.WebsiteInput(name="Shop", url="shop.acme.test")],
+    )
+    add_client(session, clock, company="Hidden", email="h@x.test", status="inactive")
+    text = clients.export_csv(session, status="active")
+    rows = list(csv.DictReader(io.StringIO(text)))
+    assert len(rows) == 1
+    assert rows[0]["company"] == 'Quote "and", comma'
+    assert rows[0]["websites"] == "Shop <https://shop.acme.test>"
+    assert rows[0]["mrr"] == "0.00"
+    assert session.exec(select(func.count()).select_from(ClientWebsite)).one() == 1
