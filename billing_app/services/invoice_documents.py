@@ -182,3 +182,206 @@ def queue_invoice_email(
         reply_to=brand.get("reply_to", ""),
         attachment=(pdf_key, pdf_filename(invoice)),
     )
+
+
+def _brand_context(snap: dict[str, Any]) -> dict[str, Any]:
+    brand = snap["brand"]
+    return {
+        "sender_name": brand["sender_name"],
+        "brand_color": brand["primary_color"],
+        "footer": brand.get("footer") or brand["name"],
+        "contact_name": snap["client"]["contact_name"] or snap["client"]["company"],
+        "number": snap["number"],
+        "support_email": brand.get("support_email", ""),
+    }
+
+
+def _sent_snapshot(invoice: Invoice) -> dict[str, Any]:
+    if not invoice.snapshot:
+        msg = "Only sent invoices have emails."
+        raise ValueError(msg)
+    snap: dict[str, Any] = json.loads(invoice.snapshot)
+    return snap
+
+
+def _queue(
+    session: Session,
+    kind: str,
+    invoice: Invoice,
+    snap: dict[str, Any],
+    extra: dict[str, Any],
+    *,
+    attach: bool = False,
+) -> None:
+    brand = snap["brand"]
+    enqueue_email(
+        session,
+        kind,
+        snap["client"]["email"],
+        {**_brand_context(snap), **extra},
+        settings=get_settings(),
+        from_name=brand["sender_name"],
+        reply_to=brand.get("reply_to", ""),
+        attachment=(invoice.pdf_key, pdf_filename(invoice)) if attach and invoice.pdf_key else None,
+    )
+
+
+def resend_invoice_email(session: Session, invoice: Invoice) -> None:
+    """The 'invoice sent' email again (same frozen PDF attached)."""
+    queue_invoice_email(session, invoice, _sent_snapshot(invoice), invoice.pdf_key)
+
+
+def queue_receipt_email(
+    session: Session,
+    invoice: Invoice,
+    *,
+    amount_minor: int,
+    method_label: str,
+    received_on: date,
+    reference: str = "",
+) -> None:
+    """A receipt for an offline payment (after it was recorded on ``invoice``)."""
+    snap = _sent_snapshot(invoice)
+    locale, cur = snap["locale"], invoice.currency
+    balance = invoice.total_minor - invoice.paid_minor + invoice.refunded_minor
+    _queue(
+        session,
+        "receipt",
+        invoice,
+        snap,
+        {
+            "amount": format_money(Money(amount_minor, cur), locale),
+            "received_on": format_date(received_on, "long", locale=locale),
+            "method": method_label,
+            "reference": reference.strip(),
+            "balance": format_money(Money(max(balance, 0), cur), locale),
+            "fully_paid": balance <= 0,
+        },
+    )
+
+
+def queue_reminder_email(session: Session, invoice: Invoice, *, today: date) -> None:
+    """A payment reminder for an open or overdue invoice, with the PDF attached again."""
+    snap = _sent_snapshot(invoice)
+    locale, cur = snap["locale"], invoice.currency
+    balance = invoice.total_minor - invoice.paid_minor + invoice.refunded_minor
+    _queue(
+        session,
+        "payment_reminder",
+        invoice,
+        snap,
+        {
+            "balance": format_money(Money(max(balance, 0), cur), locale),
+            "due_date": format_date(invoice.due_date, "long", locale=locale),
+            "overdue": invoice.due_date < today,
+        },
+        attach=True,
+    )
+
+
+def queue_voided_email(session: Session, invoice: Invoice, reason: str) -> None:
+    """Tell the client an invoice they received was voided."""
+    snap = _sent_snapshot(invoice)
+    _queue(
+        session,
+        "invoice_voided",
+        invoice,
+        snap,
+        {
+            "total": format_money(
+                Money(int(snap["total_minor"]), invoice.currency), snap["locale"]
+            ),
+            "reason": reason.strip(),
+        },
+    )
+
+
+SAMPLE_SNAPSHOT: dict[str, Any] = {
+    "number": "INV-2026-00042",
+    "currency": "EUR",
+    "locale": "en",
+    "issue_date": "2026-03-01",
+    "due_date": "2026-03-15",
+    "message": "Thank you for trusting us with your website.",
+    "payment_terms_days": 14,
+    "agency": {"legal_name": "", "address": [], "tax_id": "", "email": ""},
+    "client": {
+        "id": 0,
+        "company": "Example Client Ltd",
+        "contact_name": "Alex Example",
+        "email": "alex@example.com",
+        "tax_id": "",
+        "address": ["1 Sample Street", "12345 Sample City"],
+        "website": "Shop (https://shop.example.com)",
+    },
+    "lines": [
+        {
+            "description": "Managed hosting (March)",
+            "quantity": "1",
+            "unit_price_minor": 4900,
+            "discount": "",
+            "taxes": ["VAT 20%"],
+            "amount_minor": 4900,
+        },
+        {
+            "description": "Site care — 2 hours",
+            "quantity": "2",
+            "unit_price_minor": 7500,
+            "discount": "10%",
+            "taxes": ["VAT 20%"],
+            "amount_minor": 13500,
+        },
+    ],
+    "taxes": [{"name": "VAT", "percent": "20", "amount_minor": 3680, "taxable_minor": 18400}],
+    "subtotal_minor": 18400,
+    "discount_minor": 1500,
+    "tax_minor": 3680,
+    "total_minor": 22080,
+}
+
+
+def sample_snapshot(session: Session, brand_id: int) -> dict[str, Any]:
+    """The sample invoice of the brand page's previews, in this brand and agency."""
+    from billing_app.services.branding import get_agency, get_brand
+
+    brand = get_brand(session, brand_id)
+    agency = get_agency(session)
+    return {
+        **SAMPLE_SNAPSHOT,
+        "agency": {
+            "legal_name": agency.legal_name,
+            "address": agency.address.splitlines(),
+            "tax_id": agency.tax_id,
+            "email": agency.email,
+        },
+        "brand": {
+            "id": brand.id,
+            "name": brand.name,
+            "logo_key": brand.logo_key,
+            "primary_color": brand.primary_color,
+            "accent_color": brand.accent_color,
+            "footer": brand.email_footer,
+            "support_email": brand.support_email,
+            "support_url": brand.support_url,
+            "sender_name": brand.sender_name or brand.name,
+            "reply_to": brand.reply_to,
+        },
+    }
+
+
+def sample_pdf(session: Session, brand_id: int) -> bytes:
+    return render_snapshot(sample_snapshot(session, brand_id))
+
+
+def sample_email_html(session: Session, brand_id: int) -> str:
+    """The branded 'invoice sent' email with sample data (rendered, not queued)."""
+    from billing_app.adapters.email_templates import render_email
+
+    snap = sample_snapshot(session, brand_id)
+    context = {
+        **_brand_context(snap),
+        "total": format_money(Money(snap["total_minor"], snap["currency"]), snap["locale"]),
+        "due_date": format_date(date.fromisoformat(snap["due_date"]), "long", locale="en"),
+        "message": snap["message"],
+    }
+    return render_email("invoice_sent", context).html

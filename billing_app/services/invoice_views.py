@@ -1,0 +1,234 @@
+"""Read-side queries for the invoice pages: an invoice's detail as the client sees it, the
+editor's draft as stored, and the pickers (clients, websites, products, tax rates).
+
+A sent invoice is shown from its frozen snapshot only; a draft from its current lines."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+from sqlmodel import Session, col, select
+
+from billing_app.db.customers import Client, ClientWebsite
+from billing_app.db.invoicing import Invoice, InvoiceLine
+from billing_app.domain.money import Money, format_money
+from billing_app.services import catalog, payments
+from billing_app.services.branding import get_agency
+from billing_app.services.clock import Clock, system_clock
+from billing_app.services.errors import ServiceError
+from billing_app.services.invoicing import (
+    agency_today,
+    build_snapshot,
+    effective_status,
+    get_invoice,
+    recompute_totals,
+    timeline,
+)
+
+STATUS_LABELS = {
+    "draft": "Draft",
+    "open": "Open",
+    "overdue": "Overdue",
+    "partially_paid": "Partially paid",
+    "paid": "Paid",
+    "void": "Void",
+    "refunded": "Refunded",
+    "partially_refunded": "Partially refunded",
+}
+STATUS_COLORS = {
+    "draft": "gray",
+    "open": "blue",
+    "overdue": "red",
+    "partially_paid": "amber",
+    "paid": "green",
+    "void": "gray",
+    "refunded": "purple",
+    "partially_refunded": "purple",
+}
+
+
+def status_label(status: str) -> str:
+    return STATUS_LABELS.get(status, status.replace("_", " ").capitalize())
+
+
+def status_color(status: str) -> str:
+    return STATUS_COLORS.get(status, "gray")
+
+
+@dataclass(frozen=True)
+class InvoiceDetail:
+    id: int
+    number: str
+    status: str  # effective (overdue derived in the agency's time zone)
+    currency: str
+    locale: str
+    snapshot: dict[str, Any]
+    total: str
+    paid: str
+    refunded: str
+    due: str
+    due_minor: int
+    refundable_minor: int
+    refundable: str
+    void_reason: str
+    timeline: list[dict[str, str]] = field(default_factory=list)
+    payments: list[dict[str, str]] = field(default_factory=list)
+
+
+def _money(minor: int, currency: str, locale: str) -> str:
+    return format_money(Money(int(minor), currency), locale)
+
+
+def invoice_detail(
+    session: Session, invoice_id: int, *, clock: Clock = system_clock
+) -> InvoiceDetail:
+    """An invoice as its detail page shows it. Raises NotFound for an unknown id."""
+    invoice = get_invoice(session, invoice_id)
+    cur, locale = invoice.currency, invoice.locale
+    if invoice.snapshot:
+        snap: dict[str, Any] = json.loads(invoice.snapshot)
+    else:
+        try:
+            snap = build_snapshot(session, invoice, recompute_totals(session, invoice))
+        except ServiceError:  # a draft without lines: show what there is
+            snap = {}
+    today = agency_today(get_agency(session, clock=clock), clock)
+    due = invoice.total_minor - invoice.paid_minor + invoice.refunded_minor
+    if invoice.status == "void":
+        due = 0  # nothing is owed on a void invoice
+    refundable = invoice.paid_minor - invoice.refunded_minor
+    return InvoiceDetail(
+        id=invoice.id or 0,
+        number=invoice.number or "Draft",
+        status=effective_status(invoice, today),
+        currency=cur,
+        locale=locale,
+        snapshot=snap,
+        total=_money(invoice.total_minor, cur, locale),
+        paid=_money(invoice.paid_minor, cur, locale),
+        refunded=_money(invoice.refunded_minor, cur, locale),
+        due=_money(max(due, 0), cur, locale),
+        due_minor=due,
+        refundable_minor=refundable,
+        refundable=_money(max(refundable, 0), cur, locale),
+        void_reason=invoice.void_reason,
+        timeline=[
+            {
+                "kind": e.kind,
+                "at": e.at.strftime("%d %b %Y, %H:%M") + " UTC",
+                "actor": e.actor_label,
+                "message": e.message,
+            }
+            for e in reversed(timeline(session, invoice_id))
+        ],
+        payments=[
+            {
+                "kind": p.kind,
+                "method": payments.METHODS.get(p.method, p.method),
+                "amount": _money(p.amount_minor, p.currency, locale),
+                "date": p.received_on.isoformat(),
+                "reference": p.reference,
+            }
+            for p in payments.payments_of(session, invoice_id)
+        ],
+    )
+
+
+@dataclass(frozen=True)
+class DraftLine:
+    description: str
+    quantity: str
+    unit_price: str
+    discount: str
+    tax_rate_ids: tuple[int, ...]
+    product_id: int | None
+
+
+@dataclass(frozen=True)
+class DraftView:
+    id: int
+    status: str
+    client_id: int
+    website_id: int | None
+    issue_date: date
+    due_date: date
+    message: str
+    lines: list[DraftLine]
+
+
+def draft_view(session: Session, invoice_id: int) -> DraftView:
+    """A stored invoice as the editor needs it (amounts as a person would type them)."""
+    invoice = get_invoice(session, invoice_id)
+    rows = session.exec(
+        select(InvoiceLine)
+        .where(col(InvoiceLine.invoice_id) == invoice_id)
+        .order_by(col(InvoiceLine.position))
+    ).all()
+    lines = []
+    for row in rows:
+        discount = ""
+        if row.discount_kind == "percent":
+            discount = f"{row.discount_value}%"
+        elif row.discount_kind == "amount":
+            discount = format(Money(int(row.discount_value), invoice.currency).to_decimal(), "f")
+        lines.append(
+            DraftLine(
+                description=row.description,
+                quantity=row.quantity,
+                unit_price=format(Money(row.unit_price_minor, invoice.currency).to_decimal(), "f"),
+                discount=discount,
+                tax_rate_ids=tuple(int(t["id"]) for t in json.loads(row.taxes) if t.get("id")),
+                product_id=row.product_id,
+            )
+        )
+    return DraftView(
+        id=invoice.id or 0,
+        status=invoice.status,
+        client_id=invoice.client_id,
+        website_id=invoice.website_id,
+        issue_date=invoice.issue_date,
+        due_date=invoice.due_date,
+        message=invoice.message,
+        lines=lines,
+    )
+
+
+def client_option(session: Session, client_id: int) -> tuple[str, str, str] | None:
+    """(label, currency, locale) of a client, for the editor's header."""
+    client = session.get(Client, client_id)
+    if client is None:
+        return None
+    return f"{client.company} <{client.email}>", client.currency, client.locale
+
+
+def website_choices(session: Session, client_id: int) -> list[tuple[int, str]]:
+    rows = session.exec(
+        select(ClientWebsite)
+        .where(col(ClientWebsite.client_id) == client_id)
+        .order_by(col(ClientWebsite.id))
+    ).all()
+    return [(w.id, f"{w.name} ({w.url})") for w in rows if w.id is not None]
+
+
+def tax_rate_choices(session: Session) -> list[tuple[int, str]]:
+    return [
+        (r.id, f"{r.name} {format((Decimal(r.rate_ppm) / 10_000).normalize(), 'f')}%")
+        for r in catalog.list_tax_rates(session)
+        if r.id is not None
+    ]
+
+
+def product_choices(session: Session) -> list[tuple[int, str]]:
+    return [
+        (p.id, f"{p.name} — {format_money(p.price, 'en')}")
+        for p in catalog.product_choices(session)
+    ]
+
+
+def invoice_of_pdf(session: Session, invoice_id: int) -> Invoice | None:
+    """The invoice whose PDF was asked for (None when it does not exist)."""
+    return session.get(Invoice, invoice_id)
