@@ -76,6 +76,7 @@ test: setup-dev chromium lint
 bench: setup-dev
 	$(PY) bench/bench_domain.py
 	$(PY) bench/bench_pdf.py
+	$(PY) bench/bench_clients.py
 
 clean:
 	rm -rf .web .states $(VENV) $(TOOLS)

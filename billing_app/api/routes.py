@@ -124,6 +124,117 @@ async def product_image(request: Request) -> Response:
     )
 
 
+def _staff_with(request: Request, permission: str) -> bool:
+    """Whether the request's session cookie belongs to active staff with ``permission``."""
+    from billing_app.domain.permissions import Permission
+
+    with session_scope() as session:
+        user = auth.resolve_session(
+            session, request.cookies.get(SESSION_COOKIE), ip=_client_ip(request)
+        )
+    return user is not None and user.can(Permission(permission))
+
+
+def _path_int(request: Request, name: str) -> int | None:
+    try:
+        return int(request.path_params[name])
+    except (KeyError, ValueError):
+        return None
+
+
+PRIVATE_HEADERS = {
+    "Cache-Control": "private, no-store",
+    "X-Content-Type-Options": "nosniff",
+    "Content-Security-Policy": "default-src 'none'",
+}
+
+
+def _not_found() -> Response:
+    return Response("Not found", status_code=404, headers={"Cache-Control": "no-store"})
+
+
+async def invoice_pdf(request: Request) -> Response:
+    """An invoice's PDF for signed-in staff with invoices.read (404 for anyone else, and for an
+    id that does not exist: a guessed URL learns nothing). Sent invoices come from private
+    storage as they were sent; drafts are rendered on demand."""
+    from billing_app.domain.permissions import Permission
+    from billing_app.services import invoice_documents, invoice_views
+
+    invoice_id = _path_int(request, "invoice_id")
+    if invoice_id is None:
+        return _not_found()
+    with session_scope() as session:
+        user = auth.resolve_session(
+            session, request.cookies.get(SESSION_COOKIE), ip=_client_ip(request)
+        )
+        if user is None or not user.can(Permission.INVOICES_READ):
+            return _not_found()
+        invoice = invoice_views.invoice_of_pdf(session, invoice_id)
+        if invoice is None:
+            return _not_found()
+        try:
+            data = invoice_documents.pdf_of(session, invoice)
+        except Exception:
+            log.exception("could not render the PDF of invoice %s", invoice_id)
+            return Response("This invoice cannot be rendered yet.", status_code=409)
+        filename = invoice_documents.pdf_filename(invoice)
+    disposition = "attachment" if request.query_params.get("download") else "inline"
+    return Response(
+        data,
+        media_type="application/pdf",
+        headers={
+            "Cache-Control": "private, no-store",
+            "X-Content-Type-Options": "nosniff",
+            "Content-Disposition": f'{disposition}; filename="{filename}"',
+        },
+    )
+
+
+async def brand_logo(request: Request) -> Response:
+    """A brand's logo for staff (the brand pages); 404 for anyone else."""
+    from billing_app.adapters import storage
+    from billing_app.db.invoicing import Brand
+
+    brand_id = _path_int(request, "brand_id")
+    if brand_id is None or not _staff_with(request, "settings.read"):
+        return _not_found()
+    with session_scope() as session:
+        brand = session.get(Brand, brand_id)
+        key = brand.logo_key if brand else ""
+    path = storage.path_of(key, "brand-logos") if key else None
+    if path is None:
+        return _not_found()
+    return Response(
+        path.read_bytes(),
+        media_type=storage.content_type(key),
+        headers={**PRIVATE_HEADERS, "Cache-Control": "private, max-age=300"},
+    )
+
+
+async def brand_sample_pdf(request: Request) -> Response:
+    """A sample invoice PDF in a brand's colours and logo (brand page preview)."""
+    from billing_app.services import invoice_documents
+    from billing_app.services.errors import NotFound
+
+    brand_id = _path_int(request, "brand_id")
+    if brand_id is None or not _staff_with(request, "settings.read"):
+        return _not_found()
+    with session_scope() as session:
+        try:
+            data = invoice_documents.sample_pdf(session, brand_id)
+        except NotFound:
+            return _not_found()
+    return Response(
+        data,
+        media_type="application/pdf",
+        headers={
+            "Cache-Control": "private, no-store",
+            "X-Content-Type-Options": "nosniff",
+            "Content-Disposition": 'inline; filename="sample.pdf"',
+        },
+    )
+
+
 def build_api() -> Starlette:
     return Starlette(
         routes=[
@@ -131,5 +242,8 @@ def build_api() -> Starlette:
             Route("/api/auth/signed-out", signed_out, methods=["GET"]),
             Route("/healthz", healthz, methods=["GET"]),
             Route("/api/catalog/product-image/{product_id}", product_image, methods=["GET"]),
+            Route("/api/invoices/{invoice_id}/pdf", invoice_pdf, methods=["GET"]),
+            Route("/api/brands/{brand_id}/logo", brand_logo, methods=["GET"]),
+            Route("/api/brands/{brand_id}/sample.pdf", brand_sample_pdf, methods=["GET"]),
         ]
     )

@@ -398,7 +398,7 @@ def _line_view(line: InvoiceLine, result: LineResult, currency: str, locale: str
         "unit_price_minor": line.unit_price_minor,
         "discount": discount,
         "taxes": [
-            f"{t['name']} {format(Decimal(t['rate_ppm']) / 10_000, 'f').rstrip('0').rstrip('.')}%"
+            f"{t['name']} {format((Decimal(t['rate_ppm']) / 10_000).normalize(), 'f')}%"
             for t in taxes
         ],
         "amount_minor": result.amount_minor - result.discount_minor,
@@ -653,7 +653,14 @@ def list_invoices(
 ) -> InvoicePage:
     """A page of invoices filtered, searched and sorted in SQL, with totals of the filter."""
     today = agency_today(get_agency(session, clock=clock), clock)
-    due_expr = Invoice.total_minor - Invoice.paid_minor + Invoice.refunded_minor
+    # What clients still owe: only open and partially paid invoices count.
+    due_expr = sa.case(
+        (
+            col(Invoice.status).in_(OPEN_STATUSES),
+            Invoice.total_minor - Invoice.paid_minor + Invoice.refunded_minor,
+        ),
+        else_=0,
+    )
     conditions: list[Any] = []
     if client_id is not None:
         conditions.append(col(Invoice.client_id) == client_id)
@@ -703,7 +710,12 @@ def list_invoices(
                 issue_date=inv.issue_date,
                 due_date=inv.due_date,
                 total=Money(inv.total_minor, inv.currency),
-                due=Money(inv.total_minor - inv.paid_minor + inv.refunded_minor, inv.currency),
+                due=Money(
+                    inv.total_minor - inv.paid_minor + inv.refunded_minor
+                    if inv.status in OPEN_STATUSES
+                    else 0,
+                    inv.currency,
+                ),
             )
             for inv, company in rows
         ],

@@ -144,7 +144,7 @@ def test_invite_an_accountant_who_accepts_from_the_email(
     owner.locator("#members").get_by_text(ACCOUNTANT_EMAIL).wait_for()
     owner.click("#nav-audit")
     owner.wait_for_url(at("/audit"))
-    owner.locator("#audit").get_by_text("team.invitation_accepted").wait_for()
+    owner.locator("#audit").get_by_text("team.invitation_accepted").first.wait_for()
     audit_text = owner.inner_text("#audit")
     for action in ("team.invited", "login.failed", "login.succeeded", "permission.denied"):
         assert action in audit_text

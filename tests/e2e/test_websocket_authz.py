@@ -30,6 +30,8 @@ from billing_app.ui.state.roles import RolesState
 from billing_app.ui.state.team import TeamState
 
 from .conftest import AppServer
+from .test_clients_journeys import customer_attempts, customer_snapshot
+from .test_invoice_journey import invoice_attempts, invoice_snapshot
 
 pytestmark = pytest.mark.e2e
 
@@ -179,7 +181,14 @@ def snapshot(server: AppServer) -> dict[str, Any]:
             ),
             "invitations": session.exec(select(func.count()).select_from(Invitation)).one(),
             "roles": sorted(r.name for r in session.exec(select(CustomRole))),
-            "emails": sorted((e.id, e.status) for e in session.exec(select(OutboxEmail))),
+            # Delivery by the periodic job (queued -> sent) may happen meanwhile; what must not
+            # happen is a refused handler reviving a dead email or queuing a new one.
+            "emails": sorted(
+                (e.id, "dead" if e.status == "dead" else "live")
+                for e in session.exec(select(OutboxEmail))
+            ),
+            **customer_snapshot(session),
+            **invoice_snapshot(session),
         }
 
 
@@ -191,6 +200,8 @@ def attempts(world: dict[str, Any]) -> list[tuple[type, str, dict[str, Any], str
         (RolesState, "delete_role", {"role_id": str(world["role_id"])}, "/roles"),
         (RolesState, "new_role", {}, "/roles"),
         (EmailsState, "retry", {"email_id": str(world["dead_email_id"])}, "/emails"),
+        *customer_attempts(),
+        *invoice_attempts(),
     ]
 
 

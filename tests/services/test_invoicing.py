@@ -193,6 +193,7 @@ def test_sending_numbers_freezes_renders_and_emails(
     assert snap["client"]["website"] == "Shop (https://shop.cafe-under.test)"
     assert snap["total_minor"] == 49692
     assert [t["name"] for t in snap["taxes"]] == ["VAT"]
+    assert [line["taxes"] for line in snap["lines"]] == [["VAT 20%"]] * 3
 
     # The frozen invoice ignores later changes to the client.
     client = session.get(Client, world["client"].id)
@@ -336,6 +337,9 @@ def test_void_an_open_invoice_with_a_reason(
     client = session.get(Client, world["client"].id)
     assert invoice is not None and client is not None
     assert (invoice.status, invoice.void_reason) == ("void", "Sent twice")
+    listed = invoicing.list_invoices(session, clock=clock)
+    assert listed.totals_by_currency == {"EUR": (49692, 0)}
+    assert listed.rows[0].due.amount_minor == 0
     assert (client.net_invoiced_minor, client.outstanding_minor) == (0, 0)
     with pytest.raises(Conflict):
         payments.record_payment(

@@ -22,6 +22,13 @@ class NavItem:
 
 NAV: tuple[NavItem, ...] = (
     NavItem("Dashboard", "/", "layout-dashboard", Permission.DASHBOARD_VIEW),
+    NavItem("Clients", "/clients", "building-2", Permission.CLIENTS_READ),
+    NavItem("Products", "/products", "package", Permission.CATALOG_READ),
+    NavItem("Tax rates", "/tax-rates", "percent", Permission.CATALOG_READ),
+    NavItem("Subscriptions", "/subscriptions", "repeat", Permission.SUBSCRIPTIONS_READ),
+    NavItem("Invoices", "/invoices", "file-text", Permission.INVOICES_READ),
+    NavItem("Settings", "/settings", "settings", Permission.SETTINGS_READ),
+    NavItem("Brands", "/brands", "palette", Permission.SETTINGS_READ),
     NavItem("Team", "/team", "users", Permission.TEAM_READ),
     NavItem("Roles", "/roles", "shield-check", Permission.TEAM_READ),
     NavItem("Emails", "/emails", "mail", Permission.EMAILS_VIEW),
@@ -75,6 +82,11 @@ def _user_menu() -> rx.Component:
             )
         ),
         rx.menu.content(
+            rx.menu.item(
+                rx.hstack(rx.icon("user-cog", size=16), rx.text("My account")),
+                on_click=rx.redirect("/account"),
+                id="my-account",
+            ),
             rx.box(rx.text(SessionState.user_email, size="1", color_scheme="gray"), padding="8px"),
             rx.menu.separator(),
             rx.menu.item(
@@ -210,6 +222,7 @@ def field(
     read_only: bool = False,
     auto_complete: str = "",
     required: bool = True,
+    id_: str = "",
 ) -> rx.Component:
     """A labelled input with its error message right beneath it."""
     props: dict[str, object] = {}
@@ -221,7 +234,7 @@ def field(
         rx.text(label, as_="label", size="2", weight="medium", html_for=name),
         rx.input(
             name=name,
-            id=name,
+            id=id_ or name,
             type=type_,
             placeholder=placeholder,
             read_only=read_only,

@@ -1,0 +1,96 @@
+"""A staff member turns on two-factor authentication from "My account", then signs in with a
+code from their authenticator app."""
+
+from __future__ import annotations
+
+import re
+import time
+from typing import Any
+
+import pyotp
+import pytest
+from sqlmodel import Session, col, select
+
+from billing_app.db.models import OutboxEmail, StaffUser
+from billing_app.services import auth, team
+from billing_app.services.identity import current_user_from
+from billing_app.settings import Settings
+
+from .conftest import AppServer
+from .test_foundation_journeys import at, sign_in
+
+pytestmark = pytest.mark.e2e
+
+EMAIL = "mika@studio-nord.test"
+PASSWORD = "two factors are better than one"
+
+
+@pytest.fixture(scope="module")
+def member(app_server: AppServer) -> str:
+    """An admin who joined through an invitation (made with the services)."""
+    settings = Settings(base_url=app_server.base_url)
+    with Session(app_server.engine) as session:
+        if auth.setup_required(session):
+            auth.create_owner(
+                session,
+                name="Olivia Nord",
+                email="olivia@studio-nord.test",
+                password="northern lights over the fjord",
+            )
+            session.commit()
+        owner = session.exec(select(StaffUser).where(col(StaffUser.role_key) == "owner")).first()
+        assert owner is not None
+        team.invite(
+            session, current_user_from(session, owner), email=EMAIL, role="admin", settings=settings
+        )
+        session.commit()
+        body = session.exec(
+            select(OutboxEmail.body_text).where(col(OutboxEmail.to_address) == EMAIL)
+        ).first()
+        assert body
+        token = re.search(r"accept-invite\?token=([\w-]+)", body)
+        assert token
+        team.accept_invitation(
+            session, token=token.group(1), name="Mika Virtanen", password=PASSWORD
+        )
+        session.commit()
+    return EMAIL
+
+
+def test_turn_on_two_factor_and_sign_in_with_a_code(
+    app_server: AppServer, new_page: Any, member: str
+) -> None:
+    page = new_page()
+    sign_in(page, app_server, member, PASSWORD)
+    page.wait_for_url(at("/"))
+    page.click("#user-menu")
+    page.click("#my-account")
+    page.wait_for_url(at("/account"))
+    assert page.inner_text("#two-factor-status") == "Off"
+    page.click("#start-two-factor")
+    page.locator("#totp-qr").wait_for()
+    secret = page.inner_text("#totp-secret").strip()
+    page.fill("#code", pyotp.TOTP(secret).now())
+    page.fill("#confirm-two-factor-password", PASSWORD)
+    page.click("#confirm-two-factor")
+    page.locator("#recovery-codes").wait_for()
+    codes = re.findall(r"[0-9a-f]{5}-[0-9a-f]{5}", page.inner_text("#recovery-codes"))
+    assert len(codes) == 10
+    assert page.inner_text("#two-factor-status") == "On"
+
+    page.click("#user-menu")
+    page.click("#sign-out")
+    page.wait_for_url(at("/login", "signed_out=1"))
+
+    sign_in(page, app_server, member, PASSWORD)
+    page.locator("#code-submit").wait_for()
+    page.fill("#code", "000000")
+    page.click("#code-submit")
+    page.locator("#code-error").wait_for()
+    assert "not right" in page.inner_text("#code-error")
+    # The code of the next 30-second window (the one just used to turn 2FA on is spent).
+    page.fill("#code", pyotp.TOTP(secret).at(time.time() + 30))
+    page.click("#code-submit")
+    page.wait_for_url(at("/"))
+    page.locator("#dashboard-welcome").wait_for()
+    assert "Mika Virtanen" in page.inner_text("#dashboard-welcome")
