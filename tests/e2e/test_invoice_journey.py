@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from playwright.sync_api import expect
 from pypdf import PdfReader
 from sqlmodel import Session, col, select
 
@@ -180,7 +181,10 @@ def test_brand_invoice_send_pay_and_find(app_server: AppServer, new_page: Any) -
     page.fill("#payment_terms_days", "30")
     page.click("#settings-save")
     page.get_by_text("Settings saved.").wait_for()
+    # The saved values come back to the form: wait for them before typing again.
+    expect(page.locator("#payment_terms_days")).to_have_value("30")
     page.fill("#payment_terms_days", "400")
+    expect(page.locator("#payment_terms_days")).to_have_value("400")
     page.click("#settings-save")
     page.locator("#payment_terms_days-error").wait_for()
     page.fill("#payment_terms_days", "30")
