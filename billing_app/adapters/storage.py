@@ -13,9 +13,10 @@ import re
 import tempfile
 from pathlib import Path
 
+from billing_app.adapters import svg
 from billing_app.settings import get_settings
 
-KEY_PATTERN = re.compile(r"^[0-9a-f]{64}\.(png|jpg|gif|webp)$")
+KEY_PATTERN = re.compile(r"^[0-9a-f]{64}\.(png|jpg|gif|webp|svg)$")
 MAX_IMAGE_BYTES = 2 * 1024 * 1024
 
 _SIGNATURES: tuple[tuple[bytes, str], ...] = (
@@ -24,7 +25,13 @@ _SIGNATURES: tuple[tuple[bytes, str], ...] = (
     (b"GIF87a", "gif"),
     (b"GIF89a", "gif"),
 )
-CONTENT_TYPES = {"png": "image/png", "jpg": "image/jpeg", "gif": "image/gif", "webp": "image/webp"}
+CONTENT_TYPES = {
+    "png": "image/png",
+    "jpg": "image/jpeg",
+    "gif": "image/gif",
+    "webp": "image/webp",
+    "svg": "image/svg+xml",
+}
 
 
 class StorageError(ValueError):
@@ -76,3 +83,24 @@ def path_of(key: str, area: str = "product-images") -> Path | None:
 
 def content_type(key: str) -> str:
     return CONTENT_TYPES.get(key.rsplit(".", 1)[-1], "application/octet-stream")
+
+
+def _write(data: bytes, area: str, key: str) -> str:
+    target = root(area) / key
+    if not target.exists():
+        fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".upload-")
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+        os.replace(tmp, target)
+    return key
+
+
+def save_logo(data: bytes, area: str = "brand-logos") -> str:
+    """Store a brand logo: a PNG/JPEG/GIF/WebP image, or an SVG that passes adapters.svg."""
+    if image_kind(data) is not None or not svg.looks_like_svg(data):
+        return save_image(data, area)
+    try:
+        checked = svg.check_svg(data)
+    except svg.UnsafeSvg as exc:
+        raise StorageError(str(exc)) from exc
+    return _write(checked, area, f"{hashlib.sha256(checked).hexdigest()}.svg")

@@ -169,7 +169,7 @@ class BrandsState(SessionState):
             return rx.toast.error("Save the brand first, then add its logo.")
         data = await files[0].read()
         try:
-            key = storage.save_image(data, "brand-logos")
+            key = storage.save_logo(data)
         except storage.StorageError as exc:
             self.errors = {"logo": str(exc)}
             return None
