@@ -20,7 +20,8 @@ from billing_app.services.errors import NotFound, ServiceError, ValidationFailed
 from billing_app.services.invoicing import DraftForm, LineForm
 from billing_app.ui.state.base import SessionState, backend_path, current_user, guard
 
-LINE_KEYS = ("description", "quantity", "unit_price", "discount", "tax_id")
+# A line has up to two tax rates (e.g. GST + PST); the services accept any number.
+LINE_KEYS = ("description", "quantity", "unit_price", "discount", "tax_id", "tax2_id")
 MAX_EDITOR_LINES = 200
 
 
@@ -31,6 +32,11 @@ def _int(value: Any, default: int | None = None) -> int | None:
         return default
 
 
+def _tax_fields(tax_rate_ids: tuple[int, ...]) -> dict[str, str]:
+    ids = [str(t) for t in tax_rate_ids[:2]]
+    return {"tax_id": ids[0] if ids else "none", "tax2_id": ids[1] if len(ids) > 1 else "none"}
+
+
 def _blank_line(key: int, tax_id: str = "") -> dict[str, str]:
     return {
         "key": str(key),
@@ -39,6 +45,7 @@ def _blank_line(key: int, tax_id: str = "") -> dict[str, str]:
         "unit_price": "",
         "discount": "",
         "tax_id": tax_id,
+        "tax2_id": "none",
         "product_id": "",
         "amount": "",
         "error": "",
@@ -154,7 +161,7 @@ class InvoiceEditorState(SessionState):
                 "quantity": line.quantity,
                 "unit_price": line.unit_price,
                 "discount": line.discount,
-                "tax_id": str(line.tax_rate_ids[0]) if line.tax_rate_ids else "none",
+                **_tax_fields(line.tax_rate_ids),
                 "product_id": str(line.product_id or ""),
             }
             for i, line in enumerate(draft.lines)
@@ -170,14 +177,15 @@ class InvoiceEditorState(SessionState):
     def _line_forms(self) -> tuple[LineForm, ...]:
         forms = []
         for line in self.lines:
-            tax = _int(line.get("tax_id", ""))
+            taxes = [_int(line.get(k, "")) for k in ("tax_id", "tax2_id")]
+            tax_ids = tuple(dict.fromkeys(t for t in taxes if t))
             forms.append(
                 LineForm(
                     description=line.get("description", ""),
                     quantity=line.get("quantity", "") or "0",
                     unit_price=line.get("unit_price", "") or "0",
                     discount=line.get("discount", ""),
-                    tax_rate_ids=(tax,) if tax else (),
+                    tax_rate_ids=tax_ids,
                     product_id=_int(line.get("product_id", "")),
                 )
             )
@@ -317,7 +325,7 @@ class InvoiceEditorState(SessionState):
             "description": form.description,
             "quantity": form.quantity,
             "unit_price": form.unit_price,
-            "tax_id": str(form.tax_rate_ids[0]) if form.tax_rate_ids else "none",
+            **_tax_fields(form.tax_rate_ids),
             "product_id": str(form.product_id or ""),
         }
         self.next_key += 1

@@ -234,8 +234,19 @@ def _line_row(line: rx.Var[dict[str, str]]) -> rx.Component:
                     "Tax",
                     "line-tax-" + line["key"],
                 ),
-                width="150px",
-                min_width="150px",
+                width="130px",
+                min_width="130px",
+            ),
+            rx.box(
+                _native_select(
+                    e.tax_options,
+                    line["tax2_id"],
+                    lambda v: e.set_line(line["key"], "tax2_id", v),
+                    "Second tax",
+                    "line-tax2-" + line["key"],
+                ),
+                width="110px",
+                min_width="110px",
             ),
             rx.text(
                 line["amount"],
@@ -441,7 +452,7 @@ def _editor_content() -> rx.Component:
                             text_align="right",
                         ),
                         rx.text(
-                            "Tax", size="1", color_scheme="gray", width="150px", min_width="150px"
+                            "Taxes", size="1", color_scheme="gray", width="248px", min_width="248px"
                         ),
                         rx.text(
                             "Amount",
