@@ -49,6 +49,11 @@ def downgrade_migrations(url: str, revision: str = "base") -> None:
     command.downgrade(cfg, revision)
 
 
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """Remove the run's temporary data (databases, outbox, private files)."""
+    shutil.rmtree(_RUN_DIR, ignore_errors=True)
+
+
 def require_or_skip(reason: str) -> None:
     """Missing infrastructure fails the run in CI, and only skips on a developer machine."""
     if IN_CI:

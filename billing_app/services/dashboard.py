@@ -6,9 +6,55 @@ from dataclasses import dataclass
 
 from sqlmodel import Session, col, func, select
 
-from billing_app.db.models import AuditEvent, Invitation, OutboxEmail, StaffUser
+from billing_app.db.customers import Client
+from billing_app.db.invoicing import Invoice
+from billing_app.db.models import Invitation, OutboxEmail, StaffUser
+from billing_app.domain.money import Money
 from billing_app.services.audit import AuditRow, list_events
+from billing_app.services.branding import get_agency
 from billing_app.services.clock import Clock, system_clock
+from billing_app.services.invoicing import OPEN_STATUSES, agency_today
+from billing_app.services.subscriptions import mrr_by_currency
+
+
+@dataclass(frozen=True)
+class RevenueFigures:
+    """Per currency: MRR, ARR, what clients owe, and what is overdue (agency time zone)."""
+
+    mrr: dict[str, Money]
+    outstanding: dict[str, Money]
+    overdue: dict[str, Money]
+    overdue_count: int
+    active_clients: int
+
+
+def revenue_figures(session: Session, *, clock: Clock = system_clock) -> RevenueFigures:
+    today = agency_today(get_agency(session, clock=clock), clock)
+    outstanding = {
+        cur: Money(int(total or 0), cur)
+        for cur, total in session.exec(
+            select(Client.currency, func.sum(Client.outstanding_minor))
+            .where(col(Client.outstanding_minor) != 0)
+            .group_by(col(Client.currency))
+        ).all()
+    }
+    due = Invoice.total_minor - Invoice.paid_minor + Invoice.refunded_minor
+    overdue_rows = session.exec(
+        select(Invoice.currency, func.count(), func.sum(due))
+        .where(col(Invoice.status).in_(OPEN_STATUSES))
+        .where(col(Invoice.due_date) < today)
+        .group_by(col(Invoice.currency))
+    ).all()
+    active = session.exec(
+        select(func.count()).select_from(Client).where(col(Client.status) == "active")
+    ).one()
+    return RevenueFigures(
+        mrr=mrr_by_currency(session),
+        outstanding=outstanding,
+        overdue={cur: Money(int(total or 0), cur) for cur, _, total in overdue_rows},
+        overdue_count=sum(int(n) for _, n, _ in overdue_rows),
+        active_clients=active,
+    )
 
 
 @dataclass(frozen=True)
@@ -47,5 +93,4 @@ def dashboard_figures(
     activity: list[AuditRow] = []
     if include_activity:
         activity, _ = list_events(session, per_page=8)
-    _ = AuditEvent
     return DashboardFigures(members, invitations, waiting, failed, activity)

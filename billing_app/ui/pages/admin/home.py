@@ -31,6 +31,63 @@ def _stat(label: str, value: rx.Var[int], icon: str, href: str) -> rx.Component:
     )
 
 
+def _revenue() -> rx.Component:
+    return rx.cond(
+        DashboardState.show_revenue,
+        rx.vstack(
+            rx.grid(
+                _stat("Active clients", DashboardState.active_clients, "building-2", "/clients"),
+                _stat("Overdue invoices", DashboardState.overdue_count, "alarm-clock", "/invoices"),
+                columns="4",
+                spacing="4",
+                width="100%",
+            ),
+            rx.table.root(
+                rx.table.header(
+                    rx.table.row(
+                        rx.table.column_header_cell("Currency"),
+                        rx.table.column_header_cell("MRR", text_align="right"),
+                        rx.table.column_header_cell("ARR", text_align="right"),
+                        rx.table.column_header_cell("Outstanding", text_align="right"),
+                        rx.table.column_header_cell("Overdue", text_align="right"),
+                    )
+                ),
+                rx.table.body(
+                    rx.foreach(
+                        DashboardState.revenue,
+                        lambda r: rx.table.row(
+                            rx.table.cell(rx.badge(r["currency"], variant="soft")),
+                            rx.table.cell(rx.text(r["mrr"], weight="bold"), text_align="right"),
+                            rx.table.cell(r["arr"], text_align="right"),
+                            rx.table.cell(r["outstanding"], text_align="right"),
+                            rx.table.cell(
+                                rx.text(
+                                    r["overdue"],
+                                    color_scheme=rx.cond(r["late"] == "yes", "red", "gray"),
+                                ),
+                                text_align="right",
+                            ),
+                        ),
+                    )
+                ),
+                width="100%",
+                variant="surface",
+                id="revenue",
+            ),
+            rx.cond(
+                DashboardState.revenue.length() == 0,
+                rx.text(
+                    "No recurring revenue yet: attach a product to a client to start.",
+                    color_scheme="gray",
+                    size="2",
+                ),
+            ),
+            width="100%",
+            spacing="3",
+        ),
+    )
+
+
 def _dashboard_content() -> rx.Component:
     return rx.vstack(
         rx.text(
@@ -42,6 +99,7 @@ def _dashboard_content() -> rx.Component:
             color_scheme="gray",
             id="dashboard-welcome",
         ),
+        _revenue(),
         rx.grid(
             _stat("Active team members", DashboardState.active_members, "users", "/team"),
             _stat("Pending invitations", DashboardState.pending_invitations, "mail-plus", "/team"),

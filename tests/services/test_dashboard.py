@@ -1,0 +1,49 @@
+"""Dashboard revenue figures: MRR/ARR per currency, what clients owe, what is overdue."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from sqlmodel import Session
+
+from billing_app.services import subscriptions
+from billing_app.services.clock import FixedClock
+from billing_app.services.dashboard import revenue_figures
+from billing_app.services.subscriptions import AttachInput
+
+from .test_invoicing import draft, send, world  # noqa: F401  (the world fixture)
+
+
+def test_revenue_figures_come_from_subscriptions_and_invoices(
+    session: Session,
+    clock: FixedClock,
+    world: dict[str, Any],  # noqa: F811
+) -> None:
+    empty = revenue_figures(session, clock=clock)
+    assert (empty.mrr, empty.outstanding, empty.overdue_count) == ({}, {}, 0)
+    assert empty.active_clients == 1
+
+    subscriptions.attach(
+        session,
+        world["actor"],
+        AttachInput(
+            client_id=world["client"].id,
+            product_id=world["product"].id,
+            start_date=date(2026, 3, 1),
+            quantity=2,
+        ),
+        clock=clock,
+    )
+    session.commit()
+    send(session, world, draft(session, world, clock), clock)  # €496.92, due 28 March
+
+    figures = revenue_figures(session, clock=clock)
+    assert {c: m.amount_minor for c, m in figures.mrr.items()} == {"EUR": 5000}
+    assert {c: m.amount_minor for c, m in figures.outstanding.items()} == {"EUR": 49692}
+    assert figures.overdue_count == 0
+
+    clock.at = clock.at.replace(month=4, day=2)
+    late = revenue_figures(session, clock=clock)
+    assert late.overdue_count == 1
+    assert {c: m.amount_minor for c, m in late.overdue.items()} == {"EUR": 49692}
