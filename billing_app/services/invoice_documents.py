@@ -26,7 +26,7 @@ from billing_app.adapters.pdf import Brand as PdfBrand
 from billing_app.adapters.storage import path_of
 from billing_app.db.invoicing import Invoice
 from billing_app.domain.money import Money, format_money
-from billing_app.services.invoicing import build_snapshot, recompute_totals
+from billing_app.services.invoicing import build_snapshot, recompute_totals, seller_blocks
 from billing_app.services.outbox import enqueue_email
 from billing_app.settings import get_settings
 
@@ -346,27 +346,7 @@ def sample_snapshot(session: Session, brand_id: int) -> dict[str, Any]:
 
     brand = get_brand(session, brand_id)
     agency = get_agency(session)
-    return {
-        **SAMPLE_SNAPSHOT,
-        "agency": {
-            "legal_name": agency.legal_name,
-            "address": agency.address.splitlines(),
-            "tax_id": agency.tax_id,
-            "email": agency.email,
-        },
-        "brand": {
-            "id": brand.id,
-            "name": brand.name,
-            "logo_key": brand.logo_key,
-            "primary_color": brand.primary_color,
-            "accent_color": brand.accent_color,
-            "footer": brand.email_footer,
-            "support_email": brand.support_email,
-            "support_url": brand.support_url,
-            "sender_name": brand.sender_name or brand.name,
-            "reply_to": brand.reply_to,
-        },
-    }
+    return {**SAMPLE_SNAPSHOT, **seller_blocks(agency, brand)}
 
 
 def sample_pdf(session: Session, brand_id: int) -> bytes:

@@ -405,6 +405,30 @@ def _line_view(line: InvoiceLine, result: LineResult, currency: str, locale: str
     }
 
 
+def seller_blocks(agency: AgencySettings, brand: Brand) -> dict[str, Any]:
+    """The agency and brand parts of an invoice snapshot (what the client sees of us)."""
+    return {
+        "agency": {
+            "legal_name": agency.legal_name,
+            "address": agency.address.splitlines(),
+            "tax_id": agency.tax_id,
+            "email": agency.email,
+        },
+        "brand": {
+            "id": brand.id,
+            "name": brand.name,
+            "logo_key": brand.logo_key,
+            "primary_color": brand.primary_color,
+            "accent_color": brand.accent_color,
+            "footer": brand.email_footer,
+            "support_email": brand.support_email,
+            "support_url": brand.support_url,
+            "sender_name": brand.sender_name or brand.name,
+            "reply_to": brand.reply_to,
+        },
+    }
+
+
 def build_snapshot(session: Session, invoice: Invoice, totals: InvoiceTotals) -> dict[str, Any]:
     """Everything the client sees on the invoice, frozen at sending."""
     client = session.get(Client, invoice.client_id)
@@ -432,24 +456,7 @@ def build_snapshot(session: Session, invoice: Invoice, totals: InvoiceTotals) ->
         "due_date": invoice.due_date.isoformat(),
         "message": invoice.message,
         "payment_terms_days": (invoice.due_date - invoice.issue_date).days,
-        "agency": {
-            "legal_name": agency.legal_name,
-            "address": agency.address.splitlines(),
-            "tax_id": agency.tax_id,
-            "email": agency.email,
-        },
-        "brand": {
-            "id": brand.id,
-            "name": brand.name,
-            "logo_key": brand.logo_key,
-            "primary_color": brand.primary_color,
-            "accent_color": brand.accent_color,
-            "footer": brand.email_footer,
-            "support_email": brand.support_email,
-            "support_url": brand.support_url,
-            "sender_name": brand.sender_name or brand.name,
-            "reply_to": brand.reply_to,
-        },
+        **seller_blocks(agency, brand),
         "client": {
             "id": client.id,
             "company": client.company,
