@@ -108,7 +108,8 @@ def upgrade() -> None:
             ["client_website.id"],
         ),
         sa.PrimaryKeyConstraint("id"),
-        sa.UniqueConstraint("number"),
+        # Numbers are unique per brand: each brand has its own sequence.
+        sa.UniqueConstraint("brand_id", "number", name="uq_invoice_brand_number"),
     )
     with op.batch_alter_table("invoice", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_invoice_brand_id"), ["brand_id"], unique=False)
@@ -118,6 +119,7 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f("ix_invoice_issue_date"), ["issue_date"], unique=False)
         batch_op.create_index("ix_invoice_status_due", ["status", "due_date"], unique=False)
         batch_op.create_index(batch_op.f("ix_invoice_total_minor"), ["total_minor"], unique=False)
+        batch_op.create_index(batch_op.f("ix_invoice_number"), ["number"], unique=False)
 
     op.create_table(
         "invoice_event",
@@ -231,6 +233,7 @@ def downgrade() -> None:
 
     op.drop_table("invoice_event")
     with op.batch_alter_table("invoice", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_invoice_number"))
         batch_op.drop_index(batch_op.f("ix_invoice_total_minor"))
         batch_op.drop_index("ix_invoice_status_due")
         batch_op.drop_index(batch_op.f("ix_invoice_issue_date"))

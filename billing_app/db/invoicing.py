@@ -89,6 +89,7 @@ class Invoice(SQLModel, table=True):
     __tablename__ = "invoice"
     __table_args__ = (
         sa.Index("ix_invoice_status_due", "status", "due_date"),
+        sa.UniqueConstraint("brand_id", "number", name="uq_invoice_brand_number"),
         {"extend_existing": True},
     )
 
@@ -97,7 +98,7 @@ class Invoice(SQLModel, table=True):
     website_id: int | None = Field(default=None, foreign_key="client_website.id")
     brand_id: int = Field(foreign_key="brand.id", index=True)
     status: str = Field(default="draft", max_length=20)  # domain.lifecycle.InvoiceStatus
-    number: str | None = Field(default=None, max_length=60, sa_column_kwargs={"unique": True})
+    number: str | None = Field(default=None, max_length=60, index=True)
     currency: str = Field(max_length=3)
     locale: str = Field(default="en", max_length=16)
     issue_date: date = Field(sa_column=sa.Column(sa.Date(), nullable=False, index=True))

@@ -258,6 +258,37 @@ def default_brand(session: Session, *, clock: Clock = system_clock) -> Brand:
     return brand
 
 
+def assign_client_brand(
+    session: Session,
+    actor: CurrentUser,
+    client_id: int,
+    brand_id: int | None,
+    *,
+    clock: Clock = system_clock,
+) -> None:
+    """Give a client its brand (None: the default brand). New invoices, emails and the portal
+    use it; invoices already sent keep the brand they were sent with."""
+    from billing_app.db.customers import Client
+
+    client = session.get(Client, client_id)
+    if client is None:
+        msg = "That client does not exist."
+        raise NotFound(msg)
+    label = "default brand"
+    if brand_id is not None:
+        label = get_brand(session, brand_id).name
+    client.brand_id = brand_id
+    session.add(client)
+    audit.record(
+        session,
+        "client.brand_changed",
+        actor.actor(),
+        target=client.email,
+        details=label,
+        clock=clock,
+    )
+
+
 def list_brands(session: Session) -> list[Brand]:
     return list(session.exec(select(Brand).order_by(col(Brand.is_default).desc(), col(Brand.name))))
 

@@ -424,3 +424,64 @@ def test_twenty_concurrent_sends_get_twenty_consecutive_numbers(
     assert errors == []
     assert sorted(numbers) == [f"INV-2026-{n:05d}" for n in range(1, 21)]
     assert len(session.exec(select(OutboxEmail)).all()) == 20
+
+
+def test_a_client_of_another_brand_is_invoiced_and_emailed_as_that_brand(
+    session: Session, clock: FixedClock, world: dict[str, Any]
+) -> None:
+    actor = world["actor"]
+    default_id = branding.default_brand(session, clock=clock).id
+    second = branding.create_brand(
+        session,
+        actor,
+        branding.BrandInput(
+            name="Nord Hosting",
+            primary_color="#0f766e",
+            accent_color="#f59e0b",
+            sender_name="Nord Hosting Billing",
+            reply_to="help@nord-hosting.test",
+            support_email="",
+            support_url="",
+            email_footer="Nord Hosting",
+            custom_domain="",
+        ),
+        clock=clock,
+    )
+    branding.assign_client_brand(session, actor, world["client"].id, second, clock=clock)
+    session.commit()
+    invoice_id = draft(session, world, clock)
+    invoice = session.get(Invoice, invoice_id)
+    assert invoice is not None and invoice.brand_id == second != default_id
+    send(session, world, invoice_id, clock)
+    mail = session.exec(select(OutboxEmail)).one()
+    assert (mail.from_name, mail.reply_to) == ("Nord Hosting Billing", "help@nord-hosting.test")
+    assert json.loads(invoice.snapshot)["brand"]["name"] == "Nord Hosting"
+
+
+def test_each_brand_numbers_its_own_invoices(
+    session: Session, clock: FixedClock, world: dict[str, Any]
+) -> None:
+    first = draft(session, world, clock)
+    assert send(session, world, first, clock) == "INV-2026-00001"
+    other = branding.create_brand(
+        session,
+        world["actor"],
+        branding.BrandInput(
+            name="Second brand",
+            primary_color="#111111",
+            accent_color="#222222",
+            sender_name="",
+            reply_to="",
+            support_email="",
+            support_url="",
+            email_footer="",
+            custom_domain="",
+        ),
+        clock=clock,
+    )
+    branding.assign_client_brand(session, world["actor"], world["client"].id, other, clock=clock)
+    session.commit()
+    second = draft(session, world, clock)
+    assert send(session, world, second, clock) == "INV-2026-00001"
+    third = draft(session, world, clock)
+    assert send(session, world, third, clock) == "INV-2026-00002"

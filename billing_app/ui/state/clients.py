@@ -12,6 +12,7 @@ from babel.dates import format_date
 from billing_app.db.engine import session_scope
 from billing_app.domain.money import Money, format_money
 from billing_app.domain.permissions import Permission
+from billing_app.services import branding
 from billing_app.services import catalog as catalog_service
 from billing_app.services import clients as clients_service
 from billing_app.services import imports as imports_service
@@ -318,6 +319,7 @@ class ClientState(SessionState):
     attach_values: dict[str, str] = {}
     product_options: list[dict[str, str]] = []
     website_options: list[dict[str, str]] = []
+    brand_options: list[dict[str, str]] = []
 
     def _route_id(self) -> int:
         params = self.router.page.params
@@ -353,7 +355,19 @@ class ClientState(SessionState):
             "status_label": c.status.capitalize(),
             "created": day(c.created_at.date()),
             "archived": "yes" if c.status == "archived" else "",
+            "brand_id": str(c.brand_id) if c.brand_id else "default",
         }
+        with session_scope() as session:
+            brands = branding.list_brands(session)
+        default = next((b.name for b in brands if b.is_default), "")
+        self.brand_options = [
+            {"value": "default", "label": f"Default brand ({default})" if default else "Default"},
+            *({"value": str(b.id), "label": b.name} for b in brands),
+        ]
+        self.client["brand_label"] = next(
+            (o["label"] for o in self.brand_options if o["value"] == self.client["brand_id"]),
+            "Default",
+        )
         self.address_lines = overview.address_lines
         self.websites = [
             {"id": str(w.id), "name": w.name, "url": w.url, "host": w.url.split("://", 1)[-1]}
@@ -407,6 +421,17 @@ class ClientState(SessionState):
             }
             for p in payments
         ]
+
+    @guard(Permission.CLIENTS_WRITE)
+    def set_brand(self, value: str) -> Any:
+        brand_id = None if value == "default" else _int(value, 0)
+        try:
+            with session_scope() as session:
+                branding.assign_client_brand(session, current_user(), _int(self.cid, 0), brand_id)
+        except ServiceError as exc:
+            return rx.toast.error(exc.message)
+        self._refresh()
+        return rx.toast.success("Brand changed. New invoices and emails use it.")
 
     @guard(Permission.CLIENTS_READ)
     def load(self) -> None:

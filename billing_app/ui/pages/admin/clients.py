@@ -315,6 +315,29 @@ def _contact_card() -> rx.Component:
             _detail("Tax ID", c["tax_id"], "file-badge"),
             _detail("Currency · language", c["currency"] + " · " + c["locale"], "coins"),
             _detail("Client since", c["created"], "calendar"),
+            rx.hstack(
+                rx.icon("palette", size=16, color=rx.color("gray", 9), margin_top="2px"),
+                rx.vstack(
+                    rx.text("Brand", size="1", color_scheme="gray"),
+                    rx.cond(
+                        ClientState.can_write,
+                        rx.el.select(
+                            rx.foreach(
+                                ClientState.brand_options,
+                                lambda o: rx.el.option(o["label"], value=o["value"]),
+                            ),
+                            value=c["brand_id"],
+                            on_change=ClientState.set_brand,
+                            id="client-brand",
+                            style={"font_size": "14px", "padding": "2px 4px"},
+                        ),
+                        rx.text(c["brand_label"], size="2"),
+                    ),
+                    spacing="0",
+                ),
+                spacing="3",
+                align="start",
+            ),
             rx.cond(
                 c["notes"] != "",
                 rx.callout(
