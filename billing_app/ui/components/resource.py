@@ -309,9 +309,12 @@ def _row(res: Resource, row: rx.Var[dict[str, str]]) -> rx.Component:
             rx.table.cell(
                 rx.hstack(
                     *[_action(res, a, row) for a in res.row_actions],
-                    spacing="2",
+                    spacing="1",
                     justify="end",
-                    wrap="nowrap",
+                    # Narrow tables (a client's overview) wrap the actions instead of
+                    # pushing them out of sight.
+                    wrap="wrap",
+                    max_width="180px",
                 )
             )
         )
