@@ -140,6 +140,17 @@ class Subscription(SQLModel, table=True):
     __tablename__ = "subscription"
     __table_args__ = (
         sa.Index("ix_subscription_client_status", "client_id", "status"),
+        # Covers the dashboard's MRR per currency (an index-only scan, no table reads).
+        sa.Index(
+            "ix_subscription_mrr_cover",
+            "status",
+            "kind",
+            "currency",
+            "interval_unit",
+            "interval_count",
+            "unit_price_minor",
+            "quantity",
+        ),
         {"extend_existing": True},
     )
 
