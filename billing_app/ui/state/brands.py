@@ -12,6 +12,7 @@ from billing_app.db.engine import session_scope
 from billing_app.domain.permissions import Permission
 from billing_app.services import branding, invoice_documents
 from billing_app.services.errors import ServiceError
+from billing_app.ui.format import to_int
 from billing_app.ui.state.base import SessionState, backend_path, current_user, field_errors, guard
 
 BRAND_FIELDS = (
@@ -36,13 +37,6 @@ BLANK = {
     "email_footer": "",
     "custom_domain": "",
 }
-
-
-def _int(value: str) -> int:
-    try:
-        return int(value)
-    except (TypeError, ValueError):
-        return 0
 
 
 class BrandsState(SessionState):
@@ -81,7 +75,7 @@ class BrandsState(SessionState):
                 self.values = dict(BLANK)
                 self.preview_html, self.logo_url, self.sample_pdf_url = "", "", ""
             else:
-                brand = branding.get_brand(session, _int(self.selected_id))
+                brand = branding.get_brand(session, to_int(self.selected_id))
                 self.values = {
                     "name": brand.name,
                     "primary_color": brand.primary_color,
@@ -133,7 +127,10 @@ class BrandsState(SessionState):
                     self.selected_id = str(new_id)
                 else:
                     branding.update_brand(
-                        session, current_user(), _int(self.selected_id), branding.BrandInput(**data)
+                        session,
+                        current_user(),
+                        to_int(self.selected_id),
+                        branding.BrandInput(**data),
                     )
         except ServiceError as exc:
             self.errors = field_errors(exc)
@@ -146,7 +143,7 @@ class BrandsState(SessionState):
     def make_default(self) -> Any:
         try:
             with session_scope() as session:
-                branding.make_default(session, current_user(), _int(self.selected_id))
+                branding.make_default(session, current_user(), to_int(self.selected_id))
         except ServiceError as exc:
             return rx.toast.error(exc.message)
         self._refresh()
@@ -156,7 +153,7 @@ class BrandsState(SessionState):
     def delete(self) -> Any:
         try:
             with session_scope() as session:
-                branding.delete_brand(session, current_user(), _int(self.selected_id))
+                branding.delete_brand(session, current_user(), to_int(self.selected_id))
         except ServiceError as exc:
             return rx.toast.error(exc.message)
         self.selected_id = ""
@@ -175,7 +172,7 @@ class BrandsState(SessionState):
             return None
         try:
             with session_scope() as session:
-                branding.set_logo(session, current_user(), _int(self.selected_id), key)
+                branding.set_logo(session, current_user(), to_int(self.selected_id), key)
         except ServiceError as exc:
             return rx.toast.error(exc.message)
         self.errors = {}

@@ -12,8 +12,9 @@ from billing_app.domain.money import Money
 from billing_app.domain.permissions import Permission
 from billing_app.services import catalog as catalog_service
 from billing_app.services.errors import ServiceError
+from billing_app.ui.format import to_int
 from billing_app.ui.state.base import SessionState, current_user, field_errors, guard
-from billing_app.ui.state.clients import ADMIN_LOCALE, PER_PAGE, _int, day, money
+from billing_app.ui.state.clients import ADMIN_LOCALE, PER_PAGE, day, money
 
 PRODUCT_SORTS = ("name", "price", "created")
 PRODUCT_FIELDS = (
@@ -126,7 +127,7 @@ class ProductsState(SessionState):
 
     @guard(Permission.CATALOG_READ)
     def go(self, page: int) -> None:
-        self.page = max(1, min(_int(page, 1), self.page_count))
+        self.page = max(1, min(to_int(page, 1), self.page_count))
         self._refresh()
 
     # ---------------------------------------------------------------- add / edit
@@ -145,7 +146,7 @@ class ProductsState(SessionState):
         self.form_title = title
         self.form_values = values
         self.form_errors = {}
-        self.form_key = str(_int(self.form_key) + 1)
+        self.form_key = str(to_int(self.form_key) + 1)
         self.form_open = True
 
     @guard(Permission.CATALOG_WRITE)
@@ -172,7 +173,7 @@ class ProductsState(SessionState):
     def open_edit(self, product_id: str) -> Any:
         try:
             with session_scope() as session:
-                row = catalog_service.product_row(session, _int(product_id))
+                row = catalog_service.product_row(session, to_int(product_id))
                 used = catalog_service.use_count(session, row.id) > 0
         except ServiceError as exc:
             return rx.toast.error(exc.message)
@@ -203,7 +204,7 @@ class ProductsState(SessionState):
     def save(self, form: dict[str, Any]) -> Any:
         self.form_errors = {}
         tax_ids = [
-            _int(key.split("__", 1)[1])
+            to_int(key.split("__", 1)[1])
             for key, value in form.items()
             if key.startswith("tax_rate_ids__") and value
         ]
@@ -224,7 +225,7 @@ class ProductsState(SessionState):
                     product = catalog_service.update_product(
                         session,
                         current_user(),
-                        _int(self.editing_id),
+                        to_int(self.editing_id),
                         data,
                         update_subscriptions=bool(form.get("update_subscriptions")),
                     )
@@ -234,7 +235,7 @@ class ProductsState(SessionState):
         except ServiceError as exc:
             self.form_values = {k: str(form.get(k, "")) for k in PRODUCT_FIELDS}
             self.tax_options = [
-                {**o, "checked": "yes" if _int(o["value"]) in tax_ids else ""}
+                {**o, "checked": "yes" if to_int(o["value"]) in tax_ids else ""}
                 for o in self.tax_options
             ]
             self.form_errors = field_errors(exc)
@@ -254,7 +255,7 @@ class ProductsState(SessionState):
             self.form_errors = {"image": str(exc)}
             return None
         with session_scope() as session:
-            catalog_service.set_product_image(session, current_user(), _int(self.editing_id), key)
+            catalog_service.set_product_image(session, current_user(), to_int(self.editing_id), key)
         self.editing_image = f"/api/catalog/product-image/{self.editing_id}?v={key[:8]}"
         self.form_errors = {}
         self._refresh()
@@ -264,7 +265,9 @@ class ProductsState(SessionState):
     def duplicate(self, product_id: str) -> Any:
         try:
             with session_scope() as session:
-                copy = catalog_service.duplicate_product(session, current_user(), _int(product_id))
+                copy = catalog_service.duplicate_product(
+                    session, current_user(), to_int(product_id)
+                )
                 name = copy.name
         except ServiceError as exc:
             return rx.toast.error(exc.message)
@@ -283,7 +286,7 @@ class ProductsState(SessionState):
         try:
             with session_scope() as session:
                 product = catalog_service.set_product_archived(
-                    session, current_user(), _int(product_id), archived
+                    session, current_user(), to_int(product_id), archived
                 )
                 name = product.name
         except ServiceError as exc:
@@ -295,7 +298,7 @@ class ProductsState(SessionState):
     def delete(self, product_id: str) -> Any:
         try:
             with session_scope() as session:
-                catalog_service.delete_product(session, current_user(), _int(product_id))
+                catalog_service.delete_product(session, current_user(), to_int(product_id))
         except ServiceError as exc:
             return rx.toast.error(exc.message)
         self._refresh()
@@ -379,14 +382,14 @@ class TaxRatesState(SessionState):
         self.form_title = "New tax rate"
         self.form_values = {"name": "", "percent": "", "inclusive": ""}
         self.form_errors = {}
-        self.form_key = str(_int(self.form_key) + 1)
+        self.form_key = str(to_int(self.form_key) + 1)
         self.form_open = True
 
     @guard(Permission.CATALOG_WRITE)
     def open_edit(self, tax_rate_id: str) -> Any:
         try:
             with session_scope() as session:
-                row = catalog_service.get_tax_rate(session, _int(tax_rate_id))
+                row = catalog_service.get_tax_rate(session, to_int(tax_rate_id))
                 rate = catalog_service.tax_rate_of(row)
         except ServiceError as exc:
             return rx.toast.error(exc.message)
@@ -398,7 +401,7 @@ class TaxRatesState(SessionState):
             "inclusive": "yes" if rate.inclusive else "",
         }
         self.form_errors = {}
-        self.form_key = str(_int(self.form_key) + 1)
+        self.form_key = str(to_int(self.form_key) + 1)
         self.form_open = True
         return None
 
@@ -418,7 +421,7 @@ class TaxRatesState(SessionState):
                     row = catalog_service.update_tax_rate(
                         session,
                         current_user(),
-                        _int(self.editing_id),
+                        to_int(self.editing_id),
                         name=name,
                         percent=percent,
                         inclusive=inclusive,
@@ -452,7 +455,7 @@ class TaxRatesState(SessionState):
         try:
             with session_scope() as session:
                 catalog_service.set_tax_rate_archived(
-                    session, current_user(), _int(tax_rate_id), archived
+                    session, current_user(), to_int(tax_rate_id), archived
                 )
         except ServiceError as exc:
             return rx.toast.error(exc.message)

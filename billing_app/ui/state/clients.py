@@ -19,6 +19,7 @@ from billing_app.services import imports as imports_service
 from billing_app.services import subscriptions as subscriptions_service
 from billing_app.services.clock import system_clock
 from billing_app.services.errors import ServiceError
+from billing_app.ui.format import to_int
 from billing_app.ui.state.base import SessionState, current_user, field_errors, guard
 
 ADMIN_LOCALE = "en"
@@ -53,13 +54,6 @@ def day(value: date | None) -> str:
     return format_date(value, "d MMM yyyy", locale=ADMIN_LOCALE) if value else "—"
 
 
-def _int(value: Any, default: int = 0) -> int:
-    try:
-        return int(str(value))
-    except (TypeError, ValueError):
-        return default
-
-
 def _page_count(total: int, per_page: int) -> int:
     return max(1, -(-total // per_page))
 
@@ -76,7 +70,7 @@ def client_input_from_form(form: dict[str, Any]) -> clients_service.ClientInput:
     for i in range(MAX_SITES):
         name = str(form.get(f"site_name_{i}", "") or "")
         url = str(form.get(f"site_url_{i}", "") or "")
-        site_id = _int(form.get(f"site_id_{i}", ""), 0)
+        site_id = to_int(form.get(f"site_id_{i}", ""), 0)
         if name.strip() or url.strip():
             sites.append(clients_service.WebsiteInput(name=name, url=url, id=site_id or None))
     return clients_service.ClientInput(**values, websites=sites)
@@ -175,7 +169,7 @@ class ClientsState(SessionState):
 
     @guard(Permission.CLIENTS_READ)
     def go(self, page: int) -> None:
-        self.page = max(1, min(_int(page, 1), self.page_count))
+        self.page = max(1, min(to_int(page, 1), self.page_count))
         self._refresh()
 
     @guard(Permission.CLIENTS_READ)
@@ -198,7 +192,7 @@ class ClientsState(SessionState):
         self.form_values = values
         self.site_rows = sites
         self.form_errors = {}
-        self.form_key = str(_int(self.form_key) + 1)
+        self.form_key = str(to_int(self.form_key) + 1)
         self.form_open = True
 
     @guard(Permission.CLIENTS_WRITE)
@@ -214,7 +208,7 @@ class ClientsState(SessionState):
     def open_edit(self, client_id: str) -> Any:
         try:
             with session_scope() as session:
-                overview = clients_service.client_overview(session, _int(client_id))
+                overview = clients_service.client_overview(session, to_int(client_id))
         except ServiceError as exc:
             return rx.toast.error(exc.message)
         c = overview.client
@@ -239,7 +233,7 @@ class ClientsState(SessionState):
     @guard(Permission.CLIENTS_WRITE)
     def add_site_row(self) -> None:
         if len(self.site_rows) < MAX_SITES:
-            index = max((_int(r["index"]) for r in self.site_rows), default=-1) + 1
+            index = max((to_int(r["index"]) for r in self.site_rows), default=-1) + 1
             self.site_rows = [
                 *self.site_rows,
                 {"id": "", "name": "", "url": "", "index": str(index)},
@@ -257,7 +251,7 @@ class ClientsState(SessionState):
             with session_scope() as session:
                 if self.editing_id:
                     client = clients_service.update_client(
-                        session, current_user(), _int(self.editing_id), data
+                        session, current_user(), to_int(self.editing_id), data
                     )
                 else:
                     client = clients_service.create_client(session, current_user(), data)
@@ -277,7 +271,7 @@ class ClientsState(SessionState):
     def archive(self, client_id: str) -> Any:
         try:
             with session_scope() as session:
-                client = clients_service.archive_client(session, current_user(), _int(client_id))
+                client = clients_service.archive_client(session, current_user(), to_int(client_id))
                 company = client.company
         except ServiceError as exc:
             return rx.toast.error(exc.message)
@@ -288,7 +282,7 @@ class ClientsState(SessionState):
     def restore(self, client_id: str) -> Any:
         try:
             with session_scope() as session:
-                client = clients_service.restore_client(session, current_user(), _int(client_id))
+                client = clients_service.restore_client(session, current_user(), to_int(client_id))
                 company = client.company
         except ServiceError as exc:
             return rx.toast.error(exc.message)
@@ -323,11 +317,11 @@ class ClientState(SessionState):
 
     def _route_id(self) -> int:
         params = self.router.page.params
-        return _int(params.get("client_id", ""), 0)
+        return to_int(params.get("client_id", ""), 0)
 
     def _refresh(self) -> None:
         user = current_user()
-        client_id = _int(self.cid, 0)
+        client_id = to_int(self.cid, 0)
         self.can_write = user.can(Permission.CLIENTS_WRITE)
         self.can_write_subscriptions = user.can(Permission.SUBSCRIPTIONS_WRITE)
         try:
@@ -424,10 +418,10 @@ class ClientState(SessionState):
 
     @guard(Permission.CLIENTS_WRITE)
     def set_brand(self, value: str) -> Any:
-        brand_id = None if value == "default" else _int(value, 0)
+        brand_id = None if value == "default" else to_int(value, 0)
         try:
             with session_scope() as session:
-                branding.assign_client_brand(session, current_user(), _int(self.cid, 0), brand_id)
+                branding.assign_client_brand(session, current_user(), to_int(self.cid, 0), brand_id)
         except ServiceError as exc:
             return rx.toast.error(exc.message)
         self._refresh()
@@ -450,8 +444,8 @@ class ClientState(SessionState):
     def open_attach(self) -> None:
         with session_scope() as session:
             products = catalog_service.product_choices(session)
-            client = clients_service.get_client(session, _int(self.cid))
-            sites = clients_service.websites_of(session, _int(self.cid))
+            client = clients_service.get_client(session, to_int(self.cid))
+            sites = clients_service.websites_of(session, to_int(self.cid))
             currency = client.currency
         self.product_options = [
             {
@@ -471,7 +465,7 @@ class ClientState(SessionState):
             "trial_days": "0",
         }
         self.attach_errors = {}
-        self.attach_key = str(_int(self.attach_key) + 1)
+        self.attach_key = str(to_int(self.attach_key) + 1)
         self.attach_open = True
 
     @guard(Permission.SUBSCRIPTIONS_WRITE)
@@ -482,7 +476,7 @@ class ClientState(SessionState):
     def attach(self, form: dict[str, Any]) -> Any:
         self.attach_errors = {}
         self.attach_values = {k: str(v) for k, v in form.items()}
-        product_id = _int(form.get("product_id", ""), 0)
+        product_id = to_int(form.get("product_id", ""), 0)
         if not product_id:
             self.attach_errors = {"product_id": "Choose a product."}
             return None
@@ -493,9 +487,9 @@ class ClientState(SessionState):
             self.attach_errors = {"start_date": "Choose the start date."}
             return None
         data = subscriptions_service.AttachInput(
-            client_id=_int(self.cid),
+            client_id=to_int(self.cid),
             product_id=product_id,
-            website_id=None if website in ("", "none") else _int(website),
+            website_id=None if website in ("", "none") else to_int(website),
             quantity=str(form.get("quantity", "1") or "1"),
             price_override=str(form.get("price", "") or ""),
             start_date=start,

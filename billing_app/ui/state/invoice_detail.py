@@ -18,6 +18,7 @@ from billing_app.services import branding, invoice_documents, invoice_views, inv
 from billing_app.services.clock import system_clock
 from billing_app.services.errors import NotFound, ServiceError, ValidationFailed
 from billing_app.services.payments import PaymentForm
+from billing_app.ui.format import optional_int
 from billing_app.ui.state.base import (
     SessionState,
     backend_path,
@@ -25,13 +26,6 @@ from billing_app.ui.state.base import (
     field_errors,
     guard,
 )
-
-
-def _int(value: Any) -> int | None:
-    try:
-        return int(str(value))
-    except (TypeError, ValueError):
-        return None
 
 
 def _long_date(text: str, locale: str) -> str:
@@ -82,7 +76,7 @@ class InvoiceDetailState(SessionState):
 
     def _refresh(self) -> None:
         user = current_user()
-        invoice_id = _int(self.invoice_id)
+        invoice_id = optional_int(self.invoice_id)
         try:
             if invoice_id is None:
                 raise NotFound("That invoice does not exist.")
@@ -164,7 +158,7 @@ class InvoiceDetailState(SessionState):
     @guard(Permission.INVOICES_READ)
     def load(self) -> Any:
         raw = self.router.page.params.get("invoice_id", "")
-        self.invoice_id = str(_int(raw) or "")
+        self.invoice_id = str(optional_int(raw) or "")
         self.errors = {}
         self.pay_open = self.refund_open = self.void_open = False
         self._refresh()
@@ -197,7 +191,7 @@ class InvoiceDetailState(SessionState):
 
     @guard(Permission.INVOICES_WRITE)
     def add_comment(self, form: dict[str, Any]) -> Any:
-        invoice_id = _int(self.invoice_id)
+        invoice_id = optional_int(self.invoice_id)
         if invoice_id is None:
             return None
         try:
@@ -215,7 +209,7 @@ class InvoiceDetailState(SessionState):
 
     @guard(Permission.PAYMENTS_RECORD)
     def record_payment(self, form: dict[str, Any]) -> Any:
-        invoice_id = _int(self.invoice_id)
+        invoice_id = optional_int(self.invoice_id)
         if invoice_id is None:
             return None
         self.errors = {}
@@ -255,7 +249,7 @@ class InvoiceDetailState(SessionState):
 
     @guard(Permission.REFUNDS_CREATE)
     def record_refund(self, form: dict[str, Any]) -> Any:
-        invoice_id = _int(self.invoice_id)
+        invoice_id = optional_int(self.invoice_id)
         if invoice_id is None:
             return None
         self.errors = {}
@@ -278,7 +272,7 @@ class InvoiceDetailState(SessionState):
 
     @guard(Permission.INVOICES_SEND)
     def void(self, form: dict[str, Any]) -> Any:
-        invoice_id = _int(self.invoice_id)
+        invoice_id = optional_int(self.invoice_id)
         if invoice_id is None:
             return None
         self.errors = {}
@@ -315,7 +309,7 @@ class InvoiceDetailState(SessionState):
         return self._email("reminder")
 
     def _email(self, which: str) -> Any:
-        invoice_id = _int(self.invoice_id)
+        invoice_id = optional_int(self.invoice_id)
         if invoice_id is None:
             return None
         user = current_user()

@@ -18,18 +18,12 @@ from billing_app.services import branding, clients, invoice_documents, invoice_v
 from billing_app.services.clock import system_clock
 from billing_app.services.errors import NotFound, ServiceError, ValidationFailed
 from billing_app.services.invoicing import DraftForm, LineForm
+from billing_app.ui.format import optional_int
 from billing_app.ui.state.base import SessionState, backend_path, current_user, guard
 
 # A line has up to two tax rates (e.g. GST + PST); the services accept any number.
 LINE_KEYS = ("description", "quantity", "unit_price", "discount", "tax_id", "tax2_id")
 MAX_EDITOR_LINES = 200
-
-
-def _int(value: Any, default: int | None = None) -> int | None:
-    try:
-        return int(str(value))
-    except (TypeError, ValueError):
-        return default
 
 
 def _tax_fields(tax_rate_ids: tuple[int, ...]) -> dict[str, str]:
@@ -108,7 +102,7 @@ class InvoiceEditorState(SessionState):
             self.due_date = (today + timedelta(days=self.terms_days)).isoformat()
 
     def _websites(self) -> None:
-        cid = _int(self.client_id)
+        cid = optional_int(self.client_id)
         if cid is None:
             self.website_options, self.currency = [], ""
             return
@@ -130,7 +124,7 @@ class InvoiceEditorState(SessionState):
         self.issue_date = self.due_date = ""
         self.due_touched = False
         raw_id = self.router.page.params.get("invoice_id", "")
-        invoice_id = _int(raw_id) if raw_id else None
+        invoice_id = optional_int(raw_id) if raw_id else None
         self.invoice_id = str(invoice_id) if invoice_id else ""
         self._options()
         if invoice_id is None:
@@ -177,7 +171,7 @@ class InvoiceEditorState(SessionState):
     def _line_forms(self) -> tuple[LineForm, ...]:
         forms = []
         for line in self.lines:
-            taxes = [_int(line.get(k, "")) for k in ("tax_id", "tax2_id")]
+            taxes = [optional_int(line.get(k, "")) for k in ("tax_id", "tax2_id")]
             tax_ids = tuple(dict.fromkeys(t for t in taxes if t))
             forms.append(
                 LineForm(
@@ -186,7 +180,7 @@ class InvoiceEditorState(SessionState):
                     unit_price=line.get("unit_price", "") or "0",
                     discount=line.get("discount", ""),
                     tax_rate_ids=tax_ids,
-                    product_id=_int(line.get("product_id", "")),
+                    product_id=optional_int(line.get("product_id", "")),
                 )
             )
         return tuple(forms)
@@ -198,7 +192,7 @@ class InvoiceEditorState(SessionState):
         field = exc.field or "form"
         if field.startswith("lines."):
             parts = field.split(".")
-            index = _int(parts[1]) if len(parts) > 1 else None
+            index = optional_int(parts[1]) if len(parts) > 1 else None
             if index is not None and 0 <= index < len(self.lines):
                 lines = list(self.lines)
                 lines[index] = {
@@ -214,7 +208,7 @@ class InvoiceEditorState(SessionState):
         """Totals as they will be saved; per-line errors beside the line. Writes nothing."""
         self.errors = {k: v for k, v in self.errors.items() if not k.startswith("lines")}
         self._clear_line_errors()
-        cid = _int(self.client_id)
+        cid = optional_int(self.client_id)
         if cid is None:
             self.totals, self.tax_rows = {}, []
             return
@@ -237,7 +231,7 @@ class InvoiceEditorState(SessionState):
         except ServiceError as exc:
             if exc.field and exc.field.startswith("lines."):
                 parts = exc.field.split(".")
-                pos = _int(parts[1])
+                pos = optional_int(parts[1])
                 if pos is not None and pos < len(filled):
                     parts[1] = str(filled[pos][0])
                     exc = ValidationFailed(exc.message, field=".".join(parts))
@@ -312,7 +306,7 @@ class InvoiceEditorState(SessionState):
 
     @guard(Permission.INVOICES_WRITE)
     def add_product(self, product_id: str) -> Any:
-        pid = _int(product_id)
+        pid = optional_int(product_id)
         if pid is None or len(self.lines) >= MAX_EDITOR_LINES:
             return None
         try:
@@ -348,7 +342,7 @@ class InvoiceEditorState(SessionState):
     # ------------------------------------------------------------------ saving
 
     def _form(self) -> DraftForm | None:
-        cid = _int(self.client_id)
+        cid = optional_int(self.client_id)
         if cid is None:
             self.errors = {"client_id": "Choose a client."}
             return None
@@ -362,7 +356,7 @@ class InvoiceEditorState(SessionState):
         return DraftForm(
             client_id=cid,
             lines=self._line_forms(),
-            website_id=_int(self.website_id),
+            website_id=optional_int(self.website_id),
             issue_date=issue,
             due_date=due,
             message=self.message,
@@ -372,7 +366,9 @@ class InvoiceEditorState(SessionState):
         form = self._form()
         if form is None:
             return None
-        return invoicing.save_draft(session, current_user(), form, invoice_id=_int(self.invoice_id))
+        return invoicing.save_draft(
+            session, current_user(), form, invoice_id=optional_int(self.invoice_id)
+        )
 
     def _saved(self) -> int | None:
         self.errors = {}
@@ -439,7 +435,7 @@ class InvoiceEditorState(SessionState):
 
     @guard(Permission.INVOICES_WRITE)
     def delete_draft(self) -> Any:
-        invoice_id = _int(self.invoice_id)
+        invoice_id = optional_int(self.invoice_id)
         if invoice_id is None:
             return rx.redirect("/invoices")
         try:

@@ -13,9 +13,9 @@ from billing_app.domain.permissions import Permission
 from billing_app.services import catalog as catalog_service
 from billing_app.services import subscriptions as subscriptions_service
 from billing_app.services.errors import ServiceError
-from billing_app.ui.format import format_timestamp
+from billing_app.ui.format import format_timestamp, to_int
 from billing_app.ui.state.base import SessionState, current_user, field_errors, guard
-from billing_app.ui.state.clients import PER_PAGE, ClientState, _int, day, money
+from billing_app.ui.state.clients import PER_PAGE, ClientState, day, money
 
 SORTS = ("next_renewal", "created", "mrr")
 TABS = ("active", "one_time", "inactive")
@@ -60,14 +60,14 @@ class SubscriptionsState(SessionState):
 
     def _refresh(self) -> None:
         user = current_user()
-        scope = _int(self.scope, 0) or None
+        scope = to_int(self.scope, 0) or None
         with session_scope() as session:
             result = subscriptions_service.list_subscriptions(
                 session,
                 client_id=scope,
                 tab=self.tab if scope else "",
                 status="" if scope or self.status_filter == "all" else self.status_filter,
-                product_id=None if self.product_filter == "all" else _int(self.product_filter),
+                product_id=None if self.product_filter == "all" else to_int(self.product_filter),
                 search=self.search if not scope else "",
                 sort=self.sort,
                 descending=self.descending,
@@ -134,7 +134,7 @@ class SubscriptionsState(SessionState):
         self.page = 1
         self.change_open = self.history_open = False
         if self._on_client_page():
-            self.scope = str(_int(self.router.page.params.get("client_id", ""), 0))
+            self.scope = str(to_int(self.router.page.params.get("client_id", ""), 0))
             self.tab = "active"
         else:
             self.scope = ""
@@ -183,7 +183,7 @@ class SubscriptionsState(SessionState):
 
     @guard(Permission.SUBSCRIPTIONS_READ)
     def go(self, page: int) -> None:
-        self.page = max(1, min(_int(page, 1), self.page_count))
+        self.page = max(1, min(to_int(page, 1), self.page_count))
         self._refresh()
 
     # ---------------------------------------------------------------- actions
@@ -191,7 +191,7 @@ class SubscriptionsState(SessionState):
     def _act(self, action: Any, subscription_id: str, done: str) -> Any:
         try:
             with session_scope() as session:
-                action(session, current_user(), _int(subscription_id))
+                action(session, current_user(), to_int(subscription_id))
         except ServiceError as exc:
             self._refresh()
             return rx.toast.error(exc.message)
@@ -232,7 +232,7 @@ class SubscriptionsState(SessionState):
     def open_change(self, subscription_id: str) -> Any:
         try:
             with session_scope() as session:
-                row, _ = subscriptions_service.subscription_detail(session, _int(subscription_id))
+                row, _ = subscriptions_service.subscription_detail(session, to_int(subscription_id))
         except ServiceError as exc:
             return rx.toast.error(exc.message)
         self.change_id = str(row.id)
@@ -245,7 +245,7 @@ class SubscriptionsState(SessionState):
             "next": day(row.next_renewal_on) if row.next_renewal_on else "the next period",
         }
         self.change_errors = {}
-        self.change_key = str(_int(self.change_key) + 1)
+        self.change_key = str(to_int(self.change_key) + 1)
         self.change_open = True
         return None
 
@@ -261,7 +261,7 @@ class SubscriptionsState(SessionState):
                 subscriptions_service.change(
                     session,
                     current_user(),
-                    _int(self.change_id),
+                    to_int(self.change_id),
                     quantity=str(form.get("quantity", "")),
                     price=str(form.get("price", "")),
                 )
@@ -277,7 +277,7 @@ class SubscriptionsState(SessionState):
         try:
             with session_scope() as session:
                 row, events = subscriptions_service.subscription_detail(
-                    session, _int(subscription_id)
+                    session, to_int(subscription_id)
                 )
         except ServiceError as exc:
             return rx.toast.error(exc.message)
