@@ -60,6 +60,7 @@ from billing_app.adapters.pdf_layout import (
     pt_to_mm,
     release_fonts,
 )
+from billing_app.adapters.svg import check_svg
 from billing_app.domain.invoice_math import TaxSummary
 from billing_app.domain.money import Money, currency_exponent, format_money
 
@@ -460,11 +461,14 @@ def _logo_dims(data: bytes) -> tuple[float, float] | None:
 
 @functools.lru_cache(maxsize=32)
 def _prepare_logo(data: bytes) -> _Logo | None:
-    """Parse a logo once per process (keyed by its bytes). None if it cannot be read."""
+    """Parse a logo once per process (keyed by its bytes). None if it cannot be read, or if
+    it is an SVG that uploads now refuse, e.g. too complex to draw (docs/security.md item 41):
+    the invoice then shows the brand name, and the warning is logged once per process."""
     cache = ImageCache()
     svg = _sniff_svg(data)
     try:
         if svg is not None:
+            check_svg(svg)
             _, image, info = preload_image(
                 cache, svg, resource_access_policy=ResourceAccessPolicy.NONE
             )
