@@ -161,7 +161,12 @@ class InvoicePayment(SQLModel, table=True):
 
 
 class InvoiceEvent(SQLModel, table=True):
-    """The invoice's timeline: created, sent, emailed, viewed, comments, payments, voids."""
+    """The invoice's timeline: created, sent, emailed, viewed, comments, payments, voids.
+
+    ``internal`` entries (notes, drafting) are for staff only; the others are what the client
+    may see, by their message alone: ``actor_label`` (the staff member) is never shown to the
+    client, and a client-visible message never names staff. Whoever writes an event decides
+    (the column has no default in Python; the database's default is the safe one)."""
 
     __tablename__ = "invoice_event"
     __table_args__ = {"extend_existing": True}
@@ -172,3 +177,6 @@ class InvoiceEvent(SQLModel, table=True):
     kind: str = Field(max_length=30)
     actor_label: str = Field(default="", max_length=320)
     message: str = Field(default="", sa_column=sa.Column(sa.Text(), nullable=False))
+    internal: bool = Field(
+        sa_column=sa.Column(sa.Boolean(), nullable=False, server_default=sa.true())
+    )

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -122,6 +122,7 @@ def invoice_detail(
                 "at": e.at.strftime("%d %b %Y, %H:%M") + " UTC",
                 "actor": e.actor_label,
                 "message": e.message,
+                "internal": "Internal" if e.internal else "",
             }
             for e in reversed(timeline(session, invoice_id))
         ],
@@ -136,6 +137,25 @@ def invoice_detail(
             for p in payments.payments_of(session, invoice_id)
         ],
     )
+
+
+@dataclass(frozen=True)
+class ClientEvent:
+    """A timeline entry as the client sees it: what happened and when, never who on staff."""
+
+    kind: str
+    at: datetime
+    message: str
+
+
+def client_timeline(session: Session, invoice_id: int) -> list[ClientEvent]:
+    """The invoice's timeline for its client (the client portal), oldest first: internal
+    entries (notes, drafting) are left out, and so is the staff member behind each entry."""
+    return [
+        ClientEvent(e.kind, e.at, e.message)
+        for e in timeline(session, invoice_id)
+        if not e.internal
+    ]
 
 
 @dataclass(frozen=True)

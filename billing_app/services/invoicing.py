@@ -228,11 +228,24 @@ def line_defaults_from_product(session: Session, product_id: int) -> LineForm:
 
 
 def _event(
-    session: Session, invoice_id: int, kind: str, actor: str, message: str, clock: Clock
+    session: Session,
+    invoice_id: int,
+    kind: str,
+    actor: str,
+    message: str,
+    clock: Clock,
+    *,
+    internal: bool,
 ) -> None:
+    """A timeline entry; ``internal`` ones are never shown to the client."""
     session.add(
         InvoiceEvent(
-            invoice_id=invoice_id, at=clock.now(), kind=kind, actor_label=actor, message=message
+            invoice_id=invoice_id,
+            at=clock.now(),
+            kind=kind,
+            actor_label=actor,
+            message=message,
+            internal=internal,
         )
     )
 
@@ -324,7 +337,7 @@ def save_draft(
     session.add(invoice)
     assert invoice.id is not None
     if invoice_id is None:
-        _event(session, invoice.id, "created", actor.email, "Draft created", clock)
+        _event(session, invoice.id, "created", actor.email, "Draft created", clock, internal=True)
     return invoice.id
 
 
@@ -576,9 +589,11 @@ def send_invoice(
     client.net_invoiced_minor += invoice.total_minor
     client.outstanding_minor += invoice.total_minor
     session.add(client)
-    _event(session, invoice.id, "sent", actor.email, f"Invoice {invoice.number} sent", clock)
+    sent = f"Invoice {invoice.number} sent"
+    _event(session, invoice.id, "sent", actor.email, sent, clock, internal=False)
     queue_email(session, invoice, snapshot, invoice.pdf_key)
-    _event(session, invoice.id, "emailed", actor.email, f"Emailed to {client.email}", clock)
+    emailed = f"Emailed to {client.email}"
+    _event(session, invoice.id, "emailed", actor.email, emailed, clock, internal=False)
     audit.record(
         session,
         "invoice.sent",

@@ -1,7 +1,7 @@
 """Offline payments, offline refunds and voids of sent invoices.
 
 The invoice's status always follows domain/invoice_math.settle over its recorded payments and
-refunds; a refund can never exceed what was paid (security.md item 10)."""
+refunds; a refund can never exceed what was paid (docs/security.md item 10)."""
 
 from __future__ import annotations
 
@@ -203,6 +203,7 @@ def _record(
             kind=kind,
             actor_label=actor.email,
             message=message,
+            internal=False,
         )
     )
     audit.record(
@@ -259,6 +260,7 @@ def void_invoice(
             kind="void",
             actor_label=actor.email,
             message=f"Voided: {reason}",
+            internal=False,
         )
     )
     audit.record(

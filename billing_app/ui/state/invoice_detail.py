@@ -354,6 +354,7 @@ def _note(session: Any, invoice_id: int, actor: str, message: str) -> None:
             kind="emailed",
             actor_label=actor,
             message=message,
+            internal=False,
         )
     )
 

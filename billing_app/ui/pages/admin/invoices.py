@@ -1043,7 +1043,14 @@ def _event_row(ev: rx.Var[dict[str, str]]) -> rx.Component:
         ),
         rx.vstack(
             rx.text(ev["message"], size="2", white_space="pre-line"),
-            rx.text(ev["at"], " · ", ev["actor"], size="1", color_scheme="gray"),
+            rx.hstack(
+                rx.text(ev["at"], " · ", ev["actor"], size="1", color_scheme="gray"),
+                rx.cond(
+                    ev["internal"] != "", rx.badge(ev["internal"], size="1", color_scheme="amber")
+                ),
+                spacing="2",
+                align="center",
+            ),
             spacing="0",
         ),
         spacing="3",
