@@ -1,6 +1,6 @@
 """Money: an integer number of minor units plus an ISO 4217 currency code.
 
-Rules (DESIGN.md decision 2, security.md items 28-29):
+Rules (DESIGN.md decision 2, docs/security.md items 28-29):
 
 * Amounts are `int` minor units (cents for EUR, yen for JPY, fils for KWD). Never float.
 * The exponent of a currency comes from Babel's CLDR data: JPY 0, EUR 2, KWD 3.
@@ -45,6 +45,7 @@ from billing_app.domain.errors import (
 
 __all__ = [
     "MAX_AMOUNT_MINOR",
+    "MAX_AMOUNT_TEXT",
     "Money",
     "allocate",
     "allocate_minor",
@@ -59,6 +60,10 @@ __all__ = [
 
 MAX_AMOUNT_MINOR: Final = 2**63 - 1
 """Largest absolute amount in minor units (a signed 64-bit database column)."""
+
+MAX_AMOUNT_TEXT: Final = 64
+"""Longest amount `parse_money` reads: the largest amount with grouping, decimals, a sign and
+a currency fits easily. Longer text is refused before any parsing (docs/security.md item 34)."""
 
 # Currency code -> exponent, filled on first use of each code (the hot path is a dict lookup).
 _EXPONENTS: dict[str, int] = {}
@@ -451,7 +456,7 @@ def _example_amount(locale: Locale, exponent: int) -> str:
 
 
 def parse_money(text: str, currency: str, locale: str) -> Money:
-    """Parse an amount typed by a person in `locale`.
+    """Parse an amount typed by a person in `locale` (at most MAX_AMOUNT_TEXT characters).
 
     Accepts the locale's grouping and decimal symbols ('1 234,50' in fr, '1,234.50' in en),
     an optional currency symbol or ISO code, and a leading minus/plus sign or accounting
@@ -461,6 +466,12 @@ def parse_money(text: str, currency: str, locale: str) -> Money:
     """
     exponent = currency_exponent(currency)
     babel_locale = _babel_locale(locale)
+    if len(text) > MAX_AMOUNT_TEXT:
+        raise InvalidAmount(
+            "That is not a valid amount. "
+            f"Enter an amount like {_example_amount(babel_locale, exponent)}.",
+            field="amount",
+        )
     raw = text.translate(_BIDI_MARKS).strip()
     if not raw:
         raise InvalidAmount("Enter an amount.", field="amount")

@@ -1,4 +1,4 @@
-"""The append-only audit log (security.md item 27). Never pass secrets in ``details``."""
+"""The append-only audit log (docs/security.md item 27). Never pass secrets in ``details``."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from sqlmodel import Session, col, func, select
 
 from billing_app.db.models import AuditEvent
 from billing_app.services.clock import Clock, system_clock
+from billing_app.services.listing import like_pattern
 
 
 @dataclass(frozen=True)
@@ -69,12 +70,12 @@ def list_events(
     if action:
         conditions.append(col(AuditEvent.action) == action)
     if search:
-        like = f"%{search.lower()}%"
+        like = like_pattern(search)
         conditions.append(
             sa.or_(
-                func.lower(col(AuditEvent.actor_label)).like(like),
-                func.lower(col(AuditEvent.target)).like(like),
-                func.lower(col(AuditEvent.details)).like(like),
+                func.lower(col(AuditEvent.actor_label)).like(like, escape="\\"),
+                func.lower(col(AuditEvent.target)).like(like, escape="\\"),
+                func.lower(col(AuditEvent.details)).like(like, escape="\\"),
             )
         )
     for condition in conditions:

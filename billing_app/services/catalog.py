@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 
 import sqlalchemy as sa
 from sqlmodel import Session, col, func, select
@@ -17,6 +17,7 @@ from sqlmodel import Session, col, func, select
 from billing_app.db.customers import Product, ProductTaxRate, Subscription, TaxRateRow
 from billing_app.domain.errors import DomainError
 from billing_app.domain.money import Money, format_money, normalize_currency, parse_money
+from billing_app.domain.numbers import parse_id, parse_plain_decimal, parse_whole_number
 from billing_app.domain.periods import MAX_INTERVAL_COUNT, Interval, IntervalUnit
 from billing_app.domain.tax import PPM, TaxRate
 from billing_app.services import audit
@@ -41,15 +42,15 @@ def tax_rate_of(row: TaxRateRow) -> TaxRate:
 
 
 def _parse_percent(text: str) -> Decimal:
-    raw = text.strip().replace("%", "").replace(",", ".").strip()
+    raw = text.strip().replace("%", "").strip()
     if not raw:
         raise ValidationFailed("Enter the tax percentage, such as 20 or 9.975.", field="percent")
-    try:
-        value = Decimal(raw)
-    except InvalidOperation:
+    # Wide bounds: the domain still says "between 0 and 100" or "at most 4 decimals".
+    value = parse_plain_decimal(raw, max_integer_digits=18, max_fraction_digits=18)
+    if value is None:
         raise ValidationFailed(
             "Enter the percentage as a number, such as 20 or 9.975.", field="percent"
-        ) from None
+        )
     return value
 
 
@@ -233,20 +234,22 @@ def _clean_product(session: Session, data: ProductInput) -> _CleanProduct:
     if data.billing_type == RECURRING:
         if data.interval_unit not in INTERVAL_UNITS:
             raise ValidationFailed("Choose days, weeks, months or years.", field="interval_unit")
-        try:
-            count = int(str(data.interval_count).strip())
-        except ValueError:
+        parsed = parse_whole_number(str(data.interval_count), max_digits=18)
+        if parsed is None:
             raise ValidationFailed(
                 "Enter how many days, weeks, months or years, such as 1 or 3.",
                 field="interval_count",
-            ) from None
-        if not 1 <= count <= MAX_INTERVAL_COUNT:
+            )
+        if not 1 <= parsed <= MAX_INTERVAL_COUNT:
             raise ValidationFailed(
                 f"The interval is a whole number from 1 to {MAX_INTERVAL_COUNT}.",
                 field="interval_count",
             )
-        unit = data.interval_unit
-    ids = list(dict.fromkeys(int(i) for i in data.tax_rate_ids))
+        unit, count = data.interval_unit, parsed
+    parsed_ids = [parse_id(i) for i in data.tax_rate_ids]
+    ids = list(dict.fromkeys(i for i in parsed_ids if i is not None))
+    if None in parsed_ids:
+        raise ValidationFailed("Choose tax rates from the list.", field="tax_rate_ids")
     if ids:
         found = session.exec(select(TaxRateRow).where(col(TaxRateRow.id).in_(ids))).all()
         rates = [tax_rate_of(r) for r in found]

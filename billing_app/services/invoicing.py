@@ -13,7 +13,7 @@ import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -40,16 +40,25 @@ from billing_app.domain.invoice_math import (
     compute_line,
 )
 from billing_app.domain.lifecycle import InvoiceStatus, transition
-from billing_app.domain.money import Money, currency_exponent, format_money, parse_money
+from billing_app.domain.money import (
+    MAX_AMOUNT_MINOR,
+    Money,
+    currency_exponent,
+    format_money,
+    parse_money,
+)
 from billing_app.domain.numbering import NumberFormat, SequenceReset
+from billing_app.domain.numbers import parse_plain_decimal
 from billing_app.domain.tax import TaxRate
 from billing_app.services import audit
 from billing_app.services.branding import default_brand, get_agency
 from billing_app.services.clock import Clock, system_clock
 from billing_app.services.errors import Conflict, NotFound, ValidationFailed
 from billing_app.services.identity import CurrentUser
+from billing_app.services.listing import like_pattern
 
 MAX_LINES = 500
+MAX_TYPED_DIGITS = 18  # digits read before and after the separator of a typed number
 OPEN_STATUSES = (InvoiceStatus.OPEN.value, InvoiceStatus.PARTIALLY_PAID.value)
 
 
@@ -103,12 +112,12 @@ def _domain_rate(row: TaxRateRow) -> TaxRate:
 
 
 def _decimal(text: str, field: str, what: str) -> Decimal:
-    try:
-        value = Decimal(text.strip().replace(",", ".") or "0")
-    except InvalidOperation as exc:
-        msg = f"Enter the {what} as a number such as 1 or 2.5."
-        raise ValidationFailed(msg, field=field) from exc
-    if not value.is_finite():
+    """A quantity or percentage as typed ("" is 0). The bounds are wide so that the domain
+    still explains moderately wrong values ("too large", "at most 4 decimals")."""
+    value = parse_plain_decimal(
+        text or "0", max_integer_digits=MAX_TYPED_DIGITS, max_fraction_digits=MAX_TYPED_DIGITS
+    )
+    if value is None:
         msg = f"Enter the {what} as a number such as 1 or 2.5."
         raise ValidationFailed(msg, field=field)
     return value
@@ -643,18 +652,18 @@ class InvoicePage:
 
 
 def _amount_matches(session: Session, term: str) -> list[Any]:
-    """Search by amount: "496.92" finds totals of 496.92 in each currency in use."""
+    """Search by amount: "496.92" finds totals of 496.92 in each currency in use. Only plain,
+    bounded numbers are read (docs/security.md item 34): "1e999990" matches no amount."""
     text = term.replace(",", "").strip().lstrip("€$£¥").strip()
-    try:
-        value = Decimal(text)
-    except InvalidOperation:
-        return []
-    if not value.is_finite():
+    value = parse_plain_decimal(
+        text, max_integer_digits=MAX_TYPED_DIGITS, max_fraction_digits=MAX_TYPED_DIGITS
+    )
+    if value is None:
         return []
     matches: list[Any] = []
     for currency in session.exec(select(Invoice.currency).distinct()).all():
         minor = value.scaleb(currency_exponent(currency))
-        if minor == minor.to_integral_value():
+        if minor == minor.to_integral_value() and abs(minor) <= MAX_AMOUNT_MINOR:
             matches.append(
                 sa.and_(col(Invoice.currency) == currency, col(Invoice.total_minor) == int(minor))
             )
@@ -696,11 +705,11 @@ def list_invoices(
         conditions.append(col(Invoice.status) == status)
     term = search.strip()
     if term:
-        like = f"%{term.lower()}%"
+        like = like_pattern(term)
         options: list[Any] = [
-            func.lower(col(Invoice.number)).like(like),
-            func.lower(col(Client.company)).like(like),
-            func.lower(col(Client.email)).like(like),
+            func.lower(col(Invoice.number)).like(like, escape="\\"),
+            func.lower(col(Client.company)).like(like, escape="\\"),
+            func.lower(col(Client.email)).like(like, escape="\\"),
         ]
         options += _amount_matches(session, term)
         conditions.append(sa.or_(*options))
@@ -764,7 +773,7 @@ def add_comment(
     if not body:
         msg = "Write a comment first."
         raise ValidationFailed(msg, field="comment")
-    _event(session, invoice_id, "comment", actor.email, body[:5000], clock)
+    _event(session, invoice_id, "comment", actor.email, body[:5000], clock, internal=True)
 
 
 def get_invoice(session: Session, invoice_id: int) -> Invoice:

@@ -8,6 +8,7 @@ from typing import Generic, TypeVar
 T = TypeVar("T")
 
 MAX_PER_PAGE = 200
+MAX_SEARCH_LENGTH = 200  # longer searches are cut: SQLite refuses LIKE patterns over 50,000
 
 
 @dataclass(frozen=True)
@@ -28,6 +29,8 @@ def clamp_page(page: int, per_page: int) -> tuple[int, int]:
 
 
 def like_pattern(text: str) -> str:
-    """A lower-case LIKE pattern matching ``text`` anywhere, with LIKE wildcards escaped."""
-    escaped = text.strip().lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    """A lower-case LIKE pattern matching ``text`` (its first MAX_SEARCH_LENGTH characters)
+    anywhere, with LIKE wildcards escaped by a backslash."""
+    cut = text.strip()[:MAX_SEARCH_LENGTH].lower()
+    escaped = cut.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
     return f"%{escaped}%"

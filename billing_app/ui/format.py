@@ -7,6 +7,8 @@ from typing import Any
 
 from babel.dates import format_datetime
 
+from billing_app.domain.numbers import parse_id, parse_whole_number
+
 
 def format_timestamp(value: datetime | None, locale: str = "en_GB") -> str:
     if value is None:
@@ -15,14 +17,18 @@ def format_timestamp(value: datetime | None, locale: str = "en_GB") -> str:
 
 
 def to_int(value: Any, default: int = 0) -> int:
-    """An id or number sent by the page; ``default`` when it is not a whole number."""
-    parsed = optional_int(value)
+    """An id or page number sent by the page (1 .. 2**63-1, see domain.numbers.parse_id);
+    ``default`` for anything else, so an id out of range is simply not found."""
+    parsed = parse_id(value)
     return default if parsed is None else parsed
 
 
 def optional_int(value: Any) -> int | None:
-    """An id or number sent by the page, or None when it is not a whole number."""
-    try:
-        return int(str(value))
-    except (TypeError, ValueError):
-        return None
+    """An id sent by the page (1 .. 2**63-1), or None for anything else."""
+    return parse_id(value)
+
+
+def optional_index(value: str) -> int | None:
+    """A position in a list sent by the page (0 .. 999,999,999), or None."""
+    index = parse_whole_number(value, max_digits=9)
+    return index if index is not None and index >= 0 else None

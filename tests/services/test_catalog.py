@@ -222,3 +222,32 @@ def test_images_are_stored_privately_and_checked(
         storage.save_image(b"<svg onload=alert(1)>")
     assert storage.path_of("../../billing.db") is None
     assert storage.path_of("0" * 64 + ".png") is None
+
+
+@pytest.mark.parametrize("text", ["1e1", "NaN", "Infinity", "1_0", "٣", str(10**23)])
+def test_percentages_and_intervals_are_read_in_plain_notation_only(
+    session: Session, clock: FixedClock, text: str
+) -> None:
+    """docs/security.md item 34: no exponents, NaN, Infinity, underscores, non-ASCII digits or
+    oversized numbers."""
+    with pytest.raises(ValidationFailed, match="as a number") as caught:
+        catalog.create_tax_rate(session, ADMIN, name="X", percent=text, clock=clock)
+    assert caught.value.field == "percent"
+    with pytest.raises(ValidationFailed, match="how many days") as caught:
+        catalog.create_product(
+            session,
+            ADMIN,
+            catalog.ProductInput(name="Care", price="10", currency="EUR", interval_count=text),
+            clock=clock,
+        )
+    assert caught.value.field == "interval_count"
+
+
+def test_a_tax_rate_id_out_of_range_is_refused(session: Session, clock: FixedClock) -> None:
+    with pytest.raises(ValidationFailed, match="Choose tax rates from the list"):
+        catalog.create_product(
+            session,
+            ADMIN,
+            catalog.ProductInput(name="Care", price="10", currency="EUR", tax_rate_ids=[10**23]),
+            clock=clock,
+        )

@@ -6,6 +6,7 @@ from __future__ import annotations
 import io
 import json
 import threading
+import time
 from datetime import date
 from typing import Any
 
@@ -18,13 +19,14 @@ from billing_app.adapters import documents
 from billing_app.db.customers import Client, ClientWebsite, Product, ProductTaxRate, TaxRateRow
 from billing_app.db.invoicing import Invoice, InvoiceEvent, InvoiceLine
 from billing_app.db.models import OutboxEmail, StaffUser
-from billing_app.services import branding, invoicing, payments
+from billing_app.services import branding, invoice_views, invoicing, payments
 from billing_app.services.clock import FixedClock
-from billing_app.services.errors import Conflict, ValidationFailed
+from billing_app.services.errors import Conflict, NotFound, ValidationFailed
 from billing_app.services.identity import CurrentUser, current_user_from
 from billing_app.services.invoice_documents import pdf_of, queue_invoice_email, render_snapshot
 from billing_app.services.invoicing import DraftForm, LineForm
 from billing_app.services.payments import PaymentForm
+from billing_app.ui.format import to_int
 
 from .test_auth import make_owner
 
@@ -485,3 +487,48 @@ def test_each_brand_numbers_its_own_invoices(
     assert send(session, world, second, clock) == "INV-2026-00001"
     third = draft(session, world, clock)
     assert send(session, world, third, clock) == "INV-2026-00002"
+
+
+HOSTILE_NUMBERS = ("1e5", "NaN", "Infinity", "-Infinity", "1_0", "٣", str(10**23))
+
+
+@pytest.mark.parametrize("text", HOSTILE_NUMBERS)
+def test_quantities_and_discounts_are_read_in_plain_notation_only(
+    session: Session, world: dict[str, Any], text: str
+) -> None:
+    """docs/security.md item 34: no exponents, NaN, Infinity or oversized numbers."""
+    client_id = world["client"].id
+    with pytest.raises(ValidationFailed, match=r"Enter the quantity as a number") as caught:
+        invoicing.preview_totals(session, client_id, (LineForm("Thing", text, "10"),))
+    assert caught.value.field == "lines.0.quantity"
+    with pytest.raises(ValidationFailed, match=r"Enter the discount as a number") as caught:
+        invoicing.preview_totals(session, client_id, (LineForm("Thing", "1", "10", f"{text}%"),))
+    assert caught.value.field == "lines.0.discount"
+    with pytest.raises(ValidationFailed) as caught:
+        invoicing.preview_totals(session, client_id, (LineForm("Thing", "1", text),))
+    assert caught.value.field == "lines.0.unit_price"
+
+
+def test_searching_a_huge_number_answers_at_once_with_no_amount_match(
+    session: Session, clock: FixedClock, world: dict[str, Any]
+) -> None:
+    """docs/security.md item 34: "1e999990" once built a million-digit integer (32 s frozen)."""
+    draft(session, world, clock)
+    for term in ("1e999990", "1e-999990", "9" * 100_000, "NaN", "Infinity", str(10**23)):
+        started = time.perf_counter()
+        page = invoicing.list_invoices(session, search=term, clock=clock)
+        assert time.perf_counter() - started < 0.5, term
+        assert page.total_count == 0, term
+    # An amount beyond 64-bit minor units matches nothing instead of overflowing the query.
+    assert invoicing.list_invoices(session, search="99999999999999999.99", clock=clock).rows == []
+    assert invoicing.list_invoices(session, search="496.92", clock=clock).total_count == 1
+
+
+def test_an_id_out_of_range_is_not_found(session: Session, world: dict[str, Any]) -> None:
+    """/invoices/100000000000000000000000 gave a 500: ids from the page are parsed by
+    ui.format.to_int (domain.numbers.parse_id), so an id out of range reaches no query."""
+    huge = to_int("100000000000000000000000")
+    with pytest.raises(NotFound):
+        invoice_views.invoice_detail(session, huge)
+    with pytest.raises(NotFound):
+        invoice_views.draft_view(session, huge)

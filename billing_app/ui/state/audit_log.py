@@ -7,7 +7,7 @@ import reflex as rx
 from billing_app.db.engine import session_scope
 from billing_app.domain.permissions import Permission
 from billing_app.services import audit
-from billing_app.ui.format import format_timestamp
+from billing_app.ui.format import format_timestamp, to_int
 from billing_app.ui.state.base import SessionState, guard
 
 PER_PAGE = 50
@@ -57,7 +57,7 @@ class AuditState(SessionState):
 
     @guard(Permission.AUDIT_VIEW)
     def set_search(self, value: str) -> None:
-        self.search = value
+        self.search = str(value)[:200]
         self.page = 1
         self._refresh()
 
@@ -69,5 +69,5 @@ class AuditState(SessionState):
 
     @guard(Permission.AUDIT_VIEW)
     def go_to_page(self, page: int) -> None:
-        self.page = min(max(1, int(page)), self.page_count)
+        self.page = min(to_int(page, 1), self.page_count)
         self._refresh()

@@ -11,7 +11,7 @@ from billing_app.domain.permissions import Permission
 from billing_app.jobs.tasks import kick_outbox
 from billing_app.services import outbox
 from billing_app.services.errors import ServiceError
-from billing_app.ui.format import format_timestamp
+from billing_app.ui.format import format_timestamp, to_int
 from billing_app.ui.state.base import SessionState, guard
 
 PER_PAGE = 25
@@ -72,21 +72,21 @@ class EmailsState(SessionState):
 
     @guard(Permission.EMAILS_VIEW)
     def set_search(self, value: str) -> None:
-        self.search = value
+        self.search = str(value)[:200]
         self.page = 1
         self._refresh()
 
     @guard(Permission.EMAILS_VIEW)
     def go_to_page(self, page: int) -> None:
-        self.page = min(max(1, int(page)), self.page_count)
+        self.page = min(to_int(page, 1), self.page_count)
         self._refresh()
 
     @guard(Permission.EMAILS_VIEW)
     def open_detail(self, email_id: str) -> Any:
         try:
             with session_scope() as session:
-                detail = outbox.get_email(session, int(email_id))
-        except (ServiceError, ValueError):
+                detail = outbox.get_email(session, to_int(email_id))
+        except ServiceError:
             return rx.toast.error("That email no longer exists.")
         self.detail = {
             "id": str(detail.row.id),
@@ -108,8 +108,8 @@ class EmailsState(SessionState):
     def retry(self, email_id: str) -> Any:
         try:
             with session_scope() as session:
-                outbox.retry_now(session, int(email_id))
-        except (ServiceError, ValueError):
+                outbox.retry_now(session, to_int(email_id))
+        except ServiceError:
             return rx.toast.error("That email no longer exists.")
         kick_outbox()
         self._refresh()

@@ -18,7 +18,7 @@ from billing_app.services import branding, clients, invoice_documents, invoice_v
 from billing_app.services.clock import system_clock
 from billing_app.services.errors import NotFound, ServiceError, ValidationFailed
 from billing_app.services.invoicing import DraftForm, LineForm
-from billing_app.ui.format import optional_int
+from billing_app.ui.format import optional_index, optional_int
 from billing_app.ui.state.base import SessionState, backend_path, current_user, guard
 
 # A line has up to two tax rates (e.g. GST + PST); the services accept any number.
@@ -124,8 +124,12 @@ class InvoiceEditorState(SessionState):
         self.issue_date = self.due_date = ""
         self.due_touched = False
         raw_id = self.router.page.params.get("invoice_id", "")
-        invoice_id = optional_int(raw_id) if raw_id else None
+        invoice_id = optional_int(raw_id)
         self.invoice_id = str(invoice_id) if invoice_id else ""
+        if raw_id and invoice_id is None:
+            self.found = False
+            self.status = "ok"
+            return None
         self._options()
         if invoice_id is None:
             self.client_id, self.website_id, self.message = "", "", ""
@@ -192,7 +196,7 @@ class InvoiceEditorState(SessionState):
         field = exc.field or "form"
         if field.startswith("lines."):
             parts = field.split(".")
-            index = optional_int(parts[1]) if len(parts) > 1 else None
+            index = optional_index(parts[1]) if len(parts) > 1 else None
             if index is not None and 0 <= index < len(self.lines):
                 lines = list(self.lines)
                 lines[index] = {
@@ -231,7 +235,7 @@ class InvoiceEditorState(SessionState):
         except ServiceError as exc:
             if exc.field and exc.field.startswith("lines."):
                 parts = exc.field.split(".")
-                pos = optional_int(parts[1])
+                pos = optional_index(parts[1])
                 if pos is not None and pos < len(filled):
                     parts[1] = str(filled[pos][0])
                     exc = ValidationFailed(exc.message, field=".".join(parts))

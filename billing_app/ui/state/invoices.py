@@ -10,6 +10,7 @@ from billing_app.db.engine import session_scope
 from billing_app.domain.money import Money, format_money
 from billing_app.domain.permissions import Permission
 from billing_app.services import invoice_views, invoicing
+from billing_app.ui.format import to_int
 from billing_app.ui.state.base import SessionState, current_user, guard
 
 PER_PAGE = 25
@@ -110,11 +111,7 @@ class InvoicesState(SessionState):
 
     @guard(Permission.INVOICES_READ)
     def go_to_page(self, page: int) -> None:
-        try:
-            number = int(page)
-        except (TypeError, ValueError):
-            number = 1
-        self.page = min(max(number, 1), self.page_count)
+        self.page = min(to_int(page, 1), self.page_count)
         self._refresh()
 
     @guard(Permission.INVOICES_READ)
