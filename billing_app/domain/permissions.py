@@ -130,6 +130,21 @@ BUILTIN_ROLE_DESCRIPTIONS: dict[BuiltinRole, str] = {
 }
 
 
+# Money figures shown beside clients and subscriptions need more than the permission to see
+# them (docs/security.md item 43): MRR and ARR are reports, net invoiced and outstanding come from
+# invoices. A role without the permission gets no such figure, column or sort.
+FIGURE_PERMISSIONS: dict[str, Permission] = {
+    "mrr": Permission.REPORTS_VIEW,
+    "net_invoiced": Permission.INVOICES_READ,
+    "outstanding": Permission.INVOICES_READ,
+}
+
+
+def visible_figures(permissions: frozenset[Permission]) -> frozenset[str]:
+    """The names of FIGURE_PERMISSIONS that a holder of ``permissions`` may see."""
+    return frozenset(name for name, needs in FIGURE_PERMISSIONS.items() if needs in permissions)
+
+
 def parse_permissions(
     codes: list[str] | tuple[str, ...] | frozenset[str],
 ) -> frozenset[Permission]:

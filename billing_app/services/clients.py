@@ -4,12 +4,13 @@ overview and CSV export.
 A client is never deleted (it has, or will have, history): it is archived. Its figures are
 stored and indexed so 50,000 clients sort in SQL: ``mrr_minor`` is maintained by
 services/subscriptions.py; ``net_invoiced_minor`` and ``outstanding_minor`` by invoicing.
+The list, overview and export show each figure only to a viewer whose role may see it
+(domain.permissions.FIGURE_PERMISSIONS, docs/security.md item 43): otherwise it is None, its CSV
+column is left out, and sorting by it is ignored.
 """
 
 from __future__ import annotations
 
-import csv
-import io
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -24,8 +25,10 @@ from sqlmodel.sql.expression import SelectOfScalar
 from billing_app.db.customers import Client, ClientWebsite, Subscription
 from billing_app.domain.errors import DomainError
 from billing_app.domain.money import Money, normalize_currency
+from billing_app.domain.permissions import FIGURE_PERMISSIONS, visible_figures
 from billing_app.services import audit
 from billing_app.services.clock import Clock, system_clock
+from billing_app.services.csv_export import Cell, write_csv
 from billing_app.services.errors import Conflict, NotFound, ValidationFailed
 from billing_app.services.identity import CurrentUser, normalize_email
 from billing_app.services.listing import Page, clamp_page, like_pattern
@@ -386,9 +389,9 @@ class ClientRow:
     status: str
     currency: str
     locale: str
-    mrr: Money
-    net_invoiced: Money
-    outstanding: Money
+    mrr: Money | None  # None when the viewer may not see it (FIGURE_PERMISSIONS)
+    net_invoiced: Money | None
+    outstanding: Money | None
     active_subscriptions: int
     created_at: datetime
 
@@ -413,8 +416,13 @@ def _client_conditions(search: str, status: str) -> list[sa.ColumnElement[bool]]
     return conditions
 
 
-def _client_query(search: str, status: str, sort: str, descending: bool) -> SelectOfScalar[Client]:
-    order = CLIENT_SORTS.get(sort, CLIENT_SORTS["name"])
+def _client_query(
+    search: str, status: str, sort: str, descending: bool, figures: frozenset[str]
+) -> SelectOfScalar[Client]:
+    # Sorting by a figure the viewer may not see would leak its order: sort by name instead.
+    if sort not in CLIENT_SORTS or (sort in FIGURE_PERMISSIONS and sort not in figures):
+        sort = "name"
+    order = CLIENT_SORTS[sort]
     id_order = col(Client.id).desc() if descending else col(Client.id).asc()
     return (
         select(Client)
@@ -423,7 +431,11 @@ def _client_query(search: str, status: str, sort: str, descending: bool) -> Sele
     )
 
 
-def _client_row(client: Client) -> ClientRow:
+def _figure(name: str, amount_minor: int, currency: str, figures: frozenset[str]) -> Money | None:
+    return Money(amount_minor, currency) if name in figures else None
+
+
+def _client_row(client: Client, figures: frozenset[str]) -> ClientRow:
     assert client.id is not None
     return ClientRow(
         id=client.id,
@@ -433,9 +445,9 @@ def _client_row(client: Client) -> ClientRow:
         status=client.status,
         currency=client.currency,
         locale=client.locale,
-        mrr=Money(client.mrr_minor, client.currency),
-        net_invoiced=Money(client.net_invoiced_minor, client.currency),
-        outstanding=Money(client.outstanding_minor, client.currency),
+        mrr=_figure("mrr", client.mrr_minor, client.currency, figures),
+        net_invoiced=_figure("net_invoiced", client.net_invoiced_minor, client.currency, figures),
+        outstanding=_figure("outstanding", client.outstanding_minor, client.currency, figures),
         active_subscriptions=client.active_subscriptions,
         created_at=client.created_at,
     )
@@ -443,6 +455,7 @@ def _client_row(client: Client) -> ClientRow:
 
 def list_clients(
     session: Session,
+    viewer: CurrentUser,
     *,
     search: str = "",
     status: str = "current",
@@ -453,17 +466,20 @@ def list_clients(
 ) -> Page[ClientRow]:
     """A page of clients: searched (company, contact, email, websites), filtered by status
     ("active", "inactive", "archived", "current" = not archived, "" = all), sorted and
-    paginated in SQL - two queries whatever the size."""
+    paginated in SQL - two queries whatever the size. Figures the viewer may not see are None
+    and are not sorted by."""
+    figures = visible_figures(viewer.permissions)
     page, per_page = clamp_page(page, per_page)
     total = session.exec(
         select(func.count()).select_from(Client).where(*_client_conditions(search, status))
     ).one()
     clients = session.exec(
-        _client_query(search, status, sort, descending)
+        _client_query(search, status, sort, descending, figures)
         .offset((page - 1) * per_page)
         .limit(per_page)
     ).all()
-    return Page(rows=[_client_row(c) for c in clients], total=total, page=page, per_page=per_page)
+    rows = [_client_row(c, figures) for c in clients]
+    return Page(rows=rows, total=total, page=page, per_page=per_page)
 
 
 EXPORT_COLUMNS = (
@@ -489,20 +505,19 @@ EXPORT_COLUMNS = (
 )
 
 
-def _decimal_text(amount_minor: int, currency: str) -> str:
-    return format(Money(amount_minor, currency).to_decimal(), "f")
-
-
 def export_csv(
     session: Session,
+    viewer: CurrentUser,
     *,
     search: str = "",
     status: str = "current",
     sort: str = "name",
     descending: bool = False,
-) -> str:
-    """The whole filtered list as CSV (the import format plus the figures), in two queries."""
-    clients = session.exec(_client_query(search, status, sort, descending)).all()
+) -> bytes:
+    """The whole filtered list as a CSV file (the import format plus the figures the viewer
+    may see), in two queries, through the safe writer of services/csv_export.py."""
+    figures = visible_figures(viewer.permissions)
+    clients = session.exec(_client_query(search, status, sort, descending, figures)).all()
     sites: dict[int, list[str]] = {}
     ids = [c.id for c in clients]
     if ids:
@@ -512,35 +527,33 @@ def export_csv(
             .order_by(col(ClientWebsite.id))
         ).all():
             sites.setdefault(site.client_id, []).append(f"{site.name} <{site.url}>")
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\r\n")
-    writer.writerow(EXPORT_COLUMNS)
+    columns = [c for c in EXPORT_COLUMNS if c not in FIGURE_PERMISSIONS or c in figures]
+    rows: list[list[Cell]] = []
     for c in clients:
         assert c.id is not None
-        writer.writerow(
-            [
-                c.company,
-                c.contact_name,
-                c.email,
-                c.phone,
-                c.address_line1,
-                c.address_line2,
-                c.city,
-                c.postal_code,
-                c.region,
-                c.country,
-                c.currency,
-                c.locale,
-                c.tax_id,
-                c.status,
-                "; ".join(sites.get(c.id, [])),
-                _decimal_text(c.mrr_minor, c.currency),
-                _decimal_text(c.net_invoiced_minor, c.currency),
-                _decimal_text(c.outstanding_minor, c.currency),
-                c.created_at.date().isoformat(),
-            ]
-        )
-    return out.getvalue()
+        values: dict[str, Cell] = {
+            "company": c.company,
+            "contact_name": c.contact_name,
+            "email": c.email,
+            "phone": c.phone,
+            "address_line1": c.address_line1,
+            "address_line2": c.address_line2,
+            "city": c.city,
+            "postal_code": c.postal_code,
+            "region": c.region,
+            "country": c.country,
+            "currency": c.currency,
+            "locale": c.locale,
+            "tax_id": c.tax_id,
+            "status": c.status,
+            "websites": "; ".join(sites.get(c.id, [])),
+            "mrr": Money(c.mrr_minor, c.currency).to_decimal(),
+            "net_invoiced": Money(c.net_invoiced_minor, c.currency).to_decimal(),
+            "outstanding": Money(c.outstanding_minor, c.currency).to_decimal(),
+            "created": c.created_at.date().isoformat(),
+        }
+        rows.append([values[name] for name in columns])
+    return write_csv(columns, rows)
 
 
 # --------------------------------------------------------------------------- overview
@@ -550,10 +563,10 @@ def export_csv(
 class ClientOverview:
     client: Client
     websites: list[ClientWebsite]
-    mrr: Money
+    mrr: Money | None  # None when the viewer may not see it (FIGURE_PERMISSIONS)
     active_subscriptions: int
-    net_invoiced: Money
-    outstanding: Money
+    net_invoiced: Money | None
+    outstanding: Money | None
 
     @property
     def address_lines(self) -> list[str]:
@@ -563,16 +576,18 @@ class ClientOverview:
         return [line for line in lines if line]
 
 
-def client_overview(session: Session, client_id: int) -> ClientOverview:
-    """The client, its websites and its figures (subscriptions: services/subscriptions.py)."""
+def client_overview(session: Session, viewer: CurrentUser, client_id: int) -> ClientOverview:
+    """The client, its websites and the figures the viewer may see (subscriptions:
+    services/subscriptions.py)."""
     client = get_client(session, client_id)
+    figures = visible_figures(viewer.permissions)
     return ClientOverview(
         client=client,
         websites=websites_of(session, client_id),
-        mrr=Money(client.mrr_minor, client.currency),
+        mrr=_figure("mrr", client.mrr_minor, client.currency, figures),
         active_subscriptions=client.active_subscriptions,
-        net_invoiced=Money(client.net_invoiced_minor, client.currency),
-        outstanding=Money(client.outstanding_minor, client.currency),
+        net_invoiced=_figure("net_invoiced", client.net_invoiced_minor, client.currency, figures),
+        outstanding=_figure("outstanding", client.outstanding_minor, client.currency, figures),
     )
 
 

@@ -10,25 +10,39 @@ from billing_app.db.customers import Client
 from billing_app.db.invoicing import Invoice
 from billing_app.db.models import Invitation, OutboxEmail, StaffUser
 from billing_app.domain.money import Money
+from billing_app.domain.permissions import Permission
 from billing_app.services.audit import AuditRow, list_events
 from billing_app.services.branding import get_agency
 from billing_app.services.clock import Clock, system_clock
+from billing_app.services.identity import CurrentUser
 from billing_app.services.invoicing import OPEN_STATUSES, agency_today
 from billing_app.services.subscriptions import mrr_by_currency
 
 
 @dataclass(frozen=True)
 class RevenueFigures:
-    """Per currency: MRR, ARR, what clients owe, and what is overdue (agency time zone)."""
+    """Per currency: MRR, what clients owe, and what is overdue (agency time zone). What is
+    owed is None for a viewer who may not see it (docs/security.md item 43)."""
 
     mrr: dict[str, Money]
-    outstanding: dict[str, Money]
-    overdue: dict[str, Money]
-    overdue_count: int
+    outstanding: dict[str, Money] | None
+    overdue: dict[str, Money] | None
+    overdue_count: int | None
     active_clients: int
 
 
-def revenue_figures(session: Session, *, clock: Clock = system_clock) -> RevenueFigures:
+def revenue_figures(
+    session: Session, viewer: CurrentUser, *, clock: Clock = system_clock
+) -> RevenueFigures | None:
+    """The revenue block of the dashboard: None without reports.view; receivables only with
+    invoices.read too."""
+    if not viewer.can(Permission.REPORTS_VIEW):
+        return None
+    active = session.exec(
+        select(func.count()).select_from(Client).where(col(Client.status) == "active")
+    ).one()
+    if not viewer.can(Permission.INVOICES_READ):
+        return RevenueFigures(mrr_by_currency(session), None, None, None, active)
     today = agency_today(get_agency(session, clock=clock), clock)
     outstanding = {
         cur: Money(int(total or 0), cur)
@@ -45,9 +59,6 @@ def revenue_figures(session: Session, *, clock: Clock = system_clock) -> Revenue
         .where(col(Invoice.due_date) < today)
         .group_by(col(Invoice.currency))
     ).all()
-    active = session.exec(
-        select(func.count()).select_from(Client).where(col(Client.status) == "active")
-    ).one()
     return RevenueFigures(
         mrr=mrr_by_currency(session),
         outstanding=outstanding,

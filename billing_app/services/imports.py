@@ -4,7 +4,8 @@ email and are reported as duplicates).
 
 Real-world files work: UTF-8 with or without BOM (Latin-1 as a fallback), ',' ';' or tab
 separators (sniffed), quoted fields with newlines, extra columns (ignored), headers in any case
-and common synonyms ("Company name", "E-mail", "Website" ...).
+and common synonyms ("Company name", "E-mail", "Website" ...). Our own export imports unchanged:
+the quote it puts before formula-like cells ("'+33 1 23 45 67 89") is taken off again.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from billing_app.services.clients import (
     validate_client,
 )
 from billing_app.services.clock import Clock, system_clock
+from billing_app.services.csv_export import unneutralise
 from billing_app.services.errors import ServiceError, ValidationFailed
 from billing_app.services.identity import CurrentUser
 
@@ -181,7 +183,7 @@ def preview(session: Session, data: bytes) -> Preview:
             values = {target: "" for target in mapping.values()}
             for index, target in mapping.items():
                 if index < len(record):
-                    values[target] = record[index]
+                    values[target] = unneutralise(record[index])
             parsed.append((reader.line_num, values))
     except csv.Error as exc:
         raise ValidationFailed(f"The file could not be read: {exc}.", field="file") from exc

@@ -36,7 +36,9 @@ from billing_app.domain.errors import DomainError
 from billing_app.domain.lifecycle import SubscriptionStatus, renews, transition
 from billing_app.domain.money import Money, div_half_up, format_money, parse_money
 from billing_app.domain.mrr import RecurringPrice, monthly_amount, mrr_total
+from billing_app.domain.numbers import parse_whole_number
 from billing_app.domain.periods import Interval, IntervalUnit, next_renewal
+from billing_app.domain.permissions import visible_figures
 from billing_app.services import audit
 from billing_app.services.catalog import ONE_TIME, RECURRING
 from billing_app.services.clock import Clock, system_clock
@@ -210,10 +212,9 @@ def _money_text(amount_minor: int, currency: str, locale: str = "en") -> str:
 
 
 def _parse_quantity(text: str | int) -> int:
-    try:
-        quantity = int(str(text).strip())
-    except ValueError:
-        raise ValidationFailed("Enter a whole number, such as 1 or 3.", field="quantity") from None
+    quantity = parse_whole_number(str(text), max_digits=18)
+    if quantity is None:
+        raise ValidationFailed("Enter a whole number, such as 1 or 3.", field="quantity")
     if not 1 <= quantity <= MAX_QUANTITY:
         raise ValidationFailed(
             f"The quantity is a whole number from 1 to {MAX_QUANTITY:,}.", field="quantity"
@@ -271,10 +272,9 @@ def attach(
         )
     else:
         price_minor = product.price_minor
-    try:
-        trial_days = int(str(data.trial_days or 0).strip() or 0)
-    except ValueError:
-        raise ValidationFailed("Enter a number of days.", field="trial_days") from None
+    trial_days = parse_whole_number(str(data.trial_days or 0).strip() or "0", max_digits=18)
+    if trial_days is None:
+        raise ValidationFailed("Enter a number of days.", field="trial_days")
     if not 0 <= trial_days <= MAX_TRIAL_DAYS:
         raise ValidationFailed(f"A trial lasts 0 to {MAX_TRIAL_DAYS} days.", field="trial_days")
     now = clock.now()
@@ -608,7 +608,7 @@ class SubscriptionRow:
     unit_price: Money
     amount: Money  # unit price x quantity per period
     interval_label: str
-    mrr: Money
+    mrr: Money | None  # None when the viewer may not see MRR (FIGURE_PERMISSIONS)
     start_date: date
     next_renewal_on: date | None
     ends_on: date | None
@@ -634,6 +634,7 @@ TABS = {
 
 def list_subscriptions(
     session: Session,
+    viewer: CurrentUser,
     *,
     client_id: int | None = None,
     product_id: int | None = None,
@@ -645,7 +646,9 @@ def list_subscriptions(
     page: int = 1,
     per_page: int = 25,
 ) -> Page[SubscriptionRow]:
-    """A page of subscriptions with their client, product and website names (joined)."""
+    """A page of subscriptions with their client, product and website names (joined). MRR is
+    None, and not sorted by, for a viewer who may not see it (docs/security.md item 43)."""
+    show_mrr = "mrr" in visible_figures(viewer.permissions)
     page, per_page = clamp_page(page, per_page)
     conditions: list[sa.ColumnElement[bool]] = []
     if client_id is not None:
@@ -667,7 +670,9 @@ def list_subscriptions(
         )
         count = count.join(Client, col(Client.id) == col(Subscription.client_id))
     total = session.exec(count.where(*conditions)).one()
-    order = SUBSCRIPTION_SORTS.get(sort, SUBSCRIPTION_SORTS["next_renewal"])
+    if sort not in SUBSCRIPTION_SORTS or (sort == "mrr" and not show_mrr):
+        sort = "next_renewal"
+    order = SUBSCRIPTION_SORTS[sort]
     primary = order.desc() if descending else order.asc()
     query = (
         select(Subscription, Client.company, Product.name, ClientWebsite.name)
@@ -679,12 +684,15 @@ def list_subscriptions(
         .offset((page - 1) * per_page)
         .limit(per_page)
     )
-    rows = [_sub_row(sub, company, name, site) for sub, company, name, site in session.exec(query)]
+    rows = [
+        _sub_row(sub, company, name, site, show_mrr=show_mrr)
+        for sub, company, name, site in session.exec(query)
+    ]
     return Page(rows=rows, total=total, page=page, per_page=per_page)
 
 
 def _sub_row(
-    sub: Subscription, company: str, product_name: str, site: str | None
+    sub: Subscription, company: str, product_name: str, site: str | None, *, show_mrr: bool
 ) -> SubscriptionRow:
     assert sub.id is not None
     interval = interval_of(sub)
@@ -707,7 +715,7 @@ def _sub_row(
         unit_price=Money(sub.unit_price_minor, sub.currency),
         amount=Money(sub.unit_price_minor * sub.quantity, sub.currency),
         interval_label=interval.label if interval else "one-time",
-        mrr=Money(sub.mrr_minor, sub.currency),
+        mrr=Money(sub.mrr_minor, sub.currency) if show_mrr else None,
         start_date=sub.start_date,
         next_renewal_on=sub.next_renewal_on,
         ends_on=sub.ends_on,
@@ -719,9 +727,9 @@ def _sub_row(
 
 
 def subscription_detail(
-    session: Session, subscription_id: int
+    session: Session, viewer: CurrentUser, subscription_id: int
 ) -> tuple[SubscriptionRow, list[SubscriptionEvent]]:
-    """One subscription and its history (newest first)."""
+    """One subscription and its history (newest first); MRR only if the viewer may see it."""
     query = (
         select(Subscription, Client.company, Product.name, ClientWebsite.name)
         .join(Client, col(Client.id) == col(Subscription.client_id))
@@ -737,7 +745,8 @@ def subscription_detail(
         .where(col(SubscriptionEvent.subscription_id) == subscription_id)
         .order_by(col(SubscriptionEvent.at).desc(), col(SubscriptionEvent.id).desc())
     ).all()
-    return _sub_row(*found), list(events)
+    show_mrr = "mrr" in visible_figures(viewer.permissions)
+    return _sub_row(*found, show_mrr=show_mrr), list(events)
 
 
 def tab_counts(session: Session, client_id: int) -> dict[str, int]:

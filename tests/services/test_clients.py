@@ -5,15 +5,19 @@ from __future__ import annotations
 
 import csv
 import io
+import shutil
+from dataclasses import replace
 from datetime import date
+from pathlib import Path
 
 import pytest
 from sqlmodel import Session, col, func, select
 
 from billing_app.db.customers import Client, ClientWebsite
+from billing_app.db.engine import make_engine
 from billing_app.db.models import AuditEvent
-from billing_app.domain.permissions import ALL_PERMISSIONS
-from billing_app.services import catalog, clients, subscriptions
+from billing_app.domain.permissions import ALL_PERMISSIONS, Permission
+from billing_app.services import catalog, clients, imports, subscriptions
 from billing_app.services.clock import FixedClock
 from billing_app.services.errors import Conflict, NotFound, ValidationFailed
 from billing_app.services.identity import CurrentUser
@@ -89,7 +93,7 @@ def test_a_client_is_added_in_one_step_with_its_websites(
         ],
     )
     assert client.id is not None
-    overview = clients.client_overview(session, client.id)
+    overview = clients.client_overview(session, ADMIN, client.id)
     assert overview.client.email == "billing@acme.test"
     assert overview.client.country == "FR"
     assert [(w.name, w.url) for w in overview.websites] == [
@@ -167,7 +171,7 @@ def test_edit_keeps_renames_adds_and_removes_websites(session: Session, clock: F
     sites = clients.websites_of(session, client.id)
     assert (sites[0].id, sites[0].name) == (shop.id, "Online shop")
     assert [s.name for s in sites] == ["Online shop", "Docs"]
-    page = clients.list_clients(session, search="docs.acme")
+    page = clients.list_clients(session, ADMIN, search="docs.acme")
     assert [r.company for r in page.rows] == ["Acme Bakery SAS"]
 
 
@@ -231,16 +235,16 @@ def test_archive_needs_no_running_subscription_and_keeps_the_client(
     clients.archive_client(session, ADMIN, client.id, clock=clock)
     session.commit()
     assert clients.get_client(session, client.id).status == "archived"
-    assert clients.list_clients(session).total == 0
-    assert clients.list_clients(session, status="archived").total == 1
+    assert clients.list_clients(session, ADMIN).total == 0
+    assert clients.list_clients(session, ADMIN, status="archived").total == 1
     clients.restore_client(session, ADMIN, client.id, clock=clock)
     session.commit()
-    assert clients.list_clients(session).total == 1
+    assert clients.list_clients(session, ADMIN).total == 1
 
 
 def test_unknown_client_is_not_found(session: Session) -> None:
     with pytest.raises(NotFound):
-        clients.client_overview(session, 424242)
+        clients.client_overview(session, ADMIN, 424242)
 
 
 def test_list_searches_filters_sorts_and_paginates(session: Session, clock: FixedClock) -> None:
@@ -255,7 +259,7 @@ def test_list_searches_filters_sorts_and_paginates(session: Session, clock: Fixe
             websites=[clients.WebsiteInput(name="site", url=f"site{i}.example.test")],
         )
         clock.advance(days=1)
-    by_name = clients.list_clients(session, sort="name")
+    by_name = clients.list_clients(session, ADMIN, sort="name")
     assert [r.company for r in by_name.rows] == [
         "alpha Design",
         "Beta 100% Labs",
@@ -263,23 +267,27 @@ def test_list_searches_filters_sorts_and_paginates(session: Session, clock: Fixe
         "Gamma_Cafe",
         "Zeta Studio",
     ]
-    newest = clients.list_clients(session, sort="created", descending=True, per_page=2, page=2)
+    newest = clients.list_clients(
+        session, ADMIN, sort="created", descending=True, per_page=2, page=2
+    )
     assert (newest.total, newest.pages) == (5, 3)
     assert [r.company for r in newest.rows] == ["Beta 100% Labs", "alpha Design"]
-    assert [r.company for r in clients.list_clients(session, status="inactive").rows] == [
+    assert [r.company for r in clients.list_clients(session, ADMIN, status="inactive").rows] == [
         "Delta Hosting"
     ]
     # LIKE wildcards are literal; search covers company, email and website
-    assert [r.company for r in clients.list_clients(session, search="100%").rows] == [
+    assert [r.company for r in clients.list_clients(session, ADMIN, search="100%").rows] == [
         "Beta 100% Labs"
     ]
-    assert [r.company for r in clients.list_clients(session, search="a_c").rows] == ["Gamma_Cafe"]
-    assert [r.company for r in clients.list_clients(session, search="C3@EXAMPLE").rows] == [
+    assert [r.company for r in clients.list_clients(session, ADMIN, search="a_c").rows] == [
         "Gamma_Cafe"
     ]
-    assert [r.company for r in clients.list_clients(session, search="site0.example").rows] == [
-        "Zeta Studio"
+    assert [r.company for r in clients.list_clients(session, ADMIN, search="C3@EXAMPLE").rows] == [
+        "Gamma_Cafe"
     ]
+    assert [
+        r.company for r in clients.list_clients(session, ADMIN, search="site0.example").rows
+    ] == ["Zeta Studio"]
 
 
 def test_list_sorts_by_mrr_from_subscriptions(session: Session, clock: FixedClock) -> None:
@@ -302,7 +310,7 @@ def test_list_sorts_by_mrr_from_subscriptions(session: Session, clock: FixedCloc
             clock=clock,
         )
     session.commit()
-    page = clients.list_clients(session, sort="mrr", descending=True)
+    page = clients.list_clients(session, ADMIN, sort="mrr", descending=True)
     assert [(r.company, r.mrr.amount_minor) for r in page.rows] == [
         ("Big", 5000),
         ("Small", 1000),
@@ -318,10 +326,192 @@ def test_csv_export_lists_the_filtered_clients(session: Session, clock: FixedClo
         websites=[clients.WebsiteInput(name="Shop", url="shop.acme.test")],
     )
     add_client(session, clock, company="Hidden", email="h@x.test", status="inactive")
-    text = clients.export_csv(session, status="active")
+    text = clients.export_csv(session, ADMIN, status="active").decode("utf-8-sig")
     rows = list(csv.DictReader(io.StringIO(text)))
     assert len(rows) == 1
     assert rows[0]["company"] == 'Quote "and", comma'
     assert rows[0]["websites"] == "Shop <https://shop.acme.test>"
     assert rows[0]["mrr"] == "0.00"
     assert session.exec(select(func.count()).select_from(ClientWebsite)).one() == 1
+
+
+FORMULAS = ['=HYPERLINK("http://evil","x")', "+1", "-2+3", "@SUM(A1)"]
+
+
+def _export_rows(
+    session: Session, viewer: CurrentUser = ADMIN, **options: object
+) -> list[dict[str, str]]:
+    data = clients.export_csv(session, viewer, status="", **options)  # type: ignore[arg-type]
+    return list(csv.DictReader(io.StringIO(data.decode("utf-8-sig"), newline="")))
+
+
+def test_csv_export_neutralises_formulas(session: Session, clock: FixedClock) -> None:
+    """docs/security.md item 39: a cell starting with = + - @ tab or CR is a formula in Excel."""
+    for i, company in enumerate(FORMULAS):
+        add_client(session, clock, company=company, email=f"f{i}@x.test", phone="+33 1 23 45")
+    # Tabs and carriage returns cannot be typed into a name; data from elsewhere may hold them.
+    now = clock.now()
+    for i, company in enumerate(["\tx", "\rx"]):
+        session.add(Client(company=company, email=f"w{i}@x.test", created_at=now, updated_at=now))
+    session.commit()
+    by_email = {row["email"]: row for row in _export_rows(session)}
+    for i, company in enumerate(FORMULAS):
+        assert by_email[f"f{i}@x.test"]["company"] == "'" + company
+        assert by_email[f"f{i}@x.test"]["phone"] == "'+33 1 23 45"
+    assert by_email["w0@x.test"]["company"] == "'\tx"
+    assert by_email["w1@x.test"]["company"] == "'\rx"
+    # Figures are numbers, written plainly and never quoted (a negative amount stays one).
+    assert {row["mrr"] for row in by_email.values()} == {"0.00"}
+
+
+def test_csv_export_is_utf8_with_a_bom_and_negative_amounts_stay_numbers(
+    session: Session, clock: FixedClock
+) -> None:
+    client = add_client(session, clock, company="Café Ünder", contact_name="Jürgen Çelik")
+    client.outstanding_minor = -1250
+    session.add(client)
+    session.commit()
+    data = clients.export_csv(session, ADMIN)
+    assert data.startswith(b"\xef\xbb\xbfcompany,")
+    [row] = _export_rows(session)
+    assert (row["company"], row["contact_name"]) == ("Café Ünder", "Jürgen Çelik")
+    assert row["outstanding"] == "-12.50"
+
+
+def test_the_export_imports_back_unchanged(
+    session: Session, clock: FixedClock, sqlite_template: Path, tmp_path: Path
+) -> None:
+    """Our own export (BOM, quoted formula-like cells) is a valid import file elsewhere."""
+    add_client(
+        session,
+        clock,
+        company="Café Ünder GmbH",
+        contact_name="Jürgen Çelik",
+        email="j@cafe.test",
+        phone="+49 221 123456",
+        city="Köln",
+        websites=[clients.WebsiteInput(name="Shop", url="shop.cafe.test")],
+    )
+    add_client(session, clock, company='=HYPERLINK("http://evil","x")', email="evil@x.test")
+    data = clients.export_csv(session, ADMIN, status="")
+
+    def details(s: Session) -> list[tuple[str, ...]]:
+        found = s.exec(select(Client).order_by(col(Client.email))).all()
+        return [
+            (
+                c.company,
+                c.contact_name,
+                c.email,
+                c.phone,
+                c.city,
+                c.country,
+                c.currency,
+                "; ".join(f"{w.name} <{w.url}>" for w in clients.websites_of(s, c.id or 0)),
+            )
+            for c in found
+        ]
+
+    path = tmp_path / "elsewhere.db"
+    shutil.copyfile(sqlite_template, path)
+    elsewhere = make_engine(f"sqlite:///{path}")
+    try:
+        with Session(elsewhere) as other:
+            assert imports.import_valid(other, ADMIN, data, clock=clock) == 2
+            other.commit()
+            assert details(other) == details(session)
+    finally:
+        elsewhere.dispose()
+
+
+CLIENTS_ONLY = CurrentUser(
+    id=2,
+    name="Cleo Clients",
+    email="cleo@agency.test",
+    role_key="custom",
+    role_label="Clients only",
+    permissions=frozenset({Permission.CLIENTS_READ, Permission.SUBSCRIPTIONS_READ}),
+)
+
+
+def _with(*extra: Permission) -> CurrentUser:
+    return replace(CLIENTS_ONLY, permissions=CLIENTS_ONLY.permissions | set(extra))
+
+
+def _three_clients_with_mrr(session: Session, clock: FixedClock) -> None:
+    hosting = add_product(session, clock)
+    care = add_product(session, clock, name="Site care", price="120.00", unit="year")
+    small = add_client(session, clock, company="Small", email="s@x.test")
+    big = add_client(session, clock, company="Big", email="b@x.test")
+    add_client(session, clock, company="None", email="n@x.test")
+    big.net_invoiced_minor = big.outstanding_minor = 9900
+    session.add(big)
+    for client_id, product_id, qty in ((small.id, care, 1), (big.id, hosting, 2)):
+        assert client_id is not None
+        subscriptions.attach(
+            session,
+            ADMIN,
+            subscriptions.AttachInput(
+                client_id=client_id,
+                product_id=product_id,
+                quantity=qty,
+                start_date=date(2026, 3, 1),
+            ),
+            clock=clock,
+        )
+    session.commit()
+
+
+def test_money_figures_need_their_permission(session: Session, clock: FixedClock) -> None:
+    """docs/security.md item 43: clients.read alone shows no MRR, net invoiced or outstanding, in
+    the list, the overview, the export or the subscriptions; MRR needs reports.view, the
+    invoice figures invoices.read."""
+    _three_clients_with_mrr(session, clock)
+    big = session.exec(select(Client).where(col(Client.company) == "Big")).one()
+    assert big.id is not None
+
+    def figures(viewer: CurrentUser) -> set[str]:
+        row = next(r for r in clients.list_clients(session, viewer).rows if r.id == big.id)
+        overview = clients.client_overview(session, viewer, big.id or 0)
+        names = {n for n in ("mrr", "net_invoiced", "outstanding") if getattr(row, n) is not None}
+        assert names == {
+            n for n in ("mrr", "net_invoiced", "outstanding") if getattr(overview, n) is not None
+        }
+        exported = set(_export_rows(session, viewer)[0]) & {"mrr", "net_invoiced", "outstanding"}
+        assert exported == names
+        subs = subscriptions.list_subscriptions(session, viewer, client_id=big.id).rows
+        detail, _ = subscriptions.subscription_detail(session, viewer, subs[0].id)
+        assert {s.mrr is not None for s in subs} == {detail.mrr is not None} == {"mrr" in names}
+        return names
+
+    assert figures(CLIENTS_ONLY) == set()
+    assert figures(_with(Permission.REPORTS_VIEW)) == {"mrr"}
+    assert figures(_with(Permission.INVOICES_READ)) == {"net_invoiced", "outstanding"}
+    assert figures(_with(Permission.REPORTS_VIEW, Permission.INVOICES_READ)) == {
+        "mrr",
+        "net_invoiced",
+        "outstanding",
+    }
+    row = next(r for r in clients.list_clients(session, ADMIN).rows if r.id == big.id)
+    assert row.mrr is not None and row.mrr.amount_minor == 5000
+    assert row.outstanding is not None and row.outstanding.amount_minor == 9900
+
+
+@pytest.mark.parametrize("sort", ["mrr", "net_invoiced", "outstanding"])
+def test_sorting_by_a_hidden_figure_is_ignored(
+    session: Session, clock: FixedClock, sort: str
+) -> None:
+    """Sorting by a figure one may not see would leak its order: the list sorts by name."""
+    _three_clients_with_mrr(session, clock)
+
+    def order(viewer: CurrentUser, key: str) -> list[str]:
+        page = clients.list_clients(session, viewer, sort=key, descending=True)
+        exported = _export_rows(session, viewer, sort=key, descending=True)
+        assert [row["company"] for row in exported] == [r.company for r in page.rows]
+        return [r.company for r in page.rows]
+
+    by_name = ["Small", "None", "Big"]
+    assert order(CLIENTS_ONLY, sort) == by_name
+    assert order(ADMIN, sort) != by_name
+    subs_sorted = subscriptions.list_subscriptions(session, CLIENTS_ONLY, sort="mrr")
+    renewals = subscriptions.list_subscriptions(session, CLIENTS_ONLY, sort="next_renewal")
+    assert [s.id for s in subs_sorted.rows] == [s.id for s in renewals.rows]

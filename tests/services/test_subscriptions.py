@@ -59,7 +59,7 @@ def test_recurring_product_creates_a_subscription_with_its_next_renewal(
     assert (sub.kind, sub.status, sub.next_renewal_on) == ("recurring", "active", date(2026, 4, 14))
     assert sub.mrr_minor == 2500
     assert client_mrr(session, client.id) == 2500
-    row, events = subscriptions.subscription_detail(session, sub.id or 0)
+    row, events = subscriptions.subscription_detail(session, ADMIN, sub.id or 0)
     assert (row.website_name, row.product_name, row.interval_label) == (
         "Shop",
         "Managed hosting",
@@ -155,6 +155,29 @@ def test_bad_attach_input_names_the_field_and_writes_nothing(
     assert session.exec(select(Subscription)).all() == []
 
 
+@pytest.mark.parametrize("text", ["1e2", "NaN", "Infinity", "1_0", "٣", str(10**23)])
+def test_quantities_and_trial_days_are_read_in_plain_notation_only(
+    session: Session, clock: FixedClock, text: str
+) -> None:
+    """docs/security.md item 34: no exponents, NaN, underscores, non-ASCII digits or huge
+    numbers."""
+    client = add_client(session, clock)
+    hosting = add_product(session, clock)
+    for field, message in (("quantity", "Enter a whole number"), ("trial_days", "number of days")):
+        with pytest.raises(ValidationFailed, match=message) as caught:
+            attach(
+                session,
+                clock,
+                client_id=client.id,
+                product_id=hosting,
+                start_date=START,
+                **{field: text},
+            )
+        assert caught.value.field == field
+        session.rollback()
+    assert session.exec(select(Subscription)).all() == []
+
+
 def test_a_website_of_another_client_is_refused(session: Session, clock: FixedClock) -> None:
     other = add_client(
         session, clock, email="o@x.test", websites=[clients.WebsiteInput(name="O", url="o.test")]
@@ -201,7 +224,7 @@ def test_cancel_at_period_end_then_resume_then_cancel_now(
     assert (sub.status, sub.ends_on) == ("ended", date(2026, 3, 17))
     with pytest.raises(Conflict):
         subscriptions.resume_cancellation(session, ADMIN, sub_id, clock=clock)
-    _, events = subscriptions.subscription_detail(session, sub_id)
+    _, events = subscriptions.subscription_detail(session, ADMIN, sub_id)
     assert [e.action for e in events] == [
         "canceled_now",
         "cancellation_withdrawn",
@@ -257,7 +280,7 @@ def test_quantity_and_price_changes_take_effect_next_period(
     subscriptions.apply_pending(session, ADMIN, sub.id or 0, clock=clock)
     session.commit()
     assert client_mrr(session, client.id or 0) == 6000
-    _, events = subscriptions.subscription_detail(session, sub.id or 0)
+    _, events = subscriptions.subscription_detail(session, ADMIN, sub.id or 0)
     assert "quantity 1 -> 3" in events[1].details
     assert "€25.00 -> €20.00" in events[1].details
 
@@ -272,15 +295,15 @@ def test_lists_filter_by_client_product_status_and_sort_by_next_renewal(
     attach(session, clock, client_id=a.id, product_id=yearly, start_date=START)
     attach(session, clock, client_id=b.id, product_id=hosting, start_date=START)
     attach(session, clock, client_id=b.id, product_id=hosting, start_date=date(2026, 3, 20))
-    page = subscriptions.list_subscriptions(session, sort="next_renewal")
+    page = subscriptions.list_subscriptions(session, ADMIN, sort="next_renewal")
     assert [(r.client_company, r.next_renewal_on) for r in page.rows] == [
         ("B", date(2026, 3, 20)),
         ("B", date(2026, 4, 14)),
         ("A", date(2027, 3, 14)),
     ]
-    assert subscriptions.list_subscriptions(session, product_id=yearly).total == 1
-    assert subscriptions.list_subscriptions(session, client_id=b.id).total == 2
-    assert subscriptions.list_subscriptions(session, status="canceled").total == 0
+    assert subscriptions.list_subscriptions(session, ADMIN, product_id=yearly).total == 1
+    assert subscriptions.list_subscriptions(session, ADMIN, client_id=b.id).total == 2
+    assert subscriptions.list_subscriptions(session, ADMIN, status="canceled").total == 0
 
 
 def test_stored_mrr_always_equals_a_recomputation_from_scratch(
@@ -378,7 +401,7 @@ def test_demo_data_satisfies_the_same_invariants(engine: sa.Engine, clock: Fixed
         # the services keep working on top of bulk-loaded rows (sequences were moved on)
         client = add_client(session, clock, email="after-seed@x.test")
         assert client.id == 121
-        assert clients.list_clients(session, search="after-seed").total == 1
+        assert clients.list_clients(session, ADMIN, search="after-seed").total == 1
 
 
 def test_seed_demo_command(engine: sa.Engine, capsys: pytest.CaptureFixture[str]) -> None:
@@ -395,4 +418,4 @@ def test_seed_demo_command(engine: sa.Engine, capsys: pytest.CaptureFixture[str]
     assert out.startswith("7 clients, ")
     assert "--clients" in err
     with Session(engine) as session:
-        assert clients.list_clients(session, status="").total == 7
+        assert clients.list_clients(session, ADMIN, status="").total == 7

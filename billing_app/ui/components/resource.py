@@ -20,6 +20,9 @@ from typing import Any
 
 import reflex as rx
 
+from billing_app.domain.permissions import Permission
+from billing_app.ui.state.base import SessionState
+
 # --------------------------------------------------------------------------- specs
 
 
@@ -35,6 +38,7 @@ class Column:
     badges: tuple[tuple[str, str], ...] = ()  # value -> colour (kind "badge")
     label_key: str = ""  # row key holding the badge text (default: the value itself)
     image: str = ""  # row key holding a thumbnail URL ("" = a placeholder) shown before the text
+    permission: Permission | None = None  # the column exists only for roles holding it
 
 
 @dataclass(frozen=True)
@@ -198,6 +202,13 @@ def _header_cell(res: Resource, col: Column) -> rx.Component:
     )
 
 
+def _for_holders(col: Column, component: rx.Component) -> rx.Component:
+    """A column with a permission is left out (not shown empty) for roles without it."""
+    if col.permission is None:
+        return component
+    return rx.cond(SessionState.granted.contains(col.permission.value), component)
+
+
 def _cell(res: Resource, col: Column, row: rx.Var[dict[str, str]], first: bool) -> rx.Component:
     value = row[col.key]
     if col.kind == "money":
@@ -303,7 +314,7 @@ def _action(res: Resource, action: RowAction, row: rx.Var[dict[str, str]]) -> rx
 
 
 def _row(res: Resource, row: rx.Var[dict[str, str]]) -> rx.Component:
-    cells = [_cell(res, col, row, i == 0) for i, col in enumerate(res.columns)]
+    cells = [_for_holders(col, _cell(res, col, row, i == 0)) for i, col in enumerate(res.columns)]
     if res.row_actions:
         cells.append(
             rx.table.cell(
@@ -382,7 +393,7 @@ def resource_toolbar(res: Resource, *extra: rx.Component) -> rx.Component:
 def resource_table(res: Resource, empty_action: rx.Component | None = None) -> rx.Component:
     """The list: table with sortable headers and row actions, an empty state, and the pager."""
     state = res.state
-    headers = [_header_cell(res, col) for col in res.columns]
+    headers = [_for_holders(col, _header_cell(res, col)) for col in res.columns]
     if res.row_actions:
         headers.append(rx.table.column_header_cell(""))
     return rx.cond(

@@ -3,6 +3,7 @@ overview (/clients/[client_id]) and the CSV import page."""
 
 from __future__ import annotations
 
+import asyncio
 from datetime import date
 from typing import Any
 
@@ -11,7 +12,7 @@ from babel.dates import format_date
 
 from billing_app.db.engine import session_scope
 from billing_app.domain.money import Money, format_money
-from billing_app.domain.permissions import Permission
+from billing_app.domain.permissions import FIGURE_PERMISSIONS, Permission
 from billing_app.services import branding
 from billing_app.services import catalog as catalog_service
 from billing_app.services import clients as clients_service
@@ -48,6 +49,11 @@ MAX_SITES = 20
 
 def money(amount: Money) -> str:
     return format_money(amount, ADMIN_LOCALE)
+
+
+def figure(amount: Money | None) -> str:
+    """A figure the viewer may see, or "" (its column is not shown to them)."""
+    return money(amount) if amount is not None else ""
 
 
 def day(value: date | None) -> str:
@@ -102,6 +108,7 @@ class ClientsState(SessionState):
         with session_scope() as session:
             result = clients_service.list_clients(
                 session,
+                user,
                 search=self.search,
                 status=status,
                 sort=self.sort,
@@ -121,9 +128,9 @@ class ClientsState(SessionState):
                 "contact": " · ".join(p for p in (r.contact_name, r.email) if p),
                 "status": r.status,
                 "status_label": r.status.capitalize(),
-                "mrr": money(r.mrr),
-                "net_invoiced": money(r.net_invoiced),
-                "outstanding": money(r.outstanding),
+                "mrr": figure(r.mrr),
+                "net_invoiced": figure(r.net_invoiced),
+                "outstanding": figure(r.outstanding),
                 "subscriptions": str(r.active_subscriptions),
                 "created": day(r.created_at.date()),
                 "archived": "yes" if r.status == "archived" else "",
@@ -159,6 +166,9 @@ class ClientsState(SessionState):
     def sort_by(self, key: str) -> None:
         if key not in CLIENT_SORTS:
             return
+        needs = FIGURE_PERMISSIONS.get(key)
+        if needs is not None and not current_user().can(needs):
+            return
         if self.sort == key:
             self.descending = not self.descending
         else:
@@ -176,14 +186,15 @@ class ClientsState(SessionState):
     def export_csv(self) -> Any:
         status = "" if self.status_filter == "all" else self.status_filter
         with session_scope() as session:
-            text = clients_service.export_csv(
+            data = clients_service.export_csv(
                 session,
+                current_user(),
                 search=self.search,
                 status=status,
                 sort=self.sort,
                 descending=self.descending,
             )
-        return rx.download(data=text, filename="clients.csv", mime_type="text/csv")
+        return rx.download(data=data, filename="clients.csv", mime_type="text/csv;charset=utf-8")
 
     # ---------------------------------------------------------------- add / edit
 
@@ -208,7 +219,9 @@ class ClientsState(SessionState):
     def open_edit(self, client_id: str) -> Any:
         try:
             with session_scope() as session:
-                overview = clients_service.client_overview(session, to_int(client_id))
+                overview = clients_service.client_overview(
+                    session, current_user(), to_int(client_id)
+                )
         except ServiceError as exc:
             return rx.toast.error(exc.message)
         c = overview.client
@@ -326,7 +339,7 @@ class ClientState(SessionState):
         self.can_write_subscriptions = user.can(Permission.SUBSCRIPTIONS_WRITE)
         try:
             with session_scope() as session:
-                overview = clients_service.client_overview(session, client_id)
+                overview = clients_service.client_overview(session, user, client_id)
                 counts = subscriptions_service.tab_counts(session, client_id)
         except ServiceError:
             self.found = False
@@ -367,13 +380,15 @@ class ClientState(SessionState):
             {"id": str(w.id), "name": w.name, "url": w.url, "host": w.url.split("://", 1)[-1]}
             for w in overview.websites
         ]
-        self.figures = {
-            "mrr": money(overview.mrr),
-            "arr": money(Money(overview.mrr.amount_minor * 12, overview.mrr.currency)),
-            "active": str(overview.active_subscriptions),
-            "net_invoiced": money(overview.net_invoiced),
-            "outstanding": money(overview.outstanding),
-        }
+        # Only the figures the role may see (docs/security.md item 43); the page shows those keys.
+        self.figures = {"active": str(overview.active_subscriptions)}
+        if overview.mrr is not None:
+            self.figures["mrr"] = money(overview.mrr)
+            self.figures["arr"] = money(overview.mrr * 12)
+        if overview.net_invoiced is not None:
+            self.figures["net_invoiced"] = money(overview.net_invoiced)
+        if overview.outstanding is not None:
+            self.figures["outstanding"] = money(overview.outstanding)
         self.tab_counts = {k: str(v) for k, v in counts.items()}
         self.can_see_invoices = user.can(Permission.INVOICES_READ)
         self.invoices, self.payments = [], []
@@ -560,7 +575,7 @@ class ImportState(SessionState):
         self.valid, self.invalid = result.valid, result.invalid
         self.ignored = ", ".join(result.ignored_columns)
 
-    @guard(Permission.CLIENTS_WRITE)
+    @guard(Permission.CLIENTS_WRITE, upload=True)
     async def upload(self, files: list[rx.UploadFile]) -> Any:
         self._reset_preview()
         if not files:
@@ -573,12 +588,15 @@ class ImportState(SessionState):
             self.error = "The file is larger than 5 MB."
             return None
         self._data = data
+        await asyncio.to_thread(self._checked_preview)
+        return None
+
+    def _checked_preview(self) -> None:
         try:
             self._preview()
         except ServiceError as exc:
             self.error = exc.message
             self._data = b""
-        return None
 
     @guard(Permission.CLIENTS_WRITE)
     def run_import(self) -> Any:

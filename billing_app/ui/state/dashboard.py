@@ -20,6 +20,8 @@ class DashboardState(SessionState):
     emails_failed: int = 0
     activity: list[dict[str, str]] = []
     show_revenue: bool = False
+    # What clients owe needs invoices.read besides reports.view (docs/security.md item 43).
+    show_receivables: bool = False
     revenue: list[dict[str, str]] = []  # one row per currency
     active_clients: int = 0
     overdue_count: int = 0
@@ -27,28 +29,29 @@ class DashboardState(SessionState):
     @guard(Permission.DASHBOARD_VIEW)
     def load(self) -> None:
         user = current_user()
-        self.show_revenue = user.can(Permission.REPORTS_VIEW)
         with session_scope() as session:
             figures = dashboard_figures(session, include_activity=user.can(Permission.AUDIT_VIEW))
-            revenue = revenue_figures(session) if self.show_revenue else None
+            revenue = revenue_figures(session, user)
+        self.show_revenue = revenue is not None
+        self.show_receivables = revenue is not None and revenue.outstanding is not None
         if revenue is not None:
-            currencies = sorted(set(revenue.mrr) | set(revenue.outstanding) | set(revenue.overdue))
+            outstanding = revenue.outstanding or {}
+            overdue = revenue.overdue or {}
+            currencies = sorted(set(revenue.mrr) | set(outstanding) | set(overdue))
             locale = "en"
             self.revenue = [
                 {
                     "currency": cur,
                     "mrr": format_money(revenue.mrr.get(cur, Money.zero(cur)), locale),
                     "arr": format_money(revenue.mrr.get(cur, Money.zero(cur)) * 12, locale),
-                    "outstanding": format_money(
-                        revenue.outstanding.get(cur, Money.zero(cur)), locale
-                    ),
-                    "overdue": format_money(revenue.overdue.get(cur, Money.zero(cur)), locale),
-                    "late": "yes" if cur in revenue.overdue else "",
+                    "outstanding": format_money(outstanding.get(cur, Money.zero(cur)), locale),
+                    "overdue": format_money(overdue.get(cur, Money.zero(cur)), locale),
+                    "late": "yes" if cur in overdue else "",
                 }
                 for cur in currencies
             ]
             self.active_clients = revenue.active_clients
-            self.overdue_count = revenue.overdue_count
+            self.overdue_count = revenue.overdue_count or 0
         self.active_members = figures.active_members
         self.pending_invitations = figures.pending_invitations
         self.emails_waiting = figures.emails_waiting

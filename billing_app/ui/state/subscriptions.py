@@ -9,13 +9,13 @@ import reflex as rx
 
 from billing_app.db.engine import session_scope
 from billing_app.domain.lifecycle import SubscriptionStatus
-from billing_app.domain.permissions import Permission
+from billing_app.domain.permissions import FIGURE_PERMISSIONS, Permission
 from billing_app.services import catalog as catalog_service
 from billing_app.services import subscriptions as subscriptions_service
 from billing_app.services.errors import ServiceError
-from billing_app.ui.format import format_timestamp, to_int
+from billing_app.ui.format import format_timestamp, optional_int, to_int
 from billing_app.ui.state.base import SessionState, current_user, field_errors, guard
-from billing_app.ui.state.clients import PER_PAGE, ClientState, day, money
+from billing_app.ui.state.clients import PER_PAGE, ClientState, day, figure, money
 
 SORTS = ("next_renewal", "created", "mrr")
 TABS = ("active", "one_time", "inactive")
@@ -64,6 +64,7 @@ class SubscriptionsState(SessionState):
         with session_scope() as session:
             result = subscriptions_service.list_subscriptions(
                 session,
+                user,
                 client_id=scope,
                 tab=self.tab if scope else "",
                 status="" if scope or self.status_filter == "all" else self.status_filter,
@@ -110,7 +111,7 @@ class SubscriptionsState(SessionState):
             "status_label": _status_label(r),
             "amount": money(r.amount),
             "interval": r.interval_label.capitalize(),
-            "mrr": money(r.mrr) if r.kind == "recurring" else "—",
+            "mrr": figure(r.mrr) if r.kind == "recurring" else "—",
             "start": day(r.start_date),
             "next_renewal": day(r.next_renewal_on)
             if r.next_renewal_on
@@ -166,13 +167,16 @@ class SubscriptionsState(SessionState):
 
     @guard(Permission.SUBSCRIPTIONS_READ)
     def set_product_filter(self, value: str) -> None:
-        self.product_filter = value if value == "all" or value.isdigit() else "all"
+        self.product_filter = value if value == "all" or optional_int(value) is not None else "all"
         self.page = 1
         self._refresh()
 
     @guard(Permission.SUBSCRIPTIONS_READ)
     def sort_by(self, key: str) -> None:
         if key not in SORTS:
+            return
+        needs = FIGURE_PERMISSIONS.get(key)
+        if needs is not None and not current_user().can(needs):
             return
         if self.sort == key:
             self.descending = not self.descending
@@ -232,7 +236,9 @@ class SubscriptionsState(SessionState):
     def open_change(self, subscription_id: str) -> Any:
         try:
             with session_scope() as session:
-                row, _ = subscriptions_service.subscription_detail(session, to_int(subscription_id))
+                row, _ = subscriptions_service.subscription_detail(
+                    session, current_user(), to_int(subscription_id)
+                )
         except ServiceError as exc:
             return rx.toast.error(exc.message)
         self.change_id = str(row.id)
@@ -277,7 +283,7 @@ class SubscriptionsState(SessionState):
         try:
             with session_scope() as session:
                 row, events = subscriptions_service.subscription_detail(
-                    session, to_int(subscription_id)
+                    session, current_user(), to_int(subscription_id)
                 )
         except ServiceError as exc:
             return rx.toast.error(exc.message)
@@ -285,12 +291,13 @@ class SubscriptionsState(SessionState):
         self.history_summary = {
             "status": _status_label(row),
             "amount": f"{money(row.amount)} {row.interval_label}",
-            "mrr": money(row.mrr),
             "start": day(row.start_date),
             "next": day(row.next_renewal_on) if row.next_renewal_on else "—",
             "website": row.website_name or "—",
             "created": format_timestamp(row.created_at),
         }
+        if row.mrr is not None:
+            self.history_summary["mrr"] = money(row.mrr)
         self.history = [
             {
                 "at": format_timestamp(e.at),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import reflex as rx
 
+from billing_app.domain.permissions import FIGURE_PERMISSIONS
 from billing_app.ui.components.layout import admin_page
 from billing_app.ui.components.resource import (
     Column,
@@ -88,9 +89,21 @@ CLIENTS = Resource(
     columns=(
         Column("company", "Client", sort="name", sub="contact", link="href"),
         Column("status", "Status", kind="badge", label_key="status_label"),
-        Column("mrr", "MRR", sort="mrr", kind="money", align="right"),
-        Column("net_invoiced", "Net invoiced", sort="net_invoiced", kind="money", align="right"),
-        Column("outstanding", "Outstanding", sort="outstanding", kind="money", align="right"),
+        *(
+            Column(
+                key,
+                label,
+                sort=key,
+                kind="money",
+                align="right",
+                permission=FIGURE_PERMISSIONS[key],
+            )
+            for key, label in (
+                ("mrr", "MRR"),
+                ("net_invoiced", "Net invoiced"),
+                ("outstanding", "Outstanding"),
+            )
+        ),
         Column("created", "Added", sort="created", kind="muted"),
     ),
     filters=(
@@ -722,16 +735,26 @@ def _overview_content() -> rx.Component:
                 spacing="3",
             ),
             rx.grid(
-                stat_card(
-                    "MRR",
-                    f["mrr"],
-                    "trending-up",
-                    "client-mrr",
-                    rx.text("ARR ", f["arr"], size="1", color_scheme="gray"),
+                # Only the figures the role may see (docs/security.md item 43).
+                rx.cond(
+                    f.contains("mrr"),
+                    stat_card(
+                        "MRR",
+                        f["mrr"],
+                        "trending-up",
+                        "client-mrr",
+                        rx.text("ARR ", f["arr"], size="1", color_scheme="gray"),
+                    ),
                 ),
                 stat_card("Active subscriptions", f["active"], "repeat", "client-active"),
-                stat_card("Net invoiced", f["net_invoiced"], "receipt", "client-net-invoiced"),
-                stat_card("Outstanding", f["outstanding"], "hourglass", "client-outstanding"),
+                rx.cond(
+                    f.contains("net_invoiced"),
+                    stat_card("Net invoiced", f["net_invoiced"], "receipt", "client-net-invoiced"),
+                ),
+                rx.cond(
+                    f.contains("outstanding"),
+                    stat_card("Outstanding", f["outstanding"], "hourglass", "client-outstanding"),
+                ),
                 columns="4",
                 spacing="4",
                 width="100%",

@@ -37,7 +37,12 @@ def _revenue() -> rx.Component:
         rx.vstack(
             rx.grid(
                 _stat("Active clients", DashboardState.active_clients, "building-2", "/clients"),
-                _stat("Overdue invoices", DashboardState.overdue_count, "alarm-clock", "/invoices"),
+                rx.cond(
+                    DashboardState.show_receivables,
+                    _stat(
+                        "Overdue invoices", DashboardState.overdue_count, "alarm-clock", "/invoices"
+                    ),
+                ),
                 columns="4",
                 spacing="4",
                 width="100%",
@@ -48,8 +53,14 @@ def _revenue() -> rx.Component:
                         rx.table.column_header_cell("Currency"),
                         rx.table.column_header_cell("MRR", text_align="right"),
                         rx.table.column_header_cell("ARR", text_align="right"),
-                        rx.table.column_header_cell("Outstanding", text_align="right"),
-                        rx.table.column_header_cell("Overdue", text_align="right"),
+                        rx.cond(
+                            DashboardState.show_receivables,
+                            rx.table.column_header_cell("Outstanding", text_align="right"),
+                        ),
+                        rx.cond(
+                            DashboardState.show_receivables,
+                            rx.table.column_header_cell("Overdue", text_align="right"),
+                        ),
                     )
                 ),
                 rx.table.body(
@@ -59,13 +70,19 @@ def _revenue() -> rx.Component:
                             rx.table.cell(rx.badge(r["currency"], variant="soft")),
                             rx.table.cell(rx.text(r["mrr"], weight="bold"), text_align="right"),
                             rx.table.cell(r["arr"], text_align="right"),
-                            rx.table.cell(r["outstanding"], text_align="right"),
-                            rx.table.cell(
-                                rx.text(
-                                    r["overdue"],
-                                    color_scheme=rx.cond(r["late"] == "yes", "red", "gray"),
+                            rx.cond(
+                                DashboardState.show_receivables,
+                                rx.table.cell(r["outstanding"], text_align="right"),
+                            ),
+                            rx.cond(
+                                DashboardState.show_receivables,
+                                rx.table.cell(
+                                    rx.text(
+                                        r["overdue"],
+                                        color_scheme=rx.cond(r["late"] == "yes", "red", "gray"),
+                                    ),
+                                    text_align="right",
                                 ),
-                                text_align="right",
                             ),
                         ),
                     )

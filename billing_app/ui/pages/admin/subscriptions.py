@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import reflex as rx
 
+from billing_app.domain.permissions import FIGURE_PERMISSIONS
 from billing_app.ui.components.layout import admin_page
 from billing_app.ui.components.resource import (
     Column,
@@ -62,7 +63,14 @@ ALL_SUBSCRIPTIONS = Resource(
         Column("status", "Status", kind="badge", label_key="status_label"),
         Column("amount", "Amount", kind="money", align="right"),
         Column("interval", "Billing", kind="muted"),
-        Column("mrr", "MRR", sort="mrr", kind="money", align="right"),
+        Column(
+            "mrr",
+            "MRR",
+            sort="mrr",
+            kind="money",
+            align="right",
+            permission=FIGURE_PERMISSIONS["mrr"],
+        ),
         Column("next_renewal", "Next renewal", sort="next_renewal"),
     ),
     filters=(
@@ -106,7 +114,7 @@ CLIENT_SUBSCRIPTIONS = Resource(
         Column("status", "Status", kind="badge", label_key="status_label"),
         Column("amount", "Amount", kind="money", align="right"),
         Column("interval", "Billing", kind="muted"),
-        Column("mrr", "MRR", kind="money", align="right"),
+        Column("mrr", "MRR", kind="money", align="right", permission=FIGURE_PERMISSIONS["mrr"]),
         Column("next_renewal", "Next renewal", sort="next_renewal"),
     ),
     row_actions=ACTIONS,
@@ -202,7 +210,7 @@ def history_dialog() -> rx.Component:
             rx.grid(
                 _summary_item("Status", "status"),
                 _summary_item("Amount", "amount"),
-                _summary_item("MRR", "mrr"),
+                rx.cond(S.history_summary.contains("mrr"), _summary_item("MRR", "mrr")),
                 _summary_item("Website", "website"),
                 _summary_item("Started", "start"),
                 _summary_item("Next renewal", "next"),
