@@ -1,4 +1,10 @@
-"""Staff roles: the built-in ones (read-only) and custom roles made of permission checkboxes."""
+"""Staff roles: the built-in ones (read-only) and custom roles made of permission checkboxes.
+
+Nobody grants a permission they do not hold themselves (docs/security.md item 42): a role is
+offered, given (invitation, role change) or edited only by someone holding all of its
+permissions, and a member whose role holds more than the actor's cannot be changed or
+deactivated by them. The owner holds every permission, so the owner may do all of it.
+"""
 
 from __future__ import annotations
 
@@ -15,6 +21,8 @@ from billing_app.domain.permissions import (
     CATALOGUE,
     BuiltinRole,
     Permission,
+    builtin_role,
+    parse_permissions,
 )
 from billing_app.services import audit
 from billing_app.services.clock import Clock, system_clock
@@ -35,6 +43,36 @@ class RoleRow:
 
 def _ordered(perms: frozenset[Permission] | set[Permission]) -> tuple[str, ...]:
     return tuple(info.permission.value for info in CATALOGUE if info.permission in perms)
+
+
+def role_permissions(
+    session: Session, role_key: str, custom_role_id: int | None
+) -> frozenset[Permission]:
+    """The permissions of a built-in role key, or of a custom role (none if it is gone)."""
+    builtin = builtin_role(role_key)
+    if builtin is not None:
+        return BUILTIN_ROLE_PERMISSIONS[builtin]
+    role = session.get(CustomRole, custom_role_id) if custom_role_id else None
+    return parse_permissions(role.permissions.split()) if role else frozenset()
+
+
+def lacking(actor: CurrentUser, permissions: frozenset[Permission]) -> str:
+    """The permissions among ``permissions`` the actor does not hold, for a message
+    ("Refund payments; See the audit log; and 3 more"), or "" when they hold them all."""
+    missing = [
+        i.label for i in CATALOGUE if i.permission in permissions and not actor.can(i.permission)
+    ]
+    if len(missing) > 3:
+        missing = [*missing[:3], f"and {len(missing) - 3} more"]
+    return "; ".join(missing)
+
+
+def check_grantable(actor: CurrentUser, label: str, permissions: frozenset[Permission]) -> None:
+    """Refuse giving someone the role ``label`` unless the actor holds all its permissions."""
+    missing = lacking(actor, permissions)
+    if missing:
+        msg = f"You can't grant the {label} role: it has permissions you don't have ({missing})."
+        raise ValidationFailed(msg, field="role")
 
 
 def list_roles(session: Session) -> list[RoleRow]:
@@ -99,6 +137,14 @@ def _clean(name: str, description: str, permissions: list[str]) -> tuple[str, st
     return name, " ".join(description.split())[:500], " ".join(ordered)
 
 
+def _check_permissions_held(actor: CurrentUser, codes: str) -> None:
+    """A role holds only permissions its author holds (so one cannot widen one's own role)."""
+    missing = lacking(actor, parse_permissions(codes.split()))
+    if missing:
+        msg = f"You can't give a role permissions you don't have ({missing})."
+        raise ValidationFailed(msg, field="permissions")
+
+
 def create_role(
     session: Session,
     actor: CurrentUser,
@@ -109,6 +155,7 @@ def create_role(
     clock: Clock = system_clock,
 ) -> int:
     name, description, perms = _clean(name, description, permissions)
+    _check_permissions_held(actor, perms)
     if session.exec(select(CustomRole).where(func.lower(CustomRole.name) == name.lower())).first():
         msg = f"A role named “{name}” already exists."
         raise ValidationFailed(msg, field="name")
@@ -141,7 +188,15 @@ def update_role(
     if role is None:
         msg = "That role does not exist."
         raise NotFound(msg)
+    current = parse_permissions(role.permissions.split())
+    missing = lacking(actor, current)
+    if missing:
+        msg = (
+            f"You can't edit the role “{role.name}”: it has permissions you don't have ({missing})."
+        )
+        raise ValidationFailed(msg)
     name, description, perms = _clean(name, description, permissions)
+    _check_permissions_held(actor, perms)
     clash = session.exec(
         select(CustomRole)
         .where(func.lower(CustomRole.name) == name.lower())
@@ -197,14 +252,17 @@ def delete_role(
 
 
 def role_options(session: Session, actor: CurrentUser) -> list[tuple[str, str]]:
-    """(value, label) pairs a member may assign: owners only by owners."""
+    """(value, label) pairs the actor may grant: owners only by owners, and only roles whose
+    permissions the actor holds."""
     options = [
         (role.value, BUILTIN_ROLE_LABELS[role])
         for role in BuiltinRole
-        if role != BuiltinRole.OWNER or actor.is_owner
+        if (role != BuiltinRole.OWNER or actor.is_owner)
+        and BUILTIN_ROLE_PERMISSIONS[role] <= actor.permissions
     ]
     options += [
         (f"custom:{r.id}", r.name)
         for r in session.exec(select(CustomRole).order_by(col(CustomRole.name))).all()
+        if parse_permissions(r.permissions.split()) <= actor.permissions
     ]
     return options

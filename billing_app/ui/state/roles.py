@@ -7,9 +7,10 @@ from typing import Any
 import reflex as rx
 
 from billing_app.db.engine import session_scope
-from billing_app.domain.permissions import CATALOGUE, Permission
+from billing_app.domain.permissions import CATALOGUE, Permission, parse_permissions
 from billing_app.services import roles as roles_service
 from billing_app.services.errors import ServiceError
+from billing_app.ui.format import to_int
 from billing_app.ui.state.base import SessionState, current_user, field_errors, guard
 
 PERMISSION_LABELS = {info.permission.value: info.label for info in CATALOGUE}
@@ -19,6 +20,7 @@ class RolesState(SessionState):
     status: str = "loading"
     roles: list[dict[str, str]] = []
     can_manage: bool = False
+    grantable: list[str] = []  # permission codes the user holds, the only ones they can give
     editor_open: bool = False
     editing_id: str = ""  # "" = new role
     form_name: str = ""
@@ -31,6 +33,7 @@ class RolesState(SessionState):
     ]
 
     def _refresh(self) -> None:
+        user = current_user()
         with session_scope() as session:
             rows = roles_service.list_roles(session)
         self.roles = [
@@ -43,10 +46,14 @@ class RolesState(SessionState):
                 "members": str(r.member_count),
                 "permissions": ", ".join(PERMISSION_LABELS[p] for p in r.permissions),
                 "codes": " ".join(r.permissions),
+                "editable": ""
+                if roles_service.lacking(user, parse_permissions(r.permissions))
+                else "yes",
             }
             for r in rows
         ]
-        self.can_manage = current_user().can(Permission.ROLES_MANAGE)
+        self.grantable = sorted(p.value for p in user.permissions)
+        self.can_manage = user.can(Permission.ROLES_MANAGE)
         self.status = "ok"
 
     @guard(Permission.TEAM_READ)
@@ -65,7 +72,10 @@ class RolesState(SessionState):
 
     @guard(Permission.ROLES_MANAGE)
     def edit_role(self, role_id: str) -> None:
-        row = next((r for r in self.roles if r["id"] == role_id and not r["builtin"]), None)
+        row = next(
+            (r for r in self.roles if r["id"] == role_id and not r["builtin"] and r["editable"]),
+            None,
+        )
         if row is None:
             return
         self.editing_id = role_id
@@ -89,6 +99,8 @@ class RolesState(SessionState):
 
     @guard(Permission.ROLES_MANAGE)
     def toggle_permission(self, code: str, checked: bool) -> None:
+        if code not in self.grantable:
+            return
         perms = [p for p in self.form_permissions if p != code]
         if checked:
             perms.append(code)
@@ -103,7 +115,7 @@ class RolesState(SessionState):
                     roles_service.update_role(
                         session,
                         current_user(),
-                        int(self.editing_id),
+                        to_int(self.editing_id),
                         name=self.form_name,
                         description=self.form_description,
                         permissions=list(self.form_permissions),
@@ -127,8 +139,8 @@ class RolesState(SessionState):
     def delete_role(self, role_id: str) -> Any:
         try:
             with session_scope() as session:
-                roles_service.delete_role(session, current_user(), int(role_id))
-        except (ServiceError, ValueError) as exc:
-            return rx.toast.error(getattr(exc, "message", "That role no longer exists."))
+                roles_service.delete_role(session, current_user(), to_int(role_id))
+        except ServiceError as exc:
+            return rx.toast.error(exc.message)
         self._refresh()
         return rx.toast.success("Role deleted.")

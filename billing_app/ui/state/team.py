@@ -12,7 +12,7 @@ from billing_app.jobs.tasks import kick_outbox
 from billing_app.services import roles as roles_service
 from billing_app.services import team as team_service
 from billing_app.services.errors import ServiceError
-from billing_app.ui.format import format_timestamp
+from billing_app.ui.format import format_timestamp, to_int
 from billing_app.ui.state.base import SessionState, current_user, field_errors, guard
 
 
@@ -20,7 +20,8 @@ class TeamState(SessionState):
     status: str = "loading"
     members: list[dict[str, str]] = []
     invitations: list[dict[str, str]] = []
-    role_choices: list[dict[str, str]] = []
+    role_choices: list[dict[str, str]] = []  # only roles the user may grant
+    default_role: str = "viewer"
     can_manage: bool = False
     invite_open: bool = False
     invite_errors: dict[str, str] = {}
@@ -42,6 +43,12 @@ class TeamState(SessionState):
                 "last_login": format_timestamp(m.last_login_at),
                 "is_self": "yes" if m.id == user.id else "",
                 "is_owner": "yes" if m.role_value == "owner" else "",
+                # Members whose role holds a permission the user lacks are not theirs to
+                # change or deactivate (docs/security.md item 42).
+                "manageable": "yes"
+                if not roles_service.lacking(user, m.permissions)
+                and (m.role_value != "owner" or user.is_owner)
+                else "",
             }
             for m in members
         ]
@@ -57,6 +64,8 @@ class TeamState(SessionState):
             for i in invitations
         ]
         self.role_choices = [{"value": v, "label": label} for v, label in options]
+        values = [v for v, _ in options]
+        self.default_role = "viewer" if "viewer" in values else next(iter(values), "")
         self.can_manage = user.can(Permission.TEAM_MANAGE)
         self.status = "ok"
 
@@ -100,9 +109,9 @@ class TeamState(SessionState):
     def revoke_invitation(self, invitation_id: str) -> Any:
         try:
             with session_scope() as session:
-                team_service.revoke_invitation(session, current_user(), int(invitation_id))
-        except (ServiceError, ValueError) as exc:
-            return rx.toast.error(getattr(exc, "message", "That invitation no longer exists."))
+                team_service.revoke_invitation(session, current_user(), to_int(invitation_id))
+        except ServiceError as exc:
+            return rx.toast.error(exc.message)
         self._refresh()
         return rx.toast.success("Invitation revoked.")
 
@@ -110,10 +119,10 @@ class TeamState(SessionState):
     def change_role(self, user_id: str, role: str) -> Any:
         try:
             with session_scope() as session:
-                team_service.change_role(session, current_user(), int(user_id), role=role)
-        except (ServiceError, ValueError) as exc:
+                team_service.change_role(session, current_user(), to_int(user_id), role=role)
+        except ServiceError as exc:
             self._refresh()
-            return rx.toast.error(getattr(exc, "message", "That member no longer exists."))
+            return rx.toast.error(exc.message)
         self._refresh()
         return rx.toast.success("Role changed.")
 
@@ -121,8 +130,8 @@ class TeamState(SessionState):
     def set_active(self, user_id: str, active: bool) -> Any:
         try:
             with session_scope() as session:
-                team_service.set_active(session, current_user(), int(user_id), active=active)
-        except (ServiceError, ValueError) as exc:
-            return rx.toast.error(getattr(exc, "message", "That member no longer exists."))
+                team_service.set_active(session, current_user(), to_int(user_id), active=active)
+        except ServiceError as exc:
+            return rx.toast.error(exc.message)
         self._refresh()
         return rx.toast.success("Member reactivated." if active else "Member deactivated.")

@@ -10,7 +10,7 @@ from billing_app.ui.state.team import TeamState
 
 
 def _member_row(m: rx.Var[dict[str, str]]) -> rx.Component:
-    editable = TeamState.can_manage & (m["is_self"] == "")
+    editable = TeamState.can_manage & (m["is_self"] == "") & (m["manageable"] == "yes")
     return rx.table.row(
         rx.table.cell(
             rx.vstack(
@@ -116,7 +116,7 @@ def _invite_dialog() -> rx.Component:
                             )
                         ),
                         name="role",
-                        default_value="viewer",
+                        default_value=TeamState.default_role,
                     ),
                     rx.cond(
                         TeamState.invite_errors.contains("role"),
@@ -257,6 +257,8 @@ def _role_editor() -> rx.Component:
                         lambda p: rx.checkbox(
                             p["area"] + ": " + p["label"],
                             checked=RolesState.form_permissions.contains(p["code"]),
+                            # Only permissions one holds can be given (docs/security.md item 42).
+                            disabled=~RolesState.grantable.contains(p["code"]),
                             on_change=lambda checked: RolesState.toggle_permission(
                                 p["code"], checked
                             ),
@@ -318,7 +320,9 @@ def _roles_content() -> rx.Component:
                         rx.table.cell(r["members"]),
                         rx.table.cell(
                             rx.cond(
-                                RolesState.can_manage & (r["builtin"] == ""),
+                                RolesState.can_manage
+                                & (r["builtin"] == "")
+                                & (r["editable"] == "yes"),
                                 rx.hstack(
                                     rx.button(
                                         "Edit",
