@@ -14,6 +14,10 @@ from typing import Protocol
 
 from billing_app.settings import Settings
 
+# Characters that never belong in a header (docs/security.md item 47): Unicode category Cc
+# (line breaks, tabs, NUL ...) and the line and paragraph separators.
+CONTROL_CHARACTERS = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]+")
+
 
 @dataclass(frozen=True)
 class OutgoingEmail:
@@ -38,14 +42,21 @@ class Mailer(Protocol):
     def send(self, message: OutgoingEmail) -> Delivery: ...
 
 
+def header_value(value: str) -> str:
+    """`value` on one line: each run of control characters becomes a space. Fields are checked
+    when saved; this still delivers a message built from a value stored before that."""
+    return CONTROL_CHARACTERS.sub(" ", value).strip()
+
+
 def build_message(message: OutgoingEmail) -> EmailMessage:
     msg = EmailMessage()
-    msg["Subject"] = message.subject
-    msg["From"] = formataddr((message.from_name, message.from_address))
-    msg["To"] = message.to_address
+    from_address = header_value(message.from_address)
+    msg["Subject"] = header_value(message.subject)
+    msg["From"] = formataddr((header_value(message.from_name), from_address))
+    msg["To"] = header_value(message.to_address)
     if message.reply_to:
-        msg["Reply-To"] = message.reply_to
-    domain = message.from_address.rpartition("@")[2] or "localhost"
+        msg["Reply-To"] = header_value(message.reply_to)
+    domain = from_address.rpartition("@")[2] or "localhost"
     msg["Message-ID"] = make_msgid(idstring=f"outbox{message.id}", domain=domain)
     msg.set_content(message.text)
     msg.add_alternative(message.html, subtype="html")

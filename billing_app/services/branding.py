@@ -9,10 +9,12 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 from babel import Locale, UnknownLocaleError
 from sqlmodel import Session, col, func, select
 
+from billing_app.adapters.mailer import CONTROL_CHARACTERS
 from billing_app.db.invoicing import AgencySettings, Brand
 from billing_app.domain.errors import DomainError
 from billing_app.domain.money import normalize_currency
 from billing_app.domain.numbering import SequenceReset, validate_number_format
+from billing_app.domain.numbers import parse_whole_number
 from billing_app.services import audit
 from billing_app.services.clock import Clock, system_clock
 from billing_app.services.errors import Conflict, NotFound, ValidationFailed
@@ -20,6 +22,7 @@ from billing_app.services.identity import CurrentUser, normalize_email
 
 HEX_COLOR = re.compile(r"^#[0-9a-fA-F]{6}$")
 DOMAIN = re.compile(r"^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$")
+ONE_LINE = "Use a single line without control characters."
 
 
 def get_agency(session: Session, *, clock: Clock = system_clock) -> AgencySettings:
@@ -46,8 +49,20 @@ class AgencyInput:
     number_reset: str
 
 
-def _text(value: str, field: str, label: str, limit: int, *, required: bool = False) -> str:
+def _text(
+    value: str,
+    field: str,
+    label: str,
+    limit: int,
+    *,
+    required: bool = False,
+    header: bool = False,
+) -> str:
+    """`value` trimmed. A ``header`` value ends up in email headers (sender, subject, reply-to):
+    it may hold no control characters (docs/security.md item 47)."""
     cleaned = value.strip()
+    if header and CONTROL_CHARACTERS.search(cleaned):
+        raise ValidationFailed(ONE_LINE, field=field)
     if required and not cleaned:
         msg = f"Enter {label}."
         raise ValidationFailed(msg, field=field)
@@ -57,15 +72,24 @@ def _text(value: str, field: str, label: str, limit: int, *, required: bool = Fa
     return cleaned
 
 
+def _header_email(value: str, field: str) -> str:
+    """An optional email address that ends up in email headers ("" when left empty)."""
+    cleaned = _text(value, field, "an email address", 320, header=True)
+    return normalize_email(cleaned, field) if cleaned else ""
+
+
 def update_agency(
     session: Session, actor: CurrentUser, data: AgencyInput, *, clock: Clock = system_clock
 ) -> None:
     """Validate and save the agency settings; nothing is written if any field is wrong."""
     row = get_agency(session, clock=clock)
-    legal_name = _text(data.legal_name, "legal_name", "the agency's legal name", 200, required=True)
+    # The legal name is the sender of the first brand's emails.
+    legal_name = _text(
+        data.legal_name, "legal_name", "the agency's legal name", 200, required=True, header=True
+    )
     address = _text(data.address, "address", "the address", 1000)
     tax_id = _text(data.tax_id, "tax_id", "the tax id", 64)
-    email = normalize_email(data.email, field="email") if data.email.strip() else ""
+    email = _header_email(data.email, "email")
     try:
         currency = normalize_currency(data.default_currency)
     except DomainError as exc:
@@ -81,11 +105,10 @@ def update_agency(
     except (ZoneInfoNotFoundError, ValueError) as exc:
         msg = "Choose a time zone, e.g. Europe/Paris."
         raise ValidationFailed(msg, field="time_zone") from exc
-    try:
-        terms = int(data.payment_terms_days.strip())
-    except ValueError as exc:
+    terms = parse_whole_number(data.payment_terms_days, max_digits=4)
+    if terms is None:
         msg = "Enter a whole number of days."
-        raise ValidationFailed(msg, field="payment_terms_days") from exc
+        raise ValidationFailed(msg, field="payment_terms_days")
     if not 0 <= terms <= 365:
         msg = "Payment terms are between 0 and 365 days."
         raise ValidationFailed(msg, field="payment_terms_days")
@@ -132,7 +155,8 @@ def _color(value: str, field: str) -> str:
 
 
 def _clean_brand(session: Session, data: BrandInput, brand_id: int | None) -> dict[str, object]:
-    name = _text(data.name, "name", "the brand's name", 120, required=True)
+    # The name stands in for an empty sender name.
+    name = _text(data.name, "name", "the brand's name", 120, required=True, header=True)
     clash = session.exec(select(Brand).where(func.lower(Brand.name) == name.lower())).first()
     if clash is not None and clash.id != brand_id:
         msg = f"A brand named “{name}” already exists."
@@ -155,13 +179,11 @@ def _clean_brand(session: Session, data: BrandInput, brand_id: int | None) -> di
         "name": name,
         "primary_color": _color(data.primary_color, "primary_color"),
         "accent_color": _color(data.accent_color, "accent_color"),
-        "sender_name": _text(data.sender_name, "sender_name", "a sender name", 120) or name,
-        "reply_to": normalize_email(data.reply_to, "reply_to") if data.reply_to.strip() else "",
-        "support_email": (
-            normalize_email(data.support_email, "support_email")
-            if data.support_email.strip()
-            else ""
+        "sender_name": (
+            _text(data.sender_name, "sender_name", "a sender name", 120, header=True) or name
         ),
+        "reply_to": _header_email(data.reply_to, "reply_to"),
+        "support_email": _header_email(data.support_email, "support_email"),
         "support_url": _text(support_url, "support_url", "a support URL", 500),
         "email_footer": _text(data.email_footer, "email_footer", "a footer", 1000),
         "custom_domain": domain or None,
