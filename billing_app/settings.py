@@ -33,9 +33,13 @@ class Settings(BaseSettings):
     session_absolute_hours: int = 12
     cookie_secure: bool | None = None
 
-    # Login throttling.
+    # Sign-in throttling (docs/security.md items 18, 40): per account, per client address, and
+    # a flood of failures across the whole app tightening the per-address limit.
     login_max_failures: int = 5
     login_lockout_minutes: int = 15
+    login_address_max_failures: int = 20
+    login_address_max_failures_under_attack: int = 3
+    login_global_max_failures: int = 300
 
     # Email.
     smtp_host: str | None = None

@@ -106,6 +106,11 @@ class LoginTicket(SQLModel, table=True):
     used_at: datetime | None = Field(default=None, sa_column=_ts(nullable=True))
     ip: str = Field(default="", max_length=64)
     stage: str = Field(default="login", max_length=8, sa_column_kwargs={"server_default": "login"})
+    # SHA-256 of the browser cookie of the browser that asked for the ticket: only that browser
+    # can redeem it (no login CSRF).
+    browser_hash: str = Field(
+        default="", max_length=64, sa_column_kwargs={"server_default": ""}, nullable=False
+    )
 
 
 class RecoveryCode(SQLModel, table=True):
@@ -182,6 +187,10 @@ class OutboxEmail(SQLModel, table=True):
     reply_to: str = Field(default="", max_length=320)
     attachment_key: str = Field(default="", max_length=100)
     attachment_name: str = Field(default="", max_length=200)
+    # A message carrying a single-use link stores no token: the body holds a placeholder and
+    # names the row (password_reset or invitation) whose token is minted at delivery.
+    secret_kind: str = Field(default="", max_length=20, sa_column_kwargs={"server_default": ""})
+    secret_ref: int | None = Field(default=None)
 
 
 class AuditEvent(SQLModel, table=True):
@@ -200,16 +209,32 @@ class AuditEvent(SQLModel, table=True):
     details: str = Field(default="", max_length=2000)
 
 
-class LoginThrottle(SQLModel, table=True):
-    """Failed sign-ins per email (known or not, so answers never reveal which emails exist)."""
+class AuthThrottle(SQLModel, table=True):
+    """Failed attempts per key: an account (a digest of the typed email, known or not, so
+    answers never reveal which emails exist), a client address, the whole app, a second
+    factor, password-reset requests per address."""
 
-    __tablename__ = "login_throttle"
+    __tablename__ = "auth_throttle"
     __table_args__ = {"extend_existing": True}
 
-    email: str = Field(max_length=320, primary_key=True)
+    key: str = Field(max_length=100, primary_key=True)
     failures: int = Field(default=0)
     locked_until: datetime | None = Field(default=None, sa_column=_ts(nullable=True))
     last_failure_at: datetime | None = Field(default=None, sa_column=_ts(nullable=True))
+
+
+class PasswordResetRequest(SQLModel, table=True):
+    """A "forgot password" request waiting for the job that answers it. The page writes only
+    this row, the same for known and unknown addresses; the job looks the address up and, for
+    an active account, writes the reset and its email in one transaction."""
+
+    __tablename__ = "password_reset_request"
+    __table_args__ = {"extend_existing": True}
+
+    id: int | None = Field(default=None, primary_key=True)
+    email: str = Field(max_length=320)
+    ip: str = Field(default="", max_length=64)
+    requested_at: datetime = Field(sa_column=_ts())
 
 
 class Installation(SQLModel, table=True):

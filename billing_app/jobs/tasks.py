@@ -7,8 +7,9 @@ import logging
 from huey import crontab
 
 from billing_app.adapters.mailer import mailer_from_settings
-from billing_app.db.engine import get_engine
+from billing_app.db.engine import get_engine, session_scope
 from billing_app.jobs.queue import huey
+from billing_app.services.auth import answer_reset_requests
 from billing_app.services.outbox import deliver_due
 from billing_app.settings import get_settings
 
@@ -37,3 +38,27 @@ def kick_outbox() -> None:
         deliver_outbox()
     except Exception:
         log.exception("could not enqueue outbox delivery; the periodic task will retry")
+
+
+@huey.task(name="answer_reset_requests")
+def answer_reset_requests_task() -> int:
+    """Answer the queued "forgot password" requests, then deliver what they queued."""
+    with session_scope() as session:
+        answered = answer_reset_requests(session)
+    if answered:
+        deliver_outbox.call_local()
+    return answered
+
+
+@huey.periodic_task(crontab(minute="*"), name="answer_reset_requests_periodic")
+def answer_reset_requests_periodic() -> None:
+    """Every minute: requests a lost task left behind (nothing is lost after a crash)."""
+    answer_reset_requests_task.call_local()
+
+
+def kick_reset_requests() -> None:
+    """Ask for the queued reset requests to be answered now (after the request committed)."""
+    try:
+        answer_reset_requests_task()
+    except Exception:
+        log.exception("could not enqueue reset requests; the periodic task will answer them")

@@ -1,5 +1,5 @@
 """A staff member's own account: password change, two-factor authentication (TOTP with a QR
-code, hashed single-use recovery codes) and their sessions (security.md items 13-15, 19, 20).
+code, hashed single-use recovery codes) and their sessions (docs/security.md items 13-15, 19, 20).
 
 Changing the password or two-factor settings needs the current password, emails the user, and
 ends their other sessions (password) or offers to (two-factor)."""
@@ -10,7 +10,6 @@ import math
 import re
 import secrets
 from dataclasses import dataclass
-from datetime import timedelta
 
 import pyotp
 import segno
@@ -18,13 +17,16 @@ import sqlalchemy as sa
 from pyotp.utils import strings_equal
 from sqlmodel import Session, col, func, select
 
-from billing_app.db.models import AuthSession, LoginThrottle, RecoveryCode, StaffUser
-from billing_app.services import audit
+from billing_app.db.models import AuthSession, RecoveryCode, StaffUser
+from billing_app.domain.throttle import after_failure, is_locked, lock_remaining
+from billing_app.services import audit, throttling
 from billing_app.services.audit import Actor
 from billing_app.services.auth import (
     LoginOutcome,
-    consume_ticket,
+    consume_mfa_ticket,
     issue_ticket,
+    pending_mfa_ticket,
+    revoke_password_resets,
     revoke_sessions,
 )
 from billing_app.services.clock import Clock, system_clock
@@ -42,8 +44,6 @@ from billing_app.settings import Settings
 RECOVERY_CODES = 10
 TOTP_FORMAT = re.compile(r"\d{6}")
 RECOVERY_FORMAT = re.compile(r"[0-9a-f]{10}")
-MAX_CODE_FAILURES = 5
-CODE_LOCKOUT = timedelta(minutes=15)
 MFA_EXPIRED = "Your sign-in took too long. Enter your email and password again."
 
 
@@ -80,11 +80,12 @@ def change_password(
     *,
     current_password: str,
     new_password: str,
-    keep_session_token: str | None,
+    keep_session_id: int | None,
     clock: Clock = system_clock,
     settings: Settings | None = None,
 ) -> int:
-    """Set a new password; ends every other session. Returns how many were ended."""
+    """Set a new password; ends every other session and every reset link sent before.
+    Returns how many sessions were ended."""
     user = _user(session, actor.id)
     _check_current_password(user, current_password)
     check_password(new_password, email=user.email, name=user.name)
@@ -93,7 +94,8 @@ def change_password(
         raise ValidationFailed(msg, field="new_password")
     user.password_hash = hash_password(new_password)
     session.add(user)
-    ended = revoke_sessions(session, actor.id, except_token=keep_session_token, clock=clock)
+    ended = revoke_sessions(session, actor.id, except_session_id=keep_session_id, clock=clock)
+    revoke_password_resets(session, actor.id, clock=clock)
     audit.record(session, "account.password_changed", actor.actor(), target=user.email, clock=clock)
     _notify(
         session,
@@ -109,10 +111,10 @@ def sign_out_other_sessions(
     session: Session,
     actor: CurrentUser,
     *,
-    keep_session_token: str | None,
+    keep_session_id: int | None,
     clock: Clock = system_clock,
 ) -> int:
-    ended = revoke_sessions(session, actor.id, except_token=keep_session_token, clock=clock)
+    ended = revoke_sessions(session, actor.id, except_session_id=keep_session_id, clock=clock)
     audit.record(
         session,
         "account.signed_out_others",
@@ -127,7 +129,7 @@ def sign_out_other_sessions(
 def other_session_count(
     session: Session,
     actor: CurrentUser,
-    keep_session_token: str | None,
+    keep_session_id: int | None,
     *,
     clock: Clock = system_clock,
 ) -> int:
@@ -138,8 +140,8 @@ def other_session_count(
         .where(col(AuthSession.revoked_at).is_(None))
         .where(col(AuthSession.expires_at) > clock.now())
     )
-    if keep_session_token:
-        query = query.where(col(AuthSession.token_hash) != token_digest(keep_session_token))
+    if keep_session_id is not None:
+        query = query.where(col(AuthSession.id) != keep_session_id)
     return session.exec(query).one()
 
 
@@ -300,53 +302,46 @@ def _code_matches(session: Session, user: StaffUser, code: str, clock: Clock) ->
 def complete_second_factor(
     session: Session,
     *,
-    mfa_ticket: str,
+    mfa_ticket_id: int,
+    browser: str,
     code: str,
     ip: str = "",
     clock: Clock = system_clock,
 ) -> LoginOutcome:
-    """The second sign-in step: a code for the password already checked. Wrong codes are
-    throttled per account. The caller commits even when the outcome is an error."""
-    from billing_app.db.models import LoginTicket
-
-    row = session.exec(
-        select(LoginTicket)
-        .where(col(LoginTicket.ticket_hash) == token_digest(mfa_ticket))
-        .where(col(LoginTicket.stage) == "mfa")
-    ).first()
+    """The second sign-in step: a code for the password already checked in this browser
+    (``browser``: its browser cookie). Wrong codes are throttled per account. The caller
+    commits even when the outcome is an error."""
+    row = pending_mfa_ticket(session, mfa_ticket_id, browser=browser, clock=clock)
     now = clock.now()
-    if row is None or row.used_at is not None or row.expires_at <= now:
+    if row is None:
         return LoginOutcome(error=MFA_EXPIRED)
     user = session.get(StaffUser, row.user_id)
     if user is None or not user.is_active or not user.totp_secret:
         return LoginOutcome(error=MFA_EXPIRED)
-    key = f"2fa:{user.id}"
-    throttle = session.get(LoginThrottle, key)
-    if throttle and throttle.locked_until and throttle.locked_until > now:
-        minutes = max(1, math.ceil((throttle.locked_until - now).total_seconds() / 60))
+    assert user.id is not None
+    key = throttling.second_factor_key(user.id)
+    policy = throttling.SECOND_FACTOR_POLICY
+    bucket = throttling.load(session, key, policy, now)
+    if is_locked(bucket, now):
+        minutes = max(1, math.ceil(lock_remaining(bucket, now).total_seconds() / 60))
         return LoginOutcome(
-            mfa_ticket=mfa_ticket,
+            mfa_ticket_id=mfa_ticket_id,
             error=f"Too many wrong codes. Try again in {minutes} minutes.",
         )
     actor = Actor(user.id, user.email, ip)
     if not _code_matches(session, user, code, clock):
-        throttle = throttle or LoginThrottle(email=key, failures=0)
-        throttle.failures += 1
-        throttle.last_failure_at = now
+        bucket = after_failure(bucket, policy, now)
+        throttling.save(session, key, bucket)
         error = "That code is not right, or was already used."
-        if throttle.failures >= MAX_CODE_FAILURES:
-            throttle.failures = 0
-            throttle.locked_until = now + CODE_LOCKOUT
-            error = "Too many wrong codes. Try again in 15 minutes."
-        session.add(throttle)
+        if is_locked(bucket, now):
+            minutes = max(1, math.ceil(lock_remaining(bucket, now).total_seconds() / 60))
+            error = f"Too many wrong codes. Try again in {minutes} minutes."
         audit.record(session, "login.2fa_failed", actor, target=user.email, clock=clock)
-        return LoginOutcome(mfa_ticket=mfa_ticket, error=error)
-    if throttle is not None:
-        session.delete(throttle)
-    assert user.id is not None
-    if consume_ticket(session, mfa_ticket, stage="mfa", clock=clock) is None:
+        return LoginOutcome(mfa_ticket_id=mfa_ticket_id, error=error)
+    throttling.clear(session, key)
+    if consume_mfa_ticket(session, mfa_ticket_id, browser=browser, clock=clock) is None:
         return LoginOutcome(error=MFA_EXPIRED)
-    return LoginOutcome(ticket=issue_ticket(session, user.id, ip=ip, clock=clock))
+    return LoginOutcome(ticket=issue_ticket(session, user.id, ip=ip, browser=browser, clock=clock))
 
 
 def two_factor_enabled(session: Session, user_id: int) -> bool:

@@ -7,9 +7,10 @@ the session token: it gets a one-time ticket that the cookie route exchanges for
 
 from __future__ import annotations
 
+import hashlib
 import math
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
@@ -18,13 +19,14 @@ from sqlmodel import Session, col, func, select
 from billing_app.db.models import (
     AuthSession,
     Installation,
-    LoginThrottle,
     LoginTicket,
     PasswordReset,
+    PasswordResetRequest,
     StaffUser,
 )
 from billing_app.domain.permissions import BuiltinRole
-from billing_app.services import audit
+from billing_app.domain.throttle import after_failure, is_locked, lock_remaining
+from billing_app.services import audit, throttling
 from billing_app.services.audit import Actor
 from billing_app.services.clock import Clock, system_clock
 from billing_app.services.errors import Conflict, ValidationFailed
@@ -33,7 +35,7 @@ from billing_app.services.identity import (
     current_user_from,
     normalize_email,
 )
-from billing_app.services.outbox import enqueue_email
+from billing_app.services.outbox import SECRET_PLACEHOLDER, enqueue_email
 from billing_app.services.passwords import check_password
 from billing_app.services.secrets_util import (
     hash_password,
@@ -47,6 +49,8 @@ from billing_app.settings import Settings, get_settings
 LOGIN_TICKET_TTL = timedelta(seconds=60)
 MFA_TICKET_TTL = timedelta(minutes=5)
 RESET_TTL = timedelta(hours=1)
+# At most this many live reset links per account per hour (no mailbox flooding).
+RESETS_PER_HOUR = 3
 TOUCH_EVERY = timedelta(seconds=60)
 BAD_CREDENTIALS = "Email or password is incorrect."
 RESET_INVALID = "This reset link is not valid or was already used. Ask for a new one."
@@ -112,11 +116,15 @@ def create_owner(
 @dataclass(frozen=True)
 class LoginOutcome:
     """The result of a sign-in attempt: a one-time ticket, a second-factor step to complete
-    (``mfa_ticket``), or a message to show."""
+    (``mfa_ticket_id``), or a message to show."""
 
     ticket: str | None = None
     error: str | None = None
-    mfa_ticket: str | None = None
+    mfa_ticket_id: int | None = None
+
+
+def _minutes(left: timedelta) -> int:
+    return max(1, math.ceil(left.total_seconds() / 60))
 
 
 def _lockout_message(minutes: int) -> str:
@@ -126,55 +134,86 @@ def _lockout_message(minutes: int) -> str:
     )
 
 
+def _address_message(minutes: int) -> str:
+    unit = "minute" if minutes == 1 else "minutes"
+    return f"Too many failed sign-in attempts from your network. Try again in {minutes} {unit}."
+
+
+def typed_address_label(typed: str) -> str:
+    """How the audit log names an address typed into a form that matches no account: never
+    the text itself (people type passwords into the email field), only a short digest that
+    lets repeated attempts be told apart."""
+    digest = hashlib.sha256(" ".join(typed.split()).lower().encode("utf-8")).hexdigest()
+    return f"unknown address #{digest[:10]}"
+
+
+def browser_digest(browser_id: str) -> str:
+    """What a ticket stores of the browser cookie of the browser that asked for it."""
+    return token_digest(browser_id) if browser_id else ""
+
+
 def authenticate(
     session: Session,
     *,
     email: str,
     password: str,
     ip: str = "",
+    browser: str = "",
     clock: Clock = system_clock,
     settings: Settings | None = None,
 ) -> LoginOutcome:
-    """Check credentials; on success return a one-time login ticket.
+    """Check credentials; on success return a one-time login ticket bound to ``browser``
+    (the value of the browser cookie of the page that signs in).
 
-    Failures are counted per email address whether or not it belongs to an account, so the
-    answers (and the lockout) are the same for registered and unknown addresses. The caller
-    must commit even when the outcome is an error: the failure count is part of it.
+    Failures are counted per account key whether or not an account has the address, per
+    client address, and for the whole app, so the answers (and the lockout) are the same for
+    registered and unknown addresses. The caller must commit even when the outcome is an
+    error: the failure counts are part of it.
     """
     settings = settings or get_settings()
     now = clock.now()
-    key = " ".join(email.split()).lower()[:320]
-    if not key or not password:
+    if not email.strip() or not password:
         return LoginOutcome(error=BAD_CREDENTIALS)
-    throttle = session.get(LoginThrottle, key)
-    if throttle and throttle.locked_until and throttle.locked_until > now:
-        minutes = max(1, math.ceil((throttle.locked_until - now).total_seconds() / 60))
-        audit.record(session, "login.throttled", Actor(None, key, ip), target=key, clock=clock)
-        return LoginOutcome(error=_lockout_message(minutes))
-    user = session.exec(select(StaffUser).where(col(StaffUser.email) == key)).first()
+    account_key = throttling.account_key(email)
+    address_key = throttling.address_key(ip)
+    account_policy = throttling.account_policy(settings)
+    global_policy = throttling.global_policy(settings)
+    flood = throttling.load(session, throttling.GLOBAL_KEY, global_policy, now)
+    address_policy = throttling.address_policy(settings, under_attack=is_locked(flood, now))
+    account = throttling.load(session, account_key, account_policy, now)
+    address = throttling.load(session, address_key, address_policy, now)
+    user = session.exec(
+        select(StaffUser).where(col(StaffUser.email) == " ".join(email.split()).lower())
+    ).first()
+    label = user.email if user else typed_address_label(email)
+    if is_locked(address, now) or is_locked(account, now):
+        audit.record(session, "login.throttled", Actor(None, label, ip), target=label, clock=clock)
+        if is_locked(address, now):
+            return LoginOutcome(error=_address_message(_minutes(lock_remaining(address, now))))
+        return LoginOutcome(error=_lockout_message(_minutes(lock_remaining(account, now))))
     password_ok = verify_password(user.password_hash if user else None, password)
     if user is None or not password_ok or not user.is_active:
-        throttle = throttle or LoginThrottle(email=key, failures=0)
-        throttle.failures += 1
-        throttle.last_failure_at = now
+        account = after_failure(account, account_policy, now)
+        address = after_failure(address, address_policy, now)
+        throttling.save(session, account_key, account)
+        throttling.save(session, address_key, address)
+        throttling.save(session, throttling.GLOBAL_KEY, after_failure(flood, global_policy, now))
         error = BAD_CREDENTIALS
-        if throttle.failures >= settings.login_max_failures:
-            throttle.failures = 0
-            throttle.locked_until = now + timedelta(minutes=settings.login_lockout_minutes)
-            error = _lockout_message(settings.login_lockout_minutes)
-        session.add(throttle)
+        if is_locked(account, now):
+            error = _lockout_message(_minutes(lock_remaining(account, now)))
+        elif is_locked(address, now):
+            error = _address_message(_minutes(lock_remaining(address, now)))
         reason = "unknown email" if user is None else "inactive" if password_ok else "password"
         audit.record(
             session,
             "login.failed",
-            Actor(user.id if user else None, key, ip),
-            target=key,
+            Actor(user.id if user else None, label, ip),
+            target=label,
             details=f"reason: {reason}",
             clock=clock,
         )
         return LoginOutcome(error=error)
-    if throttle is not None:
-        session.delete(throttle)
+    throttling.clear(session, account_key)
     if needs_rehash(user.password_hash):
         user.password_hash = hash_password(password)
         session.add(user)
@@ -182,9 +221,26 @@ def authenticate(
     if user.totp_secret:
         # The password is right; the second factor is still to come (a reset never skips it).
         return LoginOutcome(
-            mfa_ticket=issue_ticket(session, user.id, ip=ip, clock=clock, stage="mfa")
+            mfa_ticket_id=issue_mfa_ticket(session, user.id, ip=ip, browser=browser, clock=clock)
         )
-    return LoginOutcome(ticket=issue_ticket(session, user.id, ip=ip, clock=clock))
+    return LoginOutcome(ticket=issue_ticket(session, user.id, ip=ip, browser=browser, clock=clock))
+
+
+def _new_ticket_row(
+    session: Session, user_id: int, *, ip: str, browser: str, clock: Clock, stage: str
+) -> tuple[str, LoginTicket]:
+    ticket = new_token()
+    row = LoginTicket(
+        ticket_hash=token_digest(ticket),
+        user_id=user_id,
+        expires_at=clock.now() + (MFA_TICKET_TTL if stage == "mfa" else LOGIN_TICKET_TTL),
+        ip=ip[:64],
+        stage=stage,
+        browser_hash=browser_digest(browser),
+    )
+    session.add(row)
+    session.flush()
+    return ticket, row
 
 
 def issue_ticket(
@@ -192,60 +248,110 @@ def issue_ticket(
     user_id: int,
     *,
     ip: str = "",
+    browser: str = "",
     clock: Clock = system_clock,
-    stage: str = "login",
 ) -> str:
-    """A one-time ticket for a user who just proved who they are (password, invitation).
-
-    ``login`` tickets are exchanged for a session cookie within a minute; ``mfa`` tickets
-    stand for a correct password while the second factor is asked (five minutes)."""
-    ticket = new_token()
-    session.add(
-        LoginTicket(
-            ticket_hash=token_digest(ticket),
-            user_id=user_id,
-            expires_at=clock.now() + (MFA_TICKET_TTL if stage == "mfa" else LOGIN_TICKET_TTL),
-            ip=ip[:64],
-            stage=stage,
-        )
+    """A one-time ticket for a user who just proved who they are (password, second factor,
+    invitation), exchanged for a session cookie within a minute by the browser that asked
+    for it (``browser``: its browser cookie)."""
+    ticket, _ = _new_ticket_row(
+        session, user_id, ip=ip, browser=browser, clock=clock, stage="login"
     )
     return ticket
 
 
-def consume_ticket(
-    session: Session, ticket: str, *, stage: str, clock: Clock = system_clock
+def issue_mfa_ticket(
+    session: Session,
+    user_id: int,
+    *,
+    ip: str = "",
+    browser: str = "",
+    clock: Clock = system_clock,
+) -> int:
+    """A ticket standing for a correct password while the second factor is asked (five
+    minutes). The page keeps only its id: it is worth nothing without the browser cookie
+    of the browser that typed the password."""
+    _, row = _new_ticket_row(session, user_id, ip=ip, browser=browser, clock=clock, stage="mfa")
+    assert row.id is not None
+    return row.id
+
+
+def _claim_ticket(
+    session: Session, condition: sa.ColumnElement[bool], *, stage: str, browser: str, now: datetime
 ) -> int | None:
-    """Use a ticket once; returns its user id, or None if unknown, used, expired or of
-    another stage. Of two concurrent uses only one succeeds."""
-    now = clock.now()
+    """Use a ticket once; returns its user id, or None if unknown, used, expired, of another
+    stage or asked for by another browser. Of two concurrent uses only one succeeds."""
+    binding = browser_digest(browser)
+    if not binding:
+        return None
     result = session.execute(
         sa.update(LoginTicket)
-        .where(col(LoginTicket.ticket_hash) == token_digest(ticket))
+        .where(condition)
         .where(col(LoginTicket.stage) == stage)
         .where(col(LoginTicket.used_at).is_(None))
         .where(col(LoginTicket.expires_at) > now)
+        .where(col(LoginTicket.browser_hash) == binding)
         .values(used_at=now)
     )
     if result.rowcount != 1:  # type: ignore[attr-defined]
         return None
-    return session.exec(
-        select(LoginTicket.user_id).where(col(LoginTicket.ticket_hash) == token_digest(ticket))
-    ).one()
+    return session.exec(select(LoginTicket.user_id).where(condition)).one()
+
+
+def consume_ticket(
+    session: Session, ticket: str, *, browser: str, clock: Clock = system_clock
+) -> int | None:
+    """Use a login ticket once, from the browser it was issued to."""
+    return _claim_ticket(
+        session,
+        col(LoginTicket.ticket_hash) == token_digest(ticket),
+        stage="login",
+        browser=browser,
+        now=clock.now(),
+    )
+
+
+def consume_mfa_ticket(
+    session: Session, ticket_id: int, *, browser: str, clock: Clock = system_clock
+) -> int | None:
+    """Use a second-factor ticket once, from the browser it was issued to."""
+    return _claim_ticket(
+        session, col(LoginTicket.id) == ticket_id, stage="mfa", browser=browser, now=clock.now()
+    )
+
+
+def pending_mfa_ticket(
+    session: Session, ticket_id: int, *, browser: str, clock: Clock = system_clock
+) -> LoginTicket | None:
+    """The second-factor ticket if it can still be used from this browser."""
+    row = session.get(LoginTicket, ticket_id) if ticket_id else None
+    if (
+        row is None
+        or row.stage != "mfa"
+        or row.used_at is not None
+        or row.expires_at <= clock.now()
+        or not browser
+        or row.browser_hash != browser_digest(browser)
+    ):
+        return None
+    return row
 
 
 def redeem_ticket(
     session: Session,
     ticket: str,
     *,
+    browser: str,
     ip: str = "",
     user_agent: str = "",
     clock: Clock = system_clock,
     settings: Settings | None = None,
 ) -> str | None:
-    """Exchange a login ticket for a brand-new session token (None if invalid or used)."""
+    """Exchange a login ticket for a brand-new session token (None if invalid, used, or
+    presented by another browser than the one it was issued to)."""
     settings = settings or get_settings()
     now = clock.now()
-    user_id = consume_ticket(session, ticket, stage="login", clock=clock)
+    user_id = consume_ticket(session, ticket, browser=browser, clock=clock)
     if user_id is None:
         return None
     user = session.get(StaffUser, user_id)
@@ -298,18 +404,27 @@ def resolve_session(
     if now - row.last_seen_at >= TOUCH_EVERY:
         row.last_seen_at = now
         session.add(row)
-    return current_user_from(session, user, ip=ip)
+    return current_user_from(session, user, ip=ip, session_id=row.id)
 
 
 def logout(
     session: Session, token: str | None, *, ip: str = "", clock: Clock = system_clock
 ) -> None:
-    """End the session of this token (no-op if unknown)."""
+    """End the session of this cookie token (no-op if unknown)."""
     if not token:
         return
     row = session.exec(
         select(AuthSession).where(col(AuthSession.token_hash) == token_digest(token))
     ).first()
+    if row is not None and row.id is not None:
+        end_session(session, row.id, ip=ip, clock=clock)
+
+
+def end_session(
+    session: Session, session_id: int, *, ip: str = "", clock: Clock = system_clock
+) -> None:
+    """Sign out: revoke one session (no-op if unknown or already ended)."""
+    row = session.get(AuthSession, session_id)
     if row is None or row.revoked_at is not None:
         return
     row.revoked_at = clock.now()
@@ -320,7 +435,11 @@ def logout(
 
 
 def revoke_sessions(
-    session: Session, user_id: int, *, except_token: str | None = None, clock: Clock = system_clock
+    session: Session,
+    user_id: int,
+    *,
+    except_session_id: int | None = None,
+    clock: Clock = system_clock,
 ) -> int:
     """End every open session of a user (but the one given); returns how many."""
     query = (
@@ -328,9 +447,21 @@ def revoke_sessions(
         .where(col(AuthSession.user_id) == user_id)
         .where(col(AuthSession.revoked_at).is_(None))
     )
-    if except_token:
-        query = query.where(col(AuthSession.token_hash) != token_digest(except_token))
+    if except_session_id is not None:
+        query = query.where(col(AuthSession.id) != except_session_id)
     result = session.execute(query.values(revoked_at=clock.now()))
+    return int(result.rowcount)  # type: ignore[attr-defined]
+
+
+def revoke_password_resets(session: Session, user_id: int, *, clock: Clock = system_clock) -> int:
+    """Make every reset link of a user unusable (after a reset, a password change or a
+    deactivation: a link sent before must not work after)."""
+    result = session.execute(
+        sa.update(PasswordReset)
+        .where(col(PasswordReset.user_id) == user_id)
+        .where(col(PasswordReset.used_at).is_(None))
+        .values(used_at=clock.now())
+    )
     return int(result.rowcount)  # type: ignore[attr-defined]
 
 
@@ -340,46 +471,91 @@ def request_password_reset(
     email: str,
     ip: str = "",
     clock: Clock = system_clock,
-    settings: Settings | None = None,
 ) -> None:
-    """Email a single-use reset link if the address belongs to an active account.
+    """Take a "forgot password" request. The page shows the same answer either way, and this
+    does the same work for known and unknown addresses (no enumeration by timing): it only
+    queues the request, in the caller's transaction; ``answer_reset_requests`` (a job) looks
+    the address up. Requests from one client address are throttled (silently)."""
+    now = clock.now()
+    key = throttling.address_key(ip, "reset")
+    bucket = throttling.load(session, key, throttling.RESET_ADDRESS_POLICY, now)
+    throttling.save(session, key, after_failure(bucket, throttling.RESET_ADDRESS_POLICY, now))
+    if is_locked(bucket, now):
+        return
+    typed = " ".join(email.split()).lower()[:320]
+    session.add(PasswordResetRequest(email=typed, ip=ip[:64], requested_at=now))
 
-    The caller shows the same answer either way (no account enumeration)."""
+
+def answer_reset_requests(
+    session: Session,
+    *,
+    clock: Clock = system_clock,
+    settings: Settings | None = None,
+    limit: int = 100,
+) -> int:
+    """Answer queued reset requests: for an active account, a single-use reset link (its
+    token is minted when the email is delivered) and its email, written in the same
+    transaction that removes the request. Returns how many requests were answered."""
     settings = settings or get_settings()
-    key = " ".join(email.split()).lower()
-    user = session.exec(select(StaffUser).where(col(StaffUser.email) == key)).first()
+    requests = session.exec(
+        select(PasswordResetRequest).order_by(col(PasswordResetRequest.id)).limit(limit)
+    ).all()
+    for request in requests:
+        _answer_reset_request(session, request, clock=clock, settings=settings)
+        session.delete(request)
+    return len(requests)
+
+
+def _answer_reset_request(
+    session: Session, request: PasswordResetRequest, *, clock: Clock, settings: Settings
+) -> None:
+    now = clock.now()
+    user = session.exec(select(StaffUser).where(col(StaffUser.email) == request.email)).first()
+    label = user.email if user else typed_address_label(request.email)
+    active = user is not None and user.is_active
+    recent = 0
+    if user is not None and active:
+        recent = session.exec(
+            select(func.count())
+            .select_from(PasswordReset)
+            .where(col(PasswordReset.user_id) == user.id)
+            .where(col(PasswordReset.created_at) > now - timedelta(hours=1))
+        ).one()
+    details = "" if active else "no active account"
+    if active and recent >= RESETS_PER_HOUR:
+        details = "too many requests this hour; no email sent"
     audit.record(
         session,
         "password_reset.requested",
-        Actor(user.id if user else None, key[:320], ip),
-        target=key[:320],
-        details="" if user and user.is_active else "no active account",
+        Actor(user.id if user else None, label, request.ip),
+        target=label,
+        details=details,
         clock=clock,
     )
-    if user is None or not user.is_active:
+    if user is None or details:
         return
-    now = clock.now()
-    token = new_token()
     assert user.id is not None
-    session.add(
-        PasswordReset(
-            token_hash=token_digest(token),
-            user_id=user.id,
-            created_at=now,
-            expires_at=now + RESET_TTL,
-        )
+    reset = PasswordReset(
+        # Unusable until the email is delivered: delivery mints the token (outbox).
+        token_hash=token_digest(new_token()),
+        user_id=user.id,
+        created_at=now,
+        expires_at=now + RESET_TTL,
     )
+    session.add(reset)
+    session.flush()
     enqueue_email(
         session,
         "password_reset",
         user.email,
         {
             "name": user.name,
-            "reset_url": f"{settings.public_base_url}/reset-password?token={token}",
+            "reset_url": f"{settings.public_base_url}/reset-password?token={SECRET_PLACEHOLDER}",
             "expires_minutes": int(RESET_TTL.total_seconds() // 60),
         },
         clock=clock,
         settings=settings,
+        secret=("password_reset", reset.id),
     )
 
 
@@ -431,7 +607,8 @@ def reset_password(
     session.add(user)
     assert user.id is not None
     revoke_sessions(session, user.id, clock=clock)
-    session.execute(sa.delete(LoginThrottle).where(col(LoginThrottle.email) == user.email))
+    revoke_password_resets(session, user.id, clock=clock)
+    throttling.clear(session, throttling.account_key(user.email))
     audit.record(
         session,
         "password_reset.completed",

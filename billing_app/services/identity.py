@@ -33,6 +33,8 @@ class CurrentUser:
     role_label: str
     permissions: frozenset[Permission]
     ip: str = ""
+    # The auth_session row the user is acting through (None outside a browser session).
+    session_id: int | None = None
 
     @property
     def is_owner(self) -> bool:
@@ -70,7 +72,9 @@ def role_of(session: Session, user: StaffUser) -> tuple[str, frozenset[Permissio
     return role.name, parse_permissions(role.permissions.split())
 
 
-def current_user_from(session: Session, user: StaffUser, ip: str = "") -> CurrentUser:
+def current_user_from(
+    session: Session, user: StaffUser, ip: str = "", session_id: int | None = None
+) -> CurrentUser:
     label, permissions = role_of(session, user)
     assert user.id is not None
     return CurrentUser(
@@ -81,6 +85,7 @@ def current_user_from(session: Session, user: StaffUser, ip: str = "") -> Curren
         role_label=label,
         permissions=permissions,
         ip=ip,
+        session_id=session_id,
     )
 
 

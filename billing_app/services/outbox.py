@@ -16,9 +16,11 @@ from sqlmodel import Session, col, func, select
 from billing_app.adapters import documents
 from billing_app.adapters.email_templates import render_email
 from billing_app.adapters.mailer import Mailer, OutgoingEmail
-from billing_app.db.models import OutboxEmail
+from billing_app.db.models import Invitation, OutboxEmail, PasswordReset
 from billing_app.services.clock import Clock, system_clock
 from billing_app.services.errors import NotFound
+from billing_app.services.listing import like_pattern
+from billing_app.services.secrets_util import new_token, token_digest
 from billing_app.settings import Settings, get_settings
 
 log = logging.getLogger(__name__)
@@ -26,6 +28,9 @@ log = logging.getLogger(__name__)
 # A claimed message whose delivery never reported back (crash) is retried after this.
 CLAIM_TIMEOUT = timedelta(minutes=10)
 DUE_STATUSES = ("queued", "failed", "sending")
+# Stands in a stored body for the token of a single-use link (docs/security.md item 37): the
+# outbox, the Emails page and backups never hold a usable link. URL- and HTML-safe as is.
+SECRET_PLACEHOLDER = "OUTBOX-LINK-TOKEN"
 
 
 def retry_delay(attempts: int) -> timedelta:
@@ -44,11 +49,17 @@ def enqueue_email(
     from_name: str = "",
     reply_to: str = "",
     attachment: tuple[str, str] | None = None,
+    secret: tuple[str, int | None] | None = None,
 ) -> OutboxEmail:
     """Render a message and queue it in the caller's transaction.
 
     ``from_name``/``reply_to`` override the configured sender (a brand's identity);
-    ``attachment`` is (storage key, file name) of a document in private storage."""
+    ``attachment`` is (storage key, file name) of a document in private storage; ``secret``
+    is ("password_reset" | "invitation", row id) for a message whose link carries
+    ``SECRET_PLACEHOLDER`` where the token goes: the token is minted at delivery."""
+    if secret is not None and (secret[0] not in _SECRET_ROWS or secret[1] is None):
+        msg = f"unknown secret reference {secret!r}"
+        raise ValueError(msg)
     settings = settings or get_settings()
     ctx = {
         "sender_name": settings.mail_from_name,
@@ -71,10 +82,47 @@ def enqueue_email(
         reply_to=reply_to[:320],
         attachment_key=attachment[0] if attachment else "",
         attachment_name=attachment[1][:200] if attachment else "",
+        secret_kind=secret[0] if secret else "",
+        secret_ref=secret[1] if secret else None,
     )
     session.add(row)
     session.flush()
     return row
+
+
+_SECRET_ROWS: dict[str, type[PasswordReset] | type[Invitation]] = {
+    "password_reset": PasswordReset,
+    "invitation": Invitation,
+}
+
+
+class LinkNoLongerValid(Exception):
+    """The reset or invitation a queued message stands for was used, revoked or expired."""
+
+
+def _mint_secret(session: Session, row: OutboxEmail, now: datetime) -> str | None:
+    """A fresh token for the row a message links to, stored hashed on that row; the link
+    sent before it (a retry) stops working. None for a message without a secret link."""
+    if not row.secret_kind:
+        return None
+    target = session.get(_SECRET_ROWS[row.secret_kind], row.secret_ref) if row.secret_ref else None
+    if isinstance(target, PasswordReset):
+        live = target.used_at is None and target.expires_at > now
+    elif isinstance(target, Invitation):
+        live = target.accepted_at is None and target.revoked_at is None
+        live = live and target.expires_at > now
+    else:
+        live = False
+    if target is None or not live:
+        raise LinkNoLongerValid
+    token = new_token()
+    target.token_hash = token_digest(token)
+    session.add(target)
+    return token
+
+
+def _with_secret(text: str, token: str | None) -> str:
+    return text.replace(SECRET_PLACEHOLDER, token) if token else text
 
 
 @dataclass(frozen=True)
@@ -137,18 +185,25 @@ def deliver_due(
             assert row is not None
             session.refresh(row)
             try:
+                token = _mint_secret(session, row, clock.now())
                 message = OutgoingEmail(
                     id=email_id,
                     to_address=row.to_address,
                     subject=row.subject,
-                    text=row.body_text,
-                    html=row.body_html,
+                    text=_with_secret(row.body_text, token),
+                    html=_with_secret(row.body_html, token),
                     from_name=row.from_name or settings.mail_from_name,
                     from_address=settings.mail_from,
                     reply_to=row.reply_to,
                     attachments=_attachments(row),
                 )
                 delivery = mailer.send(message)
+            except LinkNoLongerValid:
+                # Nothing to deliver any more: a newer link, a reset done, an invitation
+                # revoked. Kept (as dead) so the Emails page says what happened.
+                row.status = "dead"
+                row.last_error = "Not sent: the link it carries is no longer valid."
+                log.info("email %s dropped: its link is no longer valid", email_id)
             except Exception as exc:  # noqa: BLE001 - any transport failure is retried
                 failed += 1
                 row.last_error = f"{type(exc).__name__}: {exc}"[:1000]
@@ -233,11 +288,11 @@ def list_emails(
     if status:
         conditions.append(col(OutboxEmail.status) == status)
     if search:
-        like = f"%{search.lower()}%"
+        like = like_pattern(search)
         conditions.append(
             sa.or_(
-                func.lower(col(OutboxEmail.to_address)).like(like),
-                func.lower(col(OutboxEmail.subject)).like(like),
+                func.lower(col(OutboxEmail.to_address)).like(like, escape="\\"),
+                func.lower(col(OutboxEmail.subject)).like(like, escape="\\"),
             )
         )
     for condition in conditions:

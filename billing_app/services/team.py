@@ -1,7 +1,9 @@
 """The agency team: members, invitations, role changes, deactivation.
 
 The owner cannot be locked out: the last active owner cannot be deactivated or demoted, only an
-owner can make or unmake owners, and nobody can deactivate or demote themselves.
+owner can make or unmake owners, and nobody can deactivate or demote themselves. Nobody grants
+a role holding a permission they lack, nor changes or deactivates a member whose role holds
+one (docs/security.md item 42, services/roles.py).
 """
 
 from __future__ import annotations
@@ -13,10 +15,10 @@ import sqlalchemy as sa
 from sqlmodel import Session, col, func, select
 
 from billing_app.db.models import CustomRole, Invitation, StaffUser
-from billing_app.domain.permissions import BuiltinRole
+from billing_app.domain.permissions import BuiltinRole, Permission
 from billing_app.services import audit
 from billing_app.services.audit import Actor
-from billing_app.services.auth import clean_name, revoke_sessions
+from billing_app.services.auth import clean_name, revoke_password_resets, revoke_sessions
 from billing_app.services.clock import Clock, system_clock
 from billing_app.services.errors import Conflict, NotFound, ValidationFailed
 from billing_app.services.identity import (
@@ -25,8 +27,9 @@ from billing_app.services.identity import (
     parse_role_ref,
     role_of,
 )
-from billing_app.services.outbox import enqueue_email
+from billing_app.services.outbox import SECRET_PLACEHOLDER, enqueue_email
 from billing_app.services.passwords import check_password
+from billing_app.services.roles import check_grantable, lacking, role_permissions
 from billing_app.services.secrets_util import hash_password, new_token, token_digest
 from billing_app.settings import Settings, get_settings
 
@@ -43,6 +46,7 @@ class MemberRow:
     email: str
     role_value: str
     role_label: str
+    permissions: frozenset[Permission]
     is_active: bool
     last_login_at: datetime | None
     created_at: datetime
@@ -63,7 +67,7 @@ def list_members(session: Session) -> list[MemberRow]:
     users = session.exec(select(StaffUser).order_by(col(StaffUser.name))).all()
     rows = []
     for user in users:
-        label, _ = role_of(session, user)
+        label, permissions = role_of(session, user)
         assert user.id is not None
         value = f"custom:{user.custom_role_id}" if user.custom_role_id else user.role_key
         rows.append(
@@ -73,6 +77,7 @@ def list_members(session: Session) -> list[MemberRow]:
                 email=user.email,
                 role_value=value,
                 role_label=label,
+                permissions=permissions,
                 is_active=user.is_active,
                 last_login_at=user.last_login_at,
                 created_at=user.created_at,
@@ -142,6 +147,7 @@ def invite(
     if ref.role_key == BuiltinRole.OWNER and not actor.is_owner:
         msg = "Only an owner can invite another owner."
         raise ValidationFailed(msg, field="role")
+    check_grantable(actor, role_label, role_permissions(session, ref.role_key, ref.custom_role_id))
     existing = session.exec(select(StaffUser).where(col(StaffUser.email) == email)).first()
     if existing is not None:
         msg = f"{email} is already a member of the team."
@@ -154,9 +160,9 @@ def invite(
         .where(col(Invitation.revoked_at).is_(None))
         .values(revoked_at=now)
     )
-    token = new_token()
     invitation = Invitation(
-        token_hash=token_digest(token),
+        # Unusable until the email is delivered: delivery mints the token (outbox).
+        token_hash=token_digest(new_token()),
         email=email,
         role_key=ref.role_key,
         custom_role_id=ref.custom_role_id,
@@ -173,11 +179,12 @@ def invite(
         {
             "inviter_name": actor.name,
             "role_label": role_label,
-            "accept_url": f"{settings.public_base_url}/accept-invite?token={token}",
+            "accept_url": f"{settings.public_base_url}/accept-invite?token={SECRET_PLACEHOLDER}",
             "expires_on": invitation.expires_at.strftime("%d %B %Y"),
         },
         clock=clock,
         settings=settings,
+        secret=("invitation", invitation.id),
     )
     audit.record(
         session,
@@ -288,6 +295,19 @@ def _member(session: Session, user_id: int) -> StaffUser:
     return user
 
 
+def _check_manageable(session: Session, actor: CurrentUser, user: StaffUser, what: str) -> None:
+    """Refuse acting on a member whose role holds a permission the actor lacks (a team.manage
+    role could otherwise demote or deactivate the Admin)."""
+    label, permissions = role_of(session, user)
+    missing = lacking(actor, permissions)
+    if missing:
+        msg = (
+            f"You can't {what} {user.name}: their role ({label}) has permissions "
+            f"you don't have ({missing})."
+        )
+        raise ValidationFailed(msg, field="member")
+
+
 def change_role(
     session: Session, actor: CurrentUser, user_id: int, *, role: str, clock: Clock = system_clock
 ) -> None:
@@ -301,6 +321,8 @@ def change_role(
     if touches_owner and not actor.is_owner:
         msg = "Only an owner can make someone an owner or change an owner's role."
         raise ValidationFailed(msg, field="role")
+    _check_manageable(session, actor, user, "change the role of")
+    check_grantable(actor, label, role_permissions(session, ref.role_key, ref.custom_role_id))
     if (
         user.role_key == BuiltinRole.OWNER
         and ref.role_key != BuiltinRole.OWNER
@@ -334,6 +356,7 @@ def set_active(
     if user.role_key == BuiltinRole.OWNER and not actor.is_owner:
         msg = "Only an owner can deactivate or reactivate an owner."
         raise ValidationFailed(msg, field="member")
+    _check_manageable(session, actor, user, "reactivate" if active else "deactivate")
     if user.is_active == active:
         return
     if not active and user.role_key == BuiltinRole.OWNER and _active_owner_count(session) <= 1:
@@ -344,6 +367,7 @@ def set_active(
     assert user.id is not None
     if not active:
         revoke_sessions(session, user.id, clock=clock)
+        revoke_password_resets(session, user.id, clock=clock)
     audit.record(
         session,
         "team.reactivated" if active else "team.deactivated",

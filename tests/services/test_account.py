@@ -1,5 +1,5 @@
 """A staff member's own account: password change and two-factor authentication
-(security.md items 13, 14, 15, 16, 19, 20)."""
+(docs/security.md items 13, 14, 15, 16, 19, 20)."""
 
 from __future__ import annotations
 
@@ -9,14 +9,23 @@ import pyotp
 import pytest
 from sqlmodel import Session, col, select
 
-from billing_app.db.models import OutboxEmail, RecoveryCode, StaffUser
-from billing_app.services import account, auth
+from billing_app.db.models import AuthSession, OutboxEmail, RecoveryCode, StaffUser
+from billing_app.services import account, auth, throttling
 from billing_app.services.clock import FixedClock
 from billing_app.services.errors import ValidationFailed
 from billing_app.services.identity import CurrentUser, current_user_from
+from billing_app.services.secrets_util import token_digest
 from billing_app.settings import Settings
+from tests.support import BROWSER, delivered_token
 
-from .test_auth import PASSWORD, make_owner, sign_in
+from .test_auth import PASSWORD, make_owner, request_reset, sign_in
+
+
+def sid(session: Session, token: str) -> int | None:
+    """The session id of a session cookie token."""
+    return session.exec(
+        select(AuthSession.id).where(col(AuthSession.token_hash) == token_digest(token))
+    ).one()
 
 
 def me(session: Session, user_id: int) -> CurrentUser:
@@ -50,7 +59,7 @@ def test_changing_the_password_needs_the_current_one_and_ends_other_sessions(
             me(session, user_id),
             current_password="guess",
             new_password="a new long passphrase",
-            keep_session_token=here,
+            keep_session_id=sid(session, here),
             clock=clock,
         )
     assert exc.value.field == "current_password"
@@ -61,7 +70,7 @@ def test_changing_the_password_needs_the_current_one_and_ends_other_sessions(
             me(session, user_id),
             current_password=PASSWORD,
             new_password="password1",
-            keep_session_token=here,
+            keep_session_id=sid(session, here),
             clock=clock,
         )
     session.rollback()
@@ -70,7 +79,7 @@ def test_changing_the_password_needs_the_current_one_and_ends_other_sessions(
         me(session, user_id),
         current_password=PASSWORD,
         new_password="a new long passphrase",
-        keep_session_token=here,
+        keep_session_id=sid(session, here),
         clock=clock,
         settings=settings,
     )
@@ -94,40 +103,57 @@ def test_two_factor_sign_in_with_replay_refused(
     assert not set(codes) & set(stored), "recovery codes are stored hashed"
 
     outcome = auth.authenticate(
-        session, email="owner@agency.test", password=PASSWORD, clock=clock, settings=settings
+        session,
+        email="owner@agency.test",
+        password=PASSWORD,
+        browser=BROWSER,
+        clock=clock,
+        settings=settings,
     )
     session.commit()
-    assert outcome.ticket is None and outcome.mfa_ticket
+    assert outcome.ticket is None and outcome.mfa_ticket_id
     clock.advance(seconds=30)
     code = pyotp.TOTP(secret).at(clock.now())
     done = account.complete_second_factor(
-        session, mfa_ticket=outcome.mfa_ticket, code=code, clock=clock
+        session, mfa_ticket_id=outcome.mfa_ticket_id, browser=BROWSER, code=code, clock=clock
     )
     session.commit()
-    assert done.ticket and auth.redeem_ticket(session, done.ticket, clock=clock, settings=settings)
+    assert done.ticket and auth.redeem_ticket(
+        session, done.ticket, browser=BROWSER, clock=clock, settings=settings
+    )
     # The same code again, within its window, is refused.
     again = auth.authenticate(
-        session, email="owner@agency.test", password=PASSWORD, clock=clock, settings=settings
+        session,
+        email="owner@agency.test",
+        password=PASSWORD,
+        browser=BROWSER,
+        clock=clock,
+        settings=settings,
     )
     session.commit()
-    assert again.mfa_ticket
+    assert again.mfa_ticket_id
     replay = account.complete_second_factor(
-        session, mfa_ticket=again.mfa_ticket, code=code, clock=clock
+        session, mfa_ticket_id=again.mfa_ticket_id, browser=BROWSER, code=code, clock=clock
     )
     assert replay.ticket is None and replay.error is not None and "already used" in replay.error
     # A recovery code works once.
     ok = account.complete_second_factor(
-        session, mfa_ticket=again.mfa_ticket, code=codes[0], clock=clock
+        session, mfa_ticket_id=again.mfa_ticket_id, browser=BROWSER, code=codes[0], clock=clock
     )
     session.commit()
     assert ok.ticket
     third = auth.authenticate(
-        session, email="owner@agency.test", password=PASSWORD, clock=clock, settings=settings
+        session,
+        email="owner@agency.test",
+        password=PASSWORD,
+        browser=BROWSER,
+        clock=clock,
+        settings=settings,
     )
     session.commit()
-    assert third.mfa_ticket
+    assert third.mfa_ticket_id
     reused = account.complete_second_factor(
-        session, mfa_ticket=third.mfa_ticket, code=codes[0], clock=clock
+        session, mfa_ticket_id=third.mfa_ticket_id, browser=BROWSER, code=codes[0], clock=clock
     )
     assert reused.ticket is None
     assert account.recovery_codes_left(session, user_id) == 9
@@ -139,26 +165,36 @@ def test_wrong_codes_are_throttled_and_tickets_expire(
     user_id = make_owner(session, clock)
     secret, _ = enable_2fa(session, clock, user_id)
     outcome = auth.authenticate(
-        session, email="owner@agency.test", password=PASSWORD, clock=clock, settings=settings
+        session,
+        email="owner@agency.test",
+        password=PASSWORD,
+        browser=BROWSER,
+        clock=clock,
+        settings=settings,
     )
     session.commit()
-    assert outcome.mfa_ticket
-    for _ in range(account.MAX_CODE_FAILURES):
+    assert outcome.mfa_ticket_id
+    for _ in range(throttling.SECOND_FACTOR_POLICY.threshold):
         result = account.complete_second_factor(
-            session, mfa_ticket=outcome.mfa_ticket, code="000000", clock=clock
+            session,
+            mfa_ticket_id=outcome.mfa_ticket_id,
+            browser=BROWSER,
+            code="000000",
+            clock=clock,
         )
         session.commit()
     assert result.error == "Too many wrong codes. Try again in 15 minutes."
     clock.advance(seconds=60)
     right = pyotp.TOTP(secret).at(clock.now())
     locked = account.complete_second_factor(
-        session, mfa_ticket=outcome.mfa_ticket, code=right, clock=clock
+        session, mfa_ticket_id=outcome.mfa_ticket_id, browser=BROWSER, code=right, clock=clock
     )
     assert locked.ticket is None
     clock.advance(minutes=5)
     expired = account.complete_second_factor(
         session,
-        mfa_ticket=outcome.mfa_ticket,
+        mfa_ticket_id=outcome.mfa_ticket_id,
+        browser=BROWSER,
         code=pyotp.TOTP(secret).at(clock.now()),
         clock=clock,
     )
@@ -170,16 +206,11 @@ def test_a_password_reset_does_not_bypass_two_factor(
 ) -> None:
     user_id = make_owner(session, clock)
     enable_2fa(session, clock, user_id)
-    auth.request_password_reset(session, email="owner@agency.test", clock=clock, settings=settings)
-    session.commit()
-    body = session.exec(
-        select(OutboxEmail.body_text).where(col(OutboxEmail.kind) == "password_reset")
-    ).one()
-    token = re.search(r"token=([\w-]+)", body)
-    assert token
+    request_reset(session, clock, settings, "owner@agency.test")
+    token = delivered_token(session, "owner@agency.test", "/reset-password", settings, clock)
     auth.reset_password(
         session,
-        token=token.group(1),
+        token=token,
         password="fresh long passphrase",
         clock=clock,
         settings=settings,
@@ -192,7 +223,7 @@ def test_a_password_reset_does_not_bypass_two_factor(
         clock=clock,
         settings=settings,
     )
-    assert outcome.ticket is None and outcome.mfa_ticket
+    assert outcome.ticket is None and outcome.mfa_ticket_id
 
 
 def test_turning_two_factor_off_needs_the_password(
@@ -209,7 +240,12 @@ def test_turning_two_factor_off_needs_the_password(
     session.commit()
     assert not account.two_factor_enabled(session, user_id)
     outcome = auth.authenticate(
-        session, email="owner@agency.test", password=PASSWORD, clock=clock, settings=settings
+        session,
+        email="owner@agency.test",
+        password=PASSWORD,
+        browser=BROWSER,
+        clock=clock,
+        settings=settings,
     )
     assert outcome.ticket
 
@@ -239,11 +275,66 @@ def test_recovery_codes_made_only_of_digits_still_work(
     )
     session.commit()
     outcome = auth.authenticate(
-        session, email="owner@agency.test", password=PASSWORD, clock=clock, settings=settings
+        session,
+        email="owner@agency.test",
+        password=PASSWORD,
+        browser=BROWSER,
+        clock=clock,
+        settings=settings,
     )
     session.commit()
-    assert outcome.mfa_ticket
+    assert outcome.mfa_ticket_id
     done = account.complete_second_factor(
-        session, mfa_ticket=outcome.mfa_ticket, code=" 1234567890 ", clock=clock
+        session,
+        mfa_ticket_id=outcome.mfa_ticket_id,
+        browser=BROWSER,
+        code=" 1234567890 ",
+        clock=clock,
     )
     assert done.ticket
+
+
+def test_changing_the_password_ends_reset_links_sent_before(
+    session: Session, clock: FixedClock, settings: Settings
+) -> None:
+    user_id = make_owner(session, clock)
+    request_reset(session, clock, settings, "owner@agency.test")
+    token = delivered_token(session, "owner@agency.test", "/reset-password", settings, clock)
+    account.change_password(
+        session,
+        me(session, user_id),
+        current_password=PASSWORD,
+        new_password="a new long passphrase",
+        keep_session_id=None,
+        clock=clock,
+        settings=settings,
+    )
+    session.commit()
+    with pytest.raises(ValidationFailed, match="not valid or was already used"):
+        auth.check_reset_token(session, token, clock=clock)
+
+
+def test_the_second_factor_step_works_only_in_the_browser_that_typed_the_password(
+    session: Session, clock: FixedClock, settings: Settings
+) -> None:
+    user_id = make_owner(session, clock)
+    secret, _ = enable_2fa(session, clock, user_id)
+    outcome = auth.authenticate(
+        session,
+        email="owner@agency.test",
+        password=PASSWORD,
+        browser=BROWSER,
+        clock=clock,
+        settings=settings,
+    )
+    session.commit()
+    assert outcome.mfa_ticket_id
+    clock.advance(seconds=31)
+    stolen = account.complete_second_factor(
+        session,
+        mfa_ticket_id=outcome.mfa_ticket_id,
+        browser="another-browser",
+        code=pyotp.TOTP(secret).at(clock.now()),
+        clock=clock,
+    )
+    assert stolen.ticket is None and stolen.error == account.MFA_EXPIRED

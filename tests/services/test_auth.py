@@ -22,8 +22,17 @@ from billing_app.services import auth
 from billing_app.services.clock import FixedClock
 from billing_app.services.errors import Conflict, ValidationFailed
 from billing_app.settings import Settings
+from tests.support import BROWSER, deliver, delivered_token
 
 PASSWORD = "correct horse battery"
+
+
+def request_reset(session: Session, clock: FixedClock, settings: Settings, email: str) -> None:
+    """What the page does (queue the request) and what the job then does (answer it)."""
+    auth.request_password_reset(session, email=email, ip="10.0.0.9", clock=clock)
+    session.commit()
+    auth.answer_reset_requests(session, clock=clock, settings=settings)
+    session.commit()
 
 
 def make_owner(session: Session, clock: FixedClock, email: str = "owner@agency.test") -> int:
@@ -38,11 +47,19 @@ def sign_in(
     session: Session, clock: FixedClock, settings: Settings, email: str, password: str
 ) -> str:
     outcome = auth.authenticate(
-        session, email=email, password=password, ip="10.0.0.1", clock=clock, settings=settings
+        session,
+        email=email,
+        password=password,
+        ip="10.0.0.1",
+        browser=BROWSER,
+        clock=clock,
+        settings=settings,
     )
     session.commit()
     assert outcome.ticket, outcome.error
-    token = auth.redeem_ticket(session, outcome.ticket, clock=clock, settings=settings)
+    token = auth.redeem_ticket(
+        session, outcome.ticket, browser=BROWSER, clock=clock, settings=settings
+    )
     session.commit()
     assert token
     return token
@@ -194,14 +211,11 @@ def test_password_reset_lifts_the_lockout(
             session, email="owner@agency.test", password="wrong", clock=clock, settings=settings
         )
         session.commit()
-    auth.request_password_reset(session, email="owner@agency.test", clock=clock, settings=settings)
-    session.commit()
-    body = session.exec(select(OutboxEmail.body_text)).one()
-    token = re.search(r"reset-password\?token=([\w-]+)", body)
-    assert token
+    request_reset(session, clock, settings, "owner@agency.test")
+    token = delivered_token(session, "owner@agency.test", "/reset-password", settings, clock)
     auth.reset_password(
         session,
-        token=token.group(1),
+        token=token,
         password="a brand new passphrase",
         clock=clock,
         settings=settings,
@@ -222,21 +236,39 @@ def test_login_ticket_is_single_use_and_short_lived(
 ) -> None:
     make_owner(session, clock)
     outcome = auth.authenticate(
-        session, email="owner@agency.test", password=PASSWORD, clock=clock, settings=settings
+        session,
+        email="owner@agency.test",
+        password=PASSWORD,
+        browser=BROWSER,
+        clock=clock,
+        settings=settings,
     )
     session.commit()
     assert outcome.ticket
     assert session.exec(select(LoginTicket.ticket_hash)).one() != outcome.ticket
-    assert auth.redeem_ticket(session, outcome.ticket, clock=clock, settings=settings)
+    assert auth.redeem_ticket(
+        session, outcome.ticket, browser=BROWSER, clock=clock, settings=settings
+    )
     session.commit()
-    assert auth.redeem_ticket(session, outcome.ticket, clock=clock, settings=settings) is None
+    assert (
+        auth.redeem_ticket(session, outcome.ticket, browser=BROWSER, clock=clock, settings=settings)
+        is None
+    )
     late = auth.authenticate(
-        session, email="owner@agency.test", password=PASSWORD, clock=clock, settings=settings
+        session,
+        email="owner@agency.test",
+        password=PASSWORD,
+        browser=BROWSER,
+        clock=clock,
+        settings=settings,
     )
     session.commit()
     assert late.ticket
     clock.advance(seconds=61)
-    assert auth.redeem_ticket(session, late.ticket, clock=clock, settings=settings) is None
+    assert (
+        auth.redeem_ticket(session, late.ticket, browser=BROWSER, clock=clock, settings=settings)
+        is None
+    )
 
 
 def test_sessions_expire_when_idle_and_at_their_absolute_limit(
@@ -276,17 +308,16 @@ def test_reset_link_is_single_use_expires_in_an_hour_and_ends_sessions(
 ) -> None:
     make_owner(session, clock)
     open_session = sign_in(session, clock, settings, "owner@agency.test", PASSWORD)
-    auth.request_password_reset(session, email="owner@agency.test", clock=clock, settings=settings)
-    session.commit()
-    mail = session.exec(select(OutboxEmail)).one()
+    request_reset(session, clock, settings, "owner@agency.test")
+    (mail,) = deliver(session, settings, clock)
     assert mail.to_address == "owner@agency.test"
     assert mail.subject == "Reset your Studio Nord password"
-    match = re.search(
-        r"https://billing\.agency\.test/reset-password\?token=([\w-]+)", mail.body_text
-    )
+    match = re.search(r"https://billing\.agency\.test/reset-password\?token=([\w-]+)", mail.text)
     assert match, "the link is built from the configured base URL"
     token = match.group(1)
     assert token not in session.exec(select(PasswordReset.token_hash)).one()
+    stored = session.exec(select(OutboxEmail)).one()
+    assert token not in stored.body_text and token not in stored.body_html
     assert auth.check_reset_token(session, token, clock=clock) == "owner@agency.test"
 
     with pytest.raises(ValidationFailed, match="too common"):
@@ -304,27 +335,18 @@ def test_reset_link_is_single_use_expires_in_an_hour_and_ends_sessions(
     kinds = session.exec(select(OutboxEmail.kind).order_by(col(OutboxEmail.id))).all()
     assert kinds == ["password_reset", "password_changed"]
 
-    auth.request_password_reset(session, email="owner@agency.test", clock=clock, settings=settings)
-    session.commit()
-    body = session.exec(
-        select(OutboxEmail.body_text)
-        .where(col(OutboxEmail.kind) == "password_reset")
-        .order_by(col(OutboxEmail.id).desc())
-    ).first()
-    assert body
-    late = re.search(r"token=([\w-]+)", body)
-    assert late
+    request_reset(session, clock, settings, "owner@agency.test")
+    late = delivered_token(session, "owner@agency.test", "/reset-password", settings, clock)
     clock.advance(minutes=61)
     with pytest.raises(ValidationFailed, match="expired"):
-        auth.check_reset_token(session, late.group(1), clock=clock)
+        auth.check_reset_token(session, late, clock=clock)
 
 
 def test_reset_for_an_unknown_email_sends_nothing(
     session: Session, clock: FixedClock, settings: Settings
 ) -> None:
     make_owner(session, clock)
-    auth.request_password_reset(session, email="nobody@agency.test", clock=clock, settings=settings)
-    session.commit()
+    request_reset(session, clock, settings, "nobody@agency.test")
     assert session.exec(select(OutboxEmail)).all() == []
     assert session.exec(select(PasswordReset)).all() == []
 
@@ -354,3 +376,210 @@ def test_audit_never_holds_passwords_or_tokens(
         for e in session.exec(select(AuditEvent)).all()
     )
     assert PASSWORD not in dump and "typo in it" not in dump and token not in dump
+
+
+def test_a_ticket_is_redeemed_only_by_the_browser_that_asked_for_it(
+    session: Session, clock: FixedClock, settings: Settings
+) -> None:
+    """Login CSRF: a ticket minted by the attacker's browser, opened in the victim's browser
+    (another browser cookie, or none), signs nobody in; the attacker's own browser still can."""
+    make_owner(session, clock)
+    outcome = auth.authenticate(
+        session,
+        email="owner@agency.test",
+        password=PASSWORD,
+        browser="attacker-browser",
+        clock=clock,
+        settings=settings,
+    )
+    session.commit()
+    assert outcome.ticket
+    for victim in ("victim-browser", ""):
+        assert (
+            auth.redeem_ticket(
+                session, outcome.ticket, browser=victim, clock=clock, settings=settings
+            )
+            is None
+        )
+        session.commit()
+    assert auth.redeem_ticket(
+        session, outcome.ticket, browser="attacker-browser", clock=clock, settings=settings
+    )
+
+
+def test_forgot_password_does_the_same_work_for_known_and_unknown_addresses(
+    session: Session, clock: FixedClock, settings: Settings
+) -> None:
+    """The page's request writes one queued request and nothing else, whoever it names (no
+    enumeration by timing); the job answers only the registered, active address."""
+    make_owner(session, clock)
+
+    def rows() -> dict[str, int]:
+        return {
+            table: session.execute(sa.text(f"SELECT count(*) FROM {table}")).scalar_one()
+            for table in ("password_reset_request", "password_reset", "outbox_email", "audit_event")
+        }
+
+    before = rows()
+    for email in ("owner@agency.test", "nobody@agency.test"):
+        auth.request_password_reset(session, email=email, ip="10.0.0.9", clock=clock)
+        session.commit()
+    after = rows()
+    assert after["password_reset_request"] == before["password_reset_request"] + 2
+    assert {k: after[k] for k in after if k != "password_reset_request"} == {
+        k: before[k] for k in before if k != "password_reset_request"
+    }
+    assert auth.answer_reset_requests(session, clock=clock, settings=settings) == 2
+    session.commit()
+    assert session.exec(select(OutboxEmail.to_address)).all() == ["owner@agency.test"]
+    assert session.execute(sa.text("SELECT count(*) FROM password_reset_request")).scalar() == 0
+    requested = session.exec(
+        select(AuditEvent).where(col(AuditEvent.action) == "password_reset.requested")
+    ).all()
+    assert [(e.target, e.details) for e in requested] == [
+        ("owner@agency.test", ""),
+        (auth.typed_address_label("nobody@agency.test"), "no active account"),
+    ]
+
+
+def test_reset_requests_from_one_address_are_throttled_and_capped_per_account(
+    session: Session, clock: FixedClock, settings: Settings
+) -> None:
+    make_owner(session, clock)
+    for _ in range(15):
+        auth.request_password_reset(session, email="owner@agency.test", ip="6.6.6.6", clock=clock)
+        session.commit()
+    assert auth.answer_reset_requests(session, clock=clock, settings=settings) == 10
+    session.commit()
+    # At most three live links an hour per account, however many requests got through.
+    assert len(session.exec(select(OutboxEmail)).all()) == auth.RESETS_PER_HOUR
+    # Another address is not slowed by the first one's flood.
+    auth.request_password_reset(session, email="owner@agency.test", ip="10.1.1.1", clock=clock)
+    session.commit()
+    assert session.execute(sa.text("SELECT count(*) FROM password_reset_request")).scalar() == 1
+
+
+def test_reset_links_sent_before_a_reset_stop_working(
+    session: Session, clock: FixedClock, settings: Settings
+) -> None:
+    make_owner(session, clock)
+    request_reset(session, clock, settings, "owner@agency.test")
+    first = delivered_token(session, "owner@agency.test", "/reset-password", settings, clock)
+    request_reset(session, clock, settings, "owner@agency.test")
+    second = delivered_token(session, "owner@agency.test", "/reset-password", settings, clock)
+    auth.reset_password(
+        session, token=second, password="another long passphrase", clock=clock, settings=settings
+    )
+    session.commit()
+    with pytest.raises(ValidationFailed, match="not valid or was already used"):
+        auth.check_reset_token(session, first, clock=clock)
+
+
+def test_a_queued_reset_email_whose_link_died_is_not_sent(
+    session: Session, clock: FixedClock, settings: Settings
+) -> None:
+    make_owner(session, clock)
+    request_reset(session, clock, settings, "owner@agency.test")
+    clock.advance(minutes=61)
+    assert deliver(session, settings, clock) == []
+    mail = session.exec(select(OutboxEmail)).one()
+    assert mail.status == "dead"
+    assert "no longer valid" in mail.last_error
+
+
+def test_sign_in_failures_are_throttled_per_client_address_across_accounts(
+    session: Session, clock: FixedClock, settings: Settings
+) -> None:
+    """Spraying one password over many accounts from one address is slowed even though no
+    single account reaches its own limit; other addresses are not affected."""
+    make_owner(session, clock)
+    for i in range(settings.login_address_max_failures):
+        outcome = auth.authenticate(
+            session,
+            email=f"user{i}@agency.test",
+            password="Summer2026!",
+            ip="6.6.6.6",
+            clock=clock,
+            settings=settings,
+        )
+        session.commit()
+    assert outcome.error and "from your network" in outcome.error
+    refused = auth.authenticate(
+        session,
+        email="owner@agency.test",
+        password=PASSWORD,
+        ip="6.6.6.6",
+        browser=BROWSER,
+        clock=clock,
+        settings=settings,
+    )
+    assert refused.ticket is None and refused.error and "from your network" in refused.error
+    elsewhere = auth.authenticate(
+        session,
+        email="owner@agency.test",
+        password=PASSWORD,
+        ip="10.0.0.1",
+        browser=BROWSER,
+        clock=clock,
+        settings=settings,
+    )
+    assert elsewhere.ticket
+    # Backoff: each failure after the lock ends doubles the next wait.
+    clock.advance(minutes=1, seconds=1)
+    again = auth.authenticate(
+        session,
+        email="x@agency.test",
+        password="nope",
+        ip="6.6.6.6",
+        clock=clock,
+        settings=settings,
+    )
+    assert again.error and "Try again in 2 minutes" in again.error
+
+
+def test_a_flood_of_failures_tightens_every_address(
+    session: Session, clock: FixedClock, settings: Settings
+) -> None:
+    """A distributed attack (each address below its own limit) trips the app-wide throttle:
+    then every address is locked after a few failures."""
+    settings = settings.model_copy(update={"login_global_max_failures": 30})
+    make_owner(session, clock)
+    for i in range(30):
+        auth.authenticate(
+            session,
+            email=f"user{i}@agency.test",
+            password="Summer2026!",
+            ip=f"7.7.{i}.1",
+            clock=clock,
+            settings=settings,
+        )
+        session.commit()
+    for attempt in range(settings.login_address_max_failures_under_attack):
+        outcome = auth.authenticate(
+            session,
+            email=f"new{attempt}@agency.test",
+            password="Winter2026!",
+            ip="8.8.8.8",
+            clock=clock,
+            settings=settings,
+        )
+        session.commit()
+    assert outcome.error and "from your network" in outcome.error
+
+
+def test_failed_sign_ins_never_store_what_was_typed_as_the_email(
+    session: Session, clock: FixedClock, settings: Settings
+) -> None:
+    """People type their password into the email field: neither the audit log nor the
+    throttle table may keep it."""
+    make_owner(session, clock)
+    auth.authenticate(
+        session, email="correct horse staple", password="x", ip="1.2.3.4", clock=clock
+    )
+    session.commit()
+    audit_dump = " ".join(
+        f"{e.actor_label} {e.target} {e.details}" for e in session.exec(select(AuditEvent)).all()
+    )
+    keys = " ".join(session.execute(sa.text("SELECT key FROM auth_throttle")).scalars())
+    assert "horse" not in audit_dump and "horse" not in keys
+    assert auth.typed_address_label("correct horse staple") in audit_dump

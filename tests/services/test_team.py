@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import re
-
 import pytest
 from sqlmodel import Session, col, select
 
@@ -14,6 +12,7 @@ from billing_app.services.clock import FixedClock
 from billing_app.services.errors import Conflict, ValidationFailed
 from billing_app.services.identity import CurrentUser, current_user_from
 from billing_app.settings import Settings
+from tests.support import delivered_token
 
 from .test_auth import PASSWORD, make_owner, sign_in
 
@@ -24,16 +23,9 @@ def as_user(session: Session, user_id: int) -> CurrentUser:
     return current_user_from(session, user)
 
 
-def invite_link(session: Session, email: str) -> str:
-    body = session.exec(
-        select(OutboxEmail.body_text)
-        .where(col(OutboxEmail.to_address) == email)
-        .order_by(col(OutboxEmail.id).desc())
-    ).first()
-    assert body
-    match = re.search(r"https://billing\.agency\.test/accept-invite\?token=([\w-]+)", body)
-    assert match
-    return match.group(1)
+def invite_link(session: Session, email: str, clock: FixedClock, settings: Settings) -> str:
+    """The token of the invitation link delivered to ``email`` (minted at delivery)."""
+    return delivered_token(session, email, "/accept-invite", settings, clock)
 
 
 def join(
@@ -48,7 +40,11 @@ def join(
     team.invite(session, inviter, email=email, role=role, clock=clock, settings=settings)
     session.commit()
     user_id = team.accept_invitation(
-        session, token=invite_link(session, email), name=name, password=PASSWORD, clock=clock
+        session,
+        token=invite_link(session, email, clock, settings),
+        name=name,
+        password=PASSWORD,
+        clock=clock,
     )
     session.commit()
     return user_id
@@ -71,7 +67,7 @@ def test_invitation_is_emailed_hashed_single_use_and_prefilled(
     assert mail.subject == "You're invited to join Studio Nord"
     assert "Olivia Owner invited you" in mail.body_text
     assert "Accountant" in mail.body_text
-    token = invite_link(session, "alex@agency.test")
+    token = invite_link(session, "alex@agency.test", clock, settings)
     assert session.exec(select(Invitation.token_hash)).one() != token
 
     view = team.check_invitation(session, token, clock=clock)
@@ -99,7 +95,7 @@ def test_expired_and_unknown_invitations_have_clear_messages(
         session, owner, email="late@agency.test", role="viewer", clock=clock, settings=settings
     )
     session.commit()
-    token = invite_link(session, "late@agency.test")
+    token = invite_link(session, "late@agency.test", clock, settings)
     clock.advance(days=7, seconds=1)
     with pytest.raises(ValidationFailed, match="This invitation has expired"):
         team.check_invitation(session, token, clock=clock)
@@ -121,7 +117,7 @@ def test_reinviting_replaces_the_pending_invitation(
         session, owner, email="sam@agency.test", role="viewer", clock=clock, settings=settings
     )
     session.commit()
-    old = invite_link(session, "sam@agency.test")
+    old = invite_link(session, "sam@agency.test", clock, settings)
     team.invite(
         session, owner, email="sam@agency.test", role="admin", clock=clock, settings=settings
     )
@@ -130,7 +126,7 @@ def test_reinviting_replaces_the_pending_invitation(
         team.check_invitation(session, old, clock=clock)
     assert (
         team.check_invitation(
-            session, invite_link(session, "sam@agency.test"), clock=clock
+            session, invite_link(session, "sam@agency.test", clock, settings), clock=clock
         ).role_label
         == "Admin"
     )
@@ -327,3 +323,264 @@ def test_duplicate_role_names_are_refused(session: Session, clock: FixedClock) -
             permissions=["clients.read"],
             clock=clock,
         )
+
+
+def member_with(
+    session: Session,
+    clock: FixedClock,
+    settings: Settings,
+    owner: CurrentUser,
+    email: str,
+    permissions: list[str],
+) -> CurrentUser:
+    """A member holding a custom role made of exactly ``permissions``."""
+    role_id = roles.create_role(
+        session, owner, name=f"Only {email}", description="", permissions=permissions, clock=clock
+    )
+    session.commit()
+    return as_user(session, join(session, clock, settings, owner, email, f"custom:{role_id}"))
+
+
+def written(session: Session) -> tuple[int, int, int, list[tuple[str, str, bool]]]:
+    """Invitations, emails and audit rows so far, and every member's role."""
+    return (
+        len(session.exec(select(Invitation)).all()),
+        len(session.exec(select(OutboxEmail)).all()),
+        len(session.exec(select(AuditEvent)).all()),
+        [(u.email, u.role_key, u.is_active) for u in session.exec(select(StaffUser)).all()],
+    )
+
+
+@pytest.mark.parametrize("role", ["admin", "owner", "accountant"])
+def test_a_team_manager_cannot_invite_a_role_stronger_than_theirs(
+    session: Session, clock: FixedClock, settings: Settings, role: str
+) -> None:
+    """docs/security.md item 42: team.manage alone once invited a new Admin (21 permissions)."""
+    owner = as_user(session, make_owner(session, clock))
+    manager = member_with(session, clock, settings, owner, "tm@agency.test", ["team.manage"])
+    before = written(session)
+    with pytest.raises(ValidationFailed, match=r"You can.t grant the|Only an owner") as caught:
+        team.invite(
+            session, manager, email="new@agency.test", role=role, clock=clock, settings=settings
+        )
+    assert caught.value.field == "role"
+    session.rollback()
+    assert written(session) == before
+    offered = {v for v, _ in roles.role_options(session, manager)}
+    assert offered.isdisjoint({"owner", "admin", "accountant", "viewer"})
+
+
+def test_the_refusal_names_the_missing_permissions(
+    session: Session, clock: FixedClock, settings: Settings
+) -> None:
+    owner = as_user(session, make_owner(session, clock))
+    manager = member_with(
+        session, clock, settings, owner, "tm@agency.test", ["team.manage", *VIEWER_CODES]
+    )
+    with pytest.raises(ValidationFailed) as caught:
+        team.invite(
+            session,
+            manager,
+            email="n@agency.test",
+            role="accountant",
+            clock=clock,
+            settings=settings,
+        )
+    assert caught.value.message == (
+        "You can't grant the Accountant role: it has permissions you don't have "
+        "(Add, edit, import and archive clients; Create, change and cancel subscriptions; "
+        "Create and edit draft invoices; and 4 more)."
+    )
+    # A role within their own permissions is fine.
+    team.invite(
+        session, manager, email="v@agency.test", role="viewer", clock=clock, settings=settings
+    )
+    session.commit()
+    assert "viewer" in [v for v, _ in roles.role_options(session, manager)]
+    assert "accountant" not in [v for v, _ in roles.role_options(session, manager)]
+
+
+VIEWER_CODES = [
+    "dashboard.view",
+    "clients.read",
+    "catalog.read",
+    "subscriptions.read",
+    "invoices.read",
+    "payments.read",
+    "reports.view",
+    "settings.read",
+]
+
+
+def test_a_team_manager_cannot_promote_demote_or_deactivate_stronger_members(
+    session: Session, clock: FixedClock, settings: Settings
+) -> None:
+    owner = as_user(session, make_owner(session, clock))
+    admin_id = join(session, clock, settings, owner, "ada@agency.test", "admin", "Ada Admin")
+    viewer_id = join(session, clock, settings, owner, "vic@agency.test", "viewer", "Vic Viewer")
+    manager = member_with(
+        session, clock, settings, owner, "tm@agency.test", ["team.manage", *VIEWER_CODES]
+    )
+    before = written(session)
+    with pytest.raises(ValidationFailed, match="You can't grant the Admin role"):
+        team.change_role(session, manager, viewer_id, role="admin", clock=clock)
+    with pytest.raises(
+        ValidationFailed, match=r"change the role of Ada Admin: their role \(Admin\)"
+    ):
+        team.change_role(session, manager, admin_id, role="viewer", clock=clock)
+    with pytest.raises(ValidationFailed, match="You can't deactivate Ada Admin"):
+        team.set_active(session, manager, admin_id, active=False, clock=clock)
+    session.rollback()
+    assert written(session) == before
+    # Members within the manager's own permissions are theirs to manage.
+    team.set_active(session, manager, viewer_id, active=False, clock=clock)
+    team.set_active(session, manager, viewer_id, active=True, clock=clock)
+    session.commit()
+
+
+def test_a_role_manager_cannot_give_a_role_permissions_they_lack(
+    session: Session, clock: FixedClock, settings: Settings
+) -> None:
+    owner = as_user(session, make_owner(session, clock))
+    manager = member_with(
+        session, clock, settings, owner, "rm@agency.test", ["roles.manage", "team.read"]
+    )
+    own_role_id = session.exec(
+        select(StaffUser.custom_role_id).where(col(StaffUser.email) == "rm@agency.test")
+    ).one()
+    assert own_role_id is not None
+    refunds_role = roles.create_role(
+        session, owner, name="Refunder", description="", permissions=["refunds.create"], clock=clock
+    )
+    session.commit()
+    before = written(session)
+    roles_before = [(r.value, r.permissions) for r in roles.list_roles(session)]
+    with pytest.raises(ValidationFailed, match=r"don't have \(Refund payments\)") as caught:
+        roles.create_role(
+            session,
+            manager,
+            name="Cashier",
+            description="",
+            permissions=["team.read", "refunds.create"],
+            clock=clock,
+        )
+    assert caught.value.field == "permissions"
+    session.rollback()
+    helper = roles.create_role(
+        session, manager, name="Helper", description="", permissions=["team.read"], clock=clock
+    )
+    session.commit()
+    with pytest.raises(ValidationFailed, match=r"don't have \(Refund payments\)"):
+        roles.update_role(
+            session,
+            manager,
+            helper,
+            name="Helper",
+            description="",
+            permissions=["team.read", "refunds.create"],
+            clock=clock,
+        )
+    with pytest.raises(ValidationFailed, match=r"don't have \(Add, edit, import"):
+        roles.update_role(  # widening one's own role
+            session,
+            manager,
+            own_role_id,
+            name="Only rm@agency.test",
+            description="",
+            permissions=["roles.manage", "team.read", "clients.write"],
+            clock=clock,
+        )
+    with pytest.raises(ValidationFailed, match="You can't edit the role “Refunder”"):
+        roles.update_role(  # nor take a permission away from those who hold it
+            session,
+            manager,
+            refunds_role,
+            name="Refunder",
+            description="",
+            permissions=["team.read"],
+            clock=clock,
+        )
+    session.rollback()
+    assert [(r.value, r.permissions) for r in roles.list_roles(session) if r.name != "Helper"] == (
+        roles_before
+    )
+    assert len(session.exec(select(AuditEvent)).all()) == before[2] + 1  # Helper only
+
+
+def test_the_owner_can_grant_and_manage_everything(
+    session: Session, clock: FixedClock, settings: Settings
+) -> None:
+    owner = as_user(session, make_owner(session, clock))
+    admin_id = join(session, clock, settings, owner, "ada@agency.test", "admin", "Ada Admin")
+    for role in ("owner", "admin", "accountant"):
+        team.invite(
+            session,
+            owner,
+            email=f"new-{role}@agency.test",
+            role=role,
+            clock=clock,
+            settings=settings,
+        )
+    role_id = roles.create_role(
+        session,
+        owner,
+        name="Everything",
+        description="",
+        permissions=[p.value for p in Permission],
+        clock=clock,
+    )
+    roles.update_role(
+        session,
+        owner,
+        role_id,
+        name="Everything",
+        description="",
+        permissions=["refunds.create"],
+        clock=clock,
+    )
+    team.change_role(session, owner, admin_id, role="viewer", clock=clock)
+    team.change_role(session, owner, admin_id, role="admin", clock=clock)
+    team.set_active(session, owner, admin_id, active=False, clock=clock)
+    session.commit()
+    assert [v for v, _ in roles.role_options(session, owner)][:4] == [
+        "owner",
+        "admin",
+        "accountant",
+        "viewer",
+    ]
+
+
+def test_deactivation_ends_reset_links_for_good(
+    session: Session, clock: FixedClock, settings: Settings
+) -> None:
+    """A link sent before a member was deactivated does not come back to life when they are
+    reactivated."""
+    from .test_auth import request_reset
+
+    owner = as_user(session, make_owner(session, clock))
+    member_id = join(session, clock, settings, owner, "alex@agency.test", "accountant")
+    request_reset(session, clock, settings, "alex@agency.test")
+    token = delivered_token(session, "alex@agency.test", "/reset-password", settings, clock)
+    team.set_active(session, owner, member_id, active=False, clock=clock)
+    session.commit()
+    team.set_active(session, owner, member_id, active=True, clock=clock)
+    session.commit()
+    with pytest.raises(ValidationFailed, match="not valid or was already used"):
+        auth.check_reset_token(session, token, clock=clock)
+
+
+def test_the_outbox_never_holds_a_usable_invitation_link(
+    session: Session, clock: FixedClock, settings: Settings
+) -> None:
+    owner = as_user(session, make_owner(session, clock))
+    team.invite(
+        session, owner, email="sam@agency.test", role="viewer", clock=clock, settings=settings
+    )
+    session.commit()
+    queued = session.exec(select(OutboxEmail)).one()
+    token = invite_link(session, "sam@agency.test", clock, settings)
+    sent = session.exec(select(OutboxEmail)).one()
+    for stored in (queued, sent):
+        assert token not in stored.body_text and token not in stored.body_html
+        assert "accept-invite?token=OUTBOX-LINK-TOKEN" in stored.body_text
+    assert team.check_invitation(session, token, clock=clock).email == "sam@agency.test"
