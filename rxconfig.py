@@ -14,6 +14,9 @@ config = rx.Config(
     backend_host=_settings.host,
     frontend_port=_settings.port,
     redis_url=_settings.redis_url,
+    # Tab states hold what pages show: kept in memory in the embedded mode (never written to
+    # disk), in Redis when scaling out (docs/security.md item 37).
+    state_manager_mode="redis" if _settings.redis_url else "memory",
     cors_allowed_origins=_settings.allowed_origins,
     plugins=[
         rx.plugins.RadixThemesPlugin(

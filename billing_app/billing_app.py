@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import reflex as rx
 
+from billing_app.adapters import log_redaction
+from billing_app.api import edge
 from billing_app.api.routes import build_api
 from billing_app.jobs.consumer import consumer_lifespan
 from billing_app.ui.pages.admin.account import account_page
@@ -24,15 +26,22 @@ from billing_app.ui.state.auth_pages import (
     ResetPasswordState,
     SetupState,
 )
+from billing_app.ui.state.base import SessionBinding
 from billing_app.ui.state.dashboard import DashboardState
 from billing_app.ui.state.emails import EmailsState
 from billing_app.ui.state.roles import RolesState
 from billing_app.ui.state.team import TeamState
 
 app = rx.App(
-    api_transformer=build_api(),
+    # Our routes first, then the edge middleware around everything (cookies kept out of
+    # Reflex's state, uploads authorised from their own request).
+    api_transformer=[build_api(), edge.Edge],
 )
+edge.bind_app(app)
+app.add_middleware(SessionBinding(), index=0)
 app.register_lifespan_task(consumer_lifespan)
+app.register_lifespan_task(log_redaction.redaction_lifespan)
+log_redaction.install()
 
 app.add_page(setup_page, route="/setup", title="Set up", on_load=SetupState.load)
 app.add_page(login_page, route="/login", title="Sign in", on_load=LoginState.load)

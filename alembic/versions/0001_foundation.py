@@ -18,7 +18,7 @@ depends_on = None
 
 
 def _append_only_audit() -> None:
-    """Make audit_event append-only in the database itself (security.md item 27)."""
+    """Make audit_event append-only in the database itself (docs/security.md item 27)."""
     if op.get_bind().dialect.name == "postgresql":
         op.execute(
             "CREATE FUNCTION audit_event_append_only() RETURNS trigger AS $$ "

@@ -1,4 +1,4 @@
-"""Backups (security.md item 33): a consistent copy while the app runs, and its restore.
+"""Backups (docs/security.md item 33): a consistent copy while the app runs, and its restore.
 
 One ``.tar.gz`` holds the database and the private files (logos, invoice PDFs). SQLite is
 copied with its online backup API (a consistent snapshot even while the app writes);

@@ -1,5 +1,10 @@
 """Our own HTTP routes, mounted on Reflex's backend (api_transformer): the auth cookie
-hand-off, sign-out and health. Cookies are HttpOnly so page JavaScript never sees them."""
+hand-off, sign-out, health and private files. Cookies are HttpOnly so page JavaScript never
+sees them (api/cookies.py).
+
+Every route is a plain function: Starlette runs it in its thread pool, so database work and
+PDF rendering never block the event loop that serves every other user (docs/security.md
+item 35)."""
 
 from __future__ import annotations
 
@@ -7,18 +12,25 @@ import logging
 from urllib.parse import urlsplit
 
 import sqlalchemy as sa
+from sqlmodel import Session
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
 
+from billing_app.api.cookies import (
+    BROWSER_MAX_AGE,
+    browser_cookie_name,
+    new_browser_id,
+    session_cookie_name,
+)
 from billing_app.db.engine import get_engine, session_scope
+from billing_app.domain.numbers import parse_id
 from billing_app.services import auth
+from billing_app.services.identity import CurrentUser
 from billing_app.settings import get_settings
 
 log = logging.getLogger(__name__)
-
-SESSION_COOKIE = "billing_session"
 
 
 def _client_ip(request: Request) -> str:
@@ -39,23 +51,34 @@ def _safe_next(raw: str | None, default: str = "/") -> str:
     return default
 
 
-async def handoff(request: Request) -> Response:
-    """Exchange a one-time login ticket for a new session cookie, then go to the app."""
+def _no_store(response: Response) -> Response:
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+def handoff(request: Request) -> Response:
+    """Exchange a one-time login ticket for a new session cookie, then go to the app.
+
+    The ticket is only honoured from the browser it was issued to (its browser cookie, which
+    a top-level navigation carries, also when coming back from an identity provider): a page
+    that makes someone else's browser open this URL with the attacker's ticket signs nobody
+    in (docs/security.md item 38)."""
     ticket = request.query_params.get("ticket", "")
     settings = get_settings()
     with session_scope() as session:
         token = auth.redeem_ticket(
             session,
             ticket,
+            browser=request.cookies.get(browser_cookie_name(settings), ""),
             ip=_client_ip(request),
             user_agent=request.headers.get("user-agent", ""),
             settings=settings,
         )
     if token is None:
-        return RedirectResponse("/login?expired=1", status_code=303)
+        return _no_store(RedirectResponse("/login?expired=1", status_code=303))
     response = RedirectResponse(_safe_next(request.query_params.get("next")), status_code=303)
     response.set_cookie(
-        SESSION_COOKIE,
+        session_cookie_name(settings),
         token,
         max_age=settings.session_absolute_hours * 3600,
         httponly=True,
@@ -63,25 +86,48 @@ async def handoff(request: Request) -> Response:
         samesite="lax",
         path="/",
     )
-    response.headers["Cache-Control"] = "no-store"
-    return response
+    return _no_store(response)
 
 
-async def signed_out(request: Request) -> Response:
+def browser_cookie(request: Request) -> Response:
+    """Give this browser a browser cookie (when the page it came from was not served by us,
+    as in ``make dev``), then go back."""
+    settings = get_settings()
+    response = RedirectResponse(_safe_next(request.query_params.get("next"), "/login"), 303)
+    if browser_cookie_name(settings) not in request.cookies:
+        response.set_cookie(
+            browser_cookie_name(settings),
+            new_browser_id(),
+            max_age=BROWSER_MAX_AGE,
+            httponly=True,
+            secure=settings.secure_cookies,
+            samesite="lax",
+            path="/",
+        )
+    return _no_store(response)
+
+
+def signed_out(request: Request) -> Response:
     """Clear the cookie (the session itself is revoked by the sign-out event or here)."""
-    token = request.cookies.get(SESSION_COOKIE)
+    settings = get_settings()
+    token = request.cookies.get(session_cookie_name(settings))
     if token:
         with session_scope() as session:
             auth.logout(session, token, ip=_client_ip(request))
     response = RedirectResponse(
         _safe_next(request.query_params.get("next"), "/login?signed_out=1"), status_code=303
     )
-    response.delete_cookie(SESSION_COOKIE, path="/", httponly=True, samesite="lax")
-    response.headers["Cache-Control"] = "no-store"
-    return response
+    response.delete_cookie(
+        session_cookie_name(settings),
+        path="/",
+        secure=settings.secure_cookies,
+        httponly=True,
+        samesite="lax",
+    )
+    return _no_store(response)
 
 
-async def healthz(_: Request) -> Response:
+def healthz(_: Request) -> Response:
     try:
         with get_engine().connect() as conn:
             conn.execute(sa.text("SELECT 1"))
@@ -91,21 +137,18 @@ async def healthz(_: Request) -> Response:
     return JSONResponse({"status": "ok"})
 
 
-async def product_image(request: Request) -> Response:
+def product_image(request: Request) -> Response:
     """A product's image, for signed-in staff with catalog.read; 404 for anything else."""
     from billing_app.adapters import storage
     from billing_app.db.customers import Product
     from billing_app.domain.permissions import Permission
 
-    not_found = Response("Not found", status_code=404, headers={"Cache-Control": "no-store"})
-    try:
-        product_id = int(request.path_params["product_id"])
-    except (KeyError, ValueError):
+    not_found = _not_found()
+    product_id = _path_int(request, "product_id")
+    if product_id is None:
         return not_found
     with session_scope() as session:
-        user = auth.resolve_session(
-            session, request.cookies.get(SESSION_COOKIE), ip=_client_ip(request)
-        )
+        user = _staff(session, request)
         if user is None or not user.can(Permission.CATALOG_READ):
             return not_found
         product = session.get(Product, product_id)
@@ -124,22 +167,26 @@ async def product_image(request: Request) -> Response:
     )
 
 
+def _staff(session: Session, request: Request) -> CurrentUser | None:
+    """The active staff member whose session cookie the request carries."""
+    return auth.resolve_session(
+        session, request.cookies.get(session_cookie_name()), ip=_client_ip(request)
+    )
+
+
 def _staff_with(request: Request, permission: str) -> bool:
     """Whether the request's session cookie belongs to active staff with ``permission``."""
     from billing_app.domain.permissions import Permission
 
     with session_scope() as session:
-        user = auth.resolve_session(
-            session, request.cookies.get(SESSION_COOKIE), ip=_client_ip(request)
-        )
+        user = _staff(session, request)
     return user is not None and user.can(Permission(permission))
 
 
 def _path_int(request: Request, name: str) -> int | None:
-    try:
-        return int(request.path_params[name])
-    except (KeyError, ValueError):
-        return None
+    """An id from the path; None (so "not found") for anything that is not one, huge ones
+    included (docs/security.md item 34)."""
+    return parse_id(request.path_params.get(name))
 
 
 PRIVATE_HEADERS = {
@@ -153,7 +200,7 @@ def _not_found() -> Response:
     return Response("Not found", status_code=404, headers={"Cache-Control": "no-store"})
 
 
-async def invoice_pdf(request: Request) -> Response:
+def invoice_pdf(request: Request) -> Response:
     """An invoice's PDF for signed-in staff with invoices.read (404 for anyone else, and for an
     id that does not exist: a guessed URL learns nothing). Sent invoices come from private
     storage as they were sent; drafts are rendered on demand."""
@@ -164,9 +211,7 @@ async def invoice_pdf(request: Request) -> Response:
     if invoice_id is None:
         return _not_found()
     with session_scope() as session:
-        user = auth.resolve_session(
-            session, request.cookies.get(SESSION_COOKIE), ip=_client_ip(request)
-        )
+        user = _staff(session, request)
         if user is None or not user.can(Permission.INVOICES_READ):
             return _not_found()
         invoice = invoice_views.invoice_of_pdf(session, invoice_id)
@@ -190,7 +235,7 @@ async def invoice_pdf(request: Request) -> Response:
     )
 
 
-async def brand_logo(request: Request) -> Response:
+def brand_logo(request: Request) -> Response:
     """A brand's logo for staff (the brand pages); 404 for anyone else."""
     from billing_app.adapters import storage
     from billing_app.db.invoicing import Brand
@@ -211,7 +256,7 @@ async def brand_logo(request: Request) -> Response:
     )
 
 
-async def brand_sample_pdf(request: Request) -> Response:
+def brand_sample_pdf(request: Request) -> Response:
     """A sample invoice PDF in a brand's colours and logo (brand page preview)."""
     from billing_app.services import invoice_documents
     from billing_app.services.errors import NotFound
@@ -240,6 +285,7 @@ def build_api() -> Starlette:
         routes=[
             Route("/api/auth/handoff", handoff, methods=["GET"]),
             Route("/api/auth/signed-out", signed_out, methods=["GET"]),
+            Route("/api/auth/browser", browser_cookie, methods=["GET"]),
             Route("/healthz", healthz, methods=["GET"]),
             Route("/api/catalog/product-image/{product_id}", product_image, methods=["GET"]),
             Route("/api/invoices/{invoice_id}/pdf", invoice_pdf, methods=["GET"]),

@@ -35,10 +35,10 @@ so, for every invoice, exclusive, inclusive or mixed:
 
     total == sum(line.net) + tax_total == subtotal - discount_total + tax_total
 
-(security.md item 28). A negative total raises NegativeTotal unless the document is a
+(docs/security.md item 28). A negative total raises NegativeTotal unless the document is a
 credit note.
 
-Payments (security.md items 10 and 28)
+Payments (docs/security.md items 10 and 28)
 -------------------------------------
 ``amount_due = total - paid + refunded`` (i.e. total minus the money we kept). Refunds may
 never exceed what was paid. The payment status is derived from the amounts; whether the
@@ -540,9 +540,9 @@ def _sum_positive(amounts: Sequence[Money], currency: str, what: str) -> int:
 def settle(total: Money, payments: Sequence[Money], refunds: Sequence[Money]) -> Settlement:
     """Amount paid, refunded and due, and the derived status.
 
-    amount_due = total - paid + refunded (security.md item 28). Every payment and refund
+    amount_due = total - paid + refunded (docs/security.md item 28). Every payment and refund
     must be positive and in the invoice currency; refunds may not exceed payments
-    (security.md item 10). A negative total (a credit note) is not settled with payments.
+    (docs/security.md item 10). A negative total (a credit note) is not settled with payments.
     """
     currency = total.currency
     if total.amount_minor < 0:

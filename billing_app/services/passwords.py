@@ -1,4 +1,4 @@
-"""The password policy (security.md item 12): at least 8 characters, long ones welcome,
+"""The password policy (docs/security.md item 12): at least 8 characters, long ones welcome,
 no composition rules, common passwords refused (zxcvbn's frequency lists)."""
 
 from __future__ import annotations

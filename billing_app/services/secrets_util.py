@@ -8,7 +8,7 @@ import secrets
 from argon2 import PasswordHasher, Type
 from argon2.exceptions import InvalidHashError, VerificationError
 
-# OWASP's argon2id baseline (security.md item 11): 19 MiB, t=2, p=1.
+# OWASP's argon2id baseline (docs/security.md item 11): 19 MiB, t=2, p=1.
 _hasher = PasswordHasher(time_cost=2, memory_cost=19 * 1024, parallelism=1, type=Type.ID)
 # Verified against when an email is unknown, so both paths cost the same time.
 _DUMMY_HASH = _hasher.hash("not a real password, used to even out timing")

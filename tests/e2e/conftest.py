@@ -20,10 +20,15 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 from aiosmtpd.controller import Controller
+from sqlmodel import Session, col, select
 
 from billing_app.db.engine import make_engine
-from billing_app.settings import PROJECT_ROOT
+from billing_app.db.models import OutboxEmail
+from billing_app.services import auth
+from billing_app.services.outbox import deliver_due
+from billing_app.settings import PROJECT_ROOT, Settings
 from tests.conftest import require_or_skip, run_migrations
+from tests.support import BROWSER, CapturingMailer, link_token
 
 CHROMIUM = os.environ.get("BILLING_TEST_CHROMIUM", "/usr/lib/chromium/chromium")
 CHROMIUM_ARGS = [
@@ -89,6 +94,44 @@ class AppServer:
     mailbox: Mailbox
     engine: sa.Engine
     log_path: Path
+
+    @property
+    def settings(self) -> Settings:
+        return Settings(base_url=self.base_url, mail_from_name="Studio Nord")
+
+
+def session_token(server: AppServer, email: str, password: str) -> str:
+    """Sign in with the services as a browser would, and return the session cookie value."""
+    with Session(server.engine) as session:
+        outcome = auth.authenticate(
+            session, email=email, password=password, browser=BROWSER, settings=server.settings
+        )
+        session.commit()
+        assert outcome.ticket, outcome.error
+        token = auth.redeem_ticket(
+            session, outcome.ticket, browser=BROWSER, settings=server.settings
+        )
+        session.commit()
+    assert token
+    return token
+
+
+def emailed_link(server: AppServer, to: str, path: str) -> str:
+    """The single-use link of the newest email to ``to`` (its token is minted at delivery:
+    deliver it here, or read it from the mailbox if the app's worker was faster)."""
+    mailer = CapturingMailer()
+    deliver_due(server.engine, mailer, settings=server.settings)
+    sent = [m for m in mailer.sent if m.to_address == to]
+    if sent:
+        return f"{server.base_url}{path}?token={link_token(sent[-1], path)}"
+    with Session(server.engine) as session:
+        subject = session.exec(
+            select(OutboxEmail.subject)
+            .where(col(OutboxEmail.to_address) == to)
+            .order_by(col(OutboxEmail.id).desc())
+        ).first()
+    assert subject, f"no email to {to}"
+    return link_in(server.mailbox.wait_for(to, subject), path)
 
 
 @pytest.fixture(scope="session")

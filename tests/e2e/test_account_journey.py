@@ -11,12 +11,12 @@ import pyotp
 import pytest
 from sqlmodel import Session, col, select
 
-from billing_app.db.models import OutboxEmail, StaffUser
+from billing_app.db.models import StaffUser
 from billing_app.services import auth, team
 from billing_app.services.identity import current_user_from
 from billing_app.settings import Settings
 
-from .conftest import AppServer
+from .conftest import AppServer, emailed_link
 from .test_foundation_journeys import at, sign_in
 
 pytestmark = pytest.mark.e2e
@@ -44,14 +44,9 @@ def member(app_server: AppServer) -> str:
             session, current_user_from(session, owner), email=EMAIL, role="admin", settings=settings
         )
         session.commit()
-        body = session.exec(
-            select(OutboxEmail.body_text).where(col(OutboxEmail.to_address) == EMAIL)
-        ).first()
-        assert body
-        token = re.search(r"accept-invite\?token=([\w-]+)", body)
-        assert token
+        link = emailed_link(app_server, EMAIL, "/accept-invite")
         team.accept_invitation(
-            session, token=token.group(1), name="Mika Virtanen", password=PASSWORD
+            session, token=link.split("token=")[1], name="Mika Virtanen", password=PASSWORD
         )
         session.commit()
     return EMAIL

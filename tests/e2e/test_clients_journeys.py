@@ -18,14 +18,12 @@ from sqlmodel import Session, col, select
 
 from billing_app.db.customers import Client, Product, Subscription, TaxRateRow
 from billing_app.db.models import StaffUser
-from billing_app.services import auth
 from billing_app.services.secrets_util import hash_password
-from billing_app.settings import Settings
 from billing_app.ui.state.catalog import ProductsState, TaxRatesState
 from billing_app.ui.state.clients import ClientsState, ClientState
 from billing_app.ui.state.subscriptions import SubscriptionsState
 
-from .conftest import AppServer
+from .conftest import AppServer, session_token
 
 PASSWORD = "a long staff passphrase for the journeys"
 # a real 1x1 PNG
@@ -41,7 +39,6 @@ def _staff(server: AppServer, role: str) -> str:
     """A staff member of ``role`` (made directly, so the first-run setup journey is untouched)
     and the value of a signed-in session cookie for them."""
     email = f"{role}-{RUN}@studio-nord.test"
-    settings = Settings(base_url=server.base_url)
     with Session(server.engine, expire_on_commit=False) as session:
         if session.exec(select(StaffUser).where(col(StaffUser.email) == email)).first() is None:
             session.add(
@@ -54,13 +51,7 @@ def _staff(server: AppServer, role: str) -> str:
                 )
             )
             session.commit()
-        outcome = auth.authenticate(session, email=email, password=PASSWORD, settings=settings)
-        session.commit()
-        assert outcome.ticket, outcome.error
-        token = auth.redeem_ticket(session, outcome.ticket, settings=settings)
-        session.commit()
-    assert token
-    return token
+    return session_token(server, email, PASSWORD)
 
 
 def signed_in(new_page: Any, server: AppServer, role: str) -> Any:

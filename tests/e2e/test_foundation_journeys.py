@@ -11,13 +11,12 @@ from typing import Any
 import pytest
 from sqlmodel import Session, col, select
 
-from billing_app.db.models import OutboxEmail, StaffUser
+from billing_app.db.models import Invitation, StaffUser
 from billing_app.services import team
-from billing_app.services.clock import FixedClock, system_clock
+from billing_app.services.clock import system_clock
 from billing_app.services.identity import current_user_from
-from billing_app.settings import Settings
 
-from .conftest import AppServer, link_in
+from .conftest import AppServer, emailed_link, link_in
 
 pytestmark = pytest.mark.e2e
 
@@ -151,8 +150,6 @@ def test_invite_an_accountant_who_accepts_from_the_email(
 
 
 def test_an_expired_invitation_says_so(app_server: AppServer, new_page: Any) -> None:
-    settings = Settings(base_url=app_server.base_url, mail_from_name="Studio Nord")
-    eight_days_ago = FixedClock(system_clock.now() - timedelta(days=8))
     with Session(app_server.engine) as session:
         owner = session.exec(select(StaffUser).where(col(StaffUser.email) == OWNER_EMAIL)).one()
         team.invite(
@@ -160,17 +157,18 @@ def test_an_expired_invitation_says_so(app_server: AppServer, new_page: Any) -> 
             current_user_from(session, owner),
             email="late@studio-nord.test",
             role="viewer",
-            clock=eight_days_ago,
-            settings=settings,
+            settings=app_server.settings,
         )
         session.commit()
-        body = session.exec(
-            select(OutboxEmail.body_text).where(
-                col(OutboxEmail.to_address) == "late@studio-nord.test"
-            )
+    link = emailed_link(app_server, "late@studio-nord.test", "/accept-invite")
+    with Session(app_server.engine) as session:
+        # Eight days later, unused.
+        invitation = session.exec(
+            select(Invitation).where(col(Invitation.email) == "late@studio-nord.test")
         ).one()
-    start = body.index(app_server.base_url + "/accept-invite?token=")
-    link = body[start:].split()[0]
+        invitation.expires_at = system_clock.now() - timedelta(days=1)
+        session.add(invitation)
+        session.commit()
     page = new_page()
     page.goto(link)
     page.locator("#token-invalid").wait_for()

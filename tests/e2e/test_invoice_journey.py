@@ -27,12 +27,12 @@ from sqlmodel import Session, col, select
 from billing_app.adapters import documents
 from billing_app.db.invoicing import Invoice
 from billing_app.db.models import OutboxEmail, StaffUser
-from billing_app.services import auth, catalog, clients, invoice_documents, invoicing, roles
+from billing_app.services import catalog, clients, invoice_documents, invoicing, roles
 from billing_app.services.identity import current_user_from
 from billing_app.services.secrets_util import hash_password
-from billing_app.settings import Settings, get_settings
+from billing_app.settings import get_settings
 
-from .conftest import ARTIFACTS, AppServer, text_body
+from .conftest import ARTIFACTS, AppServer, session_token, text_body
 
 pytestmark = pytest.mark.e2e
 
@@ -61,7 +61,6 @@ def _png(width: int = 24, height: int = 24, rgb: tuple[int, int, int] = (15, 118
 def _staff(server: AppServer, key: str, role_key: str, custom_role_id: int | None = None) -> Any:
     """A staff member made directly, and a signed-in session token for them."""
     email = f"{key}-{RUN}@studio-nord.test"
-    settings = Settings(base_url=server.base_url)
     with Session(server.engine, expire_on_commit=False) as session:
         user = session.exec(select(StaffUser).where(col(StaffUser.email) == email)).first()
         if user is None:
@@ -75,14 +74,8 @@ def _staff(server: AppServer, key: str, role_key: str, custom_role_id: int | Non
             )
             session.add(user)
             session.commit()
-        outcome = auth.authenticate(session, email=email, password=PASSWORD, settings=settings)
-        session.commit()
-        assert outcome.ticket, outcome.error
-        token = auth.redeem_ticket(session, outcome.ticket, settings=settings)
-        session.commit()
         actor = current_user_from(session, user)
-    assert token
-    return token, actor
+    return session_token(server, email, PASSWORD), actor
 
 
 def _shot(page: Any, name: str) -> None:

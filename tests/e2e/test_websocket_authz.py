@@ -1,5 +1,6 @@
-"""Guarded handlers driven over the real websocket (security.md items 21, 22, 26): as an anonymous
-caller and as a Viewer they are refused and change nothing; a foreign Origin cannot connect."""
+"""Guarded handlers driven over the real websocket (docs/security.md items 21, 22, 26): as an
+anonymous caller and as a Viewer they are refused and change nothing; a foreign Origin cannot
+connect."""
 
 from __future__ import annotations
 
@@ -29,7 +30,7 @@ from billing_app.ui.state.emails import EmailsState
 from billing_app.ui.state.roles import RolesState
 from billing_app.ui.state.team import TeamState
 
-from .conftest import AppServer
+from .conftest import AppServer, emailed_link, session_token
 from .test_clients_journeys import customer_attempts, customer_snapshot
 from .test_invoice_journey import invoice_attempts, invoice_snapshot
 
@@ -133,14 +134,10 @@ def world(app_server: AppServer) -> dict[str, Any]:
         owner = current_user_from(session, owner_row)
         team.invite(session, owner, email="vic@studio-nord.test", role="viewer", settings=settings)
         session.commit()
-        body = session.exec(
-            select(OutboxEmail.body_text).where(
-                col(OutboxEmail.to_address) == "vic@studio-nord.test"
-            )
-        ).first()
-        assert body
-        token = body.split("accept-invite?token=")[1].split()[0]
-        team.accept_invitation(session, token=token, name="Vic Viewer", password=PASSWORD)
+        link = emailed_link(app_server, "vic@studio-nord.test", "/accept-invite")
+        team.accept_invitation(
+            session, token=link.split("token=")[1], name="Vic Viewer", password=PASSWORD
+        )
         role_id = roles.create_role(
             session,
             owner,
@@ -158,13 +155,7 @@ def world(app_server: AppServer) -> dict[str, Any]:
         dead.status = "dead"
         session.add(dead)
         session.commit()
-        outcome = auth.authenticate(
-            session, email="vic@studio-nord.test", password=PASSWORD, settings=settings
-        )
-        session.commit()
-        assert outcome.ticket
-        viewer_token = auth.redeem_ticket(session, outcome.ticket, settings=settings)
-        session.commit()
+    viewer_token = session_token(app_server, "vic@studio-nord.test", PASSWORD)
     return {
         "owner_id": owner_row.id,
         "role_id": role_id,

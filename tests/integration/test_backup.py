@@ -1,5 +1,5 @@
 """Backups are consistent while the app writes, and restore to a working database
-(security.md item 33), on SQLite and PostgreSQL."""
+(docs/security.md item 33), on SQLite and PostgreSQL."""
 
 from __future__ import annotations
 

@@ -12,16 +12,22 @@ from urllib.parse import quote
 import reflex as rx
 
 from billing_app.db.engine import session_scope
-from billing_app.jobs.tasks import kick_outbox
+from billing_app.jobs.tasks import kick_outbox, kick_reset_requests
 from billing_app.services import account, auth, team
 from billing_app.services.errors import ServiceError
 from billing_app.ui.state.base import (
     SessionState,
     backend_path,
+    current_caller,
     field_errors,
     frontend_url,
     hard_redirect,
     public,
+)
+
+COOKIES_NEEDED = (
+    "Your browser did not keep the cookie this page needs to sign you in. "
+    "Allow cookies for this site, then reload the page."
 )
 
 
@@ -41,6 +47,26 @@ def _safe_next(raw: str) -> str:
     return raw
 
 
+def _without_cookie_check(state: SessionState) -> str:
+    """The page's own path and query, minus the marker of a cookie round trip."""
+    params = {k: v for k, v in state.router.url.query_parameters.items() if k != "browser_checked"}
+    query = "&".join(f"{quote(k)}={quote(str(v))}" for k, v in params.items())
+    return state._path() + (f"?{query}" if query else "")
+
+
+def ensure_browser_cookie(state: SessionState) -> tuple[Any, str]:
+    """(redirect, error): a page that will sign someone in needs the browser cookie that
+    tickets are bound to. Pages we serve set it; otherwise one round trip through the cookie
+    route sets it, and a browser that still has none is told why sign-in cannot work."""
+    if current_caller().browser_id:
+        return None, ""
+    if state.router.url.query_parameters.get("browser_checked"):
+        return None, COOKIES_NEEDED
+    back = _without_cookie_check(state)
+    back += ("&" if "?" in back else "?") + "browser_checked=1"
+    return hard_redirect(backend_path(f"/api/auth/browser?next={quote(frontend_url(back))}")), ""
+
+
 class SetupState(SessionState):
     """First run: create the owner account."""
 
@@ -52,7 +78,9 @@ class SetupState(SessionState):
         with session_scope() as session:
             if not auth.setup_required(session):
                 return rx.redirect("/login")
-        return None
+        redirect, error = ensure_browser_cookie(self)
+        self.errors = {"form": error} if error else {}
+        return redirect
 
     @public
     def submit(self, form: dict[str, Any]) -> Any:
@@ -61,6 +89,11 @@ class SetupState(SessionState):
         if password != str(form.get("confirm", "")):
             self.errors = {"confirm": "The two passwords differ."}
             return None
+        browser = current_caller().browser_id
+        if not browser:
+            self.errors = {"form": COOKIES_NEEDED}
+            return None
+        ip = self._client_ip()
         try:
             with session_scope() as session:
                 user_id = auth.create_owner(
@@ -68,10 +101,10 @@ class SetupState(SessionState):
                     name=str(form.get("name", "")),
                     email=str(form.get("email", "")),
                     password=password,
-                    ip=self.router.session.client_ip or "",
+                    ip=ip,
                 )
             with session_scope() as session:
-                ticket = auth.issue_ticket(session, user_id, ip=self.router.session.client_ip or "")
+                ticket = auth.issue_ticket(session, user_id, ip=ip, browser=browser)
         except ServiceError as exc:
             self.errors = field_errors(exc)
             return None
@@ -82,15 +115,15 @@ class LoginState(SessionState):
     errors: dict[str, str] = {}
     notice: str = ""
     mfa_step: bool = False
-    # The one-time ticket standing for a correct password while the code is asked. Backend
-    # only: it never reaches the browser.
-    _mfa_ticket: str = ""
+    # The second-factor ticket standing for the password typed in this browser. Its id only:
+    # it is worth nothing without this browser's cookie. Backend only.
+    _mfa_ticket_id: int = 0
 
     @public
     def load(self) -> Any:
         self.errors = {}
         self.mfa_step = False
-        self._mfa_ticket = ""
+        self._mfa_ticket_id = 0
         params = self.router.url.query_parameters
         self.notice = ""
         if params.get("expired"):
@@ -102,28 +135,39 @@ class LoginState(SessionState):
         with session_scope() as session:
             if auth.setup_required(session):
                 return rx.redirect("/setup")
-        return None
+        redirect, error = ensure_browser_cookie(self)
+        if error:
+            self.errors = {"form": error}
+        return redirect
+
+    def _signed_in(self, ticket: str) -> Any:
+        next_path = _safe_next(self.router.url.query_parameters.get("next", "/"))
+        return hard_redirect(handoff_url(ticket, next_path))
 
     @public
     def submit(self, form: dict[str, Any]) -> Any:
         self.errors = {}
         self.notice = ""
+        browser = current_caller().browser_id
+        if not browser:
+            self.errors = {"form": COOKIES_NEEDED}
+            return None
         with session_scope() as session:
             outcome = auth.authenticate(
                 session,
                 email=str(form.get("email", "")),
                 password=str(form.get("password", "")),
-                ip=self.router.session.client_ip or "",
+                ip=self._client_ip(),
+                browser=browser,
             )
-        if outcome.mfa_ticket:
-            self._mfa_ticket = outcome.mfa_ticket
+        if outcome.mfa_ticket_id:
+            self._mfa_ticket_id = outcome.mfa_ticket_id
             self.mfa_step = True
             return None
         if outcome.ticket is None:
             self.errors = {"form": outcome.error or auth.BAD_CREDENTIALS}
             return None
-        next_path = _safe_next(self.router.url.query_parameters.get("next", "/"))
-        return hard_redirect(handoff_url(outcome.ticket, next_path))
+        return self._signed_in(outcome.ticket)
 
     @public
     def submit_code(self, form: dict[str, Any]) -> Any:
@@ -131,26 +175,26 @@ class LoginState(SessionState):
         with session_scope() as session:
             outcome = account.complete_second_factor(
                 session,
-                mfa_ticket=self._mfa_ticket,
+                mfa_ticket_id=self._mfa_ticket_id,
+                browser=current_caller().browser_id,
                 code=str(form.get("code", "")),
-                ip=self.router.session.client_ip or "",
+                ip=self._client_ip(),
             )
         if outcome.ticket is None:
-            if outcome.mfa_ticket is None:
+            if outcome.mfa_ticket_id is None:
                 self.mfa_step = False
-                self._mfa_ticket = ""
+                self._mfa_ticket_id = 0
                 self.errors = {"form": outcome.error or account.MFA_EXPIRED}
             else:
                 self.errors = {"code": outcome.error or account.MFA_EXPIRED}
             return None
-        self._mfa_ticket = ""
-        next_path = _safe_next(self.router.url.query_parameters.get("next", "/"))
-        return hard_redirect(handoff_url(outcome.ticket, next_path))
+        self._mfa_ticket_id = 0
+        return self._signed_in(outcome.ticket)
 
     @public
     def cancel_code(self) -> None:
         self.mfa_step = False
-        self._mfa_ticket = ""
+        self._mfa_ticket_id = 0
         self.errors = {}
 
 
@@ -166,10 +210,8 @@ class ForgotPasswordState(SessionState):
             self.errors = {"email": "Enter the email address you sign in with."}
             return
         with session_scope() as session:
-            auth.request_password_reset(
-                session, email=email, ip=self.router.session.client_ip or ""
-            )
-        kick_outbox()
+            auth.request_password_reset(session, email=email, ip=self._client_ip())
+        kick_reset_requests()
         # The same answer whether or not the address has an account.
         self.sent_to = email
 
@@ -206,7 +248,7 @@ class ResetPasswordState(SessionState):
                     session,
                     token=self._token(),
                     password=password,
-                    ip=self.router.session.client_ip or "",
+                    ip=self._client_ip(),
                 )
         except ServiceError as exc:
             if exc.field == "token":
@@ -228,7 +270,7 @@ class AcceptInviteState(SessionState):
         return self.router.url.query_parameters.get("token", "")
 
     @public
-    def load(self) -> None:
+    def load(self) -> Any:
         self.errors = {}
         self.email = ""
         self.invalid = ""
@@ -237,9 +279,13 @@ class AcceptInviteState(SessionState):
                 view = team.check_invitation(session, self._token())
         except ServiceError as exc:
             self.invalid = exc.message
-            return
+            return None
         self.email = view.email
         self.invited_role = view.role_label
+        redirect, error = ensure_browser_cookie(self)
+        if error:
+            self.errors = {"form": error}
+        return redirect
 
     @public
     def submit(self, form: dict[str, Any]) -> Any:
@@ -248,7 +294,11 @@ class AcceptInviteState(SessionState):
         if password != str(form.get("confirm", "")):
             self.errors = {"confirm": "The two passwords differ."}
             return None
-        ip = self.router.session.client_ip or ""
+        ip = self._client_ip()
+        browser = current_caller().browser_id
+        if not browser:
+            self.errors = {"form": COOKIES_NEEDED}
+            return None
         try:
             with session_scope() as session:
                 user_id = team.accept_invitation(
@@ -258,7 +308,7 @@ class AcceptInviteState(SessionState):
                     password=password,
                     ip=ip,
                 )
-                ticket = auth.issue_ticket(session, user_id, ip=ip)
+                ticket = auth.issue_ticket(session, user_id, ip=ip, browser=browser)
         except ServiceError as exc:
             if exc.field == "token":
                 self.invalid = exc.message

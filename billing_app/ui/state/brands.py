@@ -3,6 +3,7 @@ preview of the branded email and a sample PDF."""
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import reflex as rx
@@ -160,11 +161,14 @@ class BrandsState(SessionState):
         self._refresh()
         return rx.toast.success("Brand deleted.")
 
-    @guard(Permission.BRANDING_WRITE)
+    @guard(Permission.BRANDING_WRITE, upload=True)
     async def upload_logo(self, files: list[rx.UploadFile]) -> Any:
         if self.selected_id in ("", "new") or not files:
             return rx.toast.error("Save the brand first, then add its logo.")
         data = await files[0].read()
+        return await asyncio.to_thread(self._save_logo, data)
+
+    def _save_logo(self, data: bytes) -> Any:
         try:
             key = storage.save_logo(data)
         except storage.StorageError as exc:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import reflex as rx
@@ -244,11 +245,14 @@ class ProductsState(SessionState):
         self._refresh()
         return rx.toast.success(f"{name} saved.")
 
-    @guard(Permission.CATALOG_WRITE)
+    @guard(Permission.CATALOG_WRITE, upload=True)
     async def upload_image(self, files: list[rx.UploadFile]) -> Any:
         if not self.editing_id or not files:
             return rx.toast.error("Save the product first, then add its image.")
         data = await files[0].read()
+        return await asyncio.to_thread(self._save_image, data)
+
+    def _save_image(self, data: bytes) -> Any:
         try:
             key = storage.save_image(data)
         except storage.StorageError as exc:

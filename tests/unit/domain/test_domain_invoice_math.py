@@ -257,7 +257,7 @@ def test_invoice_invariants(lines: list[InvoiceLineInput]) -> None:
     totals = compute_invoice(lines, "EUR", is_credit_note=True)
     net_sum = sum(r.net.amount_minor for r in totals.lines)
     tax_sum = sum(r.tax_total.amount_minor for r in totals.lines)
-    # total = sum of line nets + tax = subtotal - discounts + tax (security.md item 28)
+    # total = sum of line nets + tax = subtotal - discounts + tax (docs/security.md item 28)
     assert totals.total.amount_minor == net_sum + tax_sum
     assert totals.total == totals.subtotal - totals.discount_total + totals.tax_total
     assert totals.total == totals.net_total + totals.tax_total
@@ -305,7 +305,7 @@ def test_settle_full_payment_then_partial_refund() -> None:
     assert paid.status is InvoiceStatus.PAID
     assert paid.amount_due == eur(0)
     refunded = settle(eur(10_000), [eur(4000), eur(6000)], [eur(2500)])
-    # due = total - paid + refunded (security.md item 28)
+    # due = total - paid + refunded (docs/security.md item 28)
     assert refunded.amount_due == eur(2500)
     assert refunded.net_paid == eur(7500)
     assert refunded.status is InvoiceStatus.PARTIALLY_REFUNDED

@@ -5,7 +5,12 @@ from __future__ import annotations
 import reflex as rx
 
 from billing_app.ui.components.layout import admin_page, field, form_error
-from billing_app.ui.state.account import AccountState
+from billing_app.ui.state.account import (
+    AccountState,
+    shown_recovery_codes,
+    shown_totp_key,
+    shown_totp_qr,
+)
 
 
 def _section(title: str, description: str | rx.Var, *children: rx.Component) -> rx.Component:
@@ -64,7 +69,7 @@ def _password() -> rx.Component:
 
 def _codes() -> rx.Component:
     return rx.cond(
-        AccountState.new_codes.length() > 0,
+        shown_recovery_codes.value.length() > 0,
         rx.callout(
             rx.vstack(
                 rx.text("Your recovery codes", weight="bold"),
@@ -74,7 +79,7 @@ def _codes() -> rx.Component:
                     size="2",
                 ),
                 rx.grid(
-                    rx.foreach(AccountState.new_codes, lambda c: rx.code(c, size="3")),
+                    rx.foreach(shown_recovery_codes.value, lambda c: rx.code(c, size="3")),
                     columns="2",
                     spacing="2",
                     id="recovery-codes",
@@ -131,10 +136,10 @@ def _two_factor() -> rx.Component:
         width="100%",
     )
     setup = rx.cond(
-        AccountState.setup_qr != "",
+        AccountState.setup_pending,
         rx.hstack(
             rx.image(
-                src=AccountState.setup_qr,
+                src=shown_totp_qr.value,
                 width="200px",
                 height="200px",
                 id="totp-qr",
@@ -145,7 +150,7 @@ def _two_factor() -> rx.Component:
                     rx.text(
                         "1. Scan the code with your authenticator app (or type the key).", size="2"
                     ),
-                    rx.code(AccountState.setup_secret, id="totp-secret"),
+                    rx.code(shown_totp_key.value, id="totp-secret"),
                     rx.text("2. Enter the 6-digit code it shows, and your password.", size="2"),
                     form_error(e),
                     field("Code", "code", e, auto_complete="one-time-code"),
@@ -209,6 +214,10 @@ def _sessions() -> rx.Component:
 
 def _content() -> rx.Component:
     return rx.vstack(
+        # The browser-only variables live here (they render nothing).
+        shown_recovery_codes,
+        shown_totp_qr,
+        shown_totp_key,
         rx.text(
             AccountState.user_name,
             " · ",

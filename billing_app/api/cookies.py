@@ -1,0 +1,48 @@
+"""Our two cookies, both HttpOnly, SameSite=Lax, path /, set only by our backend routes:
+
+- the session cookie: a random token whose SHA-256 is an ``auth_session`` row;
+- the browser cookie: a random value that binds sign-in tickets to the browser that asked for
+  them (no login CSRF, docs/security.md item 38). It carries no authority by itself.
+
+Over https both take the ``__Host-`` prefix (Secure, no Domain, path /), so a sibling domain
+or a plain-http page can never set or shadow them.
+"""
+
+from __future__ import annotations
+
+from http.cookies import CookieError, SimpleCookie
+
+from billing_app.services.secrets_util import new_token
+from billing_app.settings import Settings, get_settings
+
+SESSION_NAME = "billing_session"
+BROWSER_NAME = "billing_browser"
+BROWSER_MAX_AGE = 400 * 24 * 3600  # as long as browsers keep a cookie
+
+
+def _named(name: str, settings: Settings | None = None) -> str:
+    settings = settings or get_settings()
+    return f"__Host-{name}" if settings.secure_cookies else name
+
+
+def session_cookie_name(settings: Settings | None = None) -> str:
+    return _named(SESSION_NAME, settings)
+
+
+def browser_cookie_name(settings: Settings | None = None) -> str:
+    return _named(BROWSER_NAME, settings)
+
+
+def parse_cookie_header(header: str) -> dict[str, str]:
+    """The cookies of a ``Cookie`` request header (an empty dict when it is malformed)."""
+    if not header:
+        return {}
+    try:
+        jar: SimpleCookie = SimpleCookie(header)
+    except CookieError:
+        return {}
+    return {name: morsel.value for name, morsel in jar.items()}
+
+
+def new_browser_id() -> str:
+    return new_token()
