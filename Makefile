@@ -77,6 +77,7 @@ bench: setup-dev
 	$(PY) bench/bench_domain.py
 	$(PY) bench/bench_pdf.py
 	$(PY) bench/bench_clients.py
+	$(PY) bench/bench_event_loop.py
 
 clean:
 	rm -rf .web .states $(VENV) $(TOOLS)
