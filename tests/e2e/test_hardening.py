@@ -40,82 +40,14 @@ from billing_app.ui.state.team import TeamState
 from tests.integration.test_handler_guards import FRAMEWORK_HANDLERS, our_states
 
 from .conftest import AppServer, session_token
+from .sockets import NAMESPACE, exchange, run_async
 from .test_foundation_journeys import at, sign_in
 
 pytestmark = pytest.mark.e2e
 
-NAMESPACE = "/_event"
 PASSWORD = "attack surface reduced"
 RUN = uuid.uuid4().hex[:6]
 HYDRATE = f"{rx.State.get_full_name()}.hydrate_and_load"
-
-
-def run_async(coro: Any) -> Any:
-    """Run a coroutine in its own thread (Playwright's sync API owns this thread's loop)."""
-    with ThreadPoolExecutor(1) as pool:
-        return pool.submit(asyncio.run, coro).result()
-
-
-async def _exchange(
-    server: AppServer,
-    *,
-    token: str,
-    cookie: str | None,
-    events: list[tuple[str, dict[str, Any], str]],
-) -> list[dict[str, Any]]:
-    """Open a websocket as tab ``token`` (with ``cookie``, or none), send ``events`` one after
-    the other, and return every update received until the server goes quiet."""
-    client = socketio.AsyncClient(reconnection=False)
-    updates: list[dict[str, Any]] = []
-
-    @client.on("event", namespace=NAMESPACE)
-    async def on_event(data: Any) -> None:
-        updates.append(json.loads(data) if isinstance(data, str) else data)
-
-    headers = {"Origin": server.base_url}
-    if cookie:
-        headers["Cookie"] = cookie
-    await client.connect(
-        f"{server.base_url}?token={token}",
-        socketio_path="/_event",
-        transports=["websocket"],
-        headers=headers,
-        wait_timeout=10,
-        namespaces=[NAMESPACE],
-    )
-    try:
-        for name, payload, path in events:
-            await client.emit(
-                "event",
-                {
-                    "name": name,
-                    "payload": payload,
-                    "router_data": {"pathname": path, "asPath": path},
-                },
-                namespace=NAMESPACE,
-            )
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + 60
-        while not updates and loop.time() < deadline:
-            await asyncio.sleep(0.05)
-        seen = -1
-        while seen != len(updates) and loop.time() < deadline:
-            seen = len(updates)
-            await asyncio.sleep(1.0)
-    finally:
-        await client.disconnect()
-        await asyncio.sleep(0.3)  # let the server unlink the tab's token from this socket
-    return updates
-
-
-def exchange(
-    server: AppServer,
-    *,
-    token: str,
-    cookie: str | None,
-    events: list[tuple[str, dict[str, Any], str]],
-) -> list[dict[str, Any]]:
-    return run_async(_exchange(server, token=token, cookie=cookie, events=events))
 
 
 def handler(state: type, name: str) -> str:

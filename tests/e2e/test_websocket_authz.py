@@ -4,10 +4,8 @@ connect."""
 
 from __future__ import annotations
 
-import asyncio
 import json
 import uuid
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
@@ -31,75 +29,22 @@ from billing_app.ui.state.roles import RolesState
 from billing_app.ui.state.team import TeamState
 
 from .conftest import AppServer, emailed_link, session_token
+from .sockets import NAMESPACE, exchange, run_async
 from .test_clients_journeys import customer_attempts, customer_snapshot
 from .test_invoice_journey import invoice_attempts, invoice_snapshot
 
 pytestmark = pytest.mark.e2e
 
-NAMESPACE = "/_event"
 PASSWORD = "viewer sees but never touches"
-
-
-def _updates_of(raw: Any) -> dict[str, Any]:
-    return json.loads(raw) if isinstance(raw, str) else raw
-
-
-async def _call(
-    server: AppServer, cookie: str | None, name: str, payload: dict[str, Any], path: str
-) -> list[dict[str, Any]]:
-    """Send one event as the browser would and collect the state updates it produced."""
-    client = socketio.AsyncClient(reconnection=False)
-    updates: list[dict[str, Any]] = []
-
-    @client.on("event", namespace=NAMESPACE)
-    async def on_event(data: Any) -> None:
-        updates.append(_updates_of(data))
-
-    headers = {"Origin": server.base_url}
-    if cookie:
-        headers["Cookie"] = cookie
-    await client.connect(
-        f"{server.base_url}?token={uuid.uuid4()}",
-        socketio_path="/_event",
-        transports=["websocket"],
-        headers=headers,
-        wait_timeout=10,
-        namespaces=[NAMESPACE],
-    )
-    try:
-        await client.emit(
-            "event",
-            {
-                "name": name,
-                "payload": payload,
-                "router_data": {"pathname": path, "asPath": path},
-            },
-            namespace=NAMESPACE,
-        )
-        # The handler's updates arrive in a burst; wait for it to start, then for quiet.
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + 15
-        while not updates and loop.time() < deadline:
-            await asyncio.sleep(0.05)
-        seen = -1
-        while seen != len(updates) and loop.time() < deadline:
-            seen = len(updates)
-            await asyncio.sleep(0.6)
-    finally:
-        await client.disconnect()
-    return updates
 
 
 def call(
     server: AppServer, cookie: str | None, name: str, payload: dict[str, Any], path: str = "/team"
 ) -> list[dict[str, Any]]:
-    return run_async(_call(server, cookie, name, payload, path))
-
-
-def run_async(coro: Any) -> Any:
-    """Run a coroutine in its own thread (Playwright's sync API owns this thread's loop)."""
-    with ThreadPoolExecutor(1) as pool:
-        return pool.submit(asyncio.run, coro).result()
+    """Send one event from a new tab, as the browser would, and collect its updates."""
+    return exchange(
+        server, token=str(uuid.uuid4()), cookie=cookie, events=[(name, payload, path)], quiet=0.6
+    )
 
 
 def events_of(updates: list[dict[str, Any]]) -> list[dict[str, Any]]:
