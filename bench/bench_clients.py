@@ -39,9 +39,10 @@ from sqlmodel import Session
 from alembic import command
 from billing_app.db.engine import make_engine
 from billing_app.domain.permissions import ALL_PERMISSIONS
-from billing_app.services import clients, subscriptions
-from billing_app.services.demo import seed_demo
-from billing_app.services.identity import CurrentUser
+from billing_app.services.access.identity import CurrentUser
+from billing_app.services.catalog import subscriptions
+from billing_app.services.customers import clients
+from billing_app.services.customers.demo import seed_demo
 from billing_app.settings import PROJECT_ROOT
 
 TARGET_MS = 100.0

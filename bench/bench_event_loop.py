@@ -41,7 +41,7 @@ import socketio  # noqa: E402
 from sqlmodel import Session  # noqa: E402
 
 from billing_app.db.engine import make_engine  # noqa: E402
-from billing_app.services import auth  # noqa: E402
+from billing_app.services.access import auth  # noqa: E402
 
 PASSWORD = "benchmarks are not a sprint"
 NAMESPACE = "/_event"

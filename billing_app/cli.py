@@ -14,8 +14,8 @@ import sys
 from pathlib import Path
 
 from billing_app.db.engine import session_scope
-from billing_app.services import auth
-from billing_app.services.errors import ServiceError
+from billing_app.services.access import auth
+from billing_app.services.common.errors import ServiceError
 
 
 def _read_password(args: argparse.Namespace) -> str:
@@ -53,7 +53,7 @@ def create_owner(args: argparse.Namespace) -> int:
 def deliver_emails(_: argparse.Namespace) -> int:
     from billing_app.adapters.mailer import mailer_from_settings
     from billing_app.db.engine import get_engine
-    from billing_app.services.outbox import deliver_due
+    from billing_app.services.common.outbox import deliver_due
     from billing_app.settings import get_settings
 
     settings = get_settings()
@@ -93,7 +93,7 @@ def seed_demo(args: argparse.Namespace) -> int:
     import time
 
     from billing_app.db.engine import get_engine
-    from billing_app.services.demo import seed_demo as seed
+    from billing_app.services.customers.demo import seed_demo as seed
 
     if args.clients < 1 or args.clients > 1_000_000:
         print("Error (--clients): give a number from 1 to 1,000,000.", file=sys.stderr)
@@ -115,7 +115,7 @@ def seed_demo(args: argparse.Namespace) -> int:
 
 def backup(args: argparse.Namespace) -> int:
     from billing_app.adapters.backup import BackupError, create_backup
-    from billing_app.services.clock import system_clock
+    from billing_app.services.common.clock import system_clock
     from billing_app.settings import get_settings
 
     settings = get_settings()

@@ -26,7 +26,7 @@ from sqlmodel import Session  # noqa: E402
 
 from alembic import command  # noqa: E402
 from billing_app.db.engine import make_engine  # noqa: E402
-from billing_app.services.clock import FixedClock  # noqa: E402
+from billing_app.services.common.clock import FixedClock  # noqa: E402
 from billing_app.settings import PROJECT_ROOT, Settings  # noqa: E402
 
 IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}

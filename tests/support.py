@@ -10,8 +10,8 @@ from dataclasses import dataclass, field
 from sqlmodel import Session
 
 from billing_app.adapters.mailer import Delivery, OutgoingEmail
-from billing_app.services.clock import Clock, system_clock
-from billing_app.services.outbox import deliver_due
+from billing_app.services.common.clock import Clock, system_clock
+from billing_app.services.common.outbox import deliver_due
 from billing_app.settings import Settings
 
 BROWSER = "the-browser-cookie-of-this-test"

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from http.cookies import CookieError, SimpleCookie
 
-from billing_app.services.secrets_util import new_token
+from billing_app.services.common.tokens import new_token
 from billing_app.settings import Settings, get_settings
 
 SESSION_NAME = "billing_session"

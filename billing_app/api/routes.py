@@ -26,8 +26,8 @@ from billing_app.api.cookies import (
 )
 from billing_app.db.engine import get_engine, session_scope
 from billing_app.domain.numbers import parse_id
-from billing_app.services import auth
-from billing_app.services.identity import CurrentUser
+from billing_app.services.access import auth
+from billing_app.services.access.identity import CurrentUser
 from billing_app.settings import get_settings
 
 log = logging.getLogger(__name__)
@@ -205,7 +205,8 @@ def invoice_pdf(request: Request) -> Response:
     id that does not exist: a guessed URL learns nothing). Sent invoices come from private
     storage as they were sent; drafts are rendered on demand."""
     from billing_app.domain.permissions import Permission
-    from billing_app.services import invoice_documents, invoice_views
+    from billing_app.services.invoicing import documents as invoice_documents
+    from billing_app.services.invoicing import views as invoice_views
 
     invoice_id = _path_int(request, "invoice_id")
     if invoice_id is None:
@@ -258,8 +259,8 @@ def brand_logo(request: Request) -> Response:
 
 def brand_sample_pdf(request: Request) -> Response:
     """A sample invoice PDF in a brand's colours and logo (brand page preview)."""
-    from billing_app.services import invoice_documents
-    from billing_app.services.errors import NotFound
+    from billing_app.services.common.errors import NotFound
+    from billing_app.services.invoicing import documents as invoice_documents
 
     brand_id = _path_int(request, "brand_id")
     if brand_id is None or not _staff_with(request, "settings.read"):

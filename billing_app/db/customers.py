@@ -4,7 +4,7 @@ Money columns are integer minor units in the row's currency (a client has one cu
 subscriptions are in that currency). Figures used for sorting lists are stored and indexed:
 
 * ``subscription.mrr_minor``: the subscription's monthly amount (domain/mrr.py), rounded once,
-  kept up to date by services/subscriptions.py whenever the subscription changes.
+  kept up to date by services/catalog/subscriptions.py whenever the subscription changes.
 * ``client.mrr_minor``: the client's MRR, mrr_total() over its renewing recurring
   subscriptions, updated in the same transaction by the subscription service.
 * ``client.net_invoiced_minor`` / ``client.outstanding_minor``: zero until invoices exist;

@@ -9,8 +9,8 @@ from huey import crontab
 from billing_app.adapters.mailer import mailer_from_settings
 from billing_app.db.engine import get_engine, session_scope
 from billing_app.jobs.queue import huey
-from billing_app.services.auth import answer_reset_requests
-from billing_app.services.outbox import deliver_due
+from billing_app.services.access.auth import answer_reset_requests
+from billing_app.services.common.outbox import deliver_due
 from billing_app.settings import get_settings
 
 log = logging.getLogger(__name__)

@@ -24,8 +24,8 @@ from sqlmodel import Session, col, select
 
 from billing_app.db.engine import make_engine
 from billing_app.db.models import OutboxEmail
-from billing_app.services import auth
-from billing_app.services.outbox import deliver_due
+from billing_app.services.access import auth
+from billing_app.services.common.outbox import deliver_due
 from billing_app.settings import PROJECT_ROOT, Settings
 from tests.conftest import require_or_skip, run_migrations
 from tests.support import BROWSER, CapturingMailer, link_token

@@ -12,8 +12,8 @@ import pytest
 from sqlmodel import Session, col, select
 
 from billing_app.db.models import StaffUser
-from billing_app.services import auth, team
-from billing_app.services.identity import current_user_from
+from billing_app.services.access import auth, team
+from billing_app.services.access.identity import current_user_from
 from billing_app.settings import Settings
 
 from .conftest import AppServer, emailed_link

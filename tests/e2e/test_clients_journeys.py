@@ -18,7 +18,7 @@ from sqlmodel import Session, col, select
 
 from billing_app.db.customers import Client, Product, Subscription, TaxRateRow
 from billing_app.db.models import StaffUser
-from billing_app.services.secrets_util import hash_password
+from billing_app.services.common.tokens import hash_password
 from billing_app.ui.state.catalog import ProductsState, TaxRatesState
 from billing_app.ui.state.clients import ClientsState, ClientState
 from billing_app.ui.state.subscriptions import SubscriptionsState

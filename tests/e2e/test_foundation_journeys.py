@@ -12,9 +12,9 @@ import pytest
 from sqlmodel import Session, col, select
 
 from billing_app.db.models import Invitation, StaffUser
-from billing_app.services import team
-from billing_app.services.clock import system_clock
-from billing_app.services.identity import current_user_from
+from billing_app.services.access import team
+from billing_app.services.access.identity import current_user_from
+from billing_app.services.common.clock import system_clock
 
 from .conftest import AppServer, emailed_link, link_in
 

@@ -27,9 +27,9 @@ from sqlmodel import Session, col, select
 
 from billing_app.db.invoicing import Brand
 from billing_app.db.models import AuthSession, StaffUser
-from billing_app.services import account, auth
-from billing_app.services.identity import current_user_from
-from billing_app.services.secrets_util import hash_password, token_digest
+from billing_app.services.access import account, auth
+from billing_app.services.access.identity import current_user_from
+from billing_app.services.common.tokens import hash_password, token_digest
 from billing_app.settings import PROJECT_ROOT
 from billing_app.ui.state.account import AccountState
 from billing_app.ui.state.audit_log import AuditState

@@ -27,9 +27,13 @@ from sqlmodel import Session, col, select
 from billing_app.adapters import documents
 from billing_app.db.invoicing import Invoice
 from billing_app.db.models import OutboxEmail, StaffUser
-from billing_app.services import catalog, clients, invoice_documents, invoicing, roles
-from billing_app.services.identity import current_user_from
-from billing_app.services.secrets_util import hash_password
+from billing_app.services.access import roles
+from billing_app.services.access.identity import current_user_from
+from billing_app.services.catalog import products as catalog
+from billing_app.services.common.tokens import hash_password
+from billing_app.services.customers import clients
+from billing_app.services.invoicing import documents as invoice_documents
+from billing_app.services.invoicing import invoices as invoicing
 from billing_app.settings import get_settings
 
 from .conftest import ARTIFACTS, AppServer, session_token, text_body

@@ -19,8 +19,9 @@ from billing_app.db.models import (
     OutboxEmail,
     StaffUser,
 )
-from billing_app.services import auth, outbox, roles, team
-from billing_app.services.identity import current_user_from
+from billing_app.services.access import auth, roles, team
+from billing_app.services.access.identity import current_user_from
+from billing_app.services.common import outbox
 from billing_app.settings import Settings
 from billing_app.ui.state.audit_log import AuditState
 from billing_app.ui.state.dashboard import DashboardState

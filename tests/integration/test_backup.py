@@ -16,7 +16,8 @@ from sqlmodel import Session, func, select
 from billing_app.adapters.backup import BackupError, create_backup, restore_backup
 from billing_app.db.engine import make_engine
 from billing_app.db.models import OutboxEmail, StaffUser
-from billing_app.services import auth, outbox
+from billing_app.services.access import auth
+from billing_app.services.common import outbox
 from billing_app.settings import Settings
 from tests.conftest import PG_ADMIN_URL, run_migrations
 

@@ -14,7 +14,7 @@ from starlette.testclient import TestClient
 from billing_app.api import cookies, routes
 from billing_app.db import engine as engine_module
 from billing_app.db.engine import dispose_engines, make_engine
-from billing_app.services import auth
+from billing_app.services.access import auth
 from billing_app.settings import Settings
 from tests.conftest import run_migrations
 

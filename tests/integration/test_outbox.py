@@ -17,8 +17,8 @@ from sqlmodel import Session, select
 
 from billing_app.adapters.mailer import FileMailer, SmtpMailer
 from billing_app.db.models import OutboxEmail
-from billing_app.services import outbox
-from billing_app.services.clock import FixedClock
+from billing_app.services.common import outbox
+from billing_app.services.common.clock import FixedClock
 from billing_app.settings import Settings
 
 

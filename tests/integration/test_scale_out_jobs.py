@@ -18,7 +18,7 @@ from sqlmodel import Session, select
 
 from billing_app.db.engine import make_engine
 from billing_app.db.models import OutboxEmail
-from billing_app.services import outbox
+from billing_app.services.common import outbox
 from billing_app.settings import Settings
 from tests.conftest import require_or_skip
 from tests.integration.test_outbox import Inbox, free_port

@@ -10,11 +10,11 @@ import pytest
 from sqlmodel import Session, col, select
 
 from billing_app.db.models import AuthSession, OutboxEmail, RecoveryCode, StaffUser
-from billing_app.services import account, auth, throttling
-from billing_app.services.clock import FixedClock
-from billing_app.services.errors import ValidationFailed
-from billing_app.services.identity import CurrentUser, current_user_from
-from billing_app.services.secrets_util import token_digest
+from billing_app.services.access import account, auth, throttling
+from billing_app.services.access.identity import CurrentUser, current_user_from
+from billing_app.services.common.clock import FixedClock
+from billing_app.services.common.errors import ValidationFailed
+from billing_app.services.common.tokens import token_digest
 from billing_app.settings import Settings
 from tests.support import BROWSER, delivered_token
 

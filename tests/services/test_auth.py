@@ -18,9 +18,9 @@ from billing_app.db.models import (
     StaffUser,
 )
 from billing_app.domain.permissions import Permission
-from billing_app.services import auth
-from billing_app.services.clock import FixedClock
-from billing_app.services.errors import Conflict, ValidationFailed
+from billing_app.services.access import auth
+from billing_app.services.common.clock import FixedClock
+from billing_app.services.common.errors import Conflict, ValidationFailed
 from billing_app.settings import Settings
 from tests.support import BROWSER, deliver, delivered_token
 

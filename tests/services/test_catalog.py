@@ -13,9 +13,10 @@ from sqlmodel import Session, select
 from billing_app.adapters import storage
 from billing_app.db.customers import Product
 from billing_app.domain.tax import TaxRate
-from billing_app.services import catalog, subscriptions
-from billing_app.services.clock import FixedClock
-from billing_app.services.errors import Conflict, ValidationFailed
+from billing_app.services.catalog import products as catalog
+from billing_app.services.catalog import subscriptions
+from billing_app.services.common.clock import FixedClock
+from billing_app.services.common.errors import Conflict, ValidationFailed
 from billing_app.settings import Settings
 
 from .test_clients import ADMIN, add_client, add_product

@@ -17,10 +17,12 @@ from billing_app.db.customers import Client, ClientWebsite
 from billing_app.db.engine import make_engine
 from billing_app.db.models import AuditEvent
 from billing_app.domain.permissions import ALL_PERMISSIONS, Permission
-from billing_app.services import catalog, clients, imports, subscriptions
-from billing_app.services.clock import FixedClock
-from billing_app.services.errors import Conflict, NotFound, ValidationFailed
-from billing_app.services.identity import CurrentUser
+from billing_app.services.access.identity import CurrentUser
+from billing_app.services.catalog import products as catalog
+from billing_app.services.catalog import subscriptions
+from billing_app.services.common.clock import FixedClock
+from billing_app.services.common.errors import Conflict, NotFound, ValidationFailed
+from billing_app.services.customers import clients, imports
 
 ADMIN = CurrentUser(
     id=1,

@@ -9,10 +9,10 @@ from typing import Any
 from sqlmodel import Session
 
 from billing_app.domain.permissions import Permission
-from billing_app.services import subscriptions
-from billing_app.services.clock import FixedClock
-from billing_app.services.dashboard import revenue_figures
-from billing_app.services.subscriptions import AttachInput
+from billing_app.services.catalog import subscriptions
+from billing_app.services.catalog.subscriptions import AttachInput
+from billing_app.services.common.clock import FixedClock
+from billing_app.services.reporting.dashboard import revenue_figures
 
 from .test_invoicing import draft, send, world  # noqa: F401  (the world fixture)
 

@@ -14,9 +14,10 @@ from sqlmodel import Session, col, select
 
 from billing_app.adapters.mailer import FileMailer, OutgoingEmail, build_message
 from billing_app.db.models import OutboxEmail
-from billing_app.services import branding, outbox
-from billing_app.services.clock import FixedClock
-from billing_app.services.errors import ValidationFailed
+from billing_app.services.agency import branding
+from billing_app.services.common import outbox
+from billing_app.services.common.clock import FixedClock
+from billing_app.services.common.errors import ValidationFailed
 from billing_app.settings import Settings
 
 from .test_invoicing import draft, send, world

@@ -7,9 +7,9 @@ import pytest
 from sqlmodel import Session, func, select
 
 from billing_app.db.customers import Client, ClientWebsite
-from billing_app.services import clients, imports
-from billing_app.services.clock import FixedClock
-from billing_app.services.errors import ValidationFailed
+from billing_app.services.common.clock import FixedClock
+from billing_app.services.common.errors import ValidationFailed
+from billing_app.services.customers import clients, imports
 
 from .test_clients import ADMIN, add_client
 

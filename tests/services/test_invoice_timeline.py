@@ -10,9 +10,11 @@ from typing import Any
 import sqlalchemy as sa
 from sqlmodel import Session
 
-from billing_app.services import invoice_views, invoicing, payments
-from billing_app.services.clock import FixedClock
-from billing_app.services.payments import PaymentForm
+from billing_app.services.common.clock import FixedClock
+from billing_app.services.invoicing import invoices as invoicing
+from billing_app.services.invoicing import payments
+from billing_app.services.invoicing import views as invoice_views
+from billing_app.services.invoicing.payments import PaymentForm
 from tests.conftest import downgrade_migrations, run_migrations
 
 from .test_invoicing import draft, send, world

@@ -11,10 +11,13 @@ from sqlmodel import Session, col, select
 
 from billing_app.db.invoicing import Invoice
 from billing_app.db.models import OutboxEmail
-from billing_app.services import branding, invoice_documents, invoice_views, payments
-from billing_app.services.clock import FixedClock
-from billing_app.services.errors import NotFound
-from billing_app.services.payments import PaymentForm
+from billing_app.services.agency import branding
+from billing_app.services.common.clock import FixedClock
+from billing_app.services.common.errors import NotFound
+from billing_app.services.invoicing import documents as invoice_documents
+from billing_app.services.invoicing import payments
+from billing_app.services.invoicing import views as invoice_views
+from billing_app.services.invoicing.payments import PaymentForm
 
 from .test_invoicing import draft, send, world
 

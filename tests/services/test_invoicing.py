@@ -19,13 +19,16 @@ from billing_app.adapters import documents
 from billing_app.db.customers import Client, ClientWebsite, Product, ProductTaxRate, TaxRateRow
 from billing_app.db.invoicing import Invoice, InvoiceEvent, InvoiceLine
 from billing_app.db.models import OutboxEmail, StaffUser
-from billing_app.services import branding, invoice_views, invoicing, payments
-from billing_app.services.clock import FixedClock
-from billing_app.services.errors import Conflict, NotFound, ValidationFailed
-from billing_app.services.identity import CurrentUser, current_user_from
-from billing_app.services.invoice_documents import pdf_of, queue_invoice_email, render_snapshot
-from billing_app.services.invoicing import DraftForm, LineForm
-from billing_app.services.payments import PaymentForm
+from billing_app.services.access.identity import CurrentUser, current_user_from
+from billing_app.services.agency import branding
+from billing_app.services.common.clock import FixedClock
+from billing_app.services.common.errors import Conflict, NotFound, ValidationFailed
+from billing_app.services.invoicing import invoices as invoicing
+from billing_app.services.invoicing import payments
+from billing_app.services.invoicing import views as invoice_views
+from billing_app.services.invoicing.documents import pdf_of, queue_invoice_email, render_snapshot
+from billing_app.services.invoicing.invoices import DraftForm, LineForm
+from billing_app.services.invoicing.payments import PaymentForm
 from billing_app.ui.format import to_int
 
 from .test_auth import make_owner

@@ -14,9 +14,10 @@ from sqlmodel import Session, col, select
 from billing_app.db.customers import Client, Subscription
 from billing_app.domain.money import Money
 from billing_app.domain.mrr import RecurringPrice, mrr_total
-from billing_app.services import clients, demo, subscriptions
-from billing_app.services.clock import FixedClock
-from billing_app.services.errors import Conflict, ValidationFailed
+from billing_app.services.catalog import subscriptions
+from billing_app.services.common.clock import FixedClock
+from billing_app.services.common.errors import Conflict, ValidationFailed
+from billing_app.services.customers import clients, demo
 
 from .test_clients import ADMIN, add_client, add_product
 

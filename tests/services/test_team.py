@@ -7,10 +7,10 @@ from sqlmodel import Session, col, select
 
 from billing_app.db.models import AuditEvent, Invitation, OutboxEmail, StaffUser
 from billing_app.domain.permissions import Permission
-from billing_app.services import auth, roles, team
-from billing_app.services.clock import FixedClock
-from billing_app.services.errors import Conflict, ValidationFailed
-from billing_app.services.identity import CurrentUser, current_user_from
+from billing_app.services.access import auth, roles, team
+from billing_app.services.access.identity import CurrentUser, current_user_from
+from billing_app.services.common.clock import FixedClock
+from billing_app.services.common.errors import Conflict, ValidationFailed
 from billing_app.settings import Settings
 from tests.support import delivered_token
 

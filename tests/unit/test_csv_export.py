@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from billing_app.services.csv_export import neutralise, unneutralise, write_csv
+from billing_app.services.common.csv_export import neutralise, unneutralise, write_csv
 
 
 def read(data: bytes) -> list[list[str]]:

@@ -2,8 +2,8 @@ from __future__ import annotations
 
 import pytest
 
-from billing_app.services.errors import ValidationFailed
-from billing_app.services.passwords import check_password
+from billing_app.services.access.passwords import check_password
+from billing_app.services.common.errors import ValidationFailed
 
 
 @pytest.mark.parametrize(

@@ -14,8 +14,8 @@ from reflex.experimental.client_state import ClientStateVar
 
 from billing_app.db.engine import session_scope
 from billing_app.jobs.tasks import kick_outbox
-from billing_app.services import account
-from billing_app.services.errors import ServiceError
+from billing_app.services.access import account
+from billing_app.services.common.errors import ServiceError
 from billing_app.settings import get_settings
 from billing_app.ui.state.base import (
     SessionState,

@@ -6,7 +6,7 @@ import reflex as rx
 
 from billing_app.db.engine import session_scope
 from billing_app.domain.permissions import Permission
-from billing_app.services import audit
+from billing_app.services.common import audit
 from billing_app.ui.format import format_timestamp, to_int
 from billing_app.ui.state.base import SessionState, guard
 

@@ -13,8 +13,8 @@ import reflex as rx
 
 from billing_app.db.engine import session_scope
 from billing_app.jobs.tasks import kick_outbox, kick_reset_requests
-from billing_app.services import account, auth, team
-from billing_app.services.errors import ServiceError
+from billing_app.services.access import account, auth, team
+from billing_app.services.common.errors import ServiceError
 from billing_app.ui.state.base import (
     SessionState,
     backend_path,

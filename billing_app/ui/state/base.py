@@ -41,8 +41,9 @@ from billing_app.api import edge
 from billing_app.api.cookies import browser_cookie_name, parse_cookie_header, session_cookie_name
 from billing_app.db.engine import session_scope
 from billing_app.domain.permissions import Permission
-from billing_app.services import audit, auth
-from billing_app.services.identity import CurrentUser
+from billing_app.services.access import auth
+from billing_app.services.access.identity import CurrentUser
+from billing_app.services.common import audit
 
 log = logging.getLogger(__name__)
 

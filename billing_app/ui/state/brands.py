@@ -11,8 +11,9 @@ import reflex as rx
 from billing_app.adapters import storage
 from billing_app.db.engine import session_scope
 from billing_app.domain.permissions import Permission
-from billing_app.services import branding, invoice_documents
-from billing_app.services.errors import ServiceError
+from billing_app.services.agency import branding
+from billing_app.services.common.errors import ServiceError
+from billing_app.services.invoicing import documents as invoice_documents
 from billing_app.ui.format import to_int
 from billing_app.ui.state.base import SessionState, backend_path, current_user, field_errors, guard
 

@@ -11,8 +11,8 @@ from billing_app.adapters import storage
 from billing_app.db.engine import session_scope
 from billing_app.domain.money import Money
 from billing_app.domain.permissions import Permission
-from billing_app.services import catalog as catalog_service
-from billing_app.services.errors import ServiceError
+from billing_app.services.catalog import products as catalog_service
+from billing_app.services.common.errors import ServiceError
 from billing_app.ui.format import to_int
 from billing_app.ui.state.base import SessionState, current_user, field_errors, guard
 from billing_app.ui.state.clients import ADMIN_LOCALE, PER_PAGE, day, money

@@ -13,13 +13,13 @@ from babel.dates import format_date
 from billing_app.db.engine import session_scope
 from billing_app.domain.money import Money, format_money
 from billing_app.domain.permissions import FIGURE_PERMISSIONS, Permission
-from billing_app.services import branding
-from billing_app.services import catalog as catalog_service
-from billing_app.services import clients as clients_service
-from billing_app.services import imports as imports_service
-from billing_app.services import subscriptions as subscriptions_service
-from billing_app.services.clock import system_clock
-from billing_app.services.errors import ServiceError
+from billing_app.services.agency import branding
+from billing_app.services.catalog import products as catalog_service
+from billing_app.services.catalog import subscriptions as subscriptions_service
+from billing_app.services.common.clock import system_clock
+from billing_app.services.common.errors import ServiceError
+from billing_app.services.customers import clients as clients_service
+from billing_app.services.customers import imports as imports_service
 from billing_app.ui.format import to_int
 from billing_app.ui.state.base import SessionState, current_user, field_errors, guard
 
@@ -397,7 +397,7 @@ class ClientState(SessionState):
         self.status = "ok"
 
     def _load_invoices(self, client_id: int) -> None:
-        from billing_app.services import invoicing
+        from billing_app.services.invoicing import invoices as invoicing
 
         with session_scope() as session:
             page = invoicing.list_invoices(session, client_id=client_id, per_page=10)

@@ -7,7 +7,7 @@ import reflex as rx
 from billing_app.db.engine import session_scope
 from billing_app.domain.money import Money, format_money
 from billing_app.domain.permissions import Permission
-from billing_app.services.dashboard import dashboard_figures, revenue_figures
+from billing_app.services.reporting.dashboard import dashboard_figures, revenue_figures
 from billing_app.ui.format import format_timestamp
 from billing_app.ui.state.base import SessionState, current_user, guard
 

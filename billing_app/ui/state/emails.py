@@ -9,8 +9,8 @@ import reflex as rx
 from billing_app.db.engine import session_scope
 from billing_app.domain.permissions import Permission
 from billing_app.jobs.tasks import kick_outbox
-from billing_app.services import outbox
-from billing_app.services.errors import ServiceError
+from billing_app.services.common import outbox
+from billing_app.services.common.errors import ServiceError
 from billing_app.ui.format import format_timestamp, to_int
 from billing_app.ui.state.base import SessionState, guard
 

@@ -14,10 +14,14 @@ from billing_app.db.engine import session_scope
 from billing_app.domain.money import Money, format_money
 from billing_app.domain.permissions import Permission
 from billing_app.jobs.tasks import kick_outbox
-from billing_app.services import branding, invoice_documents, invoice_views, invoicing, payments
-from billing_app.services.clock import system_clock
-from billing_app.services.errors import NotFound, ServiceError, ValidationFailed
-from billing_app.services.payments import PaymentForm
+from billing_app.services.agency import branding
+from billing_app.services.common.clock import system_clock
+from billing_app.services.common.errors import NotFound, ServiceError, ValidationFailed
+from billing_app.services.invoicing import documents as invoice_documents
+from billing_app.services.invoicing import invoices as invoicing
+from billing_app.services.invoicing import payments
+from billing_app.services.invoicing import views as invoice_views
+from billing_app.services.invoicing.payments import PaymentForm
 from billing_app.ui.format import optional_int
 from billing_app.ui.state.base import (
     SessionState,

@@ -9,7 +9,8 @@ import reflex as rx
 from billing_app.db.engine import session_scope
 from billing_app.domain.money import Money, format_money
 from billing_app.domain.permissions import Permission
-from billing_app.services import invoice_views, invoicing
+from billing_app.services.invoicing import invoices as invoicing
+from billing_app.services.invoicing import views as invoice_views
 from billing_app.ui.format import to_int
 from billing_app.ui.state.base import SessionState, current_user, guard
 

@@ -8,8 +8,8 @@ import reflex as rx
 
 from billing_app.db.engine import session_scope
 from billing_app.domain.permissions import Permission
-from billing_app.services import branding
-from billing_app.services.errors import ServiceError
+from billing_app.services.agency import branding
+from billing_app.services.common.errors import ServiceError
 from billing_app.ui.state.base import SessionState, current_user, field_errors, guard
 
 FIELDS = (

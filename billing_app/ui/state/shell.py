@@ -7,7 +7,7 @@ from typing import Any
 from urllib.parse import quote
 
 from billing_app.db.engine import session_scope
-from billing_app.services import auth
+from billing_app.services.access import auth
 from billing_app.ui.state.base import (
     SessionState,
     backend_path,

@@ -10,9 +10,9 @@ import reflex as rx
 from billing_app.db.engine import session_scope
 from billing_app.domain.lifecycle import SubscriptionStatus
 from billing_app.domain.permissions import FIGURE_PERMISSIONS, Permission
-from billing_app.services import catalog as catalog_service
-from billing_app.services import subscriptions as subscriptions_service
-from billing_app.services.errors import ServiceError
+from billing_app.services.catalog import products as catalog_service
+from billing_app.services.catalog import subscriptions as subscriptions_service
+from billing_app.services.common.errors import ServiceError
 from billing_app.ui.format import format_timestamp, optional_int, to_int
 from billing_app.ui.state.base import SessionState, current_user, field_errors, guard
 from billing_app.ui.state.clients import PER_PAGE, ClientState, day, figure, money

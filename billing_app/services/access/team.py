@@ -3,7 +3,7 @@
 The owner cannot be locked out: the last active owner cannot be deactivated or demoted, only an
 owner can make or unmake owners, and nobody can deactivate or demote themselves. Nobody grants
 a role holding a permission they lack, nor changes or deactivates a member whose role holds
-one (docs/security.md item 42, services/roles.py).
+one (docs/security.md item 42, services/access/roles.py).
 """
 
 from __future__ import annotations
@@ -16,21 +16,21 @@ from sqlmodel import Session, col, func, select
 
 from billing_app.db.models import CustomRole, Invitation, StaffUser
 from billing_app.domain.permissions import BuiltinRole, Permission
-from billing_app.services import audit
-from billing_app.services.audit import Actor
-from billing_app.services.auth import clean_name, revoke_password_resets, revoke_sessions
-from billing_app.services.clock import Clock, system_clock
-from billing_app.services.errors import Conflict, NotFound, ValidationFailed
-from billing_app.services.identity import (
+from billing_app.services.access.auth import clean_name, revoke_password_resets, revoke_sessions
+from billing_app.services.access.identity import (
     CurrentUser,
     normalize_email,
     parse_role_ref,
     role_of,
 )
-from billing_app.services.outbox import SECRET_PLACEHOLDER, enqueue_email
-from billing_app.services.passwords import check_password
-from billing_app.services.roles import check_grantable, lacking, role_permissions
-from billing_app.services.secrets_util import hash_password, new_token, token_digest
+from billing_app.services.access.passwords import check_password
+from billing_app.services.access.roles import check_grantable, lacking, role_permissions
+from billing_app.services.common import audit
+from billing_app.services.common.audit import Actor
+from billing_app.services.common.clock import Clock, system_clock
+from billing_app.services.common.errors import Conflict, NotFound, ValidationFailed
+from billing_app.services.common.outbox import SECRET_PLACEHOLDER, enqueue_email
+from billing_app.services.common.tokens import hash_password, new_token, token_digest
 from billing_app.settings import Settings, get_settings
 
 INVITATION_TTL = timedelta(days=7)

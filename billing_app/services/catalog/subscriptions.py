@@ -39,12 +39,12 @@ from billing_app.domain.mrr import RecurringPrice, monthly_amount, mrr_total
 from billing_app.domain.numbers import parse_whole_number
 from billing_app.domain.periods import Interval, IntervalUnit, next_renewal
 from billing_app.domain.permissions import visible_figures
-from billing_app.services import audit
-from billing_app.services.catalog import ONE_TIME, RECURRING
-from billing_app.services.clock import Clock, system_clock
-from billing_app.services.errors import Conflict, NotFound, ValidationFailed
-from billing_app.services.identity import CurrentUser
-from billing_app.services.listing import Page, clamp_page, like_pattern
+from billing_app.services.access.identity import CurrentUser
+from billing_app.services.catalog.products import ONE_TIME, RECURRING
+from billing_app.services.common import audit
+from billing_app.services.common.clock import Clock, system_clock
+from billing_app.services.common.errors import Conflict, NotFound, ValidationFailed
+from billing_app.services.common.listing import Page, clamp_page, like_pattern
 
 S = SubscriptionStatus
 RENEWING = (S.ACTIVE.value, S.PAST_DUE.value)

@@ -15,10 +15,10 @@ from billing_app.domain.errors import DomainError
 from billing_app.domain.money import normalize_currency
 from billing_app.domain.numbering import SequenceReset, validate_number_format
 from billing_app.domain.numbers import parse_whole_number
-from billing_app.services import audit
-from billing_app.services.clock import Clock, system_clock
-from billing_app.services.errors import Conflict, NotFound, ValidationFailed
-from billing_app.services.identity import CurrentUser, normalize_email
+from billing_app.services.access.identity import CurrentUser, normalize_email
+from billing_app.services.common import audit
+from billing_app.services.common.clock import Clock, system_clock
+from billing_app.services.common.errors import Conflict, NotFound, ValidationFailed
 
 HEX_COLOR = re.compile(r"^#[0-9a-fA-F]{6}$")
 DOMAIN = re.compile(r"^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$")

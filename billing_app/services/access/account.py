@@ -19,9 +19,8 @@ from sqlmodel import Session, col, func, select
 
 from billing_app.db.models import AuthSession, RecoveryCode, StaffUser
 from billing_app.domain.throttle import after_failure, is_locked, lock_remaining
-from billing_app.services import audit, throttling
-from billing_app.services.audit import Actor
-from billing_app.services.auth import (
+from billing_app.services.access import throttling
+from billing_app.services.access.auth import (
     LoginOutcome,
     consume_mfa_ticket,
     issue_ticket,
@@ -29,12 +28,14 @@ from billing_app.services.auth import (
     revoke_password_resets,
     revoke_sessions,
 )
-from billing_app.services.clock import Clock, system_clock
-from billing_app.services.errors import Conflict, NotFound, ValidationFailed
-from billing_app.services.identity import CurrentUser
-from billing_app.services.outbox import enqueue_email
-from billing_app.services.passwords import check_password
-from billing_app.services.secrets_util import (
+from billing_app.services.access.identity import CurrentUser
+from billing_app.services.access.passwords import check_password
+from billing_app.services.common import audit
+from billing_app.services.common.audit import Actor
+from billing_app.services.common.clock import Clock, system_clock
+from billing_app.services.common.errors import Conflict, NotFound, ValidationFailed
+from billing_app.services.common.outbox import enqueue_email
+from billing_app.services.common.tokens import (
     hash_password,
     token_digest,
     verify_password,

@@ -20,11 +20,11 @@ from billing_app.domain.money import Money, format_money, normalize_currency, pa
 from billing_app.domain.numbers import parse_id, parse_plain_decimal, parse_whole_number
 from billing_app.domain.periods import MAX_INTERVAL_COUNT, Interval, IntervalUnit
 from billing_app.domain.tax import PPM, TaxRate
-from billing_app.services import audit
-from billing_app.services.clock import Clock, system_clock
-from billing_app.services.errors import Conflict, NotFound, ValidationFailed
-from billing_app.services.identity import CurrentUser
-from billing_app.services.listing import Page, clamp_page, like_pattern
+from billing_app.services.access.identity import CurrentUser
+from billing_app.services.common import audit
+from billing_app.services.common.clock import Clock, system_clock
+from billing_app.services.common.errors import Conflict, NotFound, ValidationFailed
+from billing_app.services.common.listing import Page, clamp_page, like_pattern
 
 ONE_TIME = "one_time"
 RECURRING = "recurring"
@@ -392,7 +392,7 @@ def update_product(
         clock=clock,
     )
     if update_subscriptions and old_price != clean.price:
-        from billing_app.services import subscriptions
+        from billing_app.services.catalog import subscriptions
 
         subscriptions.reprice_product_subscriptions(
             session, actor, product_id, clean.price.amount_minor, clock=clock

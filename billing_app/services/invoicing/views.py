@@ -16,11 +16,12 @@ from sqlmodel import Session, col, select
 from billing_app.db.customers import Client, ClientWebsite
 from billing_app.db.invoicing import Invoice, InvoiceLine
 from billing_app.domain.money import Money, format_money
-from billing_app.services import catalog, payments
-from billing_app.services.branding import get_agency
-from billing_app.services.clock import Clock, system_clock
-from billing_app.services.errors import ServiceError
-from billing_app.services.invoicing import (
+from billing_app.services.agency.branding import get_agency
+from billing_app.services.catalog import products as catalog
+from billing_app.services.common.clock import Clock, system_clock
+from billing_app.services.common.errors import ServiceError
+from billing_app.services.invoicing import payments
+from billing_app.services.invoicing.invoices import (
     agency_today,
     build_snapshot,
     effective_status,

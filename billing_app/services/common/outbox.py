@@ -17,10 +17,10 @@ from billing_app.adapters import documents
 from billing_app.adapters.email_templates import render_email
 from billing_app.adapters.mailer import Mailer, OutgoingEmail
 from billing_app.db.models import Invitation, OutboxEmail, PasswordReset
-from billing_app.services.clock import Clock, system_clock
-from billing_app.services.errors import NotFound
-from billing_app.services.listing import like_pattern
-from billing_app.services.secrets_util import new_token, token_digest
+from billing_app.services.common.clock import Clock, system_clock
+from billing_app.services.common.errors import NotFound
+from billing_app.services.common.listing import like_pattern
+from billing_app.services.common.tokens import new_token, token_digest
 from billing_app.settings import Settings, get_settings
 
 log = logging.getLogger(__name__)

@@ -17,17 +17,17 @@ from dataclasses import dataclass, field
 from sqlmodel import Session, col, select
 
 from billing_app.db.customers import Client
-from billing_app.services.clients import (
+from billing_app.services.access.identity import CurrentUser
+from billing_app.services.common.clock import Clock, system_clock
+from billing_app.services.common.csv_export import unneutralise
+from billing_app.services.common.errors import ServiceError, ValidationFailed
+from billing_app.services.customers.clients import (
     CleanClient,
     ClientInput,
     WebsiteInput,
     insert_clean_client,
     validate_client,
 )
-from billing_app.services.clock import Clock, system_clock
-from billing_app.services.csv_export import unneutralise
-from billing_app.services.errors import ServiceError, ValidationFailed
-from billing_app.services.identity import CurrentUser
 
 MAX_BYTES = 5 * 1024 * 1024
 MAX_ROWS = 20_000

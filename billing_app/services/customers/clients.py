@@ -3,7 +3,7 @@ overview and CSV export.
 
 A client is never deleted (it has, or will have, history): it is archived. Its figures are
 stored and indexed so 50,000 clients sort in SQL: ``mrr_minor`` is maintained by
-services/subscriptions.py; ``net_invoiced_minor`` and ``outstanding_minor`` by invoicing.
+services/catalog/subscriptions.py; ``net_invoiced_minor`` and ``outstanding_minor`` by invoicing.
 The list, overview and export show each figure only to a viewer whose role may see it
 (domain.permissions.FIGURE_PERMISSIONS, docs/security.md item 43): otherwise it is None, its CSV
 column is left out, and sorting by it is ignored.
@@ -26,12 +26,12 @@ from billing_app.db.customers import Client, ClientWebsite, Subscription
 from billing_app.domain.errors import DomainError
 from billing_app.domain.money import Money, normalize_currency
 from billing_app.domain.permissions import FIGURE_PERMISSIONS, visible_figures
-from billing_app.services import audit
-from billing_app.services.clock import Clock, system_clock
-from billing_app.services.csv_export import Cell, write_csv
-from billing_app.services.errors import Conflict, NotFound, ValidationFailed
-from billing_app.services.identity import CurrentUser, normalize_email
-from billing_app.services.listing import Page, clamp_page, like_pattern
+from billing_app.services.access.identity import CurrentUser, normalize_email
+from billing_app.services.common import audit
+from billing_app.services.common.clock import Clock, system_clock
+from billing_app.services.common.csv_export import Cell, write_csv
+from billing_app.services.common.errors import Conflict, NotFound, ValidationFailed
+from billing_app.services.common.listing import Page, clamp_page, like_pattern
 
 STATUSES = ("active", "inactive", "archived")
 EDITABLE_STATUSES = ("active", "inactive")
@@ -515,7 +515,7 @@ def export_csv(
     descending: bool = False,
 ) -> bytes:
     """The whole filtered list as a CSV file (the import format plus the figures the viewer
-    may see), in two queries, through the safe writer of services/csv_export.py."""
+    may see), in two queries, through the safe writer of services/common/csv_export.py."""
     figures = visible_figures(viewer.permissions)
     clients = session.exec(_client_query(search, status, sort, descending, figures)).all()
     sites: dict[int, list[str]] = {}
@@ -578,7 +578,7 @@ class ClientOverview:
 
 def client_overview(session: Session, viewer: CurrentUser, client_id: int) -> ClientOverview:
     """The client, its websites and the figures the viewer may see (subscriptions:
-    services/subscriptions.py)."""
+    services/catalog/subscriptions.py)."""
     client = get_client(session, client_id)
     figures = visible_figures(viewer.permissions)
     return ClientOverview(

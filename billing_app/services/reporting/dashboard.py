@@ -11,12 +11,12 @@ from billing_app.db.invoicing import Invoice
 from billing_app.db.models import Invitation, OutboxEmail, StaffUser
 from billing_app.domain.money import Money
 from billing_app.domain.permissions import Permission
-from billing_app.services.audit import AuditRow, list_events
-from billing_app.services.branding import get_agency
-from billing_app.services.clock import Clock, system_clock
-from billing_app.services.identity import CurrentUser
-from billing_app.services.invoicing import OPEN_STATUSES, agency_today
-from billing_app.services.subscriptions import mrr_by_currency
+from billing_app.services.access.identity import CurrentUser
+from billing_app.services.agency.branding import get_agency
+from billing_app.services.catalog.subscriptions import mrr_by_currency
+from billing_app.services.common.audit import AuditRow, list_events
+from billing_app.services.common.clock import Clock, system_clock
+from billing_app.services.invoicing.invoices import OPEN_STATUSES, agency_today
 
 
 @dataclass(frozen=True)

@@ -50,12 +50,12 @@ from billing_app.domain.money import (
 from billing_app.domain.numbering import NumberFormat, SequenceReset
 from billing_app.domain.numbers import parse_plain_decimal
 from billing_app.domain.tax import TaxRate
-from billing_app.services import audit
-from billing_app.services.branding import default_brand, get_agency
-from billing_app.services.clock import Clock, system_clock
-from billing_app.services.errors import Conflict, NotFound, ValidationFailed
-from billing_app.services.identity import CurrentUser
-from billing_app.services.listing import like_pattern
+from billing_app.services.access.identity import CurrentUser
+from billing_app.services.agency.branding import default_brand, get_agency
+from billing_app.services.common import audit
+from billing_app.services.common.clock import Clock, system_clock
+from billing_app.services.common.errors import Conflict, NotFound, ValidationFailed
+from billing_app.services.common.listing import like_pattern
 
 MAX_LINES = 500
 MAX_TYPED_DIGITS = 18  # digits read before and after the separator of a typed number

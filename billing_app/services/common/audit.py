@@ -9,8 +9,8 @@ import sqlalchemy as sa
 from sqlmodel import Session, col, func, select
 
 from billing_app.db.models import AuditEvent
-from billing_app.services.clock import Clock, system_clock
-from billing_app.services.listing import like_pattern
+from billing_app.services.common.clock import Clock, system_clock
+from billing_app.services.common.listing import like_pattern
 
 
 @dataclass(frozen=True)

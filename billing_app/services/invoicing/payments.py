@@ -16,10 +16,10 @@ from billing_app.domain.errors import DomainError
 from billing_app.domain.invoice_math import settle
 from billing_app.domain.lifecycle import InvoiceStatus, transition
 from billing_app.domain.money import Money, format_money, parse_money
-from billing_app.services import audit
-from billing_app.services.clock import Clock, system_clock
-from billing_app.services.errors import Conflict, NotFound, ValidationFailed
-from billing_app.services.identity import CurrentUser
+from billing_app.services.access.identity import CurrentUser
+from billing_app.services.common import audit
+from billing_app.services.common.clock import Clock, system_clock
+from billing_app.services.common.errors import Conflict, NotFound, ValidationFailed
 
 METHODS = {
     "bank_transfer": "Bank transfer",

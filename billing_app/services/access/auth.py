@@ -26,18 +26,19 @@ from billing_app.db.models import (
 )
 from billing_app.domain.permissions import BuiltinRole
 from billing_app.domain.throttle import after_failure, is_locked, lock_remaining
-from billing_app.services import audit, throttling
-from billing_app.services.audit import Actor
-from billing_app.services.clock import Clock, system_clock
-from billing_app.services.errors import Conflict, ValidationFailed
-from billing_app.services.identity import (
+from billing_app.services.access import throttling
+from billing_app.services.access.identity import (
     CurrentUser,
     current_user_from,
     normalize_email,
 )
-from billing_app.services.outbox import SECRET_PLACEHOLDER, enqueue_email
-from billing_app.services.passwords import check_password
-from billing_app.services.secrets_util import (
+from billing_app.services.access.passwords import check_password
+from billing_app.services.common import audit
+from billing_app.services.common.audit import Actor
+from billing_app.services.common.clock import Clock, system_clock
+from billing_app.services.common.errors import Conflict, ValidationFailed
+from billing_app.services.common.outbox import SECRET_PLACEHOLDER, enqueue_email
+from billing_app.services.common.tokens import (
     hash_password,
     needs_rehash,
     new_token,

@@ -7,7 +7,7 @@ from functools import lru_cache
 
 from zxcvbn.frequency_lists import FREQUENCY_LISTS
 
-from billing_app.services.errors import ValidationFailed
+from billing_app.services.common.errors import ValidationFailed
 
 MIN_LENGTH = 8
 MAX_LENGTH = 1024

@@ -16,8 +16,8 @@ from billing_app.domain.permissions import (
     builtin_role,
     parse_permissions,
 )
-from billing_app.services.audit import Actor
-from billing_app.services.errors import ValidationFailed
+from billing_app.services.common.audit import Actor
+from billing_app.services.common.errors import ValidationFailed
 
 CUSTOM = "custom"
 

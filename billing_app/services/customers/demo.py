@@ -27,8 +27,8 @@ from billing_app.db.customers import (
 from billing_app.domain.money import Money, div_half_up
 from billing_app.domain.mrr import RecurringPrice, monthly_amount, mrr_total
 from billing_app.domain.periods import Interval, IntervalUnit, next_renewal
-from billing_app.services.clients import search_text_of
-from billing_app.services.clock import Clock, system_clock
+from billing_app.services.common.clock import Clock, system_clock
+from billing_app.services.customers.clients import search_text_of
 
 BATCH = 5000
 

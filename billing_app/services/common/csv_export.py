@@ -10,8 +10,8 @@
 * Encoding: UTF-8 with a byte order mark, or Excel shows "Ã©" for "é".
 * Lines end with CRLF (RFC 4180).
 
-`unneutralise` undoes the quoting when we read a CSV back (services/imports.py), so our own
-export imports unchanged. To keep that exact, a cell already starting with quotes before a
+`unneutralise` undoes the quoting when we read a CSV back (services/customers/imports.py), so
+our own export imports unchanged. To keep that exact, a cell already starting with quotes before a
 trigger ("'=x") gets one more quote.
 """
 

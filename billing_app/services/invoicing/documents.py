@@ -26,8 +26,8 @@ from billing_app.adapters.pdf import Brand as PdfBrand
 from billing_app.adapters.storage import path_of
 from billing_app.db.invoicing import Invoice
 from billing_app.domain.money import Money, format_money
-from billing_app.services.invoicing import build_snapshot, recompute_totals, seller_blocks
-from billing_app.services.outbox import enqueue_email
+from billing_app.services.common.outbox import enqueue_email
+from billing_app.services.invoicing.invoices import build_snapshot, recompute_totals, seller_blocks
 from billing_app.settings import get_settings
 
 STAMPS = {
@@ -342,7 +342,7 @@ SAMPLE_SNAPSHOT: dict[str, Any] = {
 
 def sample_snapshot(session: Session, brand_id: int) -> dict[str, Any]:
     """The sample invoice of the brand page's previews, in this brand and agency."""
-    from billing_app.services.branding import get_agency, get_brand
+    from billing_app.services.agency.branding import get_agency, get_brand
 
     brand = get_brand(session, brand_id)
     agency = get_agency(session)

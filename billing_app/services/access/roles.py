@@ -24,10 +24,10 @@ from billing_app.domain.permissions import (
     builtin_role,
     parse_permissions,
 )
-from billing_app.services import audit
-from billing_app.services.clock import Clock, system_clock
-from billing_app.services.errors import Conflict, NotFound, ValidationFailed
-from billing_app.services.identity import CurrentUser
+from billing_app.services.access.identity import CurrentUser
+from billing_app.services.common import audit
+from billing_app.services.common.clock import Clock, system_clock
+from billing_app.services.common.errors import Conflict, NotFound, ValidationFailed
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,1 @@
+"""Products and services, tax rates, subscriptions."""

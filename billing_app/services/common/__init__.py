@@ -1,0 +1,2 @@
+"""What every use case shares: errors, the clock, the list contract, the audit log,
+the email outbox, tokens, CSV writing."""

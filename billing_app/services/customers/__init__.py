@@ -1,0 +1,1 @@
+"""Clients with their websites, CSV import, demo data."""

@@ -1,0 +1,1 @@
+"""Invoices: drafts, sending, queries, documents (PDF), payments, refunds and voids."""
