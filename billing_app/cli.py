@@ -63,11 +63,19 @@ def deliver_emails(_: argparse.Namespace) -> int:
 
 
 def banner(args: argparse.Namespace) -> int:
+    from billing_app.adapters import crypto
+    from billing_app.services.access.secrets_check import SecretKeyProblem, check_secret_key
     from billing_app.settings import get_settings
 
     settings = get_settings()
     url = "http://localhost:3000" if args.dev else settings.public_base_url
     with session_scope() as session:
+        # `make run` stops here rather than start without the key (docs/security.md item 48).
+        try:
+            check_secret_key(session, settings)
+        except SecretKeyProblem as exc:
+            print(f"\nError: {exc.message}\n", file=sys.stderr)
+            return 1
         needs_owner = auth.setup_required(session)
     lines = [
         "",
@@ -84,7 +92,12 @@ def banner(args: argparse.Namespace) -> int:
     else:
         lines.append(f"  Sign in at {url}/login")
     mail = f"SMTP {settings.smtp_host}" if settings.smtp_host else f"files in {settings.outbox_dir}"
-    lines += [f"  Emails go to: {mail}", "  Stop with Ctrl+C.", ""]
+    key = (
+        "BILLING_SECRET_KEY"
+        if crypto.key_from_environment(settings)
+        else f"{crypto.key_file(settings)} (backups carry it)"
+    )
+    lines += [f"  Emails go to: {mail}", f"  Secret key: {key}", "  Stop with Ctrl+C.", ""]
     print("\n".join(lines))
     return 0
 
@@ -114,6 +127,7 @@ def seed_demo(args: argparse.Namespace) -> int:
 
 
 def backup(args: argparse.Namespace) -> int:
+    from billing_app.adapters import crypto
     from billing_app.adapters.backup import BackupError, create_backup
     from billing_app.services.common.clock import system_clock
     from billing_app.settings import get_settings
@@ -126,11 +140,14 @@ def backup(args: argparse.Namespace) -> int:
             settings.data_dir.resolve(),
             output,
             now=system_clock.now(),
+            secret_key_in_environment=crypto.key_from_environment(settings),
         )
     except BackupError as exc:
         print(f"Error: {exc}", file=sys.stderr)
         return 1
     print(f"Backup written to {path}")
+    if crypto.key_from_environment(settings):
+        print("It does not hold BILLING_SECRET_KEY: keep that key safe with your backups.")
     return 0
 
 
@@ -140,7 +157,7 @@ def restore(args: argparse.Namespace) -> int:
 
     settings = get_settings()
     try:
-        restore_backup(
+        restored = restore_backup(
             args.archive,
             settings.resolved_database_url,
             settings.data_dir.resolve(),
@@ -150,6 +167,12 @@ def restore(args: argparse.Namespace) -> int:
         print(f"Error: {exc}", file=sys.stderr)
         return 1
     print("Restored. Run the migrations (make migrate) if the backup is from an older version.")
+    if restored.key_file is not None:
+        print(f"The secret key is in {restored.key_file}.")
+    if restored.replaced_key is not None:
+        print(f"The secret key that was there is kept as {restored.replaced_key}.")
+    if restored.key_from_environment:
+        print("Its secrets are encrypted with BILLING_SECRET_KEY: set the same key as then.")
     return 0
 
 

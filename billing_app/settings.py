@@ -10,7 +10,7 @@ from __future__ import annotations
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -40,6 +40,10 @@ class Settings(BaseSettings):
     login_address_max_failures: int = 20
     login_address_max_failures_under_attack: int = 3
     login_global_max_failures: int = 300
+
+    # Secrets at rest (docs/security.md item 48): master keys, URL-safe base64, comma-separated,
+    # newest first (adapters/crypto.py). Unset: <data_dir>/secret.key, created on first use.
+    secret_key: SecretStr | None = None
 
     # Email.
     smtp_host: str | None = None

@@ -19,6 +19,7 @@ os.environ["BILLING_DATA_DIR"] = str(_RUN_DIR / "data")
 os.environ.pop("BILLING_DATABASE_URL", None)
 os.environ.pop("BILLING_REDIS_URL", None)
 os.environ.pop("BILLING_SMTP_HOST", None)
+os.environ.pop("BILLING_SECRET_KEY", None)  # the key comes from the run's data dir
 
 import sqlalchemy as sa  # noqa: E402
 from alembic.config import Config  # noqa: E402

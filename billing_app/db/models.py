@@ -49,9 +49,10 @@ class StaffUser(SQLModel, table=True):
     custom_role_id: int | None = Field(default=None, foreign_key="custom_role.id", index=True)
     is_active: bool = Field(default=True)
     # Two-factor authentication (TOTP). The secret is pending until confirmed with a code;
-    # totp_last_timecode refuses a code that was already used (replay).
-    totp_secret: str = Field(default="", max_length=64)
-    totp_pending_secret: str = Field(default="", max_length=64)
+    # totp_last_timecode refuses a code that was already used (replay). Both secrets hold
+    # ciphertext (adapters/crypto.py, docs/security.md item 48), "" when there is none.
+    totp_secret: str = Field(default="", max_length=255)
+    totp_pending_secret: str = Field(default="", max_length=255)
     totp_enabled_at: datetime | None = Field(default=None, sa_column=_ts(nullable=True))
     totp_last_timecode: int = Field(
         default=0, sa_column=sa.Column(sa.BigInteger(), nullable=False, server_default="0")

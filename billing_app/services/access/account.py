@@ -2,10 +2,14 @@
 code, hashed single-use recovery codes) and their sessions (docs/security.md items 13-15, 19, 20).
 
 Changing the password or two-factor settings needs the current password, emails the user, and
-ends their other sessions (password) or offers to (two-factor)."""
+ends their other sessions (password) or offers to (two-factor).
+
+TOTP secrets are stored encrypted (docs/security.md item 48): the database holds only what
+``adapters.crypto.encrypt`` made of them, and they are decrypted just to check a code."""
 
 from __future__ import annotations
 
+import logging
 import math
 import re
 import secrets
@@ -17,6 +21,7 @@ import sqlalchemy as sa
 from pyotp.utils import strings_equal
 from sqlmodel import Session, col, func, select
 
+from billing_app.adapters import crypto
 from billing_app.db.models import AuthSession, RecoveryCode, StaffUser
 from billing_app.domain.throttle import after_failure, is_locked, lock_remaining
 from billing_app.services.access import throttling
@@ -42,10 +47,17 @@ from billing_app.services.common.tokens import (
 )
 from billing_app.settings import Settings
 
+log = logging.getLogger(__name__)
+
 RECOVERY_CODES = 10
+TOTP_PURPOSE = "totp"
 TOTP_FORMAT = re.compile(r"\d{6}")
 RECOVERY_FORMAT = re.compile(r"[0-9a-f]{10}")
 MFA_EXPIRED = "Your sign-in took too long. Enter your email and password again."
+KEY_MISMATCH = (
+    "Codes from your authenticator app cannot be checked right now (the server's secret key "
+    "does not match). Use a recovery code, or ask your administrator."
+)
 
 
 def _user(session: Session, user_id: int) -> StaffUser:
@@ -159,7 +171,7 @@ def begin_totp_setup(
     """A new secret to scan; it is only used once confirmed with a code."""
     user = _user(session, actor.id)
     secret = pyotp.random_base32()
-    user.totp_pending_secret = secret
+    user.totp_pending_secret = crypto.encrypt(secret, purpose=TOTP_PURPOSE)
     session.add(user)
     uri = pyotp.TOTP(secret).provisioning_uri(name=user.email, issuer_name=issuer)
     qr = segno.make(uri, error="m")
@@ -191,10 +203,15 @@ def confirm_totp(
     """Turn two-factor on with a first code; returns the recovery codes (shown once)."""
     user = _user(session, actor.id)
     _check_current_password(user, current_password)
+    restart = "Start the setup again: scan a new QR code."
     if not user.totp_pending_secret:
-        msg = "Start the setup again: scan a new QR code."
-        raise Conflict(msg)
-    totp = pyotp.TOTP(user.totp_pending_secret)
+        raise Conflict(restart)
+    try:
+        pending = crypto.decrypt(user.totp_pending_secret, purpose=TOTP_PURPOSE)
+    except crypto.CryptoError as exc:
+        log.error("two-factor setup of user %s: %s", user.id, exc)
+        raise Conflict(restart) from exc
+    totp = pyotp.TOTP(pending)
     try:
         timecode = totp.verify_and_get_timecode(_digits(code), for_time=clock.now(), valid_window=1)
     except (pyotp.exceptions.OTPVerificationError, ValueError) as exc:
@@ -260,12 +277,14 @@ def _digits(code: str) -> str:
 
 
 def _code_matches(session: Session, user: StaffUser, code: str, clock: Clock) -> bool:
-    """A TOTP code not used before (replay refused), or an unused recovery code."""
+    """A TOTP code not used before (replay refused), or an unused recovery code. Raises
+    ``crypto.CryptoError`` when the stored TOTP secret cannot be decrypted."""
     cleaned = "".join(code.split()).lower()
     if TOTP_FORMAT.fullmatch(cleaned):
         digits = cleaned
+        secret = crypto.decrypt(user.totp_secret, purpose=TOTP_PURPOSE)
         try:
-            timecode = pyotp.TOTP(user.totp_secret).verify_and_get_timecode(
+            timecode = pyotp.TOTP(secret).verify_and_get_timecode(
                 digits, for_time=clock.now(), valid_window=1
             )
         except (pyotp.exceptions.OTPVerificationError, ValueError):
@@ -330,7 +349,13 @@ def complete_second_factor(
             error=f"Too many wrong codes. Try again in {minutes} minutes.",
         )
     actor = Actor(user.id, user.email, ip)
-    if not _code_matches(session, user, code, clock):
+    try:
+        matched = _code_matches(session, user, code, clock)
+    except crypto.CryptoError as exc:
+        # Not the user's fault: no failure is counted (docs/security.md item 48).
+        log.error("second factor of user %s: %s", user.id, exc)
+        return LoginOutcome(mfa_ticket_id=mfa_ticket_id, error=KEY_MISMATCH)
+    if not matched:
         bucket = after_failure(bucket, policy, now)
         throttling.save(session, key, bucket)
         error = "That code is not right, or was already used."
