@@ -12,7 +12,7 @@ free. Printed: /healthz latency
 (median, p99, max) and, per handler, the time from sending the event to its first update
 (median, p99, max) — the longest handler under load.
 
-The handlers run in worker threads (ui/state/base.py), so /healthz should stay in the tens of
+The handlers run in worker threads (ui/session/staff.py), so /healthz should stay in the tens of
 milliseconds whatever the tabs do.
 """
 
@@ -147,12 +147,12 @@ def start(data_dir: Path, port: int) -> subprocess.Popen[bytes]:
 
 
 def events() -> list[tuple[str, str, dict[str, object], str]]:
-    from billing_app.ui.state.audit_log import AuditState
-    from billing_app.ui.state.auth_pages import LoginState
-    from billing_app.ui.state.clients import ClientsState
-    from billing_app.ui.state.dashboard import DashboardState
-    from billing_app.ui.state.invoices import InvoicesState
-    from billing_app.ui.state.subscriptions import SubscriptionsState
+    from billing_app.ui.admin.audit.audit_log import AuditState
+    from billing_app.ui.admin.clients.list import ClientsState
+    from billing_app.ui.admin.dashboard.dashboard import DashboardState
+    from billing_app.ui.admin.invoices.list import InvoicesState
+    from billing_app.ui.admin.subscriptions.state import SubscriptionsState
+    from billing_app.ui.auth.login import LoginState
 
     def name(state: type, handler: str) -> str:
         return f"{state.get_full_name()}.{handler}"  # type: ignore[attr-defined]

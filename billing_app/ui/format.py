@@ -1,13 +1,16 @@
-"""Display formatting for the UI (Babel)."""
+"""Display helpers shared by every page: money, dates and timestamps (Babel), the admin locale
+and page size, currency and language choices, and parsing of ids the page sends."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
-from babel.dates import format_datetime
+from babel.dates import format_date, format_datetime
 
+from billing_app.domain.money import Money, format_money
 from billing_app.domain.numbers import parse_id, parse_whole_number
+from billing_app.services.common.clock import system_clock
 
 
 def format_timestamp(value: datetime | None, locale: str = "en_GB") -> str:
@@ -32,3 +35,49 @@ def optional_index(value: str) -> int | None:
     """A position in a list sent by the page (0 .. 999,999,999), or None."""
     index = parse_whole_number(value, max_digits=9)
     return index if index is not None and index >= 0 else None
+
+
+ADMIN_LOCALE = "en"
+
+
+PER_PAGE = 25
+
+
+def money(amount: Money) -> str:
+    return format_money(amount, ADMIN_LOCALE)
+
+
+def figure(amount: Money | None) -> str:
+    """A figure the viewer may see, or "" (its column is not shown to them)."""
+    return money(amount) if amount is not None else ""
+
+
+def day(value: date | None) -> str:
+    return format_date(value, "d MMM yyyy", locale=ADMIN_LOCALE) if value else "—"
+
+
+def _page_count(total: int, per_page: int) -> int:
+    return max(1, -(-total // per_page))
+
+
+CURRENCIES = tuple(
+    (c, c) for c in ("EUR", "USD", "GBP", "CHF", "CAD", "AUD", "SEK", "NOK", "DKK", "PLN", "JPY")
+)
+
+
+LOCALES = (
+    ("en", "English"),
+    ("en_GB", "English (UK)"),
+    ("en_US", "English (US)"),
+    ("fr", "French"),
+    ("de", "German"),
+    ("es", "Spanish"),
+    ("it", "Italian"),
+    ("nl", "Dutch"),
+    ("pt", "Portuguese"),
+)
+
+
+def today_iso() -> str:
+    """Today's date as an ISO string (a form's default date)."""
+    return system_clock.now().date().isoformat()

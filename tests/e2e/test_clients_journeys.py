@@ -19,9 +19,11 @@ from sqlmodel import Session, col, select
 from billing_app.db.customers import Client, Product, Subscription, TaxRateRow
 from billing_app.db.models import StaffUser
 from billing_app.services.common.tokens import hash_password
-from billing_app.ui.state.catalog import ProductsState, TaxRatesState
-from billing_app.ui.state.clients import ClientsState, ClientState
-from billing_app.ui.state.subscriptions import SubscriptionsState
+from billing_app.ui.admin.catalog.products import ProductsState
+from billing_app.ui.admin.catalog.tax_rates import TaxRatesState
+from billing_app.ui.admin.clients.list import ClientsState
+from billing_app.ui.admin.clients.overview_state import ClientState
+from billing_app.ui.admin.subscriptions.state import SubscriptionsState
 
 from .conftest import AppServer, session_token
 

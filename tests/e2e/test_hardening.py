@@ -29,14 +29,15 @@ from billing_app.db.invoicing import Brand
 from billing_app.db.models import AuthSession, StaffUser
 from billing_app.services.access import account, auth
 from billing_app.services.access.identity import current_user_from
+from billing_app.services.agency.branding import default_brand
 from billing_app.services.common.tokens import hash_password, token_digest
 from billing_app.settings import PROJECT_ROOT
-from billing_app.ui.state.account import AccountState
-from billing_app.ui.state.audit_log import AuditState
-from billing_app.ui.state.brands import BrandsState
-from billing_app.ui.state.emails import EmailsState
-from billing_app.ui.state.invoices import InvoicesState
-from billing_app.ui.state.team import TeamState
+from billing_app.ui.admin.account.account import AccountState
+from billing_app.ui.admin.audit.audit_log import AuditState
+from billing_app.ui.admin.emails.emails import EmailsState
+from billing_app.ui.admin.invoices.list import InvoicesState
+from billing_app.ui.admin.settings.brands import BrandsState
+from billing_app.ui.admin.team.team import TeamState
 from tests.integration.test_handler_guards import FRAMEWORK_HANDLERS, our_states
 
 from .conftest import AppServer, session_token
@@ -129,7 +130,7 @@ def test_nothing_of_the_previous_user_remains_in_the_tab(
             session.add(user)
         session.commit()
     if ending == "signed_out":
-        from billing_app.ui.state.shell import ShellState
+        from billing_app.ui.admin.shell import ShellState
 
         exchange(
             app_server,
@@ -281,8 +282,9 @@ def test_an_upload_is_authorised_by_its_own_request(app_server: AppServer) -> No
     _, owner_cookie = make_staff(app_server, "fay", "owner")
     _, viewer_cookie = make_staff(app_server, "gus", "viewer")
     with Session(app_server.engine) as session:
-        brand = session.exec(select(Brand).order_by(col(Brand.id))).first()
-        assert brand is not None and brand.id is not None
+        brand = default_brand(session)
+        session.commit()
+        assert brand.id is not None
         brand_id, logo_before = brand.id, brand.logo_key
     tab = str(uuid.uuid4())
 

@@ -502,10 +502,10 @@ def test_remind_refund_and_void_from_the_detail_page(
 
 def invoice_attempts() -> list[tuple[type, str, dict[str, Any], str]]:
     """Guarded handlers of invoices, settings and brands a Viewer must not run."""
-    from billing_app.ui.state.brands import BrandsState
-    from billing_app.ui.state.invoice_detail import InvoiceDetailState
-    from billing_app.ui.state.invoice_editor import InvoiceEditorState
-    from billing_app.ui.state.settings import SettingsState
+    from billing_app.ui.admin.invoices.detail_state import InvoiceDetailState
+    from billing_app.ui.admin.invoices.editor_state import InvoiceEditorState
+    from billing_app.ui.admin.settings.agency import SettingsState
+    from billing_app.ui.admin.settings.brands import BrandsState
 
     pay = {"amount": "1", "method": "cash", "received_on": "2026-01-01", "send_receipt": "on"}
     return [

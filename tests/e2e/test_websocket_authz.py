@@ -23,11 +23,11 @@ from billing_app.services.access import auth, roles, team
 from billing_app.services.access.identity import current_user_from
 from billing_app.services.common import outbox
 from billing_app.settings import Settings
-from billing_app.ui.state.audit_log import AuditState
-from billing_app.ui.state.dashboard import DashboardState
-from billing_app.ui.state.emails import EmailsState
-from billing_app.ui.state.roles import RolesState
-from billing_app.ui.state.team import TeamState
+from billing_app.ui.admin.audit.audit_log import AuditState
+from billing_app.ui.admin.dashboard.dashboard import DashboardState
+from billing_app.ui.admin.emails.emails import EmailsState
+from billing_app.ui.admin.team.roles import RolesState
+from billing_app.ui.admin.team.team import TeamState
 
 from .conftest import AppServer, emailed_link, session_token
 from .sockets import NAMESPACE, exchange, run_async

@@ -9,7 +9,7 @@ import reflex as rx
 
 import billing_app.billing_app  # noqa: F401  (registers every page and state)
 from billing_app.domain.permissions import Permission
-from billing_app.ui.state.base import GUARD_ATTR, PUBLIC, SIGNED_IN
+from billing_app.ui.session.staff import GUARD_ATTR, PUBLIC, SIGNED_IN
 
 # Handlers anyone may call: the pages used before signing in. Each relies on the services for
 # its checks (one-time setup, throttling, hashed single-use tokens).

@@ -1,0 +1,393 @@
+"""The "My account" page: password, two-factor authentication and sessions of the signed-in
+staff member. Every change needs the current password (docs/security.md item 19).
+
+Secrets shown once — the TOTP setup key and its QR code, fresh recovery codes — never enter
+the state (docs/security.md item 36): they are pushed straight to variables that live only in
+the browser page (``ClientStateVar``), and cleared from it when the page loads again."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import reflex as rx
+from reflex.experimental.client_state import ClientStateVar
+
+from billing_app.db.engine import session_scope
+from billing_app.jobs.tasks import kick_outbox
+from billing_app.services.access import account
+from billing_app.services.common.errors import ServiceError
+from billing_app.settings import get_settings
+from billing_app.ui.admin.shell import admin_page
+from billing_app.ui.kit.layout import field, form_error
+from billing_app.ui.session.staff import SessionState, current_user, field_errors, signed_in
+
+# Browser-only values: the backend pushes them once and never keeps them.
+shown_recovery_codes = ClientStateVar.create("shown_recovery_codes", default=[])
+
+
+shown_totp_qr = ClientStateVar.create("shown_totp_qr", default="")
+
+
+shown_totp_key = ClientStateVar.create("shown_totp_key", default="")
+
+
+def _forget_shown_secrets() -> list[Any]:
+    return [shown_recovery_codes.push([]), shown_totp_qr.push(""), shown_totp_key.push("")]
+
+
+class AccountState(SessionState):
+    status: str = "loading"
+    two_factor_on: bool = False
+    recovery_left: int = 0
+    other_sessions: int = 0
+    password_errors: dict[str, str] = {}
+    mfa_errors: dict[str, str] = {}
+    # Two-factor setup in progress (its key and QR code are in the page only).
+    setup_pending: bool = False
+
+    def _refresh(self) -> None:
+        user = current_user()
+        with session_scope() as session:
+            self.two_factor_on = account.two_factor_enabled(session, user.id)
+            self.recovery_left = account.recovery_codes_left(session, user.id)
+            self.other_sessions = account.other_session_count(session, user, user.session_id)
+        self.status = "ok"
+
+    @signed_in
+    def load(self) -> Any:
+        self.password_errors = {}
+        self.mfa_errors = {}
+        self.setup_pending = False
+        self._refresh()
+        return _forget_shown_secrets()
+
+    @signed_in
+    def change_password(self, form: dict[str, Any]) -> Any:
+        self.password_errors = {}
+        if str(form.get("new_password", "")) != str(form.get("confirm", "")):
+            self.password_errors = {"confirm": "The two passwords differ."}
+            return None
+        try:
+            with session_scope() as session:
+                ended = account.change_password(
+                    session,
+                    current_user(),
+                    current_password=str(form.get("current_password", "")),
+                    new_password=str(form.get("new_password", "")),
+                    keep_session_id=current_user().session_id,
+                )
+        except ServiceError as exc:
+            errors = field_errors(exc)
+            self.password_errors = {
+                "new_password" if k == "password" else k: v for k, v in errors.items()
+            }
+            return None
+        kick_outbox()
+        self._refresh()
+        others = f" {ended} other session(s) were signed out." if ended else ""
+        return rx.toast.success("Your password was changed." + others)
+
+    @signed_in
+    def start_two_factor(self) -> Any:
+        self.mfa_errors = {}
+        with session_scope() as session:
+            setup = account.begin_totp_setup(
+                session, current_user(), issuer=get_settings().mail_from_name
+            )
+        self.setup_pending = True
+        return [shown_totp_qr.push(setup.qr_svg_data_uri), shown_totp_key.push(setup.secret)]
+
+    @signed_in
+    def confirm_two_factor(self, form: dict[str, Any]) -> Any:
+        self.mfa_errors = {}
+        try:
+            with session_scope() as session:
+                codes = account.confirm_totp(
+                    session,
+                    current_user(),
+                    code=str(form.get("code", "")),
+                    current_password=str(form.get("current_password", "")),
+                )
+        except ServiceError as exc:
+            self.mfa_errors = field_errors(exc)
+            return None
+        kick_outbox()
+        self.setup_pending = False
+        self._refresh()
+        return [
+            shown_totp_qr.push(""),
+            shown_totp_key.push(""),
+            shown_recovery_codes.push(codes),
+            rx.toast.success("Two-factor authentication is on."),
+        ]
+
+    @signed_in
+    def disable_two_factor(self, form: dict[str, Any]) -> Any:
+        self.mfa_errors = {}
+        try:
+            with session_scope() as session:
+                account.disable_totp(
+                    session,
+                    current_user(),
+                    current_password=str(form.get("current_password", "")),
+                )
+        except ServiceError as exc:
+            self.mfa_errors = field_errors(exc)
+            return None
+        kick_outbox()
+        self._refresh()
+        return [*_forget_shown_secrets(), rx.toast.success("Two-factor authentication is off.")]
+
+    @signed_in
+    def renew_codes(self, form: dict[str, Any]) -> Any:
+        self.mfa_errors = {}
+        try:
+            with session_scope() as session:
+                codes = account.regenerate_recovery_codes(
+                    session,
+                    current_user(),
+                    current_password=str(form.get("current_password", "")),
+                )
+        except ServiceError as exc:
+            self.mfa_errors = field_errors(exc)
+            return None
+        self._refresh()
+        return [
+            shown_recovery_codes.push(codes),
+            rx.toast.success("New recovery codes made; the old ones no longer work."),
+        ]
+
+    @signed_in
+    def sign_out_others(self) -> Any:
+        with session_scope() as session:
+            ended = account.sign_out_other_sessions(
+                session, current_user(), keep_session_id=current_user().session_id
+            )
+        self._refresh()
+        return rx.toast.success(f"{ended} other session(s) signed out.")
+
+
+def _section(title: str, description: str | rx.Var, *children: rx.Component) -> rx.Component:
+    return rx.card(
+        rx.vstack(
+            rx.heading(title, size="4"),
+            rx.text(description, size="2", color_scheme="gray"),
+            *children,
+            spacing="3",
+            width="100%",
+        ),
+        width="100%",
+        size="3",
+    )
+
+
+def _password() -> rx.Component:
+    e = AccountState.password_errors
+    return _section(
+        "Password",
+        "Changing it signs you out everywhere else.",
+        rx.form(
+            rx.vstack(
+                form_error(e),
+                field(
+                    "Current password",
+                    "current_password",
+                    e,
+                    type_="password",
+                    auto_complete="current-password",
+                ),
+                field(
+                    "New password",
+                    "new_password",
+                    e,
+                    type_="password",
+                    auto_complete="new-password",
+                ),
+                field(
+                    "Confirm the new password",
+                    "confirm",
+                    e,
+                    type_="password",
+                    auto_complete="new-password",
+                ),
+                rx.button("Change password", type="submit", id="change-password"),
+                spacing="3",
+                width="100%",
+                max_width="420px",
+            ),
+            on_submit=AccountState.change_password,
+            reset_on_submit=True,
+        ),
+    )
+
+
+def _codes() -> rx.Component:
+    return rx.cond(
+        shown_recovery_codes.value.length() > 0,
+        rx.callout(
+            rx.vstack(
+                rx.text("Your recovery codes", weight="bold"),
+                rx.text(
+                    "Keep them somewhere safe. Each works once if you lose your phone. "
+                    "They are shown only now.",
+                    size="2",
+                ),
+                rx.grid(
+                    rx.foreach(shown_recovery_codes.value, lambda c: rx.code(c, size="3")),
+                    columns="2",
+                    spacing="2",
+                    id="recovery-codes",
+                ),
+                spacing="2",
+            ),
+            icon="key-round",
+            color_scheme="amber",
+            width="100%",
+        ),
+    )
+
+
+def _password_form(label: str, handler, button_id: str, color: str = "indigo") -> rx.Component:
+    e = AccountState.mfa_errors
+    return rx.form(
+        rx.hstack(
+            rx.box(
+                field(
+                    "Current password",
+                    "current_password",
+                    e,
+                    type_="password",
+                    id_=f"{button_id}-password",
+                ),
+                width="280px",
+            ),
+            rx.button(label, type="submit", color_scheme=color, id=button_id),
+            align="end",
+            spacing="3",
+        ),
+        on_submit=handler,
+        reset_on_submit=True,
+    )
+
+
+def _two_factor() -> rx.Component:
+    e = AccountState.mfa_errors
+    enabled = rx.vstack(
+        rx.hstack(
+            rx.badge("On", color_scheme="green", size="2", id="two-factor-status"),
+            rx.text(
+                AccountState.recovery_left.to_string() + " recovery codes left",
+                size="2",
+                color_scheme="gray",
+            ),
+        ),
+        _codes(),
+        _password_form("Make new recovery codes", AccountState.renew_codes, "renew-codes"),
+        _password_form(
+            "Turn off two-factor", AccountState.disable_two_factor, "disable-two-factor", "red"
+        ),
+        spacing="3",
+        width="100%",
+    )
+    setup = rx.cond(
+        # The key arrives in the page by its own event, just after the state says "pending".
+        AccountState.setup_pending & (shown_totp_key.value != ""),
+        rx.hstack(
+            rx.image(
+                src=shown_totp_qr.value,
+                width="200px",
+                height="200px",
+                id="totp-qr",
+                alt="QR code for your authenticator app",
+            ),
+            rx.form(
+                rx.vstack(
+                    rx.text(
+                        "1. Scan the code with your authenticator app (or type the key).", size="2"
+                    ),
+                    rx.code(shown_totp_key.value, id="totp-secret"),
+                    rx.text("2. Enter the 6-digit code it shows, and your password.", size="2"),
+                    form_error(e),
+                    field("Code", "code", e, auto_complete="one-time-code"),
+                    field(
+                        "Current password",
+                        "current_password",
+                        e,
+                        type_="password",
+                        id_="confirm-two-factor-password",
+                    ),
+                    rx.button("Turn on", type="submit", id="confirm-two-factor"),
+                    spacing="2",
+                    width="320px",
+                ),
+                on_submit=AccountState.confirm_two_factor,
+            ),
+            spacing="6",
+            align="start",
+        ),
+        rx.button(
+            "Set up two-factor authentication",
+            on_click=AccountState.start_two_factor,
+            id="start-two-factor",
+        ),
+    )
+    return _section(
+        "Two-factor authentication",
+        "A code from an authenticator app is asked after your password.",
+        rx.cond(
+            AccountState.two_factor_on,
+            enabled,
+            rx.vstack(
+                rx.badge("Off", color_scheme="gray", size="2", id="two-factor-status"),
+                setup,
+                spacing="3",
+                width="100%",
+            ),
+        ),
+    )
+
+
+def _sessions() -> rx.Component:
+    return _section(
+        "Sessions",
+        rx.cond(
+            AccountState.other_sessions > 0,
+            "You are also signed in "
+            + AccountState.other_sessions.to_string()
+            + " other time(s), on other browsers or devices.",
+            "You are signed in only here.",
+        ),
+        rx.button(
+            "Sign out everywhere else",
+            on_click=AccountState.sign_out_others,
+            variant="soft",
+            disabled=AccountState.other_sessions == 0,
+            id="sign-out-others",
+        ),
+    )
+
+
+def _content() -> rx.Component:
+    return rx.vstack(
+        # The browser-only variables live here (they render nothing).
+        shown_recovery_codes,
+        shown_totp_qr,
+        shown_totp_key,
+        rx.text(
+            AccountState.user_name,
+            " · ",
+            AccountState.user_email,
+            " · ",
+            AccountState.role_label,
+            color_scheme="gray",
+        ),
+        _password(),
+        _two_factor(),
+        _sessions(),
+        spacing="4",
+        width="100%",
+    )
+
+
+def account_page() -> rx.Component:
+    return admin_page("My account", AccountState.status, _content)

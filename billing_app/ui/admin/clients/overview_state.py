@@ -1,0 +1,242 @@
+"""The state of the client overview page."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+import reflex as rx
+
+from billing_app.db.engine import session_scope
+from billing_app.domain.permissions import Permission
+from billing_app.services.agency import branding
+from billing_app.services.catalog import products as catalog_service
+from billing_app.services.catalog import subscriptions as subscriptions_service
+from billing_app.services.common.errors import ServiceError
+from billing_app.services.customers import clients as clients_service
+from billing_app.ui import routes
+from billing_app.ui.format import day, money, to_int, today_iso
+from billing_app.ui.session.staff import SessionState, current_user, field_errors, guard
+
+
+class ClientState(SessionState):
+    """The client overview. The id comes from the URL and is loaded by the guarded handler."""
+
+    status: str = "loading"
+    found: bool = False
+    cid: str = ""
+    client: dict[str, str] = {}
+    address_lines: list[str] = []
+    websites: list[dict[str, str]] = []
+    figures: dict[str, str] = {}
+    tab_counts: dict[str, str] = {}
+    can_write: bool = False
+    can_write_subscriptions: bool = False
+    can_see_invoices: bool = False
+    invoices: list[dict[str, str]] = []
+    payments: list[dict[str, str]] = []
+    # attach a product
+    attach_open: bool = False
+    attach_key: str = "0"
+    attach_errors: dict[str, str] = {}
+    attach_values: dict[str, str] = {}
+    product_options: list[dict[str, str]] = []
+    website_options: list[dict[str, str]] = []
+    brand_options: list[dict[str, str]] = []
+
+    def _route_id(self) -> int:
+        params = self.router.page.params
+        return to_int(params.get("client_id", ""), 0)
+
+    def _refresh(self) -> None:
+        user = current_user()
+        client_id = to_int(self.cid, 0)
+        self.can_write = user.can(Permission.CLIENTS_WRITE)
+        self.can_write_subscriptions = user.can(Permission.SUBSCRIPTIONS_WRITE)
+        try:
+            with session_scope() as session:
+                overview = clients_service.client_overview(session, user, client_id)
+                counts = subscriptions_service.tab_counts(session, client_id)
+        except ServiceError:
+            self.found = False
+            self.client = {}
+            self.status = "ok"
+            return
+        c = overview.client
+        self.found = True
+        self.client = {
+            "id": str(c.id),
+            "company": c.company,
+            "contact_name": c.contact_name or "—",
+            "email": c.email,
+            "phone": c.phone or "—",
+            "currency": c.currency,
+            "locale": c.locale,
+            "tax_id": c.tax_id or "—",
+            "notes": c.notes,
+            "status": c.status,
+            "status_label": c.status.capitalize(),
+            "created": day(c.created_at.date()),
+            "archived": "yes" if c.status == "archived" else "",
+            "brand_id": str(c.brand_id) if c.brand_id else "default",
+        }
+        with session_scope() as session:
+            brands = branding.list_brands(session)
+        default = next((b.name for b in brands if b.is_default), "")
+        self.brand_options = [
+            {"value": "default", "label": f"Default brand ({default})" if default else "Default"},
+            *({"value": str(b.id), "label": b.name} for b in brands),
+        ]
+        self.client["brand_label"] = next(
+            (o["label"] for o in self.brand_options if o["value"] == self.client["brand_id"]),
+            "Default",
+        )
+        self.address_lines = overview.address_lines
+        self.websites = [
+            {"id": str(w.id), "name": w.name, "url": w.url, "host": w.url.split("://", 1)[-1]}
+            for w in overview.websites
+        ]
+        # Only the figures the role may see (docs/security.md item 43); the page shows those keys.
+        self.figures = {"active": str(overview.active_subscriptions)}
+        if overview.mrr is not None:
+            self.figures["mrr"] = money(overview.mrr)
+            self.figures["arr"] = money(overview.mrr * 12)
+        if overview.net_invoiced is not None:
+            self.figures["net_invoiced"] = money(overview.net_invoiced)
+        if overview.outstanding is not None:
+            self.figures["outstanding"] = money(overview.outstanding)
+        self.tab_counts = {k: str(v) for k, v in counts.items()}
+        self.can_see_invoices = user.can(Permission.INVOICES_READ)
+        self.invoices, self.payments = [], []
+        if self.can_see_invoices:
+            self._load_invoices(client_id)
+        self.status = "ok"
+
+    def _load_invoices(self, client_id: int) -> None:
+        from billing_app.services.invoicing import invoices as invoicing
+
+        with session_scope() as session:
+            page = invoicing.list_invoices(session, client_id=client_id, per_page=10)
+            payments = clients_service.client_payments(session, client_id)
+        self.invoices = [
+            {
+                "id": str(i.id),
+                "href": routes.invoice(i.id),
+                "number": i.number,
+                "status": i.status,
+                "status_label": i.status.replace("_", " ").capitalize(),
+                "issued": day(i.issue_date),
+                "due_date": day(i.due_date),
+                "total": money(i.total),
+                "due": money(i.due),
+            }
+            for i in page.rows
+        ]
+        self.payments = [
+            {
+                "id": str(p.id),
+                "href": routes.invoice(p.invoice_id),
+                "invoice": p.invoice_number,
+                "kind": p.kind,
+                "kind_label": "Refund" if p.kind == "refund" else "Payment",
+                "method": p.method.replace("_", " ").capitalize(),
+                "amount": money(-p.amount if p.kind == "refund" else p.amount),
+                "date": day(p.received_on),
+                "reference": p.reference or "—",
+            }
+            for p in payments
+        ]
+
+    @guard(Permission.CLIENTS_WRITE)
+    def set_brand(self, value: str) -> Any:
+        brand_id = None if value == "default" else to_int(value, 0)
+        try:
+            with session_scope() as session:
+                branding.assign_client_brand(session, current_user(), to_int(self.cid, 0), brand_id)
+        except ServiceError as exc:
+            return rx.toast.error(exc.message)
+        self._refresh()
+        return rx.toast.success("Brand changed. New invoices and emails use it.")
+
+    @guard(Permission.CLIENTS_READ)
+    def load(self) -> None:
+        self.attach_open = False
+        self.cid = str(self._route_id())
+        self._refresh()
+
+    @guard(Permission.CLIENTS_READ)
+    def refresh(self) -> None:
+        if self.cid and self.router.page.path.startswith(routes.CLIENTS + "/"):
+            self._refresh()
+
+    # ---------------------------------------------------------------- attach a product
+
+    @guard(Permission.SUBSCRIPTIONS_WRITE)
+    def open_attach(self) -> None:
+        with session_scope() as session:
+            products = catalog_service.product_choices(session)
+            client = clients_service.get_client(session, to_int(self.cid))
+            sites = clients_service.websites_of(session, to_int(self.cid))
+            currency = client.currency
+        self.product_options = [
+            {
+                "value": str(p.id),
+                "label": f"{p.name} — {money(p.price)} {p.billing_label}"
+                + ("" if p.price.currency == currency else f" (in {p.price.currency})"),
+            }
+            for p in products
+        ]
+        self.website_options = [{"value": str(w.id), "label": w.name} for w in sites]
+        self.attach_values = {
+            "product_id": "",
+            "website_id": "none",
+            "quantity": "1",
+            "price": "",
+            "start_date": today_iso(),
+            "trial_days": "0",
+        }
+        self.attach_errors = {}
+        self.attach_key = str(to_int(self.attach_key) + 1)
+        self.attach_open = True
+
+    @guard(Permission.SUBSCRIPTIONS_WRITE)
+    def set_attach_open(self, value: bool) -> None:
+        self.attach_open = bool(value)
+
+    @guard(Permission.SUBSCRIPTIONS_WRITE)
+    def attach(self, form: dict[str, Any]) -> Any:
+        self.attach_errors = {}
+        self.attach_values = {k: str(v) for k, v in form.items()}
+        product_id = to_int(form.get("product_id", ""), 0)
+        if not product_id:
+            self.attach_errors = {"product_id": "Choose a product."}
+            return None
+        website = str(form.get("website_id", "") or "none")
+        try:
+            start = date.fromisoformat(str(form.get("start_date", "")))
+        except ValueError:
+            self.attach_errors = {"start_date": "Choose the start date."}
+            return None
+        data = subscriptions_service.AttachInput(
+            client_id=to_int(self.cid),
+            product_id=product_id,
+            website_id=None if website in ("", "none") else to_int(website),
+            quantity=str(form.get("quantity", "1") or "1"),
+            price_override=str(form.get("price", "") or ""),
+            start_date=start,
+            trial_days=str(form.get("trial_days", "0") or "0"),
+        )
+        try:
+            with session_scope() as session:
+                sub = subscriptions_service.attach(session, current_user(), data)
+                label = sub.description
+                kind = sub.kind
+        except ServiceError as exc:
+            self.attach_errors = field_errors(exc)
+            return None
+        self.attach_open = False
+        self._refresh()
+        from billing_app.ui.admin.subscriptions.state import SubscriptionsState
+
+        what = "One-time purchase of" if kind == "one_time" else "Subscribed to"
+        return [rx.toast.success(f"{what} {label}."), SubscriptionsState.reload]

@@ -1,0 +1,360 @@
+"""The state of the invoice detail page."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+import reflex as rx
+from babel.dates import format_date
+
+from billing_app.db.engine import session_scope
+from billing_app.domain.money import Money, format_money
+from billing_app.domain.permissions import Permission
+from billing_app.jobs.tasks import kick_outbox
+from billing_app.services.agency import branding
+from billing_app.services.common.clock import system_clock
+from billing_app.services.common.errors import NotFound, ServiceError, ValidationFailed
+from billing_app.services.invoicing import documents as invoice_documents
+from billing_app.services.invoicing import invoices as invoicing
+from billing_app.services.invoicing import payments
+from billing_app.services.invoicing import views as invoice_views
+from billing_app.services.invoicing.payments import PaymentForm
+from billing_app.ui import routes
+from billing_app.ui.format import optional_int
+from billing_app.ui.routes import backend_path
+from billing_app.ui.session.staff import SessionState, current_user, field_errors, guard
+
+
+def _long_date(text: str, locale: str) -> str:
+    try:
+        return format_date(date.fromisoformat(text), "medium", locale=locale)
+    except (ValueError, TypeError):
+        return text
+
+
+def _received_on(form: dict[str, Any]) -> date:
+    text = str(form.get("received_on", "")).strip()
+    try:
+        return date.fromisoformat(text)
+    except ValueError as exc:
+        msg = "Enter the date the money was received."
+        raise ValidationFailed(msg, field="received_on") from exc
+
+
+class InvoiceDetailState(SessionState):
+    status: str = "loading"
+    found: bool = True
+    invoice_id: str = ""
+    number: str = ""
+    inv_status: str = ""
+    status_label: str = ""
+    header: dict[str, str] = {}
+    client_lines: list[str] = []
+    agency_lines: list[str] = []
+    lines: list[dict[str, str]] = []
+    tax_rows: list[dict[str, str]] = []
+    amounts: dict[str, str] = {}
+    events: list[dict[str, str]] = []
+    payment_rows: list[dict[str, str]] = []
+    pdf_url: str = ""
+    today: str = ""
+    can_comment: bool = False
+    can_send: bool = False
+    can_record: bool = False
+    can_refund: bool = False
+    is_payable: bool = False
+    is_refundable: bool = False
+    pay_open: bool = False
+    refund_open: bool = False
+    void_open: bool = False
+    errors: dict[str, str] = {}
+    comment_key: int = 0
+
+    def _refresh(self) -> None:
+        user = current_user()
+        invoice_id = optional_int(self.invoice_id)
+        try:
+            if invoice_id is None:
+                raise NotFound("That invoice does not exist.")
+            with session_scope() as session:
+                detail = invoice_views.invoice_detail(session, invoice_id)
+                today = invoicing.agency_today(branding.get_agency(session), system_clock)
+        except NotFound:
+            self.found = False
+            self.status = "ok"
+            return
+        self.found = True
+        snap = detail.snapshot
+        locale, cur = detail.locale, detail.currency
+
+        def money(minor: Any) -> str:
+            return format_money(Money(int(minor or 0), cur), locale)
+
+        self.number = detail.number
+        self.inv_status = detail.status
+        self.status_label = invoice_views.status_label(detail.status)
+        client = snap.get("client", {})
+        agency = snap.get("agency", {})
+        brand = snap.get("brand", {})
+        self.header = {
+            "client": client.get("company", ""),
+            "contact": client.get("contact_name", ""),
+            "email": client.get("email", ""),
+            "client_id": str(client.get("id", "")),
+            "website": client.get("website", "") or "",
+            "issue_date": _long_date(snap.get("issue_date", ""), locale),
+            "due_date": _long_date(snap.get("due_date", ""), locale),
+            "message": snap.get("message", ""),
+            "brand": brand.get("name", ""),
+            "color": brand.get("primary_color", "#1f4b99"),
+            "agency": agency.get("legal_name", "") or brand.get("name", ""),
+            "agency_tax_id": agency.get("tax_id", ""),
+            "void_reason": detail.void_reason,
+        }
+        self.client_lines = [str(x) for x in client.get("address", [])]
+        self.agency_lines = [str(x) for x in agency.get("address", [])]
+        self.lines = [
+            {
+                "description": line["description"],
+                "quantity": str(line["quantity"]),
+                "unit_price": money(line["unit_price_minor"]),
+                "discount": line.get("discount", ""),
+                "taxes": ", ".join(line.get("taxes", [])),
+                "amount": money(line["amount_minor"]),
+            }
+            for line in snap.get("lines", [])
+        ]
+        self.tax_rows = [
+            {"label": f"{t['name']} {t['percent']}%", "amount": money(t["amount_minor"])}
+            for t in snap.get("taxes", [])
+        ]
+        self.amounts = {
+            "subtotal": money(snap.get("subtotal_minor", 0)),
+            "discount": money(snap["discount_minor"]) if snap.get("discount_minor") else "",
+            "total": detail.total,
+            "paid": detail.paid,
+            "refunded": "" if detail.refunded == money(0) else detail.refunded,
+            "due": detail.due,
+            "refundable": detail.refundable,
+        }
+        self.events = detail.timeline
+        self.payment_rows = detail.payments
+        self.pdf_url = backend_path(routes.invoice_pdf(detail.id))
+        self.today = today.isoformat()
+        self.can_comment = user.can(Permission.INVOICES_WRITE)
+        self.can_send = user.can(Permission.INVOICES_SEND)
+        self.can_record = user.can(Permission.PAYMENTS_RECORD)
+        self.can_refund = user.can(Permission.REFUNDS_CREATE)
+        raw_status = "open" if detail.status == "overdue" else detail.status
+        self.is_payable = raw_status in ("open", "partially_paid") and detail.due_minor > 0
+        self.is_refundable = detail.refundable_minor > 0
+        self.status = "ok"
+
+    @guard(Permission.INVOICES_READ)
+    def load(self) -> Any:
+        raw = self.router.page.params.get("invoice_id", "")
+        self.invoice_id = str(optional_int(raw) or "")
+        self.errors = {}
+        self.pay_open = self.refund_open = self.void_open = False
+        self._refresh()
+        if (
+            self.found
+            and self.inv_status == "draft"
+            and current_user().can(Permission.INVOICES_WRITE)
+        ):
+            return rx.redirect(routes.invoice_edit(self.invoice_id))
+        return None
+
+    # ------------------------------------------------------------------ dialogs
+
+    @guard(Permission.PAYMENTS_RECORD)
+    def set_pay_open(self, value: bool) -> None:
+        self.errors = {}
+        self.pay_open = bool(value)
+
+    @guard(Permission.REFUNDS_CREATE)
+    def set_refund_open(self, value: bool) -> None:
+        self.errors = {}
+        self.refund_open = bool(value)
+
+    @guard(Permission.INVOICES_SEND)
+    def set_void_open(self, value: bool) -> None:
+        self.errors = {}
+        self.void_open = bool(value)
+
+    # ------------------------------------------------------------------ actions
+
+    @guard(Permission.INVOICES_WRITE)
+    def add_comment(self, form: dict[str, Any]) -> Any:
+        invoice_id = optional_int(self.invoice_id)
+        if invoice_id is None:
+            return None
+        try:
+            with session_scope() as session:
+                invoicing.add_comment(
+                    session, current_user(), invoice_id, str(form.get("comment", ""))
+                )
+        except ServiceError as exc:
+            self.errors = field_errors(exc)
+            return None
+        self.errors = {}
+        self.comment_key += 1
+        self._refresh()
+        return rx.toast.success("Comment added.")
+
+    @guard(Permission.PAYMENTS_RECORD)
+    def record_payment(self, form: dict[str, Any]) -> Any:
+        invoice_id = optional_int(self.invoice_id)
+        if invoice_id is None:
+            return None
+        self.errors = {}
+        user = current_user()
+        send_receipt = str(form.get("send_receipt", "")).lower() in ("on", "true", "1", "yes")
+        try:
+            data = PaymentForm(
+                amount=str(form.get("amount", "")),
+                method=str(form.get("method", "")),
+                received_on=_received_on(form),
+                reference=str(form.get("reference", "")),
+            )
+            with session_scope() as session:
+                payments.record_payment(session, user, invoice_id, data)
+                if send_receipt:
+                    invoice = invoicing.get_invoice(session, invoice_id)
+                    session.flush()
+                    invoice_documents.queue_receipt_email(
+                        session,
+                        invoice,
+                        amount_minor=_last_payment_minor(session, invoice_id),
+                        method_label=payments.METHODS[data.method],
+                        received_on=data.received_on,
+                        reference=data.reference,
+                    )
+                    _note(
+                        session, invoice_id, user.email, f"Receipt emailed to {_email_of(invoice)}"
+                    )
+        except ServiceError as exc:
+            self.errors = field_errors(exc)
+            return None
+        if send_receipt:
+            kick_outbox()
+        self.pay_open = False
+        self._refresh()
+        return rx.toast.success("Payment recorded.")
+
+    @guard(Permission.REFUNDS_CREATE)
+    def record_refund(self, form: dict[str, Any]) -> Any:
+        invoice_id = optional_int(self.invoice_id)
+        if invoice_id is None:
+            return None
+        self.errors = {}
+        try:
+            data = PaymentForm(
+                amount=str(form.get("amount", "")),
+                method=str(form.get("method", "")),
+                received_on=_received_on(form),
+                reference=str(form.get("reference", "")),
+                note=str(form.get("note", "")),
+            )
+            with session_scope() as session:
+                payments.record_refund(session, current_user(), invoice_id, data)
+        except ServiceError as exc:
+            self.errors = field_errors(exc)
+            return None
+        self.refund_open = False
+        self._refresh()
+        return rx.toast.success("Refund recorded.")
+
+    @guard(Permission.INVOICES_SEND)
+    def void(self, form: dict[str, Any]) -> Any:
+        invoice_id = optional_int(self.invoice_id)
+        if invoice_id is None:
+            return None
+        self.errors = {}
+        reason = str(form.get("reason", ""))
+        notify = str(form.get("notify_client", "")).lower() in ("on", "true", "1", "yes")
+        user = current_user()
+        try:
+            with session_scope() as session:
+                payments.void_invoice(session, user, invoice_id, reason)
+                if notify:
+                    invoice = invoicing.get_invoice(session, invoice_id)
+                    invoice_documents.queue_voided_email(session, invoice, reason)
+                    _note(
+                        session,
+                        invoice_id,
+                        user.email,
+                        f"Void notice emailed to {_email_of(invoice)}",
+                    )
+        except ServiceError as exc:
+            self.errors = field_errors(exc)
+            return None
+        if notify:
+            kick_outbox()
+        self.void_open = False
+        self._refresh()
+        return rx.toast.success("Invoice voided.")
+
+    @guard(Permission.INVOICES_SEND)
+    def resend(self) -> Any:
+        return self._email("resend")
+
+    @guard(Permission.INVOICES_SEND)
+    def send_reminder(self) -> Any:
+        return self._email("reminder")
+
+    def _email(self, which: str) -> Any:
+        invoice_id = optional_int(self.invoice_id)
+        if invoice_id is None:
+            return None
+        user = current_user()
+        try:
+            with session_scope() as session:
+                invoice = invoicing.get_invoice(session, invoice_id)
+                if invoice.status in {"draft", "void"}:
+                    return rx.toast.error("Only sent, non-void invoices can be emailed.")
+                if which == "reminder":
+                    if invoice.status not in invoicing.OPEN_STATUSES:
+                        return rx.toast.error("Reminders are for invoices with money due.")
+                    today = invoicing.agency_today(branding.get_agency(session), system_clock)
+                    invoice_documents.queue_reminder_email(session, invoice, today=today)
+                    label = "Payment reminder emailed"
+                else:
+                    invoice_documents.resend_invoice_email(session, invoice)
+                    label = "Invoice emailed again"
+                _note(session, invoice_id, user.email, f"{label} to {_email_of(invoice)}")
+        except ServiceError as exc:
+            return rx.toast.error(exc.message)
+        kick_outbox()
+        self._refresh()
+        return rx.toast.success("Reminder sent." if which == "reminder" else "Invoice sent again.")
+
+
+def _email_of(invoice: Any) -> str:
+    import json
+
+    try:
+        return str(json.loads(invoice.snapshot)["client"]["email"])
+    except (ValueError, KeyError, TypeError):
+        return "the client"
+
+
+def _note(session: Any, invoice_id: int, actor: str, message: str) -> None:
+    from billing_app.db.invoicing import InvoiceEvent
+
+    session.add(
+        InvoiceEvent(
+            invoice_id=invoice_id,
+            at=system_clock.now(),
+            kind="emailed",
+            actor_label=actor,
+            message=message,
+            internal=False,
+        )
+    )
+
+
+def _last_payment_minor(session: Any, invoice_id: int) -> int:
+    rows = [p for p in payments.payments_of(session, invoice_id) if p.kind == "payment"]
+    return max(rows, key=lambda p: p.id or 0).amount_minor if rows else 0

@@ -1,0 +1,71 @@
+"""Form pieces shared by the settings and brands pages."""
+
+from __future__ import annotations
+
+import reflex as rx
+
+
+def error_text(errors: rx.Var[dict[str, str]], name: str) -> rx.Component:
+    return rx.cond(
+        errors.contains(name),
+        rx.text(errors[name], color_scheme="red", size="2", id=f"{name}-error"),
+    )
+
+
+def labelled(label: str, control: rx.Component, hint: str = "") -> rx.Component:
+    return rx.vstack(
+        rx.text(label, size="2", weight="medium"),
+        control,
+        rx.cond(hint != "", rx.text(hint, size="1", color_scheme="gray")),
+        spacing="1",
+        width="100%",
+        align="start",
+    )
+
+
+def text_input(
+    state_values: rx.Var[dict[str, str]],
+    errors: rx.Var[dict[str, str]],
+    label: str,
+    name: str,
+    *,
+    hint: str = "",
+    type_: str = "text",
+    placeholder: str = "",
+) -> rx.Component:
+    return rx.vstack(
+        labelled(
+            label,
+            rx.input(
+                name=name,
+                id=name,
+                type=type_,
+                default_value=state_values[name],
+                placeholder=placeholder,
+                width="100%",
+                size="2",
+            ),
+            hint,
+        ),
+        error_text(errors, name),
+        spacing="1",
+        width="100%",
+    )
+
+
+def section(title: str, description: str, *children: rx.Component) -> rx.Component:
+    return rx.card(
+        rx.grid(
+            rx.vstack(
+                rx.heading(title, size="4"),
+                rx.text(description, size="2", color_scheme="gray"),
+                spacing="1",
+            ),
+            rx.vstack(*children, spacing="4", width="100%"),
+            columns="1fr 2fr",
+            spacing="6",
+            width="100%",
+        ),
+        size="3",
+        width="100%",
+    )

@@ -1,0 +1,156 @@
+"""Sign in (/login): password, then the second factor when it is on."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import reflex as rx
+
+from billing_app.db.engine import session_scope
+from billing_app.services.access import account, auth
+from billing_app.ui import routes
+from billing_app.ui.auth.common import COOKIES_NEEDED, ensure_browser_cookie, handoff_url, safe_next
+from billing_app.ui.kit.layout import auth_card, field, form_error
+from billing_app.ui.routes import hard_redirect
+from billing_app.ui.session.staff import SessionState, current_caller, public
+
+
+class LoginState(SessionState):
+    errors: dict[str, str] = {}
+    notice: str = ""
+    mfa_step: bool = False
+    # The second-factor ticket standing for the password typed in this browser. Its id only:
+    # it is worth nothing without this browser's cookie. Backend only.
+    _mfa_ticket_id: int = 0
+
+    @public
+    def load(self) -> Any:
+        self.errors = {}
+        self.mfa_step = False
+        self._mfa_ticket_id = 0
+        params = self.router.url.query_parameters
+        self.notice = ""
+        if params.get("expired"):
+            self.notice = "Your sign-in took too long. Please sign in again."
+        elif params.get("signed_out"):
+            self.notice = "You are signed out."
+        elif params.get("reset"):
+            self.notice = "Your password was changed. Sign in with your new password."
+        with session_scope() as session:
+            if auth.setup_required(session):
+                return rx.redirect(routes.SETUP)
+        redirect, error = ensure_browser_cookie(self)
+        if error:
+            self.errors = {"form": error}
+        return redirect
+
+    def _signed_in(self, ticket: str) -> Any:
+        next_path = safe_next(self.router.url.query_parameters.get("next", "/"))
+        return hard_redirect(handoff_url(ticket, next_path))
+
+    @public
+    def submit(self, form: dict[str, Any]) -> Any:
+        self.errors = {}
+        self.notice = ""
+        browser = current_caller().browser_id
+        if not browser:
+            self.errors = {"form": COOKIES_NEEDED}
+            return None
+        with session_scope() as session:
+            outcome = auth.authenticate(
+                session,
+                email=str(form.get("email", "")),
+                password=str(form.get("password", "")),
+                ip=self._client_ip(),
+                browser=browser,
+            )
+        if outcome.mfa_ticket_id:
+            self._mfa_ticket_id = outcome.mfa_ticket_id
+            self.mfa_step = True
+            return None
+        if outcome.ticket is None:
+            self.errors = {"form": outcome.error or auth.BAD_CREDENTIALS}
+            return None
+        return self._signed_in(outcome.ticket)
+
+    @public
+    def submit_code(self, form: dict[str, Any]) -> Any:
+        self.errors = {}
+        with session_scope() as session:
+            outcome = account.complete_second_factor(
+                session,
+                mfa_ticket_id=self._mfa_ticket_id,
+                browser=current_caller().browser_id,
+                code=str(form.get("code", "")),
+                ip=self._client_ip(),
+            )
+        if outcome.ticket is None:
+            if outcome.mfa_ticket_id is None:
+                self.mfa_step = False
+                self._mfa_ticket_id = 0
+                self.errors = {"form": outcome.error or account.MFA_EXPIRED}
+            else:
+                self.errors = {"code": outcome.error or account.MFA_EXPIRED}
+            return None
+        self._mfa_ticket_id = 0
+        return self._signed_in(outcome.ticket)
+
+    @public
+    def cancel_code(self) -> None:
+        self.mfa_step = False
+        self._mfa_ticket_id = 0
+        self.errors = {}
+
+
+def _password_step() -> rx.Component:
+    return rx.form(
+        rx.vstack(
+            form_error(LoginState.errors),
+            field("Email", "email", LoginState.errors, type_="email", auto_complete="username"),
+            field(
+                "Password",
+                "password",
+                LoginState.errors,
+                type_="password",
+                auto_complete="current-password",
+            ),
+            rx.button("Sign in", type="submit", size="3", width="100%", id="login-submit"),
+            rx.link("Forgot your password?", href=routes.FORGOT_PASSWORD, size="2"),
+            spacing="3",
+            width="100%",
+        ),
+        on_submit=LoginState.submit,
+        width="100%",
+    )
+
+
+def _code_step() -> rx.Component:
+    return rx.form(
+        rx.vstack(
+            form_error(LoginState.errors),
+            rx.text(
+                "Enter the 6-digit code from your authenticator app, or one of your "
+                "recovery codes.",
+                size="2",
+            ),
+            field("Code", "code", LoginState.errors, auto_complete="one-time-code"),
+            rx.button("Verify", type="submit", size="3", width="100%", id="code-submit"),
+            rx.button("Back", type="button", variant="ghost", on_click=LoginState.cancel_code),
+            spacing="3",
+            width="100%",
+        ),
+        on_submit=LoginState.submit_code,
+        width="100%",
+    )
+
+
+def login_page() -> rx.Component:
+    return auth_card(
+        "Sign in",
+        rx.cond(LoginState.mfa_step, "Two-factor authentication", "Welcome back."),
+        rx.cond(
+            LoginState.notice != "",
+            rx.callout(LoginState.notice, icon="info", id="login-notice", width="100%"),
+        ),
+        rx.cond(LoginState.mfa_step, _code_step(), _password_step()),
+    )

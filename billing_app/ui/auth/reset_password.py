@@ -1,0 +1,102 @@
+"""Choose a new password from a reset link (/reset-password)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import reflex as rx
+
+from billing_app.db.engine import session_scope
+from billing_app.jobs.tasks import kick_outbox
+from billing_app.services.access import auth
+from billing_app.services.common.errors import ServiceError
+from billing_app.ui import routes
+from billing_app.ui.auth.common import PASSWORD_HINT, invalid_link
+from billing_app.ui.kit.layout import auth_card, field, form_error
+from billing_app.ui.session.staff import SessionState, field_errors, public
+
+
+class ResetPasswordState(SessionState):
+    errors: dict[str, str] = {}
+    email: str = ""
+    invalid: str = ""
+
+    def _token(self) -> str:
+        return self.router.url.query_parameters.get("token", "")
+
+    @public
+    def load(self) -> None:
+        self.errors = {}
+        self.email = ""
+        self.invalid = ""
+        try:
+            with session_scope() as session:
+                self.email = auth.check_reset_token(session, self._token())
+        except ServiceError as exc:
+            self.invalid = exc.message
+
+    @public
+    def submit(self, form: dict[str, Any]) -> Any:
+        self.errors = {}
+        password = str(form.get("password", ""))
+        if password != str(form.get("confirm", "")):
+            self.errors = {"confirm": "The two passwords differ."}
+            return None
+        try:
+            with session_scope() as session:
+                auth.reset_password(
+                    session,
+                    token=self._token(),
+                    password=password,
+                    ip=self._client_ip(),
+                )
+        except ServiceError as exc:
+            if exc.field == "token":
+                self.invalid = exc.message
+            else:
+                self.errors = field_errors(exc)
+            return None
+        kick_outbox()
+        return rx.redirect(routes.login(reset="1"))
+
+
+def reset_password_page() -> rx.Component:
+    return auth_card(
+        "Choose a new password",
+        rx.cond(ResetPasswordState.email != "", "For " + ResetPasswordState.email, ""),
+        rx.cond(
+            ResetPasswordState.invalid != "",
+            invalid_link(ResetPasswordState.invalid),
+            rx.form(
+                rx.vstack(
+                    form_error(ResetPasswordState.errors),
+                    field(
+                        "New password",
+                        "password",
+                        ResetPasswordState.errors,
+                        type_="password",
+                        auto_complete="new-password",
+                    ),
+                    rx.text(PASSWORD_HINT, size="1", color_scheme="gray"),
+                    field(
+                        "Confirm password",
+                        "confirm",
+                        ResetPasswordState.errors,
+                        type_="password",
+                        auto_complete="new-password",
+                    ),
+                    rx.button(
+                        "Save the new password",
+                        type="submit",
+                        size="3",
+                        width="100%",
+                        id="reset-submit",
+                    ),
+                    spacing="3",
+                    width="100%",
+                ),
+                on_submit=ResetPasswordState.submit,
+                width="100%",
+            ),
+        ),
+    )

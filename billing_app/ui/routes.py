@@ -1,0 +1,251 @@
+"""Every path of the app and the URL builders, and the page table billing_app.py registers.
+
+Pages and states link here (never a path written by hand), so a path changes in one place.
+The page table names each page's view and on_load handlers as "module:attribute": this module
+imports no page, so any page may import it.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import quote
+
+import reflex as rx
+from reflex.environment import environment
+
+# Public pages (no session).
+SETUP = "/setup"
+LOGIN = "/login"
+FORGOT_PASSWORD = "/forgot-password"
+RESET_PASSWORD = "/reset-password"
+ACCEPT_INVITE = "/accept-invite"
+
+# Admin pages.
+DASHBOARD = "/"
+CLIENTS = "/clients"
+CLIENTS_IMPORT = "/clients/import"
+CLIENT = "/clients/[client_id]"
+PRODUCTS = "/products"
+TAX_RATES = "/tax-rates"
+SUBSCRIPTIONS = "/subscriptions"
+INVOICES = "/invoices"
+INVOICE_NEW = "/invoices/new"
+INVOICE = "/invoices/[invoice_id]"
+INVOICE_EDIT = "/invoices/[invoice_id]/edit"
+SETTINGS = "/settings"
+BRANDS = "/brands"
+TEAM = "/team"
+ROLES = "/roles"
+EMAILS = "/emails"
+AUDIT = "/audit"
+ACCOUNT = "/account"
+
+
+def client(client_id: int | str) -> str:
+    return f"{CLIENTS}/{client_id}"
+
+
+def invoice(invoice_id: int | str) -> str:
+    return f"{INVOICES}/{invoice_id}"
+
+
+def invoice_edit(invoice_id: int | str) -> str:
+    return f"{INVOICES}/{invoice_id}/edit"
+
+
+def login(**params: str) -> str:
+    """The sign-in page, e.g. ``login(next="/team")`` or ``login(signed_out="1")``."""
+    query = "&".join(f"{key}={quote(value, safe='/')}" for key, value in params.items())
+    return f"{LOGIN}?{query}" if query else LOGIN
+
+
+# Our backend routes (api/routes.py).
+def invoice_pdf(invoice_id: int | str, *, download: bool = False) -> str:
+    return f"/api/invoices/{invoice_id}/pdf" + ("?download=1" if download else "")
+
+
+def product_image(product_id: int | str, version: str = "") -> str:
+    return f"/api/catalog/product-image/{product_id}" + (f"?v={version}" if version else "")
+
+
+def brand_logo(brand_id: int | str) -> str:
+    return f"/api/brands/{brand_id}/logo"
+
+
+def brand_sample_pdf(brand_id: int | str, version: str = "") -> str:
+    return f"/api/brands/{brand_id}/sample.pdf" + (f"?v={version}" if version else "")
+
+
+def handoff(ticket: str, next_url: str) -> str:
+    return f"/api/auth/handoff?ticket={quote(ticket)}&next={quote(next_url)}"
+
+
+def signed_out(next_url: str) -> str:
+    return f"/api/auth/signed-out?next={quote(next_url)}"
+
+
+def browser_cookie(next_url: str) -> str:
+    return f"/api/auth/browser?next={quote(next_url)}"
+
+
+@dataclass(frozen=True)
+class Page:
+    """One page: its path, title, view ("module:function") and on_load handlers
+    ("module:State.handler")."""
+
+    path: str
+    title: str
+    view: str
+    on_load: tuple[str, ...] = ()
+
+
+_ADMIN = "billing_app.ui.admin"
+_AUTH = "billing_app.ui.auth"
+
+PAGES: tuple[Page, ...] = (
+    Page(SETUP, "Set up", f"{_AUTH}.setup:setup_page", (f"{_AUTH}.setup:SetupState.load",)),
+    Page(LOGIN, "Sign in", f"{_AUTH}.login:login_page", (f"{_AUTH}.login:LoginState.load",)),
+    Page(FORGOT_PASSWORD, "Reset your password", f"{_AUTH}.forgot_password:forgot_password_page"),
+    Page(
+        RESET_PASSWORD,
+        "Choose a new password",
+        f"{_AUTH}.reset_password:reset_password_page",
+        (f"{_AUTH}.reset_password:ResetPasswordState.load",),
+    ),
+    Page(
+        ACCEPT_INVITE,
+        "Join the team",
+        f"{_AUTH}.accept_invite:accept_invite_page",
+        (f"{_AUTH}.accept_invite:AcceptInviteState.load",),
+    ),
+    Page(
+        DASHBOARD,
+        "Dashboard",
+        f"{_ADMIN}.dashboard.dashboard:dashboard_page",
+        (f"{_ADMIN}.dashboard.dashboard:DashboardState.load",),
+    ),
+    Page(TEAM, "Team", f"{_ADMIN}.team.team:team_page", (f"{_ADMIN}.team.team:TeamState.load",)),
+    Page(
+        ROLES, "Roles", f"{_ADMIN}.team.roles:roles_page", (f"{_ADMIN}.team.roles:RolesState.load",)
+    ),
+    Page(
+        EMAILS,
+        "Emails",
+        f"{_ADMIN}.emails.emails:emails_page",
+        (f"{_ADMIN}.emails.emails:EmailsState.load",),
+    ),
+    Page(
+        AUDIT,
+        "Audit log",
+        f"{_ADMIN}.audit.audit_log:audit_page",
+        (f"{_ADMIN}.audit.audit_log:AuditState.load",),
+    ),
+    Page(
+        CLIENTS,
+        "Clients",
+        f"{_ADMIN}.clients.list:clients_page",
+        (f"{_ADMIN}.clients.list:ClientsState.load",),
+    ),
+    Page(
+        CLIENTS_IMPORT,
+        "Import clients",
+        f"{_ADMIN}.clients.import_csv:clients_import_page",
+        (f"{_ADMIN}.clients.import_csv:ImportState.load",),
+    ),
+    Page(
+        CLIENT,
+        "Client",
+        f"{_ADMIN}.clients.overview:client_page",
+        (
+            f"{_ADMIN}.clients.overview_state:ClientState.load",
+            f"{_ADMIN}.subscriptions.state:SubscriptionsState.load",
+        ),
+    ),
+    Page(
+        PRODUCTS,
+        "Products",
+        f"{_ADMIN}.catalog.products:products_page",
+        (f"{_ADMIN}.catalog.products:ProductsState.load",),
+    ),
+    Page(
+        TAX_RATES,
+        "Tax rates",
+        f"{_ADMIN}.catalog.tax_rates:tax_rates_page",
+        (f"{_ADMIN}.catalog.tax_rates:TaxRatesState.load",),
+    ),
+    Page(
+        SUBSCRIPTIONS,
+        "Subscriptions",
+        f"{_ADMIN}.subscriptions.subscriptions:subscriptions_page",
+        (f"{_ADMIN}.subscriptions.state:SubscriptionsState.load",),
+    ),
+    Page(
+        ACCOUNT,
+        "My account",
+        f"{_ADMIN}.account.account:account_page",
+        (f"{_ADMIN}.account.account:AccountState.load",),
+    ),
+    Page(
+        INVOICES,
+        "Invoices",
+        f"{_ADMIN}.invoices.list:invoices_page",
+        (f"{_ADMIN}.invoices.list:InvoicesState.load",),
+    ),
+    Page(
+        INVOICE_NEW,
+        "New invoice",
+        f"{_ADMIN}.invoices.editor:invoice_editor_page",
+        (f"{_ADMIN}.invoices.editor_state:InvoiceEditorState.load",),
+    ),
+    Page(
+        INVOICE_EDIT,
+        "Edit invoice",
+        f"{_ADMIN}.invoices.editor:invoice_editor_page",
+        (f"{_ADMIN}.invoices.editor_state:InvoiceEditorState.load",),
+    ),
+    Page(
+        INVOICE,
+        "Invoice",
+        f"{_ADMIN}.invoices.detail:invoice_detail_page",
+        (f"{_ADMIN}.invoices.detail_state:InvoiceDetailState.load",),
+    ),
+    Page(
+        SETTINGS,
+        "Settings",
+        f"{_ADMIN}.settings.agency:settings_page",
+        (f"{_ADMIN}.settings.agency:SettingsState.load",),
+    ),
+    Page(
+        BRANDS,
+        "Brands",
+        f"{_ADMIN}.settings.brands:brands_page",
+        (f"{_ADMIN}.settings.brands:BrandsState.load",),
+    ),
+)
+
+
+def _single_port() -> bool:
+    """``make run`` serves pages and our routes on one origin; ``make dev`` splits them."""
+    return bool(environment.REFLEX_MOUNT_FRONTEND_COMPILED_APP.get())
+
+
+def backend_path(path: str) -> str:
+    """The URL of one of our backend routes, as the browser must load it."""
+    if _single_port():
+        return path
+    return rx.config.get_config().api_url.rstrip("/") + path
+
+
+def frontend_url(path: str) -> str:
+    """Where a backend route sends the browser back to (a page of the app)."""
+    if _single_port():
+        return path
+    return (rx.config.get_config().deploy_url or "").rstrip("/") + path
+
+
+def hard_redirect(url: str) -> Any:
+    """A full page load (not a client-side navigation): needed for our backend routes, which
+    set or clear the HttpOnly cookies."""
+    return rx.call_script(f"window.location.assign({json.dumps(url)})")

@@ -1,0 +1,297 @@
+"""Who is calling, the permission guard shared by every state, and what a tab's state may keep
+(docs/security.md items 20-24, 35-37, 44).
+
+Every event handler of our states is wrapped by ``guard(permission)``, ``signed_in`` or
+``public``. The caller is resolved on every event from the cookies of the request itself —
+the websocket's handshake, or the upload request for an upload — against the database; the
+guard refuses (and changes nothing) when the session is missing, expired or revoked, the user
+is deactivated, or the role lacks the permission. Identity is never taken from a var the
+browser can write, and no cookie or token is ever kept in a state.
+
+A tab's state belongs to one signed-in session and one set of permissions: the
+``SessionBinding`` middleware sees every event (hydration included) first, and when the
+caller is not the one the state was filled for — signed out, expired, deactivated, another
+user, another role, a cookieless socket reusing the tab's token — it wipes every state of
+ours before anything is sent.
+
+Handlers run in a worker thread (database work, password hashing, PDF rendering), so the
+event loop that serves every user is never blocked by one of them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextvars
+import functools
+import hashlib
+import inspect
+import logging
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+import reflex as rx
+from reflex.middleware.middleware import Middleware
+from reflex_base.registry import RegistrationContext
+
+from billing_app.api import edge
+from billing_app.api.cookies import browser_cookie_name, parse_cookie_header, session_cookie_name
+from billing_app.db.engine import session_scope
+from billing_app.domain.permissions import Permission
+from billing_app.services.access import auth
+from billing_app.services.access.identity import CurrentUser
+from billing_app.services.common import audit
+from billing_app.ui import routes
+
+log = logging.getLogger(__name__)
+
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+GUARD_ATTR = "_billing_guard"
+
+
+UPLOAD_ATTR = "_billing_upload"
+
+
+PUBLIC = "public"
+
+
+SIGNED_IN = "signed-in"
+
+
+NOT_ALLOWED = "You're not allowed to do that."
+
+
+@dataclass(frozen=True)
+class Caller:
+    """The browser behind the event being handled: its signed-in user (if any) and its
+    browser cookie (what sign-in tickets are bound to). Never stored in a state."""
+
+    user: CurrentUser | None = None
+    browser_id: str = ""
+    cookies: dict[str, str] = field(default_factory=dict, repr=False)
+
+    @property
+    def binding(self) -> str:
+        """What a tab's state is filled for: a session and the permissions it had."""
+        if self.user is None:
+            return ""
+        perms = ",".join(sorted(p.value for p in self.user.permissions))
+        digest = hashlib.sha256(perms.encode()).hexdigest()[:16]
+        return f"{self.user.session_id}:{digest}"
+
+
+_caller: contextvars.ContextVar[Caller | None] = contextvars.ContextVar(
+    "billing_caller", default=None
+)
+
+
+_current_user: contextvars.ContextVar[CurrentUser | None] = contextvars.ContextVar(
+    "billing_current_user", default=None
+)
+
+
+def current_user() -> CurrentUser:
+    """The user the running guarded handler was authorised for."""
+    user = _current_user.get()
+    if user is None:
+        msg = "current_user() called outside a guarded handler"
+        raise RuntimeError(msg)
+    return user
+
+
+def current_caller() -> Caller:
+    """The caller of the running handler (public handlers included)."""
+    caller = _caller.get()
+    if caller is None:
+        msg = "current_caller() called outside one of our handlers"
+        raise RuntimeError(msg)
+    return caller
+
+
+def _is_upload_event(event_name: str) -> bool:
+    registered = RegistrationContext.get().event_handlers.get(event_name)
+    return bool(registered and getattr(registered.handler.fn, UPLOAD_ATTR, False))
+
+
+def _cookie_header(state: rx.State, *, upload: bool) -> str:
+    """The ``Cookie`` header of the request that carries this event: the upload request for
+    an upload handler, otherwise the tab's websocket handshake (never a remembered one)."""
+    if upload:
+        return edge.upload_cookie(state.router.session.client_token) or ""
+    return edge.socket_cookie(state.router.session.session_id) or ""
+
+
+def _resolve_caller(cookie_header: str, ip: str) -> Caller:
+    cookies = parse_cookie_header(cookie_header)
+    user = None
+    token = cookies.get(session_cookie_name())
+    if token:
+        with session_scope() as session:
+            user = auth.resolve_session(session, token, ip=ip)
+    return Caller(user=user, browser_id=cookies.get(browser_cookie_name(), ""), cookies=cookies)
+
+
+async def caller_of(state: rx.State, *, upload: bool) -> Caller:
+    header = _cookie_header(state, upload=upload)
+    ip = state.router.session.client_ip or ""
+    return await asyncio.to_thread(_resolve_caller, header, ip)
+
+
+def _our_state_classes(cls: type[Any]) -> Iterator[type[Any]]:
+    yield cls
+    for sub in sorted(cls.get_substates(), key=lambda c: c.get_full_name()):
+        yield from _our_state_classes(sub)
+
+
+async def wipe_states(state: rx.State) -> None:
+    """Reset every state of ours in this tab (loading each one first, so a state kept
+    elsewhere, as in Redis, is wiped too)."""
+    root = state._get_root_state()
+    for cls in _our_state_classes(SessionState):
+        await root.get_state(cls)
+    session_state = await root.get_state(SessionState)
+    session_state.reset()
+
+
+class SessionBinding(Middleware):
+    """Runs before every event: resolves the caller once for the event and wipes the tab's
+    states when they were filled for another caller (docs/security.md item 36)."""
+
+    async def preprocess(self, app: Any, state: Any, event: Any) -> Any:
+        caller = await caller_of(state, upload=_is_upload_event(event.name))
+        _caller.set(caller)
+        session_state = await state.get_state(SessionState)
+        if session_state._binding != caller.binding:
+            await wipe_states(state)
+            session_state._binding = caller.binding
+        return None
+
+
+class SessionState(rx.State):
+    """The signed-in user as the page shows it. Display only: never trusted for access."""
+
+    user_name: str = ""
+    user_email: str = ""
+    role_label: str = ""
+    granted: list[str] = []
+    # The session and permissions this tab's states were filled for (see SessionBinding).
+    _binding: str = ""
+
+    def _client_ip(self) -> str:
+        return self.router.session.client_ip or ""
+
+    def _show_user(self, user: CurrentUser | None) -> None:
+        self.user_name = user.name if user else ""
+        self.user_email = user.email if user else ""
+        self.role_label = user.role_label if user else ""
+        granted = sorted(p.value for p in user.permissions) if user else []
+        if granted != self.granted:
+            self.granted = granted
+
+    def _path(self) -> str:
+        try:
+            return self.router.url.path.rstrip("/") or "/"
+        except AttributeError:
+            return "/"
+
+    def _refuse_anonymous(self, is_page_load: bool) -> Any:
+        self._show_user(None)
+        if hasattr(self, "status"):
+            self.status = "signed_out"
+        path = self._path()
+        if is_page_load and path not in (routes.LOGIN, routes.DASHBOARD):
+            return rx.redirect(routes.login(next=path))
+        return rx.redirect(routes.LOGIN)
+
+    def _refuse(self, is_page_load: bool) -> Any:
+        if hasattr(self, "status") and is_page_load:
+            self.status = "denied"
+        if is_page_load:
+            return None
+        return rx.toast.error(NOT_ALLOWED)
+
+
+def _record_denial(user: CurrentUser, handler: str, permission: Permission) -> None:
+    with session_scope() as session:
+        audit.record(
+            session,
+            "permission.denied",
+            user.actor(),
+            target=handler,
+            details=f"needs {permission.value}",
+        )
+
+
+async def _caller_for(state: SessionState, upload: bool) -> Caller:
+    """The caller SessionBinding resolved for this event (resolved here when a handler runs
+    without it, as in tests that call a handler directly)."""
+    caller = _caller.get()
+    if caller is None:
+        caller = await caller_of(state, upload=upload)
+        _caller.set(caller)
+    return caller
+
+
+def _wrap(
+    fn: F, permission: Permission | None, marker: str, *, needs_user: bool, upload: bool
+) -> F:
+    handler_name = f"{fn.__module__.rsplit('.', 1)[-1]}.{fn.__qualname__}"
+    is_page_load = handler_name.endswith(".load") or handler_name.endswith("load_page")
+    if inspect.isgeneratorfunction(fn) or inspect.isasyncgenfunction(fn):
+        msg = f"{handler_name}: our handlers return their events, they do not yield"
+        raise TypeError(msg)
+    is_async = inspect.iscoroutinefunction(fn)
+
+    @functools.wraps(fn)
+    async def wrapper(self: SessionState, *args: Any, **kwargs: Any) -> Any:
+        caller = await _caller_for(self, upload)
+        user = caller.user
+        if needs_user:
+            if user is None:
+                return self._refuse_anonymous(is_page_load)
+            self._show_user(user)
+            if permission is not None and not user.can(permission):
+                await asyncio.to_thread(_record_denial, user, handler_name, permission)
+                return self._refuse(is_page_load)
+        token = _current_user.set(user)
+        try:
+            if is_async:
+                return await fn(self, *args, **kwargs)
+            return await asyncio.to_thread(fn, self, *args, **kwargs)
+        finally:
+            _current_user.reset(token)
+
+    setattr(wrapper, GUARD_ATTR, marker)
+    setattr(wrapper, UPLOAD_ATTR, upload)
+    return rx.event(wrapper)  # type: ignore[no-any-return,return-value]
+
+
+def guard(permission: Permission, *, upload: bool = False) -> Callable[[F], F]:
+    """Decorate an event handler that needs ``permission``. ``upload=True`` for a handler
+    that receives files: it is authorised from the upload request's own cookie."""
+
+    def decorator(fn: F) -> F:
+        return _wrap(fn, permission, permission.value, needs_user=True, upload=upload)
+
+    return decorator
+
+
+def signed_in(fn: F) -> F:
+    """Decorate an event handler that any signed-in, active staff member may call."""
+    return _wrap(fn, None, SIGNED_IN, needs_user=True, upload=False)
+
+
+def public(fn: F) -> F:
+    """Decorate an event handler anyone may call (sign-in, setup, reset, invitation pages).
+
+    Such handlers take nothing from the browser but what the form sends, and do their own
+    checks (tokens, throttling) in the services."""
+    return _wrap(fn, None, PUBLIC, needs_user=False, upload=False)
+
+
+def field_errors(exc: Exception, default_field: str = "form") -> dict[str, str]:
+    field_name = getattr(exc, "field", None) or default_field
+    return {field_name: getattr(exc, "message", str(exc))}
