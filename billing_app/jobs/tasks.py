@@ -1,4 +1,6 @@
-"""Huey tasks. Each one drains a durable table; running one twice is harmless."""
+"""Huey tasks. Each one drains a durable table; running one twice is harmless. Use cases wake
+them after their transaction commits (services/common/transactions.py); periodic tasks catch up
+with whatever a lost wake-up left behind."""
 
 from __future__ import annotations
 
@@ -7,10 +9,11 @@ import logging
 from huey import crontab
 
 from billing_app.adapters.mailer import mailer_from_settings
-from billing_app.db.engine import get_engine, session_scope
+from billing_app.db.engine import get_engine
 from billing_app.jobs.queue import huey
-from billing_app.services.access.auth import answer_reset_requests
-from billing_app.services.common.outbox import deliver_due
+from billing_app.services.access.auth import WAKE_RESET_REQUESTS, answer_reset_requests
+from billing_app.services.common.outbox import WAKE_OUTBOX, deliver_due
+from billing_app.services.common.transactions import register_waker, run
 from billing_app.settings import get_settings
 
 log = logging.getLogger(__name__)
@@ -32,22 +35,10 @@ def deliver_outbox_periodic() -> None:
     deliver_outbox.call_local()
 
 
-def kick_outbox() -> None:
-    """Ask for a delivery now (after a transaction that queued email has committed)."""
-    try:
-        deliver_outbox()
-    except Exception:
-        log.exception("could not enqueue outbox delivery; the periodic task will retry")
-
-
 @huey.task(name="answer_reset_requests")
 def answer_reset_requests_task() -> int:
-    """Answer the queued "forgot password" requests, then deliver what they queued."""
-    with session_scope() as session:
-        answered = answer_reset_requests(session)
-    if answered:
-        deliver_outbox.call_local()
-    return answered
+    """Answer the queued "forgot password" requests (the emails they queue wake the outbox)."""
+    return run(answer_reset_requests)
 
 
 @huey.periodic_task(crontab(minute="*"), name="answer_reset_requests_periodic")
@@ -56,9 +47,5 @@ def answer_reset_requests_periodic() -> None:
     answer_reset_requests_task.call_local()
 
 
-def kick_reset_requests() -> None:
-    """Ask for the queued reset requests to be answered now (after the request committed)."""
-    try:
-        answer_reset_requests_task()
-    except Exception:
-        log.exception("could not enqueue reset requests; the periodic task will answer them")
+register_waker(WAKE_OUTBOX, deliver_outbox)
+register_waker(WAKE_RESET_REQUESTS, answer_reset_requests_task)

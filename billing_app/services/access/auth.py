@@ -45,11 +45,14 @@ from billing_app.services.common.tokens import (
     token_digest,
     verify_password,
 )
+from billing_app.services.common.transactions import wake
 from billing_app.settings import Settings, get_settings
 
 LOGIN_TICKET_TTL = timedelta(seconds=60)
 MFA_TICKET_TTL = timedelta(minutes=5)
 RESET_TTL = timedelta(hours=1)
+# The job answering "forgot password" requests (woken once a request is committed).
+WAKE_RESET_REQUESTS = "reset_requests"
 # At most this many live reset links per account per hour (no mailbox flooding).
 RESETS_PER_HOUR = 3
 TOUCH_EVERY = timedelta(seconds=60)
@@ -485,6 +488,7 @@ def request_password_reset(
         return
     typed = " ".join(email.split()).lower()[:320]
     session.add(PasswordResetRequest(email=typed, ip=ip[:64], requested_at=now))
+    wake(session, WAKE_RESET_REQUESTS)
 
 
 def answer_reset_requests(

@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 from babel import Locale, UnknownLocaleError
 from sqlmodel import Session, col, func, select
 
+from billing_app.adapters import storage
 from billing_app.adapters.mailer import CONTROL_CHARACTERS
 from billing_app.db.invoicing import AgencySettings, Brand
 from billing_app.domain.errors import DomainError
@@ -233,6 +234,18 @@ def set_logo(
     brand.updated_at = clock.now()
     session.add(brand)
     audit.record(session, "brand.logo_changed", actor.actor(), target=brand.name, clock=clock)
+
+
+def upload_logo(
+    session: Session, actor: CurrentUser, brand_id: int, data: bytes, *, clock: Clock = system_clock
+) -> None:
+    """Check and store an uploaded logo privately, and make it the brand's."""
+    get_brand(session, brand_id)
+    try:
+        key = storage.save_logo(data)
+    except storage.StorageError as exc:
+        raise ValidationFailed(str(exc), field="logo") from exc
+    set_logo(session, actor, brand_id, key, clock=clock)
 
 
 def make_default(

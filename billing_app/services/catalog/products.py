@@ -14,6 +14,7 @@ from decimal import Decimal
 import sqlalchemy as sa
 from sqlmodel import Session, col, func, select
 
+from billing_app.adapters import storage
 from billing_app.db.customers import Product, ProductTaxRate, Subscription, TaxRateRow
 from billing_app.domain.errors import DomainError
 from billing_app.domain.money import Money, format_money, normalize_currency, parse_money
@@ -494,6 +495,24 @@ def set_product_image(
         session, "product.image_changed", actor.actor(), target=f"product:{product_id}", clock=clock
     )
     return product
+
+
+def upload_product_image(
+    session: Session,
+    actor: CurrentUser,
+    product_id: int,
+    data: bytes,
+    *,
+    clock: Clock = system_clock,
+) -> str:
+    """Check and store an uploaded image privately and make it the product's; returns its key."""
+    get_product(session, product_id)
+    try:
+        key = storage.save_image(data)
+    except storage.StorageError as exc:
+        raise ValidationFailed(str(exc), field="image") from exc
+    set_product_image(session, actor, product_id, key, clock=clock)
+    return key
 
 
 PRODUCT_SORTS = {

@@ -21,6 +21,7 @@ from billing_app.services.common.clock import Clock, system_clock
 from billing_app.services.common.errors import NotFound
 from billing_app.services.common.listing import like_pattern
 from billing_app.services.common.tokens import new_token, token_digest
+from billing_app.services.common.transactions import wake
 from billing_app.settings import Settings, get_settings
 
 log = logging.getLogger(__name__)
@@ -28,6 +29,8 @@ log = logging.getLogger(__name__)
 # A claimed message whose delivery never reported back (crash) is retried after this.
 CLAIM_TIMEOUT = timedelta(minutes=10)
 DUE_STATUSES = ("queued", "failed", "sending")
+# The job that delivers (woken once a transaction that queued email commits).
+WAKE_OUTBOX = "outbox"
 # Stands in a stored body for the token of a single-use link (docs/security.md item 37): the
 # outbox, the Emails page and backups never hold a usable link. URL- and HTML-safe as is.
 SECRET_PLACEHOLDER = "OUTBOX-LINK-TOKEN"
@@ -87,6 +90,7 @@ def enqueue_email(
     )
     session.add(row)
     session.flush()
+    wake(session, WAKE_OUTBOX)
     return row
 
 
@@ -238,6 +242,7 @@ def retry_now(session: Session, email_id: int, *, clock: Clock = system_clock) -
     if row.attempts >= get_settings().outbox_max_attempts:
         row.attempts = 0
     session.add(row)
+    wake(session, WAKE_OUTBOX)
 
 
 @dataclass(frozen=True)

@@ -10,9 +10,9 @@ from typing import Any
 
 import reflex as rx
 
-from billing_app.db.engine import session_scope
 from billing_app.domain.permissions import Permission
 from billing_app.services.access import auth
+from billing_app.services.common.transactions import run
 from billing_app.ui import routes
 from billing_app.ui.kit.layout import loading, not_allowed
 from billing_app.ui.routes import backend_path, frontend_url, hard_redirect
@@ -169,8 +169,7 @@ def admin_page(
 def _end_session(session_id: int | None, ip: str) -> None:
     if session_id is None:
         return
-    with session_scope() as session:
-        auth.end_session(session, session_id, ip=ip)
+    run(auth.end_session, session_id, ip=ip)
 
 
 class ShellState(SessionState):

@@ -6,9 +6,9 @@ from typing import Any
 
 import reflex as rx
 
-from billing_app.db.engine import session_scope
 from billing_app.services.access import auth, team
 from billing_app.services.common.errors import ServiceError
+from billing_app.services.common.transactions import run
 from billing_app.ui.auth.common import (
     COOKIES_NEEDED,
     PASSWORD_HINT,
@@ -36,8 +36,7 @@ class AcceptInviteState(SessionState):
         self.email = ""
         self.invalid = ""
         try:
-            with session_scope() as session:
-                view = team.check_invitation(session, self._token())
+            view = run(team.check_invitation, self._token())
         except ServiceError as exc:
             self.invalid = exc.message
             return None
@@ -61,15 +60,14 @@ class AcceptInviteState(SessionState):
             self.errors = {"form": COOKIES_NEEDED}
             return None
         try:
-            with session_scope() as session:
-                user_id = team.accept_invitation(
-                    session,
-                    token=self._token(),
-                    name=str(form.get("name", "")),
-                    password=password,
-                    ip=ip,
-                )
-                ticket = auth.issue_ticket(session, user_id, ip=ip, browser=browser)
+            user_id = run(
+                team.accept_invitation,
+                token=self._token(),
+                name=str(form.get("name", "")),
+                password=password,
+                ip=ip,
+            )
+            ticket = run(auth.issue_ticket, user_id, ip=ip, browser=browser)
         except ServiceError as exc:
             if exc.field == "token":
                 self.invalid = exc.message

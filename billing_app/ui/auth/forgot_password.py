@@ -6,9 +6,8 @@ from typing import Any
 
 import reflex as rx
 
-from billing_app.db.engine import session_scope
-from billing_app.jobs.tasks import kick_reset_requests
 from billing_app.services.access import auth
+from billing_app.services.common.transactions import run
 from billing_app.ui import routes
 from billing_app.ui.kit.layout import auth_card, field
 from billing_app.ui.session.staff import SessionState, public
@@ -25,9 +24,7 @@ class ForgotPasswordState(SessionState):
         if not email or "@" not in email:
             self.errors = {"email": "Enter the email address you sign in with."}
             return
-        with session_scope() as session:
-            auth.request_password_reset(session, email=email, ip=self._client_ip())
-        kick_reset_requests()
+        run(auth.request_password_reset, email=email, ip=self._client_ip())
         # The same answer whether or not the address has an account.
         self.sent_to = email
 

@@ -6,8 +6,8 @@ from typing import Any
 
 import reflex as rx
 
-from billing_app.db.engine import session_scope
 from billing_app.services.access import account, auth
+from billing_app.services.common.transactions import run
 from billing_app.ui import routes
 from billing_app.ui.auth.common import COOKIES_NEEDED, ensure_browser_cookie, handoff_url, safe_next
 from billing_app.ui.kit.layout import auth_card, field, form_error
@@ -36,9 +36,8 @@ class LoginState(SessionState):
             self.notice = "You are signed out."
         elif params.get("reset"):
             self.notice = "Your password was changed. Sign in with your new password."
-        with session_scope() as session:
-            if auth.setup_required(session):
-                return rx.redirect(routes.SETUP)
+        if run(auth.setup_required):
+            return rx.redirect(routes.SETUP)
         redirect, error = ensure_browser_cookie(self)
         if error:
             self.errors = {"form": error}
@@ -56,14 +55,13 @@ class LoginState(SessionState):
         if not browser:
             self.errors = {"form": COOKIES_NEEDED}
             return None
-        with session_scope() as session:
-            outcome = auth.authenticate(
-                session,
-                email=str(form.get("email", "")),
-                password=str(form.get("password", "")),
-                ip=self._client_ip(),
-                browser=browser,
-            )
+        outcome = run(
+            auth.authenticate,
+            email=str(form.get("email", "")),
+            password=str(form.get("password", "")),
+            ip=self._client_ip(),
+            browser=browser,
+        )
         if outcome.mfa_ticket_id:
             self._mfa_ticket_id = outcome.mfa_ticket_id
             self.mfa_step = True
@@ -76,14 +74,13 @@ class LoginState(SessionState):
     @public
     def submit_code(self, form: dict[str, Any]) -> Any:
         self.errors = {}
-        with session_scope() as session:
-            outcome = account.complete_second_factor(
-                session,
-                mfa_ticket_id=self._mfa_ticket_id,
-                browser=current_caller().browser_id,
-                code=str(form.get("code", "")),
-                ip=self._client_ip(),
-            )
+        outcome = run(
+            account.complete_second_factor,
+            mfa_ticket_id=self._mfa_ticket_id,
+            browser=current_caller().browser_id,
+            code=str(form.get("code", "")),
+            ip=self._client_ip(),
+        )
         if outcome.ticket is None:
             if outcome.mfa_ticket_id is None:
                 self.mfa_step = False

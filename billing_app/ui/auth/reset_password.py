@@ -6,10 +6,9 @@ from typing import Any
 
 import reflex as rx
 
-from billing_app.db.engine import session_scope
-from billing_app.jobs.tasks import kick_outbox
 from billing_app.services.access import auth
 from billing_app.services.common.errors import ServiceError
+from billing_app.services.common.transactions import run
 from billing_app.ui import routes
 from billing_app.ui.auth.common import PASSWORD_HINT, invalid_link
 from billing_app.ui.kit.layout import auth_card, field, form_error
@@ -30,8 +29,7 @@ class ResetPasswordState(SessionState):
         self.email = ""
         self.invalid = ""
         try:
-            with session_scope() as session:
-                self.email = auth.check_reset_token(session, self._token())
+            self.email = run(auth.check_reset_token, self._token())
         except ServiceError as exc:
             self.invalid = exc.message
 
@@ -43,20 +41,13 @@ class ResetPasswordState(SessionState):
             self.errors = {"confirm": "The two passwords differ."}
             return None
         try:
-            with session_scope() as session:
-                auth.reset_password(
-                    session,
-                    token=self._token(),
-                    password=password,
-                    ip=self._client_ip(),
-                )
+            run(auth.reset_password, token=self._token(), password=password, ip=self._client_ip())
         except ServiceError as exc:
             if exc.field == "token":
                 self.invalid = exc.message
             else:
                 self.errors = field_errors(exc)
             return None
-        kick_outbox()
         return rx.redirect(routes.login(reset="1"))
 
 

@@ -6,9 +6,9 @@ from typing import Any
 
 import reflex as rx
 
-from billing_app.db.engine import session_scope
 from billing_app.services.access import auth
 from billing_app.services.common.errors import ServiceError
+from billing_app.services.common.transactions import run
 from billing_app.ui import routes
 from billing_app.ui.auth.common import (
     COOKIES_NEEDED,
@@ -29,9 +29,8 @@ class SetupState(SessionState):
 
     @public
     def load(self) -> Any:
-        with session_scope() as session:
-            if not auth.setup_required(session):
-                return rx.redirect(routes.LOGIN)
+        if not run(auth.setup_required):
+            return rx.redirect(routes.LOGIN)
         redirect, error = ensure_browser_cookie(self)
         self.errors = {"form": error} if error else {}
         return redirect
@@ -49,16 +48,14 @@ class SetupState(SessionState):
             return None
         ip = self._client_ip()
         try:
-            with session_scope() as session:
-                user_id = auth.create_owner(
-                    session,
-                    name=str(form.get("name", "")),
-                    email=str(form.get("email", "")),
-                    password=password,
-                    ip=ip,
-                )
-            with session_scope() as session:
-                ticket = auth.issue_ticket(session, user_id, ip=ip, browser=browser)
+            user_id = run(
+                auth.create_owner,
+                name=str(form.get("name", "")),
+                email=str(form.get("email", "")),
+                password=password,
+                ip=ip,
+            )
+            ticket = run(auth.issue_ticket, user_id, ip=ip, browser=browser)
         except ServiceError as exc:
             self.errors = field_errors(exc)
             return None

@@ -36,11 +36,11 @@ from reflex_base.registry import RegistrationContext
 
 from billing_app.api import edge
 from billing_app.api.cookies import browser_cookie_name, parse_cookie_header, session_cookie_name
-from billing_app.db.engine import session_scope
 from billing_app.domain.permissions import Permission
 from billing_app.services.access import auth
 from billing_app.services.access.identity import CurrentUser
 from billing_app.services.common import audit
+from billing_app.services.common.transactions import run
 from billing_app.ui import routes
 
 log = logging.getLogger(__name__)
@@ -129,8 +129,7 @@ def _resolve_caller(cookie_header: str, ip: str) -> Caller:
     user = None
     token = cookies.get(session_cookie_name())
     if token:
-        with session_scope() as session:
-            user = auth.resolve_session(session, token, ip=ip)
+        user = run(auth.resolve_session, token, ip=ip)
     return Caller(user=user, browser_id=cookies.get(browser_cookie_name(), ""), cookies=cookies)
 
 
@@ -215,14 +214,13 @@ class SessionState(rx.State):
 
 
 def _record_denial(user: CurrentUser, handler: str, permission: Permission) -> None:
-    with session_scope() as session:
-        audit.record(
-            session,
-            "permission.denied",
-            user.actor(),
-            target=handler,
-            details=f"needs {permission.value}",
-        )
+    run(
+        audit.record,
+        "permission.denied",
+        user.actor(),
+        target=handler,
+        details=f"needs {permission.value}",
+    )
 
 
 async def _caller_for(state: SessionState, upload: bool) -> Caller:

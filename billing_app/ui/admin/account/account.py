@@ -12,10 +12,9 @@ from typing import Any
 import reflex as rx
 from reflex.experimental.client_state import ClientStateVar
 
-from billing_app.db.engine import session_scope
-from billing_app.jobs.tasks import kick_outbox
 from billing_app.services.access import account
 from billing_app.services.common.errors import ServiceError
+from billing_app.services.common.transactions import run
 from billing_app.settings import get_settings
 from billing_app.ui.admin.shell import admin_page
 from billing_app.ui.kit.layout import field, form_error
@@ -47,10 +46,9 @@ class AccountState(SessionState):
 
     def _refresh(self) -> None:
         user = current_user()
-        with session_scope() as session:
-            self.two_factor_on = account.two_factor_enabled(session, user.id)
-            self.recovery_left = account.recovery_codes_left(session, user.id)
-            self.other_sessions = account.other_session_count(session, user, user.session_id)
+        self.two_factor_on = run(account.two_factor_enabled, user.id)
+        self.recovery_left = run(account.recovery_codes_left, user.id)
+        self.other_sessions = run(account.other_session_count, user, user.session_id)
         self.status = "ok"
 
     @signed_in
@@ -68,21 +66,19 @@ class AccountState(SessionState):
             self.password_errors = {"confirm": "The two passwords differ."}
             return None
         try:
-            with session_scope() as session:
-                ended = account.change_password(
-                    session,
-                    current_user(),
-                    current_password=str(form.get("current_password", "")),
-                    new_password=str(form.get("new_password", "")),
-                    keep_session_id=current_user().session_id,
-                )
+            ended = run(
+                account.change_password,
+                current_user(),
+                current_password=str(form.get("current_password", "")),
+                new_password=str(form.get("new_password", "")),
+                keep_session_id=current_user().session_id,
+            )
         except ServiceError as exc:
             errors = field_errors(exc)
             self.password_errors = {
                 "new_password" if k == "password" else k: v for k, v in errors.items()
             }
             return None
-        kick_outbox()
         self._refresh()
         others = f" {ended} other session(s) were signed out." if ended else ""
         return rx.toast.success("Your password was changed." + others)
@@ -90,10 +86,7 @@ class AccountState(SessionState):
     @signed_in
     def start_two_factor(self) -> Any:
         self.mfa_errors = {}
-        with session_scope() as session:
-            setup = account.begin_totp_setup(
-                session, current_user(), issuer=get_settings().mail_from_name
-            )
+        setup = run(account.begin_totp_setup, current_user(), issuer=get_settings().mail_from_name)
         self.setup_pending = True
         return [shown_totp_qr.push(setup.qr_svg_data_uri), shown_totp_key.push(setup.secret)]
 
@@ -101,17 +94,15 @@ class AccountState(SessionState):
     def confirm_two_factor(self, form: dict[str, Any]) -> Any:
         self.mfa_errors = {}
         try:
-            with session_scope() as session:
-                codes = account.confirm_totp(
-                    session,
-                    current_user(),
-                    code=str(form.get("code", "")),
-                    current_password=str(form.get("current_password", "")),
-                )
+            codes = run(
+                account.confirm_totp,
+                current_user(),
+                code=str(form.get("code", "")),
+                current_password=str(form.get("current_password", "")),
+            )
         except ServiceError as exc:
             self.mfa_errors = field_errors(exc)
             return None
-        kick_outbox()
         self.setup_pending = False
         self._refresh()
         return [
@@ -125,16 +116,14 @@ class AccountState(SessionState):
     def disable_two_factor(self, form: dict[str, Any]) -> Any:
         self.mfa_errors = {}
         try:
-            with session_scope() as session:
-                account.disable_totp(
-                    session,
-                    current_user(),
-                    current_password=str(form.get("current_password", "")),
-                )
+            run(
+                account.disable_totp,
+                current_user(),
+                current_password=str(form.get("current_password", "")),
+            )
         except ServiceError as exc:
             self.mfa_errors = field_errors(exc)
             return None
-        kick_outbox()
         self._refresh()
         return [*_forget_shown_secrets(), rx.toast.success("Two-factor authentication is off.")]
 
@@ -142,12 +131,11 @@ class AccountState(SessionState):
     def renew_codes(self, form: dict[str, Any]) -> Any:
         self.mfa_errors = {}
         try:
-            with session_scope() as session:
-                codes = account.regenerate_recovery_codes(
-                    session,
-                    current_user(),
-                    current_password=str(form.get("current_password", "")),
-                )
+            codes = run(
+                account.regenerate_recovery_codes,
+                current_user(),
+                current_password=str(form.get("current_password", "")),
+            )
         except ServiceError as exc:
             self.mfa_errors = field_errors(exc)
             return None
@@ -159,10 +147,11 @@ class AccountState(SessionState):
 
     @signed_in
     def sign_out_others(self) -> Any:
-        with session_scope() as session:
-            ended = account.sign_out_other_sessions(
-                session, current_user(), keep_session_id=current_user().session_id
-            )
+        ended = run(
+            account.sign_out_other_sessions,
+            current_user(),
+            keep_session_id=current_user().session_id,
+        )
         self._refresh()
         return rx.toast.success(f"{ended} other session(s) signed out.")
 

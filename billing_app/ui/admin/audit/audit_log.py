@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import reflex as rx
 
-from billing_app.db.engine import session_scope
 from billing_app.domain.permissions import Permission
 from billing_app.services.common import audit
+from billing_app.services.common.transactions import run
 from billing_app.ui.admin.shell import admin_page
 from billing_app.ui.format import format_timestamp, to_int
 from billing_app.ui.kit.layout import pager
@@ -29,15 +29,14 @@ class AuditState(SessionState):
         return max(1, -(-self.total // PER_PAGE))
 
     def _refresh(self) -> None:
-        with session_scope() as session:
-            rows, total = audit.list_events(
-                session,
-                search=self.search.strip(),
-                action="" if self.action == "all" else self.action,
-                page=self.page,
-                per_page=PER_PAGE,
-            )
-            self.actions = ["all", *audit.distinct_actions(session)]
+        rows, total = run(
+            audit.list_events,
+            search=self.search.strip(),
+            action="" if self.action == "all" else self.action,
+            page=self.page,
+            per_page=PER_PAGE,
+        )
+        self.actions = ["all", *run(audit.distinct_actions)]
         self.total = total
         self.rows = [
             {

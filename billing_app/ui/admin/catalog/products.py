@@ -7,12 +7,11 @@ from typing import Any
 
 import reflex as rx
 
-from billing_app.adapters import storage
-from billing_app.db.engine import session_scope
 from billing_app.domain.money import Money
 from billing_app.domain.permissions import Permission
 from billing_app.services.catalog import products as catalog_service
-from billing_app.services.common.errors import ServiceError
+from billing_app.services.common.errors import ServiceError, ValidationFailed
+from billing_app.services.common.transactions import run
 from billing_app.ui import routes
 from billing_app.ui.admin.invoices.list import PER_PAGE
 from billing_app.ui.admin.shell import admin_page
@@ -71,16 +70,15 @@ class ProductsState(SessionState):
 
     def _refresh(self) -> None:
         user = current_user()
-        with session_scope() as session:
-            result = catalog_service.list_products(
-                session,
-                search=self.search,
-                status="" if self.status_filter == "all" else self.status_filter,
-                sort=self.sort,
-                descending=self.descending,
-                page=self.page,
-                per_page=PER_PAGE,
-            )
+        result = run(
+            catalog_service.list_products,
+            search=self.search,
+            status="" if self.status_filter == "all" else self.status_filter,
+            sort=self.sort,
+            descending=self.descending,
+            page=self.page,
+            per_page=PER_PAGE,
+        )
         self.rows = [
             {
                 "id": str(r.id),
@@ -149,8 +147,7 @@ class ProductsState(SessionState):
     # ---------------------------------------------------------------- add / edit
 
     def _open(self, title: str, values: dict[str, str], tax_ids: set[int]) -> None:
-        with session_scope() as session:
-            rates = catalog_service.list_tax_rates(session)
+        rates = run(catalog_service.list_tax_rates)
         self.tax_options = [
             {
                 "value": str(r.id),
@@ -188,9 +185,8 @@ class ProductsState(SessionState):
     @guard(Permission.CATALOG_WRITE)
     def open_edit(self, product_id: str) -> Any:
         try:
-            with session_scope() as session:
-                row = catalog_service.product_row(session, to_int(product_id))
-                used = catalog_service.use_count(session, row.id) > 0
+            row = run(catalog_service.product_row, to_int(product_id))
+            used = run(catalog_service.use_count, row.id) > 0
         except ServiceError as exc:
             return rx.toast.error(exc.message)
         self.editing_id = str(row.id)
@@ -236,18 +232,17 @@ class ProductsState(SessionState):
             locale=ADMIN_LOCALE,
         )
         try:
-            with session_scope() as session:
-                if self.editing_id:
-                    product = catalog_service.update_product(
-                        session,
-                        current_user(),
-                        to_int(self.editing_id),
-                        data,
-                        update_subscriptions=bool(form.get("update_subscriptions")),
-                    )
-                else:
-                    product = catalog_service.create_product(session, current_user(), data)
-                name = product.name
+            if self.editing_id:
+                product = run(
+                    catalog_service.update_product,
+                    current_user(),
+                    to_int(self.editing_id),
+                    data,
+                    update_subscriptions=bool(form.get("update_subscriptions")),
+                )
+            else:
+                product = run(catalog_service.create_product, current_user(), data)
+            name = product.name
         except ServiceError as exc:
             self.form_values = {k: str(form.get(k, "")) for k in PRODUCT_FIELDS}
             self.tax_options = [
@@ -269,12 +264,14 @@ class ProductsState(SessionState):
 
     def _save_image(self, data: bytes) -> Any:
         try:
-            key = storage.save_image(data)
-        except storage.StorageError as exc:
-            self.form_errors = {"image": str(exc)}
+            key = run(
+                catalog_service.upload_product_image, current_user(), to_int(self.editing_id), data
+            )
+        except ValidationFailed as exc:
+            self.form_errors = field_errors(exc)
             return None
-        with session_scope() as session:
-            catalog_service.set_product_image(session, current_user(), to_int(self.editing_id), key)
+        except ServiceError as exc:
+            return rx.toast.error(exc.message)
         self.editing_image = routes.product_image(self.editing_id, key[:8])
         self.form_errors = {}
         self._refresh()
@@ -283,11 +280,8 @@ class ProductsState(SessionState):
     @guard(Permission.CATALOG_WRITE)
     def duplicate(self, product_id: str) -> Any:
         try:
-            with session_scope() as session:
-                copy = catalog_service.duplicate_product(
-                    session, current_user(), to_int(product_id)
-                )
-                name = copy.name
+            copy = run(catalog_service.duplicate_product, current_user(), to_int(product_id))
+            name = copy.name
         except ServiceError as exc:
             return rx.toast.error(exc.message)
         self._refresh()
@@ -303,11 +297,10 @@ class ProductsState(SessionState):
 
     def _set_archived(self, product_id: str, archived: bool) -> Any:
         try:
-            with session_scope() as session:
-                product = catalog_service.set_product_archived(
-                    session, current_user(), to_int(product_id), archived
-                )
-                name = product.name
+            product = run(
+                catalog_service.set_product_archived, current_user(), to_int(product_id), archived
+            )
+            name = product.name
         except ServiceError as exc:
             return rx.toast.error(exc.message)
         self._refresh()
@@ -316,8 +309,7 @@ class ProductsState(SessionState):
     @guard(Permission.CATALOG_WRITE)
     def delete(self, product_id: str) -> Any:
         try:
-            with session_scope() as session:
-                catalog_service.delete_product(session, current_user(), to_int(product_id))
+            run(catalog_service.delete_product, current_user(), to_int(product_id))
         except ServiceError as exc:
             return rx.toast.error(exc.message)
         self._refresh()

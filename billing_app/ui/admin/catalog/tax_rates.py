@@ -6,10 +6,10 @@ from typing import Any
 
 import reflex as rx
 
-from billing_app.db.engine import session_scope
 from billing_app.domain.permissions import Permission
 from billing_app.services.catalog import products as catalog_service
 from billing_app.services.common.errors import ServiceError
+from billing_app.services.common.transactions import run
 from billing_app.ui.admin.shell import admin_page
 from billing_app.ui.format import to_int
 from billing_app.ui.kit.resource import (
@@ -45,8 +45,7 @@ class TaxRatesState(SessionState):
 
     def _refresh(self) -> None:
         user = current_user()
-        with session_scope() as session:
-            rates = catalog_service.list_tax_rates(session, include_archived=self.show == "all")
+        rates = run(catalog_service.list_tax_rates, include_archived=self.show == "all")
         needle = self.search.strip().lower()
         rows = []
         for r in rates:
@@ -108,9 +107,8 @@ class TaxRatesState(SessionState):
     @guard(Permission.CATALOG_WRITE)
     def open_edit(self, tax_rate_id: str) -> Any:
         try:
-            with session_scope() as session:
-                row = catalog_service.get_tax_rate(session, to_int(tax_rate_id))
-                rate = catalog_service.tax_rate_of(row)
+            row = run(catalog_service.get_tax_rate, to_int(tax_rate_id))
+            rate = catalog_service.tax_rate_of(row)
         except ServiceError as exc:
             return rx.toast.error(exc.message)
         self.editing_id = str(row.id)
@@ -136,21 +134,24 @@ class TaxRatesState(SessionState):
         percent = str(form.get("percent", ""))
         inclusive = bool(form.get("inclusive"))
         try:
-            with session_scope() as session:
-                if self.editing_id:
-                    row = catalog_service.update_tax_rate(
-                        session,
-                        current_user(),
-                        to_int(self.editing_id),
-                        name=name,
-                        percent=percent,
-                        inclusive=inclusive,
-                    )
-                else:
-                    row = catalog_service.create_tax_rate(
-                        session, current_user(), name=name, percent=percent, inclusive=inclusive
-                    )
-                label = catalog_service.tax_rate_of(row).label
+            if self.editing_id:
+                row = run(
+                    catalog_service.update_tax_rate,
+                    current_user(),
+                    to_int(self.editing_id),
+                    name=name,
+                    percent=percent,
+                    inclusive=inclusive,
+                )
+            else:
+                row = run(
+                    catalog_service.create_tax_rate,
+                    current_user(),
+                    name=name,
+                    percent=percent,
+                    inclusive=inclusive,
+                )
+            label = catalog_service.tax_rate_of(row).label
         except ServiceError as exc:
             self.form_values = {
                 "name": name,
@@ -173,10 +174,9 @@ class TaxRatesState(SessionState):
 
     def _set_archived(self, tax_rate_id: str, archived: bool) -> Any:
         try:
-            with session_scope() as session:
-                catalog_service.set_tax_rate_archived(
-                    session, current_user(), to_int(tax_rate_id), archived
-                )
+            run(
+                catalog_service.set_tax_rate_archived, current_user(), to_int(tax_rate_id), archived
+            )
         except ServiceError as exc:
             return rx.toast.error(exc.message)
         self._refresh()

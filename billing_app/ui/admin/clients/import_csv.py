@@ -8,9 +8,9 @@ from typing import Any
 
 import reflex as rx
 
-from billing_app.db.engine import session_scope
 from billing_app.domain.permissions import Permission
 from billing_app.services.common.errors import ServiceError
+from billing_app.services.common.transactions import run
 from billing_app.services.customers import imports as imports_service
 from billing_app.ui import routes
 from billing_app.ui.admin.shell import admin_page
@@ -45,8 +45,7 @@ class ImportState(SessionState):
         self._data = b""
 
     def _preview(self) -> None:
-        with session_scope() as session:
-            result = imports_service.preview(session, self._data)
+        result = run(imports_service.preview, self._data)
         self.rows = [
             {
                 "line": str(r.line),
@@ -90,8 +89,7 @@ class ImportState(SessionState):
         if not self._data:
             return rx.toast.error("Upload a file first.")
         try:
-            with session_scope() as session:
-                created = imports_service.import_valid(session, current_user(), self._data)
+            created = run(imports_service.import_valid, current_user(), self._data)
         except ServiceError as exc:
             self.error = exc.message
             return None

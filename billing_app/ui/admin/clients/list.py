@@ -6,9 +6,9 @@ from typing import Any
 
 import reflex as rx
 
-from billing_app.db.engine import session_scope
 from billing_app.domain.permissions import FIGURE_PERMISSIONS, Permission
 from billing_app.services.common.errors import ServiceError
+from billing_app.services.common.transactions import run
 from billing_app.services.customers import clients as clients_service
 from billing_app.ui import routes
 from billing_app.ui.admin.clients.overview_state import ClientState
@@ -97,17 +97,16 @@ class ClientsState(SessionState):
     def _refresh(self) -> None:
         user = current_user()
         status = "" if self.status_filter == "all" else self.status_filter
-        with session_scope() as session:
-            result = clients_service.list_clients(
-                session,
-                user,
-                search=self.search,
-                status=status,
-                sort=self.sort,
-                descending=self.descending,
-                page=self.page,
-                per_page=PER_PAGE,
-            )
+        result = run(
+            clients_service.list_clients,
+            user,
+            search=self.search,
+            status=status,
+            sort=self.sort,
+            descending=self.descending,
+            page=self.page,
+            per_page=PER_PAGE,
+        )
         if result.rows == [] and self.page > 1 and result.total:
             self.page = result.pages
             self._refresh()
@@ -177,15 +176,14 @@ class ClientsState(SessionState):
     @guard(Permission.CLIENTS_READ)
     def export_csv(self) -> Any:
         status = "" if self.status_filter == "all" else self.status_filter
-        with session_scope() as session:
-            data = clients_service.export_csv(
-                session,
-                current_user(),
-                search=self.search,
-                status=status,
-                sort=self.sort,
-                descending=self.descending,
-            )
+        data = run(
+            clients_service.export_csv,
+            current_user(),
+            search=self.search,
+            status=status,
+            sort=self.sort,
+            descending=self.descending,
+        )
         return rx.download(data=data, filename="clients.csv", mime_type="text/csv;charset=utf-8")
 
     # ---------------------------------------------------------------- add / edit
@@ -210,10 +208,7 @@ class ClientsState(SessionState):
     @guard(Permission.CLIENTS_WRITE)
     def open_edit(self, client_id: str) -> Any:
         try:
-            with session_scope() as session:
-                overview = clients_service.client_overview(
-                    session, current_user(), to_int(client_id)
-                )
+            overview = run(clients_service.client_overview, current_user(), to_int(client_id))
         except ServiceError as exc:
             return rx.toast.error(exc.message)
         c = overview.client
@@ -253,14 +248,13 @@ class ClientsState(SessionState):
         self.form_errors = {}
         data = client_input_from_form(form)
         try:
-            with session_scope() as session:
-                if self.editing_id:
-                    client = clients_service.update_client(
-                        session, current_user(), to_int(self.editing_id), data
-                    )
-                else:
-                    client = clients_service.create_client(session, current_user(), data)
-                company, client_id = client.company, client.id
+            if self.editing_id:
+                client = run(
+                    clients_service.update_client, current_user(), to_int(self.editing_id), data
+                )
+            else:
+                client = run(clients_service.create_client, current_user(), data)
+            company, client_id = client.company, client.id
         except ServiceError as exc:
             self.form_values = {name: str(form.get(name, "") or "") for name in CLIENT_FIELDS}
             self.form_errors = field_errors(exc)
@@ -275,9 +269,8 @@ class ClientsState(SessionState):
     @guard(Permission.CLIENTS_WRITE)
     def archive(self, client_id: str) -> Any:
         try:
-            with session_scope() as session:
-                client = clients_service.archive_client(session, current_user(), to_int(client_id))
-                company = client.company
+            client = run(clients_service.archive_client, current_user(), to_int(client_id))
+            company = client.company
         except ServiceError as exc:
             return rx.toast.error(exc.message)
         self._refresh()
@@ -286,9 +279,8 @@ class ClientsState(SessionState):
     @guard(Permission.CLIENTS_WRITE)
     def restore(self, client_id: str) -> Any:
         try:
-            with session_scope() as session:
-                client = clients_service.restore_client(session, current_user(), to_int(client_id))
-                company = client.company
+            client = run(clients_service.restore_client, current_user(), to_int(client_id))
+            company = client.company
         except ServiceError as exc:
             return rx.toast.error(exc.message)
         self._refresh()

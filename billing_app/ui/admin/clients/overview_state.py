@@ -7,12 +7,12 @@ from typing import Any
 
 import reflex as rx
 
-from billing_app.db.engine import session_scope
 from billing_app.domain.permissions import Permission
 from billing_app.services.agency import branding
 from billing_app.services.catalog import products as catalog_service
 from billing_app.services.catalog import subscriptions as subscriptions_service
 from billing_app.services.common.errors import ServiceError
+from billing_app.services.common.transactions import run
 from billing_app.services.customers import clients as clients_service
 from billing_app.ui import routes
 from billing_app.ui.format import day, money, to_int, today_iso
@@ -54,9 +54,8 @@ class ClientState(SessionState):
         self.can_write = user.can(Permission.CLIENTS_WRITE)
         self.can_write_subscriptions = user.can(Permission.SUBSCRIPTIONS_WRITE)
         try:
-            with session_scope() as session:
-                overview = clients_service.client_overview(session, user, client_id)
-                counts = subscriptions_service.tab_counts(session, client_id)
+            overview = run(clients_service.client_overview, user, client_id)
+            counts = run(subscriptions_service.tab_counts, client_id)
         except ServiceError:
             self.found = False
             self.client = {}
@@ -80,8 +79,7 @@ class ClientState(SessionState):
             "archived": "yes" if c.status == "archived" else "",
             "brand_id": str(c.brand_id) if c.brand_id else "default",
         }
-        with session_scope() as session:
-            brands = branding.list_brands(session)
+        brands = run(branding.list_brands)
         default = next((b.name for b in brands if b.is_default), "")
         self.brand_options = [
             {"value": "default", "label": f"Default brand ({default})" if default else "Default"},
@@ -115,9 +113,8 @@ class ClientState(SessionState):
     def _load_invoices(self, client_id: int) -> None:
         from billing_app.services.invoicing import invoices as invoicing
 
-        with session_scope() as session:
-            page = invoicing.list_invoices(session, client_id=client_id, per_page=10)
-            payments = clients_service.client_payments(session, client_id)
+        page = run(invoicing.list_invoices, client_id=client_id, per_page=10)
+        payments = run(clients_service.client_payments, client_id)
         self.invoices = [
             {
                 "id": str(i.id),
@@ -151,8 +148,7 @@ class ClientState(SessionState):
     def set_brand(self, value: str) -> Any:
         brand_id = None if value == "default" else to_int(value, 0)
         try:
-            with session_scope() as session:
-                branding.assign_client_brand(session, current_user(), to_int(self.cid, 0), brand_id)
+            run(branding.assign_client_brand, current_user(), to_int(self.cid, 0), brand_id)
         except ServiceError as exc:
             return rx.toast.error(exc.message)
         self._refresh()
@@ -173,11 +169,10 @@ class ClientState(SessionState):
 
     @guard(Permission.SUBSCRIPTIONS_WRITE)
     def open_attach(self) -> None:
-        with session_scope() as session:
-            products = catalog_service.product_choices(session)
-            client = clients_service.get_client(session, to_int(self.cid))
-            sites = clients_service.websites_of(session, to_int(self.cid))
-            currency = client.currency
+        products = run(catalog_service.product_choices)
+        client = run(clients_service.get_client, to_int(self.cid))
+        sites = run(clients_service.websites_of, to_int(self.cid))
+        currency = client.currency
         self.product_options = [
             {
                 "value": str(p.id),
@@ -227,10 +222,9 @@ class ClientState(SessionState):
             trial_days=str(form.get("trial_days", "0") or "0"),
         )
         try:
-            with session_scope() as session:
-                sub = subscriptions_service.attach(session, current_user(), data)
-                label = sub.description
-                kind = sub.kind
+            sub = run(subscriptions_service.attach, current_user(), data)
+            label = sub.description
+            kind = sub.kind
         except ServiceError as exc:
             self.attach_errors = field_errors(exc)
             return None

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import reflex as rx
 
-from billing_app.db.engine import session_scope
 from billing_app.domain.money import Money, format_money
 from billing_app.domain.permissions import Permission
+from billing_app.services.common.transactions import run
 from billing_app.services.reporting.dashboard import dashboard_figures, revenue_figures
 from billing_app.ui import routes
 from billing_app.ui.admin.shell import admin_page
@@ -32,9 +32,8 @@ class DashboardState(SessionState):
     @guard(Permission.DASHBOARD_VIEW)
     def load(self) -> None:
         user = current_user()
-        with session_scope() as session:
-            figures = dashboard_figures(session, include_activity=user.can(Permission.AUDIT_VIEW))
-            revenue = revenue_figures(session, user)
+        figures = run(dashboard_figures, include_activity=user.can(Permission.AUDIT_VIEW))
+        revenue = run(revenue_figures, user)
         self.show_revenue = revenue is not None
         self.show_receivables = revenue is not None and revenue.outstanding is not None
         if revenue is not None:

@@ -6,11 +6,10 @@ from typing import Any
 
 import reflex as rx
 
-from billing_app.db.engine import session_scope
 from billing_app.domain.permissions import Permission
-from billing_app.jobs.tasks import kick_outbox
 from billing_app.services.common import outbox
 from billing_app.services.common.errors import ServiceError
+from billing_app.services.common.transactions import run
 from billing_app.ui.admin.shell import admin_page
 from billing_app.ui.format import format_timestamp, to_int
 from billing_app.ui.kit.badges import status_badge
@@ -35,14 +34,13 @@ class EmailsState(SessionState):
         return max(1, -(-self.total // PER_PAGE))
 
     def _refresh(self) -> None:
-        with session_scope() as session:
-            rows, total = outbox.list_emails(
-                session,
-                status="" if self.status_filter == "all" else self.status_filter,
-                search=self.search.strip(),
-                page=self.page,
-                per_page=PER_PAGE,
-            )
+        rows, total = run(
+            outbox.list_emails,
+            status="" if self.status_filter == "all" else self.status_filter,
+            search=self.search.strip(),
+            page=self.page,
+            per_page=PER_PAGE,
+        )
         self.total = total
         self.rows = [
             {
@@ -87,8 +85,7 @@ class EmailsState(SessionState):
     @guard(Permission.EMAILS_VIEW)
     def open_detail(self, email_id: str) -> Any:
         try:
-            with session_scope() as session:
-                detail = outbox.get_email(session, to_int(email_id))
+            detail = run(outbox.get_email, to_int(email_id))
         except ServiceError:
             return rx.toast.error("That email no longer exists.")
         self.detail = {
@@ -110,11 +107,9 @@ class EmailsState(SessionState):
     @guard(Permission.SETTINGS_WRITE)
     def retry(self, email_id: str) -> Any:
         try:
-            with session_scope() as session:
-                outbox.retry_now(session, to_int(email_id))
+            run(outbox.retry_now, to_int(email_id))
         except ServiceError:
             return rx.toast.error("That email no longer exists.")
-        kick_outbox()
         self._refresh()
         return rx.toast.success("The email is queued for delivery again.")
 

@@ -11,7 +11,6 @@ from babel.dates import format_date
 from billing_app.db.engine import session_scope
 from billing_app.domain.money import Money, format_money
 from billing_app.domain.permissions import Permission
-from billing_app.jobs.tasks import kick_outbox
 from billing_app.services.agency import branding
 from billing_app.services.common.clock import system_clock
 from billing_app.services.common.errors import NotFound, ServiceError, ValidationFailed
@@ -237,8 +236,6 @@ class InvoiceDetailState(SessionState):
         except ServiceError as exc:
             self.errors = field_errors(exc)
             return None
-        if send_receipt:
-            kick_outbox()
         self.pay_open = False
         self._refresh()
         return rx.toast.success("Payment recorded.")
@@ -290,8 +287,6 @@ class InvoiceDetailState(SessionState):
         except ServiceError as exc:
             self.errors = field_errors(exc)
             return None
-        if notify:
-            kick_outbox()
         self.void_open = False
         self._refresh()
         return rx.toast.success("Invoice voided.")
@@ -326,7 +321,6 @@ class InvoiceDetailState(SessionState):
                 _note(session, invoice_id, user.email, f"{label} to {_email_of(invoice)}")
         except ServiceError as exc:
             return rx.toast.error(exc.message)
-        kick_outbox()
         self._refresh()
         return rx.toast.success("Reminder sent." if which == "reminder" else "Invoice sent again.")
 

@@ -12,7 +12,6 @@ from billing_app.adapters import documents
 from billing_app.db.engine import session_scope
 from billing_app.domain.money import Money, format_money
 from billing_app.domain.permissions import Permission
-from billing_app.jobs.tasks import kick_outbox
 from billing_app.services.agency import branding
 from billing_app.services.common.clock import system_clock
 from billing_app.services.common.errors import NotFound, ServiceError, ValidationFailed
@@ -438,7 +437,6 @@ class InvoiceEditorState(SessionState):
         except ServiceError as exc:
             self._show_error(exc)
             return rx.toast.error(exc.message)
-        kick_outbox()
         return [
             rx.toast.success(f"Invoice {sent.number} sent."),
             rx.redirect(routes.invoice(sent.id)),

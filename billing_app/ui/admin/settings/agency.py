@@ -6,10 +6,10 @@ from typing import Any
 
 import reflex as rx
 
-from billing_app.db.engine import session_scope
 from billing_app.domain.permissions import Permission
 from billing_app.services.agency import branding
 from billing_app.services.common.errors import ServiceError
+from billing_app.services.common.transactions import run
 from billing_app.ui.admin.settings.form import error_text, labelled, section, text_input
 from billing_app.ui.admin.shell import admin_page
 from billing_app.ui.kit.layout import form_error
@@ -39,20 +39,19 @@ class SettingsState(SessionState):
 
     def _refresh(self) -> None:
         user = current_user()
-        with session_scope() as session:
-            agency = branding.get_agency(session)
-            self.values = {
-                "legal_name": agency.legal_name,
-                "address": agency.address,
-                "tax_id": agency.tax_id,
-                "email": agency.email,
-                "default_currency": agency.default_currency,
-                "locale": agency.locale,
-                "time_zone": agency.time_zone,
-                "payment_terms_days": str(agency.payment_terms_days),
-                "number_format": agency.number_format,
-                "number_reset": agency.number_reset,
-            }
+        agency = run(branding.get_agency)
+        self.values = {
+            "legal_name": agency.legal_name,
+            "address": agency.address,
+            "tax_id": agency.tax_id,
+            "email": agency.email,
+            "default_currency": agency.default_currency,
+            "locale": agency.locale,
+            "time_zone": agency.time_zone,
+            "payment_terms_days": str(agency.payment_terms_days),
+            "number_format": agency.number_format,
+            "number_reset": agency.number_reset,
+        }
         self.can_write = user.can(Permission.SETTINGS_WRITE)
         if not self.time_zones:
             self.time_zones = branding.time_zones()
@@ -69,8 +68,7 @@ class SettingsState(SessionState):
         self.errors = {}
         data = {name: str(form.get(name, self.values.get(name, ""))) for name in FIELDS}
         try:
-            with session_scope() as session:
-                branding.update_agency(session, current_user(), branding.AgencyInput(**data))
+            run(branding.update_agency, current_user(), branding.AgencyInput(**data))
         except ServiceError as exc:
             self.errors = field_errors(exc)
             self.values = data

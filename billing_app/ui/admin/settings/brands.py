@@ -7,11 +7,10 @@ from typing import Any
 
 import reflex as rx
 
-from billing_app.adapters import storage
-from billing_app.db.engine import session_scope
 from billing_app.domain.permissions import Permission
 from billing_app.services.agency import branding
-from billing_app.services.common.errors import ServiceError
+from billing_app.services.common.errors import ServiceError, ValidationFailed
+from billing_app.services.common.transactions import run
 from billing_app.services.invoicing import documents as invoice_documents
 from billing_app.ui import routes
 from billing_app.ui.admin.settings.form import error_text, labelled, text_input
@@ -62,46 +61,44 @@ class BrandsState(SessionState):
     def _refresh(self) -> None:
         user = current_user()
         self.can_write = user.can(Permission.BRANDING_WRITE)
-        with session_scope() as session:
-            branding.default_brand(session)
-            session.commit()
-            rows = branding.list_brands(session)
-            self.brands = [
-                {
-                    "id": str(b.id),
-                    "name": b.name,
-                    "color": b.primary_color,
-                    "default": "yes" if b.is_default else "",
-                    "domain": b.custom_domain or "",
-                }
-                for b in rows
-            ]
-            ids = [str(b.id) for b in rows]
-            if self.selected_id not in ids and self.selected_id != "new":
-                self.selected_id = ids[0] if ids else "new"
-            if self.selected_id == "new":
-                self.values = dict(BLANK)
-                self.preview_html, self.logo_url, self.sample_pdf_url = "", "", ""
-            else:
-                brand = branding.get_brand(session, to_int(self.selected_id))
-                self.values = {
-                    "name": brand.name,
-                    "primary_color": brand.primary_color,
-                    "accent_color": brand.accent_color,
-                    "sender_name": brand.sender_name,
-                    "reply_to": brand.reply_to,
-                    "support_email": brand.support_email,
-                    "support_url": brand.support_url,
-                    "email_footer": brand.email_footer,
-                    "custom_domain": brand.custom_domain or "",
-                }
-                self.preview_html = invoice_documents.sample_email_html(session, brand.id or 0)
-                version = f"?v={brand.logo_key[:8]}" if brand.logo_key else ""
-                self.logo_url = (
-                    backend_path(routes.brand_logo(brand.id)) + version if brand.logo_key else ""
-                )
-                stamp = brand.updated_at.strftime("%Y%m%d%H%M%S")
-                self.sample_pdf_url = backend_path(routes.brand_sample_pdf(brand.id, str(stamp)))
+        run(branding.default_brand)
+        rows = run(branding.list_brands)
+        self.brands = [
+            {
+                "id": str(b.id),
+                "name": b.name,
+                "color": b.primary_color,
+                "default": "yes" if b.is_default else "",
+                "domain": b.custom_domain or "",
+            }
+            for b in rows
+        ]
+        ids = [str(b.id) for b in rows]
+        if self.selected_id not in ids and self.selected_id != "new":
+            self.selected_id = ids[0] if ids else "new"
+        if self.selected_id == "new":
+            self.values = dict(BLANK)
+            self.preview_html, self.logo_url, self.sample_pdf_url = "", "", ""
+        else:
+            brand = run(branding.get_brand, to_int(self.selected_id))
+            self.values = {
+                "name": brand.name,
+                "primary_color": brand.primary_color,
+                "accent_color": brand.accent_color,
+                "sender_name": brand.sender_name,
+                "reply_to": brand.reply_to,
+                "support_email": brand.support_email,
+                "support_url": brand.support_url,
+                "email_footer": brand.email_footer,
+                "custom_domain": brand.custom_domain or "",
+            }
+            self.preview_html = run(invoice_documents.sample_email_html, brand.id or 0)
+            version = f"?v={brand.logo_key[:8]}" if brand.logo_key else ""
+            self.logo_url = (
+                backend_path(routes.brand_logo(brand.id)) + version if brand.logo_key else ""
+            )
+            stamp = brand.updated_at.strftime("%Y%m%d%H%M%S")
+            self.sample_pdf_url = backend_path(routes.brand_sample_pdf(brand.id, str(stamp)))
         self.form_key += 1
         self.status = "ok"
 
@@ -127,19 +124,16 @@ class BrandsState(SessionState):
         self.errors = {}
         data = {name: str(form.get(name, "")) for name in BRAND_FIELDS}
         try:
-            with session_scope() as session:
-                if self.selected_id == "new":
-                    new_id = branding.create_brand(
-                        session, current_user(), branding.BrandInput(**data)
-                    )
-                    self.selected_id = str(new_id)
-                else:
-                    branding.update_brand(
-                        session,
-                        current_user(),
-                        to_int(self.selected_id),
-                        branding.BrandInput(**data),
-                    )
+            if self.selected_id == "new":
+                new_id = run(branding.create_brand, current_user(), branding.BrandInput(**data))
+                self.selected_id = str(new_id)
+            else:
+                run(
+                    branding.update_brand,
+                    current_user(),
+                    to_int(self.selected_id),
+                    branding.BrandInput(**data),
+                )
         except ServiceError as exc:
             self.errors = field_errors(exc)
             self.values = data
@@ -150,8 +144,7 @@ class BrandsState(SessionState):
     @guard(Permission.BRANDING_WRITE)
     def make_default(self) -> Any:
         try:
-            with session_scope() as session:
-                branding.make_default(session, current_user(), to_int(self.selected_id))
+            run(branding.make_default, current_user(), to_int(self.selected_id))
         except ServiceError as exc:
             return rx.toast.error(exc.message)
         self._refresh()
@@ -160,8 +153,7 @@ class BrandsState(SessionState):
     @guard(Permission.BRANDING_WRITE)
     def delete(self) -> Any:
         try:
-            with session_scope() as session:
-                branding.delete_brand(session, current_user(), to_int(self.selected_id))
+            run(branding.delete_brand, current_user(), to_int(self.selected_id))
         except ServiceError as exc:
             return rx.toast.error(exc.message)
         self.selected_id = ""
@@ -177,13 +169,10 @@ class BrandsState(SessionState):
 
     def _save_logo(self, data: bytes) -> Any:
         try:
-            key = storage.save_logo(data)
-        except storage.StorageError as exc:
-            self.errors = {"logo": str(exc)}
+            run(branding.upload_logo, current_user(), to_int(self.selected_id), data)
+        except ValidationFailed as exc:
+            self.errors = field_errors(exc)
             return None
-        try:
-            with session_scope() as session:
-                branding.set_logo(session, current_user(), to_int(self.selected_id), key)
         except ServiceError as exc:
             return rx.toast.error(exc.message)
         self.errors = {}

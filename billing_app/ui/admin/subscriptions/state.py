@@ -6,12 +6,12 @@ from typing import Any
 
 import reflex as rx
 
-from billing_app.db.engine import session_scope
 from billing_app.domain.lifecycle import SubscriptionStatus
 from billing_app.domain.permissions import FIGURE_PERMISSIONS, Permission
 from billing_app.services.catalog import products as catalog_service
 from billing_app.services.catalog import subscriptions as subscriptions_service
 from billing_app.services.common.errors import ServiceError
+from billing_app.services.common.transactions import run
 from billing_app.ui import routes
 from billing_app.ui.admin.clients.overview_state import ClientState
 from billing_app.ui.admin.invoices.list import PER_PAGE
@@ -66,25 +66,24 @@ class SubscriptionsState(SessionState):
     def _refresh(self) -> None:
         user = current_user()
         scope = to_int(self.scope, 0) or None
-        with session_scope() as session:
-            result = subscriptions_service.list_subscriptions(
-                session,
-                user,
-                client_id=scope,
-                tab=self.tab if scope else "",
-                status="" if scope or self.status_filter == "all" else self.status_filter,
-                product_id=None if self.product_filter == "all" else to_int(self.product_filter),
-                search=self.search if not scope else "",
-                sort=self.sort,
-                descending=self.descending,
-                page=self.page,
-                per_page=PER_PAGE,
-            )
-            if not scope and not self.product_options:
-                self.product_options = [
-                    {"value": str(p.id), "label": p.name}
-                    for p in catalog_service.list_products(session, status="", per_page=200).rows
-                ]
+        result = run(
+            subscriptions_service.list_subscriptions,
+            user,
+            client_id=scope,
+            tab=self.tab if scope else "",
+            status="" if scope or self.status_filter == "all" else self.status_filter,
+            product_id=None if self.product_filter == "all" else to_int(self.product_filter),
+            search=self.search if not scope else "",
+            sort=self.sort,
+            descending=self.descending,
+            page=self.page,
+            per_page=PER_PAGE,
+        )
+        if not scope and not self.product_options:
+            self.product_options = [
+                {"value": str(p.id), "label": p.name}
+                for p in run(catalog_service.list_products, status="", per_page=200).rows
+            ]
         self.rows = [self._row(r) for r in result.rows]
         self.total = result.total
         self.page_count = result.pages
@@ -199,8 +198,7 @@ class SubscriptionsState(SessionState):
 
     def _act(self, action: Any, subscription_id: str, done: str) -> Any:
         try:
-            with session_scope() as session:
-                action(session, current_user(), to_int(subscription_id))
+            run(action, current_user(), to_int(subscription_id))
         except ServiceError as exc:
             self._refresh()
             return rx.toast.error(exc.message)
@@ -240,10 +238,9 @@ class SubscriptionsState(SessionState):
     @guard(Permission.SUBSCRIPTIONS_WRITE)
     def open_change(self, subscription_id: str) -> Any:
         try:
-            with session_scope() as session:
-                row, _ = subscriptions_service.subscription_detail(
-                    session, current_user(), to_int(subscription_id)
-                )
+            row, _ = run(
+                subscriptions_service.subscription_detail, current_user(), to_int(subscription_id)
+            )
         except ServiceError as exc:
             return rx.toast.error(exc.message)
         self.change_id = str(row.id)
@@ -268,14 +265,13 @@ class SubscriptionsState(SessionState):
     def save_change(self, form: dict[str, Any]) -> Any:
         self.change_errors = {}
         try:
-            with session_scope() as session:
-                subscriptions_service.change(
-                    session,
-                    current_user(),
-                    to_int(self.change_id),
-                    quantity=str(form.get("quantity", "")),
-                    price=str(form.get("price", "")),
-                )
+            run(
+                subscriptions_service.change,
+                current_user(),
+                to_int(self.change_id),
+                quantity=str(form.get("quantity", "")),
+                price=str(form.get("price", "")),
+            )
         except ServiceError as exc:
             self.change_errors = field_errors(exc)
             return None
@@ -286,10 +282,9 @@ class SubscriptionsState(SessionState):
     @guard(Permission.SUBSCRIPTIONS_READ)
     def open_history(self, subscription_id: str) -> Any:
         try:
-            with session_scope() as session:
-                row, events = subscriptions_service.subscription_detail(
-                    session, current_user(), to_int(subscription_id)
-                )
+            row, events = run(
+                subscriptions_service.subscription_detail, current_user(), to_int(subscription_id)
+            )
         except ServiceError as exc:
             return rx.toast.error(exc.message)
         self.history_title = f"{row.product_name} · {row.client_company}"

@@ -6,10 +6,10 @@ from typing import Any
 
 import reflex as rx
 
-from billing_app.db.engine import session_scope
 from billing_app.domain.permissions import CATALOGUE, Permission, parse_permissions
 from billing_app.services.access import roles as roles_service
 from billing_app.services.common.errors import ServiceError
+from billing_app.services.common.transactions import run
 from billing_app.ui.admin.shell import admin_page
 from billing_app.ui.format import to_int
 from billing_app.ui.kit.layout import form_error
@@ -36,8 +36,7 @@ class RolesState(SessionState):
 
     def _refresh(self) -> None:
         user = current_user()
-        with session_scope() as session:
-            rows = roles_service.list_roles(session)
+        rows = run(roles_service.list_roles)
         self.roles = [
             {
                 "id": str(r.custom_id or ""),
@@ -112,24 +111,23 @@ class RolesState(SessionState):
     def save(self) -> Any:
         self.errors = {}
         try:
-            with session_scope() as session:
-                if self.editing_id:
-                    roles_service.update_role(
-                        session,
-                        current_user(),
-                        to_int(self.editing_id),
-                        name=self.form_name,
-                        description=self.form_description,
-                        permissions=list(self.form_permissions),
-                    )
-                else:
-                    roles_service.create_role(
-                        session,
-                        current_user(),
-                        name=self.form_name,
-                        description=self.form_description,
-                        permissions=list(self.form_permissions),
-                    )
+            if self.editing_id:
+                run(
+                    roles_service.update_role,
+                    current_user(),
+                    to_int(self.editing_id),
+                    name=self.form_name,
+                    description=self.form_description,
+                    permissions=list(self.form_permissions),
+                )
+            else:
+                run(
+                    roles_service.create_role,
+                    current_user(),
+                    name=self.form_name,
+                    description=self.form_description,
+                    permissions=list(self.form_permissions),
+                )
         except ServiceError as exc:
             self.errors = field_errors(exc)
             return None
@@ -140,8 +138,7 @@ class RolesState(SessionState):
     @guard(Permission.ROLES_MANAGE)
     def delete_role(self, role_id: str) -> Any:
         try:
-            with session_scope() as session:
-                roles_service.delete_role(session, current_user(), to_int(role_id))
+            run(roles_service.delete_role, current_user(), to_int(role_id))
         except ServiceError as exc:
             return rx.toast.error(exc.message)
         self._refresh()

@@ -6,12 +6,11 @@ from typing import Any
 
 import reflex as rx
 
-from billing_app.db.engine import session_scope
 from billing_app.domain.permissions import Permission
-from billing_app.jobs.tasks import kick_outbox
 from billing_app.services.access import roles as roles_service
 from billing_app.services.access import team as team_service
 from billing_app.services.common.errors import ServiceError
+from billing_app.services.common.transactions import run
 from billing_app.ui.admin.shell import admin_page
 from billing_app.ui.format import format_timestamp, to_int
 from billing_app.ui.kit.layout import field, form_error
@@ -30,10 +29,9 @@ class TeamState(SessionState):
 
     def _refresh(self) -> None:
         user = current_user()
-        with session_scope() as session:
-            members = team_service.list_members(session)
-            invitations = team_service.list_pending_invitations(session)
-            options = roles_service.role_options(session, user)
+        members = run(team_service.list_members)
+        invitations = run(team_service.list_pending_invitations)
+        options = run(roles_service.role_options, user)
         self.members = [
             {
                 "id": str(m.id),
@@ -95,14 +93,10 @@ class TeamState(SessionState):
         self.invite_errors = {}
         email = str(form.get("email", ""))
         try:
-            with session_scope() as session:
-                team_service.invite(
-                    session, current_user(), email=email, role=str(form.get("role", ""))
-                )
+            run(team_service.invite, current_user(), email=email, role=str(form.get("role", "")))
         except ServiceError as exc:
             self.invite_errors = field_errors(exc)
             return None
-        kick_outbox()
         self.invite_open = False
         self._refresh()
         return rx.toast.success(f"Invitation sent to {email.strip().lower()}.")
@@ -110,8 +104,7 @@ class TeamState(SessionState):
     @guard(Permission.TEAM_MANAGE)
     def revoke_invitation(self, invitation_id: str) -> Any:
         try:
-            with session_scope() as session:
-                team_service.revoke_invitation(session, current_user(), to_int(invitation_id))
+            run(team_service.revoke_invitation, current_user(), to_int(invitation_id))
         except ServiceError as exc:
             return rx.toast.error(exc.message)
         self._refresh()
@@ -120,8 +113,7 @@ class TeamState(SessionState):
     @guard(Permission.TEAM_MANAGE)
     def change_role(self, user_id: str, role: str) -> Any:
         try:
-            with session_scope() as session:
-                team_service.change_role(session, current_user(), to_int(user_id), role=role)
+            run(team_service.change_role, current_user(), to_int(user_id), role=role)
         except ServiceError as exc:
             self._refresh()
             return rx.toast.error(exc.message)
@@ -131,8 +123,7 @@ class TeamState(SessionState):
     @guard(Permission.TEAM_MANAGE)
     def set_active(self, user_id: str, active: bool) -> Any:
         try:
-            with session_scope() as session:
-                team_service.set_active(session, current_user(), to_int(user_id), active=active)
+            run(team_service.set_active, current_user(), to_int(user_id), active=active)
         except ServiceError as exc:
             return rx.toast.error(exc.message)
         self._refresh()
