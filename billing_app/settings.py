@@ -28,7 +28,7 @@ class Settings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = 3000
 
-    # Sessions (DESIGN.md §6).
+    # Sessions (docs/architecture.md).
     session_idle_minutes: int = 60
     session_absolute_hours: int = 12
     cookie_secure: bool | None = None

@@ -2,8 +2,9 @@
 invoice number sequences.
 
 A draft invoice is editable: its lines live in ``invoice_line`` and its totals are recomputed by
-domain/invoice_math.py on every change. Sending finalizes it (DESIGN.md decision 5): the number
-is allocated from ``invoice_sequence`` inside the transaction, and ``snapshot`` freezes what the
+domain/invoice_math.py on every change. Sending finalizes it (docs/architecture.md,
+"Decisions"): the number is allocated from ``invoice_sequence`` inside the transaction, and
+``snapshot`` freezes what the
 client sees (agency, brand, client, lines, taxes, totals) as JSON; a sent invoice is rendered
 and shown from its snapshot only. Money columns are integer minor units in ``currency``.
 """

@@ -1,6 +1,6 @@
 """Money: an integer number of minor units plus an ISO 4217 currency code.
 
-Rules (DESIGN.md decision 2, docs/security.md items 28-29):
+Rules (docs/architecture.md, "Decisions"; docs/security.md items 28-29):
 
 * Amounts are `int` minor units (cents for EUR, yen for JPY, fils for KWD). Never float.
 * The exponent of a currency comes from Babel's CLDR data: JPY 0, EUR 2, KWD 3.

@@ -1,5 +1,6 @@
-"""Deny by default (DESIGN.md §7): every registered event handler of our states is guarded by a
-permission, requires a signed-in user, or is on the explicit list of public handlers below."""
+"""Deny by default (docs/architecture.md): every registered event handler of our states is
+guarded by a permission, requires a signed-in user, or is on the explicit list of public
+handlers below."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The layout and dependency direction of DESIGN.md, enforced on the source."""
+"""The layout and dependency direction of docs/architecture.md, enforced on the source."""
 
 from __future__ import annotations
 

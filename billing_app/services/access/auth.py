@@ -1,6 +1,6 @@
 """Staff authentication: first-run setup, sign-in with throttling, sessions, password reset.
 
-Sessions (DESIGN.md §6): a random token goes into an HttpOnly cookie and only its SHA-256 is
+Sessions (docs/architecture.md): a random token goes into an HttpOnly cookie and only its SHA-256 is
 stored; idle and absolute expiry are enforced here, on every event. The login page never sees
 the session token: it gets a one-time ticket that the cookie route exchanges for a new session.
 """

@@ -1,4 +1,5 @@
-"""The clock services ask for the time (DESIGN.md §3): tests and CLI commands can move it."""
+"""The clock services ask for the time (docs/architecture.md): tests and CLI commands can move
+it."""
 
 from __future__ import annotations
 

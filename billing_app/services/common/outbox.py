@@ -1,4 +1,4 @@
-"""The durable email outbox (DESIGN.md §8): messages are written in the same transaction as
+"""The durable email outbox (docs/architecture.md): messages are written in the same transaction as
 the change that causes them; delivery drains the table, retrying with backoff. Nothing is lost:
 a message that keeps failing is marked dead, stays visible and can be retried by hand."""
 
