@@ -3,12 +3,16 @@ data/outbox/."""
 
 from __future__ import annotations
 
+import email.policy
+import itertools
 import re
 import smtplib
 import ssl
 from dataclasses import dataclass
+from datetime import UTC, datetime
+from email.charset import Charset
 from email.message import EmailMessage
-from email.utils import formataddr, make_msgid
+from email.utils import format_datetime, formataddr, make_msgid
 from pathlib import Path
 from typing import Protocol
 
@@ -48,10 +52,50 @@ def header_value(value: str) -> str:
     return CONTROL_CHARACTERS.sub(" ", value).strip()
 
 
-def build_message(message: OutgoingEmail) -> EmailMessage:
-    msg = EmailMessage()
+# email.policy.default, except that a value stored already folded (set_raw) is written out as
+# is, never folded again (see encoded_subject); header objects are folded as usual.
+_POLICY = email.policy.default.clone(refold_source="none")
+_LINE = 78  # recommended line length (RFC 5322 2.1.1)
+_WORD = 75  # longest encoded-word (RFC 2047 2)
+
+
+def _fold_ascii(text: str, first: int) -> str:
+    """Fold ASCII text at its spaces; unfolding (removing each line break) gives it back. The
+    first word stays on the header's line; a word longer than a line is left whole."""
+    lines: list[str] = []
+    current, room = "", first
+    for word in text.split(" "):
+        if current and len(current) + 1 + len(word) > room:
+            lines.append(current)
+            current, room = word, _LINE - 1  # the next line starts with the space
+        else:
+            current = f"{current} {word}" if current or lines else word
+    lines.append(current)
+    return "\n ".join(lines)
+
+
+def encoded_subject(subject: str) -> str:
+    """The Subject header's value, encoded and folded. Short ASCII text is kept as it is, long
+    ASCII text is folded at its spaces; other text becomes RFC 2047 encoded-words made by
+    ``email.charset`` (UTF-8), split between characters with the text's spaces inside the
+    words. A reader drops the whitespace between two encoded-words, so none of our spaces may
+    be that whitespace - as Python 3.11's ``email.policy.default`` folding makes them:
+    "Studio Lumière — Facturation" arrived as "Studio Lumière— Facturation"."""
+    first = _LINE - len("Subject: ")
+    if subject.isascii():
+        return subject if len(subject) <= first else _fold_ascii(subject, first)
+    widths = itertools.chain([first], itertools.repeat(_WORD))
+    words = Charset("utf-8").header_encode_lines(subject, widths)
+    return "\n ".join(word for word in words if word)
+
+
+def build_message(message: OutgoingEmail, *, now: datetime | None = None) -> EmailMessage:
+    """The MIME message; ``Date`` is ``now`` (default: the current time), in UTC."""
+    msg = EmailMessage(policy=_POLICY)
     from_address = header_value(message.from_address)
-    msg["Subject"] = header_value(message.subject)
+    msg["Date"] = format_datetime((now or datetime.now(UTC)).astimezone(UTC))
+    # Stored encoded and folded: the policy writes it out as is (see encoded_subject).
+    msg.set_raw("Subject", encoded_subject(header_value(message.subject)))
     msg["From"] = formataddr((header_value(message.from_name), from_address))
     msg["To"] = header_value(message.to_address)
     if message.reply_to:

@@ -6,7 +6,8 @@ from `InvoiceTotals` / `TaxSummary` (see `TaxRow.from_summary`).
 
 * A4 portrait. Header with logo or brand name, title, number and dates; agency and client
   blocks; an amount-due card; the lines table (its header repeats on every page); taxes
-  per rate; totals; a PAID / DUE / VOID / DRAFT stamp; notes, payment terms, portal link;
+  per rate; totals; a status stamp (PAID, PARTIALLY PAID, DUE, VOID, REFUNDED, DRAFT ...);
+  notes, payment terms, portal link;
   a footer with "page n / N" on every page.
 * Unicode text in an embedded TrueType font (DejaVu Sans, pre-subset; a full fallback face
   is added only when a document needs it). Long words are broken rather than overflowing.
@@ -90,6 +91,9 @@ class Stamp(StrEnum):
     DUE = "due"
     VOID = "void"
     DRAFT = "draft"
+    PARTIALLY_PAID = "partially_paid"
+    REFUNDED = "refunded"
+    PARTIALLY_REFUNDED = "partially_refunded"
 
 
 def _parse_hex_color(value: str, what: str) -> tuple[int, int, int]:
@@ -198,6 +202,7 @@ class InvoiceLabels:
     tax_total: str = "Total tax"
     total: str = "Total"
     amount_paid: str = "Amount paid"
+    amount_refunded: str = "Amount refunded"
     amount_due: str = "Amount due"
     due_on: str = "Due {date}"
     message: str = "Notes"
@@ -209,6 +214,9 @@ class InvoiceLabels:
     stamp_due: str = "DUE"
     stamp_void: str = "VOID"
     stamp_draft: str = "DRAFT"
+    stamp_partially_paid: str = "PARTIALLY PAID"
+    stamp_refunded: str = "REFUNDED"
+    stamp_partially_refunded: str = "PARTIALLY REFUNDED"
 
     def stamp(self, stamp: Stamp) -> str:
         return {
@@ -216,6 +224,9 @@ class InvoiceLabels:
             Stamp.DUE: self.stamp_due,
             Stamp.VOID: self.stamp_void,
             Stamp.DRAFT: self.stamp_draft,
+            Stamp.PARTIALLY_PAID: self.stamp_partially_paid,
+            Stamp.REFUNDED: self.stamp_refunded,
+            Stamp.PARTIALLY_REFUNDED: self.stamp_partially_refunded,
         }[stamp]
 
 
@@ -241,6 +252,8 @@ class InvoiceDocument:
     discount_total: Money | None = None
     tax_total: Money | None = None
     amount_paid: Money | None = None
+    amount_refunded: Money | None = None
+    """Money given back to the client (a row under "Amount paid" when not zero)."""
     stamp: Stamp | None = None
     message: str = ""
     payment_terms: str = ""
@@ -255,6 +268,7 @@ class InvoiceDocument:
             self.discount_total,
             self.tax_total,
             self.amount_paid,
+            self.amount_refunded,
         ]
         for line in self.lines:
             amounts += [line.unit_price, line.amount]
@@ -298,7 +312,12 @@ _STAMP_COLORS: Final = {
     Stamp.DUE: (220, 38, 38),
     Stamp.VOID: (100, 116, 139),
     Stamp.DRAFT: (148, 163, 184),
+    Stamp.PARTIALLY_PAID: (217, 119, 6),
+    Stamp.REFUNDED: (124, 58, 237),
+    Stamp.PARTIALLY_REFUNDED: (124, 58, 237),
 }
+_STAMP_SIZE: Final = 22.0  # pt; smaller for a long word so the stamp stays left of the totals
+_STAMP_MAX_W: Final = 76.0
 
 _LOGO_MAX_W: Final = 60.0
 _LOGO_MAX_H: Final = 20.0
@@ -1246,7 +1265,9 @@ class _Renderer:
         if doc.tax_total is not None and len(doc.tax_rows) > 1:
             rows.append((clean_text(labels.tax_total), "", self.money(doc.tax_total)))
         paid = doc.amount_paid is not None and not doc.amount_paid.is_zero
-        height = 3.0 + len(rows) * _TOTALS_STEP + 10.5 + (_TOTALS_STEP if paid else 0) + 10.5
+        refunded = doc.amount_refunded is not None and not doc.amount_refunded.is_zero
+        extra = (_TOTALS_STEP if paid else 0) + (_TOTALS_STEP if refunded else 0)
+        height = 3.0 + len(rows) * _TOTALS_STEP + 10.5 + extra + 10.5
         return _Totals(tuple(rows), height)
 
     def draw_totals(self, totals: _Totals, top: float) -> None:
@@ -1273,6 +1294,12 @@ class _Renderer:
             )
             canvas.text(_RIGHT - 3, baseline(y - 1.2, _BODY), paid, _BODY, align="R")
             y += _TOTALS_STEP
+        if doc.amount_refunded is not None and not doc.amount_refunded.is_zero:
+            refunded = self.money(doc.amount_refunded)
+            label = clean_text(labels.amount_refunded)
+            canvas.text(x + 3, baseline(y - 1.2, _BODY), label, _BODY, color=_MUTED)
+            canvas.text(_RIGHT - 3, baseline(y - 1.2, _BODY), refunded, _BODY, align="R")
+            y += _TOTALS_STEP
         canvas.fill(x, y, _TOTALS_WIDTH, 9.0, _tint(self.accent, 0.1))
         canvas.fill(x, y, 1.0, 9.0, self.accent)
         due = self.money(doc.amount_due)
@@ -1288,8 +1315,12 @@ class _Renderer:
         canvas = self.canvas
         text = canvas.prepare(clean_text(self.labels.stamp(stamp)))
         color = _STAMP_COLORS[stamp]
-        size = 22.0
-        w = canvas.width(text, size, True) + 12
+        size = _STAMP_SIZE
+        text_w = canvas.width(text, size, True)
+        if text_w + 12 > _STAMP_MAX_W:
+            size = _STAMP_SIZE * (_STAMP_MAX_W - 12) / text_w
+            text_w = canvas.width(text, size, True)
+        w = text_w + 12
         h = 14.0
         cx = _LEFT + 40.0
         cy = centre_y

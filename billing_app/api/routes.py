@@ -202,8 +202,10 @@ def _not_found() -> Response:
 
 def invoice_pdf(request: Request) -> Response:
     """An invoice's PDF for signed-in staff with invoices.read (404 for anyone else, and for an
-    id that does not exist: a guessed URL learns nothing). Sent invoices come from private
-    storage as they were sent; drafts are rendered on demand."""
+    id that does not exist: a guessed URL learns nothing). By default the PDF as the invoice
+    stands now (paid, partially paid with what is still due, void, refunded); ``?original=1``
+    gives the one that was sent, byte for byte from private storage. Drafts are rendered on
+    demand. A plain function: Starlette runs it, rendering included, in its thread pool."""
     from billing_app.domain.permissions import Permission
     from billing_app.services.invoicing import documents as invoice_documents
     from billing_app.services.invoicing import views as invoice_views
@@ -219,7 +221,9 @@ def invoice_pdf(request: Request) -> Response:
         if invoice is None:
             return _not_found()
         try:
-            data = invoice_documents.pdf_of(session, invoice)
+            data = invoice_documents.pdf_of(
+                session, invoice, original=request.query_params.get("original") == "1"
+            )
         except Exception:
             log.exception("could not render the PDF of invoice %s", invoice_id)
             return Response("This invoice cannot be rendered yet.", status_code=409)

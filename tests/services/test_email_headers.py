@@ -1,23 +1,29 @@
 """Fields that end up in email headers hold a single line (docs/security.md item 47), and a
-value stored before that rule never stops a message from being delivered."""
+value stored before that rule never stops a message from being delivered. Every message has a
+Date (UTC), and its Subject arrives exactly as written, whatever its characters."""
 
 from __future__ import annotations
 
 import dataclasses
 import email
+import email.policy
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
 from billing_app.adapters.mailer import FileMailer, OutgoingEmail, build_message
+from billing_app.db.invoicing import Invoice
 from billing_app.db.models import OutboxEmail
 from billing_app.services.agency import branding
 from billing_app.services.common import outbox
 from billing_app.services.common.clock import FixedClock
 from billing_app.services.common.errors import ValidationFailed
+from billing_app.services.invoicing.documents import queue_reminder_email
 from billing_app.settings import Settings
 
 from .test_invoicing import draft, send, world
@@ -128,3 +134,82 @@ def test_invoice_emails_of_a_brand_stored_with_a_line_break_are_delivered(
     saved = email.message_from_bytes(Path(row.file_path).read_bytes())
     assert saved["From"] == "Studio Nord Billing <billing@agency.test>"
     assert saved["Subject"].startswith("Invoice INV-2026-00001 from Studio Nord Billing")
+
+
+SUBJECTS = [
+    "Studio Lumière — Facturation",
+    # Folded by Python's default policy at "Lumière —": the space was lost on the way.
+    "Reminder: invoice INV-2026-00042 from Studio Lumière — Facturation & Hébergement",
+    "Reçu pour la facture INV-2026-00042 de Studio Lumière — Facturation · 東京 · Ελλάδα "
+    "— et une très longue fin de ligne pour l'exemple",
+    "Invoice INV-2026-00042 from Nord Studio Billing, with a long subject that has to be folded",
+    "Invoice INV-2026-00042 from " + "x" * 90 + " and more",
+    "Invoice  with  two  spaces",
+]
+
+
+@pytest.mark.parametrize("subject", SUBJECTS)
+def test_the_subject_arrives_exactly_as_written(subject: str) -> None:
+    msg = build_message(
+        OutgoingEmail(
+            id=1,
+            to_address="billing@cafe-under.test",
+            subject=subject,
+            text="Hello",
+            html="<p>Hello</p>",
+            from_name="Studio Lumière",
+            from_address="billing@agency.test",
+        )
+    )
+    data = bytes(msg)
+    parsed = email.message_from_bytes(data, policy=email.policy.default)
+    assert parsed["Subject"] == subject
+    header = data.split(b"\n\n", 1)[0]
+    assert header.isascii()
+    for line in header.splitlines():
+        assert len(line) <= 78 or b"x" * 90 in line, line
+
+
+def test_every_message_has_a_date_in_utc() -> None:
+    helsinki = datetime(2026, 3, 14, 11, 30, tzinfo=ZoneInfo("Europe/Helsinki"))
+    message = OutgoingEmail(
+        1, "a@cafe-under.test", "Hi", "Hello", "<p>Hello</p>", "Nord", "b@n.test"
+    )
+    parsed = email.message_from_bytes(
+        bytes(build_message(message, now=helsinki)), policy=email.policy.default
+    )
+    assert parsed["Date"] == "Sat, 14 Mar 2026 09:30:00 +0000"
+    before = datetime.now(UTC).replace(microsecond=0)
+    stamped = email.message_from_bytes(bytes(build_message(message)), policy=email.policy.default)
+    assert before <= stamped["Date"].datetime <= datetime.now(UTC)
+    assert stamped["Date"].datetime.utcoffset() == timedelta(0)
+
+
+def test_a_reminder_from_a_sender_with_accents_keeps_its_subject(
+    engine: sa.Engine,
+    session: Session,
+    clock: FixedClock,
+    settings: Settings,
+    world: dict[str, Any],
+    tmp_path: Path,
+) -> None:
+    brand = branding.default_brand(session, clock=clock)
+    brand.sender_name = "Studio Lumière — Facturation & Hébergement"
+    session.add(brand)
+    session.commit()
+    invoice_id = draft(session, world, clock)
+    number = send(session, world, invoice_id, clock)
+    invoice = session.get(Invoice, invoice_id)
+    assert invoice is not None
+    queue_reminder_email(session, invoice, today=date(2026, 4, 2))
+    session.commit()
+    report = outbox.deliver_due(engine, FileMailer(tmp_path), settings=settings)
+    assert (report.sent, report.failed) == (2, 0)
+    session.expire_all()
+    row = session.exec(select(OutboxEmail).where(col(OutboxEmail.kind) == "payment_reminder")).one()
+    saved = email.message_from_bytes(Path(row.file_path).read_bytes(), policy=email.policy.default)
+    expected = f"Reminder: invoice {number} from Studio Lumière — Facturation & Hébergement"
+    assert row.subject == expected
+    assert saved["Subject"] == expected
+    assert saved["From"].addresses[0].addr_spec == "billing@agency.test"
+    assert saved["Date"].datetime.utcoffset() == timedelta(0)

@@ -1,17 +1,30 @@
 """CSV import: a preview validates every row and gives the reason next to it; valid rows are
-imported in one transaction; re-importing creates no duplicates; messy files work."""
+imported in one transaction; re-importing creates no duplicates; messy files work; a quoted
+multi-line address keeps its lines (client overview, invoices, PDFs, export)."""
 
 from __future__ import annotations
 
+import csv
+import io
+from typing import Any
+
 import pytest
+from pypdf import PdfReader
 from sqlmodel import Session, func, select
 
 from billing_app.db.customers import Client, ClientWebsite
+from billing_app.db.invoicing import Invoice
 from billing_app.services.common.clock import FixedClock
 from billing_app.services.common.errors import ValidationFailed
 from billing_app.services.customers import clients, imports
+from billing_app.services.invoicing import invoices as invoicing
+from billing_app.services.invoicing.documents import pdf_of
+from billing_app.services.invoicing.invoices import DraftForm, LineForm
 
 from .test_clients import ADMIN, add_client
+from .test_invoicing import world
+
+__all__ = ["world"]
 
 MESSY = (
     "\ufeffCompany Name;E-mail;Currency;Website;Notes;Favourite colour\r\n"
@@ -81,3 +94,48 @@ def test_unusable_files_are_refused(session: Session, data: bytes, message: str)
         imports.preview(session, data)
     assert message in caught.value.message
     assert caught.value.field == "file"
+
+
+ADDRESSES = (
+    "company,email,address,address 2,postal code,city,country\r\n"
+    'Atelier Lumière,atelier@x.test,"12 rue des Arts\r\nBâtiment B,  3e étage",'
+    '"Cour intérieure\n\nPorte 4",75003,Paris,fr\r\n'
+).encode()
+
+
+def test_a_quoted_multi_line_address_keeps_its_lines(
+    session: Session, clock: FixedClock, world: dict[str, Any]
+) -> None:
+    assert imports.import_valid(session, ADMIN, ADDRESSES, clock=clock) == 1
+    session.commit()
+    client = session.exec(select(Client).where(Client.email == "atelier@x.test")).one()
+    # Each line cleaned like a one-line field; empty lines dropped; the breaks kept.
+    assert client.address_line1 == "12 rue des Arts\nBâtiment B, 3e étage"
+    assert client.address_line2 == "Cour intérieure\nPorte 4"
+    printed = ["12 rue des Arts", "Bâtiment B, 3e étage", "Cour intérieure", "Porte 4"]
+    printed += ["75003 Paris", "FR"]
+    assert clients.client_overview(session, ADMIN, client.id or 0).address_lines == printed
+
+    # Invoices print the lines as lines (the frozen snapshot, and so the PDF).
+    form = DraftForm(client_id=client.id or 0, lines=(LineForm("Website care", "1", "100"),))
+    invoice_id = invoicing.save_draft(session, world["actor"], form, clock=clock)
+    session.commit()
+    invoice = session.get(Invoice, invoice_id)
+    assert invoice is not None
+    snapshot = invoicing.build_snapshot(
+        session, invoice, invoicing.recompute_totals(session, invoice)
+    )
+    assert snapshot["client"]["address"] == printed
+    pdf_lines = [
+        line.strip()
+        for page in PdfReader(io.BytesIO(pdf_of(session, invoice))).pages
+        for line in page.extract_text().splitlines()
+    ]
+    position = pdf_lines.index("12 rue des Arts")
+    assert pdf_lines[position : position + len(printed)] == printed
+
+    # Our own export gives the same lines back.
+    exported = clients.export_csv(session, ADMIN, search="atelier")
+    assert imports.preview(session, exported).rows[0].error.startswith("A client with the email")
+    row = next(csv.DictReader(io.StringIO(exported.decode("utf-8-sig"))))
+    assert row["address_line1"] == "12 rue des Arts\nBâtiment B, 3e étage"

@@ -32,7 +32,7 @@ def _sent_with_note_and_payment(session: Session, world: dict[str, Any], clock: 
         session,
         world["actor"],
         invoice_id,
-        PaymentForm("50", "bank_transfer", date(2026, 3, 15), "TX-1"),
+        PaymentForm("50", "bank_transfer", date(2026, 3, 13), "TX-1"),
         clock=clock,
     )
     session.commit()

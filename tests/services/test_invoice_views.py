@@ -56,7 +56,7 @@ def test_a_sent_invoice_is_shown_from_its_snapshot_with_payments_and_timeline(
         session,
         world["actor"],
         invoice_id,
-        PaymentForm("100", "bank_transfer", date(2026, 3, 15), "TX-1"),
+        PaymentForm("100", "bank_transfer", date(2026, 3, 13), "TX-1"),
         clock=clock,
     )
     session.commit()
@@ -69,7 +69,7 @@ def test_a_sent_invoice_is_shown_from_its_snapshot_with_payments_and_timeline(
             "kind": "payment",
             "method": "Bank transfer",
             "amount": "€100.00",
-            "date": "2026-03-15",
+            "date": "2026-03-13",
             "reference": "TX-1",
         }
     ]
@@ -93,7 +93,7 @@ def test_receipt_reminder_and_void_emails_are_branded_and_queued(
         session,
         world["actor"],
         invoice_id,
-        PaymentForm("96.92", "cheque", date(2026, 3, 20), "CHQ 7"),
+        PaymentForm("96.92", "cheque", date(2026, 3, 14), "CHQ 7"),
         clock=clock,
     )
     invoice = session.get(Invoice, invoice_id)
@@ -103,7 +103,7 @@ def test_receipt_reminder_and_void_emails_are_branded_and_queued(
         invoice,
         amount_minor=9692,
         method_label="Cheque",
-        received_on=date(2026, 3, 20),
+        received_on=date(2026, 3, 14),
         reference="CHQ 7",
     )
     invoice_documents.queue_reminder_email(session, invoice, today=date(2026, 4, 2))

@@ -278,7 +278,7 @@ def test_payments_refunds_and_void(
     invoice_id = draft(session, world, clock)
     send(session, world, invoice_id, clock)
     actor: CurrentUser = world["actor"]
-    today = date(2026, 3, 20)
+    today = date(2026, 3, 14)  # the clock's day: payments are never dated in the future
     with pytest.raises(ValidationFailed, match=r"more than the €496\.92 due"):
         payments.record_payment(
             session, actor, invoice_id, PaymentForm("500", "bank_transfer", today), clock=clock

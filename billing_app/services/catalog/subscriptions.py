@@ -35,7 +35,7 @@ from billing_app.db.customers import (
 from billing_app.domain.errors import DomainError
 from billing_app.domain.lifecycle import SubscriptionStatus, renews, transition
 from billing_app.domain.money import Money, div_half_up, format_money, parse_money
-from billing_app.domain.mrr import RecurringPrice, monthly_amount, mrr_total
+from billing_app.domain.mrr import RecurringPrice, arr_total, monthly_amount, mrr_total
 from billing_app.domain.numbers import parse_whole_number
 from billing_app.domain.periods import Interval, IntervalUnit, next_renewal
 from billing_app.domain.permissions import visible_figures
@@ -150,9 +150,9 @@ def recompute_mrr_from_scratch(session: Session) -> dict[int, Money]:
     return result
 
 
-def mrr_by_currency(session: Session) -> dict[str, Money]:
-    """Total MRR per currency (dashboards): charges summed in SQL per (currency, interval) -
-    a handful of rows - then normalised and rounded once by domain/mrr.py."""
+def _prices_by_currency(session: Session) -> list[RecurringPrice]:
+    """Every renewing recurring charge summed in SQL per (currency, interval) - a handful of
+    rows (monthly_amount is linear, so totals over the sums equal totals over the rows)."""
     amount = func.sum(col(Subscription.unit_price_minor) * col(Subscription.quantity))
     query = (
         sa.select(
@@ -168,11 +168,33 @@ def mrr_by_currency(session: Session) -> dict[str, Money]:
             col(Subscription.interval_count),
         )
     )
-    prices = [
+    return [
         RecurringPrice(Money(int(total), currency), Interval(IntervalUnit(unit), count))
         for currency, unit, count, total in session.execute(query).all()
     ]
-    return mrr_total(prices)
+
+
+def mrr_by_currency(session: Session) -> dict[str, Money]:
+    """Total MRR per currency (dashboards), normalised and rounded once by domain/mrr.py."""
+    return mrr_total(_prices_by_currency(session))
+
+
+def recurring_revenue_by_currency(
+    session: Session,
+) -> tuple[dict[str, Money], dict[str, Money]]:
+    """(MRR, ARR) per currency, both by domain/mrr.py from one query: ARR is the exact
+    monthly amount x 12 rounded once (an every-4-weeks plan of 49.00 is 13 x 49.00 = 637.00
+    a year), never the rounded MRR x 12."""
+    prices = _prices_by_currency(session)
+    return mrr_total(prices), arr_total(prices)
+
+
+def client_arr(session: Session, client: Client) -> Money:
+    """The client's annual run rate (arr_total over its renewing recurring subscriptions, in
+    its currency), the yearly counterpart of the stored ``client.mrr_minor``."""
+    assert client.id is not None
+    totals = arr_total(_renewing_prices(session, [client.id]).get(client.id, []))
+    return totals.get(client.currency, Money.zero(client.currency))
 
 
 # --------------------------------------------------------------------------- attach

@@ -27,6 +27,7 @@ from billing_app.domain.errors import DomainError
 from billing_app.domain.money import Money, normalize_currency
 from billing_app.domain.permissions import FIGURE_PERMISSIONS, visible_figures
 from billing_app.services.access.identity import CurrentUser, normalize_email
+from billing_app.services.catalog.subscriptions import client_arr
 from billing_app.services.common import audit
 from billing_app.services.common.clock import Clock, system_clock
 from billing_app.services.common.csv_export import Cell, write_csv
@@ -91,6 +92,31 @@ def _line(value: str, label: str, limit: int, name: str) -> str:
     if len(cleaned) > limit:
         raise ValidationFailed(f"{label}: use at most {limit} characters.", field=name)
     return cleaned
+
+
+def _lines(value: str, label: str, limit: int, name: str) -> str:
+    """A field that may span lines (a billing address pasted from a letter, or a quoted
+    multi-line CSV cell): each line is cleaned like a one-line field, empty lines are dropped,
+    and the lines are kept, joined by "\n"."""
+    kept = [" ".join(part.split()) for part in str(value or "").splitlines()]
+    cleaned = "\n".join(part for part in kept if part)
+    if len(cleaned) > limit:
+        raise ValidationFailed(f"{label}: use at most {limit} characters.", field=name)
+    return cleaned
+
+
+def address_lines_of(client: Client) -> list[str]:
+    """The client's billing address as printed, one entry per line (address fields may hold
+    several lines): street lines, postal code and city, region, country."""
+    city_line = " ".join(p for p in (client.postal_code, client.city) if p)
+    lines = [
+        *client.address_line1.splitlines(),
+        *client.address_line2.splitlines(),
+        city_line,
+        client.region,
+        client.country,
+    ]
+    return [line for line in lines if line.strip()]
 
 
 def clean_url(raw: str, field_name: str = "websites") -> str:
@@ -158,8 +184,8 @@ def validate_client(data: ClientInput) -> CleanClient:
         email=email,
         contact_name=_line(data.contact_name, "Contact name", 200, "contact_name"),
         phone=_line(data.phone, "Phone", 50, "phone"),
-        address_line1=_line(data.address_line1, "Address", 200, "address_line1"),
-        address_line2=_line(data.address_line2, "Address", 200, "address_line2"),
+        address_line1=_lines(data.address_line1, "Address", 200, "address_line1"),
+        address_line2=_lines(data.address_line2, "Address", 200, "address_line2"),
         city=_line(data.city, "City", 120, "city"),
         postal_code=_line(data.postal_code, "Postal code", 30, "postal_code"),
         region=_line(data.region, "Region", 120, "region"),
@@ -567,13 +593,13 @@ class ClientOverview:
     active_subscriptions: int
     net_invoiced: Money | None
     outstanding: Money | None
+    # Annual run rate by domain/mrr.py arr_total (not mrr x 12); shown with MRR (reports.view).
+    arr: Money | None = None
 
     @property
     def address_lines(self) -> list[str]:
-        c = self.client
-        city_line = " ".join(p for p in (c.postal_code, c.city) if p)
-        lines = [c.address_line1, c.address_line2, city_line, c.region, c.country]
-        return [line for line in lines if line]
+        """The billing address, one entry per printed line (see ``address_lines_of``)."""
+        return address_lines_of(self.client)
 
 
 def client_overview(session: Session, viewer: CurrentUser, client_id: int) -> ClientOverview:
@@ -588,6 +614,7 @@ def client_overview(session: Session, viewer: CurrentUser, client_id: int) -> Cl
         active_subscriptions=client.active_subscriptions,
         net_invoiced=_figure("net_invoiced", client.net_invoiced_minor, client.currency, figures),
         outstanding=_figure("outstanding", client.outstanding_minor, client.currency, figures),
+        arr=client_arr(session, client) if "mrr" in figures else None,
     )
 
 

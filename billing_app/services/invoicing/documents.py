@@ -1,11 +1,23 @@
 """Turns an invoice (its frozen snapshot, or a draft as it stands) into the PDF document and
-the branded email. Sent invoices are rendered once from their snapshot and served from private
-storage afterwards; drafts are rendered on demand."""
+the branded email.
+
+A sent invoice has two PDFs:
+
+* the original: rendered once from the snapshot when it was sent, stored in private storage
+  and emailed; it is kept byte for byte as sent (``original_pdf``);
+* the current one: the same frozen snapshot with where the invoice stands now - amount paid,
+  refunded, what is still due (services/invoicing/settlement.py) and a status stamp (paid,
+  partially paid, void, refunded ...). Rendering is deterministic (docs/pdf.md), so the same
+  state always gives the same bytes (``current_pdf``).
+
+Drafts are rendered on demand.
+"""
 
 from __future__ import annotations
 
+import dataclasses
 import json
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -24,18 +36,38 @@ from billing_app.adapters.pdf import (
 )
 from billing_app.adapters.pdf import Brand as PdfBrand
 from billing_app.adapters.storage import path_of
-from billing_app.db.invoicing import Invoice
+from billing_app.db.invoicing import AgencySettings, Invoice
+from billing_app.domain.errors import DomainError
+from billing_app.domain.invoice_math import (
+    AmountDiscount,
+    InvoiceLineInput,
+    PercentDiscount,
+    Settlement,
+    compute_invoice,
+    settle,
+)
+from billing_app.domain.lifecycle import InvoiceStatus
 from billing_app.domain.money import Money, format_money
+from billing_app.domain.numbering import DEFAULT_NUMBER_FORMAT, NumberFormat, SequenceReset
+from billing_app.domain.tax import TaxRate
 from billing_app.services.common.outbox import enqueue_email
-from billing_app.services.invoicing.invoices import build_snapshot, recompute_totals, seller_blocks
+from billing_app.services.invoicing.invoices import (
+    build_snapshot,
+    recompute_totals,
+    seller_blocks,
+    totals_snapshot,
+)
+from billing_app.services.invoicing.settlement import settlement_of
 from billing_app.settings import get_settings
 
 STAMPS = {
-    "paid": Stamp.PAID,
-    "void": Stamp.VOID,
-    "open": Stamp.DUE,
-    "partially_paid": Stamp.DUE,
-    "draft": Stamp.DRAFT,
+    InvoiceStatus.PAID: Stamp.PAID,
+    InvoiceStatus.VOID: Stamp.VOID,
+    InvoiceStatus.OPEN: Stamp.DUE,
+    InvoiceStatus.PARTIALLY_PAID: Stamp.PARTIALLY_PAID,
+    InvoiceStatus.REFUNDED: Stamp.REFUNDED,
+    InvoiceStatus.PARTIALLY_REFUNDED: Stamp.PARTIALLY_REFUNDED,
+    InvoiceStatus.DRAFT: Stamp.DRAFT,
 }
 
 
@@ -50,8 +82,10 @@ def _logo(key: str) -> bytes | None:
 
 
 def document_from_snapshot(
-    snap: dict[str, Any], *, status: str = "open", paid_minor: int = 0, refunded_minor: int = 0
+    snap: dict[str, Any], settlement: Settlement | None = None, *, draft: bool = False
 ) -> InvoiceDocument:
+    """The PDF document of a snapshot. ``settlement`` is where the invoice stands (None: as
+    sent, nothing paid yet); ``draft`` prints it as a draft."""
     cur, locale = snap["currency"], snap["locale"]
 
     def money(minor: int) -> Money:
@@ -59,7 +93,9 @@ def document_from_snapshot(
 
     brand, agency, client = snap["brand"], snap["agency"], snap["client"]
     total = int(snap["total_minor"])
-    due = total - paid_minor + refunded_minor
+    if settlement is None:  # as sent: open, nothing paid (a zero total too)
+        settlement = dataclasses.replace(settle(money(total), [], []), status=InvoiceStatus.OPEN)
+    paid, refunded = settlement.amount_paid, settlement.amount_refunded
     terms = int(snap.get("payment_terms_days", 0))
     due_date = date.fromisoformat(snap["due_date"])
     return InvoiceDocument(
@@ -103,7 +139,7 @@ def document_from_snapshot(
         ),
         subtotal=money(snap["subtotal_minor"]),
         total=money(total),
-        amount_due=money(max(due, 0) if status != "void" else 0),
+        amount_due=settlement.outstanding,
         tax_rows=tuple(
             TaxRow(
                 name=t["name"],
@@ -115,8 +151,9 @@ def document_from_snapshot(
         ),
         discount_total=money(snap["discount_minor"]) if snap["discount_minor"] else None,
         tax_total=money(snap["tax_minor"]),
-        amount_paid=money(paid_minor - refunded_minor) if paid_minor else None,
-        stamp=STAMPS.get(status),
+        amount_paid=paid if not paid.is_zero else None,
+        amount_refunded=refunded if not refunded.is_zero else None,
+        stamp=Stamp.DRAFT if draft else STAMPS.get(settlement.status),
         message=snap.get("message", ""),
         payment_terms=(
             f"Payment due within {terms} days, by {format_date(due_date, 'long', locale=locale)}."
@@ -134,19 +171,43 @@ def render_snapshot(snap: dict[str, Any]) -> bytes:
 def render_draft(session: Session, invoice: Invoice) -> bytes:
     """A draft's PDF as it stands now (number None: printed as DRAFT)."""
     snap = build_snapshot(session, invoice, recompute_totals(session, invoice))
-    return render_invoice_pdf(document_from_snapshot(snap, status="draft"))
+    return render_invoice_pdf(document_from_snapshot(snap, draft=True))
 
 
-def pdf_of(session: Session, invoice: Invoice) -> bytes:
-    """The PDF to download: drafts on demand; sent invoices from private storage (rendered
-    once at sending). Paid/void status shows in the app; the stored PDF is what was sent."""
-    if invoice.status == "draft":
+def original_pdf(session: Session, invoice: Invoice) -> bytes:
+    """The PDF as it was sent and emailed, byte for byte, from private storage (a draft:
+    rendered as it stands)."""
+    if invoice.status == InvoiceStatus.DRAFT:
         return render_draft(session, invoice)
     stored = documents.read_document(invoice.pdf_key)
     if stored is not None:
         return stored
     # Storage lost the file: render again from the frozen snapshot (same content).
     return render_snapshot(json.loads(invoice.snapshot))
+
+
+def _unchanged_since_sent(invoice: Invoice) -> bool:
+    settlement = settlement_of(invoice)
+    return (
+        settlement.status is InvoiceStatus.OPEN
+        and settlement.amount_paid.is_zero
+        and settlement.amount_refunded.is_zero
+    )
+
+
+def current_pdf(session: Session, invoice: Invoice) -> bytes:
+    """The PDF of the invoice as it stands now: the frozen snapshot with the current amount
+    paid, refunded and due, and the status stamp. An invoice nothing happened to since it was
+    sent is its original. Deterministic: the same state gives the same bytes."""
+    if invoice.status == InvoiceStatus.DRAFT or _unchanged_since_sent(invoice):
+        return original_pdf(session, invoice)
+    snap = json.loads(invoice.snapshot)
+    return render_invoice_pdf(document_from_snapshot(snap, settlement_of(invoice)))
+
+
+def pdf_of(session: Session, invoice: Invoice, *, original: bool = False) -> bytes:
+    """The PDF to download: the current one (default), or the original as sent."""
+    return original_pdf(session, invoice) if original else current_pdf(session, invoice)
 
 
 def pdf_filename(invoice: Invoice) -> str:
@@ -242,20 +303,20 @@ def queue_receipt_email(
 ) -> None:
     """A receipt for an offline payment (after it was recorded on ``invoice``)."""
     snap = _sent_snapshot(invoice)
-    locale, cur = snap["locale"], invoice.currency
-    balance = invoice.total_minor - invoice.paid_minor + invoice.refunded_minor
+    locale = snap["locale"]
+    balance = settlement_of(invoice).outstanding
     _queue(
         session,
         "receipt",
         invoice,
         snap,
         {
-            "amount": format_money(Money(amount_minor, cur), locale),
+            "amount": format_money(Money(amount_minor, invoice.currency), locale),
             "received_on": format_date(received_on, "long", locale=locale),
             "method": method_label,
             "reference": reference.strip(),
-            "balance": format_money(Money(max(balance, 0), cur), locale),
-            "fully_paid": balance <= 0,
+            "balance": format_money(balance, locale),
+            "fully_paid": balance.is_zero,
         },
     )
 
@@ -263,15 +324,15 @@ def queue_receipt_email(
 def queue_reminder_email(session: Session, invoice: Invoice, *, today: date) -> None:
     """A payment reminder for an open or overdue invoice, with the PDF attached again."""
     snap = _sent_snapshot(invoice)
-    locale, cur = snap["locale"], invoice.currency
-    balance = invoice.total_minor - invoice.paid_minor + invoice.refunded_minor
+    locale = snap["locale"]
+    balance = settlement_of(invoice).outstanding
     _queue(
         session,
         "payment_reminder",
         invoice,
         snap,
         {
-            "balance": format_money(Money(max(balance, 0), cur), locale),
+            "balance": format_money(balance, locale),
             "due_date": format_date(invoice.due_date, "long", locale=locale),
             "overdue": invoice.due_date < today,
         },
@@ -296,57 +357,111 @@ def queue_voided_email(session: Session, invoice: Invoice, reason: str) -> None:
     )
 
 
-SAMPLE_SNAPSHOT: dict[str, Any] = {
-    "number": "INV-2026-00042",
-    "currency": "EUR",
-    "locale": "en",
-    "issue_date": "2026-03-01",
-    "due_date": "2026-03-15",
-    "message": "Thank you for trusting us with your website.",
-    "payment_terms_days": 14,
-    "agency": {"legal_name": "", "address": [], "tax_id": "", "email": ""},
-    "client": {
-        "id": 0,
-        "company": "Example Client Ltd",
-        "contact_name": "Alex Example",
-        "email": "alex@example.com",
-        "tax_id": "",
-        "address": ["1 Sample Street", "12345 Sample City"],
-        "website": "Shop (https://shop.example.com)",
-    },
-    "lines": [
-        {
-            "description": "Managed hosting (March)",
-            "quantity": "1",
-            "unit_price_minor": 4900,
-            "discount": "",
-            "taxes": ["VAT 20%"],
-            "amount_minor": 4900,
+SAMPLE_ISSUE_DATE = date(2026, 3, 1)
+SAMPLE_SEQUENCE = 42
+
+
+def _sample_lines(currency: str) -> list[InvoiceLineInput]:
+    vat = (TaxRate("VAT", Decimal(20)),)
+    return [
+        InvoiceLineInput(
+            "Managed hosting (March)",
+            Decimal(1),
+            Money.from_decimal(Decimal("49.00"), currency),
+            None,
+            vat,
+        ),
+        InvoiceLineInput(
+            "Site care — 2 hours",
+            Decimal(2),
+            Money.from_decimal(Decimal("75.00"), currency),
+            PercentDiscount(Decimal(10)),
+            vat,
+        ),
+    ]
+
+
+def _discount_label(line: InvoiceLineInput, locale: str) -> str:
+    if isinstance(line.discount, PercentDiscount):
+        return line.discount.label
+    if isinstance(line.discount, AmountDiscount):
+        return format_money(line.discount.amount, locale)
+    return ""
+
+
+def build_sample_snapshot(
+    *,
+    currency: str = "EUR",
+    locale: str = "en",
+    number_format: NumberFormat | None = None,
+    payment_terms_days: int = 14,
+) -> dict[str, Any]:
+    """A sample invoice snapshot (client and lines made up), totalled by the same invoice
+    math as real invoices (domain/invoice_math.py) and numbered with ``number_format``
+    (domain/numbering.py), so every figure on the sample adds up."""
+    lines = _sample_lines(currency)
+    totals = compute_invoice(lines, currency)
+    fmt = number_format or NumberFormat(DEFAULT_NUMBER_FORMAT)
+    return {
+        "number": fmt.format(SAMPLE_SEQUENCE, SAMPLE_ISSUE_DATE),
+        "currency": currency,
+        "locale": locale,
+        "issue_date": SAMPLE_ISSUE_DATE.isoformat(),
+        "due_date": (SAMPLE_ISSUE_DATE + timedelta(days=payment_terms_days)).isoformat(),
+        "message": "Thank you for trusting us with your website.",
+        "payment_terms_days": payment_terms_days,
+        "agency": {"legal_name": "", "address": [], "tax_id": "", "email": ""},
+        "client": {
+            "id": 0,
+            "company": "Example Client Ltd",
+            "contact_name": "Alex Example",
+            "email": "alex@example.com",
+            "tax_id": "",
+            "address": ["1 Sample Street", "12345 Sample City"],
+            "website": "Shop (https://shop.example.com)",
         },
-        {
-            "description": "Site care — 2 hours",
-            "quantity": "2",
-            "unit_price_minor": 7500,
-            "discount": "10%",
-            "taxes": ["VAT 20%"],
-            "amount_minor": 13500,
-        },
-    ],
-    "taxes": [{"name": "VAT", "percent": "20", "amount_minor": 3680, "taxable_minor": 18400}],
-    "subtotal_minor": 18400,
-    "discount_minor": 1500,
-    "tax_minor": 3680,
-    "total_minor": 22080,
-}
+        "lines": [
+            {
+                "description": line.description,
+                "quantity": format(line.quantity.normalize(), "f"),
+                "unit_price_minor": line.unit_price.amount_minor,
+                "discount": _discount_label(line, locale),
+                "taxes": [
+                    f"{rate.name} {format(rate.percent.normalize(), 'f')}%"
+                    for rate in line.tax_rates
+                ],
+                "amount_minor": result.amount_minor - result.discount_minor,
+            }
+            for line, result in zip(lines, totals.lines, strict=True)
+        ],
+        **totals_snapshot(totals),
+    }
+
+
+SAMPLE_SNAPSHOT: dict[str, Any] = build_sample_snapshot()
+
+
+def _agency_number_format(agency: AgencySettings) -> NumberFormat:
+    try:
+        return NumberFormat(agency.number_format, SequenceReset(agency.number_reset))
+    except (DomainError, ValueError):  # saved settings are validated; never fail a preview
+        return NumberFormat(DEFAULT_NUMBER_FORMAT)
 
 
 def sample_snapshot(session: Session, brand_id: int) -> dict[str, Any]:
-    """The sample invoice of the brand page's previews, in this brand and agency."""
+    """The sample invoice of the brand page's previews, in this brand and agency: the
+    agency's currency, language, payment terms and invoice number format."""
     from billing_app.services.agency.branding import get_agency, get_brand
 
     brand = get_brand(session, brand_id)
     agency = get_agency(session)
-    return {**SAMPLE_SNAPSHOT, **seller_blocks(agency, brand)}
+    snap = build_sample_snapshot(
+        currency=agency.default_currency,
+        locale=agency.locale,
+        number_format=_agency_number_format(agency),
+        payment_terms_days=agency.payment_terms_days,
+    )
+    return {**snap, **seller_blocks(agency, brand)}
 
 
 def sample_pdf(session: Session, brand_id: int) -> bytes:
@@ -361,7 +476,9 @@ def sample_email_html(session: Session, brand_id: int) -> str:
     context = {
         **_brand_context(snap),
         "total": format_money(Money(snap["total_minor"], snap["currency"]), snap["locale"]),
-        "due_date": format_date(date.fromisoformat(snap["due_date"]), "long", locale="en"),
+        "due_date": format_date(
+            date.fromisoformat(snap["due_date"]), "long", locale=snap["locale"]
+        ),
         "message": snap["message"],
     }
     return render_email("invoice_sent", context).html

@@ -29,7 +29,7 @@ from billing_app.db.invoicing import (
     InvoiceLine,
     InvoiceSequence,
 )
-from billing_app.domain.errors import DomainError
+from billing_app.domain.errors import DomainError, NegativeTotal
 from billing_app.domain.invoice_math import (
     AmountDiscount,
     InvoiceLineInput,
@@ -39,7 +39,7 @@ from billing_app.domain.invoice_math import (
     compute_invoice,
     compute_line,
 )
-from billing_app.domain.lifecycle import InvoiceStatus, transition
+from billing_app.domain.lifecycle import InvoiceStatus, is_collectible, transition
 from billing_app.domain.money import (
     MAX_AMOUNT_MINOR,
     Money,
@@ -56,10 +56,39 @@ from billing_app.services.common import audit
 from billing_app.services.common.clock import Clock, system_clock
 from billing_app.services.common.errors import Conflict, NotFound, ValidationFailed
 from billing_app.services.common.listing import like_pattern
+from billing_app.services.customers.clients import address_lines_of
+from billing_app.services.invoicing.settlement import (
+    COLLECTIBLE_STATUSES,
+    is_collectible_sql,
+    outstanding_minor,
+    outstanding_sql,
+)
 
 MAX_LINES = 500
 MAX_TYPED_DIGITS = 18  # digits read before and after the separator of a typed number
-OPEN_STATUSES = (InvoiceStatus.OPEN.value, InvoiceStatus.PARTIALLY_PAID.value)
+MAX_DESCRIPTION = 2_000  # characters of a line description
+MAX_MESSAGE = 5_000  # characters of the message to the client, and of an internal note
+# Kept for callers not yet moved to services/invoicing/settlement.py (is_collectible).
+OPEN_STATUSES = COLLECTIBLE_STATUSES
+
+
+def bounded_text(value: str, limit: int, field: str) -> str:
+    """``value`` stripped, refused (never cut) when longer than ``limit`` characters
+    (docs/security.md item 32: bad input gets a clear message and writes nothing)."""
+    text = value.strip()
+    if len(text) > limit:
+        msg = f"Use at most {limit:,} characters."
+        raise ValidationFailed(msg, field=field)
+    return text
+
+
+def negative_total_message(total: Money, locale: str) -> str:
+    """What to do about a negative total, with what the app offers today."""
+    return (
+        f"An invoice total cannot be negative ({format_money(total, locale)}). Reduce or remove "
+        "the negative lines. To give money back on a sent invoice, record a refund on it, or "
+        "void it and issue a corrected one."
+    )
 
 
 # --------------------------------------------------------------------------- input
@@ -145,7 +174,7 @@ def _prepare_lines(
     prepared = []
     for index, line in enumerate(lines):
         prefix = f"lines.{index}"
-        description = line.description.strip()
+        description = bounded_text(line.description, MAX_DESCRIPTION, f"{prefix}.description")
         if not description:
             msg = "Describe the line."
             raise ValidationFailed(msg, field=f"{prefix}.description")
@@ -197,17 +226,24 @@ def _prepare_lines(
     return prepared
 
 
-def _totals(prepared: Sequence[_PreparedLine], currency: str) -> InvoiceTotals:
+def _compute(lines: Sequence[InvoiceLineInput], currency: str, locale: str) -> InvoiceTotals:
     try:
-        return compute_invoice([p.domain for p in prepared], currency)
+        return compute_invoice(lines, currency)
+    except NegativeTotal:
+        total = sum((compute_line(line).total for line in lines), Money.zero(currency))
+        raise ValidationFailed(negative_total_message(total, locale), field="lines") from None
     except DomainError as exc:
         raise ValidationFailed(exc.message, field="lines") from exc
+
+
+def _totals(prepared: Sequence[_PreparedLine], currency: str, locale: str) -> InvoiceTotals:
+    return _compute([p.domain for p in prepared], currency, locale)
 
 
 def preview_totals(session: Session, client_id: int, lines: Sequence[LineForm]) -> InvoiceTotals:
     """Totals for the editor, computed exactly as they will be saved. Writes nothing."""
     client = _client(session, client_id)
-    return _totals(_prepare_lines(session, client, lines), client.currency)
+    return _totals(_prepare_lines(session, client, lines), client.currency, client.locale)
 
 
 def line_defaults_from_product(session: Session, product_id: int) -> LineForm:
@@ -311,8 +347,9 @@ def save_draft(
     if due < issue:
         msg = "The due date cannot be before the issue date."
         raise ValidationFailed(msg, field="due_date")
+    message = bounded_text(form.message, MAX_MESSAGE, "message")
     prepared = _prepare_lines(session, client, form.lines)
-    totals = _totals(prepared, client.currency)
+    totals = _totals(prepared, client.currency, client.locale)
     now = clock.now()
     if invoice_id is None:
         brand_id = client.brand_id or default_brand(session, clock=clock).id
@@ -338,7 +375,7 @@ def save_draft(
         invoice.client_id = client.id or 0
     invoice.website_id = form.website_id
     invoice.issue_date, invoice.due_date = issue, due
-    invoice.message = form.message.strip()[:5000]
+    invoice.message = message
     invoice.updated_at = now
     session.add(invoice)
     session.flush()
@@ -463,13 +500,6 @@ def build_snapshot(session: Session, invoice: Invoice, totals: InvoiceTotals) ->
         .where(col(InvoiceLine.invoice_id) == invoice.id)
         .order_by(col(InvoiceLine.position))
     ).all()
-    address = [
-        client.address_line1,
-        client.address_line2,
-        " ".join(p for p in (client.postal_code, client.city) if p),
-        client.region,
-        client.country,
-    ]
     return {
         "number": invoice.number,
         "currency": invoice.currency,
@@ -485,13 +515,20 @@ def build_snapshot(session: Session, invoice: Invoice, totals: InvoiceTotals) ->
             "contact_name": client.contact_name,
             "email": client.email,
             "tax_id": client.tax_id,
-            "address": [a for a in address if a],
+            "address": address_lines_of(client),
             "website": f"{website.name} ({website.url})" if website else "",
         },
         "lines": [
             _line_view(line, result, invoice.currency, invoice.locale)
             for line, result in zip(lines, totals.lines, strict=True)
         ],
+        **totals_snapshot(totals),
+    }
+
+
+def totals_snapshot(totals: InvoiceTotals) -> dict[str, Any]:
+    """The totals part of a snapshot, as domain/invoice_math.py computed them."""
+    return {
         "taxes": [
             {
                 "name": t.name,
@@ -538,10 +575,7 @@ def recompute_totals(session: Session, invoice: Invoice) -> InvoiceTotals:
     if not domain_lines:
         msg = "Add at least one line."
         raise ValidationFailed(msg, field="lines")
-    try:
-        return compute_invoice(domain_lines, invoice.currency)
-    except DomainError as exc:
-        raise ValidationFailed(exc.message, field="lines") from exc
+    return _compute(domain_lines, invoice.currency, invoice.locale)
 
 
 @dataclass(frozen=True)
@@ -575,10 +609,7 @@ def send_invoice(
         raise Conflict(
             "This invoice was already sent." if invoice.status != "draft" else exc.message
         ) from exc
-    totals = recompute_totals(session, invoice)
-    if totals.total.amount_minor < 0:
-        msg = "The total is negative. Issue a credit note instead."
-        raise ValidationFailed(msg, field="lines")
+    totals = recompute_totals(session, invoice)  # refuses a negative total
     agency = get_agency(session, clock=clock)
     fmt = NumberFormat(agency.number_format, SequenceReset(agency.number_reset))
     sequence = allocate_number(session, invoice.brand_id, fmt, invoice.issue_date)
@@ -596,7 +627,7 @@ def send_invoice(
     client = session.get(Client, invoice.client_id)
     assert client is not None and invoice.id is not None
     client.net_invoiced_minor += invoice.total_minor
-    client.outstanding_minor += invoice.total_minor
+    client.outstanding_minor += outstanding_minor(invoice)
     session.add(client)
     sent = f"Invoice {invoice.number} sent"
     _event(session, invoice.id, "sent", actor.email, sent, clock, internal=False)
@@ -618,8 +649,8 @@ def send_invoice(
 
 
 def effective_status(invoice: Invoice, today: date) -> str:
-    """The status a person sees: open invoices past their due date are overdue."""
-    if invoice.status in OPEN_STATUSES and invoice.due_date < today:
+    """The status a person sees: collectible invoices past their due date are overdue."""
+    if is_collectible(InvoiceStatus(invoice.status)) and invoice.due_date < today:
         return "overdue"
     return invoice.status
 
@@ -637,6 +668,8 @@ class InvoiceRow:
 
 
 LIST_FILTERS = ("all", "draft", "open", "overdue", "paid", "partially_paid", "void", "refunded")
+# The "refunded" tab: every invoice money was given back on.
+REFUNDED_STATUSES = (InvoiceStatus.REFUNDED.value, InvoiceStatus.PARTIALLY_REFUNDED.value)
 SORTS = {
     "date": col(Invoice.issue_date),
     "due": col(Invoice.due_date),
@@ -684,23 +717,17 @@ def list_invoices(
 ) -> InvoicePage:
     """A page of invoices filtered, searched and sorted in SQL, with totals of the filter."""
     today = agency_today(get_agency(session, clock=clock), clock)
-    # What clients still owe: only open and partially paid invoices count.
-    due_expr = sa.case(
-        (
-            col(Invoice.status).in_(OPEN_STATUSES),
-            Invoice.total_minor - Invoice.paid_minor + Invoice.refunded_minor,
-        ),
-        else_=0,
-    )
+    # What clients still owe (services/invoicing/settlement.py).
+    due_expr = outstanding_sql()
     conditions: list[Any] = []
     if client_id is not None:
         conditions.append(col(Invoice.client_id) == client_id)
     if status == "overdue":
-        conditions += [col(Invoice.status).in_(OPEN_STATUSES), col(Invoice.due_date) < today]
+        conditions += [is_collectible_sql(), col(Invoice.due_date) < today]
     elif status == "open":
-        conditions += [col(Invoice.status).in_(OPEN_STATUSES), col(Invoice.due_date) >= today]
+        conditions += [is_collectible_sql(), col(Invoice.due_date) >= today]
     elif status == "refunded":
-        conditions.append(col(Invoice.status).in_(("refunded", "partially_refunded")))
+        conditions.append(col(Invoice.status).in_(REFUNDED_STATUSES))
     elif status in LIST_FILTERS and status != "all":
         conditions.append(col(Invoice.status) == status)
     term = search.strip()
@@ -713,7 +740,9 @@ def list_invoices(
         ]
         options += _amount_matches(session, term)
         conditions.append(sa.or_(*options))
-    base = select(Invoice, Client.company).join(Client, col(Client.id) == col(Invoice.client_id))
+    base = select(Invoice, Client.company, due_expr).join(
+        Client, col(Client.id) == col(Invoice.client_id)
+    )
     counted = (
         select(func.count())
         .select_from(Invoice)
@@ -741,14 +770,9 @@ def list_invoices(
                 issue_date=inv.issue_date,
                 due_date=inv.due_date,
                 total=Money(inv.total_minor, inv.currency),
-                due=Money(
-                    inv.total_minor - inv.paid_minor + inv.refunded_minor
-                    if inv.status in OPEN_STATUSES
-                    else 0,
-                    inv.currency,
-                ),
+                due=Money(int(due), inv.currency),
             )
-            for inv, company in rows
+            for inv, company, due in rows
         ],
         total_count=session.exec(counted).one(),
         totals_by_currency=totals,
@@ -769,11 +793,11 @@ def add_comment(
     session: Session, actor: CurrentUser, invoice_id: int, text: str, *, clock: Clock = system_clock
 ) -> None:
     _invoice(session, invoice_id)
-    body = text.strip()
+    body = bounded_text(text, MAX_MESSAGE, "comment")
     if not body:
         msg = "Write a comment first."
         raise ValidationFailed(msg, field="comment")
-    _event(session, invoice_id, "comment", actor.email, body[:5000], clock, internal=True)
+    _event(session, invoice_id, "comment", actor.email, body, clock, internal=True)
 
 
 def get_invoice(session: Session, invoice_id: int) -> Invoice:

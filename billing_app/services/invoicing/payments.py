@@ -1,13 +1,17 @@
 """Offline payments, offline refunds and voids of sent invoices.
 
 The invoice's status always follows domain/invoice_math.settle over its recorded payments and
-refunds; a refund can never exceed what was paid (docs/security.md item 10)."""
+refunds; a refund can never exceed what was paid (docs/security.md item 10). What the client
+owes (the invoice's and the client's outstanding figure) is Settlement.outstanding, through
+services/invoicing/settlement.py. Money changes hands on a day that has come: payments and
+refunds dated after today in the agency's time zone are refused."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
 
+from babel.dates import format_date
 from sqlmodel import Session, col, select
 
 from billing_app.db.customers import Client
@@ -17,9 +21,18 @@ from billing_app.domain.invoice_math import settle
 from billing_app.domain.lifecycle import InvoiceStatus, transition
 from billing_app.domain.money import Money, format_money, parse_money
 from billing_app.services.access.identity import CurrentUser
+from billing_app.services.agency.branding import get_agency
 from billing_app.services.common import audit
 from billing_app.services.common.clock import Clock, system_clock
 from billing_app.services.common.errors import Conflict, NotFound, ValidationFailed
+from billing_app.services.invoicing.invoices import agency_today, bounded_text
+from billing_app.services.invoicing.settlement import (
+    can_record_payment,
+    outstanding_minor,
+    payable_minor,
+    refundable_minor,
+    settlement_of,
+)
 
 METHODS = {
     "bank_transfer": "Bank transfer",
@@ -27,6 +40,9 @@ METHODS = {
     "cash": "Cash",
     "other": "Other",
 }
+MAX_REFERENCE = 120
+MAX_NOTE = 500
+MAX_REASON = 500
 
 
 @dataclass(frozen=True)
@@ -59,6 +75,24 @@ def _amount(form: PaymentForm, invoice: Invoice) -> Money:
     return amount
 
 
+def _check_date(session: Session, form: PaymentForm, locale: str, clock: Clock) -> None:
+    """The day the money moved is today at the latest, in the agency's time zone."""
+    today = agency_today(get_agency(session, clock=clock), clock)
+    if form.received_on > today:
+        msg = (
+            "The date cannot be in the future: enter today "
+            f"({format_date(today, 'long', locale=locale)}) or an earlier day."
+        )
+        raise ValidationFailed(msg, field="received_on")
+
+
+def _texts(form: PaymentForm) -> tuple[str, str]:
+    return (
+        bounded_text(form.reference, MAX_REFERENCE, "reference"),
+        bounded_text(form.note, MAX_NOTE, "note"),
+    )
+
+
 def _settle(
     session: Session, invoice: Invoice, extra_payment: int = 0, extra_refund: int = 0
 ) -> tuple[int, int, InvoiceStatus]:
@@ -86,27 +120,27 @@ def record_payment(
 ) -> int:
     """Record money received offline (partial payments add up)."""
     invoice = _locked_invoice(session, invoice_id)
-    if invoice.status not in ("open", "partially_paid"):
+    if not can_record_payment(invoice):
         msg = {
             "draft": "Send the invoice before recording a payment.",
             "paid": "This invoice is already paid.",
             "void": "This invoice is void.",
+            "refunded": "This invoice was refunded: nothing is due on it.",
+            "partially_refunded": "This invoice was partly refunded: nothing is due on it.",
         }.get(invoice.status, "This invoice does not accept payments.")
         raise Conflict(msg)
     if form.method not in METHODS:
         msg = "Choose how it was paid."
         raise ValidationFailed(msg, field="method")
     amount = _amount(form, invoice)
-    due = invoice.total_minor - invoice.paid_minor + invoice.refunded_minor
+    _check_date(session, form, invoice.locale, clock)
+    text, _ = _texts(form)
+    due = payable_minor(invoice)
     if amount.amount_minor > due:
         left = format_money(Money(due, invoice.currency), invoice.locale)
         msg = f"That is more than the {left} due."
         raise ValidationFailed(msg, field="amount")
-    client = session.get(Client, invoice.client_id)
-    assert client is not None
-    client.outstanding_minor -= amount.amount_minor
-    session.add(client)
-    reference = f" (ref. {form.reference.strip()})" if form.reference.strip() else ""
+    reference = f" (ref. {text})" if text else ""
     method = METHODS[form.method].lower()
     label = format_money(amount, invoice.locale)
     return _record(
@@ -135,9 +169,14 @@ def record_refund(
         msg = "Choose how it was refunded."
         raise ValidationFailed(msg, field="method")
     amount = _amount(form, invoice)
-    refundable = invoice.paid_minor - invoice.refunded_minor
+    _check_date(session, form, invoice.locale, clock)
+    _texts(form)
+    refundable = refundable_minor(invoice)
     if refundable <= 0:
-        msg = "Nothing was paid on this invoice, so nothing can be refunded."
+        if settlement_of(invoice).net_paid.amount_minor > 0:
+            msg = "This invoice does not accept refunds."
+        else:
+            msg = "Nothing was paid on this invoice, so nothing can be refunded."
         raise Conflict(msg)
     if amount.amount_minor > refundable:
         limit = format_money(Money(refundable, invoice.currency), invoice.locale)
@@ -170,9 +209,12 @@ def _record(
     message: str,
     clock: Clock,
 ) -> int:
-    """Store a payment or refund, move the invoice to its settled status, and put it on the
+    """Store a payment or refund, move the invoice to its settled status, keep the client's
+    outstanding figure equal to what its invoices have outstanding, and put it on the
     timeline and in the audit log."""
     assert invoice.id is not None
+    outstanding_before = outstanding_minor(invoice)
+    reference, note = _texts(form)
     paid, refunded, status = _settle(
         session,
         invoice,
@@ -186,8 +228,8 @@ def _record(
         amount_minor=amount.amount_minor,
         currency=invoice.currency,
         received_on=form.received_on,
-        reference=form.reference.strip()[:120],
-        note=form.note.strip()[:500],
+        reference=reference,
+        note=note,
         recorded_by_id=actor.id,
         created_at=clock.now(),
     )
@@ -196,6 +238,10 @@ def _record(
         transition(InvoiceStatus(invoice.status), status)
     invoice.paid_minor, invoice.refunded_minor, invoice.status = paid, refunded, status.value
     session.add(invoice)
+    client = session.get(Client, invoice.client_id)
+    assert client is not None
+    client.outstanding_minor += outstanding_minor(invoice) - outstanding_before
+    session.add(client)
     session.add(
         InvoiceEvent(
             invoice_id=invoice.id,
@@ -229,14 +275,15 @@ def void_invoice(
 ) -> None:
     """Void an open invoice that has no payments (refund those first)."""
     invoice = _locked_invoice(session, invoice_id)
-    reason = " ".join(reason.split())
+    reason = bounded_text(" ".join(reason.split()), MAX_REASON, "reason")
     if not reason:
         msg = "Say why the invoice is voided."
         raise ValidationFailed(msg, field="reason")
     if invoice.status == "draft":
         msg = "Drafts are deleted, not voided."
         raise Conflict(msg)
-    if invoice.paid_minor - invoice.refunded_minor > 0:
+    settlement = settlement_of(invoice)
+    if settlement.net_paid.amount_minor > 0:
         msg = "Payments were received on this invoice. Refund them before voiding it."
         raise Conflict(msg)
     try:
@@ -245,13 +292,12 @@ def void_invoice(
         raise Conflict(exc.message) from exc
     client = session.get(Client, invoice.client_id)
     assert client is not None
-    due = invoice.total_minor - invoice.paid_minor + invoice.refunded_minor
-    client.outstanding_minor -= max(due, 0)
-    client.net_invoiced_minor -= invoice.total_minor - invoice.refunded_minor
+    client.outstanding_minor -= settlement.outstanding.amount_minor
+    client.net_invoiced_minor -= (settlement.total - settlement.amount_refunded).amount_minor
     session.add(client)
     invoice.status = InvoiceStatus.VOID.value
     invoice.voided_at = clock.now()
-    invoice.void_reason = reason[:500]
+    invoice.void_reason = reason
     session.add(invoice)
     session.add(
         InvoiceEvent(

@@ -29,6 +29,12 @@ from billing_app.services.invoicing.invoices import (
     recompute_totals,
     timeline,
 )
+from billing_app.services.invoicing.settlement import (
+    can_record_payment,
+    can_record_refund,
+    refundable_minor,
+    shown_settlement,
+)
 
 STATUS_LABELS = {
     "draft": "Draft",
@@ -71,11 +77,14 @@ class InvoiceDetail:
     total: str
     paid: str
     refunded: str
-    due: str
+    due: str  # what the client owes now (services/invoicing/settlement.py)
     due_minor: int
     refundable_minor: int
     refundable: str
     void_reason: str
+    # Whether the payment / refund forms are offered (settlement.can_record_payment / _refund).
+    can_record_payment: bool = False
+    can_record_refund: bool = False
     timeline: list[dict[str, str]] = field(default_factory=list)
     payments: list[dict[str, str]] = field(default_factory=list)
 
@@ -98,10 +107,9 @@ def invoice_detail(
         except ServiceError:  # a draft without lines: show what there is
             snap = {}
     today = agency_today(get_agency(session, clock=clock), clock)
-    due = invoice.total_minor - invoice.paid_minor + invoice.refunded_minor
-    if invoice.status == "void":
-        due = 0  # nothing is owed on a void invoice
-    refundable = invoice.paid_minor - invoice.refunded_minor
+    settlement = shown_settlement(invoice)
+    due = settlement.outstanding.amount_minor
+    refundable = refundable_minor(invoice)
     return InvoiceDetail(
         id=invoice.id or 0,
         number=invoice.number or "Draft",
@@ -109,14 +117,16 @@ def invoice_detail(
         currency=cur,
         locale=locale,
         snapshot=snap,
-        total=_money(invoice.total_minor, cur, locale),
-        paid=_money(invoice.paid_minor, cur, locale),
-        refunded=_money(invoice.refunded_minor, cur, locale),
-        due=_money(max(due, 0), cur, locale),
+        total=format_money(settlement.total, locale),
+        paid=format_money(settlement.amount_paid, locale),
+        refunded=format_money(settlement.amount_refunded, locale),
+        due=_money(due, cur, locale),
         due_minor=due,
         refundable_minor=refundable,
-        refundable=_money(max(refundable, 0), cur, locale),
+        refundable=_money(refundable, cur, locale),
         void_reason=invoice.void_reason,
+        can_record_payment=can_record_payment(invoice),
+        can_record_refund=can_record_refund(invoice),
         timeline=[
             {
                 "kind": e.kind,

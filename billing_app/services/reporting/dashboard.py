@@ -13,18 +13,22 @@ from billing_app.domain.money import Money
 from billing_app.domain.permissions import Permission
 from billing_app.services.access.identity import CurrentUser
 from billing_app.services.agency.branding import get_agency
-from billing_app.services.catalog.subscriptions import mrr_by_currency
+from billing_app.services.catalog.subscriptions import recurring_revenue_by_currency
 from billing_app.services.common.audit import AuditRow, list_events
 from billing_app.services.common.clock import Clock, system_clock
-from billing_app.services.invoicing.invoices import OPEN_STATUSES, agency_today
+from billing_app.services.invoicing.invoices import agency_today
+from billing_app.services.invoicing.settlement import is_collectible_sql, outstanding_sql
 
 
 @dataclass(frozen=True)
 class RevenueFigures:
-    """Per currency: MRR, what clients owe, and what is overdue (agency time zone). What is
-    owed is None for a viewer who may not see it (docs/security.md item 43)."""
+    """Per currency: MRR and ARR (both by domain/mrr.py: ARR is the exact MRR x 12 rounded
+    once, not the rounded MRR x 12), what clients owe, and what is overdue (agency time
+    zone), owed amounts by services/invoicing/settlement.py. What is owed is None for a viewer
+    who may not see it (docs/security.md item 43)."""
 
     mrr: dict[str, Money]
+    arr: dict[str, Money]
     outstanding: dict[str, Money] | None
     overdue: dict[str, Money] | None
     overdue_count: int | None
@@ -41,26 +45,29 @@ def revenue_figures(
     active = session.exec(
         select(func.count()).select_from(Client).where(col(Client.status) == "active")
     ).one()
+    mrr, arr = recurring_revenue_by_currency(session)
     if not viewer.can(Permission.INVOICES_READ):
-        return RevenueFigures(mrr_by_currency(session), None, None, None, active)
+        return RevenueFigures(mrr, arr, None, None, None, active)
     today = agency_today(get_agency(session, clock=clock), clock)
+    due = outstanding_sql()
     outstanding = {
-        cur: Money(int(total or 0), cur)
+        cur: Money(int(total), cur)
         for cur, total in session.exec(
-            select(Client.currency, func.sum(Client.outstanding_minor))
-            .where(col(Client.outstanding_minor) != 0)
-            .group_by(col(Client.currency))
+            select(Invoice.currency, func.sum(due))
+            .where(is_collectible_sql())
+            .group_by(col(Invoice.currency))
         ).all()
+        if total
     }
-    due = Invoice.total_minor - Invoice.paid_minor + Invoice.refunded_minor
     overdue_rows = session.exec(
         select(Invoice.currency, func.count(), func.sum(due))
-        .where(col(Invoice.status).in_(OPEN_STATUSES))
+        .where(is_collectible_sql())
         .where(col(Invoice.due_date) < today)
         .group_by(col(Invoice.currency))
     ).all()
     return RevenueFigures(
-        mrr=mrr_by_currency(session),
+        mrr=mrr,
+        arr=arr,
         outstanding=outstanding,
         overdue={cur: Money(int(total or 0), cur) for cur, _, total in overdue_rows},
         overdue_count=sum(int(n) for _, n, _ in overdue_rows),
