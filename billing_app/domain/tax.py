@@ -115,11 +115,11 @@ def check_line_rates(rates: Sequence[TaxRate]) -> bool:
     """
     if not rates:
         return False
+    if not all(isinstance(rate, TaxRate) for rate in rates):
+        raise InvalidTaxCombination("Every tax on a line must be a tax rate.")
     inclusive = rates[0].inclusive
     seen: set[str] = set()
     for rate in rates:
-        if not isinstance(rate, TaxRate):
-            raise InvalidTaxCombination("Every tax on a line must be a tax rate.")
         if rate.inclusive != inclusive:
             raise InvalidTaxCombination(
                 "A line cannot mix taxes included in the price with taxes added on top; "

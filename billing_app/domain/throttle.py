@@ -52,9 +52,13 @@ def lock_duration(failures: int, policy: Policy) -> timedelta:
     """How long the ``failures``-th failure locks for (zero below the threshold)."""
     if failures < policy.threshold:
         return timedelta(0)
-    doublings = min(failures - policy.threshold, 32)
-    duration: timedelta = min(policy.base * (2**doublings), policy.cap)
-    return duration
+    duration = policy.base
+    for _ in range(failures - policy.threshold):
+        if duration >= policy.cap:
+            break  # doubling stops at the cap (and never overflows)
+        duration *= 2
+    capped: timedelta = min(duration, policy.cap)
+    return capped
 
 
 def after_failure(bucket: Bucket, policy: Policy, now: datetime) -> Bucket:

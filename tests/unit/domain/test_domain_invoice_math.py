@@ -33,7 +33,7 @@ from billing_app.domain.lifecycle import (
     accepts_refund,
     can_transition,
 )
-from billing_app.domain.money import Money
+from billing_app.domain.money import MAX_AMOUNT_MINOR, Money
 from billing_app.domain.tax import TaxRate
 
 GST = TaxRate("GST", Decimal(5))
@@ -403,3 +403,61 @@ def test_derived_statuses_follow_the_lifecycle(total: int, events: list[tuple[st
         new_status = settle(eur(total), payments, refunds).status
         assert new_status == status or can_transition(status, new_status), (status, new_status)
         status = new_status
+
+
+# --------------------------------------------------------------------------- edges
+
+
+def test_a_whole_number_discount_percentage_is_kept_exactly() -> None:
+    discount = PercentDiscount(10)  # type: ignore[arg-type]
+    assert discount.percent == Decimal(10)
+    assert discount.label == "10%"
+    assert PercentDiscount(Decimal("12.50")).label == "12.5%"
+    assert compute_line(line("1", 5000, discount=discount)).net == eur(4500)
+
+
+def test_a_line_can_be_given_away_entirely() -> None:
+    free = compute_line(line("2", 5000, discount=PercentDiscount(Decimal(100)), taxes=(GST,)))
+    assert (free.discount, free.net, free.tax_total, free.total) == (
+        eur(10_000),
+        eur(0),
+        eur(0),
+        eur(0),
+    )
+    exact = compute_line(line("1", 500, discount=AmountDiscount(eur(500))))
+    assert exact.net == eur(0)
+    credit = compute_line(line("1", -500, discount=AmountDiscount(eur(500))))
+    assert (credit.discount, credit.net) == (eur(-500), eur(0))
+
+
+def test_a_one_cent_discount_on_an_inclusive_line_shows_before_tax() -> None:
+    # 1.20 incl. 20% VAT, 1% off: 1 cent off the price, worth 1 cent before tax.
+    result = compute_line(line("1", 120, discount=PercentDiscount(Decimal(1)), taxes=(VAT_INCL,)))
+    assert result.discount == eur(1)
+    assert result.subtotal == eur(100)
+    assert result.discount_net == eur(1)
+    assert result.net == eur(99)
+    assert result.tax_total == eur(20)
+    assert result.total == eur(119)
+
+
+def test_a_line_without_tax_is_not_shown_as_tax_inclusive() -> None:
+    assert not compute_line(line("1", 100)).inclusive
+    assert compute_invoice([line("1", 100)], "EUR").inclusive_tax_total == eur(0)
+
+
+def test_one_cent_matters_for_the_payment_status() -> None:
+    assert payment_status(1, 0, 0) is InvoiceStatus.OPEN
+    assert payment_status(1000, 1000, 1) is InvoiceStatus.PARTIALLY_REFUNDED
+    assert settle(eur(1), [], []).outstanding == eur(1)
+
+
+def test_the_largest_storable_line_is_accepted_and_one_beyond_is_refused() -> None:
+    largest = compute_line(line("1", MAX_AMOUNT_MINOR))
+    assert largest.total == eur(MAX_AMOUNT_MINOR)
+    assert compute_line(line("1", -MAX_AMOUNT_MINOR)).total == eur(-MAX_AMOUNT_MINOR)
+    # The price fits but its tax does not: refused when the line is computed, not later.
+    with pytest.raises(InvalidAmount, match=r"^The line amount is too large\.$"):
+        compute_line(line("1", MAX_AMOUNT_MINOR - 10, taxes=(GST,)))
+    with pytest.raises(InvalidAmount, match=r"^The line amount is too large\.$"):
+        compute_line(line("1", -MAX_AMOUNT_MINOR + 10, taxes=(GST,)))

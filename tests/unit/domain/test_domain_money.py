@@ -10,6 +10,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from billing_app.domain import money as money_module
 from billing_app.domain.errors import (
     CurrencyMismatch,
     DomainError,
@@ -20,6 +21,7 @@ from billing_app.domain.errors import (
 )
 from billing_app.domain.money import (
     MAX_AMOUNT_MINOR,
+    MAX_AMOUNT_TEXT,
     Money,
     allocate,
     allocate_minor,
@@ -31,6 +33,7 @@ from billing_app.domain.money import (
     round_half_up,
     split_evenly,
 )
+from billing_app.domain.tax import TaxRate, compute_tax
 
 CURRENCIES = ["EUR", "USD", "JPY", "KWD", "GBP", "CHF", "BHD", "CLP", "SEK"]
 currencies = st.sampled_from(CURRENCIES)
@@ -385,3 +388,111 @@ def test_parse_of_format_round_trips(money: Money, locale: str) -> None:
 @given(moneys, st.sampled_from(["en_US", "fr_CH", "de_CH", "sv", "ar", "fa", "ja"]))
 def test_parse_of_format_round_trips_in_other_locales(money: Money, locale: str) -> None:
     assert parse_money(format_money(money, locale), money.currency, locale) == money
+
+
+# --------------------------------------------------------------------------- edges
+
+
+def test_zero_is_never_shown_with_a_minus_sign() -> None:
+    assert str(Money.zero("EUR")) == "0.00 EUR"
+    assert str(Money.zero("EUR").to_decimal()) == "0.00"
+    assert format_money(Money.zero("EUR"), "en") == "€0.00"
+    assert format_money(-Money(0, "JPY"), "en") == "¥0"
+
+
+def test_only_the_zero_that_sum_starts_from_can_be_added_to_money() -> None:
+    assert 0 + Money(5, "EUR") == Money(5, "EUR")
+    with pytest.raises(TypeError):
+        5 + Money(5, "EUR")  # type: ignore[operator]
+    with pytest.raises(TypeError):
+        0.0 + Money(5, "EUR")  # type: ignore[operator]
+
+
+def test_equal_amounts_order_as_equal() -> None:
+    a, b = Money(700, "EUR"), Money(700, "EUR")
+    assert not a < b
+    assert a <= b
+    assert not a > b
+    assert a >= b
+
+
+def test_the_largest_storable_amount_survives_every_calculation() -> None:
+    for amount in (MAX_AMOUNT_MINOR, -MAX_AMOUNT_MINOR):
+        money = Money(amount, "EUR")
+        assert allocate(money, [1]) == (money,)
+        assert compute_tax(money, []).gross == money
+    # One unit more is refused with a readable message, never wrapped around.
+    with pytest.raises(InvalidAmount) as exc:
+        compute_tax(Money(MAX_AMOUNT_MINOR, "EUR"), [TaxRate("VAT", Decimal(20))])
+    assert exc.value.message == "The amount is too large."
+
+
+def test_a_currency_seen_for_the_first_time_in_a_process(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Each worker process starts with no currency looked up yet: the first amount in a
+    currency must already have the right number of decimals."""
+    monkeypatch.setattr(money_module, "_EXPONENTS", {})
+    assert currency_exponent("KWD") == 3
+    assert currency_exponent("KWD") == 3
+    assert currency_exponent("JPY") == 0
+    assert str(Money(1234, "BHD")) == "1.234 BHD"
+
+
+def test_allocate_minor_refuses_bad_shares_on_its_own() -> None:
+    with pytest.raises(InvalidAllocation, match=r"^Give at least one share to allocate to\.$"):
+        allocate_minor(10, [])
+    with pytest.raises(InvalidAllocation, match=r"^Allocation shares cannot be negative\.$"):
+        allocate_minor(10, [2, -1])
+
+
+def test_rounding_a_non_finite_number_is_explained() -> None:
+    with pytest.raises(InvalidAmount, match=r"^The amount must be a finite number\.$"):
+        round_half_up(Decimal("Infinity"))
+
+
+@pytest.mark.parametrize(
+    ("text", "currency", "locale", "expected"),
+    [
+        # Accounting parentheses keep every digit.
+        ("(12.35)", "USD", "en", -1235),
+        # A longer symbol is removed whole, not just the shorter one inside it.
+        ("JP¥123,450", "JPY", "en_GB", 123_450),
+        ("1 234,50 BR$", "BRL", "sv", 123_450),
+        # The English symbol is understood in any locale.
+        ("12,50 $", "USD", "fr", 1250),
+        # A French amount may start with its decimal comma, as ".5" does in English.
+        (",5", "EUR", "fr", 50),
+        # Spaces inside a German amount are ignored.
+        ("1 234,50", "EUR", "de", 123_450),
+        # The longest accepted text, and the largest storable amount.
+        ("12.50".rjust(MAX_AMOUNT_TEXT), "EUR", "en", 1250),
+        ("92,233,720,368,547,758.07", "EUR", "en", MAX_AMOUNT_MINOR),
+    ],
+)
+def test_parse_money_edge_cases(text: str, currency: str, locale: str, expected: int) -> None:
+    assert parse_money(text, currency, locale) == Money(expected, currency)
+
+
+@pytest.mark.parametrize("text", ["(12.30", "12.30)", "$1$", "$12 $"])
+def test_unbalanced_parentheses_and_doubled_symbols_are_refused(text: str) -> None:
+    with pytest.raises(InvalidAmount) as exc:
+        parse_money(text, "USD", "en")
+    assert exc.value.message == (f"{text!r} is not a valid amount. Enter an amount like 1,234.50.")
+
+
+def test_parsing_never_depends_on_the_servers_own_locale(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The server may run with LANG=fr_FR (or C): amounts are read and explained in the
+    locale of the agency, never in the server's."""
+    import babel.numbers
+
+    monkeypatch.setattr(babel.numbers, "LC_NUMERIC", "fr_FR")
+    monkeypatch.setattr(babel.numbers, "LC_MONETARY", "fr_FR")
+    assert parse_money("1 234,50", "EUR", "de") == Money(123_450, "EUR")
+    assert parse_money("$1,234.50", "USD", "en") == Money(123_450, "USD")
+    assert parse_money("12,50 $", "USD", "fr") == Money(1250, "USD")
+    with pytest.raises(InvalidAmount) as exc:
+        parse_money("x", "EUR", "en")
+    assert exc.value.message == "'x' is not a valid amount. Enter an amount like 1,234.50."

@@ -172,3 +172,31 @@ def test_movements_net_equals_the_change_in_total(
             assert previous.get(change.key, Money(0, "EUR")).amount_minor == 0
         if change.kind is MovementKind.REACTIVATION:
             assert change.key in ever
+
+
+# --------------------------------------------------------------------------- edges
+
+
+def test_monthly_money_counts_the_quantity() -> None:
+    assert monthly_money(Money(1000, "EUR"), Interval.years(), 3) == Money(250, "EUR")
+    assert monthly_money(Money(999, "JPY"), Interval.months(), Decimal("2.5")) == Money(2498, "JPY")
+
+
+def test_negative_mrr_now_is_refused_and_names_the_id() -> None:
+    with pytest.raises(InvalidAmount) as exc:
+        mrr_movements({}, {"sub-7": eur(-250)})
+    assert exc.value.message == "MRR cannot be negative (sub-7: -2.50 EUR)."
+
+
+def test_every_change_and_total_says_whose_and_which_currency() -> None:
+    report = mrr_movements({"a": eur(1000), "b": eur(100)}, {"a": Money(1100, "USD")}, {"a"})
+    assert [(c.key, c.kind) for c in report.changes] == [
+        ("a", MovementKind.CONTRACTION),
+        ("a", MovementKind.EXPANSION),
+        ("b", MovementKind.CHURN),
+    ]
+    assert {currency: t.currency for currency, t in report.totals.items()} == {
+        "EUR": "EUR",
+        "USD": "USD",
+    }
+    assert list(report.totals) == ["EUR", "USD"]

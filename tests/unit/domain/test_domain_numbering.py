@@ -11,6 +11,8 @@ from hypothesis import strategies as st
 from billing_app.domain.errors import InvalidNumberFormat, InvalidSequence
 from billing_app.domain.numbering import (
     DEFAULT_NUMBER_FORMAT,
+    MAX_SEQUENCE,
+    MAX_TEMPLATE_LENGTH,
     NumberFormat,
     SequenceReset,
     format_number,
@@ -128,3 +130,46 @@ def test_distinct_sequences_give_distinct_numbers(
     a = format_number(template, first, issued)
     b = format_number(template, second, issued)
     assert (a == b) == (first == second)
+
+
+# --------------------------------------------------------------------------- edges
+
+
+@pytest.mark.parametrize(
+    ("template", "seq", "expected"),
+    [
+        # {SEQ} pads nothing: the number as it is.
+        ("C/{SEQ}", 7, "C/7"),
+        ("{SEQ}", 1, "1"),
+        # Text after the sequence is kept.
+        ("{YYYY}-{SEQ:4}/A", 42, "2026-0042/A"),
+        ("{SEQ:2}{DD}.x", 3, "0309.x"),
+    ],
+)
+def test_format_number_edges(template: str, seq: int, expected: str) -> None:
+    assert format_number(template, seq, date(2026, 3, 9)) == expected
+
+
+def test_a_template_of_40_characters_is_accepted() -> None:
+    template = "INV-" + "X" * 28 + "-{SEQ:4}"
+    assert len(template) == MAX_TEMPLATE_LENGTH
+    validate_number_format(template)
+    with pytest.raises(InvalidNumberFormat, match=r"^The number format has at most 40 "):
+        validate_number_format("X" + template)
+
+
+def test_empty_braces_are_named_as_an_unknown_token() -> None:
+    with pytest.raises(InvalidNumberFormat) as exc:
+        validate_number_format("INV-{}-{SEQ}")
+    assert exc.value.message == (
+        "Unknown token {} in the number format. Use {YYYY}, {YY}, {MM}, {DD} or {SEQ:N}."
+    )
+
+
+def test_the_last_sequence_number_is_usable_and_never_exceeded() -> None:
+    assert next_sequence(MAX_SEQUENCE - 1) == MAX_SEQUENCE
+    assert format_number("{SEQ}", MAX_SEQUENCE, date(2026, 1, 1)) == str(MAX_SEQUENCE)
+    with pytest.raises(InvalidSequence):
+        next_sequence(MAX_SEQUENCE)
+    with pytest.raises(InvalidSequence):
+        format_number("{SEQ}", MAX_SEQUENCE + 1, date(2026, 1, 1))

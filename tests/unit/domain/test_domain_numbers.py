@@ -153,3 +153,27 @@ def test_parse_money_refuses_long_text_before_parsing() -> None:
     # The longest accepted text still reads the largest amounts.
     assert len("-EUR 92,233,720,368,547,758.07") <= MAX_AMOUNT_TEXT
     assert parse_money("-EUR 92,233,720,368,547,758.07", "EUR", "en").amount_minor == -(2**63 - 1)
+
+
+# --------------------------------------------------------------------------- edges
+
+
+def test_exactly_the_allowed_number_of_digits_is_read() -> None:
+    assert parse_whole_number("9" * 9, max_digits=9) == 999_999_999
+    assert parse_whole_number("-" + "9" * 9, max_digits=9) == -999_999_999
+    assert parse_whole_number("9" * 10, max_digits=9) is None
+    assert parse_plain_decimal("1" * 4 + ".25", max_integer_digits=4, max_fraction_digits=2) == (
+        Decimal("1111.25")
+    )
+
+
+def test_the_smallest_id_is_one() -> None:
+    assert parse_id(1) == 1
+    assert parse_id("1") == 1
+    assert parse_id(0) is None
+
+
+def test_whitespace_around_a_long_number_is_ignored() -> None:
+    padded = " " * 30 + "-123456789012345678.123456" + " " * 30
+    assert bounded(padded) == Decimal("-123456789012345678.123456")
+    assert parse_whole_number(" " * 40 + "+123456789" + " " * 20, max_digits=9) == 123_456_789

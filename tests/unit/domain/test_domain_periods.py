@@ -238,3 +238,38 @@ def test_proration_is_exact_then_rounded_once(
         Money(amount, currency), billing, used_from, billing.end
     )
     assert abs(rest.amount_minor - amount) <= 1
+
+
+# --------------------------------------------------------------------------- edges
+
+
+def test_a_period_covers_its_first_day_but_not_its_end() -> None:
+    april = Period(date(2026, 4, 1), date(2026, 5, 1))
+    assert april.start in april
+    assert april.last_day in april
+    assert april.end not in april
+    assert date(2026, 3, 31) not in april
+    assert "2026-04-01" not in april
+
+
+def test_renewals_reach_the_first_and_last_supported_years() -> None:
+    monthly = Interval.months()
+    assert nth_renewal(date(1, 1, 31), monthly, 0) == date(1, 1, 31)
+    assert nth_renewal(date(1, 1, 31), monthly, 1) == date(1, 2, 28)
+    assert nth_renewal(date(9998, 12, 31), monthly, 12) == date(9999, 12, 31)
+    assert nth_renewal(date(9999, 1, 1), Interval.years(), 0) == date(9999, 1, 1)
+
+
+@pytest.mark.parametrize(
+    ("anchor", "interval", "n"),
+    [
+        (date(9999, 12, 31), Interval.months(), 1),
+        (date(9999, 1, 1), Interval.years(), 1),
+        (date(9999, 12, 1), Interval.days(1000), 1),
+        (date(9999, 12, 1), Interval.weeks(10), 1),
+    ],
+)
+def test_renewals_past_year_9999_are_explained(anchor: date, interval: Interval, n: int) -> None:
+    with pytest.raises(InvalidPeriod) as exc:
+        nth_renewal(anchor, interval, n)
+    assert exc.value.message == "The date would fall outside the supported range (years 1-9999)."

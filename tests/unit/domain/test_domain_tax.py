@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 
 from billing_app.domain.errors import InvalidTaxCombination, InvalidTaxRate
 from billing_app.domain.money import Money
-from billing_app.domain.tax import TaxRate, compute_tax, split_inclusive_minor
+from billing_app.domain.tax import TaxRate, check_line_rates, compute_tax, split_inclusive_minor
 
 percents = st.decimals(min_value=0, max_value=100, places=4, allow_nan=False)
 
@@ -125,3 +125,39 @@ def test_exclusive_tax_matches_decimal_half_up_per_rate(
         ]
     assert [t.amount.amount_minor for t in result.taxes] == expected
     assert result.gross.amount_minor == net + sum(expected)
+
+
+# --------------------------------------------------------------------------- edges
+
+
+def test_a_tax_name_of_64_characters_is_accepted() -> None:
+    assert TaxRate("X" * 64, Decimal(5)).name == "X" * 64
+    assert TaxRate(" " + "X" * 64 + " ", Decimal(5)).name == "X" * 64
+
+
+def test_a_line_without_tax_is_not_tax_inclusive() -> None:
+    assert check_line_rates([]) is False
+    assert check_line_rates([TaxRate("VAT", Decimal(20), inclusive=True)]) is True
+    assert check_line_rates([TaxRate("GST", Decimal(5))]) is False
+
+
+def test_each_tax_amount_names_its_rate() -> None:
+    rates = [TaxRate("GST", Decimal(5)), TaxRate("QST", Decimal("9.975"))]
+    result = compute_tax(Money(10_000, "CAD"), rates)
+    assert [(t.rate, t.amount) for t in result.taxes] == [
+        (rates[0], Money(500, "CAD")),
+        (rates[1], Money(998, "CAD")),
+    ]
+    inclusive = [TaxRate("VAT", Decimal(20), inclusive=True)]
+    assert [t.rate for t in compute_tax(Money(12_000, "EUR"), inclusive).taxes] == inclusive
+
+
+def test_something_that_is_not_a_tax_rate_is_refused_on_a_line() -> None:
+    with pytest.raises(InvalidTaxCombination) as exc:
+        compute_tax(Money(100, "EUR"), [TaxRate("GST", Decimal(5)), "PST 7%"])  # type: ignore[list-item]
+    assert exc.value.message == "Every tax on a line must be a tax rate."
+
+
+def test_something_that_is_not_a_tax_rate_is_refused_even_first_on_a_line() -> None:
+    with pytest.raises(InvalidTaxCombination):
+        compute_tax(Money(100, "EUR"), ["PST 7%"])  # type: ignore[list-item]
