@@ -243,6 +243,21 @@ def is_collectible(status: InvoiceStatus) -> bool:
     return status in {InvoiceStatus.OPEN, InvoiceStatus.PARTIALLY_PAID}
 
 
+def can_email_invoice(status: InvoiceStatus) -> bool:
+    """The client may be sent the invoice (again): it was sent and is not void."""
+    return status not in {InvoiceStatus.DRAFT, InvoiceStatus.VOID}
+
+
+def can_remind(status: InvoiceStatus, amount_due_minor: int) -> bool:
+    """A payment reminder makes sense: the invoice is collectible and money is still due."""
+    return is_collectible(status) and amount_due_minor > 0
+
+
+def is_running(status: SubscriptionStatus) -> bool:
+    """The subscription has not ended or been canceled (it may be on trial or paused)."""
+    return not is_terminal(status) and status is not SubscriptionStatus.CANCELED
+
+
 def renews(status: SubscriptionStatus) -> bool:
     """A renewal invoice is generated at the next renewal date in this status."""
     return status in {SubscriptionStatus.ACTIVE, SubscriptionStatus.PAST_DUE}

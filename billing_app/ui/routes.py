@@ -62,8 +62,12 @@ def login(**params: str) -> str:
 
 
 # Our backend routes (api/routes.py).
-def invoice_pdf(invoice_id: int | str, *, download: bool = False) -> str:
-    return f"/api/invoices/{invoice_id}/pdf" + ("?download=1" if download else "")
+def invoice_pdf(invoice_id: int | str, *, download: bool = False, original: bool = False) -> str:
+    """The PDF as it stands now, or (``original``) byte for byte the one that was emailed."""
+    query = "&".join(
+        part for part, wanted in (("download=1", download), ("original=1", original)) if wanted
+    )
+    return f"/api/invoices/{invoice_id}/pdf" + (f"?{query}" if query else "")
 
 
 def product_image(product_id: int | str, version: str = "") -> str:

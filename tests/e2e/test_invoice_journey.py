@@ -33,7 +33,7 @@ from billing_app.services.catalog import products as catalog
 from billing_app.services.common.tokens import hash_password
 from billing_app.services.customers import clients
 from billing_app.services.invoicing import documents as invoice_documents
-from billing_app.services.invoicing import invoices as invoicing
+from billing_app.services.invoicing import drafts, sending
 from billing_app.settings import get_settings
 
 from .conftest import ARTIFACTS, AppServer, session_token, text_body
@@ -360,15 +360,15 @@ def test_the_pdf_route_serves_only_the_asked_invoice_to_staff_with_invoices_read
     with Session(app_server.engine, expire_on_commit=False) as session:
         ids: dict[int, str] = {}
         for text in ("First", "Second"):
-            invoice_id = invoicing.save_draft(
+            invoice_id = drafts.save_draft(
                 session,
                 actor,
-                invoicing.DraftForm(
+                drafts.DraftForm(
                     client_id=world["client"].id,
-                    lines=(invoicing.LineForm(f"{text} job {RUN}", "1", "100"),),
+                    lines=(drafts.LineForm(f"{text} job {RUN}", "1", "100"),),
                 ),
             )
-            sent = invoicing.send_invoice(
+            sent = sending.send_invoice(
                 session,
                 actor,
                 invoice_id,
@@ -377,12 +377,12 @@ def test_the_pdf_route_serves_only_the_asked_invoice_to_staff_with_invoices_read
                 queue_email=lambda *_: None,  # no email: this test is about the route
             )
             ids[invoice_id] = sent.number
-        draft_id = invoicing.save_draft(
+        draft_id = drafts.save_draft(
             session,
             actor,
-            invoicing.DraftForm(
+            drafts.DraftForm(
                 client_id=world["client"].id,
-                lines=(invoicing.LineForm(f"Draft job {RUN}", "1", "5"),),
+                lines=(drafts.LineForm(f"Draft job {RUN}", "1", "5"),),
             ),
         )
         no_pdf_role = roles.create_role(
@@ -438,15 +438,15 @@ def test_remind_refund_and_void_from_the_detail_page(
     ids = []
     with Session(app_server.engine, expire_on_commit=False) as session:
         for text in ("Hosting", "Domain"):
-            invoice_id = invoicing.save_draft(
+            invoice_id = drafts.save_draft(
                 session,
                 actor,
-                invoicing.DraftForm(
+                drafts.DraftForm(
                     client_id=world["client"].id,
-                    lines=(invoicing.LineForm(f"{text} {RUN}", "1", "120"),),
+                    lines=(drafts.LineForm(f"{text} {RUN}", "1", "120"),),
                 ),
             )
-            invoicing.send_invoice(
+            sending.send_invoice(
                 session,
                 actor,
                 invoice_id,

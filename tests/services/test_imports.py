@@ -17,9 +17,9 @@ from billing_app.db.invoicing import Invoice
 from billing_app.services.common.clock import FixedClock
 from billing_app.services.common.errors import ValidationFailed
 from billing_app.services.customers import clients, imports
-from billing_app.services.invoicing import invoices as invoicing
+from billing_app.services.invoicing import drafts, snapshots
 from billing_app.services.invoicing.documents import pdf_of
-from billing_app.services.invoicing.invoices import DraftForm, LineForm
+from billing_app.services.invoicing.drafts import DraftForm, LineForm
 
 from .test_clients import ADMIN, add_client
 from .test_invoicing import world
@@ -118,13 +118,11 @@ def test_a_quoted_multi_line_address_keeps_its_lines(
 
     # Invoices print the lines as lines (the frozen snapshot, and so the PDF).
     form = DraftForm(client_id=client.id or 0, lines=(LineForm("Website care", "1", "100"),))
-    invoice_id = invoicing.save_draft(session, world["actor"], form, clock=clock)
+    invoice_id = drafts.save_draft(session, world["actor"], form, clock=clock)
     session.commit()
     invoice = session.get(Invoice, invoice_id)
     assert invoice is not None
-    snapshot = invoicing.build_snapshot(
-        session, invoice, invoicing.recompute_totals(session, invoice)
-    )
+    snapshot = snapshots.build_snapshot(session, invoice, drafts.recompute_totals(session, invoice))
     assert snapshot["client"]["address"] == printed
     pdf_lines = [
         line.strip()

@@ -14,11 +14,12 @@ from sqlmodel import Session, col, select
 from billing_app.db.invoicing import Invoice, InvoiceEvent, InvoicePayment
 from billing_app.services.common.clock import FixedClock
 from billing_app.services.common.errors import ValidationFailed
-from billing_app.services.invoicing import invoices as invoicing
-from billing_app.services.invoicing import payments
-from billing_app.services.invoicing.invoices import DraftForm, LineForm
+from billing_app.services.invoicing import drafts, payments
+from billing_app.services.invoicing import timeline as invoice_timeline
+from billing_app.services.invoicing.drafts import DraftForm, LineForm
 from billing_app.services.invoicing.payments import PaymentForm
 from billing_app.services.invoicing.views import draft_view
+from tests.services.test_clients import ADMIN
 
 from .test_invoicing import draft, send, world
 
@@ -81,19 +82,19 @@ def test_a_long_line_description_is_refused_on_its_line_not_cut(
     lines = (LineForm("Fine", "1", "5"), LineForm("x" * 10_000, "1", "10"))
     form = DraftForm(client_id=world["client"].id, lines=lines)
     with pytest.raises(ValidationFailed, match=r"^Use at most 2,000 characters\.$") as caught:
-        invoicing.save_draft(session, world["actor"], form, clock=clock)
+        drafts.save_draft(session, world["actor"], form, clock=clock)
     assert caught.value.field == "lines.1.description"
     with pytest.raises(ValidationFailed, match="2,000 characters"):
-        invoicing.preview_totals(session, world["client"].id, lines)
+        drafts.preview_totals(session, ADMIN, world["client"].id, lines)
     session.rollback()
     assert session.exec(select(Invoice)).all() == []
 
     exactly = (LineForm("y" * 2_000, "1", "10"),)
-    invoice_id = invoicing.save_draft(
+    invoice_id = drafts.save_draft(
         session, world["actor"], DraftForm(client_id=world["client"].id, lines=exactly), clock=clock
     )
     session.commit()
-    assert draft_view(session, invoice_id).lines[0].description == "y" * 2_000
+    assert draft_view(session, ADMIN, invoice_id).lines[0].description == "y" * 2_000
 
 
 def test_a_long_message_or_note_is_refused_not_cut(
@@ -103,14 +104,14 @@ def test_a_long_message_or_note_is_refused_not_cut(
         client_id=world["client"].id, lines=(LineForm("Fine", "1", "5"),), message="m" * 5_001
     )
     with pytest.raises(ValidationFailed, match="at most 5,000 characters") as caught:
-        invoicing.save_draft(session, world["actor"], form, clock=clock)
+        drafts.save_draft(session, world["actor"], form, clock=clock)
     assert caught.value.field == "message"
     session.rollback()
     assert session.exec(select(Invoice)).all() == []
 
     invoice_id = sent_invoice(session, world, clock)
     with pytest.raises(ValidationFailed, match="at most 5,000 characters") as caught:
-        invoicing.add_comment(session, world["actor"], invoice_id, "n" * 5_001, clock=clock)
+        invoice_timeline.add_comment(session, world["actor"], invoice_id, "n" * 5_001, clock=clock)
     assert caught.value.field == "comment"
     session.rollback()
     comments = select(InvoiceEvent).where(col(InvoiceEvent.kind) == "comment")
@@ -170,8 +171,8 @@ def test_a_negative_total_says_what_can_be_done_today(
     lines = (LineForm("Hosting", "1", "10"), LineForm("Goodwill credit", "-1", "25"))
     form = DraftForm(client_id=world["client"].id, lines=lines)
     for attempt in (
-        lambda: invoicing.save_draft(session, world["actor"], form, clock=clock),
-        lambda: invoicing.preview_totals(session, world["client"].id, lines),
+        lambda: drafts.save_draft(session, world["actor"], form, clock=clock),
+        lambda: drafts.preview_totals(session, ADMIN, world["client"].id, lines),
     ):
         with pytest.raises(ValidationFailed) as caught:
             attempt()

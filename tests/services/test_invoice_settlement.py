@@ -18,13 +18,14 @@ from billing_app.domain.lifecycle import InvoiceStatus
 from billing_app.services.agency import branding
 from billing_app.services.common.clock import FixedClock
 from billing_app.services.common.errors import Conflict
-from billing_app.services.invoicing import invoices as invoicing
-from billing_app.services.invoicing import payments
+from billing_app.services.invoicing import drafts, payments
+from billing_app.services.invoicing import queries as invoice_queries
 from billing_app.services.invoicing import settlement as settlement_service
 from billing_app.services.invoicing import views as invoice_views
-from billing_app.services.invoicing.invoices import DraftForm, LineForm
+from billing_app.services.invoicing.drafts import DraftForm, LineForm
 from billing_app.services.invoicing.payments import PaymentForm
 from billing_app.services.reporting.dashboard import revenue_figures
+from tests.services.test_clients import ADMIN
 
 from .test_invoicing import send, world
 
@@ -36,7 +37,7 @@ TODAY = date(2026, 3, 14)  # the test clock's day in Helsinki
 def hundred_euro_invoice(session: Session, w: dict[str, Any], clock: FixedClock) -> int:
     """A sent invoice of exactly €100.00 (one line, no tax), due 28 March."""
     form = DraftForm(client_id=w["client"].id, lines=(LineForm("Website care", "1", "100"),))
-    invoice_id = invoicing.save_draft(session, w["actor"], form, clock=clock)
+    invoice_id = drafts.save_draft(session, w["actor"], form, clock=clock)
     session.commit()
     send(session, w, invoice_id, clock)
     return invoice_id
@@ -60,8 +61,8 @@ def every_view(
     session: Session, w: dict[str, Any], invoice_id: int, clock: FixedClock
 ) -> dict[str, Any]:
     """What each view says is due on the invoice (and on the client), in minor units."""
-    detail = invoice_views.invoice_detail(session, invoice_id, clock=clock)
-    listed = invoicing.list_invoices(session, clock=clock)
+    detail = invoice_views.invoice_detail(session, ADMIN, invoice_id, clock=clock)
+    listed = invoice_queries.list_invoices(session, ADMIN, clock=clock)
     (row,) = [r for r in listed.rows if r.id == invoice_id]
     figures = revenue_figures(session, w["actor"], clock=clock)
     assert figures is not None and figures.outstanding is not None
@@ -88,10 +89,10 @@ def every_view(
 def tabs_listing(session: Session, invoice_id: int, clock: FixedClock) -> set[str]:
     return {
         tab
-        for tab in invoicing.LIST_FILTERS
+        for tab in invoice_queries.LIST_FILTERS
         if any(
             r.id == invoice_id
-            for r in invoicing.list_invoices(session, status=tab, clock=clock).rows
+            for r in invoice_queries.list_invoices(session, ADMIN, status=tab, clock=clock).rows
         )
     }
 
@@ -140,7 +141,7 @@ def test_pay_100_then_refund_20_owes_nothing_in_every_view(
         "payment_form": False,
         "can_record_payment": False,
     }
-    detail = invoice_views.invoice_detail(session, invoice_id, clock=clock)
+    detail = invoice_views.invoice_detail(session, ADMIN, invoice_id, clock=clock)
     assert (detail.paid, detail.refunded, detail.refundable) == ("€100.00", "€20.00", "€80.00")
     assert detail.can_record_refund
     # The list puts it under "refunded" only (never open, overdue or partially paid) ...
@@ -149,7 +150,10 @@ def test_pay_100_then_refund_20_owes_nothing_in_every_view(
     clock.at = clock.at.replace(month=5)
     late = revenue_figures(session, world["actor"], clock=clock)
     assert late is not None and late.overdue == {} and late.overdue_count == 0
-    assert invoicing.list_invoices(session, status="overdue", clock=clock).total_count == 0
+    assert (
+        invoice_queries.list_invoices(session, ADMIN, status="overdue", clock=clock).total_count
+        == 0
+    )
     with pytest.raises(Conflict, match="nothing is due"):
         payments.record_payment(
             session, world["actor"], invoice_id, PaymentForm("20", "cash", TODAY), clock=clock
@@ -244,7 +248,7 @@ def test_the_sql_figure_equals_the_domain_for_every_status_and_amount(
         balance = invoice.total_minor - invoice.paid_minor + invoice.refunded_minor
         assert expected[invoice.id] == (max(balance, 0) if collectible else 0), invoice
     assert {k: int(v) for k, v in in_sql.items()} == expected
-    listed = invoicing.list_invoices(session, status="all", per_page=500, clock=clock)
+    listed = invoice_queries.list_invoices(session, ADMIN, status="all", per_page=500, clock=clock)
     assert {r.id: r.due.amount_minor for r in listed.rows} == expected
     assert listed.totals_by_currency["EUR"][1] == sum(expected.values())
 

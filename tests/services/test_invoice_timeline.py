@@ -11,11 +11,12 @@ import sqlalchemy as sa
 from sqlmodel import Session
 
 from billing_app.services.common.clock import FixedClock
-from billing_app.services.invoicing import invoices as invoicing
 from billing_app.services.invoicing import payments
+from billing_app.services.invoicing import timeline as invoice_timeline
 from billing_app.services.invoicing import views as invoice_views
 from billing_app.services.invoicing.payments import PaymentForm
 from tests.conftest import downgrade_migrations, run_migrations
+from tests.services.test_clients import ADMIN
 
 from .test_invoicing import draft, send, world
 
@@ -27,7 +28,7 @@ NOTE = "Olivia: they always pay late, call Jürgen before the reminder"
 def _sent_with_note_and_payment(session: Session, world: dict[str, Any], clock: FixedClock) -> int:
     invoice_id = draft(session, world, clock)
     send(session, world, invoice_id, clock)
-    invoicing.add_comment(session, world["actor"], invoice_id, NOTE, clock=clock)
+    invoice_timeline.add_comment(session, world["actor"], invoice_id, NOTE, clock=clock)
     payments.record_payment(
         session,
         world["actor"],
@@ -59,7 +60,7 @@ def test_the_client_sees_the_payment_without_staff_and_never_the_note(
     assert not any(staff_email in repr(e) or "Olivia" in repr(e) for e in client_view)
 
     # Staff still see everything, who did it, and which entries are internal.
-    staff_view = invoice_views.invoice_detail(session, invoice_id, clock=clock).timeline
+    staff_view = invoice_views.invoice_detail(session, ADMIN, invoice_id, clock=clock).timeline
     assert [(e["kind"], e["internal"]) for e in staff_view] == [
         ("payment", ""),
         ("comment", "Internal"),

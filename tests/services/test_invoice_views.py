@@ -18,6 +18,7 @@ from billing_app.services.invoicing import documents as invoice_documents
 from billing_app.services.invoicing import payments
 from billing_app.services.invoicing import views as invoice_views
 from billing_app.services.invoicing.payments import PaymentForm
+from tests.services.test_clients import ADMIN
 
 from .test_invoicing import draft, send, world
 
@@ -32,7 +33,7 @@ def test_a_draft_reads_back_as_typed_for_the_editor(
     session: Session, clock: FixedClock, world: dict[str, Any]
 ) -> None:
     invoice_id = draft(session, world, clock, website_id=world["site"].id, message="Hi")
-    view = invoice_views.draft_view(session, invoice_id)
+    view = invoice_views.draft_view(session, ADMIN, invoice_id)
     assert view.status == "draft" and view.website_id == world["site"].id
     assert [(ln.description, ln.quantity, ln.unit_price, ln.discount) for ln in view.lines] == [
         ("Managed hosting", "1", "25.00", ""),
@@ -41,7 +42,7 @@ def test_a_draft_reads_back_as_typed_for_the_editor(
     ]
     assert all(ln.tax_rate_ids == (world["vat"].id,) for ln in view.lines)
     assert view.lines[0].product_id == world["product"].id
-    detail = invoice_views.invoice_detail(session, invoice_id, clock=clock)
+    detail = invoice_views.invoice_detail(session, ADMIN, invoice_id, clock=clock)
     assert detail.number == "Draft" and detail.status == "draft"
     assert detail.total == "€496.92" and detail.due == "€496.92"
     assert [e["kind"] for e in detail.timeline] == ["created"]
@@ -60,7 +61,7 @@ def test_a_sent_invoice_is_shown_from_its_snapshot_with_payments_and_timeline(
         clock=clock,
     )
     session.commit()
-    detail = invoice_views.invoice_detail(session, invoice_id, clock=clock)
+    detail = invoice_views.invoice_detail(session, ADMIN, invoice_id, clock=clock)
     assert detail.number == number and detail.status == "partially_paid"
     assert detail.snapshot["client"]["company"] == "Café Ünder GmbH"
     assert (detail.paid, detail.due, detail.refundable) == ("€100.00", "€396.92", "€100.00")
@@ -76,7 +77,7 @@ def test_a_sent_invoice_is_shown_from_its_snapshot_with_payments_and_timeline(
     # Newest first.
     assert [e["kind"] for e in detail.timeline] == ["payment", "emailed", "sent", "created"]
     with pytest.raises(NotFound):
-        invoice_views.invoice_detail(session, invoice_id + 999, clock=clock)
+        invoice_views.invoice_detail(session, ADMIN, invoice_id + 999, clock=clock)
 
 
 def test_receipt_reminder_and_void_emails_are_branded_and_queued(

@@ -23,13 +23,15 @@ from billing_app.services.access.identity import CurrentUser, current_user_from
 from billing_app.services.agency import branding
 from billing_app.services.common.clock import FixedClock
 from billing_app.services.common.errors import Conflict, NotFound, ValidationFailed
-from billing_app.services.invoicing import invoices as invoicing
-from billing_app.services.invoicing import payments
+from billing_app.services.invoicing import drafts, payments, sending
+from billing_app.services.invoicing import queries as invoice_queries
+from billing_app.services.invoicing import timeline as invoice_timeline
 from billing_app.services.invoicing import views as invoice_views
-from billing_app.services.invoicing.documents import pdf_of, queue_invoice_email, render_snapshot
-from billing_app.services.invoicing.invoices import DraftForm, LineForm
+from billing_app.services.invoicing.documents import pdf_of
+from billing_app.services.invoicing.drafts import DraftForm, LineForm
 from billing_app.services.invoicing.payments import PaymentForm
 from billing_app.ui.format import to_int
+from tests.services.test_clients import ADMIN
 
 from .test_auth import make_owner
 
@@ -94,7 +96,7 @@ def world(session: Session, clock: FixedClock) -> dict[str, Any]:
 
 
 def three_lines(session: Session, w: dict[str, Any]) -> tuple[LineForm, ...]:
-    hosting = invoicing.line_defaults_from_product(session, w["product"].id)
+    hosting = drafts.line_defaults_from_product(session, w["product"].id)
     vat = (w["vat"].id,)
     return (
         hosting,
@@ -105,19 +107,16 @@ def three_lines(session: Session, w: dict[str, Any]) -> tuple[LineForm, ...]:
 
 def draft(session: Session, w: dict[str, Any], clock: FixedClock, **kw: Any) -> int:
     form = DraftForm(client_id=w["client"].id, lines=three_lines(session, w), **kw)
-    invoice_id = invoicing.save_draft(session, w["actor"], form, clock=clock)
+    invoice_id = drafts.save_draft(session, w["actor"], form, clock=clock)
     session.commit()
     return invoice_id
 
 
 def send(session: Session, w: dict[str, Any], invoice_id: int, clock: FixedClock) -> str:
-    sent = invoicing.send_invoice(
+    sent = sending.send_invoice(
         session,
         w["actor"],
         invoice_id,
-        render_pdf=render_snapshot,
-        store_pdf=documents.save_document,
-        queue_email=queue_invoice_email,
         clock=clock,
     )
     session.commit()
@@ -138,7 +137,7 @@ def test_a_draft_is_totalled_exactly_and_stays_editable(
     assert invoice.issue_date == date(2026, 3, 14)
     assert invoice.due_date == date(2026, 3, 28)
 
-    invoicing.save_draft(
+    drafts.save_draft(
         session,
         world["actor"],
         DraftForm(client_id=world["client"].id, lines=(LineForm("One thing", "1", "10"),)),
@@ -177,7 +176,7 @@ def test_bad_lines_get_a_clear_message_and_nothing_is_written(
 ) -> None:
     form = DraftForm(client_id=world["client"].id, lines=(LineForm("Fine", "1", "5"), line))
     with pytest.raises(ValidationFailed, match=message) as exc:
-        invoicing.save_draft(session, world["actor"], form, clock=clock)
+        drafts.save_draft(session, world["actor"], form, clock=clock)
     assert exc.value.field == field
     session.rollback()
     assert session.exec(select(Invoice)).all() == []
@@ -221,21 +220,18 @@ def test_sending_numbers_freezes_renders_and_emails(
     assert "€496.92" in mail.body_text and "Thanks for choosing us!" in mail.body_text
     assert (mail.attachment_key, mail.attachment_name) == (invoice.pdf_key, "INV-2026-00001.pdf")
 
-    kinds = [e.kind for e in invoicing.timeline(session, invoice_id)]
+    kinds = [e.kind for e in invoice_timeline.timeline(session, invoice_id)]
     assert kinds == ["created", "sent", "emailed"]
 
     with pytest.raises(Conflict, match="already sent"):
-        invoicing.send_invoice(
+        sending.send_invoice(
             session,
             world["actor"],
             invoice_id,
-            render_pdf=render_snapshot,
-            store_pdf=documents.save_document,
-            queue_email=queue_invoice_email,
             clock=clock,
         )
     with pytest.raises(Conflict, match="cannot be edited"):
-        invoicing.save_draft(
+        drafts.save_draft(
             session,
             world["actor"],
             DraftForm(client_id=world["client"].id, lines=(LineForm("x", "1", "1"),)),
@@ -243,27 +239,21 @@ def test_sending_numbers_freezes_renders_and_emails(
             clock=clock,
         )
     with pytest.raises(Conflict, match="Only drafts"):
-        invoicing.delete_draft(session, world["actor"], invoice_id, clock=clock)
+        drafts.delete_draft(session, world["actor"], invoice_id, clock=clock)
 
 
 def test_a_failed_send_leaves_the_draft_and_no_gap(
-    session: Session, clock: FixedClock, world: dict[str, Any]
+    session: Session, clock: FixedClock, world: dict[str, Any], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     first = draft(session, world, clock)
 
     def broken(_: dict[str, Any]) -> bytes:
         raise RuntimeError("renderer crashed")
 
+    monkeypatch.setattr(sending, "render_snapshot", broken)
     with pytest.raises(RuntimeError):
-        invoicing.send_invoice(
-            session,
-            world["actor"],
-            first,
-            render_pdf=broken,
-            store_pdf=documents.save_document,
-            queue_email=queue_invoice_email,
-            clock=clock,
-        )
+        sending.send_invoice(session, world["actor"], first, clock=clock)
+    monkeypatch.undo()
     session.rollback()
     invoice = session.get(Invoice, first)
     assert invoice is not None and invoice.status == "draft" and invoice.number is None
@@ -324,7 +314,7 @@ def test_payments_refunds_and_void(
     assert invoice.status == "partially_refunded"
     session.refresh(client)
     assert client.net_invoiced_minor == 49692 - 9692
-    messages = [e.message for e in invoicing.timeline(session, invoice_id)]
+    messages = [e.message for e in invoice_timeline.timeline(session, invoice_id)]
     assert "€200.00 received by bank transfer (ref. TRX-1)" in messages
     assert "€96.92 refunded by bank transfer" in messages
 
@@ -342,7 +332,7 @@ def test_void_an_open_invoice_with_a_reason(
     client = session.get(Client, world["client"].id)
     assert invoice is not None and client is not None
     assert (invoice.status, invoice.void_reason) == ("void", "Sent twice")
-    listed = invoicing.list_invoices(session, clock=clock)
+    listed = invoice_queries.list_invoices(session, ADMIN, clock=clock)
     assert listed.totals_by_currency == {"EUR": (49692, 0)}
     assert listed.rows[0].due.amount_minor == 0
     assert (client.net_invoiced_minor, client.outstanding_minor) == (0, 0)
@@ -364,20 +354,30 @@ def test_overdue_uses_the_agency_time_zone_and_the_list_filters_in_sql(
     draft(session, world, clock)  # stays a draft
     # Due 2026-03-28. At 22:30 UTC on the 28th it is already the 29th in Helsinki.
     clock.at = clock.at.replace(month=3, day=28, hour=21, minute=30)
-    assert invoicing.list_invoices(session, status="overdue", clock=clock).total_count == 0
+    assert (
+        invoice_queries.list_invoices(session, ADMIN, status="overdue", clock=clock).total_count
+        == 0
+    )
     clock.at = clock.at.replace(hour=22, minute=30)
-    overdue = invoicing.list_invoices(session, status="overdue", clock=clock)
+    overdue = invoice_queries.list_invoices(session, ADMIN, status="overdue", clock=clock)
     assert [r.number for r in overdue.rows] == [number]
     assert overdue.rows[0].status == "overdue"
     assert overdue.totals_by_currency == {"EUR": (49692, 49692)}
-    everything = invoicing.list_invoices(session, clock=clock)
+    everything = invoice_queries.list_invoices(session, ADMIN, clock=clock)
     assert everything.total_count == 2
     assert [
-        r.number for r in invoicing.list_invoices(session, search="00001", clock=clock).rows
+        r.number
+        for r in invoice_queries.list_invoices(session, ADMIN, search="00001", clock=clock).rows
     ] == [number]
-    assert invoicing.list_invoices(session, search="café", clock=clock).total_count == 2
-    assert invoicing.list_invoices(session, search="496.92", clock=clock).total_count == 2
-    assert invoicing.list_invoices(session, status="draft", clock=clock).total_count == 1
+    assert (
+        invoice_queries.list_invoices(session, ADMIN, search="café", clock=clock).total_count == 2
+    )
+    assert (
+        invoice_queries.list_invoices(session, ADMIN, search="496.92", clock=clock).total_count == 2
+    )
+    assert (
+        invoice_queries.list_invoices(session, ADMIN, status="draft", clock=clock).total_count == 1
+    )
 
 
 def test_drafts_can_be_deleted_with_their_lines(
@@ -386,7 +386,7 @@ def test_drafts_can_be_deleted_with_their_lines(
     invoice_id = draft(session, world, clock)
     pdf = pdf_of(session, session.get(Invoice, invoice_id))  # type: ignore[arg-type]
     assert "DRAFT" in "".join(p.extract_text() for p in PdfReader(io.BytesIO(pdf)).pages)
-    invoicing.delete_draft(session, world["actor"], invoice_id, clock=clock)
+    drafts.delete_draft(session, world["actor"], invoice_id, clock=clock)
     session.commit()
     assert session.exec(select(Invoice)).all() == []
     assert session.exec(select(InvoiceLine)).all() == []
@@ -406,13 +406,10 @@ def test_twenty_concurrent_sends_get_twenty_consecutive_numbers(
         try:
             with Session(engine, expire_on_commit=False) as s:
                 barrier.wait(timeout=30)
-                sent = invoicing.send_invoice(
+                sent = sending.send_invoice(
                     s,
                     world["actor"],
                     invoice_id,
-                    render_pdf=render_snapshot,
-                    store_pdf=documents.save_document,
-                    queue_email=queue_invoice_email,
                     clock=clock,
                 )
                 s.commit()
@@ -502,13 +499,15 @@ def test_quantities_and_discounts_are_read_in_plain_notation_only(
     """docs/security.md item 34: no exponents, NaN, Infinity or oversized numbers."""
     client_id = world["client"].id
     with pytest.raises(ValidationFailed, match=r"Enter the quantity as a number") as caught:
-        invoicing.preview_totals(session, client_id, (LineForm("Thing", text, "10"),))
+        drafts.preview_totals(session, ADMIN, client_id, (LineForm("Thing", text, "10"),))
     assert caught.value.field == "lines.0.quantity"
     with pytest.raises(ValidationFailed, match=r"Enter the discount as a number") as caught:
-        invoicing.preview_totals(session, client_id, (LineForm("Thing", "1", "10", f"{text}%"),))
+        drafts.preview_totals(
+            session, ADMIN, client_id, (LineForm("Thing", "1", "10", f"{text}%"),)
+        )
     assert caught.value.field == "lines.0.discount"
     with pytest.raises(ValidationFailed) as caught:
-        invoicing.preview_totals(session, client_id, (LineForm("Thing", "1", text),))
+        drafts.preview_totals(session, ADMIN, client_id, (LineForm("Thing", "1", text),))
     assert caught.value.field == "lines.0.unit_price"
 
 
@@ -519,12 +518,19 @@ def test_searching_a_huge_number_answers_at_once_with_no_amount_match(
     draft(session, world, clock)
     for term in ("1e999990", "1e-999990", "9" * 100_000, "NaN", "Infinity", str(10**23)):
         started = time.perf_counter()
-        page = invoicing.list_invoices(session, search=term, clock=clock)
+        page = invoice_queries.list_invoices(session, ADMIN, search=term, clock=clock)
         assert time.perf_counter() - started < 0.5, term
         assert page.total_count == 0, term
     # An amount beyond 64-bit minor units matches nothing instead of overflowing the query.
-    assert invoicing.list_invoices(session, search="99999999999999999.99", clock=clock).rows == []
-    assert invoicing.list_invoices(session, search="496.92", clock=clock).total_count == 1
+    assert (
+        invoice_queries.list_invoices(
+            session, ADMIN, search="99999999999999999.99", clock=clock
+        ).rows
+        == []
+    )
+    assert (
+        invoice_queries.list_invoices(session, ADMIN, search="496.92", clock=clock).total_count == 1
+    )
 
 
 def test_an_id_out_of_range_is_not_found(session: Session, world: dict[str, Any]) -> None:
@@ -532,6 +538,6 @@ def test_an_id_out_of_range_is_not_found(session: Session, world: dict[str, Any]
     ui.format.to_int (domain.numbers.parse_id), so an id out of range reaches no query."""
     huge = to_int("100000000000000000000000")
     with pytest.raises(NotFound):
-        invoice_views.invoice_detail(session, huge)
+        invoice_views.invoice_detail(session, ADMIN, huge)
     with pytest.raises(NotFound):
-        invoice_views.draft_view(session, huge)
+        invoice_views.draft_view(session, ADMIN, huge)

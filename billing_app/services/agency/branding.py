@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from datetime import date
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 from babel import Locale, UnknownLocaleError
@@ -24,6 +25,11 @@ from billing_app.services.common.errors import Conflict, NotFound, ValidationFai
 HEX_COLOR = re.compile(r"^#[0-9a-fA-F]{6}$")
 DOMAIN = re.compile(r"^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$")
 ONE_LINE = "Use a single line without control characters."
+
+
+def agency_today(agency: AgencySettings, clock: Clock) -> date:
+    """Today's date in the agency's time zone (billing dates are agency dates)."""
+    return clock.now().astimezone(ZoneInfo(agency.time_zone or "UTC")).date()
 
 
 def get_agency(session: Session, *, clock: Clock = system_clock) -> AgencySettings:

@@ -16,6 +16,7 @@ from sqlmodel import Session, col, func, select
 
 from billing_app.adapters import storage
 from billing_app.db.customers import Product, ProductTaxRate, Subscription, TaxRateRow
+from billing_app.domain.billing import BILLING_KINDS, RECURRING
 from billing_app.domain.errors import DomainError
 from billing_app.domain.money import Money, format_money, normalize_currency, parse_money
 from billing_app.domain.numbers import parse_id, parse_plain_decimal, parse_whole_number
@@ -27,9 +28,7 @@ from billing_app.services.common.clock import Clock, system_clock
 from billing_app.services.common.errors import Conflict, NotFound, ValidationFailed
 from billing_app.services.common.listing import Page, clamp_page, like_pattern
 
-ONE_TIME = "one_time"
-RECURRING = "recurring"
-BILLING_TYPES = (RECURRING, ONE_TIME)
+BILLING_TYPES = BILLING_KINDS
 INTERVAL_UNITS = tuple(unit.value for unit in IntervalUnit)
 
 

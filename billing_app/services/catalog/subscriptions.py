@@ -32,23 +32,24 @@ from billing_app.db.customers import (
     Subscription,
     SubscriptionEvent,
 )
+from billing_app.domain.billing import ONE_TIME, RECURRING
 from billing_app.domain.errors import DomainError
-from billing_app.domain.lifecycle import SubscriptionStatus, renews, transition
+from billing_app.domain.lifecycle import SubscriptionStatus, is_running, renews, transition
 from billing_app.domain.money import Money, div_half_up, format_money, parse_money
 from billing_app.domain.mrr import RecurringPrice, arr_total, monthly_amount, mrr_total
 from billing_app.domain.numbers import parse_whole_number
 from billing_app.domain.periods import Interval, IntervalUnit, next_renewal
 from billing_app.domain.permissions import visible_figures
 from billing_app.services.access.identity import CurrentUser
-from billing_app.services.catalog.products import ONE_TIME, RECURRING
 from billing_app.services.common import audit
 from billing_app.services.common.clock import Clock, system_clock
 from billing_app.services.common.errors import Conflict, NotFound, ValidationFailed
 from billing_app.services.common.listing import Page, clamp_page, like_pattern
 
 S = SubscriptionStatus
-RENEWING = (S.ACTIVE.value, S.PAST_DUE.value)
-RUNNING = (S.TRIALING.value, S.ACTIVE.value, S.PAST_DUE.value, S.PAUSED.value)
+# Status sets from the domain's lifecycle, for SQL filters.
+RENEWING = tuple(s.value for s in SubscriptionStatus if renews(s))
+RUNNING = tuple(s.value for s in SubscriptionStatus if is_running(s))
 MAX_TRIAL_DAYS = 365
 MAX_QUANTITY = 1_000_000
 

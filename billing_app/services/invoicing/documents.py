@@ -51,13 +51,9 @@ from billing_app.domain.money import Money, format_money
 from billing_app.domain.numbering import DEFAULT_NUMBER_FORMAT, NumberFormat, SequenceReset
 from billing_app.domain.tax import TaxRate
 from billing_app.services.common.outbox import enqueue_email
-from billing_app.services.invoicing.invoices import (
-    build_snapshot,
-    recompute_totals,
-    seller_blocks,
-    totals_snapshot,
-)
+from billing_app.services.invoicing.drafts import recompute_totals
 from billing_app.services.invoicing.settlement import settlement_of
+from billing_app.services.invoicing.snapshots import build_snapshot, seller_blocks, totals_snapshot
 from billing_app.settings import get_settings
 
 STAMPS = {

@@ -20,12 +20,16 @@ from billing_app.domain.errors import DomainError
 from billing_app.domain.invoice_math import settle
 from billing_app.domain.lifecycle import InvoiceStatus, transition
 from billing_app.domain.money import Money, format_money, parse_money
+from billing_app.domain.permissions import Permission
 from billing_app.services.access.identity import CurrentUser
-from billing_app.services.agency.branding import get_agency
+from billing_app.services.agency.branding import agency_today, get_agency
 from billing_app.services.common import audit
+from billing_app.services.common.actors import require
 from billing_app.services.common.clock import Clock, system_clock
 from billing_app.services.common.errors import Conflict, NotFound, ValidationFailed
-from billing_app.services.invoicing.invoices import agency_today, bounded_text
+from billing_app.services.invoicing.documents import queue_receipt_email, queue_voided_email
+from billing_app.services.invoicing.limits import bounded_text
+from billing_app.services.invoicing.notices import note_emailed
 from billing_app.services.invoicing.settlement import (
     can_record_payment,
     outstanding_minor,
@@ -116,9 +120,12 @@ def record_payment(
     invoice_id: int,
     form: PaymentForm,
     *,
+    send_receipt: bool = False,
     clock: Clock = system_clock,
 ) -> int:
-    """Record money received offline (partial payments add up)."""
+    """Record money received offline (partial payments add up), and email the client a receipt
+    when asked."""
+    require(actor, Permission.PAYMENTS_RECORD)
     invoice = _locked_invoice(session, invoice_id)
     if not can_record_payment(invoice):
         msg = {
@@ -143,7 +150,7 @@ def record_payment(
     reference = f" (ref. {text})" if text else ""
     method = METHODS[form.method].lower()
     label = format_money(amount, invoice.locale)
-    return _record(
+    payment_id = _record(
         session,
         actor,
         invoice,
@@ -153,6 +160,18 @@ def record_payment(
         f"{label} received by {method}{reference}",
         clock,
     )
+    if send_receipt:
+        session.flush()
+        queue_receipt_email(
+            session,
+            invoice,
+            amount_minor=amount.amount_minor,
+            method_label=METHODS[form.method],
+            received_on=form.received_on,
+            reference=text,
+        )
+        note_emailed(session, invoice, actor, "Receipt emailed", clock)
+    return payment_id
 
 
 def record_refund(
@@ -164,6 +183,7 @@ def record_refund(
     clock: Clock = system_clock,
 ) -> int:
     """Record money given back offline; never more than was paid and not yet refunded."""
+    require(actor, Permission.REFUNDS_CREATE)
     invoice = _locked_invoice(session, invoice_id)
     if form.method not in METHODS:
         msg = "Choose how it was refunded."
@@ -271,9 +291,12 @@ def void_invoice(
     invoice_id: int,
     reason: str,
     *,
+    notify_client: bool = False,
     clock: Clock = system_clock,
 ) -> None:
-    """Void an open invoice that has no payments (refund those first)."""
+    """Void an open invoice that has no payments (refund those first); tell the client when
+    asked."""
+    require(actor, Permission.INVOICES_SEND)
     invoice = _locked_invoice(session, invoice_id)
     reason = bounded_text(" ".join(reason.split()), MAX_REASON, "reason")
     if not reason:
@@ -317,6 +340,9 @@ def void_invoice(
         details=reason,
         clock=clock,
     )
+    if notify_client:
+        queue_voided_email(session, invoice, reason)
+        note_emailed(session, invoice, actor, "Void notice emailed", clock)
 
 
 def payments_of(session: Session, invoice_id: int) -> list[InvoicePayment]:

@@ -16,25 +16,25 @@ from sqlmodel import Session, col, select
 from billing_app.db.customers import Client, ClientWebsite
 from billing_app.db.invoicing import Invoice, InvoiceLine
 from billing_app.domain.money import Money, format_money
-from billing_app.services.agency.branding import get_agency
+from billing_app.domain.permissions import Permission
+from billing_app.services.access.identity import CurrentUser
+from billing_app.services.agency.branding import agency_today, get_agency
 from billing_app.services.catalog import products as catalog
+from billing_app.services.common.actors import require
 from billing_app.services.common.clock import Clock, system_clock
 from billing_app.services.common.errors import ServiceError
+from billing_app.services.customers.clients import client_choices
 from billing_app.services.invoicing import payments
-from billing_app.services.invoicing.invoices import (
-    agency_today,
-    build_snapshot,
-    effective_status,
-    get_invoice,
-    recompute_totals,
-    timeline,
-)
+from billing_app.services.invoicing.drafts import recompute_totals
+from billing_app.services.invoicing.queries import effective_status, get_invoice
 from billing_app.services.invoicing.settlement import (
     can_record_payment,
     can_record_refund,
     refundable_minor,
     shown_settlement,
 )
+from billing_app.services.invoicing.snapshots import build_snapshot
+from billing_app.services.invoicing.timeline import timeline
 
 STATUS_LABELS = {
     "draft": "Draft",
@@ -82,6 +82,7 @@ class InvoiceDetail:
     refundable_minor: int
     refundable: str
     void_reason: str
+    today: date  # in the agency's time zone (the latest date a payment may carry)
     # Whether the payment / refund forms are offered (settlement.can_record_payment / _refund).
     can_record_payment: bool = False
     can_record_refund: bool = False
@@ -94,9 +95,10 @@ def _money(minor: int, currency: str, locale: str) -> str:
 
 
 def invoice_detail(
-    session: Session, invoice_id: int, *, clock: Clock = system_clock
+    session: Session, viewer: CurrentUser, invoice_id: int, *, clock: Clock = system_clock
 ) -> InvoiceDetail:
     """An invoice as its detail page shows it. Raises NotFound for an unknown id."""
+    require(viewer, Permission.INVOICES_READ)
     invoice = get_invoice(session, invoice_id)
     cur, locale = invoice.currency, invoice.locale
     if invoice.snapshot:
@@ -125,6 +127,7 @@ def invoice_detail(
         refundable_minor=refundable,
         refundable=_money(refundable, cur, locale),
         void_reason=invoice.void_reason,
+        today=today,
         can_record_payment=can_record_payment(invoice),
         can_record_refund=can_record_refund(invoice),
         timeline=[
@@ -191,8 +194,9 @@ class DraftView:
     lines: list[DraftLine]
 
 
-def draft_view(session: Session, invoice_id: int) -> DraftView:
+def draft_view(session: Session, actor: CurrentUser, invoice_id: int) -> DraftView:
     """A stored invoice as the editor needs it (amounts as a person would type them)."""
+    require(actor, Permission.INVOICES_WRITE)
     invoice = get_invoice(session, invoice_id)
     rows = session.exec(
         select(InvoiceLine)
@@ -263,3 +267,44 @@ def product_choices(session: Session) -> list[tuple[int, str]]:
 def invoice_of_pdf(session: Session, invoice_id: int) -> Invoice | None:
     """The invoice whose PDF was asked for (None when it does not exist)."""
     return session.get(Invoice, invoice_id)
+
+
+@dataclass(frozen=True)
+class EditorChoices:
+    """What the invoice editor offers: clients, catalog products, tax rates, and the agency's
+    payment terms from today (in its time zone)."""
+
+    clients: list[tuple[int, str]]
+    products: list[tuple[int, str]]
+    tax_rates: list[tuple[int, str]]
+    payment_terms_days: int
+    today: date
+
+
+def editor_choices(
+    session: Session, actor: CurrentUser, *, clock: Clock = system_clock
+) -> EditorChoices:
+    require(actor, Permission.INVOICES_WRITE)
+    agency = get_agency(session, clock=clock)
+    return EditorChoices(
+        clients=client_choices(session, limit=500),
+        products=product_choices(session),
+        tax_rates=tax_rate_choices(session),
+        payment_terms_days=agency.payment_terms_days,
+        today=agency_today(agency, clock),
+    )
+
+
+@dataclass(frozen=True)
+class EditorClient:
+    currency: str
+    websites: list[tuple[int, str]]
+
+
+def editor_client(session: Session, actor: CurrentUser, client_id: int) -> EditorClient:
+    """The currency and websites of the client chosen in the editor ("" if unknown)."""
+    require(actor, Permission.INVOICES_WRITE)
+    info = client_option(session, client_id)
+    return EditorClient(
+        currency=info[1] if info else "", websites=website_choices(session, client_id)
+    )

@@ -12,11 +12,10 @@ from billing_app.db.models import Invitation, OutboxEmail, StaffUser
 from billing_app.domain.money import Money
 from billing_app.domain.permissions import Permission
 from billing_app.services.access.identity import CurrentUser
-from billing_app.services.agency.branding import get_agency
+from billing_app.services.agency.branding import agency_today, get_agency
 from billing_app.services.catalog.subscriptions import recurring_revenue_by_currency
 from billing_app.services.common.audit import AuditRow, list_events
 from billing_app.services.common.clock import Clock, system_clock
-from billing_app.services.invoicing.invoices import agency_today
 from billing_app.services.invoicing.settlement import is_collectible_sql, outstanding_sql
 
 

@@ -10,10 +10,10 @@ from billing_app.ui.admin.clients.list import ClientsState, client_form
 from billing_app.ui.admin.clients.overview_state import ClientState
 from billing_app.ui.admin.invoices.list import status_badge
 from billing_app.ui.admin.shell import admin_page
+from billing_app.ui.admin.subscriptions.attach import AttachState, attach_dialog
 from billing_app.ui.admin.subscriptions.state import SubscriptionsState
 from billing_app.ui.admin.subscriptions.subscriptions import (
     CLIENT_SUBSCRIPTIONS,
-    attach_dialog,
     change_dialog,
     history_dialog,
 )
@@ -290,7 +290,7 @@ def _overview_content() -> rx.Component:
                     rx.button(
                         rx.icon("plus", size=16),
                         "Attach product",
-                        on_click=ClientState.open_attach,
+                        on_click=AttachState.open_attach,
                         id="client-attach",
                     ),
                 ),

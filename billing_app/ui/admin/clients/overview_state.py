@@ -2,21 +2,19 @@
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Any
 
 import reflex as rx
 
 from billing_app.domain.permissions import Permission
 from billing_app.services.agency import branding
-from billing_app.services.catalog import products as catalog_service
 from billing_app.services.catalog import subscriptions as subscriptions_service
 from billing_app.services.common.errors import ServiceError
 from billing_app.services.common.transactions import run
 from billing_app.services.customers import clients as clients_service
 from billing_app.ui import routes
-from billing_app.ui.format import day, money, to_int, today_iso
-from billing_app.ui.session.staff import SessionState, current_user, field_errors, guard
+from billing_app.ui.format import day, money, to_int
+from billing_app.ui.session.staff import SessionState, current_user, guard
 
 
 class ClientState(SessionState):
@@ -35,13 +33,6 @@ class ClientState(SessionState):
     can_see_invoices: bool = False
     invoices: list[dict[str, str]] = []
     payments: list[dict[str, str]] = []
-    # attach a product
-    attach_open: bool = False
-    attach_key: str = "0"
-    attach_errors: dict[str, str] = {}
-    attach_values: dict[str, str] = {}
-    product_options: list[dict[str, str]] = []
-    website_options: list[dict[str, str]] = []
     brand_options: list[dict[str, str]] = []
 
     def _route_id(self) -> int:
@@ -98,7 +89,8 @@ class ClientState(SessionState):
         self.figures = {"active": str(overview.active_subscriptions)}
         if overview.mrr is not None:
             self.figures["mrr"] = money(overview.mrr)
-            self.figures["arr"] = money(overview.mrr * 12)
+        if overview.arr is not None:
+            self.figures["arr"] = money(overview.arr)
         if overview.net_invoiced is not None:
             self.figures["net_invoiced"] = money(overview.net_invoiced)
         if overview.outstanding is not None:
@@ -111,9 +103,9 @@ class ClientState(SessionState):
         self.status = "ok"
 
     def _load_invoices(self, client_id: int) -> None:
-        from billing_app.services.invoicing import invoices as invoicing
+        from billing_app.services.invoicing import queries as invoice_queries
 
-        page = run(invoicing.list_invoices, client_id=client_id, per_page=10)
+        page = run(invoice_queries.list_invoices, current_user(), client_id=client_id, per_page=10)
         payments = run(clients_service.client_payments, client_id)
         self.invoices = [
             {
@@ -156,7 +148,6 @@ class ClientState(SessionState):
 
     @guard(Permission.CLIENTS_READ)
     def load(self) -> None:
-        self.attach_open = False
         self.cid = str(self._route_id())
         self._refresh()
 
@@ -164,73 +155,3 @@ class ClientState(SessionState):
     def refresh(self) -> None:
         if self.cid and self.router.page.path.startswith(routes.CLIENTS + "/"):
             self._refresh()
-
-    # ---------------------------------------------------------------- attach a product
-
-    @guard(Permission.SUBSCRIPTIONS_WRITE)
-    def open_attach(self) -> None:
-        products = run(catalog_service.product_choices)
-        client = run(clients_service.get_client, to_int(self.cid))
-        sites = run(clients_service.websites_of, to_int(self.cid))
-        currency = client.currency
-        self.product_options = [
-            {
-                "value": str(p.id),
-                "label": f"{p.name} — {money(p.price)} {p.billing_label}"
-                + ("" if p.price.currency == currency else f" (in {p.price.currency})"),
-            }
-            for p in products
-        ]
-        self.website_options = [{"value": str(w.id), "label": w.name} for w in sites]
-        self.attach_values = {
-            "product_id": "",
-            "website_id": "none",
-            "quantity": "1",
-            "price": "",
-            "start_date": today_iso(),
-            "trial_days": "0",
-        }
-        self.attach_errors = {}
-        self.attach_key = str(to_int(self.attach_key) + 1)
-        self.attach_open = True
-
-    @guard(Permission.SUBSCRIPTIONS_WRITE)
-    def set_attach_open(self, value: bool) -> None:
-        self.attach_open = bool(value)
-
-    @guard(Permission.SUBSCRIPTIONS_WRITE)
-    def attach(self, form: dict[str, Any]) -> Any:
-        self.attach_errors = {}
-        self.attach_values = {k: str(v) for k, v in form.items()}
-        product_id = to_int(form.get("product_id", ""), 0)
-        if not product_id:
-            self.attach_errors = {"product_id": "Choose a product."}
-            return None
-        website = str(form.get("website_id", "") or "none")
-        try:
-            start = date.fromisoformat(str(form.get("start_date", "")))
-        except ValueError:
-            self.attach_errors = {"start_date": "Choose the start date."}
-            return None
-        data = subscriptions_service.AttachInput(
-            client_id=to_int(self.cid),
-            product_id=product_id,
-            website_id=None if website in ("", "none") else to_int(website),
-            quantity=str(form.get("quantity", "1") or "1"),
-            price_override=str(form.get("price", "") or ""),
-            start_date=start,
-            trial_days=str(form.get("trial_days", "0") or "0"),
-        )
-        try:
-            sub = run(subscriptions_service.attach, current_user(), data)
-            label = sub.description
-            kind = sub.kind
-        except ServiceError as exc:
-            self.attach_errors = field_errors(exc)
-            return None
-        self.attach_open = False
-        self._refresh()
-        from billing_app.ui.admin.subscriptions.state import SubscriptionsState
-
-        what = "One-time purchase of" if kind == "one_time" else "Subscribed to"
-        return [rx.toast.success(f"{what} {label}."), SubscriptionsState.reload]

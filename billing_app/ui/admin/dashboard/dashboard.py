@@ -45,7 +45,7 @@ class DashboardState(SessionState):
                 {
                     "currency": cur,
                     "mrr": format_money(revenue.mrr.get(cur, Money.zero(cur)), locale),
-                    "arr": format_money(revenue.mrr.get(cur, Money.zero(cur)) * 12, locale),
+                    "arr": format_money(revenue.arr.get(cur, Money.zero(cur)), locale),
                     "outstanding": format_money(outstanding.get(cur, Money.zero(cur)), locale),
                     "overdue": format_money(overdue.get(cur, Money.zero(cur)), locale),
                     "late": "yes" if cur in overdue else "",

@@ -179,6 +179,7 @@ def _money_form(kind: str) -> rx.Component:
                         type="date",
                         id=f"{kind}-date",
                         default_value=d.today,
+                        max=d.today,
                         width="100%",
                     ),
                     "received_on",
@@ -280,6 +281,14 @@ def _actions_panel() -> rx.Component:
                 is_external=True,
                 width="100%",
                 id="invoice-download",
+            ),
+            rx.link(
+                "The original, as emailed",
+                href=d.original_pdf_url,
+                is_external=True,
+                size="1",
+                color_scheme="gray",
+                id="invoice-download-original",
             ),
             rx.cond(
                 d.can_record & d.is_payable,

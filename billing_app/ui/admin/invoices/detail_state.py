@@ -8,15 +8,12 @@ from typing import Any
 import reflex as rx
 from babel.dates import format_date
 
-from billing_app.db.engine import session_scope
 from billing_app.domain.money import Money, format_money
 from billing_app.domain.permissions import Permission
-from billing_app.services.agency import branding
-from billing_app.services.common.clock import system_clock
 from billing_app.services.common.errors import NotFound, ServiceError, ValidationFailed
-from billing_app.services.invoicing import documents as invoice_documents
-from billing_app.services.invoicing import invoices as invoicing
-from billing_app.services.invoicing import payments
+from billing_app.services.common.transactions import run
+from billing_app.services.invoicing import notices, payments
+from billing_app.services.invoicing import timeline as invoice_timeline
 from billing_app.services.invoicing import views as invoice_views
 from billing_app.services.invoicing.payments import PaymentForm
 from billing_app.ui import routes
@@ -41,6 +38,10 @@ def _received_on(form: dict[str, Any]) -> date:
         raise ValidationFailed(msg, field="received_on") from exc
 
 
+def _ticked(form: dict[str, Any], name: str) -> bool:
+    return str(form.get(name, "")).lower() in ("on", "true", "1", "yes")
+
+
 class InvoiceDetailState(SessionState):
     status: str = "loading"
     found: bool = True
@@ -57,6 +58,7 @@ class InvoiceDetailState(SessionState):
     events: list[dict[str, str]] = []
     payment_rows: list[dict[str, str]] = []
     pdf_url: str = ""
+    original_pdf_url: str = ""
     today: str = ""
     can_comment: bool = False
     can_send: bool = False
@@ -76,9 +78,7 @@ class InvoiceDetailState(SessionState):
         try:
             if invoice_id is None:
                 raise NotFound("That invoice does not exist.")
-            with session_scope() as session:
-                detail = invoice_views.invoice_detail(session, invoice_id)
-                today = invoicing.agency_today(branding.get_agency(session), system_clock)
+            detail = run(invoice_views.invoice_detail, user, invoice_id)
         except NotFound:
             self.found = False
             self.status = "ok"
@@ -140,14 +140,16 @@ class InvoiceDetailState(SessionState):
         self.events = detail.timeline
         self.payment_rows = detail.payments
         self.pdf_url = backend_path(routes.invoice_pdf(detail.id))
-        self.today = today.isoformat()
+        self.original_pdf_url = backend_path(
+            routes.invoice_pdf(detail.id, download=True, original=True)
+        )
+        self.today = detail.today.isoformat()
         self.can_comment = user.can(Permission.INVOICES_WRITE)
         self.can_send = user.can(Permission.INVOICES_SEND)
         self.can_record = user.can(Permission.PAYMENTS_RECORD)
         self.can_refund = user.can(Permission.REFUNDS_CREATE)
-        raw_status = "open" if detail.status == "overdue" else detail.status
-        self.is_payable = raw_status in ("open", "partially_paid") and detail.due_minor > 0
-        self.is_refundable = detail.refundable_minor > 0
+        self.is_payable = detail.can_record_payment
+        self.is_refundable = detail.can_record_refund
         self.status = "ok"
 
     @guard(Permission.INVOICES_READ)
@@ -190,10 +192,12 @@ class InvoiceDetailState(SessionState):
         if invoice_id is None:
             return None
         try:
-            with session_scope() as session:
-                invoicing.add_comment(
-                    session, current_user(), invoice_id, str(form.get("comment", ""))
-                )
+            run(
+                invoice_timeline.add_comment,
+                current_user(),
+                invoice_id,
+                str(form.get("comment", "")),
+            )
         except ServiceError as exc:
             self.errors = field_errors(exc)
             return None
@@ -208,8 +212,6 @@ class InvoiceDetailState(SessionState):
         if invoice_id is None:
             return None
         self.errors = {}
-        user = current_user()
-        send_receipt = str(form.get("send_receipt", "")).lower() in ("on", "true", "1", "yes")
         try:
             data = PaymentForm(
                 amount=str(form.get("amount", "")),
@@ -217,22 +219,13 @@ class InvoiceDetailState(SessionState):
                 received_on=_received_on(form),
                 reference=str(form.get("reference", "")),
             )
-            with session_scope() as session:
-                payments.record_payment(session, user, invoice_id, data)
-                if send_receipt:
-                    invoice = invoicing.get_invoice(session, invoice_id)
-                    session.flush()
-                    invoice_documents.queue_receipt_email(
-                        session,
-                        invoice,
-                        amount_minor=_last_payment_minor(session, invoice_id),
-                        method_label=payments.METHODS[data.method],
-                        received_on=data.received_on,
-                        reference=data.reference,
-                    )
-                    _note(
-                        session, invoice_id, user.email, f"Receipt emailed to {_email_of(invoice)}"
-                    )
+            run(
+                payments.record_payment,
+                current_user(),
+                invoice_id,
+                data,
+                send_receipt=_ticked(form, "send_receipt"),
+            )
         except ServiceError as exc:
             self.errors = field_errors(exc)
             return None
@@ -254,8 +247,7 @@ class InvoiceDetailState(SessionState):
                 reference=str(form.get("reference", "")),
                 note=str(form.get("note", "")),
             )
-            with session_scope() as session:
-                payments.record_refund(session, current_user(), invoice_id, data)
+            run(payments.record_refund, current_user(), invoice_id, data)
         except ServiceError as exc:
             self.errors = field_errors(exc)
             return None
@@ -269,21 +261,14 @@ class InvoiceDetailState(SessionState):
         if invoice_id is None:
             return None
         self.errors = {}
-        reason = str(form.get("reason", ""))
-        notify = str(form.get("notify_client", "")).lower() in ("on", "true", "1", "yes")
-        user = current_user()
         try:
-            with session_scope() as session:
-                payments.void_invoice(session, user, invoice_id, reason)
-                if notify:
-                    invoice = invoicing.get_invoice(session, invoice_id)
-                    invoice_documents.queue_voided_email(session, invoice, reason)
-                    _note(
-                        session,
-                        invoice_id,
-                        user.email,
-                        f"Void notice emailed to {_email_of(invoice)}",
-                    )
+            run(
+                payments.void_invoice,
+                current_user(),
+                invoice_id,
+                str(form.get("reason", "")),
+                notify_client=_ticked(form, "notify_client"),
+            )
         except ServiceError as exc:
             self.errors = field_errors(exc)
             return None
@@ -303,52 +288,10 @@ class InvoiceDetailState(SessionState):
         invoice_id = optional_int(self.invoice_id)
         if invoice_id is None:
             return None
-        user = current_user()
+        use_case = notices.send_reminder if which == "reminder" else notices.resend_invoice
         try:
-            with session_scope() as session:
-                invoice = invoicing.get_invoice(session, invoice_id)
-                if invoice.status in {"draft", "void"}:
-                    return rx.toast.error("Only sent, non-void invoices can be emailed.")
-                if which == "reminder":
-                    if invoice.status not in invoicing.OPEN_STATUSES:
-                        return rx.toast.error("Reminders are for invoices with money due.")
-                    today = invoicing.agency_today(branding.get_agency(session), system_clock)
-                    invoice_documents.queue_reminder_email(session, invoice, today=today)
-                    label = "Payment reminder emailed"
-                else:
-                    invoice_documents.resend_invoice_email(session, invoice)
-                    label = "Invoice emailed again"
-                _note(session, invoice_id, user.email, f"{label} to {_email_of(invoice)}")
+            run(use_case, current_user(), invoice_id)
         except ServiceError as exc:
             return rx.toast.error(exc.message)
         self._refresh()
         return rx.toast.success("Reminder sent." if which == "reminder" else "Invoice sent again.")
-
-
-def _email_of(invoice: Any) -> str:
-    import json
-
-    try:
-        return str(json.loads(invoice.snapshot)["client"]["email"])
-    except (ValueError, KeyError, TypeError):
-        return "the client"
-
-
-def _note(session: Any, invoice_id: int, actor: str, message: str) -> None:
-    from billing_app.db.invoicing import InvoiceEvent
-
-    session.add(
-        InvoiceEvent(
-            invoice_id=invoice_id,
-            at=system_clock.now(),
-            kind="emailed",
-            actor_label=actor,
-            message=message,
-            internal=False,
-        )
-    )
-
-
-def _last_payment_minor(session: Any, invoice_id: int) -> int:
-    rows = [p for p in payments.payments_of(session, invoice_id) if p.kind == "payment"]
-    return max(rows, key=lambda p: p.id or 0).amount_minor if rows else 0

@@ -8,18 +8,13 @@ from typing import Any
 
 import reflex as rx
 
-from billing_app.adapters import documents
-from billing_app.db.engine import session_scope
 from billing_app.domain.money import Money, format_money
 from billing_app.domain.permissions import Permission
-from billing_app.services.agency import branding
-from billing_app.services.common.clock import system_clock
 from billing_app.services.common.errors import NotFound, ServiceError, ValidationFailed
-from billing_app.services.customers import clients
-from billing_app.services.invoicing import documents as invoice_documents
-from billing_app.services.invoicing import invoices as invoicing
+from billing_app.services.common.transactions import run
+from billing_app.services.invoicing import drafts, sending
 from billing_app.services.invoicing import views as invoice_views
-from billing_app.services.invoicing.invoices import DraftForm, LineForm
+from billing_app.services.invoicing.drafts import DraftForm, LineForm
 from billing_app.ui import routes
 from billing_app.ui.format import optional_index, optional_int
 from billing_app.ui.routes import backend_path
@@ -87,22 +82,18 @@ class InvoiceEditorState(SessionState):
     # ------------------------------------------------------------------ loading
 
     def _options(self) -> None:
-        with session_scope() as session:
-            self.client_options = [
-                {"value": str(cid), "label": label}
-                for cid, label in clients.client_choices(session, limit=500)
-            ]
-            self.product_options = [
-                {"value": str(pid), "label": label}
-                for pid, label in invoice_views.product_choices(session)
-            ]
-            self.tax_options = [{"value": "none", "label": "No tax"}] + [
-                {"value": str(tid), "label": label}
-                for tid, label in invoice_views.tax_rate_choices(session)
-            ]
-            agency = branding.get_agency(session)
-            self.terms_days = agency.payment_terms_days
-            today = invoicing.agency_today(agency, system_clock)
+        choices = run(invoice_views.editor_choices, current_user())
+        self.client_options = [
+            {"value": str(cid), "label": label} for cid, label in choices.clients
+        ]
+        self.product_options = [
+            {"value": str(pid), "label": label} for pid, label in choices.products
+        ]
+        self.tax_options = [{"value": "none", "label": "No tax"}] + [
+            {"value": str(tid), "label": label} for tid, label in choices.tax_rates
+        ]
+        self.terms_days = choices.payment_terms_days
+        today = choices.today
         if not self.issue_date:
             self.issue_date = today.isoformat()
             self.due_date = (today + timedelta(days=self.terms_days)).isoformat()
@@ -112,12 +103,10 @@ class InvoiceEditorState(SessionState):
         if cid is None:
             self.website_options, self.currency = [], ""
             return
-        with session_scope() as session:
-            info = invoice_views.client_option(session, cid)
-            sites = invoice_views.website_choices(session, cid)
-        self.currency = info[1] if info else ""
+        client = run(invoice_views.editor_client, current_user(), cid)
+        self.currency = client.currency
         self.website_options = [{"value": "none", "label": "No specific website"}] + [
-            {"value": str(wid), "label": label} for wid, label in sites
+            {"value": str(wid), "label": label} for wid, label in client.websites
         ]
 
     @guard(Permission.INVOICES_WRITE)
@@ -145,8 +134,7 @@ class InvoiceEditorState(SessionState):
             self.status = "ok"
             return None
         try:
-            with session_scope() as session:
-                draft = invoice_views.draft_view(session, invoice_id)
+            draft = run(invoice_views.draft_view, current_user(), invoice_id)
         except NotFound:
             self.found = False
             self.status = "ok"
@@ -236,8 +224,7 @@ class InvoiceEditorState(SessionState):
             for _, f in filled
         ]
         try:
-            with session_scope() as session:
-                totals = invoicing.preview_totals(session, cid, forms)
+            totals = run(drafts.preview_totals, current_user(), cid, forms)
         except ServiceError as exc:
             if exc.field and exc.field.startswith("lines."):
                 parts = exc.field.split(".")
@@ -320,8 +307,7 @@ class InvoiceEditorState(SessionState):
         if pid is None or len(self.lines) >= MAX_EDITOR_LINES:
             return None
         try:
-            with session_scope() as session:
-                form = invoicing.line_defaults_from_product(session, pid)
+            form = run(drafts.line_defaults_from_product, pid)
         except ServiceError as exc:
             return rx.toast.error(exc.message)
         line = {
@@ -372,20 +358,16 @@ class InvoiceEditorState(SessionState):
             message=self.message,
         )
 
-    def _save(self, session: Any) -> int | None:
-        form = self._form()
-        if form is None:
-            return None
-        return invoicing.save_draft(
-            session, current_user(), form, invoice_id=optional_int(self.invoice_id)
-        )
-
     def _saved(self) -> int | None:
         self.errors = {}
         self._clear_line_errors()
+        form = self._form()
+        if form is None:
+            return None
         try:
-            with session_scope() as session:
-                invoice_id = self._save(session)
+            invoice_id = run(
+                drafts.save_draft, current_user(), form, invoice_id=optional_int(self.invoice_id)
+            )
         except ServiceError as exc:
             self._show_error(exc)
             return None
@@ -415,25 +397,18 @@ class InvoiceEditorState(SessionState):
 
     @guard(Permission.INVOICES_SEND)
     def send(self) -> Any:
-        user = current_user()
-        if not user.can(Permission.INVOICES_WRITE):
-            return rx.toast.error("You're not allowed to do that.")
         self.errors = {}
         self._clear_line_errors()
+        form = self._form()
+        if form is None:
+            return rx.toast.error("Check the highlighted fields.")
         try:
-            with session_scope() as session:
-                invoice_id = self._save(session)
-                if invoice_id is None:
-                    return rx.toast.error("Check the highlighted fields.")
-                session.flush()
-                sent = invoicing.send_invoice(
-                    session,
-                    user,
-                    invoice_id,
-                    render_pdf=invoice_documents.render_snapshot,
-                    store_pdf=documents.save_document,
-                    queue_email=invoice_documents.queue_invoice_email,
-                )
+            sent = run(
+                sending.save_and_send,
+                current_user(),
+                form,
+                invoice_id=optional_int(self.invoice_id),
+            )
         except ServiceError as exc:
             self._show_error(exc)
             return rx.toast.error(exc.message)
@@ -448,8 +423,7 @@ class InvoiceEditorState(SessionState):
         if invoice_id is None:
             return rx.redirect(routes.INVOICES)
         try:
-            with session_scope() as session:
-                invoicing.delete_draft(session, current_user(), invoice_id)
+            run(drafts.delete_draft, current_user(), invoice_id)
         except ServiceError as exc:
             return rx.toast.error(exc.message)
         return [rx.toast.success("Draft deleted."), rx.redirect(routes.INVOICES)]

@@ -6,10 +6,10 @@ from typing import Any
 
 import reflex as rx
 
-from billing_app.db.engine import session_scope
 from billing_app.domain.money import Money, format_money
 from billing_app.domain.permissions import Permission
-from billing_app.services.invoicing import invoices as invoicing
+from billing_app.services.common.transactions import run
+from billing_app.services.invoicing import queries as invoice_queries
 from billing_app.services.invoicing import views as invoice_views
 from billing_app.ui import routes
 from billing_app.ui.admin.shell import admin_page
@@ -49,16 +49,16 @@ class InvoicesState(SessionState):
     def _refresh(self) -> None:
         user = current_user()
         self.can_write = user.can(Permission.INVOICES_WRITE)
-        with session_scope() as session:
-            result = invoicing.list_invoices(
-                session,
-                status=self.tab,
-                search=self.search,
-                sort=self.sort,
-                descending=self.descending,
-                page=self.page,
-                per_page=PER_PAGE,
-            )
+        result = run(
+            invoice_queries.list_invoices,
+            user,
+            status=self.tab,
+            search=self.search,
+            sort=self.sort,
+            descending=self.descending,
+            page=self.page,
+            per_page=PER_PAGE,
+        )
         self.total_count = result.total_count
         self.page_count = max(1, -(-result.total_count // PER_PAGE))
         self.rows = [
@@ -71,9 +71,7 @@ class InvoicesState(SessionState):
                 "issue_date": r.issue_date.strftime("%d %b %Y"),
                 "due_date": r.due_date.strftime("%d %b %Y"),
                 "total": format_money(r.total, "en"),
-                "due": format_money(r.due, "en")
-                if r.due.amount_minor > 0 and r.status != "void"
-                else "—",
+                "due": format_money(r.due, "en") if r.due.amount_minor > 0 else "—",
                 "href": routes.invoice_edit(r.id) if r.status == "draft" else routes.invoice(r.id),
             }
             for r in result.rows
@@ -95,7 +93,7 @@ class InvoicesState(SessionState):
 
     @guard(Permission.INVOICES_READ)
     def set_tab(self, tab: str) -> None:
-        self.tab = tab if tab in invoicing.LIST_FILTERS else "all"
+        self.tab = tab if tab in invoice_queries.LIST_FILTERS else "all"
         self.page = 1
         self._refresh()
 
@@ -107,7 +105,7 @@ class InvoicesState(SessionState):
 
     @guard(Permission.INVOICES_READ)
     def set_sort(self, value: str) -> None:
-        if value in invoicing.SORTS:
+        if value in invoice_queries.SORTS:
             if self.sort == value:
                 self.descending = not self.descending
             else:

@@ -1,0 +1,145 @@
+"""Sending an invoice (docs/architecture.md, "Decisions"): the number from the brand's gapless
+sequence, the frozen snapshot, the PDF stored as sent, the branded email with it, the
+timeline and the client's figures, all in one transaction: a failure anywhere leaves the
+draft as it was."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import date
+
+import sqlalchemy as sa
+from sqlmodel import Session, col, select
+
+from billing_app.adapters.documents import save_document
+from billing_app.db.customers import Client
+from billing_app.db.invoicing import (
+    Invoice,
+    InvoiceSequence,
+)
+from billing_app.domain.errors import DomainError
+from billing_app.domain.lifecycle import InvoiceStatus, transition
+from billing_app.domain.money import (
+    format_money,
+)
+from billing_app.domain.numbering import NumberFormat, SequenceReset
+from billing_app.domain.permissions import Permission
+from billing_app.services.access.identity import CurrentUser
+from billing_app.services.agency.branding import get_agency
+from billing_app.services.common import audit
+from billing_app.services.common.actors import require
+from billing_app.services.common.clock import Clock, system_clock
+from billing_app.services.common.errors import Conflict, NotFound
+from billing_app.services.invoicing.documents import queue_invoice_email, render_snapshot
+from billing_app.services.invoicing.drafts import DraftForm, recompute_totals, save_draft
+from billing_app.services.invoicing.settlement import (
+    outstanding_minor,
+)
+from billing_app.services.invoicing.snapshots import build_snapshot
+from billing_app.services.invoicing.timeline import add_event
+
+
+def allocate_number(session: Session, brand_id: int, fmt: NumberFormat, issue_date: date) -> int:
+    """The next sequence value of a brand (per scope), in the caller's transaction.
+
+    One atomic UPDATE ... RETURNING: concurrent senders queue on the row lock and each gets the
+    next value; if the sending transaction rolls back, so does the increment (no gaps)."""
+    scope = fmt.scope(issue_date)
+    bump = (
+        sa.update(InvoiceSequence)
+        .where(col(InvoiceSequence.brand_id) == brand_id)
+        .where(col(InvoiceSequence.scope) == scope)
+        .values(last_value=InvoiceSequence.last_value + 1)
+        .returning(col(InvoiceSequence.last_value))
+    )
+    value = session.execute(bump).scalar_one_or_none()
+    if value is not None:
+        return int(value)
+    # First invoice of this brand/scope: create the row (a concurrent creator may win).
+    nested = session.begin_nested()
+    try:
+        session.execute(
+            sa.insert(InvoiceSequence).values(brand_id=brand_id, scope=scope, last_value=0)
+        )
+        nested.commit()
+    except sa.exc.IntegrityError:
+        nested.rollback()
+    return int(session.execute(bump).scalar_one())
+
+
+@dataclass(frozen=True)
+class SentInvoice:
+    id: int
+    number: str
+    pdf_key: str
+
+
+def send_invoice(
+    session: Session, actor: CurrentUser, invoice_id: int, *, clock: Clock = system_clock
+) -> SentInvoice:
+    """Finalize a draft: number, snapshot, PDF, email, timeline, client figures — all in the
+    caller's transaction, so a failure anywhere leaves the draft as it was."""
+    require(actor, Permission.INVOICES_SEND)
+    invoice = session.exec(
+        select(Invoice).where(col(Invoice.id) == invoice_id).with_for_update()
+    ).first()
+    if invoice is None:
+        msg = "That invoice does not exist."
+        raise NotFound(msg)
+    try:
+        transition(InvoiceStatus(invoice.status), InvoiceStatus.OPEN)
+    except DomainError as exc:
+        raise Conflict(
+            "This invoice was already sent." if invoice.status != "draft" else exc.message
+        ) from exc
+    totals = recompute_totals(session, invoice)  # refuses a negative total
+    agency = get_agency(session, clock=clock)
+    fmt = NumberFormat(agency.number_format, SequenceReset(agency.number_reset))
+    sequence = allocate_number(session, invoice.brand_id, fmt, invoice.issue_date)
+    invoice.number = fmt.format(sequence, invoice.issue_date)
+    invoice.status = InvoiceStatus.OPEN.value
+    invoice.sent_at = invoice.updated_at = clock.now()
+    invoice.subtotal_minor = totals.subtotal.amount_minor
+    invoice.discount_minor = totals.discount_total.amount_minor
+    invoice.tax_minor = totals.tax_total.amount_minor
+    invoice.total_minor = totals.total.amount_minor
+    snapshot = build_snapshot(session, invoice, totals)
+    invoice.snapshot = json.dumps(snapshot, sort_keys=True)
+    invoice.pdf_key = save_document(render_snapshot(snapshot))
+    session.add(invoice)
+    client = session.get(Client, invoice.client_id)
+    assert client is not None and invoice.id is not None
+    client.net_invoiced_minor += invoice.total_minor
+    client.outstanding_minor += outstanding_minor(invoice)
+    session.add(client)
+    sent = f"Invoice {invoice.number} sent"
+    add_event(session, invoice.id, "sent", actor.email, sent, clock, internal=False)
+    queue_invoice_email(session, invoice, snapshot, invoice.pdf_key)
+    emailed = f"Emailed to {client.email}"
+    add_event(session, invoice.id, "emailed", actor.email, emailed, clock, internal=False)
+    audit.record(
+        session,
+        "invoice.sent",
+        actor.actor(),
+        target=invoice.number,
+        details=format_money(totals.total, invoice.locale),
+        clock=clock,
+    )
+    return SentInvoice(invoice.id, invoice.number, invoice.pdf_key)
+
+
+def save_and_send(
+    session: Session,
+    actor: CurrentUser,
+    form: DraftForm,
+    *,
+    invoice_id: int | None = None,
+    clock: Clock = system_clock,
+) -> SentInvoice:
+    """What the editor's "Send" does: save the draft as it stands, then send it, in one
+    transaction (an error in either leaves nothing written)."""
+    require(actor, Permission.INVOICES_WRITE)
+    saved = save_draft(session, actor, form, invoice_id=invoice_id, clock=clock)
+    session.flush()
+    return send_invoice(session, actor, saved, clock=clock)
