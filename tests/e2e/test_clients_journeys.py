@@ -22,7 +22,7 @@ from billing_app.services.common.tokens import hash_password
 from billing_app.ui.admin.catalog.products import ProductsState
 from billing_app.ui.admin.catalog.tax_rates import TaxRatesState
 from billing_app.ui.admin.clients.list import ClientsState
-from billing_app.ui.admin.clients.overview_state import ClientState
+from billing_app.ui.admin.subscriptions.attach import AttachState
 from billing_app.ui.admin.subscriptions.state import SubscriptionsState
 
 from .conftest import AppServer, session_token
@@ -304,7 +304,7 @@ def customer_attempts() -> list[tuple[type, str, dict[str, Any], str]]:
     return [
         (ClientsState, "save", {"form": {"company": "Evil", "email": "evil@x.test"}}, "/clients"),
         (
-            ClientState,
+            AttachState,
             "attach",
             {"form": {"product_id": "1", "quantity": "9", "start_date": "2026-01-01"}},
             "/clients/1",

@@ -24,7 +24,6 @@ from playwright.sync_api import expect
 from pypdf import PdfReader
 from sqlmodel import Session, col, select
 
-from billing_app.adapters import documents
 from billing_app.db.invoicing import Invoice
 from billing_app.db.models import OutboxEmail, StaffUser
 from billing_app.services.access import roles
@@ -32,7 +31,6 @@ from billing_app.services.access.identity import current_user_from
 from billing_app.services.catalog import products as catalog
 from billing_app.services.common.tokens import hash_password
 from billing_app.services.customers import clients
-from billing_app.services.invoicing import documents as invoice_documents
 from billing_app.services.invoicing import drafts, sending
 from billing_app.settings import get_settings
 
@@ -368,14 +366,7 @@ def test_the_pdf_route_serves_only_the_asked_invoice_to_staff_with_invoices_read
                     lines=(drafts.LineForm(f"{text} job {RUN}", "1", "100"),),
                 ),
             )
-            sent = sending.send_invoice(
-                session,
-                actor,
-                invoice_id,
-                render_pdf=invoice_documents.render_snapshot,
-                store_pdf=documents.save_document,
-                queue_email=lambda *_: None,  # no email: this test is about the route
-            )
+            sent = sending.send_invoice(session, actor, invoice_id)
             ids[invoice_id] = sent.number
         draft_id = drafts.save_draft(
             session,
@@ -446,14 +437,7 @@ def test_remind_refund_and_void_from_the_detail_page(
                     lines=(drafts.LineForm(f"{text} {RUN}", "1", "120"),),
                 ),
             )
-            sending.send_invoice(
-                session,
-                actor,
-                invoice_id,
-                render_pdf=invoice_documents.render_snapshot,
-                store_pdf=documents.save_document,
-                queue_email=invoice_documents.queue_invoice_email,
-            )
+            sending.send_invoice(session, actor, invoice_id)
             ids.append(invoice_id)
         session.commit()
         numbers = [session.get(Invoice, i).number for i in ids]  # type: ignore[union-attr]
@@ -481,7 +465,10 @@ def test_remind_refund_and_void_from_the_detail_page(
     page.click("#refund-submit")
     page.get_by_text("Refund recorded.").wait_for()
     page.locator("#timeline").get_by_text("€40.00 refunded by bank transfer").wait_for()
-    assert page.inner_text("#invoice-due") == "€60.00"
+    # A refund settles the invoice (services/invoicing/settlement.py): nothing is due any more.
+    page.locator("#invoice-status", has_text="Partially refunded").wait_for()
+    assert page.inner_text("#invoice-due") == "€0.00"
+    assert page.locator("#pay-open").count() == 0
 
     # Void the other one with a reason; the client is told.
     page.goto(f"{app_server.base_url}/invoices/{ids[1]}")

@@ -353,7 +353,11 @@ def _actions_panel() -> rx.Component:
                     rx.dialog.content(
                         rx.dialog.title("Record an offline refund"),
                         rx.dialog.description(
-                            "At most ", d.amounts["refundable"], " can be refunded.", size="2"
+                            "At most ",
+                            d.amounts["refundable"],
+                            " can be refunded. A refund settles the invoice: nothing will be due "
+                            "on it afterwards.",
+                            size="2",
                         ),
                         _money_form("refund"),
                         max_width="480px",
