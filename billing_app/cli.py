@@ -15,7 +15,7 @@ from pathlib import Path
 
 from billing_app.db.engine import session_scope
 from billing_app.services.access import auth
-from billing_app.services.common.errors import ServiceError
+from billing_app.services.common.errors import FORM, ServiceError, ValidationFailed
 
 
 def _read_password(args: argparse.Namespace) -> str:
@@ -44,7 +44,10 @@ def create_owner(args: argparse.Namespace) -> int:
         with session_scope() as session:
             auth.create_owner(session, name=args.name, email=args.email, password=password)
     except ServiceError as exc:
-        print(f"Error ({exc.field or 'input'}): {exc.message}", file=sys.stderr)
+        problems = exc.errors if isinstance(exc, ValidationFailed) else {exc.field: exc.message}
+        for field, message in problems.items():
+            label = "input" if field in (None, FORM) else field
+            print(f"Error ({label}): {message}", file=sys.stderr)
         return 2
     print(f"Owner account created for {args.email.strip().lower()}. Sign in at /login.")
     return 0

@@ -7,10 +7,13 @@ survived, timeout, no tests, ... This prints one row per file and a total:
     killed + timeout (a mutant that makes the tests hang is caught too) out of every mutant
     tested (all but the skipped ones), the same score as mutmut's own badge.
 
-Usage: python scripts/mutation_report.py [--survivors] [--fail-under PERCENT]
+Usage: python scripts/mutation_report.py [--survivors] [--fail-under PERCENT] [--root DIR]
   --survivors     also list the mutants that survived or had no test (`mutmut show NAME`
                   prints the diff of one)
   --fail-under    exit 1 when the total score is below PERCENT
+  --root          mutmut's results folder (default: mutants). The folders of other mutation
+                  sets inside it (mutants/<set>/mutants/, scripts/mutation_run.py) are not
+                  counted.
 """
 
 from __future__ import annotations
@@ -33,7 +36,10 @@ def load_results(root: Path = MUTANTS) -> dict[str, dict[str, str]]:
     """Source file -> mutant name -> status, for every file mutmut mutated."""
     results: dict[str, dict[str, str]] = {}
     for meta in sorted(root.rglob("*.py.meta")):
-        source = meta.relative_to(root).as_posix().removesuffix(".meta")
+        relative = meta.relative_to(root)
+        if "mutants" in relative.parts[:-1]:
+            continue  # another set's results (mutants/<set>/mutants/...)
+        source = relative.as_posix().removesuffix(".meta")
         exit_codes = json.loads(meta.read_text(encoding="utf-8"))["exit_code_by_key"]
         if exit_codes:
             results[source] = {
@@ -61,9 +67,10 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--survivors", action="store_true")
     parser.add_argument("--fail-under", type=float, default=None)
+    parser.add_argument("--root", type=Path, default=MUTANTS)
     args = parser.parse_args(argv)
 
-    results = load_results()
+    results = load_results(args.root)
     if not results:
         print("No mutmut results under mutants/: run `make mutation` first.")
         return 1

@@ -3,6 +3,7 @@ a movable clock and test settings."""
 
 from __future__ import annotations
 
+import atexit
 import os
 import shutil
 import tempfile
@@ -28,9 +29,18 @@ from sqlmodel import Session  # noqa: E402
 from alembic import command  # noqa: E402
 from billing_app.db.engine import make_engine  # noqa: E402
 from billing_app.services.common.clock import FixedClock  # noqa: E402
-from billing_app.settings import PROJECT_ROOT, Settings  # noqa: E402
+from billing_app.settings import PROJECT_ROOT, Settings, get_settings  # noqa: E402
 
 IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
+# The databases the `engine` fixture runs on: both unless told otherwise. Mutation runs of the
+# services (scripts/mutation_run.py, docs/testing.md) set BILLING_TEST_DATABASES=sqlite.
+DATABASES = [
+    name.strip()
+    for name in os.environ.get("BILLING_TEST_DATABASES", "sqlite,postgres").split(",")
+    if name.strip()
+]
+if not DATABASES or not set(DATABASES) <= {"sqlite", "postgres"}:
+    raise pytest.UsageError("BILLING_TEST_DATABASES: sqlite, postgres or both, comma-separated")
 PG_ADMIN_URL = os.environ.get(
     "BILLING_TEST_POSTGRES_URL", "postgresql+psycopg2://postgres@127.0.0.1:5432/test"
 )
@@ -50,6 +60,20 @@ def downgrade_migrations(url: str, revision: str = "base") -> None:
     command.downgrade(cfg, revision)
 
 
+_RUN_PID = os.getpid()
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    """A session in a fork of the process that made the run's folder gets a folder of its own.
+    Mutation testing (scripts/mutation_run.py) runs each mutant's tests in such a fork, two at
+    a time: they must not write to, or remove, each other's files."""
+    global _RUN_DIR, _RUN_PID
+    if os.getpid() != _RUN_PID:
+        _RUN_DIR, _RUN_PID = Path(tempfile.mkdtemp(prefix="billing-tests-")), os.getpid()
+        os.environ["BILLING_DATA_DIR"] = str(_RUN_DIR / "data")
+        get_settings.cache_clear()
+
+
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     """Remove the run's temporary data (databases, outbox, private files)."""
     shutil.rmtree(_RUN_DIR, ignore_errors=True)
@@ -67,11 +91,27 @@ def run_dir() -> Path:
     return _RUN_DIR
 
 
+# The migrated SQLite database the tests copy. It is built once per process and removed when
+# that process exits, so a fork (mutation testing runs each mutant's tests in one) copies its
+# parent's instead of migrating again.
+_TEMPLATE = Path(tempfile.mkdtemp(prefix="billing-template-")) / "template.db"
+
+
+def _remove_template(owner_pid: int) -> None:
+    if os.getpid() == owner_pid:  # not when a fork exits
+        shutil.rmtree(_TEMPLATE.parent, ignore_errors=True)
+
+
+atexit.register(_remove_template, os.getpid())
+
+
 @pytest.fixture(scope="session")
-def sqlite_template(run_dir: Path) -> Path:
-    path = run_dir / "template.db"
-    run_migrations(f"sqlite:///{path}")
-    return path
+def sqlite_template() -> Path:
+    if not _TEMPLATE.exists():
+        building = _TEMPLATE.with_suffix(f".{os.getpid()}.tmp")
+        run_migrations(f"sqlite:///{building}")
+        building.replace(_TEMPLATE)
+    return _TEMPLATE
 
 
 @pytest.fixture(scope="session")
@@ -114,7 +154,7 @@ def _truncate_all(engine: sa.Engine) -> None:
             conn.execute(sa.text(f"TRUNCATE {quoted} RESTART IDENTITY CASCADE"))
 
 
-@pytest.fixture(params=["sqlite", "postgres"])
+@pytest.fixture(params=DATABASES)
 def engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[sa.Engine]:
     """A migrated, empty database: a copy of the SQLite template, or a truncated PostgreSQL."""
     if request.param == "sqlite":

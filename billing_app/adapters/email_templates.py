@@ -1,25 +1,46 @@
-"""Renders the HTML and plain-text bodies of each message with Jinja2 (autoescaped HTML)."""
+"""Renders the subject, HTML and plain-text bodies of each message with Jinja2 (autoescaped
+HTML), in the recipient's language (docs/architecture.md, Decisions: languages).
+
+Templates mark their words with ``{% trans %}`` (Jinja2's i18n extension): the extension looks
+``gettext``/``ngettext`` up in the context, and each render gets those of its own locale, so
+one shared environment renders French and English messages at once. A sentence has the same
+words in the HTML and the text body (one string to translate): HTML around a value comes from
+the ``strong`` and ``mailto`` filters, never from the translated text. A translated sentence is
+trusted like the template's own text (the catalogs are part of the code); the values put in it
+are escaped.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+from jinja2 import (
+    Environment,
+    FileSystemLoader,
+    StrictUndefined,
+    pass_context,
+    select_autoescape,
+)
+from jinja2.runtime import Context
+from markupsafe import Markup
+
+from billing_app.i18n import DEFAULT_LOCALE, N_, translator
 
 TEMPLATE_DIR = Path(__file__).parent / "templates" / "email"
 
 SUBJECTS: dict[str, str] = {
-    "password_reset": "Reset your {sender_name} password",
-    "invitation": "You're invited to join {sender_name}",
-    "password_changed": "Your {sender_name} password was changed",
-    "invoice_sent": "Invoice {number} from {sender_name}",
-    "account_changed": "Security notice for your {sender_name} account",
-    "receipt": "Receipt for invoice {number} from {sender_name}",
-    "payment_reminder": "Reminder: invoice {number} from {sender_name}",
-    "invoice_voided": "Invoice {number} from {sender_name} was voided",
+    "password_reset": N_("Reset your {sender_name} password"),
+    "invitation": N_("You're invited to join {sender_name}"),
+    "password_changed": N_("Your {sender_name} password was changed"),
+    "invoice_sent": N_("Invoice {number} from {sender_name}"),
+    "account_changed": N_("Security notice for your {sender_name} account"),
+    "receipt": N_("Receipt for invoice {number} from {sender_name}"),
+    "payment_reminder": N_("Reminder: invoice {number} from {sender_name}"),
+    "invoice_voided": N_("Invoice {number} from {sender_name} was voided"),
 }
 
 
@@ -30,20 +51,54 @@ class RenderedEmail:
     html: str
 
 
+def _strong(value: object) -> Markup:
+    return Markup("<strong>{}</strong>").format(value)
+
+
+def _mailto(address: object, color: object) -> Markup:
+    return Markup('<a href="mailto:{0}" style="color:{1};">{0}</a>').format(address, color)
+
+
+@pass_context
+def _text_table(context: Context, rows: Iterable[tuple[str, object]]) -> str:
+    """'Label:  value' lines with the values aligned, for the plain-text bodies."""
+    gettext: Callable[[str], str] = context["gettext"]
+    # TRANSLATORS: a label before its value in a plain-text email ("Invoice: INV-0042").
+    labelled = [(gettext("{label}:").format(label=label), value) for label, value in rows]
+    width = max(len(label) for label, _ in labelled) + 1
+    return "\n".join(f"{label:<{width}}{value}" for label, value in labelled)
+
+
 @lru_cache(maxsize=1)
 def _environment() -> Environment:
-    return Environment(
+    env = Environment(
         loader=FileSystemLoader(TEMPLATE_DIR),
         autoescape=select_autoescape(enabled_extensions=("html",), default_for_string=False),
         undefined=StrictUndefined,
         keep_trailing_newline=True,
+        extensions=["jinja2.ext.i18n"],
     )
+    # The same whitespace rule as the extraction (babel.cfg: trimmed).
+    env.policies["ext.i18n.trimmed"] = True
+    env.filters.update(strong=_strong, mailto=_mailto, text_table=_text_table)
+    return env
 
 
-def render_email(kind: str, context: dict[str, Any]) -> RenderedEmail:
-    """Render message ``kind`` with ``context`` (which must hold sender_name and footer)."""
-    ctx = {"brand_color": "#1f4b99", **context}
-    ctx["subject"] = SUBJECTS[kind].format(**ctx)
+def render_email(
+    kind: str, context: dict[str, Any], *, locale: str | None = DEFAULT_LOCALE
+) -> RenderedEmail:
+    """Render message ``kind`` with ``context`` (which must hold sender_name and footer) in
+    ``locale``: its words from the catalogs (billing_app/i18n.py); amounts and dates in the
+    context are formatted by the caller, in the same locale."""
+    translations = translator(locale)
+    ctx = {
+        "brand_color": "#1f4b99",
+        **context,
+        "gettext": translations.gettext,
+        "ngettext": translations.ngettext,
+        "html_lang": (locale or DEFAULT_LOCALE).replace("_", "-"),
+    }
+    ctx["subject"] = translations.gettext(SUBJECTS[kind]).format(**ctx)
     env = _environment()
     html = env.get_template(f"{kind}.html").render(ctx)
     text = env.get_template(f"{kind}.txt").render(ctx)

@@ -29,7 +29,7 @@ import logging
 import re
 import unicodedata
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, fields
 from datetime import UTC, date, datetime, time
 from decimal import Decimal
 from enum import StrEnum
@@ -64,6 +64,7 @@ from billing_app.adapters.pdf_layout import (
 from billing_app.adapters.svg import check_svg
 from billing_app.domain.invoice_math import TaxSummary
 from billing_app.domain.money import Money, currency_exponent, format_money
+from billing_app.i18n import N_, gettext
 
 __all__ = [
     "AgencyBlock",
@@ -181,42 +182,64 @@ class TaxRow:
 
 @dataclass(frozen=True, slots=True)
 class InvoiceLabels:
-    """Every fixed word printed on the invoice, so callers can translate them."""
+    """Every fixed word printed on the invoice. The defaults are the English source strings;
+    ``for_locale`` gives them in a document's language (billing_app/i18n.py)."""
 
-    title: str = "Invoice"
-    number: str = "Invoice no."
-    draft_number: str = "DRAFT"
-    issue_date: str = "Issue date"
-    due_date: str = "Due date"
-    bill_to: str = "Bill to"
-    tax_id: str = "Tax ID"
-    description: str = "Description"
-    quantity: str = "Qty"
-    unit_price: str = "Unit price"
-    discount: str = "Discount"
-    tax: str = "Tax"
-    amount: str = "Amount"
-    subtotal: str = "Subtotal"
-    discount_total: str = "Discount"
-    tax_on: str = "on {amount}"
-    tax_total: str = "Total tax"
-    total: str = "Total"
-    amount_paid: str = "Amount paid"
-    amount_refunded: str = "Amount refunded"
-    amount_due: str = "Amount due"
-    due_on: str = "Due {date}"
-    message: str = "Notes"
-    payment_terms: str = "Payment terms"
-    pay_online: str = "Pay online"
-    continued: str = "continued"
-    page: str = "Page {page} / {pages}"
-    stamp_paid: str = "PAID"
-    stamp_due: str = "DUE"
-    stamp_void: str = "VOID"
-    stamp_draft: str = "DRAFT"
-    stamp_partially_paid: str = "PARTIALLY PAID"
-    stamp_refunded: str = "REFUNDED"
-    stamp_partially_refunded: str = "PARTIALLY REFUNDED"
+    title: str = N_("Invoice")
+    number: str = N_("Invoice no.")
+    draft_number: str = N_("DRAFT")
+    issue_date: str = N_("Issue date")
+    due_date: str = N_("Due date")
+    bill_to: str = N_("Bill to")
+    tax_id: str = N_("Tax ID")
+    description: str = N_("Description")
+    # TRANSLATORS: the quantity column of the invoice (upper-cased there).
+    quantity: str = N_("Qty")
+    unit_price: str = N_("Unit price")
+    discount: str = N_("Discount")
+    tax: str = N_("Tax")
+    amount: str = N_("Amount")
+    subtotal: str = N_("Subtotal")
+    discount_total: str = N_("Discount")
+    # TRANSLATORS: beside a tax rate in the invoice totals: the amount it is computed on.
+    tax_on: str = N_("on {amount}")
+    tax_total: str = N_("Total tax")
+    total: str = N_("Total")
+    amount_paid: str = N_("Amount paid")
+    amount_refunded: str = N_("Amount refunded")
+    amount_due: str = N_("Amount due")
+    # TRANSLATORS: under the amount due at the top of the invoice.
+    due_on: str = N_("Due {date}")
+    message: str = N_("Notes")
+    payment_terms: str = N_("Payment terms")
+    pay_online: str = N_("Pay online")
+    # TRANSLATORS: in the header of the invoice's next pages ("Invoice INV-0042 · continued").
+    continued: str = N_("continued")
+    page: str = N_("Page {page} / {pages}")
+    stamp_paid: str = N_("PAID")
+    stamp_due: str = N_("DUE")
+    stamp_void: str = N_("VOID")
+    stamp_draft: str = N_("DRAFT")
+    stamp_partially_paid: str = N_("PARTIALLY PAID")
+    stamp_refunded: str = N_("REFUNDED")
+    stamp_partially_refunded: str = N_("PARTIALLY REFUNDED")
+    # TRANSLATORS: a label before its value ("Tax ID: FR 32 812345678").
+    label_colon: str = N_("{label}:")
+
+    @classmethod
+    def for_locale(cls, locale: str | None) -> InvoiceLabels:
+        """Every label in ``locale`` (English where the catalog has no translation)."""
+        english = cls()
+        return cls(
+            **{
+                label.name: gettext(getattr(english, label.name), locale=locale)
+                for label in fields(cls)
+            }
+        )
+
+    def labelled(self, label: str) -> str:
+        """``label`` followed by a colon, as the language writes it ("Tax ID:")."""
+        return self.label_colon.format(label=label)
 
     def stamp(self, stamp: Stamp) -> str:
         return {
@@ -258,7 +281,13 @@ class InvoiceDocument:
     message: str = ""
     payment_terms: str = ""
     portal_url: str | None = None
-    labels: InvoiceLabels = field(default_factory=InvoiceLabels)
+    labels: InvoiceLabels | None = None
+    """None: the words of ``locale`` (``InvoiceLabels.for_locale``)."""
+
+    @property
+    def words(self) -> InvoiceLabels:
+        """The labels printed: ``labels``, or those of the document's locale."""
+        return self.labels if self.labels is not None else InvoiceLabels.for_locale(self.locale)
 
     def __post_init__(self) -> None:
         amounts: list[Money | None] = [
@@ -318,6 +347,7 @@ _STAMP_COLORS: Final = {
 }
 _STAMP_SIZE: Final = 22.0  # pt; smaller for a long word so the stamp stays left of the totals
 _STAMP_MAX_W: Final = 76.0
+_WATERMARK_MAX_W: Final = 180.0  # mm along the diagonal of the draft watermark
 
 _LOGO_MAX_W: Final = 60.0
 _LOGO_MAX_H: Final = 20.0
@@ -533,7 +563,8 @@ class _Canvas:
         pdf.resource_access_policy = ResourceAccessPolicy.NONE
         pdf.render_color_fonts = False
         pdf.set_creation_date(datetime.combine(doc.issue_date, time(0), tzinfo=UTC))
-        title = f"{doc.labels.title} {doc.number or doc.labels.draft_number}"
+        labels = doc.words
+        title = f"{labels.title} {doc.number or labels.draft_number}"
         pdf.set_title(clean_text(title))
         pdf.set_author(clean_text(doc.agency.legal_name or doc.brand.name))
         pdf.set_subject(clean_text(f"{title} - {doc.client.company}"))
@@ -946,7 +977,7 @@ _TOTALS_STEP: Final = line_height(_BODY) + 1.3
 class _Renderer:
     def __init__(self, doc: InvoiceDocument) -> None:
         self.doc = doc
-        self.labels = doc.labels
+        self.labels = doc.words
         self.primary: Color = _parse_hex_color(doc.brand.primary_color, "primary colour")
         self.accent: Color = _parse_hex_color(doc.brand.accent_color, "accent colour")
         self.on_primary = _readable_on(self.primary)
@@ -1014,7 +1045,7 @@ class _Renderer:
         y = canvas.lines(_LEFT, y, agency_lines, _BODY, True)
         details = [clean_text(line) for line in agency.address_lines]
         if agency.tax_id:
-            details.append(f"{labels.tax_id}: {clean_text(agency.tax_id)}")
+            details.append(f"{labels.labelled(labels.tax_id)} {clean_text(agency.tax_id)}")
         wrapped: list[str] = []
         for detail in details:
             wrapped += canvas.wrap(detail, 95, _SMALL + 0.5)
@@ -1067,7 +1098,7 @@ class _Renderer:
                 client_lines += canvas.wrap(clean_text(text), bill_w, _BODY)
         if client.tax_id:
             client_lines += canvas.wrap(
-                f"{labels.tax_id}: {clean_text(client.tax_id)}", bill_w, _BODY
+                f"{labels.labelled(labels.tax_id)} {clean_text(client.tax_id)}", bill_w, _BODY
             )
         bill_bottom = canvas.lines(_LEFT, y + 0.3, client_lines, _BODY, color=(75, 85, 99))
 
@@ -1143,8 +1174,10 @@ class _Renderer:
     def draw_watermark(self) -> None:
         canvas = self.canvas
         text = clean_text(self.labels.stamp_draft)
+        # A longer word (another language's) is made smaller to stay on the page.
+        size = min(110.0, 110.0 * _WATERMARK_MAX_W / max(canvas.width(text, 110, True), 1.0))
         with canvas.transformed(35, _PAGE_W / 2, _PAGE_H / 2):
-            canvas.text(_PAGE_W / 2, _PAGE_H / 2 + 12, text, 110, True, (241, 243, 246), "C")
+            canvas.text(_PAGE_W / 2, _PAGE_H / 2 + 12, text, size, True, (241, 243, 246), "C")
 
     def draw_logo(self, x: float, y: float, w: float, h: float) -> None:
         logo = self.logo

@@ -35,7 +35,12 @@ class Client(SQLModel, table=True):
     __tablename__ = "client"
     __table_args__ = (
         sa.Index("ix_client_status_mrr", "status", "mrr_minor"),
-        sa.Index("ix_client_company_lower", sa.text("lower(company)")),
+        # Keyset pages (services/common/listing.py): each sort of the list, then the id.
+        sa.Index("ix_client_company_key", sa.text("lower(company)"), "id"),
+        sa.Index("ix_client_created_key", "created_at", "id"),
+        sa.Index("ix_client_mrr_key", "mrr_minor", "id"),
+        sa.Index("ix_client_net_invoiced_key", "net_invoiced_minor", "id"),
+        sa.Index("ix_client_outstanding_key", "outstanding_minor", "id"),
         {"extend_existing": True},
     )
 
@@ -59,11 +64,11 @@ class Client(SQLModel, table=True):
     notes: str = Field(default="", sa_column=sa.Column(sa.Text(), nullable=False))
     # lower-case "company contact email website names and urls", for substring search
     search_text: str = Field(default="", max_length=2000)
-    mrr_minor: int = Field(default=0, sa_column=_money(index=True))
+    mrr_minor: int = Field(default=0, sa_column=_money())
     active_subscriptions: int = Field(default=0, sa_column=_money())
-    net_invoiced_minor: int = Field(default=0, sa_column=_money(index=True))
-    outstanding_minor: int = Field(default=0, sa_column=_money(index=True))
-    created_at: datetime = Field(sa_column=_ts(index=True))
+    net_invoiced_minor: int = Field(default=0, sa_column=_money())
+    outstanding_minor: int = Field(default=0, sa_column=_money())
+    created_at: datetime = Field(sa_column=_ts())
     updated_at: datetime = Field(sa_column=_ts())
     archived_at: datetime | None = Field(default=None, sa_column=_ts(nullable=True))
 
@@ -134,6 +139,13 @@ class ProductTaxRate(SQLModel, table=True):
     position: int = Field(default=0)
 
 
+# A subscription's renewal date as sorted, with "no renewal" after every date in either
+# direction: the list's keyset (services/catalog/subscription_queries.py) uses these very
+# expressions, literal for literal, so that both databases use their indexes.
+RENEWAL_FIRST = "coalesce(next_renewal_on, '9999-12-31')"
+RENEWAL_LAST = "coalesce(next_renewal_on, '0001-01-01')"
+
+
 class Subscription(SQLModel, table=True):
     """A product attached to a client: recurring (renews) or a one-time purchase."""
 
@@ -151,6 +163,11 @@ class Subscription(SQLModel, table=True):
             "unit_price_minor",
             "quantity",
         ),
+        # Keyset pages of the list: by renewal (no renewal last, either way), created, MRR.
+        sa.Index("ix_subscription_renewal_first", sa.text(RENEWAL_FIRST), "id"),
+        sa.Index("ix_subscription_renewal_last", sa.text(RENEWAL_LAST), "id"),
+        sa.Index("ix_subscription_created_key", "created_at", "id"),
+        sa.Index("ix_subscription_mrr_key", "mrr_minor", "id"),
         {"extend_existing": True},
     )
 

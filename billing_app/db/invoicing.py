@@ -90,6 +90,10 @@ class Invoice(SQLModel, table=True):
     __tablename__ = "invoice"
     __table_args__ = (
         sa.Index("ix_invoice_status_due", "status", "due_date"),
+        # Keyset pages of the list (services/common/listing.py): each sort, then the id.
+        sa.Index("ix_invoice_issue_key", "issue_date", "id"),
+        sa.Index("ix_invoice_due_key", "due_date", "id"),
+        sa.Index("ix_invoice_total_key", "total_minor", "id"),
         sa.UniqueConstraint("brand_id", "number", name="uq_invoice_brand_number"),
         {"extend_existing": True},
     )
@@ -102,13 +106,13 @@ class Invoice(SQLModel, table=True):
     number: str | None = Field(default=None, max_length=60, index=True)
     currency: str = Field(max_length=3)
     locale: str = Field(default="en", max_length=16)
-    issue_date: date = Field(sa_column=sa.Column(sa.Date(), nullable=False, index=True))
-    due_date: date = Field(sa_column=sa.Column(sa.Date(), nullable=False, index=True))
+    issue_date: date = Field(sa_column=sa.Column(sa.Date(), nullable=False))
+    due_date: date = Field(sa_column=sa.Column(sa.Date(), nullable=False))
     message: str = Field(default="", sa_column=sa.Column(sa.Text(), nullable=False))
     subtotal_minor: int = Field(default=0, sa_column=_money())
     discount_minor: int = Field(default=0, sa_column=_money())
     tax_minor: int = Field(default=0, sa_column=_money())
-    total_minor: int = Field(default=0, sa_column=_money(index=True))
+    total_minor: int = Field(default=0, sa_column=_money())
     paid_minor: int = Field(default=0, sa_column=_money())
     refunded_minor: int = Field(default=0, sa_column=_money())
     snapshot: str = Field(default="", sa_column=sa.Column(sa.Text(), nullable=False))
@@ -143,14 +147,29 @@ class InvoiceLine(SQLModel, table=True):
 
 
 class InvoicePayment(SQLModel, table=True):
-    """Money received for an invoice, or given back (kind ``refund``)."""
+    """Money received for an invoice, given back (kind ``refund``), or a payment taken back
+    because it was recorded by mistake (kind ``reversal``, naming the payment it reverses;
+    ``received_on`` is the day of the correction, ``note`` its reason). Rows are never
+    changed or deleted, so a month's cash figures never change after the fact."""
 
     __tablename__ = "invoice_payment"
-    __table_args__ = {"extend_existing": True}
+    __table_args__ = (
+        sa.Index("uq_invoice_payment_reversal_of_id", "reversal_of_id", unique=True),
+        {"extend_existing": True},
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     invoice_id: int = Field(foreign_key="invoice.id", index=True)
-    kind: str = Field(default="payment", max_length=8)  # payment | refund
+    kind: str = Field(default="payment", max_length=8)  # payment | refund | reversal
+    # The payment a reversal takes back (at most one reversal per payment).
+    reversal_of_id: int | None = Field(
+        default=None,
+        sa_column=sa.Column(
+            sa.Integer(),
+            sa.ForeignKey("invoice_payment.id", name="fk_invoice_payment_reversal_of_id"),
+            nullable=True,
+        ),
+    )
     method: str = Field(max_length=20)  # bank_transfer cheque cash other card
     amount_minor: int = Field(sa_column=sa.Column(sa.BigInteger(), nullable=False))
     currency: str = Field(max_length=3)

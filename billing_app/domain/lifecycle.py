@@ -40,17 +40,20 @@ from billing_app.domain.errors import InvalidTransition
 
 __all__ = [
     "INVOICE_TRANSITIONS",
+    "REVERSAL_TRANSITIONS",
     "SUBSCRIPTION_TRANSITIONS",
     "InvoiceStatus",
     "SubscriptionStatus",
     "accepts_payment",
     "accepts_refund",
+    "accepts_reversal",
     "can_delete_invoice",
     "can_edit_invoice",
     "can_transition",
     "is_collectible",
     "is_terminal",
     "renews",
+    "reversal_transition",
     "transition",
 ]
 
@@ -106,6 +109,16 @@ INVOICE_TRANSITIONS: Final[Mapping[InvoiceStatus, frozenset[InvoiceStatus]]] = M
         _I.UNCOLLECTIBLE: frozenset({_I.PARTIALLY_PAID, _I.PAID, _I.VOID}),
         _I.VOID: frozenset(),
         _I.REFUNDED: frozenset(),
+    }
+)
+
+# Correcting a payment recorded by mistake (a reversal: the payment stays, a reversal entry
+# takes it back) moves an invoice back towards unpaid. Only here: nothing else un-pays an
+# invoice. An invoice with refunds is not reversed (its money went back already).
+REVERSAL_TRANSITIONS: Final[Mapping[InvoiceStatus, frozenset[InvoiceStatus]]] = MappingProxyType(
+    {
+        _I.PAID: frozenset({_I.PARTIALLY_PAID, _I.OPEN}),
+        _I.PARTIALLY_PAID: frozenset({_I.PARTIALLY_PAID, _I.OPEN}),
     }
 )
 
@@ -227,6 +240,21 @@ def can_delete_invoice(status: InvoiceStatus) -> bool:
 def accepts_payment(status: InvoiceStatus) -> bool:
     """A payment may be recorded against an invoice in this status."""
     return status in {InvoiceStatus.OPEN, InvoiceStatus.PARTIALLY_PAID, InvoiceStatus.UNCOLLECTIBLE}
+
+
+def accepts_reversal(status: InvoiceStatus) -> bool:
+    """A payment recorded on an invoice in this status may be reversed (corrected)."""
+    return status in REVERSAL_TRANSITIONS
+
+
+def reversal_transition(current: InvoiceStatus, target: InvoiceStatus) -> InvoiceStatus:
+    """Return `target` when reversing a payment may move the invoice there, else raise
+    InvalidTransition ('A payment on a refunded invoice cannot be reversed.')."""
+    if target in REVERSAL_TRANSITIONS.get(current, frozenset()):
+        return target
+    raise InvalidTransition(
+        f"A payment on an invoice that is {_INVOICE_STATE_TEXT[current]} cannot be reversed."
+    )
 
 
 def accepts_refund(status: InvoiceStatus) -> bool:

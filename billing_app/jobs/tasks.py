@@ -11,7 +11,7 @@ from huey import crontab
 from billing_app.adapters.mailer import mailer_from_settings
 from billing_app.db.engine import get_engine
 from billing_app.jobs.queue import huey
-from billing_app.services.access.auth import WAKE_RESET_REQUESTS, answer_reset_requests
+from billing_app.services.access.password_reset import WAKE_RESET_REQUESTS, answer_reset_requests
 from billing_app.services.common.outbox import WAKE_OUTBOX, deliver_due
 from billing_app.services.common.transactions import register_waker, run
 from billing_app.settings import get_settings

@@ -6,17 +6,19 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from babel.dates import format_date, format_datetime
+from babel.core import get_global
+from babel.dates import format_date
+from babel.numbers import get_currency_name, get_territory_currencies
 
+from billing_app.domain import timestamps
 from billing_app.domain.money import Money, format_money
 from billing_app.domain.numbers import parse_id, parse_whole_number
 from billing_app.services.common.clock import system_clock
 
 
-def format_timestamp(value: datetime | None, locale: str = "en_GB") -> str:
-    if value is None:
-        return "—"
-    return format_datetime(value, "d MMM yyyy, HH:mm", tzinfo=None, locale=locale) + " UTC"
+def format_timestamp(value: datetime | None, zone: str) -> str:
+    """A stored moment in the viewer's time zone (``CurrentUser.time_zone``)."""
+    return timestamps.format_timestamp(value, zone, ADMIN_LOCALE)
 
 
 def to_int(value: Any, default: int = 0) -> int:
@@ -60,21 +62,40 @@ def _page_count(total: int, per_page: int) -> int:
     return max(1, -(-total // per_page))
 
 
-CURRENCIES = tuple(
-    (c, c) for c in ("EUR", "USD", "GBP", "CHF", "CAD", "AUD", "SEK", "NOK", "DKK", "PLN", "JPY")
-)
+def _currency_choices() -> tuple[tuple[str, str], ...]:
+    """Every currency that is legal tender somewhere today (ISO 4217, from Babel's CLDR data),
+    as (code, "EUR — Euro"), by code. The one list every currency picker offers."""
+    today = system_clock.now().date()
+    codes: set[str] = set()
+    for territory in get_global("territory_currencies"):
+        codes.update(get_territory_currencies(territory, start_date=today, tender=True))
+    return tuple(
+        (code, f"{code} — {get_currency_name(code, locale=ADMIN_LOCALE)}") for code in sorted(codes)
+    )
 
 
-LOCALES = (
+CURRENCY_CHOICES = _currency_choices()
+
+# Suggested languages (any locale Babel knows is accepted and kept): the ones agencies use most.
+LOCALE_CHOICES = (
     ("en", "English"),
     ("en_GB", "English (UK)"),
     ("en_US", "English (US)"),
     ("fr", "French"),
+    ("fr_FR", "French (France)"),
+    ("fr_CA", "French (Canada)"),
     ("de", "German"),
+    ("de_CH", "German (Switzerland)"),
     ("es", "Spanish"),
     ("it", "Italian"),
     ("nl", "Dutch"),
     ("pt", "Portuguese"),
+    ("pt_BR", "Portuguese (Brazil)"),
+    ("sv", "Swedish"),
+    ("fi", "Finnish"),
+    ("da", "Danish"),
+    ("nb", "Norwegian"),
+    ("pl", "Polish"),
 )
 
 

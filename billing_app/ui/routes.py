@@ -130,7 +130,12 @@ PAGES: tuple[Page, ...] = (
         f"{_ADMIN}.dashboard.dashboard:dashboard_page",
         (f"{_ADMIN}.dashboard.dashboard:DashboardState.load",),
     ),
-    Page(TEAM, "Team", f"{_ADMIN}.team.team:team_page", (f"{_ADMIN}.team.team:TeamState.load",)),
+    Page(
+        TEAM,
+        "Team",
+        f"{_ADMIN}.team.team:team_page",
+        (f"{_ADMIN}.team.team:TeamState.load", f"{_ADMIN}.team.team:InvitationsState.load"),
+    ),
     Page(
         ROLES, "Roles", f"{_ADMIN}.team.roles:roles_page", (f"{_ADMIN}.team.roles:RolesState.load",)
     ),

@@ -16,6 +16,7 @@ from billing_app.services.access import team
 from billing_app.services.access.identity import current_user_from
 from billing_app.services.common.clock import system_clock
 
+from .axe import assert_accessible
 from .conftest import AppServer, emailed_link, link_in
 
 pytestmark = pytest.mark.e2e
@@ -44,6 +45,7 @@ def test_first_run_setup_then_sign_out_and_in(app_server: AppServer, new_page: A
     page.goto(app_server.base_url + "/")
     page.wait_for_url(at("/setup"))
     page.get_by_text("Create the owner account").wait_for()
+    assert_accessible(page, "the first-run page")  # tests/e2e/axe.py
 
     page.fill("#name", "Olivia Nord")
     page.fill("#email", OWNER_EMAIL)

@@ -29,6 +29,7 @@ from billing_app.db.models import OutboxEmail, StaffUser
 from billing_app.services.access import roles
 from billing_app.services.access.identity import current_user_from
 from billing_app.services.catalog import products as catalog
+from billing_app.services.catalog import tax_rates
 from billing_app.services.common.tokens import hash_password
 from billing_app.services.customers import clients
 from billing_app.services.invoicing import drafts, sending
@@ -89,7 +90,7 @@ def _catalog(server: AppServer, actor: Any, tag: str = "") -> dict[str, Any]:
     """A 20 % VAT rate, two products using it, and a client with a website (services)."""
     run = RUN + tag
     with Session(server.engine, expire_on_commit=False) as session:
-        vat = catalog.create_tax_rate(session, actor, name=f"VAT {run}", percent="20")
+        vat = tax_rates.create_tax_rate(session, actor, name=f"VAT {run}", percent="20")
         session.flush()
         assert vat.id is not None
         hosting = catalog.create_product(

@@ -10,7 +10,7 @@ import reflex as rx
 
 import billing_app.billing_app  # noqa: F401  (registers every page and state)
 from billing_app.domain.permissions import Permission
-from billing_app.ui.session.staff import GUARD_ATTR, PUBLIC, SIGNED_IN
+from billing_app.ui.session.staff import GUARD_ATTR, PUBLIC, READ_PERMISSION, SIGNED_IN
 
 # Handlers anyone may call: the pages used before signing in. Each relies on the services for
 # its checks (one-time setup, throttling, hashed single-use tokens).
@@ -76,6 +76,12 @@ def test_every_handler_is_guarded_or_explicitly_public() -> None:
             if marker == PUBLIC:
                 if label not in PUBLIC_HANDLERS:
                     wrongly_public.append(label)
+            elif marker == READ_PERMISSION:
+                # A list handler (ui/kit/list_state.py): needs the read permission of the
+                # state's LIST spec, which must name one.
+                spec = getattr(state, "LIST", None)
+                if not isinstance(getattr(spec, "read", None), Permission):
+                    unguarded.append(label)
             elif marker != SIGNED_IN and marker not in permissions:
                 unguarded.append(label)
     assert unguarded == [], f"handlers without a permission: {unguarded}"
@@ -98,3 +104,11 @@ def test_identity_lives_only_in_backend_vars_or_the_database() -> None:
             assert var not in {"user_id", "role_key", "token", "session_token", "permissions"}, (
                 f"{state.__name__}.{var} would let the browser hold identity"
             )
+
+
+def test_no_class_setting_became_a_var_the_browser_sees() -> None:
+    """Reflex turns an unannotated class attribute of a state into a var sent to the browser:
+    settings such as a list's spec must be ClassVars."""
+    for state in our_states():
+        shouted = [name for name in state.base_vars if name.isupper()]
+        assert shouted == [], f"{state.__name__}: {shouted}"

@@ -18,6 +18,7 @@ from sqlmodel import Session, select
 from billing_app.adapters.mailer import FileMailer, SmtpMailer
 from billing_app.db.models import OutboxEmail
 from billing_app.services.common import outbox
+from billing_app.services.common.actors import SYSTEM
 from billing_app.services.common.clock import FixedClock
 from billing_app.settings import Settings
 
@@ -161,7 +162,7 @@ def test_failures_are_retried_with_backoff_then_kept_as_dead(
     assert outbox.deliver_due(engine, SmtpMailer(broken), clock=clock, settings=broken).failed == 0
 
     # Nothing is lost: once SMTP works again, a retry delivers it.
-    outbox.retry_now(session, email_id, clock=clock)
+    outbox.retry_now(session, SYSTEM, email_id, clock=clock)
     session.commit()
     cfg = smtp_settings(settings, port)
     assert outbox.deliver_due(engine, SmtpMailer(cfg), clock=clock, settings=cfg).sent == 1
@@ -207,6 +208,6 @@ def test_the_emails_page_never_shows_usable_one_time_links(
     email_id = queue(session, clock, settings)
     raw = session.get(OutboxEmail, email_id)
     assert raw is not None and "token=x" in raw.body_text
-    detail = outbox.get_email(session, email_id)
+    detail = outbox.get_email(session, SYSTEM, email_id)
     assert "token=x" not in detail.body_text and "token=x" not in detail.body_html
     assert "https://billing.agency.test/r?token=[hidden]" in detail.body_text

@@ -10,7 +10,7 @@ import pytest
 from sqlmodel import Session, col, select
 
 from billing_app.db.models import AuthSession, OutboxEmail, RecoveryCode, StaffUser
-from billing_app.services.access import account, auth, throttling
+from billing_app.services.access import account, auth, password_reset, throttling
 from billing_app.services.access.identity import CurrentUser, current_user_from
 from billing_app.services.common.clock import FixedClock
 from billing_app.services.common.errors import ValidationFailed
@@ -156,7 +156,7 @@ def test_two_factor_sign_in_with_replay_refused(
         session, mfa_ticket_id=third.mfa_ticket_id, browser=BROWSER, code=codes[0], clock=clock
     )
     assert reused.ticket is None
-    assert account.recovery_codes_left(session, user_id) == 9
+    assert account.recovery_codes_left(session, me(session, user_id)) == 9
 
 
 def test_wrong_codes_are_throttled_and_tickets_expire(
@@ -208,7 +208,7 @@ def test_a_password_reset_does_not_bypass_two_factor(
     enable_2fa(session, clock, user_id)
     request_reset(session, clock, settings, "owner@agency.test")
     token = delivered_token(session, "owner@agency.test", "/reset-password", settings, clock)
-    auth.reset_password(
+    password_reset.reset_password(
         session,
         token=token,
         password="fresh long passphrase",
@@ -238,7 +238,7 @@ def test_turning_two_factor_off_needs_the_password(
         session, me(session, user_id), current_password=PASSWORD, clock=clock, settings=settings
     )
     session.commit()
-    assert not account.two_factor_enabled(session, user_id)
+    assert not account.two_factor_enabled(session, me(session, user_id))
     outcome = auth.authenticate(
         session,
         email="owner@agency.test",
@@ -260,7 +260,7 @@ def test_a_wrong_first_code_does_not_turn_two_factor_on(
             session, me(session, user_id), code="123456", current_password=PASSWORD, clock=clock
         )
     session.rollback()
-    assert not account.two_factor_enabled(session, user_id)
+    assert not account.two_factor_enabled(session, me(session, user_id))
 
 
 def test_recovery_codes_made_only_of_digits_still_work(
@@ -311,7 +311,7 @@ def test_changing_the_password_ends_reset_links_sent_before(
     )
     session.commit()
     with pytest.raises(ValidationFailed, match="not valid or was already used"):
-        auth.check_reset_token(session, token, clock=clock)
+        password_reset.check_reset_token(session, token, clock=clock)
 
 
 def test_the_second_factor_step_works_only_in_the_browser_that_typed_the_password(

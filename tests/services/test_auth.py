@@ -18,7 +18,7 @@ from billing_app.db.models import (
     StaffUser,
 )
 from billing_app.domain.permissions import Permission
-from billing_app.services.access import auth
+from billing_app.services.access import auth, password_reset
 from billing_app.services.common.clock import FixedClock
 from billing_app.services.common.errors import Conflict, ValidationFailed
 from billing_app.settings import Settings
@@ -29,9 +29,9 @@ PASSWORD = "correct horse battery"
 
 def request_reset(session: Session, clock: FixedClock, settings: Settings, email: str) -> None:
     """What the page does (queue the request) and what the job then does (answer it)."""
-    auth.request_password_reset(session, email=email, ip="10.0.0.9", clock=clock)
+    password_reset.request_password_reset(session, email=email, ip="10.0.0.9", clock=clock)
     session.commit()
-    auth.answer_reset_requests(session, clock=clock, settings=settings)
+    password_reset.answer_reset_requests(session, clock=clock, settings=settings)
     session.commit()
 
 
@@ -213,7 +213,7 @@ def test_password_reset_lifts_the_lockout(
         session.commit()
     request_reset(session, clock, settings, "owner@agency.test")
     token = delivered_token(session, "owner@agency.test", "/reset-password", settings, clock)
-    auth.reset_password(
+    password_reset.reset_password(
         session,
         token=token,
         password="a brand new passphrase",
@@ -318,19 +318,21 @@ def test_reset_link_is_single_use_expires_in_an_hour_and_ends_sessions(
     assert token not in session.exec(select(PasswordReset.token_hash)).one()
     stored = session.exec(select(OutboxEmail)).one()
     assert token not in stored.body_text and token not in stored.body_html
-    assert auth.check_reset_token(session, token, clock=clock) == "owner@agency.test"
+    assert password_reset.check_reset_token(session, token, clock=clock) == "owner@agency.test"
 
     with pytest.raises(ValidationFailed, match="too common"):
-        auth.reset_password(session, token=token, password="password1", clock=clock)
+        password_reset.reset_password(session, token=token, password="password1", clock=clock)
     session.rollback()
 
-    auth.reset_password(
+    password_reset.reset_password(
         session, token=token, password="another long passphrase", clock=clock, settings=settings
     )
     session.commit()
     assert auth.resolve_session(session, open_session, clock=clock, settings=settings) is None
     with pytest.raises(ValidationFailed, match="not valid or was already used"):
-        auth.reset_password(session, token=token, password="yet another passphrase", clock=clock)
+        password_reset.reset_password(
+            session, token=token, password="yet another passphrase", clock=clock
+        )
     session.rollback()
     kinds = session.exec(select(OutboxEmail.kind).order_by(col(OutboxEmail.id))).all()
     assert kinds == ["password_reset", "password_changed"]
@@ -339,7 +341,7 @@ def test_reset_link_is_single_use_expires_in_an_hour_and_ends_sessions(
     late = delivered_token(session, "owner@agency.test", "/reset-password", settings, clock)
     clock.advance(minutes=61)
     with pytest.raises(ValidationFailed, match="expired"):
-        auth.check_reset_token(session, late, clock=clock)
+        password_reset.check_reset_token(session, late, clock=clock)
 
 
 def test_reset_for_an_unknown_email_sends_nothing(
@@ -422,14 +424,14 @@ def test_forgot_password_does_the_same_work_for_known_and_unknown_addresses(
 
     before = rows()
     for email in ("owner@agency.test", "nobody@agency.test"):
-        auth.request_password_reset(session, email=email, ip="10.0.0.9", clock=clock)
+        password_reset.request_password_reset(session, email=email, ip="10.0.0.9", clock=clock)
         session.commit()
     after = rows()
     assert after["password_reset_request"] == before["password_reset_request"] + 2
     assert {k: after[k] for k in after if k != "password_reset_request"} == {
         k: before[k] for k in before if k != "password_reset_request"
     }
-    assert auth.answer_reset_requests(session, clock=clock, settings=settings) == 2
+    assert password_reset.answer_reset_requests(session, clock=clock, settings=settings) == 2
     session.commit()
     assert session.exec(select(OutboxEmail.to_address)).all() == ["owner@agency.test"]
     assert session.execute(sa.text("SELECT count(*) FROM password_reset_request")).scalar() == 0
@@ -447,14 +449,18 @@ def test_reset_requests_from_one_address_are_throttled_and_capped_per_account(
 ) -> None:
     make_owner(session, clock)
     for _ in range(15):
-        auth.request_password_reset(session, email="owner@agency.test", ip="6.6.6.6", clock=clock)
+        password_reset.request_password_reset(
+            session, email="owner@agency.test", ip="6.6.6.6", clock=clock
+        )
         session.commit()
-    assert auth.answer_reset_requests(session, clock=clock, settings=settings) == 10
+    assert password_reset.answer_reset_requests(session, clock=clock, settings=settings) == 10
     session.commit()
     # At most three live links an hour per account, however many requests got through.
-    assert len(session.exec(select(OutboxEmail)).all()) == auth.RESETS_PER_HOUR
+    assert len(session.exec(select(OutboxEmail)).all()) == password_reset.RESETS_PER_HOUR
     # Another address is not slowed by the first one's flood.
-    auth.request_password_reset(session, email="owner@agency.test", ip="10.1.1.1", clock=clock)
+    password_reset.request_password_reset(
+        session, email="owner@agency.test", ip="10.1.1.1", clock=clock
+    )
     session.commit()
     assert session.execute(sa.text("SELECT count(*) FROM password_reset_request")).scalar() == 1
 
@@ -467,12 +473,12 @@ def test_reset_links_sent_before_a_reset_stop_working(
     first = delivered_token(session, "owner@agency.test", "/reset-password", settings, clock)
     request_reset(session, clock, settings, "owner@agency.test")
     second = delivered_token(session, "owner@agency.test", "/reset-password", settings, clock)
-    auth.reset_password(
+    password_reset.reset_password(
         session, token=second, password="another long passphrase", clock=clock, settings=settings
     )
     session.commit()
     with pytest.raises(ValidationFailed, match="not valid or was already used"):
-        auth.check_reset_token(session, first, clock=clock)
+        password_reset.check_reset_token(session, first, clock=clock)
 
 
 def test_a_queued_reset_email_whose_link_died_is_not_sent(

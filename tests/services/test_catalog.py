@@ -13,10 +13,11 @@ from sqlmodel import Session, select
 from billing_app.adapters import storage
 from billing_app.db.customers import Product
 from billing_app.domain.tax import TaxRate
+from billing_app.services.catalog import product_queries, subscriptions, tax_rates
 from billing_app.services.catalog import products as catalog
-from billing_app.services.catalog import subscriptions
 from billing_app.services.common.clock import FixedClock
 from billing_app.services.common.errors import Conflict, ValidationFailed
+from billing_app.services.common.listing import ListRequest
 from billing_app.settings import Settings
 
 from .test_clients import ADMIN, add_client, add_product
@@ -25,32 +26,32 @@ PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
 
 
 def test_tax_rates_are_exact_and_validated(session: Session, clock: FixedClock) -> None:
-    vat = catalog.create_tax_rate(session, ADMIN, name=" VAT ", percent="20", clock=clock)
-    qst = catalog.create_tax_rate(
+    vat = tax_rates.create_tax_rate(session, ADMIN, name=" VAT ", percent="20", clock=clock)
+    qst = tax_rates.create_tax_rate(
         session, ADMIN, name="QST", percent="9,975 %", inclusive=True, clock=clock
     )
     session.commit()
-    assert catalog.tax_rate_of(vat) == TaxRate("VAT", Decimal("20"))
-    assert catalog.tax_rate_of(qst).label == "QST 9.975% incl."
+    assert tax_rates.tax_rate_of(vat) == TaxRate("VAT", Decimal("20"))
+    assert tax_rates.tax_rate_of(qst).label == "QST 9.975% incl."
     for percent, message in (
         ("120", "between 0 and 100"),
         ("abc", "as a number"),
         ("1.23456", "4 decimals"),
     ):
         with pytest.raises(ValidationFailed) as caught:
-            catalog.create_tax_rate(session, ADMIN, name="X", percent=percent, clock=clock)
+            tax_rates.create_tax_rate(session, ADMIN, name="X", percent=percent, clock=clock)
         assert caught.value.field == "percent"
         assert message in caught.value.message
     with pytest.raises(ValidationFailed) as caught:
-        catalog.create_tax_rate(session, ADMIN, name="", percent="5", clock=clock)
+        tax_rates.create_tax_rate(session, ADMIN, name="", percent="5", clock=clock)
     assert caught.value.field == "name"
-    catalog.set_tax_rate_archived(session, ADMIN, vat.id or 0, True, clock=clock)
+    tax_rates.set_tax_rate_archived(session, ADMIN, vat.id or 0, True, clock=clock)
     session.commit()
-    assert [r.name for r in catalog.list_tax_rates(session)] == ["QST"]
+    assert [r.name for r in tax_rates.list_tax_rates(session)] == ["QST"]
 
 
 def test_product_with_interval_price_and_tax_rates(session: Session, clock: FixedClock) -> None:
-    vat = catalog.create_tax_rate(session, ADMIN, name="VAT", percent="20", clock=clock)
+    vat = tax_rates.create_tax_rate(session, ADMIN, name="VAT", percent="20", clock=clock)
     product = catalog.create_product(
         session,
         ADMIN,
@@ -66,7 +67,7 @@ def test_product_with_interval_price_and_tax_rates(session: Session, clock: Fixe
         clock=clock,
     )
     session.commit()
-    row = catalog.product_row(session, product.id or 0)
+    row = product_queries.product_row(session, ADMIN, product.id or 0)
     assert (row.price.amount_minor, row.price.currency) == (123450, "EUR")
     assert row.billing_label == "every 4 weeks"
     assert [r.label for r in row.tax_rates] == ["VAT 20%"]
@@ -100,7 +101,7 @@ def test_bad_product_input_names_the_field(
 
 
 def test_duplicate_then_rename_the_copy(session: Session, clock: FixedClock) -> None:
-    vat = catalog.create_tax_rate(session, ADMIN, name="VAT", percent="20", clock=clock)
+    vat = tax_rates.create_tax_rate(session, ADMIN, name="VAT", percent="20", clock=clock)
     original = catalog.create_product(
         session,
         ADMIN,
@@ -111,7 +112,7 @@ def test_duplicate_then_rename_the_copy(session: Session, clock: FixedClock) -> 
     )
     copy = catalog.duplicate_product(session, ADMIN, original.id or 0, clock=clock)
     session.commit()
-    row = catalog.product_row(session, copy.id or 0)
+    row = product_queries.product_row(session, ADMIN, copy.id or 0)
     assert (row.name, row.price.amount_minor, row.billing_label) == (
         "Copy of Managed hosting",
         2500,
@@ -126,7 +127,9 @@ def test_duplicate_then_rename_the_copy(session: Session, clock: FixedClock) -> 
         clock=clock,
     )
     session.commit()
-    names = [r.name for r in catalog.list_products(session, sort="name").rows]
+    names = [
+        r.name for r in product_queries.list_products(session, ADMIN, ListRequest(sort="name")).rows
+    ]
     assert names == ["Managed hosting", "Premium hosting"]
 
 
@@ -196,8 +199,10 @@ def test_a_used_product_is_archived_never_deleted(session: Session, clock: Fixed
     session.rollback()
     catalog.set_product_archived(session, ADMIN, used, True, clock=clock)
     session.commit()
-    assert catalog.list_products(session).total == 0
-    archived = catalog.list_products(session, status="archived").rows
+    assert product_queries.list_products(session, ADMIN, ListRequest()).total == 0
+    archived = product_queries.list_products(
+        session, ADMIN, ListRequest(filters={"status": "archived"})
+    ).rows
     assert [(r.name, r.subscriptions) for r in archived] == [("Used", 1)]
     with pytest.raises(ValidationFailed):
         subscriptions.attach(
@@ -232,7 +237,7 @@ def test_percentages_and_intervals_are_read_in_plain_notation_only(
     """docs/security.md item 34: no exponents, NaN, Infinity, underscores, non-ASCII digits or
     oversized numbers."""
     with pytest.raises(ValidationFailed, match="as a number") as caught:
-        catalog.create_tax_rate(session, ADMIN, name="X", percent=text, clock=clock)
+        tax_rates.create_tax_rate(session, ADMIN, name="X", percent=text, clock=clock)
     assert caught.value.field == "percent"
     with pytest.raises(ValidationFailed, match="how many days") as caught:
         catalog.create_product(

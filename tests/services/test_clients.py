@@ -19,10 +19,11 @@ from billing_app.db.models import AuditEvent
 from billing_app.domain.permissions import ALL_PERMISSIONS, Permission
 from billing_app.services.access.identity import CurrentUser
 from billing_app.services.catalog import products as catalog
-from billing_app.services.catalog import subscriptions
+from billing_app.services.catalog import subscription_queries, subscriptions
 from billing_app.services.common.clock import FixedClock
 from billing_app.services.common.errors import Conflict, NotFound, ValidationFailed
-from billing_app.services.customers import clients, imports
+from billing_app.services.common.listing import ListRequest
+from billing_app.services.customers import client_queries, clients, imports
 
 ADMIN = CurrentUser(
     id=1,
@@ -95,7 +96,7 @@ def test_a_client_is_added_in_one_step_with_its_websites(
         ],
     )
     assert client.id is not None
-    overview = clients.client_overview(session, ADMIN, client.id)
+    overview = client_queries.client_overview(session, ADMIN, client.id)
     assert overview.client.email == "billing@acme.test"
     assert overview.client.country == "FR"
     assert [(w.name, w.url) for w in overview.websites] == [
@@ -173,7 +174,7 @@ def test_edit_keeps_renames_adds_and_removes_websites(session: Session, clock: F
     sites = clients.websites_of(session, client.id)
     assert (sites[0].id, sites[0].name) == (shop.id, "Online shop")
     assert [s.name for s in sites] == ["Online shop", "Docs"]
-    page = clients.list_clients(session, ADMIN, search="docs.acme")
+    page = client_queries.list_clients(session, ADMIN, ListRequest(search="docs.acme"))
     assert [r.company for r in page.rows] == ["Acme Bakery SAS"]
 
 
@@ -237,16 +238,21 @@ def test_archive_needs_no_running_subscription_and_keeps_the_client(
     clients.archive_client(session, ADMIN, client.id, clock=clock)
     session.commit()
     assert clients.get_client(session, client.id).status == "archived"
-    assert clients.list_clients(session, ADMIN).total == 0
-    assert clients.list_clients(session, ADMIN, status="archived").total == 1
+    assert client_queries.list_clients(session, ADMIN, ListRequest()).total == 0
+    assert (
+        client_queries.list_clients(
+            session, ADMIN, ListRequest(filters={"status": "archived"})
+        ).total
+        == 1
+    )
     clients.restore_client(session, ADMIN, client.id, clock=clock)
     session.commit()
-    assert clients.list_clients(session, ADMIN).total == 1
+    assert client_queries.list_clients(session, ADMIN, ListRequest()).total == 1
 
 
 def test_unknown_client_is_not_found(session: Session) -> None:
     with pytest.raises(NotFound):
-        clients.client_overview(session, ADMIN, 424242)
+        client_queries.client_overview(session, ADMIN, 424242)
 
 
 def test_list_searches_filters_sorts_and_paginates(session: Session, clock: FixedClock) -> None:
@@ -261,7 +267,7 @@ def test_list_searches_filters_sorts_and_paginates(session: Session, clock: Fixe
             websites=[clients.WebsiteInput(name="site", url=f"site{i}.example.test")],
         )
         clock.advance(days=1)
-    by_name = clients.list_clients(session, ADMIN, sort="name")
+    by_name = client_queries.list_clients(session, ADMIN, ListRequest(sort="name"))
     assert [r.company for r in by_name.rows] == [
         "alpha Design",
         "Beta 100% Labs",
@@ -269,26 +275,40 @@ def test_list_searches_filters_sorts_and_paginates(session: Session, clock: Fixe
         "Gamma_Cafe",
         "Zeta Studio",
     ]
-    newest = clients.list_clients(
-        session, ADMIN, sort="created", descending=True, per_page=2, page=2
+    first = client_queries.list_clients(
+        session, ADMIN, ListRequest(sort="created", descending=True, per_page=2)
+    )
+    newest = client_queries.list_clients(
+        session,
+        ADMIN,
+        ListRequest(sort="created", descending=True, per_page=2, after=first.last_key),
     )
     assert (newest.total, newest.pages) == (5, 3)
     assert [r.company for r in newest.rows] == ["Beta 100% Labs", "alpha Design"]
-    assert [r.company for r in clients.list_clients(session, ADMIN, status="inactive").rows] == [
-        "Delta Hosting"
-    ]
-    # LIKE wildcards are literal; search covers company, email and website
-    assert [r.company for r in clients.list_clients(session, ADMIN, search="100%").rows] == [
-        "Beta 100% Labs"
-    ]
-    assert [r.company for r in clients.list_clients(session, ADMIN, search="a_c").rows] == [
-        "Gamma_Cafe"
-    ]
-    assert [r.company for r in clients.list_clients(session, ADMIN, search="C3@EXAMPLE").rows] == [
-        "Gamma_Cafe"
-    ]
     assert [
-        r.company for r in clients.list_clients(session, ADMIN, search="site0.example").rows
+        r.company
+        for r in client_queries.list_clients(
+            session, ADMIN, ListRequest(filters={"status": "inactive"})
+        ).rows
+    ] == ["Delta Hosting"]
+    # LIKE wildcards are literal; search covers company, email and website
+    assert [
+        r.company
+        for r in client_queries.list_clients(session, ADMIN, ListRequest(search="100%")).rows
+    ] == ["Beta 100% Labs"]
+    assert [
+        r.company
+        for r in client_queries.list_clients(session, ADMIN, ListRequest(search="a_c")).rows
+    ] == ["Gamma_Cafe"]
+    assert [
+        r.company
+        for r in client_queries.list_clients(session, ADMIN, ListRequest(search="C3@EXAMPLE")).rows
+    ] == ["Gamma_Cafe"]
+    assert [
+        r.company
+        for r in client_queries.list_clients(
+            session, ADMIN, ListRequest(search="site0.example")
+        ).rows
     ] == ["Zeta Studio"]
 
 
@@ -312,7 +332,7 @@ def test_list_sorts_by_mrr_from_subscriptions(session: Session, clock: FixedCloc
             clock=clock,
         )
     session.commit()
-    page = clients.list_clients(session, ADMIN, sort="mrr", descending=True)
+    page = client_queries.list_clients(session, ADMIN, ListRequest(sort="mrr", descending=True))
     assert [(r.company, r.mrr.amount_minor) for r in page.rows] == [
         ("Big", 5000),
         ("Small", 1000),
@@ -328,7 +348,7 @@ def test_csv_export_lists_the_filtered_clients(session: Session, clock: FixedClo
         websites=[clients.WebsiteInput(name="Shop", url="shop.acme.test")],
     )
     add_client(session, clock, company="Hidden", email="h@x.test", status="inactive")
-    text = clients.export_csv(session, ADMIN, status="active").decode("utf-8-sig")
+    text = client_queries.export_csv(session, ADMIN, status="active").decode("utf-8-sig")
     rows = list(csv.DictReader(io.StringIO(text)))
     assert len(rows) == 1
     assert rows[0]["company"] == 'Quote "and", comma'
@@ -343,7 +363,7 @@ FORMULAS = ['=HYPERLINK("http://evil","x")', "+1", "-2+3", "@SUM(A1)"]
 def _export_rows(
     session: Session, viewer: CurrentUser = ADMIN, **options: object
 ) -> list[dict[str, str]]:
-    data = clients.export_csv(session, viewer, status="", **options)  # type: ignore[arg-type]
+    data = client_queries.export_csv(session, viewer, status="", **options)  # type: ignore[arg-type]
     return list(csv.DictReader(io.StringIO(data.decode("utf-8-sig"), newline="")))
 
 
@@ -373,7 +393,7 @@ def test_csv_export_is_utf8_with_a_bom_and_negative_amounts_stay_numbers(
     client.outstanding_minor = -1250
     session.add(client)
     session.commit()
-    data = clients.export_csv(session, ADMIN)
+    data = client_queries.export_csv(session, ADMIN)
     assert data.startswith(b"\xef\xbb\xbfcompany,")
     [row] = _export_rows(session)
     assert (row["company"], row["contact_name"]) == ("Café Ünder", "Jürgen Çelik")
@@ -395,7 +415,7 @@ def test_the_export_imports_back_unchanged(
         websites=[clients.WebsiteInput(name="Shop", url="shop.cafe.test")],
     )
     add_client(session, clock, company='=HYPERLINK("http://evil","x")', email="evil@x.test")
-    data = clients.export_csv(session, ADMIN, status="")
+    data = client_queries.export_csv(session, ADMIN, status="")
 
     def details(s: Session) -> list[tuple[str, ...]]:
         found = s.exec(select(Client).order_by(col(Client.email))).all()
@@ -472,16 +492,22 @@ def test_money_figures_need_their_permission(session: Session, clock: FixedClock
     assert big.id is not None
 
     def figures(viewer: CurrentUser) -> set[str]:
-        row = next(r for r in clients.list_clients(session, viewer).rows if r.id == big.id)
-        overview = clients.client_overview(session, viewer, big.id or 0)
+        row = next(
+            r
+            for r in client_queries.list_clients(session, viewer, ListRequest()).rows
+            if r.id == big.id
+        )
+        overview = client_queries.client_overview(session, viewer, big.id or 0)
         names = {n for n in ("mrr", "net_invoiced", "outstanding") if getattr(row, n) is not None}
         assert names == {
             n for n in ("mrr", "net_invoiced", "outstanding") if getattr(overview, n) is not None
         }
         exported = set(_export_rows(session, viewer)[0]) & {"mrr", "net_invoiced", "outstanding"}
         assert exported == names
-        subs = subscriptions.list_subscriptions(session, viewer, client_id=big.id).rows
-        detail, _ = subscriptions.subscription_detail(session, viewer, subs[0].id)
+        subs = subscription_queries.list_subscriptions(
+            session, viewer, ListRequest(filters={"client": str(big.id)})
+        ).rows
+        detail, _ = subscription_queries.subscription_detail(session, viewer, subs[0].id)
         assert {s.mrr is not None for s in subs} == {detail.mrr is not None} == {"mrr" in names}
         return names
 
@@ -493,7 +519,9 @@ def test_money_figures_need_their_permission(session: Session, clock: FixedClock
         "net_invoiced",
         "outstanding",
     }
-    row = next(r for r in clients.list_clients(session, ADMIN).rows if r.id == big.id)
+    row = next(
+        r for r in client_queries.list_clients(session, ADMIN, ListRequest()).rows if r.id == big.id
+    )
     assert row.mrr is not None and row.mrr.amount_minor == 5000
     assert row.outstanding is not None and row.outstanding.amount_minor == 9900
 
@@ -506,7 +534,7 @@ def test_sorting_by_a_hidden_figure_is_ignored(
     _three_clients_with_mrr(session, clock)
 
     def order(viewer: CurrentUser, key: str) -> list[str]:
-        page = clients.list_clients(session, viewer, sort=key, descending=True)
+        page = client_queries.list_clients(session, viewer, ListRequest(sort=key, descending=True))
         exported = _export_rows(session, viewer, sort=key, descending=True)
         assert [row["company"] for row in exported] == [r.company for r in page.rows]
         return [r.company for r in page.rows]
@@ -514,6 +542,10 @@ def test_sorting_by_a_hidden_figure_is_ignored(
     by_name = ["Small", "None", "Big"]
     assert order(CLIENTS_ONLY, sort) == by_name
     assert order(ADMIN, sort) != by_name
-    subs_sorted = subscriptions.list_subscriptions(session, CLIENTS_ONLY, sort="mrr")
-    renewals = subscriptions.list_subscriptions(session, CLIENTS_ONLY, sort="next_renewal")
+    subs_sorted = subscription_queries.list_subscriptions(
+        session, CLIENTS_ONLY, ListRequest(sort="mrr")
+    )
+    renewals = subscription_queries.list_subscriptions(
+        session, CLIENTS_ONLY, ListRequest(sort="next_renewal")
+    )
     assert [s.id for s in subs_sorted.rows] == [s.id for s in renewals.rows]

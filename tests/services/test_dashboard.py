@@ -15,7 +15,7 @@ from billing_app.services.catalog import products as catalog
 from billing_app.services.catalog import subscriptions
 from billing_app.services.catalog.subscriptions import AttachInput
 from billing_app.services.common.clock import FixedClock
-from billing_app.services.customers import clients
+from billing_app.services.customers import client_queries
 from billing_app.services.reporting.dashboard import revenue_figures
 
 from .test_invoicing import draft, send, world  # noqa: F401  (the world fixture)
@@ -66,12 +66,14 @@ def test_revenue_figures_need_their_permissions(
     """MRR needs reports.view; what clients owe needs invoices.read too."""
     send(session, world, draft(session, world, clock), clock)
     actor = world["actor"]
-    reports_only = replace(actor, permissions=frozenset({Permission.REPORTS_VIEW}))
+    # The dashboard itself needs dashboard.view (docs/security.md item 22).
+    dashboard = {Permission.DASHBOARD_VIEW}
+    reports_only = replace(actor, permissions=frozenset({*dashboard, Permission.REPORTS_VIEW}))
     figures = revenue_figures(session, reports_only, clock=clock)
     assert figures is not None
     assert figures.outstanding is None and figures.overdue is None
     assert figures.overdue_count is None
-    neither = replace(actor, permissions=frozenset({Permission.INVOICES_READ}))
+    neither = replace(actor, permissions=frozenset({*dashboard, Permission.INVOICES_READ}))
     assert revenue_figures(session, neither, clock=clock) is None
 
 
@@ -110,10 +112,12 @@ def test_arr_is_the_exact_yearly_amount_not_the_rounded_mrr_times_twelve(
     assert figures is not None
     assert figures.mrr == {"EUR": Money(5308, "EUR")}
     assert figures.arr == {"EUR": Money(63700, "EUR")}
-    overview = clients.client_overview(session, world["actor"], world["client"].id)
+    overview = client_queries.client_overview(session, world["actor"], world["client"].id)
     assert (overview.mrr, overview.arr) == (Money(5308, "EUR"), Money(63700, "EUR"))
 
     # ARR is a reports.view figure, like MRR (docs/security.md item 43).
-    invoices_only = replace(world["actor"], permissions=frozenset({Permission.INVOICES_READ}))
-    hidden = clients.client_overview(session, invoices_only, world["client"].id)
+    invoices_only = replace(
+        world["actor"], permissions=frozenset({Permission.CLIENTS_READ, Permission.INVOICES_READ})
+    )
+    hidden = client_queries.client_overview(session, invoices_only, world["client"].id)
     assert (hidden.mrr, hidden.arr) == (None, None)

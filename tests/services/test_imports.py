@@ -16,7 +16,7 @@ from billing_app.db.customers import Client, ClientWebsite
 from billing_app.db.invoicing import Invoice
 from billing_app.services.common.clock import FixedClock
 from billing_app.services.common.errors import ValidationFailed
-from billing_app.services.customers import clients, imports
+from billing_app.services.customers import client_queries, clients, imports
 from billing_app.services.invoicing import drafts, snapshots
 from billing_app.services.invoicing.documents import pdf_of
 from billing_app.services.invoicing.drafts import DraftForm, LineForm
@@ -41,7 +41,7 @@ MESSY = (
 
 def test_preview_reports_every_bad_row_with_its_reason(session: Session, clock: FixedClock) -> None:
     add_client(session, clock, company="Existing", email="existing@x.test")
-    preview = imports.preview(session, MESSY)
+    preview = imports.preview(session, ADMIN, MESSY)
     assert preview.ignored_columns == ["Favourite colour"]
     result = {row.line: (row.company, row.error) for row in preview.rows}
     assert result[2] == ("Acme Bakery", "")
@@ -77,7 +77,7 @@ def test_import_writes_valid_rows_once_and_reimport_adds_nothing(
 
 def test_comma_separated_latin1_file(session: Session, clock: FixedClock) -> None:
     data = "company,email,city\nBrasserie Élise,elise@x.test,Liège\n".encode("latin-1")
-    preview = imports.preview(session, data)
+    preview = imports.preview(session, ADMIN, data)
     assert [(r.company, r.error) for r in preview.rows] == [("Brasserie Élise", "")]
 
 
@@ -91,7 +91,7 @@ def test_comma_separated_latin1_file(session: Session, clock: FixedClock) -> Non
 )
 def test_unusable_files_are_refused(session: Session, data: bytes, message: str) -> None:
     with pytest.raises(ValidationFailed) as caught:
-        imports.preview(session, data)
+        imports.preview(session, ADMIN, data)
     assert message in caught.value.message
     assert caught.value.field == "file"
 
@@ -114,7 +114,7 @@ def test_a_quoted_multi_line_address_keeps_its_lines(
     assert client.address_line2 == "Cour intérieure\nPorte 4"
     printed = ["12 rue des Arts", "Bâtiment B, 3e étage", "Cour intérieure", "Porte 4"]
     printed += ["75003 Paris", "FR"]
-    assert clients.client_overview(session, ADMIN, client.id or 0).address_lines == printed
+    assert client_queries.client_overview(session, ADMIN, client.id or 0).address_lines == printed
 
     # Invoices print the lines as lines (the frozen snapshot, and so the PDF).
     form = DraftForm(client_id=client.id or 0, lines=(LineForm("Website care", "1", "100"),))
@@ -133,7 +133,8 @@ def test_a_quoted_multi_line_address_keeps_its_lines(
     assert pdf_lines[position : position + len(printed)] == printed
 
     # Our own export gives the same lines back.
-    exported = clients.export_csv(session, ADMIN, search="atelier")
-    assert imports.preview(session, exported).rows[0].error.startswith("A client with the email")
+    exported = client_queries.export_csv(session, ADMIN, search="atelier")
+    again = imports.preview(session, ADMIN, exported)
+    assert again.rows[0].error.startswith("A client with the email")
     row = next(csv.DictReader(io.StringIO(exported.decode("utf-8-sig"))))
     assert row["address_line1"] == "12 rue des Arts\nBâtiment B, 3e étage"

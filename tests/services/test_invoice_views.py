@@ -65,13 +65,17 @@ def test_a_sent_invoice_is_shown_from_its_snapshot_with_payments_and_timeline(
     assert detail.number == number and detail.status == "partially_paid"
     assert detail.snapshot["client"]["company"] == "Café Ünder GmbH"
     assert (detail.paid, detail.due, detail.refundable) == ("€100.00", "€396.92", "€100.00")
-    assert detail.payments == [
+    assert [{k: v for k, v in p.items() if k != "id"} for p in detail.payments] == [
         {
             "kind": "payment",
+            "kind_label": "Payment",
             "method": "Bank transfer",
             "amount": "€100.00",
             "date": "2026-03-13",
             "reference": "TX-1",
+            "note": "",
+            "reversed": "",
+            "can_reverse": "yes",
         }
     ]
     # Newest first.

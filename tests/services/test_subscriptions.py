@@ -14,10 +14,11 @@ from sqlmodel import Session, col, select
 from billing_app.db.customers import Client, Subscription
 from billing_app.domain.money import Money
 from billing_app.domain.mrr import RecurringPrice, mrr_total
-from billing_app.services.catalog import subscriptions
+from billing_app.services.catalog import recurring_revenue, subscription_queries, subscriptions
 from billing_app.services.common.clock import FixedClock
 from billing_app.services.common.errors import Conflict, ValidationFailed
-from billing_app.services.customers import clients, demo
+from billing_app.services.common.listing import ListRequest
+from billing_app.services.customers import client_queries, clients, demo
 
 from .test_clients import ADMIN, add_client, add_product
 
@@ -60,7 +61,7 @@ def test_recurring_product_creates_a_subscription_with_its_next_renewal(
     assert (sub.kind, sub.status, sub.next_renewal_on) == ("recurring", "active", date(2026, 4, 14))
     assert sub.mrr_minor == 2500
     assert client_mrr(session, client.id) == 2500
-    row, events = subscriptions.subscription_detail(session, ADMIN, sub.id or 0)
+    row, events = subscription_queries.subscription_detail(session, ADMIN, sub.id or 0)
     assert (row.website_name, row.product_name, row.interval_label) == (
         "Shop",
         "Managed hosting",
@@ -89,7 +90,7 @@ def test_one_time_purchase_has_no_renewal_and_no_mrr(session: Session, clock: Fi
     sub = attach(session, clock, client_id=client.id, product_id=setup, start_date=START)
     assert (sub.kind, sub.next_renewal_on, sub.mrr_minor) == ("one_time", None, 0)
     assert client_mrr(session, client.id or 0) == 0
-    assert subscriptions.tab_counts(session, client.id or 0) == {
+    assert subscription_queries.tab_counts(session, ADMIN, client.id or 0) == {
         "active": 0,
         "one_time": 1,
         "inactive": 0,
@@ -210,7 +211,7 @@ def test_cancel_at_period_end_then_resume_then_cancel_now(
     sub = subscriptions.get_subscription(session, sub_id)
     assert (sub.status, sub.ends_on, sub.next_renewal_on) == ("canceled", date(2026, 4, 14), None)
     assert client_mrr(session, client.id or 0) == 0
-    assert subscriptions.tab_counts(session, client.id or 0)["inactive"] == 1
+    assert subscription_queries.tab_counts(session, ADMIN, client.id or 0)["inactive"] == 1
 
     clock.advance(days=3)
     subscriptions.resume_cancellation(session, ADMIN, sub_id, clock=clock)
@@ -225,7 +226,7 @@ def test_cancel_at_period_end_then_resume_then_cancel_now(
     assert (sub.status, sub.ends_on) == ("ended", date(2026, 3, 17))
     with pytest.raises(Conflict):
         subscriptions.resume_cancellation(session, ADMIN, sub_id, clock=clock)
-    _, events = subscriptions.subscription_detail(session, ADMIN, sub_id)
+    _, events = subscription_queries.subscription_detail(session, ADMIN, sub_id)
     assert [e.action for e in events] == [
         "canceled_now",
         "cancellation_withdrawn",
@@ -281,7 +282,7 @@ def test_quantity_and_price_changes_take_effect_next_period(
     subscriptions.apply_pending(session, ADMIN, sub.id or 0, clock=clock)
     session.commit()
     assert client_mrr(session, client.id or 0) == 6000
-    _, events = subscriptions.subscription_detail(session, ADMIN, sub.id or 0)
+    _, events = subscription_queries.subscription_detail(session, ADMIN, sub.id or 0)
     assert "quantity 1 -> 3" in events[1].details
     assert "€25.00 -> €20.00" in events[1].details
 
@@ -296,15 +297,30 @@ def test_lists_filter_by_client_product_status_and_sort_by_next_renewal(
     attach(session, clock, client_id=a.id, product_id=yearly, start_date=START)
     attach(session, clock, client_id=b.id, product_id=hosting, start_date=START)
     attach(session, clock, client_id=b.id, product_id=hosting, start_date=date(2026, 3, 20))
-    page = subscriptions.list_subscriptions(session, ADMIN, sort="next_renewal")
+    page = subscription_queries.list_subscriptions(session, ADMIN, ListRequest(sort="next_renewal"))
     assert [(r.client_company, r.next_renewal_on) for r in page.rows] == [
         ("B", date(2026, 3, 20)),
         ("B", date(2026, 4, 14)),
         ("A", date(2027, 3, 14)),
     ]
-    assert subscriptions.list_subscriptions(session, ADMIN, product_id=yearly).total == 1
-    assert subscriptions.list_subscriptions(session, ADMIN, client_id=b.id).total == 2
-    assert subscriptions.list_subscriptions(session, ADMIN, status="canceled").total == 0
+    assert (
+        subscription_queries.list_subscriptions(
+            session, ADMIN, ListRequest(filters={"product": str(yearly)})
+        ).total
+        == 1
+    )
+    assert (
+        subscription_queries.list_subscriptions(
+            session, ADMIN, ListRequest(filters={"client": str(b.id)})
+        ).total
+        == 2
+    )
+    assert (
+        subscription_queries.list_subscriptions(
+            session, ADMIN, ListRequest(filters={"status": "canceled"})
+        ).total
+        == 0
+    )
 
 
 def test_stored_mrr_always_equals_a_recomputation_from_scratch(
@@ -364,7 +380,7 @@ def test_stored_mrr_always_equals_a_recomputation_from_scratch(
             except Conflict:
                 pass
         session.commit()
-        expected = subscriptions.recompute_mrr_from_scratch(session)
+        expected = recurring_revenue.recompute_mrr_from_scratch(session)
         stored = {
             c.id: c.mrr_minor
             for c in session.exec(select(Client).where(col(Client.id).in_(client_ids))).all()
@@ -373,36 +389,38 @@ def test_stored_mrr_always_equals_a_recomputation_from_scratch(
             cid: expected[cid].amount_minor if cid in expected else 0 for cid in stored
         }
         for sub in session.exec(select(Subscription)).all():
-            assert sub.mrr_minor == subscriptions.subscription_mrr_minor(sub)
+            assert sub.mrr_minor == recurring_revenue.subscription_mrr_minor(sub)
     renewing = [
         RecurringPrice(
             Money(sub.unit_price_minor, sub.currency),
-            subscriptions.interval_of(sub),  # type: ignore[arg-type]
+            recurring_revenue.interval_of(sub),  # type: ignore[arg-type]
             sub.quantity,
         )
         for sub in session.exec(select(Subscription)).all()
         if sub.kind == "recurring" and sub.status in ("active", "past_due")
     ]
-    assert subscriptions.mrr_by_currency(session) == mrr_total(renewing)
-    assert subscriptions.mrr_by_currency(session)["EUR"].amount_minor > 0
+    assert recurring_revenue.mrr_by_currency(session) == mrr_total(renewing)
+    assert recurring_revenue.mrr_by_currency(session)["EUR"].amount_minor > 0
 
 
 def test_demo_data_satisfies_the_same_invariants(engine: sa.Engine, clock: FixedClock) -> None:
     report = demo.seed_demo(engine, clients=120, clock=clock)
     assert (report.clients, report.products) == (120, 8)
     with Session(engine) as session:
-        expected = subscriptions.recompute_mrr_from_scratch(session)
+        expected = recurring_revenue.recompute_mrr_from_scratch(session)
         stored = session.exec(select(Client)).all()
         assert len(stored) == 120
         for client in stored:
             want = expected[client.id].amount_minor if client.id in expected else 0
             assert client.mrr_minor == want, client.company
         for sub in session.exec(select(Subscription)).all():
-            assert sub.mrr_minor == subscriptions.subscription_mrr_minor(sub)
+            assert sub.mrr_minor == recurring_revenue.subscription_mrr_minor(sub)
         # the services keep working on top of bulk-loaded rows (sequences were moved on)
         client = add_client(session, clock, email="after-seed@x.test")
         assert client.id == 121
-        assert clients.list_clients(session, ADMIN, search="after-seed").total == 1
+        assert (
+            client_queries.list_clients(session, ADMIN, ListRequest(search="after-seed")).total == 1
+        )
 
 
 def test_seed_demo_command(engine: sa.Engine, capsys: pytest.CaptureFixture[str]) -> None:
@@ -419,4 +437,9 @@ def test_seed_demo_command(engine: sa.Engine, capsys: pytest.CaptureFixture[str]
     assert out.startswith("7 clients, ")
     assert "--clients" in err
     with Session(engine) as session:
-        assert clients.list_clients(session, ADMIN, status="").total == 7
+        assert (
+            client_queries.list_clients(
+                session, ADMIN, ListRequest(filters={"status": "all"})
+            ).total
+            == 7
+        )

@@ -7,10 +7,12 @@ from sqlmodel import Session, col, select
 
 from billing_app.db.models import AuditEvent, Invitation, OutboxEmail, StaffUser
 from billing_app.domain.permissions import Permission
-from billing_app.services.access import auth, roles, team
+from billing_app.services.access import auth, password_reset, roles, team
 from billing_app.services.access.identity import CurrentUser, current_user_from
+from billing_app.services.common.actors import SYSTEM
 from billing_app.services.common.clock import FixedClock
 from billing_app.services.common.errors import Conflict, ValidationFailed
+from billing_app.services.common.listing import ListRequest
 from billing_app.settings import Settings
 from tests.support import delivered_token
 
@@ -130,9 +132,10 @@ def test_reinviting_replaces_the_pending_invitation(
         ).role_label
         == "Admin"
     )
-    assert [i.email for i in team.list_pending_invitations(session, clock=clock)] == [
-        "sam@agency.test"
-    ]
+    assert [
+        i.email
+        for i in team.list_pending_invitations(session, SYSTEM, ListRequest(), clock=clock).rows
+    ] == ["sam@agency.test"]
 
 
 @pytest.mark.parametrize(
@@ -258,7 +261,11 @@ def test_custom_roles_from_checkboxes(
         clock=clock,
     )
     session.commit()
-    row = next(r for r in roles.list_roles(session) if r.custom_id == role_id)
+    row = next(
+        r
+        for r in roles.list_roles(session, SYSTEM, ListRequest(per_page=200)).rows
+        if r.custom_id == role_id
+    )
     assert row.name == "Bookkeeper"
     assert row.permissions == ("clients.read", "invoices.read", "invoices.write")
     member_id = join(
@@ -286,7 +293,10 @@ def test_custom_roles_from_checkboxes(
     team.change_role(session, owner, member_id, role="viewer", clock=clock)
     roles.delete_role(session, owner, role_id, clock=clock)
     session.commit()
-    assert all(r.custom_id != role_id for r in roles.list_roles(session))
+    assert all(
+        r.custom_id != role_id
+        for r in roles.list_roles(session, SYSTEM, ListRequest(per_page=200)).rows
+    )
 
 
 @pytest.mark.parametrize(
@@ -454,7 +464,10 @@ def test_a_role_manager_cannot_give_a_role_permissions_they_lack(
     )
     session.commit()
     before = written(session)
-    roles_before = [(r.value, r.permissions) for r in roles.list_roles(session)]
+    roles_before = [
+        (r.value, r.permissions)
+        for r in roles.list_roles(session, SYSTEM, ListRequest(per_page=200)).rows
+    ]
     with pytest.raises(ValidationFailed, match=r"don't have \(Refund payments\)") as caught:
         roles.create_role(
             session,
@@ -501,9 +514,11 @@ def test_a_role_manager_cannot_give_a_role_permissions_they_lack(
             clock=clock,
         )
     session.rollback()
-    assert [(r.value, r.permissions) for r in roles.list_roles(session) if r.name != "Helper"] == (
-        roles_before
-    )
+    assert [
+        (r.value, r.permissions)
+        for r in roles.list_roles(session, SYSTEM, ListRequest(per_page=200)).rows
+        if r.name != "Helper"
+    ] == (roles_before)
     assert len(session.exec(select(AuditEvent)).all()) == before[2] + 1  # Helper only
 
 
@@ -566,7 +581,7 @@ def test_deactivation_ends_reset_links_for_good(
     team.set_active(session, owner, member_id, active=True, clock=clock)
     session.commit()
     with pytest.raises(ValidationFailed, match="not valid or was already used"):
-        auth.check_reset_token(session, token, clock=clock)
+        password_reset.check_reset_token(session, token, clock=clock)
 
 
 def test_the_outbox_never_holds_a_usable_invitation_link(

@@ -24,21 +24,22 @@ from sqlmodel import Session, col, func, select
 from billing_app.adapters import crypto
 from billing_app.db.models import AuthSession, RecoveryCode, StaffUser
 from billing_app.domain.throttle import after_failure, is_locked, lock_remaining
+from billing_app.i18n import DEFAULT_LOCALE, N_, gettext
 from billing_app.services.access import throttling
 from billing_app.services.access.auth import (
     LoginOutcome,
     consume_mfa_ticket,
     issue_ticket,
     pending_mfa_ticket,
-    revoke_password_resets,
     revoke_sessions,
 )
 from billing_app.services.access.identity import CurrentUser
-from billing_app.services.access.passwords import check_password
+from billing_app.services.access.password_reset import revoke_password_resets
+from billing_app.services.access.passwords import check_new_password
 from billing_app.services.common import audit
 from billing_app.services.common.audit import Actor
 from billing_app.services.common.clock import Clock, system_clock
-from billing_app.services.common.errors import Conflict, NotFound, ValidationFailed
+from billing_app.services.common.errors import Conflict, FieldChecks, NotFound, ValidationFailed
 from billing_app.services.common.outbox import enqueue_email
 from billing_app.services.common.tokens import (
     hash_password,
@@ -77,13 +78,17 @@ def _check_current_password(user: StaffUser, current_password: str) -> None:
 def _notify(
     session: Session, user: StaffUser, what: str, clock: Clock, settings: Settings | None
 ) -> None:
+    """Email the member that ``what`` (an English source string marked with N_) happened,
+    in their language: English until staff have a language setting."""
+    locale = DEFAULT_LOCALE
     enqueue_email(
         session,
         "account_changed",
         user.email,
-        {"name": user.name, "change": what},
+        {"name": user.name, "change": gettext(what, locale=locale)},
         clock=clock,
         settings=settings,
+        locale=locale,
     )
 
 
@@ -94,17 +99,29 @@ def change_password(
     current_password: str,
     new_password: str,
     keep_session_id: int | None,
+    confirm: str | None = None,
     clock: Clock = system_clock,
     settings: Settings | None = None,
 ) -> int:
     """Set a new password; ends every other session and every reset link sent before.
-    Returns how many sessions were ended."""
+    Returns how many sessions were ended. ``confirm`` is the new password typed again (None
+    when not asked).
+
+    Every field's problem is reported at once: a wrong current password alongside what the
+    password policy finds in the new one, which depends on nothing secret. Whether the new
+    password is the current one is only told to someone who gave the current password, so
+    the form cannot be used to guess it."""
     user = _user(session, actor.id)
-    _check_current_password(user, current_password)
-    check_password(new_password, email=user.email, name=user.name)
-    if verify_password(user.password_hash, new_password):
-        msg = "Choose a password different from the current one."
-        raise ValidationFailed(msg, field="new_password")
+    checks = FieldChecks()
+    checks.value("current_password", None, _check_current_password, user, current_password)
+    check_new_password(
+        checks, new_password, confirm, email=user.email, name=user.name, field="new_password"
+    )
+    if not checks.failed("current_password", "new_password") and verify_password(
+        user.password_hash, new_password
+    ):
+        checks.add("new_password", "Choose a password different from the current one.")
+    checks.raise_if_failed()
     user.password_hash = hash_password(new_password)
     session.add(user)
     ended = revoke_sessions(session, actor.id, except_session_id=keep_session_id, clock=clock)
@@ -113,7 +130,7 @@ def change_password(
     _notify(
         session,
         user,
-        "Your password was changed and your other sessions were ended.",
+        N_("Your password was changed and your other sessions were ended."),
         clock,
         settings,
     )
@@ -202,28 +219,33 @@ def confirm_totp(
 ) -> list[str]:
     """Turn two-factor on with a first code; returns the recovery codes (shown once)."""
     user = _user(session, actor.id)
-    _check_current_password(user, current_password)
+    checks = FieldChecks()
+    checks.value("current_password", None, _check_current_password, user, current_password)
     restart = "Start the setup again: scan a new QR code."
     if not user.totp_pending_secret:
+        checks.raise_if_failed()
         raise Conflict(restart)
     try:
         pending = crypto.decrypt(user.totp_pending_secret, purpose=TOTP_PURPOSE)
     except crypto.CryptoError as exc:
         log.error("two-factor setup of user %s: %s", user.id, exc)
+        checks.raise_if_failed()
         raise Conflict(restart) from exc
     totp = pyotp.TOTP(pending)
+    timecode = 0
     try:
         timecode = totp.verify_and_get_timecode(_digits(code), for_time=clock.now(), valid_window=1)
-    except (pyotp.exceptions.OTPVerificationError, ValueError) as exc:
+    except (pyotp.exceptions.OTPVerificationError, ValueError):
         msg = "That code is not right. Check your authenticator app's clock and try again."
-        raise ValidationFailed(msg, field="code") from exc
+        checks.add("code", msg)
+    checks.raise_if_failed()
     user.totp_secret, user.totp_pending_secret = user.totp_pending_secret, ""
     user.totp_last_timecode = timecode
     user.totp_enabled_at = clock.now()
     session.add(user)
     codes = _new_recovery_codes(session, actor.id, clock)
     audit.record(session, "account.2fa_enabled", actor.actor(), target=user.email, clock=clock)
-    _notify(session, user, "Two-factor authentication was turned on.", clock, settings)
+    _notify(session, user, N_("Two-factor authentication was turned on."), clock, settings)
     return codes
 
 
@@ -242,7 +264,7 @@ def disable_totp(
     session.add(user)
     session.execute(sa.delete(RecoveryCode).where(col(RecoveryCode.user_id) == actor.id))
     audit.record(session, "account.2fa_disabled", actor.actor(), target=user.email, clock=clock)
-    _notify(session, user, "Two-factor authentication was turned off.", clock, settings)
+    _notify(session, user, N_("Two-factor authentication was turned off."), clock, settings)
 
 
 def regenerate_recovery_codes(
@@ -263,11 +285,12 @@ def regenerate_recovery_codes(
     return _new_recovery_codes(session, actor.id, clock)
 
 
-def recovery_codes_left(session: Session, user_id: int) -> int:
+def recovery_codes_left(session: Session, actor: CurrentUser) -> int:
+    """How many of the actor's own recovery codes are unused."""
     return session.exec(
         select(func.count())
         .select_from(RecoveryCode)
-        .where(col(RecoveryCode.user_id) == user_id)
+        .where(col(RecoveryCode.user_id) == actor.id)
         .where(col(RecoveryCode.used_at).is_(None))
     ).one()
 
@@ -370,6 +393,7 @@ def complete_second_factor(
     return LoginOutcome(ticket=issue_ticket(session, user.id, ip=ip, browser=browser, clock=clock))
 
 
-def two_factor_enabled(session: Session, user_id: int) -> bool:
-    user = session.get(StaffUser, user_id)
+def two_factor_enabled(session: Session, actor: CurrentUser) -> bool:
+    """Whether the actor's own account has two-factor authentication on."""
+    user = session.get(StaffUser, actor.id)
     return bool(user and user.totp_secret)

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from email_validator import EmailNotValidError, validate_email
 from sqlmodel import Session
 
+from billing_app.db.invoicing import AgencySettings
 from billing_app.db.models import CustomRole, StaffUser
 from billing_app.domain.permissions import (
     BUILTIN_ROLE_LABELS,
@@ -35,6 +36,8 @@ class CurrentUser:
     ip: str = ""
     # The auth_session row the user is acting through (None outside a browser session).
     session_id: int | None = None
+    # Where the user reads times: the agency's time zone (staff have no zone of their own).
+    time_zone: str = "UTC"
 
     @property
     def is_owner(self) -> bool:
@@ -77,6 +80,7 @@ def current_user_from(
 ) -> CurrentUser:
     label, permissions = role_of(session, user)
     assert user.id is not None
+    agency = session.get(AgencySettings, 1)
     return CurrentUser(
         id=user.id,
         name=user.name,
@@ -86,6 +90,7 @@ def current_user_from(
         permissions=permissions,
         ip=ip,
         session_id=session_id,
+        time_zone=(agency.time_zone if agency is not None else "") or "UTC",
     )
 
 

@@ -7,7 +7,7 @@ from functools import lru_cache
 
 from zxcvbn.frequency_lists import FREQUENCY_LISTS
 
-from billing_app.services.common.errors import ValidationFailed
+from billing_app.services.common.errors import FieldChecks, ValidationFailed
 
 MIN_LENGTH = 8
 MAX_LENGTH = 1024
@@ -37,3 +37,22 @@ def check_password(password: str, *, email: str = "", name: str = "") -> None:
     if lowered in _common_passwords() or len(set(password)) <= 2:
         msg = "This password is too common. Choose one that is harder to guess."
         raise ValidationFailed(msg, field="password")
+
+
+PASSWORDS_DIFFER = "The two passwords differ."
+
+
+def check_new_password(
+    checks: FieldChecks,
+    password: str,
+    confirm: str | None,
+    *,
+    email: str = "",
+    name: str = "",
+    field: str = "password",
+) -> None:
+    """Keep in ``checks`` what is wrong with a new password (under ``field``) and with its
+    confirmation (under ``confirm``; None when the form asks for none)."""
+    checks.value(field, None, check_password, password, email=email, name=name)
+    if confirm is not None and confirm != password:
+        checks.add("confirm", PASSWORDS_DIFFER)

@@ -8,8 +8,9 @@ deactivated by them. The owner holds every permission, so the owner may do all o
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
+import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, func, select
 
@@ -26,8 +27,10 @@ from billing_app.domain.permissions import (
 )
 from billing_app.services.access.identity import CurrentUser
 from billing_app.services.common import audit
+from billing_app.services.common.actors import Acting, require
 from billing_app.services.common.clock import Clock, system_clock
 from billing_app.services.common.errors import Conflict, NotFound, ValidationFailed
+from billing_app.services.common.listing import ListRequest, Page, keyset_page
 
 
 @dataclass(frozen=True)
@@ -75,8 +78,33 @@ def check_grantable(actor: CurrentUser, label: str, permissions: frozenset[Permi
         raise ValidationFailed(msg, field="role")
 
 
-def list_roles(session: Session) -> list[RoleRow]:
-    """Built-in roles first, then custom roles by name, each with how many members hold it."""
+def list_roles(session: Session, viewer: Acting, request: ListRequest) -> Page[RoleRow]:
+    """Built-in roles first (in their own order), then custom roles by name, each with how
+    many active members hold it: one list, paged by keyset like every other."""
+    require(viewer, Permission.TEAM_READ)
+    builtins = list(BuiltinRole)
+    listed = sa.union_all(
+        *[
+            sa.select(
+                sa.literal(0).label("grp"),
+                sa.literal(f"{i:03d}").label("sort_name"),
+                sa.literal(-(i + 1)).label("rid"),
+            )
+            for i in range(len(builtins))
+        ],
+        sa.select(
+            sa.literal(1).label("grp"),
+            sa.func.lower(col(CustomRole.name)).label("sort_name"),
+            col(CustomRole.id).label("rid"),
+        ),
+    ).subquery("roles")
+    page = keyset_page(
+        session,
+        sa.select(listed.c.rid),
+        sa.select(func.count()).select_from(listed),
+        [listed.c.grp, listed.c.sort_name, listed.c.rid],
+        replace(request, descending=False),
+    )
     counts: dict[str, int] = {}
     for key, custom_id, n in session.exec(
         select(StaffUser.role_key, StaffUser.custom_role_id, func.count())
@@ -84,34 +112,37 @@ def list_roles(session: Session) -> list[RoleRow]:
         .group_by(col(StaffUser.role_key), col(StaffUser.custom_role_id))
     ).all():
         counts[f"custom:{custom_id}" if custom_id else key] = n
-    rows = [
-        RoleRow(
-            value=role.value,
-            name=BUILTIN_ROLE_LABELS[role],
-            description=BUILTIN_ROLE_DESCRIPTIONS[role],
-            permissions=_ordered(BUILTIN_ROLE_PERMISSIONS[role]),
-            builtin=True,
-            member_count=counts.get(role.value, 0),
-            custom_id=None,
-        )
-        for role in BuiltinRole
-    ]
-    for role in session.exec(select(CustomRole).order_by(col(CustomRole.name))).all():
-        value = f"custom:{role.id}"
-        rows.append(
-            RoleRow(
-                value=value,
-                name=role.name,
-                description=role.description,
-                permissions=_ordered(
-                    {Permission(p) for p in role.permissions.split() if p in set(Permission)}
-                ),
-                builtin=False,
-                member_count=counts.get(value, 0),
-                custom_id=role.id,
+    custom_ids = [rid for rid in page.rows if rid > 0]
+    customs = {
+        role.id: role
+        for role in session.exec(select(CustomRole).where(col(CustomRole.id).in_(custom_ids)))
+    }
+
+    def row(rid: int) -> RoleRow:
+        if rid < 0:
+            role = builtins[-rid - 1]
+            return RoleRow(
+                value=role.value,
+                name=BUILTIN_ROLE_LABELS[role],
+                description=BUILTIN_ROLE_DESCRIPTIONS[role],
+                permissions=_ordered(BUILTIN_ROLE_PERMISSIONS[role]),
+                builtin=True,
+                member_count=counts.get(role.value, 0),
+                custom_id=None,
             )
+        custom = customs[rid]
+        value = f"custom:{custom.id}"
+        return RoleRow(
+            value=value,
+            name=custom.name,
+            description=custom.description,
+            permissions=_ordered(parse_permissions(custom.permissions.split())),
+            builtin=False,
+            member_count=counts.get(value, 0),
+            custom_id=custom.id,
         )
-    return rows
+
+    return page.map(row)
 
 
 def _clean(name: str, description: str, permissions: list[str]) -> tuple[str, str, str]:
@@ -154,6 +185,7 @@ def create_role(
     permissions: list[str],
     clock: Clock = system_clock,
 ) -> int:
+    require(actor, Permission.ROLES_MANAGE)
     name, description, perms = _clean(name, description, permissions)
     _check_permissions_held(actor, perms)
     if session.exec(select(CustomRole).where(func.lower(CustomRole.name) == name.lower())).first():
@@ -184,6 +216,7 @@ def update_role(
     permissions: list[str],
     clock: Clock = system_clock,
 ) -> None:
+    require(actor, Permission.ROLES_MANAGE)
     role = session.get(CustomRole, role_id)
     if role is None:
         msg = "That role does not exist."
@@ -223,6 +256,7 @@ def delete_role(
     session: Session, actor: CurrentUser, role_id: int, *, clock: Clock = system_clock
 ) -> None:
     """Delete a custom role nobody holds (members must be given another role first)."""
+    require(actor, Permission.ROLES_MANAGE)
     role = session.get(CustomRole, role_id)
     if role is None:
         msg = "That role does not exist."
@@ -253,7 +287,9 @@ def delete_role(
 
 def role_options(session: Session, actor: CurrentUser) -> list[tuple[str, str]]:
     """(value, label) pairs the actor may grant: owners only by owners, and only roles whose
-    permissions the actor holds."""
+    permissions the actor holds. For whoever may see the team or manage it."""
+    if not actor.can(Permission.TEAM_MANAGE):
+        require(actor, Permission.TEAM_READ)
     options = [
         (role.value, BUILTIN_ROLE_LABELS[role])
         for role in BuiltinRole

@@ -8,7 +8,7 @@ one (docs/security.md item 42, services/access/roles.py).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 import sqlalchemy as sa
@@ -16,19 +16,23 @@ from sqlmodel import Session, col, func, select
 
 from billing_app.db.models import CustomRole, Invitation, StaffUser
 from billing_app.domain.permissions import BuiltinRole, Permission
-from billing_app.services.access.auth import clean_name, revoke_password_resets, revoke_sessions
+from billing_app.domain.timestamps import as_utc
+from billing_app.services.access.auth import clean_name, revoke_sessions
 from billing_app.services.access.identity import (
     CurrentUser,
     normalize_email,
     parse_role_ref,
     role_of,
 )
-from billing_app.services.access.passwords import check_password
+from billing_app.services.access.password_reset import revoke_password_resets
+from billing_app.services.access.passwords import check_new_password
 from billing_app.services.access.roles import check_grantable, lacking, role_permissions
 from billing_app.services.common import audit
+from billing_app.services.common.actors import Acting, require
 from billing_app.services.common.audit import Actor
 from billing_app.services.common.clock import Clock, system_clock
-from billing_app.services.common.errors import Conflict, NotFound, ValidationFailed
+from billing_app.services.common.errors import Conflict, FieldChecks, NotFound, ValidationFailed
+from billing_app.services.common.listing import ListRequest, Page, keyset_page, like_pattern
 from billing_app.services.common.outbox import SECRET_PLACEHOLDER, enqueue_email
 from billing_app.services.common.tokens import hash_password, new_token, token_digest
 from billing_app.settings import Settings, get_settings
@@ -63,55 +67,76 @@ class InvitationRow:
     expired: bool
 
 
-def list_members(session: Session) -> list[MemberRow]:
-    users = session.exec(select(StaffUser).order_by(col(StaffUser.name))).all()
-    rows = []
-    for user in users:
-        label, permissions = role_of(session, user)
-        assert user.id is not None
-        value = f"custom:{user.custom_role_id}" if user.custom_role_id else user.role_key
-        rows.append(
-            MemberRow(
-                id=user.id,
-                name=user.name,
-                email=user.email,
-                role_value=value,
-                role_label=label,
-                permissions=permissions,
-                is_active=user.is_active,
-                last_login_at=user.last_login_at,
-                created_at=user.created_at,
+def list_members(session: Session, viewer: CurrentUser, request: ListRequest) -> Page[MemberRow]:
+    """The team by name (filter "status": active, inactive or all; search name or email)."""
+    require(viewer, Permission.TEAM_READ)
+    conditions: list[sa.ColumnElement[bool]] = []
+    status = request.filter("status", "all")
+    if status in ("active", "inactive"):
+        conditions.append(col(StaffUser.is_active).is_(status == "active"))
+    if request.term:
+        like = like_pattern(request.term)
+        conditions.append(
+            sa.or_(
+                func.lower(col(StaffUser.name)).like(like, escape="\\"),
+                func.lower(col(StaffUser.email)).like(like, escape="\\"),
             )
         )
-    return rows
+    page = keyset_page(
+        session,
+        sa.select(StaffUser).where(*conditions),
+        sa.select(func.count()).select_from(StaffUser).where(*conditions),
+        [func.lower(col(StaffUser.name)), col(StaffUser.id)],
+        replace(request, descending=False),
+    )
+
+    def row(user: StaffUser) -> MemberRow:
+        label, permissions = role_of(session, user)
+        assert user.id is not None
+        return MemberRow(
+            id=user.id,
+            name=user.name,
+            email=user.email,
+            role_value=f"custom:{user.custom_role_id}" if user.custom_role_id else user.role_key,
+            role_label=label,
+            permissions=permissions,
+            is_active=user.is_active,
+            last_login_at=user.last_login_at,
+            created_at=user.created_at,
+        )
+
+    return page.map(row)
 
 
 def list_pending_invitations(
-    session: Session, *, clock: Clock = system_clock
-) -> list[InvitationRow]:
+    session: Session, viewer: CurrentUser, request: ListRequest, *, clock: Clock = system_clock
+) -> Page[InvitationRow]:
+    """Invitations neither accepted nor revoked, newest first (expired ones say so)."""
+    require(viewer, Permission.TEAM_READ)
     now = clock.now()
-    invitations = session.exec(
-        select(Invitation)
-        .where(col(Invitation.accepted_at).is_(None))
-        .where(col(Invitation.revoked_at).is_(None))
-        .order_by(col(Invitation.created_at).desc())
-    ).all()
-    rows = []
-    for inv in invitations:
+    pending = [col(Invitation.accepted_at).is_(None), col(Invitation.revoked_at).is_(None)]
+    page = keyset_page(
+        session,
+        sa.select(Invitation).where(*pending),
+        sa.select(func.count()).select_from(Invitation).where(*pending),
+        [col(Invitation.created_at), col(Invitation.id)],
+        replace(request, descending=True),
+    )
+
+    def row(inv: Invitation) -> InvitationRow:
         inviter = session.get(StaffUser, inv.invited_by_id) if inv.invited_by_id else None
         assert inv.id is not None
-        rows.append(
-            InvitationRow(
-                id=inv.id,
-                email=inv.email,
-                role_label=_role_label(session, inv.role_key, inv.custom_role_id),
-                invited_by=inviter.name if inviter else "",
-                created_at=inv.created_at,
-                expires_at=inv.expires_at,
-                expired=inv.expires_at <= now,
-            )
+        return InvitationRow(
+            id=inv.id,
+            email=inv.email,
+            role_label=_role_label(session, inv.role_key, inv.custom_role_id),
+            invited_by=inviter.name if inviter else "",
+            created_at=inv.created_at,
+            expires_at=inv.expires_at,
+            expired=as_utc(inv.expires_at) <= now,
         )
-    return rows
+
+    return page.map(row)
 
 
 def _role_label(session: Session, role_key: str, custom_role_id: int | None) -> str:
@@ -141,17 +166,24 @@ def invite(
     settings: Settings | None = None,
 ) -> int:
     """Invite someone by email; a pending invitation to the same address is replaced."""
+    require(actor, Permission.TEAM_MANAGE)
     settings = settings or get_settings()
-    email = normalize_email(email)
-    ref, role_label = parse_role_ref(session, role)
-    if ref.role_key == BuiltinRole.OWNER and not actor.is_owner:
-        msg = "Only an owner can invite another owner."
-        raise ValidationFailed(msg, field="role")
-    check_grantable(actor, role_label, role_permissions(session, ref.role_key, ref.custom_role_id))
-    existing = session.exec(select(StaffUser).where(col(StaffUser.email) == email)).first()
-    if existing is not None:
-        msg = f"{email} is already a member of the team."
-        raise ValidationFailed(msg, field="email")
+    checks = FieldChecks()
+    email = checks.value("email", "", normalize_email, email)
+    if email:
+        existing = session.exec(select(StaffUser).where(col(StaffUser.email) == email)).first()
+        if existing is not None:
+            checks.add("email", f"{email} is already a member of the team.")
+    role_label = ""
+    with checks.check("role"):
+        ref, role_label = parse_role_ref(session, role)
+        if ref.role_key == BuiltinRole.OWNER and not actor.is_owner:
+            msg = "Only an owner can invite another owner."
+            raise ValidationFailed(msg, field="role")
+        check_grantable(
+            actor, role_label, role_permissions(session, ref.role_key, ref.custom_role_id)
+        )
+    checks.raise_if_failed()
     now = clock.now()
     session.execute(
         sa.update(Invitation)
@@ -199,8 +231,9 @@ def invite(
 
 
 def revoke_invitation(
-    session: Session, actor: CurrentUser, invitation_id: int, *, clock: Clock = system_clock
+    session: Session, actor: Acting, invitation_id: int, *, clock: Clock = system_clock
 ) -> None:
+    require(actor, Permission.TEAM_MANAGE)
     inv = session.get(Invitation, invitation_id)
     if inv is None or inv.accepted_at is not None or inv.revoked_at is not None:
         msg = "That invitation is no longer pending."
@@ -245,13 +278,18 @@ def accept_invitation(
     token: str,
     name: str,
     password: str,
+    confirm: str | None = None,
     ip: str = "",
     clock: Clock = system_clock,
 ) -> int:
-    """Create the member's account from an invitation; returns the new user's id."""
+    """Create the member's account from an invitation; returns the new user's id.
+    ``confirm`` is the password typed again (None when not asked); every field's problem is
+    reported at once."""
     inv = _find_invitation(session, token, clock)
-    name = clean_name(name)
-    check_password(password, email=inv.email, name=name)
+    checks = FieldChecks()
+    name = checks.value("name", "", clean_name, name)
+    check_new_password(checks, password, confirm, email=inv.email, name=name)
+    checks.raise_if_failed()
     if session.exec(select(StaffUser).where(col(StaffUser.email) == inv.email)).first():
         raise ValidationFailed(INVITATION_USED, field="token")
     now = clock.now()
@@ -312,6 +350,7 @@ def change_role(
     session: Session, actor: CurrentUser, user_id: int, *, role: str, clock: Clock = system_clock
 ) -> None:
     """Give a member another role; it applies to their very next action."""
+    require(actor, Permission.TEAM_MANAGE)
     user = _member(session, user_id)
     ref, label = parse_role_ref(session, role)
     if user.id == actor.id:
@@ -349,6 +388,7 @@ def set_active(
     session: Session, actor: CurrentUser, user_id: int, *, active: bool, clock: Clock = system_clock
 ) -> None:
     """Deactivate (their sessions end at once) or reactivate a member."""
+    require(actor, Permission.TEAM_MANAGE)
     user = _member(session, user_id)
     if user.id == actor.id:
         msg = "You cannot deactivate yourself."

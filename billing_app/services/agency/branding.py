@@ -13,14 +13,20 @@ from sqlmodel import Session, col, func, select
 from billing_app.adapters import storage
 from billing_app.adapters.mailer import CONTROL_CHARACTERS
 from billing_app.db.invoicing import AgencySettings, Brand
-from billing_app.domain.errors import DomainError
 from billing_app.domain.money import normalize_currency
 from billing_app.domain.numbering import SequenceReset, validate_number_format
 from billing_app.domain.numbers import parse_whole_number
-from billing_app.services.access.identity import CurrentUser, normalize_email
+from billing_app.domain.permissions import Permission
+from billing_app.services.access.identity import normalize_email
 from billing_app.services.common import audit
+from billing_app.services.common.actors import Acting, require
 from billing_app.services.common.clock import Clock, system_clock
-from billing_app.services.common.errors import Conflict, NotFound, ValidationFailed
+from billing_app.services.common.errors import (
+    Conflict,
+    FieldChecks,
+    NotFound,
+    ValidationFailed,
+)
 
 HEX_COLOR = re.compile(r"^#[0-9a-fA-F]{6}$")
 DOMAIN = re.compile(r"^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$")
@@ -33,13 +39,22 @@ def agency_today(agency: AgencySettings, clock: Clock) -> date:
 
 
 def get_agency(session: Session, *, clock: Clock = system_clock) -> AgencySettings:
-    """The agency settings (created with defaults on first use)."""
+    """The agency settings (created with defaults on first use), for use cases that checked
+    their actor and for documents (not checked here; pages call ``agency_settings``)."""
     row = session.get(AgencySettings, 1)
     if row is None:
         row = AgencySettings(id=1, updated_at=clock.now())
         session.add(row)
         session.flush()
     return row
+
+
+def agency_settings(
+    session: Session, viewer: Acting, *, clock: Clock = system_clock
+) -> AgencySettings:
+    """The agency settings, to show them."""
+    require(viewer, Permission.SETTINGS_READ)
+    return get_agency(session, clock=clock)
 
 
 @dataclass(frozen=True)
@@ -85,52 +100,79 @@ def _header_email(value: str, field: str) -> str:
     return normalize_email(cleaned, field) if cleaned else ""
 
 
-def update_agency(
-    session: Session, actor: CurrentUser, data: AgencyInput, *, clock: Clock = system_clock
-) -> None:
-    """Validate and save the agency settings; nothing is written if any field is wrong."""
-    row = get_agency(session, clock=clock)
-    # The legal name is the sender of the first brand's emails.
-    legal_name = _text(
-        data.legal_name, "legal_name", "the agency's legal name", 200, required=True, header=True
-    )
-    address = _text(data.address, "address", "the address", 1000)
-    tax_id = _text(data.tax_id, "tax_id", "the tax id", 64)
-    email = _header_email(data.email, "email")
+def _locale(value: str) -> str:
     try:
-        currency = normalize_currency(data.default_currency)
-    except DomainError as exc:
-        raise ValidationFailed(exc.message, field="default_currency") from exc
-    try:
-        locale = str(Locale.parse(data.locale.strip().replace("-", "_")))
+        return str(Locale.parse(value.strip().replace("-", "_")))
     except (UnknownLocaleError, ValueError, TypeError) as exc:
         msg = "Choose a language and region, e.g. en, en_GB, fr_FR."
         raise ValidationFailed(msg, field="locale") from exc
-    time_zone = data.time_zone.strip()
+
+
+def _time_zone(value: str) -> str:
+    time_zone = value.strip()
     try:
         ZoneInfo(time_zone)
     except (ZoneInfoNotFoundError, ValueError) as exc:
         msg = "Choose a time zone, e.g. Europe/Paris."
         raise ValidationFailed(msg, field="time_zone") from exc
-    terms = parse_whole_number(data.payment_terms_days, max_digits=4)
+    return time_zone
+
+
+def _payment_terms(value: str) -> int:
+    terms = parse_whole_number(value, max_digits=4)
     if terms is None:
         msg = "Enter a whole number of days."
         raise ValidationFailed(msg, field="payment_terms_days")
     if not 0 <= terms <= 365:
         msg = "Payment terms are between 0 and 365 days."
         raise ValidationFailed(msg, field="payment_terms_days")
+    return terms
+
+
+def _number_reset(value: str) -> SequenceReset:
     try:
-        reset = SequenceReset(data.number_reset.strip() or "never")
-        validate_number_format(data.number_format.strip(), reset)
+        return SequenceReset(value.strip() or "never")
     except ValueError as exc:
         msg = "Choose when numbering restarts: never, yearly or monthly."
         raise ValidationFailed(msg, field="number_reset") from exc
-    except DomainError as exc:
-        raise ValidationFailed(exc.message, field="number_format") from exc
+
+
+def update_agency(
+    session: Session, actor: Acting, data: AgencyInput, *, clock: Clock = system_clock
+) -> None:
+    """Validate and save the agency settings; nothing is written if any field is wrong, and
+    every field's problem is reported at once."""
+    require(actor, Permission.SETTINGS_WRITE)
+    row = get_agency(session, clock=clock)
+    checks = FieldChecks()
+    # The legal name is the sender of the first brand's emails.
+    legal_name = checks.value(
+        "legal_name",
+        "",
+        _text,
+        data.legal_name,
+        "legal_name",
+        "the agency's legal name",
+        200,
+        required=True,
+        header=True,
+    )
+    address = checks.value("address", "", _text, data.address, "address", "the address", 1000)
+    tax_id = checks.value("tax_id", "", _text, data.tax_id, "tax_id", "the tax id", 64)
+    email = checks.value("email", "", _header_email, data.email, "email")
+    currency = checks.value("default_currency", "", normalize_currency, data.default_currency)
+    locale = checks.value("locale", "", _locale, data.locale)
+    time_zone = checks.value("time_zone", "", _time_zone, data.time_zone)
+    terms = checks.value("payment_terms_days", 0, _payment_terms, data.payment_terms_days)
+    reset = checks.value("number_reset", SequenceReset.NEVER, _number_reset, data.number_reset)
+    number_format = data.number_format.strip()
+    # While the reset is wrong, the format is checked as if numbering never restarted.
+    checks.value("number_format", None, validate_number_format, number_format, reset)
+    checks.raise_if_failed()
     row.legal_name, row.address, row.tax_id, row.email = legal_name, address, tax_id, email
     row.default_currency, row.locale, row.time_zone = currency, locale, time_zone
     row.payment_terms_days = terms
-    row.number_format, row.number_reset = data.number_format.strip(), reset.value
+    row.number_format, row.number_reset = number_format, reset.value
     row.updated_at = clock.now()
     session.add(row)
     audit.record(session, "settings.updated", actor.actor(), target="agency", clock=clock)
@@ -161,14 +203,8 @@ def _color(value: str, field: str) -> str:
     return cleaned.lower()
 
 
-def _clean_brand(session: Session, data: BrandInput, brand_id: int | None) -> dict[str, object]:
-    # The name stands in for an empty sender name.
-    name = _text(data.name, "name", "the brand's name", 120, required=True, header=True)
-    clash = session.exec(select(Brand).where(func.lower(Brand.name) == name.lower())).first()
-    if clash is not None and clash.id != brand_id:
-        msg = f"A brand named “{name}” already exists."
-        raise ValidationFailed(msg, field="name")
-    domain = data.custom_domain.strip().lower().removeprefix("https://").removeprefix("http://")
+def _custom_domain(session: Session, value: str, brand_id: int | None) -> str:
+    domain = value.strip().lower().removeprefix("https://").removeprefix("http://")
     domain = domain.rstrip("/")
     if domain:
         if not DOMAIN.match(domain):
@@ -178,28 +214,69 @@ def _clean_brand(session: Session, data: BrandInput, brand_id: int | None) -> di
         if taken is not None and taken.id != brand_id:
             msg = f"{domain} is already used by the brand “{taken.name}”."
             raise ValidationFailed(msg, field="custom_domain")
-    support_url = data.support_url.strip()
+    return domain
+
+
+def _support_url(value: str) -> str:
+    support_url = value.strip()
     if support_url and not support_url.startswith(("https://", "http://")):
         msg = "Enter a full address starting with https://."
         raise ValidationFailed(msg, field="support_url")
-    return {
+    return _text(support_url, "support_url", "a support URL", 500)
+
+
+def _clean_brand(session: Session, data: BrandInput, brand_id: int | None) -> dict[str, object]:
+    """The brand's values; one ValidationFailed names every field with a problem."""
+    checks = FieldChecks()
+    # The name stands in for an empty sender name.
+    name = checks.value(
+        "name", "", _text, data.name, "name", "the brand's name", 120, required=True, header=True
+    )
+    if name:
+        clash = session.exec(select(Brand).where(func.lower(Brand.name) == name.lower())).first()
+        if clash is not None and clash.id != brand_id:
+            checks.add("name", f"A brand named “{name}” already exists.")
+    domain = checks.value(
+        "custom_domain", "", _custom_domain, session, data.custom_domain, brand_id
+    )
+    support_url = checks.value("support_url", "", _support_url, data.support_url)
+    values: dict[str, object] = {
         "name": name,
-        "primary_color": _color(data.primary_color, "primary_color"),
-        "accent_color": _color(data.accent_color, "accent_color"),
-        "sender_name": (
-            _text(data.sender_name, "sender_name", "a sender name", 120, header=True) or name
+        "primary_color": checks.value(
+            "primary_color", "", _color, data.primary_color, "primary_color"
         ),
-        "reply_to": _header_email(data.reply_to, "reply_to"),
-        "support_email": _header_email(data.support_email, "support_email"),
-        "support_url": _text(support_url, "support_url", "a support URL", 500),
-        "email_footer": _text(data.email_footer, "email_footer", "a footer", 1000),
+        "accent_color": checks.value("accent_color", "", _color, data.accent_color, "accent_color"),
+        "sender_name": (
+            checks.value(
+                "sender_name",
+                "",
+                _text,
+                data.sender_name,
+                "sender_name",
+                "a sender name",
+                120,
+                header=True,
+            )
+            or name
+        ),
+        "reply_to": checks.value("reply_to", "", _header_email, data.reply_to, "reply_to"),
+        "support_email": checks.value(
+            "support_email", "", _header_email, data.support_email, "support_email"
+        ),
+        "support_url": support_url,
+        "email_footer": checks.value(
+            "email_footer", "", _text, data.email_footer, "email_footer", "a footer", 1000
+        ),
         "custom_domain": domain or None,
     }
+    checks.raise_if_failed()
+    return values
 
 
 def create_brand(
-    session: Session, actor: CurrentUser, data: BrandInput, *, clock: Clock = system_clock
+    session: Session, actor: Acting, data: BrandInput, *, clock: Clock = system_clock
 ) -> int:
+    require(actor, Permission.BRANDING_WRITE)
     values = _clean_brand(session, data, None)
     now = clock.now()
     first = session.exec(select(func.count()).select_from(Brand)).one() == 0
@@ -213,12 +290,13 @@ def create_brand(
 
 def update_brand(
     session: Session,
-    actor: CurrentUser,
+    actor: Acting,
     brand_id: int,
     data: BrandInput,
     *,
     clock: Clock = system_clock,
 ) -> None:
+    require(actor, Permission.BRANDING_WRITE)
     brand = get_brand(session, brand_id)
     for key, value in _clean_brand(session, data, brand_id).items():
         setattr(brand, key, value)
@@ -229,12 +307,13 @@ def update_brand(
 
 def set_logo(
     session: Session,
-    actor: CurrentUser,
+    actor: Acting,
     brand_id: int,
     logo_key: str,
     *,
     clock: Clock = system_clock,
 ) -> None:
+    require(actor, Permission.BRANDING_WRITE)
     brand = get_brand(session, brand_id)
     brand.logo_key = logo_key
     brand.updated_at = clock.now()
@@ -243,9 +322,10 @@ def set_logo(
 
 
 def upload_logo(
-    session: Session, actor: CurrentUser, brand_id: int, data: bytes, *, clock: Clock = system_clock
+    session: Session, actor: Acting, brand_id: int, data: bytes, *, clock: Clock = system_clock
 ) -> None:
     """Check and store an uploaded logo privately, and make it the brand's."""
+    require(actor, Permission.BRANDING_WRITE)
     get_brand(session, brand_id)
     try:
         key = storage.save_logo(data)
@@ -255,8 +335,9 @@ def upload_logo(
 
 
 def make_default(
-    session: Session, actor: CurrentUser, brand_id: int, *, clock: Clock = system_clock
+    session: Session, actor: Acting, brand_id: int, *, clock: Clock = system_clock
 ) -> None:
+    require(actor, Permission.BRANDING_WRITE)
     brand = get_brand(session, brand_id)
     for other in session.exec(select(Brand).where(col(Brand.is_default).is_(True))):
         other.is_default = False
@@ -268,6 +349,8 @@ def make_default(
 
 
 def get_brand(session: Session, brand_id: int) -> Brand:
+    """The brand, for use cases that checked their actor and for documents (not checked here;
+    pages call ``brand_detail``)."""
     brand = session.get(Brand, brand_id)
     if brand is None:
         msg = "That brand does not exist."
@@ -276,7 +359,8 @@ def get_brand(session: Session, brand_id: int) -> Brand:
 
 
 def default_brand(session: Session, *, clock: Clock = system_clock) -> Brand:
-    """The default brand; a first one named after the agency is made if none exists yet."""
+    """The default brand; a first one named after the agency is made if none exists yet. For
+    use cases that checked their actor and for documents (not checked here)."""
     brand = session.exec(select(Brand).where(col(Brand.is_default).is_(True))).first()
     if brand is not None:
         return brand
@@ -301,7 +385,7 @@ def default_brand(session: Session, *, clock: Clock = system_clock) -> Brand:
 
 def assign_client_brand(
     session: Session,
-    actor: CurrentUser,
+    actor: Acting,
     client_id: int,
     brand_id: int | None,
     *,
@@ -309,6 +393,7 @@ def assign_client_brand(
 ) -> None:
     """Give a client its brand (None: the default brand). New invoices, emails and the portal
     use it; invoices already sent keep the brand they were sent with."""
+    require(actor, Permission.CLIENTS_WRITE)
     from billing_app.db.customers import Client
 
     client = session.get(Client, client_id)
@@ -331,13 +416,37 @@ def assign_client_brand(
 
 
 def list_brands(session: Session) -> list[Brand]:
+    """Every brand, the default first (not checked here: pages call ``brands_page`` or
+    ``brand_choices``)."""
     return list(session.exec(select(Brand).order_by(col(Brand.is_default).desc(), col(Brand.name))))
 
 
+def brands_page(session: Session, viewer: Acting, *, clock: Clock = system_clock) -> list[Brand]:
+    """The brands page: every brand, the default first (made from the agency if none exists)."""
+    require(viewer, Permission.SETTINGS_READ)
+    default_brand(session, clock=clock)
+    session.flush()
+    return list_brands(session)
+
+
+def brand_detail(session: Session, viewer: Acting, brand_id: int) -> Brand:
+    """One brand, to show and edit it."""
+    require(viewer, Permission.SETTINGS_READ)
+    return get_brand(session, brand_id)
+
+
+def brand_choices(session: Session, viewer: Acting) -> list[Brand]:
+    """The brands a client may be given, the default first: shown on the client's page to
+    whoever may see the client."""
+    require(viewer, Permission.CLIENTS_READ)
+    return list_brands(session)
+
+
 def delete_brand(
-    session: Session, actor: CurrentUser, brand_id: int, *, clock: Clock = system_clock
+    session: Session, actor: Acting, brand_id: int, *, clock: Clock = system_clock
 ) -> None:
     """Brands that were ever used (clients, invoices) or are the default stay."""
+    require(actor, Permission.BRANDING_WRITE)
     from billing_app.db.invoicing import Invoice
 
     brand = get_brand(session, brand_id)

@@ -17,13 +17,10 @@ Every change writes a SubscriptionEvent (shown on the subscription) and an audit
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
-from typing import Any
+from datetime import date, timedelta
 
-import sqlalchemy as sa
-from sqlmodel import Session, col, func, select
+from sqlmodel import Session, col, select
 
 from billing_app.db.customers import (
     Client,
@@ -34,188 +31,50 @@ from billing_app.db.customers import (
 )
 from billing_app.domain.billing import ONE_TIME, RECURRING
 from billing_app.domain.errors import DomainError
-from billing_app.domain.lifecycle import SubscriptionStatus, is_running, renews, transition
-from billing_app.domain.money import Money, div_half_up, format_money, parse_money
-from billing_app.domain.mrr import RecurringPrice, arr_total, monthly_amount, mrr_total
+from billing_app.domain.lifecycle import SubscriptionStatus, transition
+from billing_app.domain.money import Money, format_money, parse_money
 from billing_app.domain.numbers import parse_whole_number
-from billing_app.domain.periods import Interval, IntervalUnit, next_renewal
-from billing_app.domain.permissions import visible_figures
+from billing_app.domain.periods import Interval, next_renewal
+from billing_app.domain.permissions import Permission
 from billing_app.services.access.identity import CurrentUser
+from billing_app.services.catalog.recurring_revenue import (
+    RUNNING,
+    anchor_of,
+    interval_of,
+    refresh_client,
+    subscription_mrr_minor,
+)
 from billing_app.services.common import audit
+from billing_app.services.common.actors import Acting, require
 from billing_app.services.common.clock import Clock, system_clock
-from billing_app.services.common.errors import Conflict, NotFound, ValidationFailed
-from billing_app.services.common.listing import Page, clamp_page, like_pattern
+from billing_app.services.common.errors import Conflict, FieldChecks, NotFound, ValidationFailed
 
 S = SubscriptionStatus
-# Status sets from the domain's lifecycle, for SQL filters.
-RENEWING = tuple(s.value for s in SubscriptionStatus if renews(s))
-RUNNING = tuple(s.value for s in SubscriptionStatus if is_running(s))
+
+
 MAX_TRIAL_DAYS = 365
+
+
 MAX_QUANTITY = 1_000_000
-
-
-def interval_of(sub: Subscription) -> Interval | None:
-    if sub.kind != RECURRING:
-        return None
-    return Interval(IntervalUnit(sub.interval_unit), sub.interval_count)
-
-
-def anchor_of(sub: Subscription) -> date:
-    """The first billing day: renewals are computed from it."""
-    return sub.trial_ends_on or sub.start_date
-
-
-def subscription_mrr_minor(sub: Subscription) -> int:
-    """The subscription's monthly amount, rounded once (0 unless it renews)."""
-    interval = interval_of(sub)
-    if interval is None or sub.status not in RENEWING:
-        return 0
-    exact = monthly_amount(Money(sub.unit_price_minor, sub.currency), interval, sub.quantity)
-    return div_half_up(exact.numerator, exact.denominator)
-
-
-def _renewing_prices(
-    session: Session, client_ids: Iterable[int] | None = None
-) -> dict[int, list[RecurringPrice]]:
-    """Per client, its renewing recurring charges summed per (currency, interval) in SQL:
-    monthly_amount is linear, so mrr_total over the sums equals mrr_total over the rows."""
-    amount = func.sum(col(Subscription.unit_price_minor) * col(Subscription.quantity))
-    query = (
-        sa.select(
-            col(Subscription.client_id),
-            col(Subscription.currency),
-            col(Subscription.interval_unit),
-            col(Subscription.interval_count),
-            amount,
-        )
-        .where(col(Subscription.status).in_(RENEWING), col(Subscription.kind) == RECURRING)
-        .group_by(
-            col(Subscription.client_id),
-            col(Subscription.currency),
-            col(Subscription.interval_unit),
-            col(Subscription.interval_count),
-        )
-    )
-    if client_ids is not None:
-        query = query.where(col(Subscription.client_id).in_(list(client_ids)))
-    result: dict[int, list[RecurringPrice]] = {}
-    for client_id, currency, unit, count, total in session.execute(query).all():
-        result.setdefault(client_id, []).append(
-            RecurringPrice(Money(int(total), currency), Interval(IntervalUnit(unit), count))
-        )
-    return result
-
-
-def refresh_client(session: Session, client_id: int) -> Client:
-    """Recompute the client's stored MRR and active subscription count from its subscriptions
-    (call after any change, in the same transaction)."""
-    session.flush()
-    client = session.get(Client, client_id)
-    if client is None:
-        raise NotFound("That client does not exist.")
-    prices = _renewing_prices(session, [client_id]).get(client_id, [])
-    totals = mrr_total(prices)
-    client.mrr_minor = totals[client.currency].amount_minor if client.currency in totals else 0
-    client.active_subscriptions = session.exec(
-        select(func.count())
-        .select_from(Subscription)
-        .where(
-            col(Subscription.client_id) == client_id,
-            col(Subscription.status).in_(RENEWING),
-            col(Subscription.kind) == RECURRING,
-        )
-    ).one()
-    session.add(client)
-    return client
-
-
-def recompute_mrr_from_scratch(session: Session) -> dict[int, Money]:
-    """Every client's MRR recomputed with domain/mrr.py from the stored subscriptions, row by
-    row in one pass (no SQL aggregation): what the stored figures must always equal."""
-    rows = session.exec(
-        select(Subscription).where(
-            col(Subscription.status).in_(RENEWING), col(Subscription.kind) == RECURRING
-        )
-    ).all()
-    per_client: dict[int, list[RecurringPrice]] = {}
-    for sub in rows:
-        interval = interval_of(sub)
-        assert interval is not None
-        per_client.setdefault(sub.client_id, []).append(
-            RecurringPrice(Money(sub.unit_price_minor, sub.currency), interval, sub.quantity)
-        )
-    result: dict[int, Money] = {}
-    for client_id, prices in per_client.items():
-        for money in mrr_total(prices).values():
-            result[client_id] = money
-    return result
-
-
-def _prices_by_currency(session: Session) -> list[RecurringPrice]:
-    """Every renewing recurring charge summed in SQL per (currency, interval) - a handful of
-    rows (monthly_amount is linear, so totals over the sums equal totals over the rows)."""
-    amount = func.sum(col(Subscription.unit_price_minor) * col(Subscription.quantity))
-    query = (
-        sa.select(
-            col(Subscription.currency),
-            col(Subscription.interval_unit),
-            col(Subscription.interval_count),
-            amount,
-        )
-        .where(col(Subscription.status).in_(RENEWING), col(Subscription.kind) == RECURRING)
-        .group_by(
-            col(Subscription.currency),
-            col(Subscription.interval_unit),
-            col(Subscription.interval_count),
-        )
-    )
-    return [
-        RecurringPrice(Money(int(total), currency), Interval(IntervalUnit(unit), count))
-        for currency, unit, count, total in session.execute(query).all()
-    ]
-
-
-def mrr_by_currency(session: Session) -> dict[str, Money]:
-    """Total MRR per currency (dashboards), normalised and rounded once by domain/mrr.py."""
-    return mrr_total(_prices_by_currency(session))
-
-
-def recurring_revenue_by_currency(
-    session: Session,
-) -> tuple[dict[str, Money], dict[str, Money]]:
-    """(MRR, ARR) per currency, both by domain/mrr.py from one query: ARR is the exact
-    monthly amount x 12 rounded once (an every-4-weeks plan of 49.00 is 13 x 49.00 = 637.00
-    a year), never the rounded MRR x 12."""
-    prices = _prices_by_currency(session)
-    return mrr_total(prices), arr_total(prices)
-
-
-def client_arr(session: Session, client: Client) -> Money:
-    """The client's annual run rate (arr_total over its renewing recurring subscriptions, in
-    its currency), the yearly counterpart of the stored ``client.mrr_minor``."""
-    assert client.id is not None
-    totals = arr_total(_renewing_prices(session, [client.id]).get(client.id, []))
-    return totals.get(client.currency, Money.zero(client.currency))
-
-
-# --------------------------------------------------------------------------- attach
 
 
 def _event(
     session: Session,
-    actor: CurrentUser,
+    actor: Acting,
     sub: Subscription,
     action: str,
     details: str,
     clock: Clock,
 ) -> None:
     assert sub.id is not None
+    who = actor.actor()
+    label = (actor.name or actor.email) if isinstance(actor, CurrentUser) else who.label
     session.add(
         SubscriptionEvent(
             subscription_id=sub.id,
             at=clock.now(),
-            actor_id=actor.id,
-            actor_label=actor.name or actor.email,
+            actor_id=who.user_id,
+            actor_label=label,
             action=action,
             details=details[:1000],
         )
@@ -223,7 +82,7 @@ def _event(
     audit.record(
         session,
         f"subscription.{action}",
-        actor.actor(),
+        who,
         target=f"subscription:{sub.id}",
         details=details,
         clock=clock,
@@ -259,47 +118,64 @@ def _parse_price(text: str, currency: str, locale: str, field: str = "price") ->
 class AttachInput:
     client_id: int
     product_id: int
-    start_date: date
+    start_date: date | None  # None: the form's date could not be read
     quantity: str | int = 1
     price_override: str = ""  # typed in the client's currency and locale; "" = product price
     website_id: int | None = None
     trial_days: str | int = 0
 
 
-def attach(
-    session: Session, actor: CurrentUser, data: AttachInput, *, clock: Clock = system_clock
-) -> Subscription:
-    """Attach a product to a client (optionally to one of its websites)."""
-    client = session.get(Client, data.client_id)
-    if client is None:
-        raise NotFound("That client does not exist.")
-    if client.status == "archived":
-        raise ValidationFailed("This client is archived: restore it first.", field="client_id")
-    product = session.get(Product, data.product_id)
-    if product is None:
-        raise ValidationFailed("Choose a product.", field="product_id")
-    if product.archived:
-        raise ValidationFailed(f"{product.name} is archived.", field="product_id")
-    if data.website_id is not None:
-        site = session.get(ClientWebsite, data.website_id)
-        if site is None or site.client_id != client.id:
-            raise ValidationFailed("Choose one of this client's websites.", field="website_id")
-    quantity = _parse_quantity(data.quantity)
-    if data.price_override.strip():
-        price_minor = _parse_price(data.price_override, client.currency, client.locale)
-    elif product.currency != client.currency:
-        raise ValidationFailed(
-            f"{product.name} is priced in {product.currency} but {client.company} is billed in "
-            f"{client.currency}: enter a price in {client.currency}.",
-            field="price",
-        )
-    else:
-        price_minor = product.price_minor
-    trial_days = parse_whole_number(str(data.trial_days or 0).strip() or "0", max_digits=18)
+def _parse_trial_days(text: str | int) -> int:
+    trial_days = parse_whole_number(str(text or 0).strip() or "0", max_digits=18)
     if trial_days is None:
         raise ValidationFailed("Enter a number of days.", field="trial_days")
     if not 0 <= trial_days <= MAX_TRIAL_DAYS:
         raise ValidationFailed(f"A trial lasts 0 to {MAX_TRIAL_DAYS} days.", field="trial_days")
+    return trial_days
+
+
+def attach(
+    session: Session, actor: Acting, data: AttachInput, *, clock: Clock = system_clock
+) -> Subscription:
+    """Attach a product to a client (optionally to one of its websites). Every field's problem
+    is reported at once, and nothing is written if there is one."""
+    require(actor, Permission.SUBSCRIPTIONS_WRITE)
+    client = session.get(Client, data.client_id)
+    if client is None:
+        raise NotFound("That client does not exist.")
+    checks = FieldChecks()
+    if client.status == "archived":
+        checks.add("client_id", "This client is archived: restore it first.")
+    product = session.get(Product, data.product_id) if data.product_id else None
+    if product is None:
+        checks.add("product_id", "Choose a product.")
+    elif product.archived:
+        checks.add("product_id", f"{product.name} is archived.")
+    if data.website_id is not None:
+        site = session.get(ClientWebsite, data.website_id)
+        if site is None or site.client_id != client.id:
+            checks.add("website_id", "Choose one of this client's websites.")
+    quantity = checks.value("quantity", 1, _parse_quantity, data.quantity)
+    price_minor = 0
+    if data.price_override.strip():
+        price_minor = checks.value(
+            "price", 0, _parse_price, data.price_override, client.currency, client.locale
+        )
+    elif product is not None and product.currency != client.currency:
+        checks.add(
+            "price",
+            f"{product.name} is priced in {product.currency} but {client.company} is billed in "
+            f"{client.currency}: enter a price in {client.currency}.",
+        )
+    elif product is not None:
+        price_minor = product.price_minor
+    if data.start_date is None:
+        checks.add("start_date", "Choose the start date.")
+    trial_days = checks.value("trial_days", 0, _parse_trial_days, data.trial_days)
+    if product is not None and product.billing_type == ONE_TIME and trial_days:
+        checks.add("trial_days", "One-time purchases have no trial.")
+    checks.raise_if_failed()
+    assert product is not None and data.start_date is not None
     now = clock.now()
     today = now.date()
     sub = Subscription(
@@ -315,8 +191,6 @@ def attach(
         updated_at=now,
     )
     if product.billing_type == ONE_TIME:
-        if trial_days:
-            raise ValidationFailed("One-time purchases have no trial.", field="trial_days")
         sub.kind = ONE_TIME
         sub.interval_unit, sub.interval_count = "", 1
         sub.status = S.ACTIVE.value
@@ -351,9 +225,6 @@ def attach(
     return sub
 
 
-# --------------------------------------------------------------------------- changes
-
-
 def get_subscription(session: Session, subscription_id: int) -> Subscription:
     sub = session.get(Subscription, subscription_id)
     if sub is None:
@@ -383,9 +254,10 @@ def _recurring(sub: Subscription) -> Interval:
 
 
 def cancel_now(
-    session: Session, actor: CurrentUser, subscription_id: int, *, clock: Clock = system_clock
+    session: Session, actor: Acting, subscription_id: int, *, clock: Clock = system_clock
 ) -> Subscription:
     """Stop now: canceled and ended in one operation; nothing more is billed."""
+    require(actor, Permission.SUBSCRIPTIONS_WRITE)
     sub = get_subscription(session, subscription_id)
     if sub.status == S.ENDED.value:
         raise Conflict("This subscription has already ended.")
@@ -405,9 +277,10 @@ def cancel_now(
 
 
 def cancel_at_period_end(
-    session: Session, actor: CurrentUser, subscription_id: int, *, clock: Clock = system_clock
+    session: Session, actor: Acting, subscription_id: int, *, clock: Clock = system_clock
 ) -> Subscription:
     """No further renewals; service runs until the end of the current period."""
+    require(actor, Permission.SUBSCRIPTIONS_WRITE)
     sub = get_subscription(session, subscription_id)
     _recurring(sub)
     if sub.status == S.PAUSED.value:
@@ -430,9 +303,10 @@ def cancel_at_period_end(
 
 
 def resume_cancellation(
-    session: Session, actor: CurrentUser, subscription_id: int, *, clock: Clock = system_clock
+    session: Session, actor: Acting, subscription_id: int, *, clock: Clock = system_clock
 ) -> Subscription:
     """Withdraw a cancel-at-period-end before the period is over."""
+    require(actor, Permission.SUBSCRIPTIONS_WRITE)
     sub = get_subscription(session, subscription_id)
     interval = _recurring(sub)
     if sub.status != S.CANCELED.value or not sub.cancel_at_period_end:
@@ -451,8 +325,9 @@ def resume_cancellation(
 
 
 def pause(
-    session: Session, actor: CurrentUser, subscription_id: int, *, clock: Clock = system_clock
+    session: Session, actor: Acting, subscription_id: int, *, clock: Clock = system_clock
 ) -> Subscription:
+    require(actor, Permission.SUBSCRIPTIONS_WRITE)
     sub = get_subscription(session, subscription_id)
     _recurring(sub)
     _move(sub, S.PAUSED)
@@ -464,8 +339,9 @@ def pause(
 
 
 def unpause(
-    session: Session, actor: CurrentUser, subscription_id: int, *, clock: Clock = system_clock
+    session: Session, actor: Acting, subscription_id: int, *, clock: Clock = system_clock
 ) -> Subscription:
+    require(actor, Permission.SUBSCRIPTIONS_WRITE)
     sub = get_subscription(session, subscription_id)
     interval = _recurring(sub)
     if sub.status != S.PAUSED.value:
@@ -487,7 +363,7 @@ def unpause(
 
 def change(
     session: Session,
-    actor: CurrentUser,
+    actor: Acting,
     subscription_id: int,
     *,
     quantity: str | int,
@@ -495,16 +371,21 @@ def change(
     clock: Clock = system_clock,
 ) -> Subscription:
     """Change the quantity and/or unit price from the next period on (pending until then)."""
+    require(actor, Permission.SUBSCRIPTIONS_WRITE)
     sub = get_subscription(session, subscription_id)
     _recurring(sub)
     if sub.status not in RUNNING:
         raise Conflict("Only a running subscription can be changed.")
     client = session.get(Client, sub.client_id)
     assert client is not None
-    new_quantity = _parse_quantity(quantity)
-    new_price = (
-        _parse_price(price, sub.currency, client.locale) if price.strip() else sub.unit_price_minor
-    )
+    checks = FieldChecks()
+    new_quantity = checks.value("quantity", sub.quantity, _parse_quantity, quantity)
+    new_price = sub.unit_price_minor
+    if price.strip():
+        new_price = checks.value(
+            "price", new_price, _parse_price, price, sub.currency, client.locale
+        )
+    checks.raise_if_failed()
     if new_quantity == sub.quantity and new_price == sub.unit_price_minor:
         if sub.pending_quantity is None and sub.pending_unit_price_minor is None:
             raise ValidationFailed("Nothing changed.", field="quantity")
@@ -530,10 +411,11 @@ def change(
 
 
 def apply_pending(
-    session: Session, actor: CurrentUser, subscription_id: int, *, clock: Clock = system_clock
+    session: Session, actor: Acting, subscription_id: int, *, clock: Clock = system_clock
 ) -> Subscription:
     """Make a scheduled quantity/price change effective (the renewal job calls this when the
     new period starts, before invoicing it)."""
+    require(actor, Permission.SUBSCRIPTIONS_WRITE)
     sub = get_subscription(session, subscription_id)
     if sub.pending_quantity is None and sub.pending_unit_price_minor is None:
         return sub
@@ -556,14 +438,15 @@ def apply_pending(
 
 def reprice_product_subscriptions(
     session: Session,
-    actor: CurrentUser,
+    actor: Acting,
     product_id: int,
     price_minor: int,
     *,
     clock: Clock = system_clock,
 ) -> int:
     """Schedule the product's new price on its running subscriptions in the product's currency
-    (effective next period). Returns how many were updated."""
+    (effective next period). Returns how many were updated. Part of update_product, which
+    checked its actor."""
     product = session.get(Product, product_id)
     assert product is not None
     subs = session.exec(
@@ -594,10 +477,9 @@ def reprice_product_subscriptions(
     return len(subs)
 
 
-def end_due_cancellations(
-    session: Session, actor: CurrentUser, *, clock: Clock = system_clock
-) -> int:
+def end_due_cancellations(session: Session, actor: Acting, *, clock: Clock = system_clock) -> int:
     """canceled -> ended for every cancel-at-period-end whose period is over (scheduler)."""
+    require(actor, Permission.SUBSCRIPTIONS_WRITE)
     today = clock.now().date()
     subs = session.exec(
         select(Subscription).where(
@@ -611,175 +493,3 @@ def end_due_cancellations(
         _save(session, sub, clock)
         _event(session, actor, sub, "ended", "The paid-for period is over", clock)
     return len(subs)
-
-
-# --------------------------------------------------------------------------- listing
-
-
-@dataclass(frozen=True)
-class SubscriptionRow:
-    id: int
-    client_id: int
-    client_company: str
-    product_id: int
-    product_name: str
-    website_id: int | None
-    website_name: str
-    kind: str
-    status: str
-    quantity: int
-    unit_price: Money
-    amount: Money  # unit price x quantity per period
-    interval_label: str
-    mrr: Money | None  # None when the viewer may not see MRR (FIGURE_PERMISSIONS)
-    start_date: date
-    next_renewal_on: date | None
-    ends_on: date | None
-    cancel_at_period_end: bool
-    pending_quantity: int | None
-    pending_unit_price: Money | None
-    created_at: datetime
-
-
-SUBSCRIPTION_SORTS: dict[str, Any] = {
-    "next_renewal": col(Subscription.next_renewal_on),
-    "created": col(Subscription.created_at),
-    "mrr": col(Subscription.mrr_minor),
-}
-
-TABS = {
-    "active": (col(Subscription.kind) == RECURRING) & col(Subscription.status).in_(RUNNING),
-    "one_time": col(Subscription.kind) == ONE_TIME,
-    "inactive": (col(Subscription.kind) == RECURRING)
-    & col(Subscription.status).in_([S.CANCELED.value, S.ENDED.value]),
-}
-
-
-def list_subscriptions(
-    session: Session,
-    viewer: CurrentUser,
-    *,
-    client_id: int | None = None,
-    product_id: int | None = None,
-    status: str = "",
-    tab: str = "",
-    search: str = "",
-    sort: str = "next_renewal",
-    descending: bool = False,
-    page: int = 1,
-    per_page: int = 25,
-) -> Page[SubscriptionRow]:
-    """A page of subscriptions with their client, product and website names (joined). MRR is
-    None, and not sorted by, for a viewer who may not see it (docs/security.md item 43)."""
-    show_mrr = "mrr" in visible_figures(viewer.permissions)
-    page, per_page = clamp_page(page, per_page)
-    conditions: list[sa.ColumnElement[bool]] = []
-    if client_id is not None:
-        conditions.append(col(Subscription.client_id) == client_id)
-    if product_id is not None:
-        conditions.append(col(Subscription.product_id) == product_id)
-    if status in {s.value for s in SubscriptionStatus}:
-        conditions.append(col(Subscription.status) == status)
-    if tab in TABS:
-        conditions.append(TABS[tab])
-    count = select(func.count()).select_from(Subscription)
-    if search.strip():
-        pattern = like_pattern(search)
-        conditions.append(
-            sa.or_(
-                col(Client.search_text).like(pattern, escape="\\"),
-                sa.func.lower(col(Subscription.description)).like(pattern, escape="\\"),
-            )
-        )
-        count = count.join(Client, col(Client.id) == col(Subscription.client_id))
-    total = session.exec(count.where(*conditions)).one()
-    if sort not in SUBSCRIPTION_SORTS or (sort == "mrr" and not show_mrr):
-        sort = "next_renewal"
-    order = SUBSCRIPTION_SORTS[sort]
-    primary = order.desc() if descending else order.asc()
-    query = (
-        select(Subscription, Client.company, Product.name, ClientWebsite.name)
-        .join(Client, col(Client.id) == col(Subscription.client_id))
-        .join(Product, col(Product.id) == col(Subscription.product_id))
-        .outerjoin(ClientWebsite, col(ClientWebsite.id) == col(Subscription.website_id))
-        .where(*conditions)
-        .order_by(primary.nulls_last(), col(Subscription.id).desc())
-        .offset((page - 1) * per_page)
-        .limit(per_page)
-    )
-    rows = [
-        _sub_row(sub, company, name, site, show_mrr=show_mrr)
-        for sub, company, name, site in session.exec(query)
-    ]
-    return Page(rows=rows, total=total, page=page, per_page=per_page)
-
-
-def _sub_row(
-    sub: Subscription, company: str, product_name: str, site: str | None, *, show_mrr: bool
-) -> SubscriptionRow:
-    assert sub.id is not None
-    interval = interval_of(sub)
-    pending_price = (
-        Money(sub.pending_unit_price_minor, sub.currency)
-        if sub.pending_unit_price_minor is not None
-        else None
-    )
-    return SubscriptionRow(
-        id=sub.id,
-        client_id=sub.client_id,
-        client_company=company,
-        product_id=sub.product_id,
-        product_name=sub.description or product_name,
-        website_id=sub.website_id,
-        website_name=site or "",
-        kind=sub.kind,
-        status=sub.status,
-        quantity=sub.quantity,
-        unit_price=Money(sub.unit_price_minor, sub.currency),
-        amount=Money(sub.unit_price_minor * sub.quantity, sub.currency),
-        interval_label=interval.label if interval else "one-time",
-        mrr=Money(sub.mrr_minor, sub.currency) if show_mrr else None,
-        start_date=sub.start_date,
-        next_renewal_on=sub.next_renewal_on,
-        ends_on=sub.ends_on,
-        cancel_at_period_end=sub.cancel_at_period_end,
-        pending_quantity=sub.pending_quantity,
-        pending_unit_price=pending_price,
-        created_at=sub.created_at,
-    )
-
-
-def subscription_detail(
-    session: Session, viewer: CurrentUser, subscription_id: int
-) -> tuple[SubscriptionRow, list[SubscriptionEvent]]:
-    """One subscription and its history (newest first); MRR only if the viewer may see it."""
-    query = (
-        select(Subscription, Client.company, Product.name, ClientWebsite.name)
-        .join(Client, col(Client.id) == col(Subscription.client_id))
-        .join(Product, col(Product.id) == col(Subscription.product_id))
-        .outerjoin(ClientWebsite, col(ClientWebsite.id) == col(Subscription.website_id))
-        .where(col(Subscription.id) == subscription_id)
-    )
-    found = session.exec(query).first()
-    if found is None:
-        raise NotFound("That subscription does not exist.")
-    events = session.exec(
-        select(SubscriptionEvent)
-        .where(col(SubscriptionEvent.subscription_id) == subscription_id)
-        .order_by(col(SubscriptionEvent.at).desc(), col(SubscriptionEvent.id).desc())
-    ).all()
-    show_mrr = "mrr" in visible_figures(viewer.permissions)
-    return _sub_row(*found, show_mrr=show_mrr), list(events)
-
-
-def tab_counts(session: Session, client_id: int) -> dict[str, int]:
-    """How many subscriptions the client has under each overview tab (one query)."""
-    cases = [
-        func.sum(sa.case((condition, 1), else_=0)).label(name) for name, condition in TABS.items()
-    ]
-    row = session.execute(sa.select(*cases).where(col(Subscription.client_id) == client_id)).one()
-    return {name: int(value or 0) for name, value in zip(TABS, row, strict=True)}
-
-
-def is_renewing(status: str) -> bool:
-    return renews(SubscriptionStatus(status))

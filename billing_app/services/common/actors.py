@@ -12,10 +12,18 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from billing_app.domain.permissions import ALL_PERMISSIONS, Permission
-from billing_app.services.common.audit import Actor
 from billing_app.services.common.errors import NotAllowed
 
 NOT_ALLOWED = "You're not allowed to do that."
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who did something, as the audit log records it (services/common/audit.py)."""
+
+    user_id: int | None
+    label: str
+    ip: str = ""
 
 
 class Acting(Protocol):

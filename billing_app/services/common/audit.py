@@ -2,24 +2,20 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
+from typing import Any
 
 import sqlalchemy as sa
 from sqlmodel import Session, col, func, select
 
 from billing_app.db.models import AuditEvent
+from billing_app.domain.permissions import Permission
+from billing_app.services.common.actors import Acting, Actor, require
 from billing_app.services.common.clock import Clock, system_clock
-from billing_app.services.common.listing import like_pattern
+from billing_app.services.common.listing import ListRequest, Page, keyset_page, like_pattern
 
-
-@dataclass(frozen=True)
-class Actor:
-    """Who did something, as the audit log records it."""
-
-    user_id: int | None
-    label: str
-    ip: str = ""
+__all__ = ["ANONYMOUS", "SYSTEM", "Actor", "AuditRow", "distinct_actions", "list_events", "record"]
 
 
 ANONYMOUS = Actor(user_id=None, label="anonymous")
@@ -60,17 +56,15 @@ class AuditRow:
     details: str
 
 
-def list_events(
-    session: Session, *, search: str = "", action: str = "", page: int = 1, per_page: int = 50
-) -> tuple[list[AuditRow], int]:
-    """A page of audit events, newest first, and the total matching."""
-    query = select(AuditEvent)
-    count = select(func.count()).select_from(AuditEvent)
-    conditions = []
-    if action:
+def list_events(session: Session, viewer: Acting, request: ListRequest) -> Page[AuditRow]:
+    """A page of audit events, newest first (filter "action"; search by who, what, details)."""
+    require(viewer, Permission.AUDIT_VIEW)
+    conditions: list[Any] = []
+    action = request.filter("action")
+    if action and action != "all":
         conditions.append(col(AuditEvent.action) == action)
-    if search:
-        like = like_pattern(search)
+    if request.term:
+        like = like_pattern(request.term)
         conditions.append(
             sa.or_(
                 func.lower(col(AuditEvent.actor_label)).like(like, escape="\\"),
@@ -78,15 +72,15 @@ def list_events(
                 func.lower(col(AuditEvent.details)).like(like, escape="\\"),
             )
         )
-    for condition in conditions:
-        query = query.where(condition)
-        count = count.where(condition)
-    total = session.exec(count).one()
-    rows = session.exec(
-        query.order_by(col(AuditEvent.id).desc()).offset((page - 1) * per_page).limit(per_page)
-    ).all()
-    return [
-        AuditRow(
+    page = keyset_page(
+        session,
+        sa.select(AuditEvent).where(*conditions),
+        sa.select(func.count()).select_from(AuditEvent).where(*conditions),
+        [col(AuditEvent.id)],
+        replace(request, descending=True),
+    )
+    return page.map(
+        lambda r: AuditRow(
             id=r.id or 0,
             at=r.at,
             action=r.action,
@@ -95,9 +89,9 @@ def list_events(
             ip=r.ip,
             details=r.details,
         )
-        for r in rows
-    ], total
+    )
 
 
-def distinct_actions(session: Session) -> list[str]:
+def distinct_actions(session: Session, viewer: Acting) -> list[str]:
+    require(viewer, Permission.AUDIT_VIEW)
     return list(session.exec(select(AuditEvent.action).distinct().order_by(AuditEvent.action)))

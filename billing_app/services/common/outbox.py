@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import logging
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -17,9 +17,12 @@ from billing_app.adapters import documents
 from billing_app.adapters.email_templates import render_email
 from billing_app.adapters.mailer import Mailer, OutgoingEmail
 from billing_app.db.models import Invitation, OutboxEmail, PasswordReset
+from billing_app.domain.permissions import Permission
+from billing_app.i18n import DEFAULT_LOCALE, gettext
+from billing_app.services.common.actors import Acting, require
 from billing_app.services.common.clock import Clock, system_clock
 from billing_app.services.common.errors import NotFound
-from billing_app.services.common.listing import like_pattern
+from billing_app.services.common.listing import ListRequest, Page, keyset_page, like_pattern
 from billing_app.services.common.tokens import new_token, token_digest
 from billing_app.services.common.transactions import wake
 from billing_app.settings import Settings, get_settings
@@ -53,23 +56,28 @@ def enqueue_email(
     reply_to: str = "",
     attachment: tuple[str, str] | None = None,
     secret: tuple[str, int | None] | None = None,
+    locale: str | None = DEFAULT_LOCALE,
 ) -> OutboxEmail:
     """Render a message and queue it in the caller's transaction.
 
     ``from_name``/``reply_to`` override the configured sender (a brand's identity);
     ``attachment`` is (storage key, file name) of a document in private storage; ``secret``
     is ("password_reset" | "invitation", row id) for a message whose link carries
-    ``SECRET_PLACEHOLDER`` where the token goes: the token is minted at delivery."""
+    ``SECRET_PLACEHOLDER`` where the token goes: the token is minted at delivery. ``locale``
+    is the recipient's language (docs/architecture.md, Decisions: languages): a client's for
+    invoice messages; English for staff, who have no language setting yet."""
     if secret is not None and (secret[0] not in _SECRET_ROWS or secret[1] is None):
         msg = f"unknown secret reference {secret!r}"
         raise ValueError(msg)
     settings = settings or get_settings()
     ctx = {
         "sender_name": settings.mail_from_name,
-        "footer": f"Sent by {settings.mail_from_name}.",
+        "footer": gettext("Sent by {sender_name}.", locale=locale).format(
+            sender_name=settings.mail_from_name
+        ),
         **context,
     }
-    rendered = render_email(kind, ctx)
+    rendered = render_email(kind, ctx, locale=locale)
     now = clock.now()
     row = OutboxEmail(
         kind=kind,
@@ -229,8 +237,11 @@ def deliver_due(
     return DeliveryReport(sent=sent, failed=failed)
 
 
-def retry_now(session: Session, email_id: int, *, clock: Clock = system_clock) -> None:
+def retry_now(
+    session: Session, actor: Acting, email_id: int, *, clock: Clock = system_clock
+) -> None:
     """Put a failed or dead message back in the queue for immediate delivery."""
+    require(actor, Permission.SETTINGS_WRITE)
     row = session.get(OutboxEmail, email_id)
     if row is None:
         msg = "That email does not exist."
@@ -283,31 +294,34 @@ def _to_row(r: OutboxEmail) -> EmailRow:
     )
 
 
-def list_emails(
-    session: Session, *, status: str = "", search: str = "", page: int = 1, per_page: int = 50
-) -> tuple[list[EmailRow], int]:
-    """A page of messages, newest first, and the total matching."""
-    query = select(OutboxEmail)
-    count = select(func.count()).select_from(OutboxEmail)
-    conditions = []
-    if status:
+EMAIL_STATUSES = ("queued", "sending", "sent", "failed", "dead")
+WAITING_STATUSES = ("queued", "sending", "failed")  # not delivered yet, still being tried
+FAILED_STATUSES = ("failed", "dead")
+
+
+def list_emails(session: Session, viewer: Acting, request: ListRequest) -> Page[EmailRow]:
+    """A page of messages, newest first (filter "status"; search by recipient or subject)."""
+    require(viewer, Permission.EMAILS_VIEW)
+    conditions: list[Any] = []
+    status = request.filter("status")
+    if status in EMAIL_STATUSES:
         conditions.append(col(OutboxEmail.status) == status)
-    if search:
-        like = like_pattern(search)
+    if request.term:
+        like = like_pattern(request.term)
         conditions.append(
             sa.or_(
                 func.lower(col(OutboxEmail.to_address)).like(like, escape="\\"),
                 func.lower(col(OutboxEmail.subject)).like(like, escape="\\"),
             )
         )
-    for condition in conditions:
-        query = query.where(condition)
-        count = count.where(condition)
-    total = session.exec(count).one()
-    rows = session.exec(
-        query.order_by(col(OutboxEmail.id).desc()).offset((page - 1) * per_page).limit(per_page)
-    ).all()
-    return [_to_row(r) for r in rows], total
+    page = keyset_page(
+        session,
+        sa.select(OutboxEmail).where(*conditions),
+        sa.select(func.count()).select_from(OutboxEmail).where(*conditions),
+        [col(OutboxEmail.id)],
+        replace(request, descending=True),
+    )
+    return page.map(_to_row)
 
 
 _SECRET_LINK = re.compile(r"([?&]token=)[\w-]+")
@@ -319,8 +333,9 @@ def redact_secrets(body: str) -> str:
     return _SECRET_LINK.sub(r"\1[hidden]", body)
 
 
-def get_email(session: Session, email_id: int) -> EmailDetail:
+def get_email(session: Session, viewer: Acting, email_id: int) -> EmailDetail:
     """A message as the Emails page shows it, with its one-time links hidden."""
+    require(viewer, Permission.EMAILS_VIEW)
     row = session.get(OutboxEmail, email_id)
     if row is None:
         msg = "That email does not exist."

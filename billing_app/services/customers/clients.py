@@ -13,29 +13,27 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime
-from typing import Any
 from urllib.parse import urlsplit
 
-import sqlalchemy as sa
 from babel import Locale, UnknownLocaleError
 from sqlmodel import Session, col, func, select
-from sqlmodel.sql.expression import SelectOfScalar
 
 from billing_app.db.customers import Client, ClientWebsite, Subscription
-from billing_app.domain.errors import DomainError
-from billing_app.domain.money import Money, normalize_currency
-from billing_app.domain.permissions import FIGURE_PERMISSIONS, visible_figures
-from billing_app.services.access.identity import CurrentUser, normalize_email
-from billing_app.services.catalog.subscriptions import client_arr
+from billing_app.domain.money import normalize_currency
+from billing_app.domain.permissions import Permission
+from billing_app.services.access.identity import normalize_email
 from billing_app.services.common import audit
+from billing_app.services.common.actors import Acting, require
 from billing_app.services.common.clock import Clock, system_clock
-from billing_app.services.common.csv_export import Cell, write_csv
-from billing_app.services.common.errors import Conflict, NotFound, ValidationFailed
-from billing_app.services.common.listing import Page, clamp_page, like_pattern
+from billing_app.services.common.errors import Conflict, FieldChecks, NotFound, ValidationFailed
 
 STATUSES = ("active", "inactive", "archived")
+
+
 EDITABLE_STATUSES = ("active", "inactive")
+
+
+MAX_NOTES = 5000
 
 
 @dataclass
@@ -150,27 +148,11 @@ def clean_locale(raw: str) -> str:
     return value
 
 
-def validate_client(data: ClientInput) -> CleanClient:
-    """Check and normalise a client's details; raises ValidationFailed naming the field."""
-    company = _line(data.company, "Company", 200, "company")
-    if not company:
-        raise ValidationFailed("Enter the company name.", field="company")
-    email = normalize_email(data.email or "", field="email")
-    try:
-        currency = normalize_currency(data.currency or "")
-    except DomainError as exc:
-        raise ValidationFailed(str(exc), field="currency") from exc
-    country = (data.country or "").strip().upper()
-    if country and (len(country) != 2 or not country.isalpha()):
-        raise ValidationFailed(
-            "Use the two-letter country code, such as FR or US.", field="country"
-        )
-    status = data.status or "active"
-    if status not in EDITABLE_STATUSES:
-        raise ValidationFailed("Choose active or inactive.", field="status")
+def _clean_websites(sites: Sequence[WebsiteInput]) -> tuple[WebsiteInput, ...]:
+    """The websites of the form, rows left empty dropped; the first problem is raised."""
     websites: list[WebsiteInput] = []
     seen: set[str] = set()
-    for site in data.websites:
+    for site in sites:
         if not site.name.strip() and not site.url.strip():
             continue
         url = clean_url(site.url)
@@ -179,24 +161,76 @@ def validate_client(data: ClientInput) -> CleanClient:
             raise ValidationFailed(f"{url} is listed twice.", field="websites")
         seen.add(url.lower())
         websites.append(WebsiteInput(name=name, url=url, id=site.id))
+    return tuple(websites)
+
+
+def _clean_country(raw: str) -> str:
+    country = (raw or "").strip().upper()
+    if country and (len(country) != 2 or not country.isalpha()):
+        raise ValidationFailed(
+            "Use the two-letter country code, such as FR or US.", field="country"
+        )
+    return country
+
+
+def _check_client(data: ClientInput, checks: FieldChecks) -> CleanClient:
+    """Check and normalise every field of a client's details, keeping each field's problem in
+    ``checks`` (the caller raises them together); the result is only meaningful when no check
+    failed."""
+    company = checks.value("company", "", _line, data.company, "Company", 200, "company")
+    if not company:
+        checks.add("company", "Enter the company name.")
+    email = checks.value("email", "", normalize_email, data.email or "", field="email")
+    currency = checks.value("currency", "", normalize_currency, data.currency or "")
+    country = checks.value("country", "", _clean_country, data.country)
+    status = data.status or "active"
+    if status not in EDITABLE_STATUSES:
+        checks.add("status", "Choose active or inactive.")
+    websites = checks.value("websites", (), _clean_websites, data.websites)
+    text = {
+        name: checks.value(name, "", clean, value, label, limit, name)
+        for name, clean, value, label, limit in (
+            ("contact_name", _line, data.contact_name, "Contact name", 200),
+            ("phone", _line, data.phone, "Phone", 50),
+            ("address_line1", _lines, data.address_line1, "Address", 200),
+            ("address_line2", _lines, data.address_line2, "Address", 200),
+            ("city", _line, data.city, "City", 120),
+            ("postal_code", _line, data.postal_code, "Postal code", 30),
+            ("region", _line, data.region, "Region", 120),
+        )
+    }
+    locale = checks.value("locale", "en", clean_locale, data.locale)
+    tax_id = checks.value("tax_id", "", _line, data.tax_id, "Tax ID", 64, "tax_id")
+    notes = (data.notes or "").strip()
+    if len(notes) > MAX_NOTES:
+        checks.add("notes", f"Internal notes: use at most {MAX_NOTES:,} characters.")
     return CleanClient(
         company=company,
         email=email,
-        contact_name=_line(data.contact_name, "Contact name", 200, "contact_name"),
-        phone=_line(data.phone, "Phone", 50, "phone"),
-        address_line1=_lines(data.address_line1, "Address", 200, "address_line1"),
-        address_line2=_lines(data.address_line2, "Address", 200, "address_line2"),
-        city=_line(data.city, "City", 120, "city"),
-        postal_code=_line(data.postal_code, "Postal code", 30, "postal_code"),
-        region=_line(data.region, "Region", 120, "region"),
+        contact_name=text["contact_name"],
+        phone=text["phone"],
+        address_line1=text["address_line1"],
+        address_line2=text["address_line2"],
+        city=text["city"],
+        postal_code=text["postal_code"],
+        region=text["region"],
         country=country,
         currency=currency,
-        locale=clean_locale(data.locale),
-        tax_id=_line(data.tax_id, "Tax ID", 64, "tax_id"),
-        notes=(data.notes or "").strip()[:5000],
+        locale=locale,
+        tax_id=tax_id,
+        notes=notes,
         status=status,
-        websites=tuple(websites),
+        websites=websites,
     )
+
+
+def validate_client(data: ClientInput) -> CleanClient:
+    """Check and normalise a client's details; raises one ValidationFailed naming every field
+    with a problem (its message and field are the first one)."""
+    checks = FieldChecks()
+    clean = _check_client(data, checks)
+    checks.raise_if_failed()
+    return clean
 
 
 def search_text_of(company: str, contact: str, email: str, sites: Sequence[tuple[str, str]]) -> str:
@@ -234,18 +268,22 @@ def _apply(client: Client, clean: CleanClient) -> None:
 
 
 def create_client(
-    session: Session, actor: CurrentUser, data: ClientInput, *, clock: Clock = system_clock
+    session: Session, actor: Acting, data: ClientInput, *, clock: Clock = system_clock
 ) -> Client:
-    """Add a client and its websites in one step."""
-    clean = validate_client(data)
-    if _email_taken(session, clean.email):
-        raise ValidationFailed(f"A client with the email {clean.email} exists.", field="email")
+    """Add a client and its websites in one step; nothing is written if any field is wrong."""
+    require(actor, Permission.CLIENTS_WRITE)
+    checks = FieldChecks()
+    clean = _check_client(data, checks)
+    if not checks.failed("email") and _email_taken(session, clean.email):
+        checks.add("email", f"A client with the email {clean.email} exists.")
+    checks.raise_if_failed()
     return insert_clean_client(session, actor, clean, clock=clock)
 
 
 def insert_clean_client(
-    session: Session, actor: CurrentUser, clean: CleanClient, *, clock: Clock = system_clock
+    session: Session, actor: Acting, clean: CleanClient, *, clock: Clock = system_clock
 ) -> Client:
+    """Write a checked client (create_client and the CSV import, which checked the actor)."""
     now = clock.now()
     client = Client(status=clean.status, created_at=now, updated_at=now, company="", email="")
     _apply(client, clean)
@@ -268,6 +306,7 @@ def insert_clean_client(
 
 
 def get_client(session: Session, client_id: int) -> Client:
+    """The client, for use cases that checked their actor (not checked here)."""
     client = session.get(Client, client_id)
     if client is None:
         raise NotFound("That client does not exist.")
@@ -275,6 +314,7 @@ def get_client(session: Session, client_id: int) -> Client:
 
 
 def websites_of(session: Session, client_id: int) -> list[ClientWebsite]:
+    """The client's websites, for use cases that checked their actor (not checked here)."""
     return list(
         session.exec(
             select(ClientWebsite)
@@ -284,39 +324,13 @@ def websites_of(session: Session, client_id: int) -> list[ClientWebsite]:
     )
 
 
-def update_client(
-    session: Session,
-    actor: CurrentUser,
-    client_id: int,
-    data: ClientInput,
-    *,
-    clock: Clock = system_clock,
-) -> Client:
-    """Edit a client; websites are matched by id (kept, renamed), added, or removed when no
-    subscription uses them. The currency cannot change once subscriptions exist."""
-    client = get_client(session, client_id)
-    if client.status == "archived":
-        data.status = "inactive"
-    clean = validate_client(data)
-    if _email_taken(session, clean.email, except_id=client_id):
-        raise ValidationFailed(f"A client with the email {clean.email} exists.", field="email")
-    if clean.currency != client.currency:
-        used = session.exec(
-            select(func.count())
-            .select_from(Subscription)
-            .where(col(Subscription.client_id) == client_id)
-        ).one()
-        if used:
-            raise ValidationFailed(
-                f"This client has subscriptions in {client.currency}: its currency cannot change.",
-                field="currency",
-            )
-    existing = {w.id: w for w in websites_of(session, client_id)}
-    keep_ids = {w.id for w in clean.websites if w.id is not None}
-    unknown = keep_ids - set(existing)
+def _check_website_changes(
+    session: Session, unknown: set[int], removed: Sequence[ClientWebsite]
+) -> None:
+    """Refuse websites of the form that no longer exist, and removing a website that has
+    subscriptions."""
     if unknown:
         raise ValidationFailed("A website in the form no longer exists.", field="websites")
-    removed = [w for wid, w in existing.items() if wid not in keep_ids]
     if removed:
         used_sites = session.exec(
             select(ClientWebsite.name)
@@ -328,6 +342,45 @@ def update_client(
                 f"The website {used_sites} has subscriptions: it cannot be removed.",
                 field="websites",
             )
+
+
+def update_client(
+    session: Session,
+    actor: Acting,
+    client_id: int,
+    data: ClientInput,
+    *,
+    clock: Clock = system_clock,
+) -> Client:
+    """Edit a client; websites are matched by id (kept, renamed), added, or removed when no
+    subscription uses them. The currency cannot change once subscriptions exist. Nothing is
+    written if any field is wrong."""
+    require(actor, Permission.CLIENTS_WRITE)
+    client = get_client(session, client_id)
+    if client.status == "archived":
+        data.status = "inactive"
+    checks = FieldChecks()
+    clean = _check_client(data, checks)
+    if not checks.failed("email") and _email_taken(session, clean.email, except_id=client_id):
+        checks.add("email", f"A client with the email {clean.email} exists.")
+    if not checks.failed("currency") and clean.currency != client.currency:
+        used = session.exec(
+            select(func.count())
+            .select_from(Subscription)
+            .where(col(Subscription.client_id) == client_id)
+        ).one()
+        if used:
+            checks.add(
+                "currency",
+                f"This client has subscriptions in {client.currency}: its currency cannot change.",
+            )
+    existing = {w.id: w for w in websites_of(session, client_id)}
+    keep_ids = {w.id for w in clean.websites if w.id is not None}
+    removed = [w for wid, w in existing.items() if wid not in keep_ids]
+    if not checks.failed("websites"):
+        with checks.check("websites"):
+            _check_website_changes(session, keep_ids - set(existing), removed)
+    checks.raise_if_failed()
     now = clock.now()
     for old in removed:
         session.delete(old)
@@ -357,9 +410,10 @@ def update_client(
 
 
 def archive_client(
-    session: Session, actor: CurrentUser, client_id: int, *, clock: Clock = system_clock
+    session: Session, actor: Acting, client_id: int, *, clock: Clock = system_clock
 ) -> Client:
     """Archive a client (kept with its history). Running subscriptions must be canceled first."""
+    require(actor, Permission.CLIENTS_WRITE)
     client = get_client(session, client_id)
     if client.status == "archived":
         return client
@@ -388,8 +442,9 @@ def archive_client(
 
 
 def restore_client(
-    session: Session, actor: CurrentUser, client_id: int, *, clock: Clock = system_clock
+    session: Session, actor: Acting, client_id: int, *, clock: Clock = system_clock
 ) -> Client:
+    require(actor, Permission.CLIENTS_WRITE)
     client = get_client(session, client_id)
     if client.status != "archived":
         return client
@@ -401,269 +456,3 @@ def restore_client(
         session, "client.restored", actor.actor(), target=f"client:{client_id}", clock=clock
     )
     return client
-
-
-# --------------------------------------------------------------------------- listing
-
-
-@dataclass(frozen=True)
-class ClientRow:
-    id: int
-    company: str
-    contact_name: str
-    email: str
-    status: str
-    currency: str
-    locale: str
-    mrr: Money | None  # None when the viewer may not see it (FIGURE_PERMISSIONS)
-    net_invoiced: Money | None
-    outstanding: Money | None
-    active_subscriptions: int
-    created_at: datetime
-
-
-CLIENT_SORTS: dict[str, Any] = {
-    "name": sa.func.lower(col(Client.company)),
-    "created": col(Client.created_at),
-    "mrr": col(Client.mrr_minor),
-    "net_invoiced": col(Client.net_invoiced_minor),
-    "outstanding": col(Client.outstanding_minor),
-}
-
-
-def _client_conditions(search: str, status: str) -> list[sa.ColumnElement[bool]]:
-    conditions: list[sa.ColumnElement[bool]] = []
-    if status in STATUSES:
-        conditions.append(col(Client.status) == status)
-    elif status == "current":
-        conditions.append(col(Client.status) != "archived")
-    if search.strip():
-        conditions.append(col(Client.search_text).like(like_pattern(search), escape="\\"))
-    return conditions
-
-
-def _client_query(
-    search: str, status: str, sort: str, descending: bool, figures: frozenset[str]
-) -> SelectOfScalar[Client]:
-    # Sorting by a figure the viewer may not see would leak its order: sort by name instead.
-    if sort not in CLIENT_SORTS or (sort in FIGURE_PERMISSIONS and sort not in figures):
-        sort = "name"
-    order = CLIENT_SORTS[sort]
-    id_order = col(Client.id).desc() if descending else col(Client.id).asc()
-    return (
-        select(Client)
-        .where(*_client_conditions(search, status))
-        .order_by(order.desc() if descending else order.asc(), id_order)
-    )
-
-
-def _figure(name: str, amount_minor: int, currency: str, figures: frozenset[str]) -> Money | None:
-    return Money(amount_minor, currency) if name in figures else None
-
-
-def _client_row(client: Client, figures: frozenset[str]) -> ClientRow:
-    assert client.id is not None
-    return ClientRow(
-        id=client.id,
-        company=client.company,
-        contact_name=client.contact_name,
-        email=client.email,
-        status=client.status,
-        currency=client.currency,
-        locale=client.locale,
-        mrr=_figure("mrr", client.mrr_minor, client.currency, figures),
-        net_invoiced=_figure("net_invoiced", client.net_invoiced_minor, client.currency, figures),
-        outstanding=_figure("outstanding", client.outstanding_minor, client.currency, figures),
-        active_subscriptions=client.active_subscriptions,
-        created_at=client.created_at,
-    )
-
-
-def list_clients(
-    session: Session,
-    viewer: CurrentUser,
-    *,
-    search: str = "",
-    status: str = "current",
-    sort: str = "name",
-    descending: bool = False,
-    page: int = 1,
-    per_page: int = 25,
-) -> Page[ClientRow]:
-    """A page of clients: searched (company, contact, email, websites), filtered by status
-    ("active", "inactive", "archived", "current" = not archived, "" = all), sorted and
-    paginated in SQL - two queries whatever the size. Figures the viewer may not see are None
-    and are not sorted by."""
-    figures = visible_figures(viewer.permissions)
-    page, per_page = clamp_page(page, per_page)
-    total = session.exec(
-        select(func.count()).select_from(Client).where(*_client_conditions(search, status))
-    ).one()
-    clients = session.exec(
-        _client_query(search, status, sort, descending, figures)
-        .offset((page - 1) * per_page)
-        .limit(per_page)
-    ).all()
-    rows = [_client_row(c, figures) for c in clients]
-    return Page(rows=rows, total=total, page=page, per_page=per_page)
-
-
-EXPORT_COLUMNS = (
-    "company",
-    "contact_name",
-    "email",
-    "phone",
-    "address_line1",
-    "address_line2",
-    "city",
-    "postal_code",
-    "region",
-    "country",
-    "currency",
-    "locale",
-    "tax_id",
-    "status",
-    "websites",
-    "mrr",
-    "net_invoiced",
-    "outstanding",
-    "created",
-)
-
-
-def export_csv(
-    session: Session,
-    viewer: CurrentUser,
-    *,
-    search: str = "",
-    status: str = "current",
-    sort: str = "name",
-    descending: bool = False,
-) -> bytes:
-    """The whole filtered list as a CSV file (the import format plus the figures the viewer
-    may see), in two queries, through the safe writer of services/common/csv_export.py."""
-    figures = visible_figures(viewer.permissions)
-    clients = session.exec(_client_query(search, status, sort, descending, figures)).all()
-    sites: dict[int, list[str]] = {}
-    ids = [c.id for c in clients]
-    if ids:
-        for site in session.exec(
-            select(ClientWebsite)
-            .where(col(ClientWebsite.client_id).in_(ids))
-            .order_by(col(ClientWebsite.id))
-        ).all():
-            sites.setdefault(site.client_id, []).append(f"{site.name} <{site.url}>")
-    columns = [c for c in EXPORT_COLUMNS if c not in FIGURE_PERMISSIONS or c in figures]
-    rows: list[list[Cell]] = []
-    for c in clients:
-        assert c.id is not None
-        values: dict[str, Cell] = {
-            "company": c.company,
-            "contact_name": c.contact_name,
-            "email": c.email,
-            "phone": c.phone,
-            "address_line1": c.address_line1,
-            "address_line2": c.address_line2,
-            "city": c.city,
-            "postal_code": c.postal_code,
-            "region": c.region,
-            "country": c.country,
-            "currency": c.currency,
-            "locale": c.locale,
-            "tax_id": c.tax_id,
-            "status": c.status,
-            "websites": "; ".join(sites.get(c.id, [])),
-            "mrr": Money(c.mrr_minor, c.currency).to_decimal(),
-            "net_invoiced": Money(c.net_invoiced_minor, c.currency).to_decimal(),
-            "outstanding": Money(c.outstanding_minor, c.currency).to_decimal(),
-            "created": c.created_at.date().isoformat(),
-        }
-        rows.append([values[name] for name in columns])
-    return write_csv(columns, rows)
-
-
-# --------------------------------------------------------------------------- overview
-
-
-@dataclass(frozen=True)
-class ClientOverview:
-    client: Client
-    websites: list[ClientWebsite]
-    mrr: Money | None  # None when the viewer may not see it (FIGURE_PERMISSIONS)
-    active_subscriptions: int
-    net_invoiced: Money | None
-    outstanding: Money | None
-    # Annual run rate by domain/mrr.py arr_total (not mrr x 12); shown with MRR (reports.view).
-    arr: Money | None = None
-
-    @property
-    def address_lines(self) -> list[str]:
-        """The billing address, one entry per printed line (see ``address_lines_of``)."""
-        return address_lines_of(self.client)
-
-
-def client_overview(session: Session, viewer: CurrentUser, client_id: int) -> ClientOverview:
-    """The client, its websites and the figures the viewer may see (subscriptions:
-    services/catalog/subscriptions.py)."""
-    client = get_client(session, client_id)
-    figures = visible_figures(viewer.permissions)
-    return ClientOverview(
-        client=client,
-        websites=websites_of(session, client_id),
-        mrr=_figure("mrr", client.mrr_minor, client.currency, figures),
-        active_subscriptions=client.active_subscriptions,
-        net_invoiced=_figure("net_invoiced", client.net_invoiced_minor, client.currency, figures),
-        outstanding=_figure("outstanding", client.outstanding_minor, client.currency, figures),
-        arr=client_arr(session, client) if "mrr" in figures else None,
-    )
-
-
-def client_choices(session: Session, search: str = "", limit: int = 50) -> list[tuple[int, str]]:
-    """(id, "Company <email>") of non-archived clients matching ``search``, for pickers."""
-    query = select(Client.id, Client.company, Client.email).where(
-        *_client_conditions(search, "current")
-    )
-    rows = session.exec(query.order_by(sa.func.lower(col(Client.company))).limit(limit)).all()
-    return [(cid, f"{company} <{email}>") for cid, company, email in rows if cid is not None]
-
-
-def today(clock: Clock = system_clock) -> date:
-    return clock.now().date()
-
-
-@dataclass(frozen=True)
-class ClientPaymentRow:
-    id: int
-    invoice_id: int
-    invoice_number: str
-    kind: str  # payment | refund
-    method: str
-    amount: Money
-    received_on: date
-    reference: str
-
-
-def client_payments(session: Session, client_id: int, limit: int = 10) -> list[ClientPaymentRow]:
-    """The client's most recent payments and refunds, across its invoices (one query)."""
-    from billing_app.db.invoicing import Invoice, InvoicePayment
-
-    rows = session.exec(
-        select(InvoicePayment, Invoice.number)
-        .join(Invoice, col(Invoice.id) == col(InvoicePayment.invoice_id))
-        .where(col(Invoice.client_id) == client_id)
-        .order_by(col(InvoicePayment.received_on).desc(), col(InvoicePayment.id).desc())
-        .limit(limit)
-    ).all()
-    return [
-        ClientPaymentRow(
-            id=p.id or 0,
-            invoice_id=p.invoice_id,
-            invoice_number=number or "Draft",
-            kind=p.kind,
-            method=p.method,
-            amount=Money(p.amount_minor, p.currency),
-            received_on=p.received_on,
-            reference=p.reference,
-        )
-        for p, number in rows
-    ]

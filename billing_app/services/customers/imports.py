@@ -17,7 +17,8 @@ from dataclasses import dataclass, field
 from sqlmodel import Session, col, select
 
 from billing_app.db.customers import Client
-from billing_app.services.access.identity import CurrentUser
+from billing_app.domain.permissions import Permission
+from billing_app.services.common.actors import Acting, require
 from billing_app.services.common.clock import Clock, system_clock
 from billing_app.services.common.csv_export import unneutralise
 from billing_app.services.common.errors import ServiceError, ValidationFailed
@@ -150,8 +151,10 @@ def _websites(raw: str) -> list[WebsiteInput]:
     return sites
 
 
-def preview(session: Session, data: bytes) -> Preview:
-    """Read and validate every row; nothing is written."""
+def preview(session: Session, actor: Acting, data: bytes) -> Preview:
+    """Read and validate every row; nothing is written. Only who may import sees the rows
+    checked against the clients already stored."""
+    require(actor, Permission.CLIENTS_WRITE)
     text = _decode(data)
     if not text.strip():
         raise ValidationFailed("The file is empty.", field="file")
@@ -228,11 +231,12 @@ def preview(session: Session, data: bytes) -> Preview:
 
 
 def import_valid(
-    session: Session, actor: CurrentUser, data: bytes, *, clock: Clock = system_clock
+    session: Session, actor: Acting, data: bytes, *, clock: Clock = system_clock
 ) -> int:
     """Validate the file again and insert its valid rows (the caller commits them all at once).
     Returns how many clients were created."""
-    result = preview(session, data)
+    require(actor, Permission.CLIENTS_WRITE)
+    result = preview(session, actor, data)
     created = 0
     for row in result.rows:
         if row.clean is not None:

@@ -50,6 +50,7 @@ from billing_app.domain.lifecycle import InvoiceStatus
 from billing_app.domain.money import Money, format_money
 from billing_app.domain.numbering import DEFAULT_NUMBER_FORMAT, NumberFormat, SequenceReset
 from billing_app.domain.tax import TaxRate
+from billing_app.i18n import N_, gettext, ngettext
 from billing_app.services.common.outbox import enqueue_email
 from billing_app.services.invoicing.drafts import recompute_totals
 from billing_app.services.invoicing.settlement import settlement_of
@@ -151,12 +152,22 @@ def document_from_snapshot(
         amount_refunded=refunded if not refunded.is_zero else None,
         stamp=Stamp.DRAFT if draft else STAMPS.get(settlement.status),
         message=snap.get("message", ""),
-        payment_terms=(
-            f"Payment due within {terms} days, by {format_date(due_date, 'long', locale=locale)}."
-            if terms
-            else f"Payment due on receipt, by {format_date(due_date, 'long', locale=locale)}."
-        ),
+        payment_terms=_payment_terms(terms, due_date, locale),
     )
+
+
+def _payment_terms(terms: int, due_date: date, locale: str) -> str:
+    """The payment terms sentence of the PDF, in the document's language."""
+    by = format_date(due_date, "long", locale=locale)
+    if terms:
+        text = ngettext(
+            "Payment due within {days} day, by {date}.",
+            "Payment due within {days} days, by {date}.",
+            terms,
+            locale=locale,
+        )
+        return text.format(days=terms, date=by)
+    return gettext("Payment due on receipt, by {date}.", locale=locale).format(date=by)
 
 
 def render_snapshot(snap: dict[str, Any]) -> bytes:
@@ -238,6 +249,7 @@ def queue_invoice_email(
         from_name=brand["sender_name"],
         reply_to=brand.get("reply_to", ""),
         attachment=(pdf_key, pdf_filename(invoice)),
+        locale=snap["locale"],
     )
 
 
@@ -280,12 +292,18 @@ def _queue(
         from_name=brand["sender_name"],
         reply_to=brand.get("reply_to", ""),
         attachment=(invoice.pdf_key, pdf_filename(invoice)) if attach and invoice.pdf_key else None,
+        locale=snap["locale"],
     )
 
 
 def resend_invoice_email(session: Session, invoice: Invoice) -> None:
     """The 'invoice sent' email again (same frozen PDF attached)."""
     queue_invoice_email(session, invoice, _sent_snapshot(invoice), invoice.pdf_key)
+
+
+# The names of the payment methods (payments.METHODS), marked for the catalogs: a receipt says
+# how the client paid in the client's language.
+PAYMENT_METHOD_NAMES = (N_("Bank transfer"), N_("Cheque"), N_("Cash"), N_("Other"))
 
 
 def queue_receipt_email(
@@ -297,7 +315,9 @@ def queue_receipt_email(
     received_on: date,
     reference: str = "",
 ) -> None:
-    """A receipt for an offline payment (after it was recorded on ``invoice``)."""
+    """A receipt for an offline payment (after it was recorded on ``invoice``);
+    ``method_label`` is an English source string (payments.METHODS, PAYMENT_METHOD_NAMES),
+    translated here."""
     snap = _sent_snapshot(invoice)
     locale = snap["locale"]
     balance = settlement_of(invoice).outstanding
@@ -309,7 +329,7 @@ def queue_receipt_email(
         {
             "amount": format_money(Money(amount_minor, invoice.currency), locale),
             "received_on": format_date(received_on, "long", locale=locale),
-            "method": method_label,
+            "method": gettext(method_label, locale=locale),
             "reference": reference.strip(),
             "balance": format_money(balance, locale),
             "fully_paid": balance.is_zero,
@@ -477,4 +497,4 @@ def sample_email_html(session: Session, brand_id: int) -> str:
         ),
         "message": snap["message"],
     }
-    return render_email("invoice_sent", context).html
+    return render_email("invoice_sent", context, locale=snap["locale"]).html

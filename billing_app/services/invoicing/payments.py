@@ -44,6 +44,9 @@ METHODS = {
     "cash": "Cash",
     "other": "Other",
 }
+# Payments recorded by hand (a card payment comes from the card processor, and goes back
+# through it as a refund).
+OFFLINE_METHODS = frozenset(METHODS)
 MAX_REFERENCE = 120
 MAX_NOTE = 500
 MAX_REASON = 500
@@ -58,7 +61,9 @@ class PaymentForm:
     note: str = ""
 
 
-def _locked_invoice(session: Session, invoice_id: int) -> Invoice:
+def locked_invoice(session: Session, invoice_id: int) -> Invoice:
+    """The invoice, locked for the rest of the transaction (one change of its money at a
+    time), or NotFound."""
     invoice = session.exec(
         select(Invoice).where(col(Invoice.id) == invoice_id).with_for_update()
     ).first()
@@ -97,14 +102,27 @@ def _texts(form: PaymentForm) -> tuple[str, str]:
     )
 
 
-def _settle(
-    session: Session, invoice: Invoice, extra_payment: int = 0, extra_refund: int = 0
+def settled_amounts(
+    session: Session,
+    invoice: Invoice,
+    extra_payment: int = 0,
+    extra_refund: int = 0,
+    *,
+    without_payment: int | None = None,
 ) -> tuple[int, int, InvoiceStatus]:
+    """Paid, refunded and the settled status of the invoice over its recorded entries, with
+    a payment or refund about to be recorded, or without a payment about to be reversed.
+    Reversed payments count for nothing."""
     rows = session.exec(
         select(InvoicePayment).where(col(InvoicePayment.invoice_id) == invoice.id)
     ).all()
     cur = invoice.currency
-    payments = [Money(p.amount_minor, cur) for p in rows if p.kind == "payment"]
+    reversed_ids = {p.reversal_of_id for p in rows if p.kind == "reversal"}
+    if without_payment is not None:
+        reversed_ids.add(without_payment)
+    payments = [
+        Money(p.amount_minor, cur) for p in rows if p.kind == "payment" and p.id not in reversed_ids
+    ]
     refunds = [Money(p.amount_minor, cur) for p in rows if p.kind == "refund"]
     if extra_payment:
         payments.append(Money(extra_payment, cur))
@@ -126,7 +144,7 @@ def record_payment(
     """Record money received offline (partial payments add up), and email the client a receipt
     when asked."""
     require(actor, Permission.PAYMENTS_RECORD)
-    invoice = _locked_invoice(session, invoice_id)
+    invoice = locked_invoice(session, invoice_id)
     if not can_record_payment(invoice):
         msg = {
             "draft": "Send the invoice before recording a payment.",
@@ -184,7 +202,7 @@ def record_refund(
 ) -> int:
     """Record money given back offline; never more than was paid and not yet refunded."""
     require(actor, Permission.REFUNDS_CREATE)
-    invoice = _locked_invoice(session, invoice_id)
+    invoice = locked_invoice(session, invoice_id)
     if form.method not in METHODS:
         msg = "Choose how it was refunded."
         raise ValidationFailed(msg, field="method")
@@ -235,7 +253,7 @@ def _record(
     assert invoice.id is not None
     outstanding_before = outstanding_minor(invoice)
     reference, note = _texts(form)
-    paid, refunded, status = _settle(
+    paid, refunded, status = settled_amounts(
         session,
         invoice,
         extra_payment=amount.amount_minor if kind == "payment" else 0,
@@ -297,7 +315,7 @@ def void_invoice(
     """Void an open invoice that has no payments (refund those first); tell the client when
     asked."""
     require(actor, Permission.INVOICES_SEND)
-    invoice = _locked_invoice(session, invoice_id)
+    invoice = locked_invoice(session, invoice_id)
     reason = bounded_text(" ".join(reason.split()), MAX_REASON, "reason")
     if not reason:
         msg = "Say why the invoice is voided."

@@ -17,14 +17,16 @@ from billing_app.db.customers import Client, ClientWebsite
 from billing_app.db.invoicing import Invoice, InvoiceLine
 from billing_app.domain.money import Money, format_money
 from billing_app.domain.permissions import Permission
+from billing_app.domain.timestamps import format_timestamp
 from billing_app.services.access.identity import CurrentUser
 from billing_app.services.agency.branding import agency_today, get_agency
-from billing_app.services.catalog import products as catalog
+from billing_app.services.catalog import product_queries
+from billing_app.services.catalog import tax_rates as catalog_tax_rates
 from billing_app.services.common.actors import require
 from billing_app.services.common.clock import Clock, system_clock
 from billing_app.services.common.errors import ServiceError
-from billing_app.services.customers.clients import client_choices
-from billing_app.services.invoicing import payments
+from billing_app.services.customers.client_queries import client_choices
+from billing_app.services.invoicing import payments, reversals
 from billing_app.services.invoicing.drafts import recompute_totals
 from billing_app.services.invoicing.queries import effective_status, get_invoice
 from billing_app.services.invoicing.settlement import (
@@ -133,24 +135,48 @@ def invoice_detail(
         timeline=[
             {
                 "kind": e.kind,
-                "at": e.at.strftime("%d %b %Y, %H:%M") + " UTC",
+                "at": format_timestamp(e.at, viewer.time_zone),
                 "actor": e.actor_label,
                 "message": e.message,
                 "internal": "Internal" if e.internal else "",
             }
             for e in reversed(timeline(session, invoice_id))
         ],
-        payments=[
-            {
-                "kind": p.kind,
-                "method": payments.METHODS.get(p.method, p.method),
-                "amount": _money(p.amount_minor, p.currency, locale),
-                "date": p.received_on.isoformat(),
-                "reference": p.reference,
-            }
-            for p in payments.payments_of(session, invoice_id)
-        ],
+        payments=_payment_rows(session, viewer, invoice, locale),
     )
+
+
+ENTRY_LABELS = {"payment": "Payment", "refund": "Refund", "reversal": "Reversal"}
+
+
+def _payment_rows(
+    session: Session, viewer: CurrentUser, invoice: Invoice, locale: str
+) -> list[dict[str, str]]:
+    """The invoice's payments, refunds and reversals, oldest first; a payment says whether
+    it was reversed, and whether this viewer may reverse it now."""
+    assert invoice.id is not None
+    entries = payments.payments_of(session, invoice.id)
+    reversed_ids = {p.reversal_of_id for p in entries if p.kind == reversals.REVERSAL}
+    may_reverse = viewer.can(Permission.PAYMENTS_RECORD)
+    return [
+        {
+            "id": str(p.id),
+            "kind": p.kind,
+            "kind_label": ENTRY_LABELS.get(p.kind, p.kind),
+            "method": payments.METHODS.get(p.method, p.method),
+            "amount": _money(p.amount_minor, p.currency, locale),
+            "date": p.received_on.isoformat(),
+            "reference": p.reference,
+            "note": p.note if p.kind == reversals.REVERSAL else "",
+            "reversed": "yes" if p.id in reversed_ids else "",
+            "can_reverse": "yes"
+            if may_reverse
+            and p.id not in reversed_ids
+            and reversals.can_reverse(session, p, invoice.status)
+            else "",
+        }
+        for p in entries
+    ]
 
 
 @dataclass(frozen=True)
@@ -252,7 +278,7 @@ def website_choices(session: Session, client_id: int) -> list[tuple[int, str]]:
 def tax_rate_choices(session: Session) -> list[tuple[int, str]]:
     return [
         (r.id, f"{r.name} {format((Decimal(r.rate_ppm) / 10_000).normalize(), 'f')}%")
-        for r in catalog.list_tax_rates(session)
+        for r in catalog_tax_rates.list_tax_rates(session)
         if r.id is not None
     ]
 
@@ -260,7 +286,7 @@ def tax_rate_choices(session: Session) -> list[tuple[int, str]]:
 def product_choices(session: Session) -> list[tuple[int, str]]:
     return [
         (p.id, f"{p.name} — {format_money(p.price, 'en')}")
-        for p in catalog.product_choices(session)
+        for p in product_queries.product_choices(session)
     ]
 
 

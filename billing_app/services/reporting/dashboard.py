@@ -13,9 +13,12 @@ from billing_app.domain.money import Money
 from billing_app.domain.permissions import Permission
 from billing_app.services.access.identity import CurrentUser
 from billing_app.services.agency.branding import agency_today, get_agency
-from billing_app.services.catalog.subscriptions import recurring_revenue_by_currency
+from billing_app.services.catalog.recurring_revenue import recurring_revenue_by_currency
+from billing_app.services.common.actors import require
 from billing_app.services.common.audit import AuditRow, list_events
 from billing_app.services.common.clock import Clock, system_clock
+from billing_app.services.common.listing import ListRequest
+from billing_app.services.common.outbox import FAILED_STATUSES, WAITING_STATUSES
 from billing_app.services.invoicing.settlement import is_collectible_sql, outstanding_sql
 
 
@@ -39,6 +42,7 @@ def revenue_figures(
 ) -> RevenueFigures | None:
     """The revenue block of the dashboard: None without reports.view; receivables only with
     invoices.read too."""
+    require(viewer, Permission.DASHBOARD_VIEW)
     if not viewer.can(Permission.REPORTS_VIEW):
         return None
     active = session.exec(
@@ -84,8 +88,11 @@ class DashboardFigures:
 
 
 def dashboard_figures(
-    session: Session, *, include_activity: bool, clock: Clock = system_clock
+    session: Session, viewer: CurrentUser, *, clock: Clock = system_clock
 ) -> DashboardFigures:
+    """The team and email counts of the dashboard (any signed-in member), and the latest
+    activity for those who may read the audit log."""
+    require(viewer, Permission.DASHBOARD_VIEW)
     now = clock.now()
     members = session.exec(
         select(func.count()).select_from(StaffUser).where(col(StaffUser.is_active).is_(True))
@@ -100,14 +107,14 @@ def dashboard_figures(
     waiting = session.exec(
         select(func.count())
         .select_from(OutboxEmail)
-        .where(col(OutboxEmail.status).in_(("queued", "sending", "failed")))
+        .where(col(OutboxEmail.status).in_(WAITING_STATUSES))
     ).one()
     failed = session.exec(
         select(func.count())
         .select_from(OutboxEmail)
-        .where(col(OutboxEmail.status).in_(("failed", "dead")))
+        .where(col(OutboxEmail.status).in_(FAILED_STATUSES))
     ).one()
     activity: list[AuditRow] = []
-    if include_activity:
-        activity, _ = list_events(session, per_page=8)
+    if viewer.can(Permission.AUDIT_VIEW):
+        activity = list_events(session, viewer, ListRequest(per_page=8)).rows
     return DashboardFigures(members, invitations, waiting, failed, activity)

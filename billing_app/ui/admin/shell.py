@@ -14,6 +14,7 @@ from billing_app.domain.permissions import Permission
 from billing_app.services.access import auth
 from billing_app.services.common.transactions import run
 from billing_app.ui import routes
+from billing_app.ui.kit.forms import choice_lists
 from billing_app.ui.kit.layout import loading, not_allowed
 from billing_app.ui.routes import backend_path, frontend_url, hard_redirect
 from billing_app.ui.session.staff import SessionState, current_user, signed_in, wipe_states
@@ -65,6 +66,7 @@ def _nav_link(item: NavItem) -> rx.Component:
             underline="none",
             width="100%",
             id=f"nav-{item.href.strip('/') or 'dashboard'}",
+            aria_current=rx.cond(active, "page", "false"),
         ),
     )
 
@@ -106,19 +108,27 @@ def _user_menu() -> rx.Component:
 
 
 def sidebar() -> rx.Component:
-    return rx.vstack(
-        rx.hstack(
-            rx.icon("receipt", size=22, color=rx.color("accent", 10)),
-            rx.heading("Client Billing", size="4"),
-            spacing="2",
-            align="center",
-            padding_x="12px",
-            padding_bottom="16px",
+    """The navigation landmark beside each admin page's main one. The app's name is not a
+    heading: the page's title is the page's one h1."""
+    return rx.el.nav(
+        rx.vstack(
+            rx.hstack(
+                rx.icon("receipt", size=22, color=rx.color("accent", 10)),
+                rx.text("Client Billing", size="4", weight="bold"),
+                spacing="2",
+                align="center",
+                padding_x="12px",
+                padding_bottom="16px",
+            ),
+            rx.vstack(*[_nav_link(item) for item in NAV], spacing="1", width="100%"),
+            rx.spacer(),
+            rx.divider(),
+            _user_menu(),
+            height="100%",
+            width="100%",
         ),
-        rx.vstack(*[_nav_link(item) for item in NAV], spacing="1", width="100%"),
-        rx.spacer(),
-        rx.divider(),
-        _user_menu(),
+        aria_label="Main",
+        box_sizing="border-box",
         width="240px",
         min_width="240px",
         height="100vh",
@@ -138,7 +148,8 @@ def admin_page(
 ) -> rx.Component:
     """A page of the admin: shell + header + content shown only once the server allowed it."""
     header = rx.hstack(
-        rx.heading(title, size="7"),
+        # A page without a title (a client's overview) shows its own heading in its content.
+        rx.heading(title, size="7", as_="h1") if title else rx.fragment(),
         rx.spacer(),
         actions or rx.fragment(),
         width="100%",
@@ -147,13 +158,14 @@ def admin_page(
     )
     return rx.hstack(
         sidebar(),
-        rx.box(
+        rx.el.main(
             rx.match(
                 status,
                 ("denied", not_allowed()),
                 ("ok", rx.vstack(header, content(), width="100%", spacing="4")),
                 loading(),
             ),
+            choice_lists(),
             flex="1",
             padding="32px",
             max_width="1200px",

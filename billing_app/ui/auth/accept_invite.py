@@ -50,10 +50,6 @@ class AcceptInviteState(SessionState):
     @public
     def submit(self, form: dict[str, Any]) -> Any:
         self.errors = {}
-        password = str(form.get("password", ""))
-        if password != str(form.get("confirm", "")):
-            self.errors = {"confirm": "The two passwords differ."}
-            return None
         ip = self._client_ip()
         browser = current_caller().browser_id
         if not browser:
@@ -64,7 +60,8 @@ class AcceptInviteState(SessionState):
                 team.accept_invitation,
                 token=self._token(),
                 name=str(form.get("name", "")),
-                password=password,
+                password=str(form.get("password", "")),
+                confirm=str(form.get("confirm", "")),
                 ip=ip,
             )
             ticket = run(auth.issue_ticket, user_id, ip=ip, browser=browser)

@@ -6,7 +6,7 @@ from typing import Any
 
 import reflex as rx
 
-from billing_app.services.access import auth
+from billing_app.services.access import password_reset
 from billing_app.services.common.transactions import run
 from billing_app.ui import routes
 from billing_app.ui.kit.layout import auth_card, field
@@ -24,7 +24,7 @@ class ForgotPasswordState(SessionState):
         if not email or "@" not in email:
             self.errors = {"email": "Enter the email address you sign in with."}
             return
-        run(auth.request_password_reset, email=email, ip=self._client_ip())
+        run(password_reset.request_password_reset, email=email, ip=self._client_ip())
         # The same answer whether or not the address has an account.
         self.sent_to = email
 

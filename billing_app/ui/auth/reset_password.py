@@ -6,7 +6,7 @@ from typing import Any
 
 import reflex as rx
 
-from billing_app.services.access import auth
+from billing_app.services.access import password_reset
 from billing_app.services.common.errors import ServiceError
 from billing_app.services.common.transactions import run
 from billing_app.ui import routes
@@ -29,19 +29,21 @@ class ResetPasswordState(SessionState):
         self.email = ""
         self.invalid = ""
         try:
-            self.email = run(auth.check_reset_token, self._token())
+            self.email = run(password_reset.check_reset_token, self._token())
         except ServiceError as exc:
             self.invalid = exc.message
 
     @public
     def submit(self, form: dict[str, Any]) -> Any:
         self.errors = {}
-        password = str(form.get("password", ""))
-        if password != str(form.get("confirm", "")):
-            self.errors = {"confirm": "The two passwords differ."}
-            return None
         try:
-            run(auth.reset_password, token=self._token(), password=password, ip=self._client_ip())
+            run(
+                password_reset.reset_password,
+                token=self._token(),
+                password=str(form.get("password", "")),
+                confirm=str(form.get("confirm", "")),
+                ip=self._client_ip(),
+            )
         except ServiceError as exc:
             if exc.field == "token":
                 self.invalid = exc.message

@@ -38,10 +38,6 @@ class SetupState(SessionState):
     @public
     def submit(self, form: dict[str, Any]) -> Any:
         self.errors = {}
-        password = str(form.get("password", ""))
-        if password != str(form.get("confirm", "")):
-            self.errors = {"confirm": "The two passwords differ."}
-            return None
         browser = current_caller().browser_id
         if not browser:
             self.errors = {"form": COOKIES_NEEDED}
@@ -52,7 +48,8 @@ class SetupState(SessionState):
                 auth.create_owner,
                 name=str(form.get("name", "")),
                 email=str(form.get("email", "")),
-                password=password,
+                password=str(form.get("password", "")),
+                confirm=str(form.get("confirm", "")),
                 ip=ip,
             )
             ticket = run(auth.issue_ticket, user_id, ip=ip, browser=browser)

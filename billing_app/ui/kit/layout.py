@@ -4,6 +4,7 @@ placeholders."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 import reflex as rx
 
@@ -34,29 +35,62 @@ def loading() -> rx.Component:
 
 
 def auth_card(title: str, subtitle: str | rx.Var[str], *children: rx.Component) -> rx.Component:
-    """The centred card of the public pages."""
-    return rx.center(
-        rx.card(
-            rx.vstack(
-                rx.hstack(
-                    rx.icon("receipt", size=24, color=rx.color("accent", 10)),
-                    rx.text("Client Billing", weight="bold", size="4"),
-                    align="center",
-                    spacing="2",
+    """The centred card of the public pages, as the page's main landmark."""
+    return rx.el.main(
+        rx.center(
+            rx.card(
+                rx.vstack(
+                    rx.hstack(
+                        rx.icon("receipt", size=24, color=rx.color("accent", 10)),
+                        rx.text("Client Billing", weight="bold", size="4"),
+                        align="center",
+                        spacing="2",
+                    ),
+                    rx.heading(title, size="6", padding_top="8px"),
+                    rx.text(subtitle, color_scheme="gray", size="2"),
+                    *children,
+                    spacing="3",
+                    width="100%",
                 ),
-                rx.heading(title, size="6", padding_top="8px"),
-                rx.text(subtitle, color_scheme="gray", size="2"),
-                *children,
-                spacing="3",
                 width="100%",
+                max_width="420px",
+                size="4",
             ),
-            width="100%",
-            max_width="420px",
-            size="4",
-        ),
-        min_height="100vh",
-        padding="16px",
-        background=rx.color("gray", 2),
+            min_height="100vh",
+            padding="16px",
+            background=rx.color("gray", 2),
+        )
+    )
+
+
+# Hidden from sight, still read by screen readers (a table header over row actions, ...).
+VISUALLY_HIDDEN = {
+    "position": "absolute",
+    "width": "1px",
+    "height": "1px",
+    "padding": "0",
+    "margin": "-1px",
+    "overflow": "hidden",
+    "clip": "rect(0, 0, 0, 0)",
+    "white_space": "nowrap",
+    "border": "0",
+}
+
+
+def visually_hidden(text: str | rx.Var[str]) -> rx.Component:
+    return rx.el.span(text, style=VISUALLY_HIDDEN)
+
+
+def field_label(text: str | rx.Var[str], html_for: str | rx.Var[str], *more: Any) -> rx.Component:
+    """A form label tied to its control's id, so the control is named by it (a Radix Text
+    rendered as <label>; its ``html_for`` prop would become CSS, hence the raw attribute)."""
+    return rx.text(
+        text,
+        *more,
+        as_="label",
+        size="2",
+        weight="medium",
+        custom_attrs={"htmlFor": html_for},
     )
 
 
@@ -80,7 +114,7 @@ def field(
     if auto_complete:
         props["auto_complete"] = auto_complete
     return rx.vstack(
-        rx.text(label, as_="label", size="2", weight="medium", html_for=name),
+        field_label(label, id_ or name),
         rx.input(
             name=name,
             id=id_ or name,

@@ -22,6 +22,8 @@ import reflex as rx
 
 from billing_app.domain.permissions import Permission
 from billing_app.ui.kit.badges import status_badge
+from billing_app.ui.kit.forms import FormField, form_alert, form_grid
+from billing_app.ui.kit.layout import visually_hidden
 from billing_app.ui.session.staff import SessionState
 
 
@@ -42,8 +44,7 @@ class Column:
 
 @dataclass(frozen=True)
 class Filter:
-    var: str  # state var holding the current value
-    handler: str  # state handler called with the chosen value
+    name: str  # the filter's name in the list state's FILTERS (ui/kit/list_state.py)
     options: tuple[tuple[str, str], ...]  # (value, label)
     label: str = ""
     kind: str = "segmented"  # segmented | select
@@ -60,19 +61,6 @@ class RowAction:
     confirm_text: str = ""  # the dialog's explanation
     show_if: str = ""  # row key that must be "yes" for the action to show
     needs_write: bool = True  # hidden when the user may only read
-
-
-@dataclass(frozen=True)
-class FormField:
-    name: str
-    label: str
-    kind: str = "text"  # text email url number date textarea select checkbox checkboxes
-    options: tuple[tuple[str, str], ...] = ()
-    options_var: str = ""  # state var: list[dict(value, label)]
-    placeholder: str = ""
-    hint: str = ""
-    required: bool = False
-    span: int = 2  # columns of a 2-column grid
 
 
 @dataclass(frozen=True)
@@ -306,8 +294,11 @@ def _row(res: Resource, row: rx.Var[dict[str, str]]) -> rx.Component:
 
 def _filter(res: Resource, flt: Filter) -> rx.Component:
     state = res.state
-    value = getattr(state, flt.var)
-    handler = getattr(state, flt.handler)
+    value = state.filters[flt.name]
+
+    def handler(chosen: Any) -> Any:
+        return state.set_filter(flt.name, chosen)
+
     if flt.kind == "select":
         items: Any
         if flt.options_var:
@@ -316,7 +307,9 @@ def _filter(res: Resource, flt: Filter) -> rx.Component:
                 lambda o: rx.select.item(o["label"], value=o["value"]),
             )
             return rx.select.root(
-                rx.select.trigger(placeholder=flt.label, min_width="160px"),
+                rx.select.trigger(
+                    placeholder=flt.label, min_width="160px", aria_label=flt.label or "Filter"
+                ),
                 rx.select.content(
                     *[rx.select.item(label, value=v) for v, label in flt.options], items
                 ),
@@ -324,7 +317,9 @@ def _filter(res: Resource, flt: Filter) -> rx.Component:
                 on_change=handler,
             )
         return rx.select.root(
-            rx.select.trigger(placeholder=flt.label, min_width="140px"),
+            rx.select.trigger(
+                placeholder=flt.label, min_width="140px", aria_label=flt.label or "Filter"
+            ),
             rx.select.content(*[rx.select.item(label, value=v) for v, label in flt.options]),
             value=value,
             on_change=handler,
@@ -333,7 +328,8 @@ def _filter(res: Resource, flt: Filter) -> rx.Component:
         *[rx.segmented_control.item(label, value=v) for v, label in flt.options],
         value=value,
         on_change=handler,
-        id=f"{res.name}-filter-{flt.var}",
+        id=f"{res.name}-filter-{flt.name}",
+        aria_label=flt.label or "Show",
     )
 
 
@@ -344,6 +340,7 @@ def resource_toolbar(res: Resource, *extra: rx.Component) -> rx.Component:
             rx.input(
                 rx.input.slot(rx.icon("search", size=16)),
                 placeholder=res.search_placeholder,
+                aria_label=res.search_placeholder,
                 value=state.search,
                 on_change=state.set_search,
                 width="320px",
@@ -367,7 +364,7 @@ def resource_table(res: Resource, empty_action: rx.Component | None = None) -> r
     state = res.state
     headers = [_for_holders(col, _header_cell(res, col)) for col in res.columns]
     if res.row_actions:
-        headers.append(rx.table.column_header_cell(""))
+        headers.append(rx.table.column_header_cell(visually_hidden("Actions")))
     return rx.cond(
         state.total > 0,
         rx.vstack(
@@ -405,6 +402,21 @@ def resource_table(res: Resource, empty_action: rx.Component | None = None) -> r
 
 
 def resource_pager(state: Any, name: str) -> rx.Component:
+    """The pager of a list state (ui/kit/list_state.py): how many in all, first / previous /
+    next / last, and where this page stands."""
+
+    def step(label: str, icon: str, handler: Any, enabled: Any, suffix: str) -> rx.Component:
+        return rx.icon_button(
+            rx.icon(icon, size=16),
+            variant="soft",
+            size="1",
+            disabled=~enabled,
+            on_click=handler,
+            aria_label=label,
+            title=label,
+            id=f"{name}-{suffix}",
+        )
+
     return rx.hstack(
         rx.text(
             state.total.to_string() + " in all",
@@ -413,116 +425,25 @@ def resource_pager(state: Any, name: str) -> rx.Component:
             id=f"{name}-total",
         ),
         rx.spacer(),
-        rx.button(
-            rx.icon("chevron-left", size=16),
-            "Previous",
-            variant="soft",
-            size="1",
-            disabled=state.page <= 1,
-            on_click=state.go(state.page - 1),
-            id=f"{name}-prev",
+        step("First page", "chevrons-left", state.first_page, state.has_previous, "first"),
+        step("Previous page", "chevron-left", state.previous_page, state.has_previous, "prev"),
+        rx.text(
+            "Page ",
+            state.page.to_string(),
+            " of ",
+            state.page_count.to_string(),
+            size="2",
+            id=f"{name}-page",
+            aria_live="polite",
         ),
-        rx.text("Page ", state.page.to_string(), " of ", state.page_count.to_string(), size="2"),
-        rx.button(
-            "Next",
-            rx.icon("chevron-right", size=16),
-            variant="soft",
-            size="1",
-            disabled=state.page >= state.page_count,
-            on_click=state.go(state.page + 1),
-            id=f"{name}-next",
-        ),
+        step("Next page", "chevron-right", state.next_page, state.has_next, "next"),
+        step("Last page", "chevrons-right", state.last_page, state.has_next, "last"),
         width="100%",
         align="center",
-        spacing="3",
-    )
-
-
-def field_error(errors: Any, name: str) -> rx.Component:
-    return rx.cond(
-        errors.contains(name),
-        rx.text(errors[name], color_scheme="red", size="1", id=f"{name}-error"),
-    )
-
-
-def form_field(state: Any, f: FormField, errors: Any = None, values: Any = None) -> rx.Component:
-    errors = errors if errors is not None else state.form_errors
-    values = values if values is not None else state.form_values
-    default = values[f.name].to(str)
-    common: dict[str, Any] = {"name": f.name, "id": f"field-{f.name}"}
-    if f.kind == "textarea":
-        control: rx.Component = rx.text_area(
-            default_value=default, placeholder=f.placeholder, rows="3", width="100%", **common
-        )
-    elif f.kind == "select":
-        items: list[Any] = [rx.select.item(label, value=v) for v, label in f.options]
-        if f.options_var:
-            items.append(
-                rx.foreach(
-                    getattr(state, f.options_var),
-                    lambda o: rx.select.item(o["label"], value=o["value"]),
-                )
-            )
-        control = rx.select.root(
-            rx.select.trigger(placeholder=f.placeholder or "Choose", width="100%"),
-            rx.select.content(*items),
-            default_value=default,
-            **common,
-        )
-    elif f.kind == "checkbox":
-        control = rx.checkbox(
-            f.placeholder or f.label, default_checked=values[f.name].to(str) == "yes", **common
-        )
-    elif f.kind == "checkboxes":
-        control = rx.flex(
-            rx.foreach(
-                getattr(state, f.options_var),
-                lambda o: rx.checkbox(
-                    o["label"],
-                    name=f.name + "__" + o["value"],
-                    default_checked=o["checked"] == "yes",
-                    id="field-" + f.name + "-" + o["value"],
-                ),
-            ),
-            spacing="4",
-            wrap="wrap",
-        )
-    else:
-        control = rx.input(
-            type=f.kind,
-            default_value=default,
-            placeholder=f.placeholder,
-            width="100%",
-            **common,
-        )
-    label = rx.text(
-        f.label,
-        rx.cond(f.required, rx.text.span(" *", color=rx.color("red", 9)), rx.fragment()),
-        as_="label",
-        size="2",
-        weight="medium",
-        html_for=f"field-{f.name}",
-    )
-    parts = [label if f.kind != "checkbox" else rx.fragment(), control]
-    if f.hint:
-        parts.append(rx.text(f.hint, size="1", color_scheme="gray"))
-    parts.append(field_error(errors, f.name))
-    return rx.box(
-        rx.vstack(*parts, spacing="1", width="100%", align="stretch"),
-        grid_column=f"span {f.span}",
-    )
-
-
-def form_grid(state: Any, fields: tuple[FormField, ...], **kw: Any) -> rx.Component:
-    return rx.grid(
-        *[form_field(state, f, **kw) for f in fields], columns="2", spacing="3", width="100%"
-    )
-
-
-def form_alert(errors: Any) -> rx.Component:
-    return rx.cond(
-        errors.contains("form"),
-        rx.callout(errors["form"], icon="triangle-alert", color_scheme="red", id="form-error"),
+        spacing="2",
+        role="navigation",
+        # One per list, and a page may have two lists: each landmark named apart.
+        aria_label=f"Pages of {name.replace('-', ' ')}",
     )
 
 

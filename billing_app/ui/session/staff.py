@@ -26,7 +26,7 @@ import functools
 import hashlib
 import inspect
 import logging
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Collection, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
@@ -40,6 +40,7 @@ from billing_app.domain.permissions import Permission
 from billing_app.services.access import auth
 from billing_app.services.access.identity import CurrentUser
 from billing_app.services.common import audit
+from billing_app.services.common.errors import FORM
 from billing_app.services.common.transactions import run
 from billing_app.ui import routes
 
@@ -59,6 +60,10 @@ PUBLIC = "public"
 
 
 SIGNED_IN = "signed-in"
+
+
+# The marker of handlers that need their state's read permission (see read_guard).
+READ_PERMISSION = "state-read-permission"
 
 
 NOT_ALLOWED = "You're not allowed to do that."
@@ -234,7 +239,12 @@ async def _caller_for(state: SessionState, upload: bool) -> Caller:
 
 
 def _wrap(
-    fn: F, permission: Permission | None, marker: str, *, needs_user: bool, upload: bool
+    fn: F,
+    permission: Permission | Callable[[Any], Permission] | None,
+    marker: str,
+    *,
+    needs_user: bool,
+    upload: bool,
 ) -> F:
     handler_name = f"{fn.__module__.rsplit('.', 1)[-1]}.{fn.__qualname__}"
     is_page_load = handler_name.endswith(".load") or handler_name.endswith("load_page")
@@ -251,8 +261,9 @@ def _wrap(
             if user is None:
                 return self._refuse_anonymous(is_page_load)
             self._show_user(user)
-            if permission is not None and not user.can(permission):
-                await asyncio.to_thread(_record_denial, user, handler_name, permission)
+            needed = permission(self) if callable(permission) else permission
+            if needed is not None and not user.can(needed):
+                await asyncio.to_thread(_record_denial, user, handler_name, needed)
                 return self._refuse(is_page_load)
         token = _current_user.set(user)
         try:
@@ -277,6 +288,21 @@ def guard(permission: Permission, *, upload: bool = False) -> Callable[[F], F]:
     return decorator
 
 
+def read_guard(fn: F) -> F:
+    """Decorate a handler shared by several states (the list mixin, ui/kit/list_state.py): it
+    needs the read permission of the ``LIST`` spec of the state class it runs on."""
+
+    def needed(state: Any) -> Permission:
+        spec = getattr(type(state), "LIST", None)
+        permission = getattr(spec, "read", None)
+        if not isinstance(permission, Permission):
+            msg = f"{type(state).__name__} has no LIST spec with a read permission"
+            raise TypeError(msg)
+        return permission
+
+    return _wrap(fn, needed, READ_PERMISSION, needs_user=True, upload=False)
+
+
 def signed_in(fn: F) -> F:
     """Decorate an event handler that any signed-in, active staff member may call."""
     return _wrap(fn, None, SIGNED_IN, needs_user=True, upload=False)
@@ -290,6 +316,27 @@ def public(fn: F) -> F:
     return _wrap(fn, None, PUBLIC, needs_user=False, upload=False)
 
 
-def field_errors(exc: Exception, default_field: str = "form") -> dict[str, str]:
-    field_name = getattr(exc, "field", None) or default_field
-    return {field_name: getattr(exc, "message", str(exc))}
+def field_errors(
+    exc: Exception, default_field: str = "form", fields: Collection[str] | None = None
+) -> dict[str, str]:
+    """The messages of a failed use case by field name, for the form to show each under its
+    field: every field's problem at once (``ValidationFailed.errors``), else the error's one
+    field (``default_field`` when it names none). With ``fields``, the names the form shows an
+    error under, a problem of any other field joins the form-wide message (``default_field``),
+    so no message is lost."""
+    errors = getattr(exc, "errors", None)
+    if isinstance(errors, Mapping) and errors:
+        found = {
+            (default_field if str(name) == FORM else str(name)): str(message)
+            for name, message in errors.items()
+        }
+    else:
+        field_name = getattr(exc, "field", None) or default_field
+        found = {field_name: getattr(exc, "message", str(exc))}
+    if fields is None:
+        return found
+    shown = {name: message for name, message in found.items() if name in fields}
+    elsewhere = [message for name, message in found.items() if name not in fields]
+    if elsewhere:
+        shown[default_field] = " ".join(elsewhere)
+    return shown

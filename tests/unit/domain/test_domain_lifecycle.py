@@ -182,3 +182,27 @@ def test_status_predicates() -> None:
     assert I.PARTIALLY_PAID.label == "partially paid"
     assert S.PAST_DUE.label == "past due"
     assert I("partially_refunded") is I.PARTIALLY_REFUNDED
+
+
+def test_a_payment_is_reversed_only_on_a_paid_or_partially_paid_invoice() -> None:
+    from billing_app.domain.lifecycle import accepts_reversal, reversal_transition
+
+    allowed = {s for s in InvoiceStatus if accepts_reversal(s)}
+    assert allowed == {InvoiceStatus.PAID, InvoiceStatus.PARTIALLY_PAID}
+    assert reversal_transition(InvoiceStatus.PAID, InvoiceStatus.OPEN) is InvoiceStatus.OPEN
+    assert (
+        reversal_transition(InvoiceStatus.PAID, InvoiceStatus.PARTIALLY_PAID)
+        is InvoiceStatus.PARTIALLY_PAID
+    )
+    assert (
+        reversal_transition(InvoiceStatus.PARTIALLY_PAID, InvoiceStatus.OPEN)
+        is InvoiceStatus.OPEN
+    )
+    for current in InvoiceStatus:
+        for target in InvoiceStatus:
+            if current in allowed and target in {InvoiceStatus.OPEN, InvoiceStatus.PARTIALLY_PAID}:
+                continue
+            with pytest.raises(InvalidTransition, match="cannot be reversed"):
+                reversal_transition(current, target)
+    # Reversing never goes through the ordinary lifecycle: paid does not become open there.
+    assert not can_transition(InvoiceStatus.PAID, InvoiceStatus.OPEN)

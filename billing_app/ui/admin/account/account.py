@@ -46,8 +46,8 @@ class AccountState(SessionState):
 
     def _refresh(self) -> None:
         user = current_user()
-        self.two_factor_on = run(account.two_factor_enabled, user.id)
-        self.recovery_left = run(account.recovery_codes_left, user.id)
+        self.two_factor_on = run(account.two_factor_enabled, user)
+        self.recovery_left = run(account.recovery_codes_left, user)
         self.other_sessions = run(account.other_session_count, user, user.session_id)
         self.status = "ok"
 
@@ -62,15 +62,13 @@ class AccountState(SessionState):
     @signed_in
     def change_password(self, form: dict[str, Any]) -> Any:
         self.password_errors = {}
-        if str(form.get("new_password", "")) != str(form.get("confirm", "")):
-            self.password_errors = {"confirm": "The two passwords differ."}
-            return None
         try:
             ended = run(
                 account.change_password,
                 current_user(),
                 current_password=str(form.get("current_password", "")),
                 new_password=str(form.get("new_password", "")),
+                confirm=str(form.get("confirm", "")),
                 keep_session_id=current_user().session_id,
             )
         except ServiceError as exc:

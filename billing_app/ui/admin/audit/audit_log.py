@@ -2,88 +2,72 @@
 
 from __future__ import annotations
 
+from typing import Any, ClassVar
+
 import reflex as rx
 
 from billing_app.domain.permissions import Permission
 from billing_app.services.common import audit
+from billing_app.services.common.listing import ListRequest, Page
 from billing_app.services.common.transactions import run
 from billing_app.ui.admin.shell import admin_page
-from billing_app.ui.format import format_timestamp, to_int
-from billing_app.ui.kit.layout import pager
-from billing_app.ui.session.staff import SessionState, guard
+from billing_app.ui.format import format_timestamp
+from billing_app.ui.kit.list_state import ANY, ListSpec, ListState
+from billing_app.ui.kit.resource import resource_pager
+from billing_app.ui.session.staff import SessionState, current_user, guard
 
 PER_PAGE = 50
 
 
-class AuditState(SessionState):
-    status: str = "loading"
-    rows: list[dict[str, str]] = []
-    total: int = 0
-    page: int = 1
-    search: str = ""
-    action: str = "all"
+class AuditState(ListState, SessionState):
+    LIST: ClassVar[ListSpec] = ListSpec(
+        read=Permission.AUDIT_VIEW,
+        filters={"action": ("all", ANY)},
+        per_page=PER_PAGE,
+    )
+
     actions: list[str] = []
 
-    @rx.var
-    def page_count(self) -> int:
-        return max(1, -(-self.total // PER_PAGE))
+    def _fetch(self, user: Any, request: ListRequest) -> Page[Any]:
+        return run(audit.list_events, user, request)
 
-    def _refresh(self) -> None:
-        rows, total = run(
-            audit.list_events,
-            search=self.search.strip(),
-            action="" if self.action == "all" else self.action,
-            page=self.page,
-            per_page=PER_PAGE,
-        )
-        self.actions = ["all", *run(audit.distinct_actions)]
-        self.total = total
-        self.rows = [
-            {
-                "at": format_timestamp(r.at),
-                "action": r.action,
-                "actor": r.actor,
-                "target": r.target,
-                "ip": r.ip,
-                "details": r.details,
-            }
-            for r in rows
-        ]
-        self.status = "ok"
+    def _row(self, user: Any, r: Any) -> dict[str, str]:
+        return {
+            "at": format_timestamp(r.at, user.time_zone),
+            "action": r.action,
+            "actor": r.actor,
+            "target": r.target,
+            "ip": r.ip,
+            "details": r.details,
+        }
 
     @guard(Permission.AUDIT_VIEW)
     def load(self) -> None:
-        self.page = 1
-        self._refresh()
-
-    @guard(Permission.AUDIT_VIEW)
-    def set_search(self, value: str) -> None:
-        self.search = str(value)[:200]
-        self.page = 1
-        self._refresh()
-
-    @guard(Permission.AUDIT_VIEW)
-    def set_action(self, value: str) -> None:
-        self.action = value
-        self.page = 1
-        self._refresh()
-
-    @guard(Permission.AUDIT_VIEW)
-    def go_to_page(self, page: int) -> None:
-        self.page = min(to_int(page, 1), self.page_count)
-        self._refresh()
+        self.actions = ["all", *run(audit.distinct_actions, current_user())]
+        self._defaults()
+        self._first()
 
 
 def _audit_content() -> rx.Component:
     return rx.vstack(
         rx.hstack(
-            rx.input(
-                placeholder="Search actor, target or details",
-                value=AuditState.search,
-                on_change=AuditState.set_search.debounce(300),
-                width="320px",
-            ),  # type: ignore[attr-defined]
-            rx.select(AuditState.actions, value=AuditState.action, on_change=AuditState.set_action),
+            rx.debounce_input(
+                rx.input(
+                    placeholder="Search actor, target or details",
+                    aria_label="Search actor, target or details",
+                    value=AuditState.search,
+                    on_change=AuditState.set_search,
+                    width="320px",
+                ),
+                debounce_timeout=300,
+            ),
+            rx.select(
+                AuditState.actions,
+                value=AuditState.filters["action"],
+                on_change=lambda v: AuditState.set_filter("action", v),
+                # rx.select hands only these to its trigger button, the element to name.
+                custom_attrs={"aria-label": "Action"},
+            ),
             spacing="3",
         ),
         rx.table.root(
@@ -114,7 +98,7 @@ def _audit_content() -> rx.Component:
             variant="surface",
             id="audit",
         ),
-        pager(AuditState.page, AuditState.page_count, AuditState.total, AuditState.go_to_page),
+        resource_pager(AuditState, "audit"),
         width="100%",
     )
 

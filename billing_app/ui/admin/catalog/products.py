@@ -3,26 +3,28 @@
 from __future__ import annotations
 
 import asyncio
-from typing import Any
+from typing import Any, ClassVar
 
 import reflex as rx
 
 from billing_app.domain.money import Money
 from billing_app.domain.permissions import Permission
+from billing_app.services.catalog import product_queries, tax_rates
 from billing_app.services.catalog import products as catalog_service
 from billing_app.services.common.errors import ServiceError, ValidationFailed
+from billing_app.services.common.listing import ListRequest, Page
 from billing_app.services.common.transactions import run
 from billing_app.ui import routes
 from billing_app.ui.admin.invoices.list import PER_PAGE
 from billing_app.ui.admin.shell import admin_page
-from billing_app.ui.format import ADMIN_LOCALE, CURRENCIES, day, money, to_int
+from billing_app.ui.format import ADMIN_LOCALE, day, money, to_int
+from billing_app.ui.kit.forms import FormField, field_error, file_drop
+from billing_app.ui.kit.list_state import ListSpec, ListState
 from billing_app.ui.kit.resource import (
     Column,
     Filter,
-    FormField,
     Resource,
     RowAction,
-    field_error,
     resource_form,
     resource_table,
     resource_toolbar,
@@ -47,17 +49,17 @@ def _price_text(amount: Money) -> str:
     return format(amount.to_decimal(), "f")
 
 
-class ProductsState(SessionState):
-    status: str = "loading"
-    rows: list[dict[str, str]] = []
-    total: int = 0
-    page: int = 1
-    page_count: int = 1
-    search: str = ""
-    sort: str = "name"
-    descending: bool = False
-    status_filter: str = "active"
-    can_write: bool = False
+class ProductsState(ListState, SessionState):
+    LIST: ClassVar[ListSpec] = ListSpec(
+        read=Permission.CATALOG_READ,
+        write=Permission.CATALOG_WRITE,
+        sorts=PRODUCT_SORTS,
+        default_sort="name",
+        starting_descending=frozenset({"created"}),
+        filters={"status": ("active", "archived", "all")},
+        per_page=PER_PAGE,
+    )
+
     form_open: bool = False
     form_title: str = ""
     form_key: str = "0"
@@ -68,90 +70,45 @@ class ProductsState(SessionState):
     editing_used: bool = False
     editing_image: str = ""
 
-    def _refresh(self) -> None:
-        user = current_user()
-        result = run(
-            catalog_service.list_products,
-            search=self.search,
-            status="" if self.status_filter == "all" else self.status_filter,
-            sort=self.sort,
-            descending=self.descending,
-            page=self.page,
-            per_page=PER_PAGE,
-        )
-        self.rows = [
-            {
-                "id": str(r.id),
-                "name": r.name,
-                "description": (r.description[:90] + "…")
-                if len(r.description) > 90
-                else r.description,
-                "price": money(r.price),
-                "billing": r.billing_label.capitalize(),
-                "type": "recurring" if r.billing_type == "recurring" else "one-time",
-                "type_label": "Recurring" if r.billing_type == "recurring" else "One-time",
-                "taxes": ", ".join(t.label for t in r.tax_rates) or "—",
-                "used": f"{r.subscriptions} subscription{'s' if r.subscriptions != 1 else ''}"
-                if r.subscriptions
-                else "Not used yet",
-                "image": routes.product_image(r.id) if r.image_key else "",
-                "archived": "yes" if r.archived else "",
-                "live": "" if r.archived else "yes",
-                "deletable": "yes" if not r.subscriptions else "",
-                "status": "archived" if r.archived else "active",
-                "status_label": "Archived" if r.archived else "Active",
-                "created": day(r.created_at.date()),
-            }
-            for r in result.rows
-        ]
-        self.total = result.total
-        self.page_count = result.pages
-        self.can_write = user.can(Permission.CATALOG_WRITE)
-        self.status = "ok"
+    def _fetch(self, user: Any, request: ListRequest) -> Page[Any]:
+        return run(product_queries.list_products, user, request)
+
+    def _row(self, user: Any, r: Any) -> dict[str, str]:
+        return {
+            "id": str(r.id),
+            "name": r.name,
+            "description": (r.description[:90] + "…") if len(r.description) > 90 else r.description,
+            "price": money(r.price),
+            "billing": r.billing_label.capitalize(),
+            "type": "recurring" if r.billing_type == "recurring" else "one-time",
+            "type_label": "Recurring" if r.billing_type == "recurring" else "One-time",
+            "taxes": ", ".join(t.label for t in r.tax_rates) or "—",
+            "used": f"{r.subscriptions} subscription{'s' if r.subscriptions != 1 else ''}"
+            if r.subscriptions
+            else "Not used yet",
+            "image": routes.product_image(r.id) if r.image_key else "",
+            "archived": "yes" if r.archived else "",
+            "live": "" if r.archived else "yes",
+            "deletable": "yes" if not r.subscriptions else "",
+            "status": "archived" if r.archived else "active",
+            "status_label": "Archived" if r.archived else "Active",
+            "created": day(r.created_at.date()),
+        }
 
     @guard(Permission.CATALOG_READ)
     def load(self) -> None:
         self.form_open = False
-        self.page = 1
-        self._refresh()
-
-    @guard(Permission.CATALOG_READ)
-    def set_search(self, value: str) -> None:
-        self.search = str(value)[:200]
-        self.page = 1
-        self._refresh()
-
-    @guard(Permission.CATALOG_READ)
-    def set_status_filter(self, value: str | list[str]) -> None:
-        value = value if isinstance(value, str) else "".join(value[:1])
-        self.status_filter = value if value in ("active", "archived", "all") else "active"
-        self.page = 1
-        self._refresh()
-
-    @guard(Permission.CATALOG_READ)
-    def sort_by(self, key: str) -> None:
-        if key not in PRODUCT_SORTS:
-            return
-        if self.sort == key:
-            self.descending = not self.descending
-        else:
-            self.sort, self.descending = key, key == "created"
-        self.page = 1
-        self._refresh()
-
-    @guard(Permission.CATALOG_READ)
-    def go(self, page: int) -> None:
-        self.page = max(1, min(to_int(page, 1), self.page_count))
-        self._refresh()
+        self._defaults()
+        self._first()
 
     # ---------------------------------------------------------------- add / edit
 
     def _open(self, title: str, values: dict[str, str], tax_ids: set[int]) -> None:
-        rates = run(catalog_service.list_tax_rates)
+        rates = run(tax_rates.tax_rate_choices, current_user())
         self.tax_options = [
             {
                 "value": str(r.id),
-                "label": catalog_service.tax_rate_of(r).label,
+                "label": tax_rates.tax_rate_of(r).label,
                 "checked": "yes" if r.id in tax_ids else "",
             }
             for r in rates
@@ -185,8 +142,8 @@ class ProductsState(SessionState):
     @guard(Permission.CATALOG_WRITE)
     def open_edit(self, product_id: str) -> Any:
         try:
-            row = run(catalog_service.product_row, to_int(product_id))
-            used = run(catalog_service.use_count, row.id) > 0
+            row = run(product_queries.product_row, current_user(), to_int(product_id))
+            used = row.subscriptions > 0
         except ServiceError as exc:
             return rx.toast.error(exc.message)
         self.editing_id = str(row.id)
@@ -252,7 +209,7 @@ class ProductsState(SessionState):
             self.form_errors = field_errors(exc)
             return None
         self.form_open = False
-        self._refresh()
+        self._reload()
         return rx.toast.success(f"{name} saved.")
 
     @guard(Permission.CATALOG_WRITE, upload=True)
@@ -274,7 +231,7 @@ class ProductsState(SessionState):
             return rx.toast.error(exc.message)
         self.editing_image = routes.product_image(self.editing_id, key[:8])
         self.form_errors = {}
-        self._refresh()
+        self._reload()
         return rx.toast.success("Image saved.")
 
     @guard(Permission.CATALOG_WRITE)
@@ -284,7 +241,7 @@ class ProductsState(SessionState):
             name = copy.name
         except ServiceError as exc:
             return rx.toast.error(exc.message)
-        self._refresh()
+        self._reload()
         return rx.toast.success(f"{name} created.")
 
     @guard(Permission.CATALOG_WRITE)
@@ -303,7 +260,7 @@ class ProductsState(SessionState):
             name = product.name
         except ServiceError as exc:
             return rx.toast.error(exc.message)
-        self._refresh()
+        self._reload()
         return rx.toast.success(f"{name} {'archived' if archived else 'restored'}.")
 
     @guard(Permission.CATALOG_WRITE)
@@ -312,7 +269,7 @@ class ProductsState(SessionState):
             run(catalog_service.delete_product, current_user(), to_int(product_id))
         except ServiceError as exc:
             return rx.toast.error(exc.message)
-        self._refresh()
+        self._reload()
         return rx.toast.success("Product deleted.")
 
 
@@ -320,7 +277,7 @@ PRODUCT_FORM = (
     FormField("name", "Name", required=True, placeholder="Managed hosting"),
     FormField("description", "Description", kind="textarea", placeholder="What the client gets"),
     FormField("price", "Price", required=True, placeholder="25.00", span=1),
-    FormField("currency", "Currency", kind="select", options=CURRENCIES, span=1),
+    FormField("currency", "Currency", kind="currency", span=1),
     FormField(
         "billing_type",
         "Billing",
@@ -358,8 +315,7 @@ PRODUCTS = Resource(
     ),
     filters=(
         Filter(
-            "status_filter",
-            "set_status_filter",
+            "status",
             (("active", "Active"), ("archived", "Archived"), ("all", "All")),
         ),
     ),
@@ -427,7 +383,8 @@ def _image_and_options() -> rx.Component:
                         background=rx.color("gray", 3),
                     ),
                 ),
-                rx.upload.root(
+                file_drop(
+                    "Product image",
                     rx.button(
                         rx.icon("upload", size=14),
                         "Upload image",

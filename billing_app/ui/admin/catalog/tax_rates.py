@@ -2,20 +2,22 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
 import reflex as rx
 
 from billing_app.domain.permissions import Permission
-from billing_app.services.catalog import products as catalog_service
+from billing_app.services.catalog import tax_rates
 from billing_app.services.common.errors import ServiceError
+from billing_app.services.common.listing import ListRequest, Page
 from billing_app.services.common.transactions import run
 from billing_app.ui.admin.shell import admin_page
 from billing_app.ui.format import to_int
+from billing_app.ui.kit.forms import FormField
+from billing_app.ui.kit.list_state import ListSpec, ListState
 from billing_app.ui.kit.resource import (
     Column,
     Filter,
-    FormField,
     Resource,
     RowAction,
     resource_form,
@@ -25,17 +27,16 @@ from billing_app.ui.kit.resource import (
 from billing_app.ui.session.staff import SessionState, current_user, field_errors, guard
 
 
-class TaxRatesState(SessionState):
-    status: str = "loading"
-    rows: list[dict[str, str]] = []
-    total: int = 0
-    page: int = 1
-    page_count: int = 1
-    search: str = ""
-    sort: str = "name"
-    descending: bool = False
-    show: str = "active"
-    can_write: bool = False
+class TaxRatesState(ListState, SessionState):
+    LIST: ClassVar[ListSpec] = ListSpec(
+        read=Permission.CATALOG_READ,
+        write=Permission.CATALOG_WRITE,
+        sorts=("name", "percent"),
+        default_sort="name",
+        starting_descending=frozenset({"percent"}),
+        filters={"show": ("active", "all")},
+    )
+
     form_open: bool = False
     form_title: str = ""
     form_key: str = "0"
@@ -43,57 +44,28 @@ class TaxRatesState(SessionState):
     form_values: dict[str, str] = {}
     editing_id: str = ""
 
-    def _refresh(self) -> None:
-        user = current_user()
-        rates = run(catalog_service.list_tax_rates, include_archived=self.show == "all")
-        needle = self.search.strip().lower()
-        rows = []
-        for r in rates:
-            rate = catalog_service.tax_rate_of(r)
-            if needle and needle not in rate.name.lower():
-                continue
-            rows.append(
-                {
-                    "id": str(r.id),
-                    "name": rate.name,
-                    "percent": f"{rate.percent_text} %",
-                    "kind": "inclusive" if rate.inclusive else "exclusive",
-                    "kind_label": "Included in prices" if rate.inclusive else "Added on top",
-                    "status": "archived" if r.archived else "active",
-                    "status_label": "Archived" if r.archived else "Active",
-                    "archived": "yes" if r.archived else "",
-                    "live": "" if r.archived else "yes",
-                }
-            )
-        self.rows = rows
-        self.total = len(rows)
-        self.page_count = 1
-        self.can_write = user.can(Permission.CATALOG_WRITE)
-        self.status = "ok"
+    def _fetch(self, user: Any, request: ListRequest) -> Page[Any]:
+        return run(tax_rates.page_tax_rates, user, request)
+
+    def _row(self, user: Any, r: Any) -> dict[str, str]:
+        rate = tax_rates.tax_rate_of(r)
+        return {
+            "id": str(r.id),
+            "name": rate.name,
+            "percent": f"{rate.percent_text} %",
+            "kind": "inclusive" if rate.inclusive else "exclusive",
+            "kind_label": "Included in prices" if rate.inclusive else "Added on top",
+            "status": "archived" if r.archived else "active",
+            "status_label": "Archived" if r.archived else "Active",
+            "archived": "yes" if r.archived else "",
+            "live": "" if r.archived else "yes",
+        }
 
     @guard(Permission.CATALOG_READ)
     def load(self) -> None:
         self.form_open = False
-        self._refresh()
-
-    @guard(Permission.CATALOG_READ)
-    def set_search(self, value: str) -> None:
-        self.search = str(value)[:100]
-        self._refresh()
-
-    @guard(Permission.CATALOG_READ)
-    def set_show(self, value: str | list[str]) -> None:
-        value = value if isinstance(value, str) else "".join(value[:1])
-        self.show = "all" if value == "all" else "active"
-        self._refresh()
-
-    @guard(Permission.CATALOG_READ)
-    def sort_by(self, key: str) -> None:
-        self._refresh()
-
-    @guard(Permission.CATALOG_READ)
-    def go(self, page: int) -> None:
-        self._refresh()
+        self._defaults()
+        self._first()
 
     @guard(Permission.CATALOG_WRITE)
     def open_new(self) -> None:
@@ -107,8 +79,8 @@ class TaxRatesState(SessionState):
     @guard(Permission.CATALOG_WRITE)
     def open_edit(self, tax_rate_id: str) -> Any:
         try:
-            row = run(catalog_service.get_tax_rate, to_int(tax_rate_id))
-            rate = catalog_service.tax_rate_of(row)
+            row = run(tax_rates.get_tax_rate, current_user(), to_int(tax_rate_id))
+            rate = tax_rates.tax_rate_of(row)
         except ServiceError as exc:
             return rx.toast.error(exc.message)
         self.editing_id = str(row.id)
@@ -136,7 +108,7 @@ class TaxRatesState(SessionState):
         try:
             if self.editing_id:
                 row = run(
-                    catalog_service.update_tax_rate,
+                    tax_rates.update_tax_rate,
                     current_user(),
                     to_int(self.editing_id),
                     name=name,
@@ -145,13 +117,13 @@ class TaxRatesState(SessionState):
                 )
             else:
                 row = run(
-                    catalog_service.create_tax_rate,
+                    tax_rates.create_tax_rate,
                     current_user(),
                     name=name,
                     percent=percent,
                     inclusive=inclusive,
                 )
-            label = catalog_service.tax_rate_of(row).label
+            label = tax_rates.tax_rate_of(row).label
         except ServiceError as exc:
             self.form_values = {
                 "name": name,
@@ -161,7 +133,7 @@ class TaxRatesState(SessionState):
             self.form_errors = field_errors(exc)
             return None
         self.form_open = False
-        self._refresh()
+        self._reload()
         return rx.toast.success(f"{label} saved.")
 
     @guard(Permission.CATALOG_WRITE)
@@ -174,12 +146,10 @@ class TaxRatesState(SessionState):
 
     def _set_archived(self, tax_rate_id: str, archived: bool) -> Any:
         try:
-            run(
-                catalog_service.set_tax_rate_archived, current_user(), to_int(tax_rate_id), archived
-            )
+            run(tax_rates.set_tax_rate_archived, current_user(), to_int(tax_rate_id), archived)
         except ServiceError as exc:
             return rx.toast.error(exc.message)
-        self._refresh()
+        self._reload()
         return rx.toast.success("Tax rate archived." if archived else "Tax rate restored.")
 
 
@@ -196,8 +166,8 @@ TAX_RATES = Resource(
     name="tax-rates",
     state=TaxRatesState,
     columns=(
-        Column("name", "Name"),
-        Column("percent", "Rate", kind="money", align="right"),
+        Column("name", "Name", sort="name"),
+        Column("percent", "Rate", sort="percent", kind="money", align="right"),
         Column(
             "kind",
             "Applies",
@@ -207,7 +177,7 @@ TAX_RATES = Resource(
         ),
         Column("status", "Status", kind="badge", label_key="status_label"),
     ),
-    filters=(Filter("show", "set_show", (("active", "Active"), ("all", "All"))),),
+    filters=(Filter("show", (("active", "Active"), ("all", "All"))),),
     row_actions=(
         RowAction("Edit", "open_edit", icon="pencil", show_if="live"),
         RowAction(

@@ -14,6 +14,7 @@ from billing_app.services.common.transactions import run
 from billing_app.services.customers import imports as imports_service
 from billing_app.ui import routes
 from billing_app.ui.admin.shell import admin_page
+from billing_app.ui.kit.forms import file_drop
 from billing_app.ui.session.staff import SessionState, current_user, guard
 
 
@@ -45,7 +46,7 @@ class ImportState(SessionState):
         self._data = b""
 
     def _preview(self) -> None:
-        result = run(imports_service.preview, self._data)
+        result = run(imports_service.preview, current_user(), self._data)
         self.rows = [
             {
                 "line": str(r.line),
@@ -146,7 +147,8 @@ def _import_content() -> rx.Component:
                     size="2",
                     color_scheme="gray",
                 ),
-                rx.upload.root(
+                file_drop(
+                    "CSV file of clients",
                     rx.vstack(
                         rx.icon("file-spreadsheet", size=32, color=rx.color("accent", 9)),
                         rx.text("Drop a CSV file here or click to choose one", weight="medium"),

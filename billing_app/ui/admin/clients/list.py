@@ -2,27 +2,27 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
 import reflex as rx
 
 from billing_app.domain.permissions import FIGURE_PERMISSIONS, Permission
 from billing_app.services.common.errors import ServiceError
+from billing_app.services.common.listing import ListRequest, Page
 from billing_app.services.common.transactions import run
+from billing_app.services.customers import client_queries
 from billing_app.services.customers import clients as clients_service
 from billing_app.ui import routes
 from billing_app.ui.admin.clients.overview_state import ClientState
 from billing_app.ui.admin.shell import admin_page
-from billing_app.ui.format import CURRENCIES, LOCALES, PER_PAGE, day, figure, to_int
+from billing_app.ui.format import PER_PAGE, day, figure, to_int
+from billing_app.ui.kit.forms import FormField, field_error, form_alert, form_grid
+from billing_app.ui.kit.list_state import ListSpec, ListState
 from billing_app.ui.kit.resource import (
     Column,
     Filter,
-    FormField,
     Resource,
     RowAction,
-    field_error,
-    form_alert,
-    form_grid,
     resource_table,
     resource_toolbar,
 )
@@ -74,17 +74,18 @@ def client_input_from_form(form: dict[str, Any]) -> clients_service.ClientInput:
     return clients_service.ClientInput(**values, websites=sites)
 
 
-class ClientsState(SessionState):
-    status: str = "loading"
-    rows: list[dict[str, str]] = []
-    total: int = 0
-    page: int = 1
-    page_count: int = 1
-    search: str = ""
-    sort: str = "name"
-    descending: bool = False
-    status_filter: str = "current"
-    can_write: bool = False
+class ClientsState(ListState, SessionState):
+    LIST: ClassVar[ListSpec] = ListSpec(
+        read=Permission.CLIENTS_READ,
+        write=Permission.CLIENTS_WRITE,
+        sorts=CLIENT_SORTS,
+        sort_permissions=FIGURE_PERMISSIONS,
+        default_sort="name",
+        starting_descending=frozenset(CLIENT_SORTS) - {"name"},
+        filters={"status": STATUS_FILTERS},
+        per_page=PER_PAGE,
+    )
+
     # the add/edit form
     form_open: bool = False
     form_title: str = ""
@@ -94,93 +95,40 @@ class ClientsState(SessionState):
     site_rows: list[dict[str, str]] = []
     editing_id: str = ""
 
-    def _refresh(self) -> None:
-        user = current_user()
-        status = "" if self.status_filter == "all" else self.status_filter
-        result = run(
-            clients_service.list_clients,
-            user,
-            search=self.search,
-            status=status,
-            sort=self.sort,
-            descending=self.descending,
-            page=self.page,
-            per_page=PER_PAGE,
-        )
-        if result.rows == [] and self.page > 1 and result.total:
-            self.page = result.pages
-            self._refresh()
-            return
-        self.rows = [
-            {
-                "id": str(r.id),
-                "href": routes.client(r.id),
-                "company": r.company,
-                "contact": " · ".join(p for p in (r.contact_name, r.email) if p),
-                "status": r.status,
-                "status_label": r.status.capitalize(),
-                "mrr": figure(r.mrr),
-                "net_invoiced": figure(r.net_invoiced),
-                "outstanding": figure(r.outstanding),
-                "subscriptions": str(r.active_subscriptions),
-                "created": day(r.created_at.date()),
-                "archived": "yes" if r.status == "archived" else "",
-                "not_archived": "" if r.status == "archived" else "yes",
-            }
-            for r in result.rows
-        ]
-        self.total = result.total
-        self.page_count = result.pages
-        self.can_write = user.can(Permission.CLIENTS_WRITE)
-        self.status = "ok"
+    def _fetch(self, user: Any, request: ListRequest) -> Page[Any]:
+        return run(client_queries.list_clients, user, request)
+
+    def _row(self, user: Any, r: Any) -> dict[str, str]:
+        return {
+            "id": str(r.id),
+            "href": routes.client(r.id),
+            "company": r.company,
+            "contact": " · ".join(p for p in (r.contact_name, r.email) if p),
+            "status": r.status,
+            "status_label": r.status.capitalize(),
+            "mrr": figure(r.mrr),
+            "net_invoiced": figure(r.net_invoiced),
+            "outstanding": figure(r.outstanding),
+            "subscriptions": str(r.active_subscriptions),
+            "created": day(r.created_at.date()),
+            "archived": "yes" if r.status == "archived" else "",
+            "not_archived": "" if r.status == "archived" else "yes",
+        }
 
     @guard(Permission.CLIENTS_READ)
     def load(self) -> None:
         self.form_open = False
-        self.page = 1
-        self._refresh()
-
-    @guard(Permission.CLIENTS_READ)
-    def set_search(self, value: str) -> None:
-        self.search = str(value)[:200]
-        self.page = 1
-        self._refresh()
-
-    @guard(Permission.CLIENTS_READ)
-    def set_status_filter(self, value: str | list[str]) -> None:
-        value = value if isinstance(value, str) else "".join(value[:1])
-        self.status_filter = value if value in STATUS_FILTERS else "current"
-        self.page = 1
-        self._refresh()
-
-    @guard(Permission.CLIENTS_READ)
-    def sort_by(self, key: str) -> None:
-        if key not in CLIENT_SORTS:
-            return
-        needs = FIGURE_PERMISSIONS.get(key)
-        if needs is not None and not current_user().can(needs):
-            return
-        if self.sort == key:
-            self.descending = not self.descending
-        else:
-            self.sort = key
-            self.descending = key != "name"
-        self.page = 1
-        self._refresh()
-
-    @guard(Permission.CLIENTS_READ)
-    def go(self, page: int) -> None:
-        self.page = max(1, min(to_int(page, 1), self.page_count))
-        self._refresh()
+        self._defaults()
+        self._first()
 
     @guard(Permission.CLIENTS_READ)
     def export_csv(self) -> Any:
-        status = "" if self.status_filter == "all" else self.status_filter
+        status = self.filters.get("status", "current")
         data = run(
-            clients_service.export_csv,
+            client_queries.export_csv,
             current_user(),
             search=self.search,
-            status=status,
+            status="" if status == "all" else status,
             sort=self.sort,
             descending=self.descending,
         )
@@ -208,7 +156,7 @@ class ClientsState(SessionState):
     @guard(Permission.CLIENTS_WRITE)
     def open_edit(self, client_id: str) -> Any:
         try:
-            overview = run(clients_service.client_overview, current_user(), to_int(client_id))
+            overview = run(client_queries.client_overview, current_user(), to_int(client_id))
         except ServiceError as exc:
             return rx.toast.error(exc.message)
         c = overview.client
@@ -261,7 +209,7 @@ class ClientsState(SessionState):
             return None
         self.form_open = False
         was_edit = bool(self.editing_id)
-        self._refresh()
+        self._reload()
         if was_edit:
             return [rx.toast.success(f"{company} saved."), ClientState.refresh]
         return [rx.toast.success(f"{company} added."), rx.redirect(routes.client(client_id))]
@@ -273,7 +221,7 @@ class ClientsState(SessionState):
             company = client.company
         except ServiceError as exc:
             return rx.toast.error(exc.message)
-        self._refresh()
+        self._reload()
         return [rx.toast.success(f"{company} archived."), ClientState.refresh]
 
     @guard(Permission.CLIENTS_WRITE)
@@ -283,7 +231,7 @@ class ClientsState(SessionState):
             company = client.company
         except ServiceError as exc:
             return rx.toast.error(exc.message)
-        self._refresh()
+        self._reload()
         return [rx.toast.success(f"{company} restored."), ClientState.refresh]
 
 
@@ -307,12 +255,11 @@ CLIENT_FORM = (
     FormField(
         "currency",
         "Currency",
-        kind="select",
-        options=CURRENCIES,
+        kind="currency",
         span=1,
-        hint="Invoices and subscriptions are in this currency.",
+        hint="Invoices and subscriptions are in this currency. Type to search.",
     ),
-    FormField("locale", "Language", kind="select", options=LOCALES, span=1),
+    FormField("locale", "Language", kind="locale", span=1, hint="Invoices and emails use it."),
     FormField("tax_id", "Tax ID", placeholder="VAT number", span=1),
     FormField(
         "status",
@@ -350,8 +297,7 @@ CLIENTS = Resource(
     ),
     filters=(
         Filter(
-            "status_filter",
-            "set_status_filter",
+            "status",
             (
                 ("current", "Current"),
                 ("active", "Active"),
@@ -393,6 +339,7 @@ def _site_row(row: rx.Var[dict[str, str]]) -> rx.Component:
             placeholder="Name (e.g. Shop)",
             width="40%",
             id="site-name-" + i,
+            aria_label="Website name",
         ),
         rx.input(
             name="site_url_" + i,
@@ -400,6 +347,7 @@ def _site_row(row: rx.Var[dict[str, str]]) -> rx.Component:
             placeholder="https://example.com",
             width="60%",
             id="site-url-" + i,
+            aria_label="Website address",
         ),
         rx.icon_button(
             rx.icon("x", size=14),

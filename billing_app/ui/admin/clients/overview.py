@@ -67,7 +67,17 @@ def _contact_card() -> rx.Component:
             rx.hstack(
                 rx.icon("palette", size=16, color=rx.color("gray", 9), margin_top="2px"),
                 rx.vstack(
-                    rx.text("Brand", size="1", color_scheme="gray"),
+                    rx.cond(
+                        ClientState.can_write,
+                        rx.text(
+                            "Brand",
+                            size="1",
+                            color_scheme="gray",
+                            as_="label",
+                            custom_attrs={"htmlFor": "client-brand"},
+                        ),
+                        rx.text("Brand", size="1", color_scheme="gray"),
+                    ),
                     rx.cond(
                         ClientState.can_write,
                         rx.el.select(
@@ -132,16 +142,21 @@ def _websites_card() -> rx.Component:
     )
 
 
+SUBSCRIPTIONS_PANEL = "client-subscriptions-panel"
+
+
 def _tab(value: str, label: str) -> rx.Component:
     return rx.tabs.trigger(
         rx.hstack(
-            rx.text(label),
+            rx.text(label, as_="span"),
             rx.badge(ClientState.tab_counts[value], variant="soft", radius="full", size="1"),
             spacing="2",
             align="center",
         ),
         value=value,
         id=f"tab-{value}",
+        # The tabs filter one list (no Radix tab panel): they control it.
+        aria_controls=SUBSCRIPTIONS_PANEL,
     )
 
 
@@ -362,11 +377,17 @@ def _overview_content() -> rx.Component:
                                     _tab("one_time", "One-time"),
                                     _tab("inactive", "Inactive"),
                                 ),
-                                value=SubscriptionsState.tab,
-                                on_change=SubscriptionsState.set_tab,
+                                value=SubscriptionsState.filters["tab"],
+                                on_change=lambda v: SubscriptionsState.set_filter("tab", v),
                                 width="100%",
                             ),
-                            resource_table(CLIENT_SUBSCRIPTIONS),
+                            rx.box(
+                                resource_table(CLIENT_SUBSCRIPTIONS),
+                                id=SUBSCRIPTIONS_PANEL,
+                                role="tabpanel",
+                                aria_labelledby="tab-" + SubscriptionsState.filters["tab"],
+                                width="100%",
+                            ),
                             spacing="3",
                             width="100%",
                         ),

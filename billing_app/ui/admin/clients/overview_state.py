@@ -8,10 +8,11 @@ import reflex as rx
 
 from billing_app.domain.permissions import Permission
 from billing_app.services.agency import branding
-from billing_app.services.catalog import subscriptions as subscriptions_service
+from billing_app.services.catalog import subscription_queries
 from billing_app.services.common.errors import ServiceError
 from billing_app.services.common.transactions import run
-from billing_app.services.customers import clients as clients_service
+from billing_app.services.customers import client_queries
+from billing_app.services.invoicing.views import ENTRY_LABELS
 from billing_app.ui import routes
 from billing_app.ui.format import day, money, to_int
 from billing_app.ui.session.staff import SessionState, current_user, guard
@@ -45,8 +46,10 @@ class ClientState(SessionState):
         self.can_write = user.can(Permission.CLIENTS_WRITE)
         self.can_write_subscriptions = user.can(Permission.SUBSCRIPTIONS_WRITE)
         try:
-            overview = run(clients_service.client_overview, user, client_id)
-            counts = run(subscriptions_service.tab_counts, client_id)
+            overview = run(client_queries.client_overview, user, client_id)
+            counts: dict[str, int] = {}
+            if user.can(Permission.SUBSCRIPTIONS_READ):
+                counts = run(subscription_queries.tab_counts, user, client_id)
         except ServiceError:
             self.found = False
             self.client = {}
@@ -70,7 +73,7 @@ class ClientState(SessionState):
             "archived": "yes" if c.status == "archived" else "",
             "brand_id": str(c.brand_id) if c.brand_id else "default",
         }
-        brands = run(branding.list_brands)
+        brands = run(branding.brand_choices, user)
         default = next((b.name for b in brands if b.is_default), "")
         self.brand_options = [
             {"value": "default", "label": f"Default brand ({default})" if default else "Default"},
@@ -106,7 +109,7 @@ class ClientState(SessionState):
         from billing_app.services.invoicing import queries as invoice_queries
 
         page = run(invoice_queries.list_invoices, current_user(), client_id=client_id, per_page=10)
-        payments = run(clients_service.client_payments, client_id)
+        payments = run(client_queries.client_payments, current_user(), client_id)
         self.invoices = [
             {
                 "id": str(i.id),
@@ -127,9 +130,9 @@ class ClientState(SessionState):
                 "href": routes.invoice(p.invoice_id),
                 "invoice": p.invoice_number,
                 "kind": p.kind,
-                "kind_label": "Refund" if p.kind == "refund" else "Payment",
+                "kind_label": ENTRY_LABELS.get(p.kind, p.kind),
                 "method": p.method.replace("_", " ").capitalize(),
-                "amount": money(-p.amount if p.kind == "refund" else p.amount),
+                "amount": money(p.amount if p.kind == "payment" else -p.amount),
                 "date": day(p.received_on),
                 "reference": p.reference or "—",
             }

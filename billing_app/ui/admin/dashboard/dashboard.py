@@ -32,7 +32,7 @@ class DashboardState(SessionState):
     @guard(Permission.DASHBOARD_VIEW)
     def load(self) -> None:
         user = current_user()
-        figures = run(dashboard_figures, include_activity=user.can(Permission.AUDIT_VIEW))
+        figures = run(dashboard_figures, user)
         revenue = run(revenue_figures, user)
         self.show_revenue = revenue is not None
         self.show_receivables = revenue is not None and revenue.outstanding is not None
@@ -59,7 +59,12 @@ class DashboardState(SessionState):
         self.emails_waiting = figures.emails_waiting
         self.emails_failed = figures.emails_failed
         self.activity = [
-            {"at": format_timestamp(r.at), "action": r.action, "actor": r.actor, "target": r.target}
+            {
+                "at": format_timestamp(r.at, current_user().time_zone),
+                "action": r.action,
+                "actor": r.actor,
+                "target": r.target,
+            }
             for r in figures.recent_activity
         ]
         self.status = "ok"

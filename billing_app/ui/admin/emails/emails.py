@@ -2,90 +2,65 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
 import reflex as rx
 
 from billing_app.domain.permissions import Permission
 from billing_app.services.common import outbox
 from billing_app.services.common.errors import ServiceError
+from billing_app.services.common.listing import ListRequest, Page
 from billing_app.services.common.transactions import run
 from billing_app.ui.admin.shell import admin_page
 from billing_app.ui.format import format_timestamp, to_int
 from billing_app.ui.kit.badges import status_badge
-from billing_app.ui.kit.layout import pager
-from billing_app.ui.session.staff import SessionState, guard
+from billing_app.ui.kit.layout import visually_hidden
+from billing_app.ui.kit.list_state import ListSpec, ListState
+from billing_app.ui.kit.resource import resource_pager
+from billing_app.ui.session.staff import SessionState, current_user, guard
 
 PER_PAGE = 25
 
 
-class EmailsState(SessionState):
-    status: str = "loading"
-    rows: list[dict[str, str]] = []
-    total: int = 0
-    page: int = 1
-    status_filter: str = "all"
-    search: str = ""
+class EmailsState(ListState, SessionState):
+    LIST: ClassVar[ListSpec] = ListSpec(
+        read=Permission.EMAILS_VIEW,
+        write=Permission.SETTINGS_WRITE,
+        filters={"status": ("all", *outbox.EMAIL_STATUSES)},
+        per_page=PER_PAGE,
+    )
+
     detail_open: bool = False
     detail: dict[str, str] = {}
 
-    @rx.var
-    def page_count(self) -> int:
-        return max(1, -(-self.total // PER_PAGE))
+    def _fetch(self, user: Any, request: ListRequest) -> Page[Any]:
+        return run(outbox.list_emails, user, request)
 
-    def _refresh(self) -> None:
-        rows, total = run(
-            outbox.list_emails,
-            status="" if self.status_filter == "all" else self.status_filter,
-            search=self.search.strip(),
-            page=self.page,
-            per_page=PER_PAGE,
-        )
-        self.total = total
-        self.rows = [
-            {
-                "id": str(r.id),
-                "created": format_timestamp(r.created_at),
-                "kind": r.kind.replace("_", " "),
-                "to": r.to_address,
-                "subject": r.subject,
-                "status": r.status,
-                "attempts": str(r.attempts),
-                "error": r.last_error,
-                "sent": format_timestamp(r.sent_at),
-                "next": format_timestamp(r.next_attempt_at) if r.status == "failed" else "",
-            }
-            for r in rows
-        ]
-        self.status = "ok"
+    def _row(self, user: Any, r: Any) -> dict[str, str]:
+        zone = user.time_zone
+        return {
+            "id": str(r.id),
+            "created": format_timestamp(r.created_at, zone),
+            "kind": r.kind.replace("_", " "),
+            "to": r.to_address,
+            "subject": r.subject,
+            "status": r.status,
+            "attempts": str(r.attempts),
+            "error": r.last_error,
+            "sent": format_timestamp(r.sent_at, zone),
+            "next": format_timestamp(r.next_attempt_at, zone) if r.status == "failed" else "",
+        }
 
     @guard(Permission.EMAILS_VIEW)
     def load(self) -> None:
-        self.page = 1
         self.detail_open = False
-        self._refresh()
-
-    @guard(Permission.EMAILS_VIEW)
-    def set_status_filter(self, value: str) -> None:
-        self.status_filter = value
-        self.page = 1
-        self._refresh()
-
-    @guard(Permission.EMAILS_VIEW)
-    def set_search(self, value: str) -> None:
-        self.search = str(value)[:200]
-        self.page = 1
-        self._refresh()
-
-    @guard(Permission.EMAILS_VIEW)
-    def go_to_page(self, page: int) -> None:
-        self.page = min(to_int(page, 1), self.page_count)
-        self._refresh()
+        self._defaults()
+        self._first()
 
     @guard(Permission.EMAILS_VIEW)
     def open_detail(self, email_id: str) -> Any:
         try:
-            detail = run(outbox.get_email, to_int(email_id))
+            detail = run(outbox.get_email, current_user(), to_int(email_id))
         except ServiceError:
             return rx.toast.error("That email no longer exists.")
         self.detail = {
@@ -107,10 +82,10 @@ class EmailsState(SessionState):
     @guard(Permission.SETTINGS_WRITE)
     def retry(self, email_id: str) -> Any:
         try:
-            run(outbox.retry_now, to_int(email_id))
+            run(outbox.retry_now, current_user(), to_int(email_id))
         except ServiceError:
             return rx.toast.error("That email no longer exists.")
-        self._refresh()
+        self._reload()
         return rx.toast.success("The email is queued for delivery again.")
 
 
@@ -164,16 +139,22 @@ def _email_detail() -> rx.Component:
 def _emails_content() -> rx.Component:
     return rx.vstack(
         rx.hstack(
-            rx.input(
-                placeholder="Search recipient or subject",
-                value=EmailsState.search,
-                on_change=EmailsState.set_search.debounce(300),
-                width="320px",
-            ),  # type: ignore[attr-defined]
+            rx.debounce_input(
+                rx.input(
+                    placeholder="Search recipient or subject",
+                    aria_label="Search recipient or subject",
+                    value=EmailsState.search,
+                    on_change=EmailsState.set_search,
+                    width="320px",
+                ),
+                debounce_timeout=300,
+            ),
             rx.select(
-                ["all", "queued", "sent", "failed", "dead"],
-                value=EmailsState.status_filter,
-                on_change=EmailsState.set_status_filter,
+                ["all", *outbox.EMAIL_STATUSES],
+                value=EmailsState.filters["status"],
+                on_change=lambda v: EmailsState.set_filter("status", v),
+                # rx.select hands only these to its trigger button, the element to name.
+                custom_attrs={"aria-label": "Status"},
             ),
             spacing="3",
         ),
@@ -185,7 +166,7 @@ def _emails_content() -> rx.Component:
                     rx.table.column_header_cell("Subject"),
                     rx.table.column_header_cell("Status"),
                     rx.table.column_header_cell("Attempts"),
-                    rx.table.column_header_cell(""),
+                    rx.table.column_header_cell(visually_hidden("Actions")),
                 )
             ),
             rx.table.body(
@@ -221,7 +202,8 @@ def _emails_content() -> rx.Component:
                         rx.table.cell(r["attempts"]),
                         rx.table.cell(
                             rx.cond(
-                                (r["status"] == "failed") | (r["status"] == "dead"),
+                                EmailsState.can_write
+                                & ((r["status"] == "failed") | (r["status"] == "dead")),
                                 rx.button(
                                     "Retry now",
                                     size="1",
@@ -241,7 +223,7 @@ def _emails_content() -> rx.Component:
         rx.cond(
             EmailsState.total == 0, rx.text("No emails yet.", color_scheme="gray", padding="16px")
         ),
-        pager(EmailsState.page, EmailsState.page_count, EmailsState.total, EmailsState.go_to_page),
+        resource_pager(EmailsState, "emails"),
         _email_detail(),
         width="100%",
     )

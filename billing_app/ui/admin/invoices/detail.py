@@ -6,225 +6,16 @@ from __future__ import annotations
 import reflex as rx
 
 from billing_app.ui import routes
+from billing_app.ui.admin.invoices.detail_document import amount_row, paper
+from billing_app.ui.admin.invoices.detail_money import (
+    dialog_field,
+    money_form,
+    payments_card,
+    reverse_dialog,
+)
 from billing_app.ui.admin.invoices.detail_state import InvoiceDetailState
 from billing_app.ui.admin.shell import admin_page
 from billing_app.ui.kit.badges import status_badge
-from billing_app.ui.kit.layout import NATIVE_SELECT_STYLE, form_error
-
-
-def _paper() -> rx.Component:
-    d = InvoiceDetailState
-    return rx.card(
-        rx.vstack(
-            rx.box(height="6px", width="100%", background=d.header["color"], border_radius="4px"),
-            rx.hstack(
-                rx.vstack(
-                    rx.text(d.header["agency"], weight="bold", size="4"),
-                    rx.foreach(d.agency_lines, lambda a: rx.text(a, size="2", color_scheme="gray")),
-                    rx.cond(
-                        d.header["agency_tax_id"] != "",
-                        rx.text(
-                            "Tax id ", d.header["agency_tax_id"], size="1", color_scheme="gray"
-                        ),
-                    ),
-                    spacing="0",
-                    align="start",
-                ),
-                rx.spacer(),
-                rx.vstack(
-                    rx.heading("Invoice ", d.number, size="5", id="invoice-number"),
-                    rx.text("Issued ", d.header["issue_date"], size="2", color_scheme="gray"),
-                    rx.text("Due ", d.header["due_date"], size="2", color_scheme="gray"),
-                    align="end",
-                    spacing="0",
-                ),
-                width="100%",
-                align="start",
-            ),
-            rx.vstack(
-                rx.text("BILLED TO", size="1", color_scheme="gray", weight="medium"),
-                rx.text(d.header["client"], weight="medium"),
-                rx.text(d.header["contact"], size="2"),
-                rx.foreach(d.client_lines, lambda a: rx.text(a, size="2", color_scheme="gray")),
-                rx.text(d.header["email"], size="2", color_scheme="gray"),
-                rx.cond(
-                    d.header["website"] != "",
-                    rx.text("Website: ", d.header["website"], size="2", color_scheme="gray"),
-                ),
-                spacing="0",
-                align="start",
-                padding_y="8px",
-            ),
-            rx.table.root(
-                rx.table.header(
-                    rx.table.row(
-                        rx.table.column_header_cell("Description"),
-                        rx.table.column_header_cell("Qty", text_align="right"),
-                        rx.table.column_header_cell("Unit price", text_align="right"),
-                        rx.table.column_header_cell("Discount", text_align="right"),
-                        rx.table.column_header_cell("Tax"),
-                        rx.table.column_header_cell("Amount", text_align="right"),
-                    )
-                ),
-                rx.table.body(
-                    rx.foreach(
-                        d.lines,
-                        lambda line: rx.table.row(
-                            rx.table.cell(line["description"]),
-                            rx.table.cell(line["quantity"], text_align="right"),
-                            rx.table.cell(line["unit_price"], text_align="right"),
-                            rx.table.cell(line["discount"], text_align="right"),
-                            rx.table.cell(line["taxes"]),
-                            rx.table.cell(line["amount"], text_align="right"),
-                        ),
-                    )
-                ),
-                width="100%",
-                size="1",
-            ),
-            rx.hstack(
-                rx.cond(
-                    d.header["message"] != "",
-                    rx.text(
-                        d.header["message"],
-                        size="2",
-                        color_scheme="gray",
-                        white_space="pre-line",
-                        max_width="360px",
-                    ),
-                ),
-                rx.spacer(),
-                rx.vstack(
-                    _amount_row("Subtotal", d.amounts["subtotal"]),
-                    rx.cond(
-                        d.amounts["discount"] != "",
-                        _amount_row("Discounts", "− " + d.amounts["discount"]),
-                    ),
-                    rx.foreach(d.tax_rows, lambda t: _amount_row(t["label"], t["amount"])),
-                    rx.divider(),
-                    _amount_row("Total", d.amounts["total"], bold=True),
-                    width="280px",
-                    spacing="1",
-                ),
-                width="100%",
-                align="start",
-            ),
-            spacing="4",
-            width="100%",
-        ),
-        size="4",
-        width="100%",
-    )
-
-
-def _amount_row(
-    label: str | rx.Var[str], value: rx.Var[str], *, bold: bool = False
-) -> rx.Component:
-    return rx.hstack(
-        rx.text(label, size="2", color_scheme="gray", weight="bold" if bold else "regular"),
-        rx.spacer(),
-        rx.text(value, size="3" if bold else "2", weight="bold" if bold else "regular"),
-        width="100%",
-    )
-
-
-def _method_select() -> rx.Component:
-    return rx.el.select(
-        rx.el.option("Bank transfer", value="bank_transfer"),
-        rx.el.option("Cheque", value="cheque"),
-        rx.el.option("Cash", value="cash"),
-        rx.el.option("Other", value="other"),
-        name="method",
-        id="pay-method",
-        default_value="bank_transfer",
-        style=NATIVE_SELECT_STYLE,
-    )
-
-
-def _dialog_field(label: str, control: rx.Component, name: str) -> rx.Component:
-    d = InvoiceDetailState
-    return rx.vstack(
-        rx.text(label, size="2", weight="medium"),
-        control,
-        rx.cond(
-            d.errors.contains(name),
-            rx.text(d.errors[name], color_scheme="red", size="2", id=f"{name}-error"),
-        ),
-        spacing="1",
-        width="100%",
-    )
-
-
-def _money_form(kind: str) -> rx.Component:
-    d = InvoiceDetailState
-    is_pay = kind == "pay"
-    return rx.form(
-        rx.vstack(
-            form_error(d.errors),
-            rx.grid(
-                _dialog_field(
-                    "Amount",
-                    rx.input(
-                        name="amount",
-                        id=f"{kind}-amount",
-                        default_value=d.amounts["due"] if is_pay else d.amounts["refundable"],
-                        width="100%",
-                    ),
-                    "amount",
-                ),
-                _dialog_field(
-                    "Date received" if is_pay else "Date refunded",
-                    rx.input(
-                        name="received_on",
-                        type="date",
-                        id=f"{kind}-date",
-                        default_value=d.today,
-                        max=d.today,
-                        width="100%",
-                    ),
-                    "received_on",
-                ),
-                columns="2",
-                spacing="3",
-                width="100%",
-            ),
-            _dialog_field("Method", _method_select(), "method"),
-            _dialog_field(
-                "Reference (optional)",
-                rx.input(name="reference", id=f"{kind}-reference", width="100%"),
-                "reference",
-            ),
-            rx.cond(
-                is_pay,
-                rx.checkbox(
-                    "Email a receipt to the client",
-                    name="send_receipt",
-                    id="pay-receipt",
-                    default_checked=True,
-                ),
-                rx.text(
-                    "Records money given back outside the app (never more than was paid).",
-                    size="1",
-                    color_scheme="gray",
-                ),
-            ),
-            rx.hstack(
-                rx.dialog.close(rx.button("Cancel", variant="soft", type="button")),
-                rx.button(
-                    "Record payment" if is_pay else "Record refund",
-                    type="submit",
-                    id=f"{kind}-submit",
-                ),
-                justify="end",
-                spacing="3",
-                width="100%",
-            ),
-            spacing="3",
-            width="100%",
-        ),
-        on_submit=d.record_payment if is_pay else d.record_refund,
-        reset_on_submit=False,
-    )
 
 
 def _actions_panel() -> rx.Component:
@@ -239,11 +30,9 @@ def _actions_panel() -> rx.Component:
                     width="100%",
                     align="center",
                 ),
-                _amount_row("Total", d.amounts["total"]),
-                _amount_row("Paid", d.amounts["paid"]),
-                rx.cond(
-                    d.amounts["refunded"] != "", _amount_row("Refunded", d.amounts["refunded"])
-                ),
+                amount_row("Total", d.amounts["total"]),
+                amount_row("Paid", d.amounts["paid"]),
+                rx.cond(d.amounts["refunded"] != "", amount_row("Refunded", d.amounts["refunded"])),
                 rx.divider(),
                 rx.hstack(
                     rx.text("Amount due", weight="bold", size="2"),
@@ -308,7 +97,7 @@ def _actions_panel() -> rx.Component:
                             "add up.",
                             size="2",
                         ),
-                        _money_form("pay"),
+                        money_form("pay"),
                         max_width="480px",
                     ),
                     open=d.pay_open,
@@ -359,7 +148,7 @@ def _actions_panel() -> rx.Component:
                             "on it afterwards.",
                             size="2",
                         ),
-                        _money_form("refund"),
+                        money_form("refund"),
                         max_width="480px",
                     ),
                     open=d.refund_open,
@@ -388,10 +177,11 @@ def _actions_panel() -> rx.Component:
                         ),
                         rx.form(
                             rx.vstack(
-                                _dialog_field(
+                                dialog_field(
                                     "Reason",
                                     rx.text_area(name="reason", id="void-reason", width="100%"),
                                     "reason",
+                                    "void-reason",
                                 ),
                                 rx.checkbox(
                                     "Tell the client by email",
@@ -441,6 +231,7 @@ EVENT_ICONS = {
     "comment": "message-square",
     "payment": "banknote",
     "refund": "undo-2",
+    "reversal": "rotate-ccw",
     "void": "ban",
 }
 
@@ -538,8 +329,16 @@ def _detail_content() -> rx.Component:
     return rx.cond(
         d.found,
         rx.hstack(
-            rx.vstack(_paper(), width="100%", min_width="0"),
-            rx.vstack(_actions_panel(), _timeline(), width="320px", min_width="320px", spacing="4"),
+            rx.vstack(paper(), width="100%", min_width="0"),
+            rx.vstack(
+                _actions_panel(),
+                payments_card(),
+                _timeline(),
+                reverse_dialog(),
+                width="320px",
+                min_width="320px",
+                spacing="4",
+            ),
             spacing="5",
             align="start",
             width="100%",

@@ -12,7 +12,7 @@ from billing_app.domain.money import Money, format_money
 from billing_app.domain.permissions import Permission
 from billing_app.services.common.errors import NotFound, ServiceError, ValidationFailed
 from billing_app.services.common.transactions import run
-from billing_app.services.invoicing import notices, payments
+from billing_app.services.invoicing import notices, payments, reversals
 from billing_app.services.invoicing import timeline as invoice_timeline
 from billing_app.services.invoicing import views as invoice_views
 from billing_app.services.invoicing.payments import PaymentForm
@@ -69,6 +69,8 @@ class InvoiceDetailState(SessionState):
     pay_open: bool = False
     refund_open: bool = False
     void_open: bool = False
+    reverse_open: bool = False
+    reversing: dict[str, str] = {}  # the payment the reversal dialog is about
     errors: dict[str, str] = {}
     comment_key: int = 0
 
@@ -184,6 +186,23 @@ class InvoiceDetailState(SessionState):
         self.errors = {}
         self.void_open = bool(value)
 
+    @guard(Permission.PAYMENTS_RECORD)
+    def open_reverse(self, payment_id: str) -> None:
+        row = next(
+            (r for r in self.payment_rows if r["id"] == str(payment_id) and r["can_reverse"]),
+            None,
+        )
+        if row is None:
+            return
+        self.errors = {}
+        self.reversing = {k: row[k] for k in ("id", "amount", "date", "method", "reference")}
+        self.reverse_open = True
+
+    @guard(Permission.PAYMENTS_RECORD)
+    def set_reverse_open(self, value: bool) -> None:
+        self.errors = {}
+        self.reverse_open = bool(value)
+
     # ------------------------------------------------------------------ actions
 
     @guard(Permission.INVOICES_WRITE)
@@ -254,6 +273,27 @@ class InvoiceDetailState(SessionState):
         self.refund_open = False
         self._refresh()
         return rx.toast.success("Refund recorded.")
+
+    @guard(Permission.PAYMENTS_RECORD)
+    def reverse_payment(self, form: dict[str, Any]) -> Any:
+        payment_id = optional_int(self.reversing.get("id", ""))
+        if payment_id is None:
+            return None
+        self.errors = {}
+        try:
+            run(
+                reversals.reverse_payment,
+                current_user(),
+                payment_id,
+                str(form.get("reason", "")),
+            )
+        except ServiceError as exc:
+            self.errors = field_errors(exc)
+            return None
+        self.reverse_open = False
+        self.reversing = {}
+        self._refresh()
+        return rx.toast.success("Payment reversed.")
 
     @guard(Permission.INVOICES_SEND)
     def void(self, form: dict[str, Any]) -> Any:

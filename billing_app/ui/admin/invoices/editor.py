@@ -8,7 +8,7 @@ import reflex as rx
 from billing_app.ui import routes
 from billing_app.ui.admin.invoices.editor_state import InvoiceEditorState
 from billing_app.ui.admin.shell import admin_page
-from billing_app.ui.kit.layout import NATIVE_SELECT_STYLE, form_error
+from billing_app.ui.kit.layout import NATIVE_SELECT_STYLE, field_label, form_error
 
 
 def _native_select(
@@ -17,7 +17,10 @@ def _native_select(
     on_change: object,
     placeholder: str,
     id_: str | rx.Var[str],
+    aria_label: str = "",
 ) -> rx.Component:
+    """``aria_label`` names a select that has no visible label of its own (a line's taxes)."""
+    props = {"aria_label": aria_label} if aria_label else {}
     return rx.el.select(
         rx.el.option(placeholder, value="", disabled=True),
         rx.foreach(options, lambda o: rx.el.option(o["label"], value=o["value"])),
@@ -25,23 +28,41 @@ def _native_select(
         on_change=on_change,
         id=id_,
         style=NATIVE_SELECT_STYLE,
+        **props,
     )
 
 
+def _typed(control: rx.Component) -> rx.Component:
+    """A text control that sends what was typed after a pause, and at once when it loses focus.
+
+    Each control debounces on its own (a debounce on the event handler would be shared by
+    every line and field, so a quick edit in the next field cancelled the previous one), and
+    the flush on blur is queued before whatever the click that took the focus does: clicking
+    "Save" right after typing saves what was typed."""
+    return rx.debounce_input(control, debounce_timeout=300, force_notify_on_blur=True)
+
+
 def _line_input(
-    line: rx.Var[dict[str, str]], name: str, placeholder: str, width: str, align: str = "left"
+    line: rx.Var[dict[str, str]],
+    name: str,
+    label: str,
+    placeholder: str,
+    width: str,
+    align: str = "left",
 ) -> rx.Component:
     e = InvoiceEditorState
-    control = rx.input(
-        value=line[name],
-        on_change=lambda v: e.set_line(line["key"], name, v).debounce(250),  # type: ignore[attr-defined]
-        placeholder=placeholder,
-        width="100%",
-        size="2",
-        color_scheme=rx.cond(line["error_field"] == name, "red", "gray"),  # type: ignore[arg-type]
-        style={"text_align": align},
-        id=f"line-{name}-" + line["key"],
-        aria_label=name,
+    control = _typed(
+        rx.input(
+            value=line[name],
+            on_change=lambda v: e.set_line(line["key"], name, v),
+            placeholder=placeholder,
+            width="100%",
+            size="2",
+            color_scheme=rx.cond(line["error_field"] == name, "red", "gray"),  # type: ignore[arg-type]
+            style={"text_align": align},
+            id=f"line-{name}-" + line["key"],
+            aria_label=label,
+        )
     )
     if width == "100%":
         return rx.box(control, flex="1", min_width="0")
@@ -52,10 +73,10 @@ def _line_row(line: rx.Var[dict[str, str]]) -> rx.Component:
     e = InvoiceEditorState
     return rx.vstack(
         rx.hstack(
-            _line_input(line, "description", "Description", "100%"),
-            _line_input(line, "quantity", "Qty", "64px", "right"),
-            _line_input(line, "unit_price", "0.00", "100px", "right"),
-            _line_input(line, "discount", "10% or 5", "90px", "right"),
+            _line_input(line, "description", "Description", "Description", "100%"),
+            _line_input(line, "quantity", "Quantity", "Qty", "64px", "right"),
+            _line_input(line, "unit_price", "Unit price", "0.00", "100px", "right"),
+            _line_input(line, "discount", "Discount", "10% or 5", "90px", "right"),
             rx.box(
                 _native_select(
                     e.tax_options,
@@ -63,6 +84,7 @@ def _line_row(line: rx.Var[dict[str, str]]) -> rx.Component:
                     lambda v: e.set_line(line["key"], "tax_id", v),
                     "Tax",
                     "line-tax-" + line["key"],
+                    "Tax",
                 ),
                 width="130px",
                 min_width="130px",
@@ -74,6 +96,7 @@ def _line_row(line: rx.Var[dict[str, str]]) -> rx.Component:
                     lambda v: e.set_line(line["key"], "tax2_id", v),
                     "Second tax",
                     "line-tax2-" + line["key"],
+                    "Second tax",
                 ),
                 width="110px",
                 min_width="110px",
@@ -120,8 +143,8 @@ def _error(name: str) -> rx.Component:
     )
 
 
-def _label(text: str) -> rx.Component:
-    return rx.text(text, size="2", weight="medium")
+def _label(text: str, html_for: str) -> rx.Component:
+    return field_label(text, html_for)
 
 
 def _totals_card() -> rx.Component:
@@ -164,7 +187,7 @@ def _editor_content() -> rx.Component:
             rx.card(
                 rx.grid(
                     rx.vstack(
-                        _label("Client"),
+                        _label("Client", "invoice-client"),
                         _native_select(
                             e.client_options,
                             e.client_id,
@@ -181,7 +204,7 @@ def _editor_content() -> rx.Component:
                         width="100%",
                     ),
                     rx.vstack(
-                        _label("Website (optional)"),
+                        _label("Website (optional)", "invoice-website"),
                         _native_select(
                             e.website_options,
                             e.website_id,
@@ -194,7 +217,7 @@ def _editor_content() -> rx.Component:
                         width="100%",
                     ),
                     rx.vstack(
-                        _label("Issue date"),
+                        _label("Issue date", "issue-date"),
                         rx.input(
                             type="date",
                             value=e.issue_date,
@@ -207,7 +230,7 @@ def _editor_content() -> rx.Component:
                         width="100%",
                     ),
                     rx.vstack(
-                        _label("Due date"),
+                        _label("Due date", "due-date"),
                         rx.input(
                             type="date",
                             value=e.due_date,
@@ -241,6 +264,7 @@ def _editor_content() -> rx.Component:
                                 value="",
                                 on_change=e.add_product,
                                 id="add-product",
+                                aria_label="Add a line from the catalog",
                                 style=NATIVE_SELECT_STYLE,
                             ),
                             width="280px",
@@ -300,14 +324,16 @@ def _editor_content() -> rx.Component:
                     _error("lines"),
                     rx.hstack(
                         rx.vstack(
-                            _label("Message to the client (optional)"),
-                            rx.text_area(
-                                value=e.message,
-                                on_change=e.set_message.debounce(300),  # type: ignore[attr-defined]
-                                placeholder="Thank you for your business!",
-                                rows="4",
-                                width="100%",
-                                id="invoice-message",
+                            _label("Message to the client (optional)", "invoice-message"),
+                            _typed(
+                                rx.text_area(
+                                    value=e.message,
+                                    on_change=e.set_message,
+                                    placeholder="Thank you for your business!",
+                                    rows="4",
+                                    width="100%",
+                                    id="invoice-message",
+                                )
                             ),
                             width="100%",
                             spacing="1",

@@ -10,7 +10,13 @@ from billing_app.domain.permissions import Permission
 from billing_app.services.agency import branding
 from billing_app.services.common.errors import ServiceError
 from billing_app.services.common.transactions import run
-from billing_app.ui.admin.settings.form import error_text, labelled, section, text_input
+from billing_app.ui.admin.settings.form import (
+    error_text,
+    labelled,
+    picker_field,
+    section,
+    text_input,
+)
 from billing_app.ui.admin.shell import admin_page
 from billing_app.ui.kit.layout import form_error
 from billing_app.ui.session.staff import SessionState, current_user, field_errors, guard
@@ -39,7 +45,7 @@ class SettingsState(SessionState):
 
     def _refresh(self) -> None:
         user = current_user()
-        agency = run(branding.get_agency)
+        agency = run(branding.agency_settings, user)
         self.values = {
             "legal_name": agency.legal_name,
             "address": agency.address,
@@ -72,6 +78,8 @@ class SettingsState(SessionState):
         except ServiceError as exc:
             self.errors = field_errors(exc)
             self.values = data
+            if len(self.errors) > 1:
+                return rx.toast.error("Check the highlighted fields.")
             return rx.toast.error("Check the highlighted field.")
         self._refresh()
         return rx.toast.success("Settings saved.")
@@ -97,6 +105,7 @@ def _settings_content() -> rx.Component:
                             rows="3",
                             width="100%",
                         ),
+                        html_for="address",
                     ),
                     error_text(e, "address"),
                     width="100%",
@@ -114,10 +123,12 @@ def _settings_content() -> rx.Component:
                 "Billing defaults",
                 "Used for new clients and new invoices.",
                 rx.grid(
-                    text_input(
-                        v, e, "Default currency", "default_currency", hint="ISO code, e.g. EUR"
+                    picker_field(
+                        v, e, "Default currency", "default_currency", "currency", "Type to search."
                     ),
-                    text_input(v, e, "Language and region", "locale", hint="e.g. en, en_GB, fr_FR"),
+                    picker_field(
+                        v, e, "Language and region", "locale", "locale", "e.g. en, en_GB, fr_FR"
+                    ),
                     columns="2",
                     spacing="4",
                     width="100%",
@@ -145,6 +156,7 @@ def _settings_content() -> rx.Component:
                                 },
                             ),
                             "Due dates and overdue are computed in this time zone.",
+                            html_for="time_zone",
                         ),
                         error_text(e, "time_zone"),
                         width="100%",
@@ -192,6 +204,7 @@ def _settings_content() -> rx.Component:
                                 "font_size": "14px",
                             },
                         ),
+                        html_for="number_reset",
                     ),
                     error_text(e, "number_reset"),
                     width="100%",

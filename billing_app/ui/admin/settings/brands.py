@@ -13,9 +13,10 @@ from billing_app.services.common.errors import ServiceError, ValidationFailed
 from billing_app.services.common.transactions import run
 from billing_app.services.invoicing import documents as invoice_documents
 from billing_app.ui import routes
-from billing_app.ui.admin.settings.form import error_text, labelled, text_input
+from billing_app.ui.admin.settings.form import LABEL_STYLE, error_text, labelled, text_input
 from billing_app.ui.admin.shell import admin_page
 from billing_app.ui.format import to_int
+from billing_app.ui.kit.forms import file_drop
 from billing_app.ui.kit.layout import form_error
 from billing_app.ui.routes import backend_path
 from billing_app.ui.session.staff import SessionState, current_user, field_errors, guard
@@ -61,8 +62,7 @@ class BrandsState(SessionState):
     def _refresh(self) -> None:
         user = current_user()
         self.can_write = user.can(Permission.BRANDING_WRITE)
-        run(branding.default_brand)
-        rows = run(branding.list_brands)
+        rows = run(branding.brands_page, user)
         self.brands = [
             {
                 "id": str(b.id),
@@ -80,7 +80,7 @@ class BrandsState(SessionState):
             self.values = dict(BLANK)
             self.preview_html, self.logo_url, self.sample_pdf_url = "", "", ""
         else:
-            brand = run(branding.get_brand, to_int(self.selected_id))
+            brand = run(branding.brand_detail, user, to_int(self.selected_id))
             self.values = {
                 "name": brand.name,
                 "primary_color": brand.primary_color,
@@ -137,6 +137,8 @@ class BrandsState(SessionState):
         except ServiceError as exc:
             self.errors = field_errors(exc)
             self.values = data
+            if len(self.errors) > 1:
+                return rx.toast.error("Check the highlighted fields.")
             return rx.toast.error("Check the highlighted field.")
         self._refresh()
         return rx.toast.success("Brand saved.")
@@ -197,7 +199,13 @@ def _brand_list() -> rx.Component:
                     rx.spacer(),
                     rx.cond(
                         row["default"] == "yes",
-                        rx.badge("Default", color_scheme="green", variant="soft", size="1"),
+                        rx.badge(
+                            "Default",
+                            color_scheme="green",
+                            variant="soft",
+                            size="1",
+                            high_contrast=True,
+                        ),
                     ),
                     align="center",
                     width="100%",
@@ -234,7 +242,7 @@ def _brand_list() -> rx.Component:
 def _color_input(label: str, name: str) -> rx.Component:
     b = BrandsState
     return rx.vstack(
-        rx.text(label, size="2", weight="medium"),
+        rx.el.label(label, html_for=name, style=LABEL_STYLE),
         rx.hstack(
             rx.box(
                 width="32px",
@@ -278,7 +286,8 @@ def _logo_block() -> rx.Component:
             ),
             rx.cond(
                 b.can_write & (b.selected_id != "new"),
-                rx.upload.root(
+                file_drop(
+                    "Logo image",
                     rx.button(
                         rx.icon("upload", size=14),
                         "Upload logo",
@@ -360,6 +369,7 @@ def _brand_form() -> rx.Component:
                         rows="2",
                         width="100%",
                     ),
+                    html_for="email_footer",
                 ),
                 error_text(e, "email_footer"),
                 width="100%",

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import reflex as rx
 
+from billing_app.ui.kit.forms import LABEL_STYLE, picker_input
+
 
 def error_text(errors: rx.Var[dict[str, str]], name: str) -> rx.Component:
     return rx.cond(
@@ -12,9 +14,16 @@ def error_text(errors: rx.Var[dict[str, str]], name: str) -> rx.Component:
     )
 
 
-def labelled(label: str, control: rx.Component, hint: str = "") -> rx.Component:
+def labelled(label: str, control: rx.Component, hint: str = "", html_for: str = "") -> rx.Component:
+    """A control under its label; ``html_for`` names the control's id so the label is its
+    accessible name (leave it empty when the control is a group with its own legend)."""
+    title = (
+        rx.el.label(label, html_for=html_for, style=LABEL_STYLE)
+        if html_for
+        else rx.text(label, size="2", weight="medium")
+    )
     return rx.vstack(
-        rx.text(label, size="2", weight="medium"),
+        title,
         control,
         rx.cond(hint != "", rx.text(hint, size="1", color_scheme="gray")),
         spacing="1",
@@ -46,6 +55,29 @@ def text_input(
                 size="2",
             ),
             hint,
+            html_for=name,
+        ),
+        error_text(errors, name),
+        spacing="1",
+        width="100%",
+    )
+
+
+def picker_field(
+    state_values: rx.Var[dict[str, str]],
+    errors: rx.Var[dict[str, str]],
+    label: str,
+    name: str,
+    kind: str,
+    hint: str = "",
+) -> rx.Component:
+    """A currency or language picker (ui/kit/forms.py) with its label and error."""
+    return rx.vstack(
+        labelled(
+            label,
+            picker_input(name, kind, state_values[name], id_=name, size="2"),
+            hint,
+            html_for=name,
         ),
         error_text(errors, name),
         spacing="1",
@@ -57,7 +89,7 @@ def section(title: str, description: str, *children: rx.Component) -> rx.Compone
     return rx.card(
         rx.grid(
             rx.vstack(
-                rx.heading(title, size="4"),
+                rx.heading(title, size="4", as_="h2"),
                 rx.text(description, size="2", color_scheme="gray"),
                 spacing="1",
             ),

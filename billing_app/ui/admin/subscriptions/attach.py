@@ -9,16 +9,19 @@ from typing import Any
 import reflex as rx
 
 from billing_app.domain.permissions import Permission
-from billing_app.services.catalog import products as catalog_service
+from billing_app.services.catalog import subscription_queries
 from billing_app.services.catalog import subscriptions as subscriptions_service
 from billing_app.services.common.errors import ServiceError
 from billing_app.services.common.transactions import run
-from billing_app.services.customers import clients as clients_service
 from billing_app.ui.admin.clients.overview_state import ClientState
 from billing_app.ui.admin.subscriptions.state import SubscriptionsState
 from billing_app.ui.format import money, to_int, today_iso
-from billing_app.ui.kit.resource import field_error, form_alert
+from billing_app.ui.kit.forms import field_error, form_alert
+from billing_app.ui.kit.layout import field_label
 from billing_app.ui.session.staff import SessionState, current_user, field_errors, guard
+
+# The fields the dialog shows an error under; any other problem is shown above them.
+ATTACH_FIELDS = ("product_id", "website_id", "quantity", "price", "start_date", "trial_days")
 
 
 class AttachState(SessionState):
@@ -34,10 +37,8 @@ class AttachState(SessionState):
 
     @guard(Permission.SUBSCRIPTIONS_WRITE)
     def open_attach(self) -> None:
-        products = run(catalog_service.product_choices)
-        client = run(clients_service.get_client, self._client_id())
-        sites = run(clients_service.websites_of, self._client_id())
-        currency = client.currency
+        options = run(subscription_queries.attach_options, current_user(), self._client_id())
+        products, sites, currency = options.products, options.websites, options.currency
         self.product_options = [
             {
                 "value": str(p.id),
@@ -67,19 +68,14 @@ class AttachState(SessionState):
     def attach(self, form: dict[str, Any]) -> Any:
         self.attach_errors = {}
         self.attach_values = {k: str(v) for k, v in form.items()}
-        product_id = to_int(form.get("product_id", ""), 0)
-        if not product_id:
-            self.attach_errors = {"product_id": "Choose a product."}
-            return None
         website = str(form.get("website_id", "") or "none")
         try:
-            start = date.fromisoformat(str(form.get("start_date", "")))
+            start: date | None = date.fromisoformat(str(form.get("start_date", "")))
         except ValueError:
-            self.attach_errors = {"start_date": "Choose the start date."}
-            return None
+            start = None  # the service says which fields to fix, all at once
         data = subscriptions_service.AttachInput(
             client_id=self._client_id(),
-            product_id=product_id,
+            product_id=to_int(form.get("product_id", ""), 0),
             website_id=None if website in ("", "none") else to_int(website),
             quantity=str(form.get("quantity", "1") or "1"),
             price_override=str(form.get("price", "") or ""),
@@ -91,7 +87,7 @@ class AttachState(SessionState):
             label = sub.description
             kind = sub.kind
         except ServiceError as exc:
-            self.attach_errors = field_errors(exc)
+            self.attach_errors = field_errors(exc, fields=ATTACH_FIELDS)
             return None
         self.attach_open = False
         what = "One-time purchase of" if kind == "one_time" else "Subscribed to"
@@ -118,7 +114,7 @@ def attach_dialog() -> rx.Component:
                     form_alert(s.attach_errors),
                     rx.grid(
                         rx.vstack(
-                            rx.text("Product", size="2", weight="medium"),
+                            field_label("Product", "attach-product"),
                             rx.select.root(
                                 rx.select.trigger(
                                     placeholder="Choose a product",
@@ -139,7 +135,7 @@ def attach_dialog() -> rx.Component:
                             grid_column="span 2",
                         ),
                         rx.vstack(
-                            rx.text("Website", size="2", weight="medium"),
+                            field_label("Website", "attach-website"),
                             rx.select.root(
                                 rx.select.trigger(width="100%", id="attach-website"),
                                 rx.select.content(
@@ -157,7 +153,7 @@ def attach_dialog() -> rx.Component:
                             grid_column="span 2",
                         ),
                         rx.vstack(
-                            rx.text("Quantity", size="2", weight="medium"),
+                            field_label("Quantity", "attach-quantity"),
                             rx.input(
                                 name="quantity",
                                 type="number",
@@ -169,12 +165,11 @@ def attach_dialog() -> rx.Component:
                             spacing="1",
                         ),
                         rx.vstack(
-                            rx.text(
+                            field_label(
                                 "Price override (",
+                                "attach-price",
                                 ClientState.client["currency"],
                                 ")",
-                                size="2",
-                                weight="medium",
                             ),
                             rx.input(
                                 name="price",
@@ -186,7 +181,7 @@ def attach_dialog() -> rx.Component:
                             spacing="1",
                         ),
                         rx.vstack(
-                            rx.text("Start date", size="2", weight="medium"),
+                            field_label("Start date", "attach-start"),
                             rx.input(
                                 name="start_date",
                                 type="date",
@@ -197,7 +192,7 @@ def attach_dialog() -> rx.Component:
                             spacing="1",
                         ),
                         rx.vstack(
-                            rx.text("Trial days", size="2", weight="medium"),
+                            field_label("Trial days", "attach-trial"),
                             rx.input(
                                 name="trial_days",
                                 type="number",

@@ -2,20 +2,23 @@
 
 from __future__ import annotations
 
-from typing import Any
+from dataclasses import replace
+from typing import Any, ClassVar
 
 import reflex as rx
 
 from billing_app.domain.lifecycle import SubscriptionStatus
 from billing_app.domain.permissions import FIGURE_PERMISSIONS, Permission
-from billing_app.services.catalog import products as catalog_service
+from billing_app.services.catalog import product_queries, recurring_revenue, subscription_queries
 from billing_app.services.catalog import subscriptions as subscriptions_service
 from billing_app.services.common.errors import ServiceError
+from billing_app.services.common.listing import MAX_PER_PAGE, ListRequest, Page
 from billing_app.services.common.transactions import run
 from billing_app.ui import routes
 from billing_app.ui.admin.clients.overview_state import ClientState
 from billing_app.ui.admin.invoices.list import PER_PAGE
-from billing_app.ui.format import day, figure, format_timestamp, money, optional_int, to_int
+from billing_app.ui.format import day, figure, format_timestamp, money, to_int
+from billing_app.ui.kit.list_state import ANY, ListSpec, ListState
 from billing_app.ui.session.staff import SessionState, current_user, field_errors, guard
 
 SORTS = ("next_renewal", "created", "mrr")
@@ -27,7 +30,7 @@ TABS = ("active", "one_time", "inactive")
 STATUS_VALUES = ("all", *(s.value for s in SubscriptionStatus))
 
 
-def _status_label(row: subscriptions_service.SubscriptionRow) -> str:
+def _status_label(row: subscription_queries.SubscriptionRow) -> str:
     if row.kind == "one_time":
         return "One-time"
     if row.status == "canceled" and row.cancel_at_period_end and row.ends_on:
@@ -35,21 +38,20 @@ def _status_label(row: subscriptions_service.SubscriptionRow) -> str:
     return SubscriptionStatus(row.status).label.capitalize()
 
 
-class SubscriptionsState(SessionState):
-    status: str = "loading"
-    rows: list[dict[str, str]] = []
-    total: int = 0
-    page: int = 1
-    page_count: int = 1
-    search: str = ""
-    sort: str = "next_renewal"
-    descending: bool = False
-    status_filter: str = "all"
-    product_filter: str = "all"
-    tab: str = "active"
+class SubscriptionsState(ListState, SessionState):
+    LIST: ClassVar[ListSpec] = ListSpec(
+        read=Permission.SUBSCRIPTIONS_READ,
+        write=Permission.SUBSCRIPTIONS_WRITE,
+        sorts=SORTS,
+        sort_permissions=FIGURE_PERMISSIONS,
+        default_sort="next_renewal",
+        starting_descending=frozenset({"mrr"}),
+        filters={"status": STATUS_VALUES, "product": ("all", ANY), "tab": TABS},
+        per_page=PER_PAGE,
+    )
+
     scope: str = ""  # a client id when shown on the client's overview
     product_options: list[dict[str, str]] = []
-    can_write: bool = False
     # change quantity / price
     change_open: bool = False
     change_key: str = "0"
@@ -63,36 +65,24 @@ class SubscriptionsState(SessionState):
     history_summary: dict[str, str] = {}
     history: list[dict[str, str]] = []
 
-    def _refresh(self) -> None:
-        user = current_user()
-        scope = to_int(self.scope, 0) or None
-        result = run(
-            subscriptions_service.list_subscriptions,
-            user,
-            client_id=scope,
-            tab=self.tab if scope else "",
-            status="" if scope or self.status_filter == "all" else self.status_filter,
-            product_id=None if self.product_filter == "all" else to_int(self.product_filter),
-            search=self.search if not scope else "",
-            sort=self.sort,
-            descending=self.descending,
-            page=self.page,
-            per_page=PER_PAGE,
-        )
-        if not scope and not self.product_options:
+    def _fetch(self, user: Any, request: ListRequest) -> Page[Any]:
+        if self.scope:
+            # A client's products and services: that client's, by tab, unsearched.
+            filters = {"client": self.scope, "tab": request.filter("tab", "active")}
+            request = replace(request, filters=filters, search="")
+        else:
+            filters = {k: v for k, v in request.filters.items() if k != "tab" and v != "all"}
+            request = replace(request, filters=filters)
+        if not self.scope and not self.product_options:
+            everything = ListRequest(filters={"status": "all"}, per_page=MAX_PER_PAGE)
             self.product_options = [
                 {"value": str(p.id), "label": p.name}
-                for p in run(catalog_service.list_products, status="", per_page=200).rows
+                for p in run(product_queries.list_products, user, everything).rows
             ]
-        self.rows = [self._row(r) for r in result.rows]
-        self.total = result.total
-        self.page_count = result.pages
-        self.can_write = user.can(Permission.SUBSCRIPTIONS_WRITE)
-        self.status = "ok"
+        return run(subscription_queries.list_subscriptions, user, request)
 
-    @staticmethod
-    def _row(r: subscriptions_service.SubscriptionRow) -> dict[str, str]:
-        running = r.status in subscriptions_service.RUNNING and r.kind == "recurring"
+    def _row(self, user: Any, r: subscription_queries.SubscriptionRow) -> dict[str, str]:
+        running = r.status in recurring_revenue.RUNNING and r.kind == "recurring"
         pending = ""
         if r.pending_quantity is not None or r.pending_unit_price is not None:
             price = money(r.pending_unit_price) if r.pending_unit_price else money(r.unit_price)
@@ -136,63 +126,19 @@ class SubscriptionsState(SessionState):
 
     @guard(Permission.SUBSCRIPTIONS_READ)
     def load(self) -> None:
-        self.page = 1
         self.change_open = self.history_open = False
+        self._defaults()
         if self._on_client_page():
             self.scope = str(to_int(self.router.page.params.get("client_id", ""), 0))
-            self.tab = "active"
         else:
             self.scope = ""
             self.product_options = []
-        self._refresh()
+        self._first()
 
     @guard(Permission.SUBSCRIPTIONS_READ)
     def reload(self) -> None:
         if self.status == "ok":
-            self._refresh()
-
-    @guard(Permission.SUBSCRIPTIONS_READ)
-    def set_search(self, value: str) -> None:
-        self.search = str(value)[:200]
-        self.page = 1
-        self._refresh()
-
-    @guard(Permission.SUBSCRIPTIONS_READ)
-    def set_tab(self, value: str) -> None:
-        self.tab = value if value in TABS else "active"
-        self.page = 1
-        self._refresh()
-
-    @guard(Permission.SUBSCRIPTIONS_READ)
-    def set_status_filter(self, value: str) -> None:
-        self.status_filter = value if value in STATUS_VALUES else "all"
-        self.page = 1
-        self._refresh()
-
-    @guard(Permission.SUBSCRIPTIONS_READ)
-    def set_product_filter(self, value: str) -> None:
-        self.product_filter = value if value == "all" or optional_int(value) is not None else "all"
-        self.page = 1
-        self._refresh()
-
-    @guard(Permission.SUBSCRIPTIONS_READ)
-    def sort_by(self, key: str) -> None:
-        if key not in SORTS:
-            return
-        needs = FIGURE_PERMISSIONS.get(key)
-        if needs is not None and not current_user().can(needs):
-            return
-        if self.sort == key:
-            self.descending = not self.descending
-        else:
-            self.sort, self.descending = key, key == "mrr"
-        self.page = 1
-        self._refresh()
-
-    @guard(Permission.SUBSCRIPTIONS_READ)
-    def go(self, page: int) -> None:
-        self.page = max(1, min(to_int(page, 1), self.page_count))
-        self._refresh()
+            self._reload()
 
     # ---------------------------------------------------------------- actions
 
@@ -200,9 +146,9 @@ class SubscriptionsState(SessionState):
         try:
             run(action, current_user(), to_int(subscription_id))
         except ServiceError as exc:
-            self._refresh()
+            self._reload()
             return rx.toast.error(exc.message)
-        self._refresh()
+        self._reload()
         return [rx.toast.success(done), ClientState.refresh]
 
     @guard(Permission.SUBSCRIPTIONS_WRITE)
@@ -239,7 +185,7 @@ class SubscriptionsState(SessionState):
     def open_change(self, subscription_id: str) -> Any:
         try:
             row, _ = run(
-                subscriptions_service.subscription_detail, current_user(), to_int(subscription_id)
+                subscription_queries.subscription_detail, current_user(), to_int(subscription_id)
             )
         except ServiceError as exc:
             return rx.toast.error(exc.message)
@@ -276,14 +222,14 @@ class SubscriptionsState(SessionState):
             self.change_errors = field_errors(exc)
             return None
         self.change_open = False
-        self._refresh()
+        self._reload()
         return rx.toast.success("Change scheduled for the next period.")
 
     @guard(Permission.SUBSCRIPTIONS_READ)
     def open_history(self, subscription_id: str) -> Any:
         try:
             row, events = run(
-                subscriptions_service.subscription_detail, current_user(), to_int(subscription_id)
+                subscription_queries.subscription_detail, current_user(), to_int(subscription_id)
             )
         except ServiceError as exc:
             return rx.toast.error(exc.message)
@@ -294,13 +240,13 @@ class SubscriptionsState(SessionState):
             "start": day(row.start_date),
             "next": day(row.next_renewal_on) if row.next_renewal_on else "—",
             "website": row.website_name or "—",
-            "created": format_timestamp(row.created_at),
+            "created": format_timestamp(row.created_at, current_user().time_zone),
         }
         if row.mrr is not None:
             self.history_summary["mrr"] = money(row.mrr)
         self.history = [
             {
-                "at": format_timestamp(e.at),
+                "at": format_timestamp(e.at, current_user().time_zone),
                 "who": e.actor_label or "system",
                 "action": e.action.replace("_", " ").capitalize(),
                 "details": e.details,

@@ -8,13 +8,13 @@ import reflex as rx
 from billing_app.domain.permissions import FIGURE_PERMISSIONS
 from billing_app.ui.admin.shell import admin_page
 from billing_app.ui.admin.subscriptions.state import SubscriptionsState
+from billing_app.ui.kit.forms import field_error, form_alert
+from billing_app.ui.kit.layout import field_label
 from billing_app.ui.kit.resource import (
     Column,
     Filter,
     Resource,
     RowAction,
-    field_error,
-    form_alert,
     resource_table,
     resource_toolbar,
 )
@@ -77,8 +77,7 @@ ALL_SUBSCRIPTIONS = Resource(
     ),
     filters=(
         Filter(
-            "status_filter",
-            "set_status_filter",
+            "status",
             (
                 ("all", "All statuses"),
                 ("active", "Active"),
@@ -92,8 +91,7 @@ ALL_SUBSCRIPTIONS = Resource(
             kind="select",
         ),
         Filter(
-            "product_filter",
-            "set_product_filter",
+            "product",
             (("all", "All products"),),
             label="Product",
             kind="select",
@@ -144,7 +142,7 @@ def change_dialog() -> rx.Component:
                     form_alert(S.change_errors),
                     rx.grid(
                         rx.vstack(
-                            rx.text("Quantity", as_="label", size="2", weight="medium"),
+                            field_label("Quantity", "change-quantity"),
                             rx.input(
                                 name="quantity",
                                 type="number",
@@ -156,13 +154,8 @@ def change_dialog() -> rx.Component:
                             spacing="1",
                         ),
                         rx.vstack(
-                            rx.text(
-                                "Unit price (",
-                                S.change_values["currency"],
-                                ")",
-                                as_="label",
-                                size="2",
-                                weight="medium",
+                            field_label(
+                                "Unit price (", "change-price", S.change_values["currency"], ")"
                             ),
                             rx.input(
                                 name="price",

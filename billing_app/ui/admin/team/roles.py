@@ -2,26 +2,29 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
 import reflex as rx
 
 from billing_app.domain.permissions import CATALOGUE, Permission, parse_permissions
 from billing_app.services.access import roles as roles_service
 from billing_app.services.common.errors import ServiceError
+from billing_app.services.common.listing import ListRequest, Page
 from billing_app.services.common.transactions import run
 from billing_app.ui.admin.shell import admin_page
 from billing_app.ui.format import to_int
+from billing_app.ui.kit.forms import LABEL_STYLE
 from billing_app.ui.kit.layout import form_error
+from billing_app.ui.kit.list_state import ListSpec, ListState
+from billing_app.ui.kit.resource import resource_pager
 from billing_app.ui.session.staff import SessionState, current_user, field_errors, guard
 
 PERMISSION_LABELS = {info.permission.value: info.label for info in CATALOGUE}
 
 
-class RolesState(SessionState):
-    status: str = "loading"
-    roles: list[dict[str, str]] = []
-    can_manage: bool = False
+class RolesState(ListState, SessionState):
+    LIST: ClassVar[ListSpec] = ListSpec(read=Permission.TEAM_READ, write=Permission.ROLES_MANAGE)
+
     grantable: list[str] = []  # permission codes the user holds, the only ones they can give
     editor_open: bool = False
     editing_id: str = ""  # "" = new role
@@ -34,33 +37,32 @@ class RolesState(SessionState):
         for info in CATALOGUE
     ]
 
-    def _refresh(self) -> None:
-        user = current_user()
-        rows = run(roles_service.list_roles)
-        self.roles = [
-            {
-                "id": str(r.custom_id or ""),
-                "value": r.value,
-                "name": r.name,
-                "description": r.description,
-                "builtin": "yes" if r.builtin else "",
-                "members": str(r.member_count),
-                "permissions": ", ".join(PERMISSION_LABELS[p] for p in r.permissions),
-                "codes": " ".join(r.permissions),
-                "editable": ""
-                if roles_service.lacking(user, parse_permissions(r.permissions))
-                else "yes",
-            }
-            for r in rows
-        ]
+    def _fetch(self, user: Any, request: ListRequest) -> Page[Any]:
+        return run(roles_service.list_roles, user, request)
+
+    def _row(self, user: Any, r: Any) -> dict[str, str]:
+        return {
+            "id": str(r.custom_id or ""),
+            "value": r.value,
+            "name": r.name,
+            "description": r.description,
+            "builtin": "yes" if r.builtin else "",
+            "members": str(r.member_count),
+            "permissions": ", ".join(PERMISSION_LABELS[p] for p in r.permissions),
+            "codes": " ".join(r.permissions),
+            "editable": ""
+            if roles_service.lacking(user, parse_permissions(r.permissions))
+            else "yes",
+        }
+
+    def _shown(self, user: Any, page: Page[Any]) -> None:
         self.grantable = sorted(p.value for p in user.permissions)
-        self.can_manage = user.can(Permission.ROLES_MANAGE)
-        self.status = "ok"
 
     @guard(Permission.TEAM_READ)
     def load(self) -> None:
         self.editor_open = False
-        self._refresh()
+        self._defaults()
+        self._first()
 
     @guard(Permission.ROLES_MANAGE)
     def new_role(self) -> None:
@@ -74,7 +76,7 @@ class RolesState(SessionState):
     @guard(Permission.ROLES_MANAGE)
     def edit_role(self, role_id: str) -> None:
         row = next(
-            (r for r in self.roles if r["id"] == role_id and not r["builtin"] and r["editable"]),
+            (r for r in self.rows if r["id"] == role_id and not r["builtin"] and r["editable"]),
             None,
         )
         if row is None:
@@ -132,7 +134,7 @@ class RolesState(SessionState):
             self.errors = field_errors(exc)
             return None
         self.editor_open = False
-        self._refresh()
+        self._reload()
         return rx.toast.success(f"Role “{' '.join(self.form_name.split())}” saved.")
 
     @guard(Permission.ROLES_MANAGE)
@@ -141,7 +143,7 @@ class RolesState(SessionState):
             run(roles_service.delete_role, current_user(), to_int(role_id))
         except ServiceError as exc:
             return rx.toast.error(exc.message)
-        self._refresh()
+        self._reload()
         return rx.toast.success("Role deleted.")
 
 
@@ -151,7 +153,7 @@ def _role_editor() -> rx.Component:
             rx.dialog.title(rx.cond(RolesState.editing_id == "", "New role", "Edit role")),
             rx.vstack(
                 form_error(RolesState.errors),
-                rx.text("Name", size="2", weight="medium"),
+                rx.el.label("Name", html_for="role-name", style=LABEL_STYLE),
                 rx.input(
                     value=RolesState.form_name,
                     on_change=RolesState.set_form_name,
@@ -162,10 +164,11 @@ def _role_editor() -> rx.Component:
                     RolesState.errors.contains("name"),
                     rx.text(RolesState.errors["name"], color_scheme="red", size="2"),
                 ),
-                rx.text("Description", size="2", weight="medium"),
+                rx.el.label("Description", html_for="role-description", style=LABEL_STYLE),
                 rx.input(
                     value=RolesState.form_description,
                     on_change=RolesState.set_form_description,
+                    id="role-description",
                     width="100%",
                 ),
                 rx.text("Permissions", size="2", weight="medium"),
@@ -223,7 +226,7 @@ def _roles_content() -> rx.Component:
             ),
             rx.table.body(
                 rx.foreach(
-                    RolesState.roles,
+                    RolesState.rows,
                     lambda r: rx.table.row(
                         rx.table.cell(
                             rx.vstack(
@@ -242,7 +245,7 @@ def _roles_content() -> rx.Component:
                         rx.table.cell(r["members"]),
                         rx.table.cell(
                             rx.cond(
-                                RolesState.can_manage
+                                RolesState.can_write
                                 & (r["builtin"] == "")
                                 & (r["editable"] == "yes"),
                                 rx.hstack(
@@ -269,6 +272,7 @@ def _roles_content() -> rx.Component:
             variant="surface",
             id="roles",
         ),
+        resource_pager(RolesState, "roles"),
         _role_editor(),
         width="100%",
     )
@@ -280,7 +284,7 @@ def roles_page() -> rx.Component:
         RolesState.status,
         _roles_content,
         actions=rx.cond(
-            RolesState.can_manage,
+            RolesState.can_write,
             rx.button(
                 rx.icon("plus", size=16), "New role", on_click=RolesState.new_role, id="role-new"
             ),

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
 import reflex as rx
 
@@ -10,70 +10,65 @@ from billing_app.domain.permissions import Permission
 from billing_app.services.access import roles as roles_service
 from billing_app.services.access import team as team_service
 from billing_app.services.common.errors import ServiceError
+from billing_app.services.common.listing import ListRequest, Page
 from billing_app.services.common.transactions import run
 from billing_app.ui.admin.shell import admin_page
 from billing_app.ui.format import format_timestamp, to_int
+from billing_app.ui.kit.forms import LABEL_STYLE
 from billing_app.ui.kit.layout import field, form_error
+from billing_app.ui.kit.list_state import ListSpec, ListState
+from billing_app.ui.kit.resource import resource_pager
 from billing_app.ui.session.staff import SessionState, current_user, field_errors, guard
 
 
-class TeamState(SessionState):
-    status: str = "loading"
-    members: list[dict[str, str]] = []
-    invitations: list[dict[str, str]] = []
+class TeamState(ListState, SessionState):
+    """The members, and what a manager does to them (invite, change role, deactivate)."""
+
+    LIST: ClassVar[ListSpec] = ListSpec(
+        read=Permission.TEAM_READ,
+        write=Permission.TEAM_MANAGE,
+        filters={"status": ("all", "active", "inactive")},
+    )
+
     role_choices: list[dict[str, str]] = []  # only roles the user may grant
     default_role: str = "viewer"
-    can_manage: bool = False
     invite_open: bool = False
     invite_errors: dict[str, str] = {}
 
-    def _refresh(self) -> None:
-        user = current_user()
-        members = run(team_service.list_members)
-        invitations = run(team_service.list_pending_invitations)
+    def _fetch(self, user: Any, request: ListRequest) -> Page[Any]:
+        return run(team_service.list_members, user, request)
+
+    def _row(self, user: Any, m: Any) -> dict[str, str]:
+        return {
+            "id": str(m.id),
+            "name": m.name,
+            "email": m.email,
+            "role": m.role_value,
+            "role_label": m.role_label,
+            "active": "yes" if m.is_active else "",
+            "last_login": format_timestamp(m.last_login_at, user.time_zone),
+            "is_self": "yes" if m.id == user.id else "",
+            "is_owner": "yes" if m.role_value == "owner" else "",
+            # Members whose role holds a permission the user lacks are not theirs to change
+            # or deactivate (docs/security.md item 42).
+            "manageable": "yes"
+            if not roles_service.lacking(user, m.permissions)
+            and (m.role_value != "owner" or user.is_owner)
+            else "",
+        }
+
+    def _shown(self, user: Any, page: Page[Any]) -> None:
         options = run(roles_service.role_options, user)
-        self.members = [
-            {
-                "id": str(m.id),
-                "name": m.name,
-                "email": m.email,
-                "role": m.role_value,
-                "role_label": m.role_label,
-                "active": "yes" if m.is_active else "",
-                "last_login": format_timestamp(m.last_login_at),
-                "is_self": "yes" if m.id == user.id else "",
-                "is_owner": "yes" if m.role_value == "owner" else "",
-                # Members whose role holds a permission the user lacks are not theirs to
-                # change or deactivate (docs/security.md item 42).
-                "manageable": "yes"
-                if not roles_service.lacking(user, m.permissions)
-                and (m.role_value != "owner" or user.is_owner)
-                else "",
-            }
-            for m in members
-        ]
-        self.invitations = [
-            {
-                "id": str(i.id),
-                "email": i.email,
-                "role_label": i.role_label,
-                "invited_by": i.invited_by,
-                "expires": format_timestamp(i.expires_at),
-                "expired": "yes" if i.expired else "",
-            }
-            for i in invitations
-        ]
         self.role_choices = [{"value": v, "label": label} for v, label in options]
         values = [v for v, _ in options]
         self.default_role = "viewer" if "viewer" in values else next(iter(values), "")
-        self.can_manage = user.can(Permission.TEAM_MANAGE)
-        self.status = "ok"
 
     @guard(Permission.TEAM_READ)
     def load(self) -> None:
         self.invite_open = False
         self.invite_errors = {}
-        self._refresh()
+        self._defaults()
+        self._first()
 
     @guard(Permission.TEAM_MANAGE)
     def open_invite(self) -> None:
@@ -98,26 +93,19 @@ class TeamState(SessionState):
             self.invite_errors = field_errors(exc)
             return None
         self.invite_open = False
-        self._refresh()
-        return rx.toast.success(f"Invitation sent to {email.strip().lower()}.")
-
-    @guard(Permission.TEAM_MANAGE)
-    def revoke_invitation(self, invitation_id: str) -> Any:
-        try:
-            run(team_service.revoke_invitation, current_user(), to_int(invitation_id))
-        except ServiceError as exc:
-            return rx.toast.error(exc.message)
-        self._refresh()
-        return rx.toast.success("Invitation revoked.")
+        return [
+            rx.toast.success(f"Invitation sent to {email.strip().lower()}."),
+            InvitationsState.reload,
+        ]
 
     @guard(Permission.TEAM_MANAGE)
     def change_role(self, user_id: str, role: str) -> Any:
         try:
             run(team_service.change_role, current_user(), to_int(user_id), role=role)
         except ServiceError as exc:
-            self._refresh()
+            self._reload()
             return rx.toast.error(exc.message)
-        self._refresh()
+        self._reload()
         return rx.toast.success("Role changed.")
 
     @guard(Permission.TEAM_MANAGE)
@@ -126,12 +114,40 @@ class TeamState(SessionState):
             run(team_service.set_active, current_user(), to_int(user_id), active=active)
         except ServiceError as exc:
             return rx.toast.error(exc.message)
-        self._refresh()
+        self._reload()
         return rx.toast.success("Member reactivated." if active else "Member deactivated.")
 
 
+class InvitationsState(ListState, SessionState):
+    """Invitations neither accepted nor revoked, newest first."""
+
+    LIST: ClassVar[ListSpec] = ListSpec(read=Permission.TEAM_READ, write=Permission.TEAM_MANAGE)
+
+    def _fetch(self, user: Any, request: ListRequest) -> Page[Any]:
+        return run(team_service.list_pending_invitations, user, request)
+
+    def _row(self, user: Any, i: Any) -> dict[str, str]:
+        return {
+            "id": str(i.id),
+            "email": i.email,
+            "role_label": i.role_label,
+            "invited_by": i.invited_by,
+            "expires": format_timestamp(i.expires_at, user.time_zone),
+            "expired": "yes" if i.expired else "",
+        }
+
+    @guard(Permission.TEAM_MANAGE)
+    def revoke_invitation(self, invitation_id: str) -> Any:
+        try:
+            run(team_service.revoke_invitation, current_user(), to_int(invitation_id))
+        except ServiceError as exc:
+            return rx.toast.error(exc.message)
+        self._reload()
+        return rx.toast.success("Invitation revoked.")
+
+
 def _member_row(m: rx.Var[dict[str, str]]) -> rx.Component:
-    editable = TeamState.can_manage & (m["is_self"] == "") & (m["manageable"] == "yes")
+    editable = TeamState.can_write & (m["is_self"] == "") & (m["manageable"] == "yes")
     return rx.table.row(
         rx.table.cell(
             rx.vstack(
@@ -225,10 +241,13 @@ def _invite_dialog() -> rx.Component:
                 rx.vstack(
                     form_error(TeamState.invite_errors),
                     field("Email", "email", TeamState.invite_errors, type_="email"),
-                    rx.text("Role", size="2", weight="medium"),
+                    rx.el.label("Role", html_for="invite-role", style=LABEL_STYLE),
                     rx.select.root(
                         rx.select.trigger(
-                            placeholder="Choose a role", id="invite-role", width="100%"
+                            placeholder="Choose a role",
+                            id="invite-role",
+                            width="100%",
+                            aria_label="Role",
                         ),
                         rx.select.content(
                             rx.foreach(
@@ -275,13 +294,14 @@ def _team_content() -> rx.Component:
                     rx.table.column_header_cell(""),
                 )
             ),
-            rx.table.body(rx.foreach(TeamState.members, _member_row)),
+            rx.table.body(rx.foreach(TeamState.rows, _member_row)),
             width="100%",
             variant="surface",
             id="members",
         ),
+        resource_pager(TeamState, "members"),
         rx.cond(
-            TeamState.invitations.length() > 0,  # type: ignore[operator]
+            InvitationsState.total > 0,
             rx.vstack(
                 rx.heading("Pending invitations", size="4", padding_top="16px"),
                 rx.table.root(
@@ -296,7 +316,7 @@ def _team_content() -> rx.Component:
                     ),
                     rx.table.body(
                         rx.foreach(
-                            TeamState.invitations,
+                            InvitationsState.rows,
                             lambda i: rx.table.row(
                                 rx.table.cell(i["email"]),
                                 rx.table.cell(i["role_label"]),
@@ -310,13 +330,13 @@ def _team_content() -> rx.Component:
                                 ),
                                 rx.table.cell(
                                     rx.cond(
-                                        TeamState.can_manage,
+                                        InvitationsState.can_write,
                                         rx.button(
                                             "Revoke",
                                             size="1",
                                             variant="soft",
                                             color_scheme="red",
-                                            on_click=TeamState.revoke_invitation(i["id"]),
+                                            on_click=InvitationsState.revoke_invitation(i["id"]),
                                         ),
                                     )
                                 ),
@@ -328,6 +348,7 @@ def _team_content() -> rx.Component:
                     variant="surface",
                     id="invitations",
                 ),
+                resource_pager(InvitationsState, "invitations"),
                 width="100%",
             ),
         ),
@@ -340,5 +361,5 @@ def team_page() -> rx.Component:
         "Team",
         TeamState.status,
         _team_content,
-        actions=rx.cond(TeamState.can_manage, _invite_dialog()),
+        actions=rx.cond(TeamState.can_write, _invite_dialog()),
     )
