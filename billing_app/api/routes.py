@@ -206,8 +206,7 @@ def invoice_pdf(request: Request) -> Response:
     stands now (paid, partially paid with what is still due, void, refunded); ``?original=1``
     gives the one that was sent, byte for byte from private storage. Drafts are rendered on
     demand. A plain function: Starlette runs it, rendering included, in its thread pool."""
-    from billing_app.domain.permissions import Permission
-    from billing_app.services.invoicing import documents as invoice_documents
+    from billing_app.services.common.errors import NotAllowed, NotFound
     from billing_app.services.invoicing import views as invoice_views
 
     invoice_id = _path_int(request, "invoice_id")
@@ -215,19 +214,18 @@ def invoice_pdf(request: Request) -> Response:
         return _not_found()
     with session_scope() as session:
         user = _staff(session, request)
-        if user is None or not user.can(Permission.INVOICES_READ):
-            return _not_found()
-        invoice = invoice_views.invoice_of_pdf(session, invoice_id)
-        if invoice is None:
+        if user is None:
             return _not_found()
         try:
-            data = invoice_documents.pdf_of(
-                session, invoice, original=request.query_params.get("original") == "1"
+            pdf = invoice_views.invoice_pdf(
+                session, user, invoice_id, original=request.query_params.get("original") == "1"
             )
+        except (NotFound, NotAllowed):
+            return _not_found()
         except Exception:
             log.exception("could not render the PDF of invoice %s", invoice_id)
             return Response("This invoice cannot be rendered yet.", status_code=409)
-        filename = invoice_documents.pdf_filename(invoice)
+        data, filename = pdf.data, pdf.filename
     disposition = "attachment" if request.query_params.get("download") else "inline"
     return Response(
         data,
@@ -263,16 +261,19 @@ def brand_logo(request: Request) -> Response:
 
 def brand_sample_pdf(request: Request) -> Response:
     """A sample invoice PDF in a brand's colours and logo (brand page preview)."""
-    from billing_app.services.common.errors import NotFound
-    from billing_app.services.invoicing import documents as invoice_documents
+    from billing_app.services.common.errors import NotAllowed, NotFound
+    from billing_app.services.invoicing import samples as invoice_samples
 
     brand_id = _path_int(request, "brand_id")
     if brand_id is None or not _staff_with(request, "settings.read"):
         return _not_found()
     with session_scope() as session:
+        user = _staff(session, request)
+        if user is None:
+            return _not_found()
         try:
-            data = invoice_documents.sample_pdf(session, brand_id)
-        except NotFound:
+            data = invoice_samples.sample_pdf(session, user, brand_id)
+        except (NotFound, NotAllowed):
             return _not_found()
     return Response(
         data,

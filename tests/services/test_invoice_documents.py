@@ -26,9 +26,11 @@ from billing_app.db.invoicing import Invoice
 from billing_app.db.models import OutboxEmail
 from billing_app.domain.numbering import NumberFormat, SequenceReset
 from billing_app.services.agency import branding
+from billing_app.services.common.actors import SYSTEM
 from billing_app.services.common.clock import FixedClock
 from billing_app.services.invoicing import documents as invoice_documents
 from billing_app.services.invoicing import payments
+from billing_app.services.invoicing import samples as invoice_samples
 from billing_app.services.invoicing.payments import PaymentForm
 
 from .test_invoicing import draft, send, world
@@ -184,7 +186,7 @@ def test_the_brand_sample_adds_up_and_is_numbered_in_the_agency_format(
     session.commit()
     brand = branding.default_brand(session, clock=clock)
     assert brand.id is not None
-    lines = lines_of(invoice_documents.sample_pdf(session, brand.id))
+    lines = lines_of(invoice_samples.sample_pdf(session, SYSTEM, brand.id))
 
     subtotal = amount(row(lines, "Subtotal"))
     discount = amount(row(lines, "Discount"))  # printed negative

@@ -357,7 +357,7 @@ def test_a_catalog_line_brings_the_products_name_price_and_taxes_in_order(
     session.add(ProductTaxRate(product_id=product.id, tax_rate_id=world["vat"].id, position=1))
     session.add(ProductTaxRate(product_id=product.id, tax_rate_id=local.id, position=0))
     session.commit()
-    line = drafts.line_defaults_from_product(session, product.id)
+    line = drafts.line_defaults_from_product(session, world["actor"], product.id)
     assert line == LineForm(
         description="Yearly domain",
         quantity="1",
@@ -369,7 +369,7 @@ def test_a_catalog_line_brings_the_products_name_price_and_taxes_in_order(
     (stored,) = session.exec(select(InvoiceLine).where(col(InvoiceLine.invoice_id) == invoice_id))
     assert stored.product_id == product.id
     with pytest.raises(NotFound, match=r"^That product does not exist\.$"):
-        drafts.line_defaults_from_product(session, product.id + 999)
+        drafts.line_defaults_from_product(session, world["actor"], product.id + 999)
 
 
 def test_a_tax_rate_deleted_while_typing_is_named_on_its_line(
@@ -495,6 +495,7 @@ def test_drafts_need_the_permission_to_write_invoices(
         lambda: drafts.save_draft(session, reader, form, invoice_id=invoice_id, clock=clock),
         lambda: drafts.delete_draft(session, reader, invoice_id, clock=clock),
         lambda: drafts.preview_totals(session, reader, world["client"].id, form.lines),
+        lambda: drafts.line_defaults_from_product(session, reader, world["product"].id),
     ):
         with pytest.raises(NotAllowed):
             attempt()

@@ -19,6 +19,7 @@ from billing_app.db.models import OutboxEmail
 from billing_app.domain.permissions import BuiltinRole, Permission
 from billing_app.services.common.clock import FixedClock
 from billing_app.services.common.errors import Conflict, NotAllowed, NotFound, ValidationFailed
+from billing_app.services.common.listing import ListRequest
 from billing_app.services.invoicing import drafts, payments
 from billing_app.services.invoicing import queries as invoice_queries
 from billing_app.services.invoicing import settlement as settlement_service
@@ -261,7 +262,7 @@ def test_one_cent_left_is_still_due_in_every_figure(
 ) -> None:
     invoice_id = hundred_euro_invoice(session, world, clock)
     pay(session, world, invoice_id, "99.99", clock)
-    page = invoice_queries.list_invoices(session, world["actor"], clock=clock)
+    page = invoice_queries.list_invoices(session, world["actor"], ListRequest(), clock=clock)
     assert [row.due.amount_minor for row in page.rows] == [1]
     assert page.totals_by_currency == {"EUR": (10000, 1)}
     assert client_figures(session, world) == (10000, 1)

@@ -18,6 +18,7 @@ from billing_app.domain.lifecycle import InvoiceStatus
 from billing_app.services.agency import branding
 from billing_app.services.common.clock import FixedClock
 from billing_app.services.common.errors import Conflict
+from billing_app.services.common.listing import ListRequest
 from billing_app.services.invoicing import drafts, payments
 from billing_app.services.invoicing import queries as invoice_queries
 from billing_app.services.invoicing import settlement as settlement_service
@@ -62,7 +63,7 @@ def every_view(
 ) -> dict[str, Any]:
     """What each view says is due on the invoice (and on the client), in minor units."""
     detail = invoice_views.invoice_detail(session, ADMIN, invoice_id, clock=clock)
-    listed = invoice_queries.list_invoices(session, ADMIN, clock=clock)
+    listed = invoice_queries.list_invoices(session, ADMIN, ListRequest(), clock=clock)
     (row,) = [r for r in listed.rows if r.id == invoice_id]
     figures = revenue_figures(session, w["actor"], clock=clock)
     assert figures is not None and figures.outstanding is not None
@@ -92,7 +93,9 @@ def tabs_listing(session: Session, invoice_id: int, clock: FixedClock) -> set[st
         for tab in invoice_queries.LIST_FILTERS
         if any(
             r.id == invoice_id
-            for r in invoice_queries.list_invoices(session, ADMIN, status=tab, clock=clock).rows
+            for r in invoice_queries.list_invoices(
+                session, ADMIN, ListRequest(filters={"status": tab}), clock=clock
+            ).rows
         )
     }
 
@@ -151,7 +154,9 @@ def test_pay_100_then_refund_20_owes_nothing_in_every_view(
     late = revenue_figures(session, world["actor"], clock=clock)
     assert late is not None and late.overdue == {} and late.overdue_count == 0
     assert (
-        invoice_queries.list_invoices(session, ADMIN, status="overdue", clock=clock).total_count
+        invoice_queries.list_invoices(
+            session, ADMIN, ListRequest(filters={"status": "overdue"}), clock=clock
+        ).total
         == 0
     )
     with pytest.raises(Conflict, match="nothing is due"):
@@ -248,7 +253,9 @@ def test_the_sql_figure_equals_the_domain_for_every_status_and_amount(
         balance = invoice.total_minor - invoice.paid_minor + invoice.refunded_minor
         assert expected[invoice.id] == (max(balance, 0) if collectible else 0), invoice
     assert {k: int(v) for k, v in in_sql.items()} == expected
-    listed = invoice_queries.list_invoices(session, ADMIN, status="all", per_page=500, clock=clock)
+    listed = invoice_queries.list_invoices(
+        session, ADMIN, ListRequest(per_page=500, filters={"status": "all"}), clock=clock
+    )
     assert {r.id: r.due.amount_minor for r in listed.rows} == expected
     assert listed.totals_by_currency["EUR"][1] == sum(expected.values())
 

@@ -16,6 +16,7 @@ from billing_app.services.common.clock import FixedClock
 from billing_app.services.common.errors import NotFound
 from billing_app.services.invoicing import documents as invoice_documents
 from billing_app.services.invoicing import payments
+from billing_app.services.invoicing import samples as invoice_samples
 from billing_app.services.invoicing import views as invoice_views
 from billing_app.services.invoicing.payments import PaymentForm
 from tests.services.test_clients import ADMIN
@@ -160,8 +161,8 @@ def test_brand_previews_use_the_brand(
     session.add(brand)
     session.commit()
     assert brand.id is not None
-    html = invoice_documents.sample_email_html(session, brand.id)
+    html = invoice_samples.sample_email_html(session, ADMIN, brand.id)
     assert "#123456" in html and "Preview Brand" in html and "INV-2026-00042" in html
-    assert invoice_documents.sample_pdf(session, brand.id).startswith(b"%PDF-")
+    assert invoice_samples.sample_pdf(session, ADMIN, brand.id).startswith(b"%PDF-")
     with pytest.raises(NotFound):
-        invoice_documents.sample_pdf(session, brand.id + 99)
+        invoice_samples.sample_pdf(session, ADMIN, brand.id + 99)

@@ -165,7 +165,8 @@ def test_a_stored_logo_that_is_too_complex_is_left_out_of_the_pdf(
     import hashlib
 
     from billing_app.adapters import storage
-    from billing_app.services.invoicing.documents import SAMPLE_SNAPSHOT, render_snapshot
+    from billing_app.services.invoicing.documents import render_snapshot
+    from billing_app.services.invoicing.samples import SAMPLE_SNAPSHOT
 
     bomb = nested_use_svg(4, 10, comment="stored before the bounds")
     key = f"{hashlib.sha256(bomb).hexdigest()}.svg"

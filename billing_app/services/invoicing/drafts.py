@@ -40,7 +40,7 @@ from billing_app.domain.tax import TaxRate
 from billing_app.services.access.identity import CurrentUser
 from billing_app.services.agency.branding import agency_today, default_brand, get_agency
 from billing_app.services.common import audit
-from billing_app.services.common.actors import require
+from billing_app.services.common.actors import Acting, require
 from billing_app.services.common.clock import Clock, system_clock
 from billing_app.services.common.errors import Conflict, NotFound, ValidationFailed
 from billing_app.services.invoicing.limits import (
@@ -213,8 +213,9 @@ def preview_totals(
     return _totals(_prepare_lines(session, client, lines), client.currency, client.locale)
 
 
-def line_defaults_from_product(session: Session, product_id: int) -> LineForm:
+def line_defaults_from_product(session: Session, actor: Acting, product_id: int) -> LineForm:
     """A line pre-filled from a catalog product: description, price, default taxes."""
+    require(actor, Permission.INVOICES_WRITE)
     product = session.get(Product, product_id)
     if product is None:
         msg = "That product does not exist."

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
@@ -19,14 +19,20 @@ from billing_app.domain.money import (
     Money,
     currency_exponent,
 )
-from billing_app.domain.numbers import parse_plain_decimal
+from billing_app.domain.numbers import parse_id, parse_plain_decimal
 from billing_app.domain.permissions import Permission
 from billing_app.services.access.identity import CurrentUser
 from billing_app.services.agency.branding import agency_today, get_agency
 from billing_app.services.common.actors import require
 from billing_app.services.common.clock import Clock, system_clock
 from billing_app.services.common.errors import NotFound
-from billing_app.services.common.listing import like_pattern
+from billing_app.services.common.listing import (
+    ListRequest,
+    Page,
+    keyset_page,
+    like_pattern,
+    sort_choice,
+)
 from billing_app.services.invoicing.limits import MAX_TYPED_DIGITS
 from billing_app.services.invoicing.settlement import (
     COLLECTIBLE_STATUSES,
@@ -81,10 +87,11 @@ SORTS = {
 
 
 @dataclass(frozen=True)
-class InvoicePage:
-    rows: list[InvoiceRow]
-    total_count: int
-    totals_by_currency: dict[str, tuple[int, int]]  # currency -> (total, due) of the filter
+class InvoicePage(Page[InvoiceRow]):
+    """A page of invoices, and the totals of every invoice the filter matches."""
+
+    totals_by_currency: dict[str, tuple[int, int]] = field(default_factory=dict)
+    # currency -> (total, due) of the whole filter, not just this page
 
 
 def _amount_matches(session: Session, term: str) -> list[Any]:
@@ -109,24 +116,22 @@ def _amount_matches(session: Session, term: str) -> list[Any]:
 def list_invoices(
     session: Session,
     viewer: CurrentUser,
+    request: ListRequest,
     *,
-    status: str = "all",
-    search: str = "",
-    sort: str = "date",
-    descending: bool = True,
-    page: int = 1,
-    per_page: int = 25,
-    client_id: int | None = None,
     clock: Clock = system_clock,
 ) -> InvoicePage:
-    """A page of invoices filtered, searched and sorted in SQL, with totals of the filter."""
+    """A page of invoices filtered (filters "status": a tab of LIST_FILTERS, "client": an id),
+    searched (number, client name, email or website, amount) and sorted in SQL, paged by
+    keyset, with the totals of the whole filter per currency."""
     require(viewer, Permission.INVOICES_READ)
     today = agency_today(get_agency(session, clock=clock), clock)
     # What clients still owe (services/invoicing/settlement.py).
     due_expr = outstanding_sql()
     conditions: list[Any] = []
-    if client_id is not None:
-        conditions.append(col(Invoice.client_id) == client_id)
+    client_filter = request.filter("client")
+    if client_filter:
+        conditions.append(col(Invoice.client_id) == (parse_id(client_filter) or 0))
+    status = request.filter("status", "all")
     if status == "overdue":
         conditions += [is_collectible_sql(), col(Invoice.due_date) < today]
     elif status == "open":
@@ -135,36 +140,32 @@ def list_invoices(
         conditions.append(col(Invoice.status).in_(REFUNDED_STATUSES))
     elif status in LIST_FILTERS and status != "all":
         conditions.append(col(Invoice.status) == status)
-    term = search.strip()
+    term = request.term
     if term:
         like = like_pattern(term)
+        # The client's search text is lower-cased in Python (accented capitals included).
         options: list[Any] = [
             func.lower(col(Invoice.number)).like(like, escape="\\"),
-            func.lower(col(Client.company)).like(like, escape="\\"),
-            func.lower(col(Client.email)).like(like, escape="\\"),
+            col(Client.search_text).like(like, escape="\\"),
         ]
         options += _amount_matches(session, term)
         conditions.append(sa.or_(*options))
-    base = select(Invoice, Client.company, due_expr).join(
-        Client, col(Client.id) == col(Invoice.client_id)
+    joined = [col(Client.id) == col(Invoice.client_id)]
+    sort = sort_choice(request, SORTS, "date")
+    page = keyset_page(
+        session,
+        sa.select(Invoice, col(Client.company), due_expr).join(Client, *joined).where(*conditions),
+        sa.select(func.count()).select_from(Invoice).join(Client, *joined).where(*conditions),
+        [SORTS[sort], col(Invoice.id)],
+        request,
     )
-    counted = (
-        select(func.count())
-        .select_from(Invoice)
-        .join(Client, col(Client.id) == col(Invoice.client_id))
+    sums = (
+        select(Invoice.currency, func.sum(Invoice.total_minor), func.sum(due_expr))
+        .join(Client, *joined)
+        .where(*conditions)
+        .group_by(col(Invoice.currency))
     )
-    sums = select(Invoice.currency, func.sum(Invoice.total_minor), func.sum(due_expr)).join(
-        Client, col(Client.id) == col(Invoice.client_id)
-    )
-    for condition in conditions:
-        base, counted, sums = base.where(condition), counted.where(condition), sums.where(condition)
-    order = SORTS.get(sort, SORTS["date"])
-    base = base.order_by(order.desc() if descending else order.asc(), col(Invoice.id).desc())
-    rows = session.exec(base.offset((max(page, 1) - 1) * per_page).limit(per_page)).all()
-    totals = {
-        cur: (int(t or 0), int(d or 0))
-        for cur, t, d in session.exec(sums.group_by(col(Invoice.currency))).all()
-    }
+    totals = {cur: (int(t or 0), int(d or 0)) for cur, t, d in session.exec(sums).all()}
     return InvoicePage(
         rows=[
             InvoiceRow(
@@ -177,8 +178,13 @@ def list_invoices(
                 total=Money(inv.total_minor, inv.currency),
                 due=Money(int(due), inv.currency),
             )
-            for inv, company, due in rows
+            for inv, company, due in page.rows
         ],
-        total_count=session.exec(counted).one(),
+        total=page.total,
+        per_page=page.per_page,
+        first_key=page.first_key,
+        last_key=page.last_key,
+        has_previous=page.has_previous,
+        has_next=page.has_next,
         totals_by_currency=totals,
     )

@@ -22,11 +22,11 @@ from billing_app.services.access.identity import CurrentUser
 from billing_app.services.agency.branding import agency_today, get_agency
 from billing_app.services.catalog import product_queries
 from billing_app.services.catalog import tax_rates as catalog_tax_rates
-from billing_app.services.common.actors import require
+from billing_app.services.common.actors import Acting, require
 from billing_app.services.common.clock import Clock, system_clock
 from billing_app.services.common.errors import ServiceError
 from billing_app.services.customers.client_queries import client_choices
-from billing_app.services.invoicing import payments, reversals
+from billing_app.services.invoicing import documents, payments, reversals
 from billing_app.services.invoicing.drafts import recompute_totals
 from billing_app.services.invoicing.queries import effective_status, get_invoice
 from billing_app.services.invoicing.settlement import (
@@ -290,9 +290,22 @@ def product_choices(session: Session) -> list[tuple[int, str]]:
     ]
 
 
-def invoice_of_pdf(session: Session, invoice_id: int) -> Invoice | None:
-    """The invoice whose PDF was asked for (None when it does not exist)."""
-    return session.get(Invoice, invoice_id)
+@dataclass(frozen=True)
+class PdfFile:
+    data: bytes
+    filename: str
+
+
+def invoice_pdf(
+    session: Session, viewer: Acting, invoice_id: int, *, original: bool = False
+) -> PdfFile:
+    """An invoice's PDF as it stands now (paid, partially paid with what is still due, void,
+    refunded), or with ``original`` the one that was sent, byte for byte. Drafts are rendered
+    on demand. NotFound for an invoice that does not exist."""
+    require(viewer, Permission.INVOICES_READ)
+    invoice = get_invoice(session, invoice_id)
+    data = documents.pdf_of(session, invoice, original=original)
+    return PdfFile(data=data, filename=documents.pdf_filename(invoice))
 
 
 @dataclass(frozen=True)

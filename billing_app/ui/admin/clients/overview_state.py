@@ -10,6 +10,7 @@ from billing_app.domain.permissions import Permission
 from billing_app.services.agency import branding
 from billing_app.services.catalog import subscription_queries
 from billing_app.services.common.errors import ServiceError
+from billing_app.services.common.listing import ListRequest
 from billing_app.services.common.transactions import run
 from billing_app.services.customers import client_queries
 from billing_app.services.invoicing.views import ENTRY_LABELS
@@ -108,7 +109,8 @@ class ClientState(SessionState):
     def _load_invoices(self, client_id: int) -> None:
         from billing_app.services.invoicing import queries as invoice_queries
 
-        page = run(invoice_queries.list_invoices, current_user(), client_id=client_id, per_page=10)
+        latest = ListRequest(filters={"client": str(client_id)}, descending=True, per_page=10)
+        page = run(invoice_queries.list_invoices, current_user(), latest)
         payments = run(client_queries.client_payments, current_user(), client_id)
         self.invoices = [
             {

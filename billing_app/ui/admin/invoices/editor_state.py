@@ -307,7 +307,7 @@ class InvoiceEditorState(SessionState):
         if pid is None or len(self.lines) >= MAX_EDITOR_LINES:
             return None
         try:
-            form = run(drafts.line_defaults_from_product, pid)
+            form = run(drafts.line_defaults_from_product, current_user(), pid)
         except ServiceError as exc:
             return rx.toast.error(exc.message)
         line = {

@@ -2,21 +2,23 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
 import reflex as rx
 
-from billing_app.domain.money import Money, format_money
+from billing_app.domain.money import Money
 from billing_app.domain.permissions import Permission
+from billing_app.services.common.listing import ListRequest, Page
 from billing_app.services.common.transactions import run
 from billing_app.services.invoicing import queries as invoice_queries
 from billing_app.services.invoicing import views as invoice_views
 from billing_app.ui import routes
 from billing_app.ui.admin.shell import admin_page
-from billing_app.ui.format import to_int
+from billing_app.ui.format import day, money
 from billing_app.ui.kit.badges import status_badge
-from billing_app.ui.kit.layout import pager
-from billing_app.ui.session.staff import SessionState, current_user, guard
+from billing_app.ui.kit.list_state import ListSpec, ListState
+from billing_app.ui.kit.resource import resource_pager
+from billing_app.ui.session.staff import SessionState, guard
 
 PER_PAGE = 25
 
@@ -33,90 +35,47 @@ TABS = (
 )
 
 
-class InvoicesState(SessionState):
-    status: str = "loading"
-    rows: list[dict[str, str]] = []
-    tab: str = "all"
-    search: str = ""
-    sort: str = "date"
-    descending: bool = True
-    page: int = 1
-    page_count: int = 1
-    total_count: int = 0
-    totals: list[dict[str, str]] = []
-    can_write: bool = False
+class InvoicesState(ListState, SessionState):
+    LIST: ClassVar[ListSpec] = ListSpec(
+        read=Permission.INVOICES_READ,
+        write=Permission.INVOICES_WRITE,
+        sorts=tuple(invoice_queries.SORTS),
+        default_sort="date",
+        default_descending=True,
+        starting_descending=frozenset(invoice_queries.SORTS),
+        filters={"status": tuple(invoice_queries.LIST_FILTERS)},
+        per_page=PER_PAGE,
+    )
 
-    def _refresh(self) -> None:
-        user = current_user()
-        self.can_write = user.can(Permission.INVOICES_WRITE)
-        result = run(
-            invoice_queries.list_invoices,
-            user,
-            status=self.tab,
-            search=self.search,
-            sort=self.sort,
-            descending=self.descending,
-            page=self.page,
-            per_page=PER_PAGE,
-        )
-        self.total_count = result.total_count
-        self.page_count = max(1, -(-result.total_count // PER_PAGE))
-        self.rows = [
-            {
-                "id": str(r.id),
-                "number": r.number,
-                "client": r.client,
-                "status": r.status,
-                "status_label": invoice_views.status_label(r.status),
-                "issue_date": r.issue_date.strftime("%d %b %Y"),
-                "due_date": r.due_date.strftime("%d %b %Y"),
-                "total": format_money(r.total, "en"),
-                "due": format_money(r.due, "en") if r.due.amount_minor > 0 else "—",
-                "href": routes.invoice_edit(r.id) if r.status == "draft" else routes.invoice(r.id),
-            }
-            for r in result.rows
-        ]
+    totals: list[dict[str, str]] = []
+
+    def _fetch(self, user: Any, request: ListRequest) -> Page[Any]:
+        return run(invoice_queries.list_invoices, user, request)
+
+    def _row(self, user: Any, r: Any) -> dict[str, str]:
+        return {
+            "id": str(r.id),
+            "number": r.number,
+            "client": r.client,
+            "status": r.status,
+            "status_label": invoice_views.status_label(r.status),
+            "issue_date": day(r.issue_date),
+            "due_date": day(r.due_date),
+            "total": money(r.total),
+            "due": money(r.due) if r.due.amount_minor > 0 else "—",
+            "href": routes.invoice_edit(r.id) if r.status == "draft" else routes.invoice(r.id),
+        }
+
+    def _shown(self, user: Any, page: Page[Any]) -> None:
+        totals = getattr(page, "totals_by_currency", {})
         self.totals = [
             {
                 "currency": cur,
-                "total": format_money(Money(total, cur), "en"),
-                "due": format_money(Money(due, cur), "en"),
+                "total": money(Money(total, cur)),
+                "due": money(Money(due, cur)),
             }
-            for cur, (total, due) in sorted(result.totals_by_currency.items())
+            for cur, (total, due) in sorted(totals.items())
         ]
-        self.status = "ok"
-
-    @guard(Permission.INVOICES_READ)
-    def load(self) -> None:
-        self.page = 1
-        self._refresh()
-
-    @guard(Permission.INVOICES_READ)
-    def set_tab(self, tab: str) -> None:
-        self.tab = tab if tab in invoice_queries.LIST_FILTERS else "all"
-        self.page = 1
-        self._refresh()
-
-    @guard(Permission.INVOICES_READ)
-    def set_search(self, value: str) -> None:
-        self.search = str(value)[:100]
-        self.page = 1
-        self._refresh()
-
-    @guard(Permission.INVOICES_READ)
-    def set_sort(self, value: str) -> None:
-        if value in invoice_queries.SORTS:
-            if self.sort == value:
-                self.descending = not self.descending
-            else:
-                self.sort, self.descending = value, True
-        self.page = 1
-        self._refresh()
-
-    @guard(Permission.INVOICES_READ)
-    def go_to_page(self, page: int) -> None:
-        self.page = min(to_int(page, 1), self.page_count)
-        self._refresh()
 
     @guard(Permission.INVOICES_READ)
     def open_invoice(self, href: str) -> Any:
@@ -138,7 +97,7 @@ def _sort_header(label: str, key: str) -> rx.Component:
             spacing="1",
             align="center",
             cursor="pointer",
-            on_click=s.set_sort(key),
+            on_click=s.sort_by(key),
         ),
         id=f"sort-{key}",
     )
@@ -173,19 +132,23 @@ def _list_content() -> rx.Component:
                         for value, label in TABS
                     ]
                 ),
-                value=s.tab,
-                on_change=s.set_tab,
+                value=s.filters["status"],
+                on_change=lambda v: s.set_filter("status", v),
             ),
             width="100%",
         ),
         rx.hstack(
-            rx.input(
-                rx.input.slot(rx.icon("search", size=16)),
-                placeholder="Search by number, client or amount",
-                value=s.search,
-                on_change=s.set_search.debounce(300),  # type: ignore[attr-defined]
-                width="360px",
-                id="invoice-search",
+            rx.debounce_input(
+                rx.input(
+                    rx.input.slot(rx.icon("search", size=16)),
+                    placeholder="Search by number, client or amount",
+                    aria_label="Search by number, client or amount",
+                    value=s.search,
+                    on_change=s.set_search,
+                    width="360px",
+                    id="invoice-search",
+                ),
+                debounce_timeout=300,
             ),
             rx.spacer(),
             rx.foreach(
@@ -224,7 +187,7 @@ def _list_content() -> rx.Component:
                                 spacing="1",
                                 align="center",
                                 cursor="pointer",
-                                on_click=s.set_sort("amount"),
+                                on_click=s.sort_by("amount"),
                             ),
                             id="sort-amount",
                         ),
@@ -255,7 +218,7 @@ def _list_content() -> rx.Component:
                 id="invoices-empty",
             ),
         ),
-        pager(s.page, s.page_count, s.total_count, s.go_to_page),
+        resource_pager(s, "invoices"),
         width="100%",
         spacing="4",
     )

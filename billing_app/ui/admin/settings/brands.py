@@ -11,7 +11,7 @@ from billing_app.domain.permissions import Permission
 from billing_app.services.agency import branding
 from billing_app.services.common.errors import ServiceError, ValidationFailed
 from billing_app.services.common.transactions import run
-from billing_app.services.invoicing import documents as invoice_documents
+from billing_app.services.invoicing import samples as invoice_samples
 from billing_app.ui import routes
 from billing_app.ui.admin.settings.form import LABEL_STYLE, error_text, labelled, text_input
 from billing_app.ui.admin.shell import admin_page
@@ -92,7 +92,9 @@ class BrandsState(SessionState):
                 "email_footer": brand.email_footer,
                 "custom_domain": brand.custom_domain or "",
             }
-            self.preview_html = run(invoice_documents.sample_email_html, brand.id or 0)
+            self.preview_html = run(
+                invoice_samples.sample_email_html, current_user(), brand.id or 0
+            )
             version = f"?v={brand.logo_key[:8]}" if brand.logo_key else ""
             self.logo_url = (
                 backend_path(routes.brand_logo(brand.id)) + version if brand.logo_key else ""
