@@ -277,11 +277,20 @@ def new_page(browser: object, request: pytest.FixtureRequest) -> Iterator[object
 FIRST_RUN_JOURNEY = "test_first_run_setup_then_sign_out_and_in"
 
 
+ACCESSIBILITY_SWEEP = "test_accessibility.py"
+
+
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """The first-run journey needs an installation without any account, so it goes first;
-    later journeys sign in with the owner it creates (or create that same owner)."""
+    later journeys sign in with the owner it creates (or create that same owner). The
+    accessibility sweep goes last: the data it adds to every page would crowd the first page
+    of lists that other journeys read (the audit log)."""
     first = [item for item in items if item.name == FIRST_RUN_JOURNEY]
     if first:
         items.remove(first[0])
         index = next((i for i, item in enumerate(items) if "/e2e/" in str(item.path)), 0)
         items.insert(index, first[0])
+    sweep = [item for item in items if item.path.name == ACCESSIBILITY_SWEEP]
+    for item in sweep:
+        items.remove(item)
+    items.extend(sweep)

@@ -147,8 +147,14 @@ def test_invite_an_accountant_who_accepts_from_the_email(
     owner.wait_for_url(at("/audit"))
     owner.locator("#audit").get_by_text("team.invitation_accepted").first.wait_for()
     audit_text = owner.inner_text("#audit")
-    for action in ("team.invited", "login.failed", "login.succeeded", "permission.denied"):
+    for action in ("team.invited", "login.succeeded", "permission.denied"):
         assert action in audit_text
+    # The wrong password at the start may be pages back (other journeys share the app): the
+    # action filter finds it.
+    owner.get_by_role("combobox", name="Action").click()
+    owner.get_by_role("option", name="login.failed", exact=True).click()
+    owner.locator("#audit").get_by_text("login.failed").first.wait_for()
+    assert "login.succeeded" not in owner.inner_text("#audit")
 
 
 def test_an_expired_invitation_says_so(app_server: AppServer, new_page: Any) -> None:

@@ -11,8 +11,8 @@ from sqlmodel import Session, col, func, select
 
 from billing_app.db.customers import Client, Product, Subscription, TaxRateRow
 from billing_app.db.invoicing import Brand
-from billing_app.db.models import Invitation, StaffUser
-from billing_app.services.access import account, auth, password_reset, team
+from billing_app.db.models import CustomRole, Invitation, StaffUser
+from billing_app.services.access import account, auth, password_reset, roles, team
 from billing_app.services.agency import branding
 from billing_app.services.catalog import products as catalog
 from billing_app.services.catalog import subscriptions, tax_rates
@@ -638,3 +638,41 @@ def test_a_subscription_change_reports_quantity_and_price_together(
     stored = subscriptions.get_subscription(session, sub.id or 0)
     session.refresh(stored)
     assert (stored.pending_quantity, stored.pending_unit_price_minor) == (None, None)
+
+
+# --------------------------------------------------------------------------- roles
+
+
+def test_role_form_reports_name_and_permissions_together(
+    session: Session, clock: FixedClock
+) -> None:
+    owner = as_user(session, make_owner(session, clock))
+    roles.create_role(
+        session, owner, name="Support", description="", permissions=["clients.read"], clock=clock
+    )
+    session.commit()
+    with pytest.raises(ValidationFailed) as caught:
+        roles.create_role(
+            session, owner, name=" support ", description="", permissions=[], clock=clock
+        )
+    assert caught.value.errors == {
+        "name": "A role named “support” already exists.",
+        "permissions": "Tick at least one permission.",
+    }
+    role_id = session.exec(select(CustomRole.id)).one()
+    with pytest.raises(ValidationFailed) as caught:
+        roles.update_role(
+            session,
+            owner,
+            role_id,
+            name="",
+            description="",
+            permissions=["root.everything"],
+            clock=clock,
+        )
+    assert caught.value.errors == {
+        "name": "Give the role a name.",
+        "permissions": "Unknown permission: root.everything.",
+    }
+    session.rollback()
+    assert session.exec(select(CustomRole.name)).all() == ["Support"]

@@ -386,16 +386,7 @@ def test_a_tax_rate_deleted_while_typing_is_named_on_its_line(
         (LineForm("  ", "1", "10"), "lines.0.description", "Describe the line."),
         (LineForm("Thing", "1", "ten"), "lines.0.unit_price", None),
         (LineForm("Thing", "1", "10", "abc%"), "lines.0.discount", None),
-        pytest.param(
-            LineForm("Thing", "1", "10", "ten"),
-            "lines.0.discount",
-            None,
-            marks=pytest.mark.xfail(
-                strict=True,
-                reason="bug: a discount amount that cannot be read is reported on lines.0.amount, "
-                "a field the editor does not have (drafts._prepare_lines)",
-            ),
-        ),
+        (LineForm("Thing", "1", "10", "ten"), "lines.0.discount", None),
         (LineForm("Thing", "lots", "10"), "lines.0.quantity", None),
     ],
 )
@@ -506,3 +497,36 @@ def test_drafts_need_the_permission_to_write_invoices(
     drafts.delete_draft(session, accountant, invoice_id, clock=clock)
     session.commit()
     assert session.exec(select(Invoice)).all() == []
+
+
+def test_every_field_of_every_line_is_refused_at_once(
+    session: Session, clock: FixedClock, world: dict[str, Any]
+) -> None:
+    lines = (
+        LineForm("  ", "lots", "10"),
+        LineForm("Fine", "1", "10"),
+        LineForm("Thing", "1", "ten", "abc%", (world["vat"].id + 999,)),
+    )
+    before = len(session.exec(select(Invoice)).all())
+    with pytest.raises(ValidationFailed) as caught:
+        save(session, world, clock, lines=lines, message="x" * 100_000)
+    session.rollback()
+    assert set(caught.value.errors) == {
+        "lines.0.description",
+        "lines.0.quantity",
+        "lines.2.unit_price",
+        "lines.2.discount",
+        "lines.2.taxes",
+        "message",
+    }
+    assert caught.value.errors["lines.0.description"] == "Describe the line."
+    assert caught.value.errors["lines.2.taxes"] == "That tax rate no longer exists."
+    assert len(session.exec(select(Invoice)).all()) == before
+
+
+def test_a_rule_of_the_whole_line_is_reported_on_its_field(
+    session: Session, clock: FixedClock, world: dict[str, Any]
+) -> None:
+    lines = (LineForm("Fine", "1", "10"), LineForm("Too much off", "1", "10", "25"))
+    message = refused_on(session, world, clock, "lines.1.discount", lines=lines)
+    assert "discount" in message.lower()

@@ -29,7 +29,7 @@ from billing_app.services.access.identity import CurrentUser
 from billing_app.services.common import audit
 from billing_app.services.common.actors import Acting, require
 from billing_app.services.common.clock import Clock, system_clock
-from billing_app.services.common.errors import Conflict, NotFound, ValidationFailed
+from billing_app.services.common.errors import Conflict, FieldChecks, NotFound, ValidationFailed
 from billing_app.services.common.listing import ListRequest, Page, keyset_page
 
 
@@ -145,7 +145,7 @@ def list_roles(session: Session, viewer: Acting, request: ListRequest) -> Page[R
     return page.map(row)
 
 
-def _clean(name: str, description: str, permissions: list[str]) -> tuple[str, str, str]:
+def _clean_name(session: Session, name: str, role_id: int | None) -> str:
     name = " ".join(name.split())
     if not name:
         msg = "Give the role a name."
@@ -156,6 +156,16 @@ def _clean(name: str, description: str, permissions: list[str]) -> tuple[str, st
     if name.lower() in {label.lower() for label in BUILTIN_ROLE_LABELS.values()}:
         msg = f"“{name}” is a built-in role. Choose another name."
         raise ValidationFailed(msg, field="name")
+    clash = select(CustomRole).where(func.lower(CustomRole.name) == name.lower())
+    if role_id is not None:
+        clash = clash.where(col(CustomRole.id) != role_id)
+    if session.exec(clash).first():
+        msg = f"A role named “{name}” already exists."
+        raise ValidationFailed(msg, field="name")
+    return name
+
+
+def _clean_permissions(actor: CurrentUser, permissions: list[str]) -> str:
     known = {p.value for p in Permission}
     unknown = [p for p in permissions if p not in known]
     if unknown:
@@ -165,15 +175,28 @@ def _clean(name: str, description: str, permissions: list[str]) -> tuple[str, st
         msg = "Tick at least one permission."
         raise ValidationFailed(msg, field="permissions")
     ordered = _ordered({Permission(p) for p in permissions})
-    return name, " ".join(description.split())[:500], " ".join(ordered)
-
-
-def _check_permissions_held(actor: CurrentUser, codes: str) -> None:
-    """A role holds only permissions its author holds (so one cannot widen one's own role)."""
-    missing = lacking(actor, parse_permissions(codes.split()))
+    # A role holds only permissions its author holds (so one cannot widen one's own role).
+    missing = lacking(actor, parse_permissions(ordered))
     if missing:
         msg = f"You can't give a role permissions you don't have ({missing})."
         raise ValidationFailed(msg, field="permissions")
+    return " ".join(ordered)
+
+
+def _clean(
+    session: Session,
+    actor: CurrentUser,
+    name: str,
+    description: str,
+    permissions: list[str],
+    role_id: int | None = None,
+) -> tuple[str, str, str]:
+    """The role's name, description and permission codes; every field's problem at once."""
+    checks = FieldChecks()
+    clean_name = checks.value("name", "", _clean_name, session, name, role_id)
+    codes = checks.value("permissions", "", _clean_permissions, actor, permissions)
+    checks.raise_if_failed()
+    return clean_name, " ".join(description.split())[:500], codes
 
 
 def create_role(
@@ -186,11 +209,7 @@ def create_role(
     clock: Clock = system_clock,
 ) -> int:
     require(actor, Permission.ROLES_MANAGE)
-    name, description, perms = _clean(name, description, permissions)
-    _check_permissions_held(actor, perms)
-    if session.exec(select(CustomRole).where(func.lower(CustomRole.name) == name.lower())).first():
-        msg = f"A role named “{name}” already exists."
-        raise ValidationFailed(msg, field="name")
+    name, description, perms = _clean(session, actor, name, description, permissions)
     now = clock.now()
     role = CustomRole(
         name=name, description=description, permissions=perms, created_at=now, updated_at=now
@@ -228,16 +247,7 @@ def update_role(
             f"You can't edit the role “{role.name}”: it has permissions you don't have ({missing})."
         )
         raise ValidationFailed(msg)
-    name, description, perms = _clean(name, description, permissions)
-    _check_permissions_held(actor, perms)
-    clash = session.exec(
-        select(CustomRole)
-        .where(func.lower(CustomRole.name) == name.lower())
-        .where(col(CustomRole.id) != role_id)
-    ).first()
-    if clash:
-        msg = f"A role named “{name}” already exists."
-        raise ValidationFailed(msg, field="name")
+    name, description, perms = _clean(session, actor, name, description, permissions, role_id)
     before = role.permissions
     role.name, role.description, role.permissions = name, description, perms
     role.updated_at = clock.now()

@@ -42,7 +42,7 @@ from billing_app.services.agency.branding import agency_today, default_brand, ge
 from billing_app.services.common import audit
 from billing_app.services.common.actors import Acting, require
 from billing_app.services.common.clock import Clock, system_clock
-from billing_app.services.common.errors import Conflict, NotFound, ValidationFailed
+from billing_app.services.common.errors import Conflict, FieldChecks, NotFound, ValidationFailed
 from billing_app.services.invoicing.limits import (
     MAX_DESCRIPTION,
     MAX_LINES,
@@ -116,6 +116,10 @@ def _decimal(text: str, field: str, what: str) -> Decimal:
     return value
 
 
+LINE_FIELDS = ("description", "quantity", "unit_price", "discount", "taxes")
+"""The fields of an editor line a problem can be reported on (``lines.<i>.<field>``)."""
+
+
 @dataclass(frozen=True)
 class _PreparedLine:
     domain: InvoiceLineInput
@@ -125,9 +129,72 @@ class _PreparedLine:
     taxes: list[dict[str, Any]]
 
 
+def _prepare_line(
+    checks: FieldChecks, client: Client, index: int, line: LineForm, rates: dict[int, TaxRateRow]
+) -> _PreparedLine | None:
+    """One line read field by field; each field's problem is kept under ``lines.<i>.<field>``.
+    None when the line has a problem (the form is refused before anything is written)."""
+    prefix = f"lines.{index}"
+    description = checks.value(
+        f"{prefix}.description",
+        "",
+        bounded_text,
+        line.description,
+        MAX_DESCRIPTION,
+        f"{prefix}.description",
+    )
+    if not description and not checks.failed(f"{prefix}.description"):
+        checks.add(f"{prefix}.description", "Describe the line.")
+    quantity = checks.value(
+        f"{prefix}.quantity", Decimal(0), _decimal, line.quantity, f"{prefix}.quantity", "quantity"
+    )
+    unit_price = checks.value(
+        f"{prefix}.unit_price",
+        Money.zero(client.currency),
+        parse_money,
+        line.unit_price or "0",
+        client.currency,
+        client.locale,
+    )
+    discount: PercentDiscount | AmountDiscount | None = None
+    kind, value = "", ""
+    discount_text = line.discount.strip()
+    with checks.check(f"{prefix}.discount"):
+        if discount_text.endswith("%"):
+            percent = _decimal(discount_text[:-1], f"{prefix}.discount", "discount")
+            discount, kind, value = PercentDiscount(percent), "percent", str(percent)
+        elif discount_text:
+            amount = parse_money(discount_text, client.currency, client.locale)
+            discount, kind, value = AmountDiscount(amount), "amount", str(amount.amount_minor)
+    tax_rows = [rates[i] for i in line.tax_rate_ids if i in rates]
+    if len(tax_rows) != len(line.tax_rate_ids):
+        checks.add(f"{prefix}.taxes", "That tax rate no longer exists.")
+    if checks.failed(*(f"{prefix}.{name}" for name in LINE_FIELDS)):
+        return None
+    try:  # the line's own rules (e.g. at most 4 decimals, a discount above the amount)
+        domain_line = InvoiceLineInput(
+            description, quantity, unit_price, discount, tuple(_domain_rate(r) for r in tax_rows)
+        )
+        compute_line(domain_line)
+    except DomainError as exc:
+        checks.add(f"{prefix}.{exc.field}" if exc.field else prefix, exc.message)
+        return None
+    return _PreparedLine(
+        domain=domain_line,
+        form=line,
+        discount_kind=kind,
+        discount_value=value,
+        taxes=[
+            {"id": r.id, "name": r.name, "rate_ppm": r.rate_ppm, "inclusive": r.inclusive}
+            for r in tax_rows
+        ],
+    )
+
+
 def _prepare_lines(
     session: Session, client: Client, lines: Sequence[LineForm]
 ) -> list[_PreparedLine]:
+    """Every line read; one ValidationFailed naming every field of every line with a problem."""
     if not lines:
         msg = "Add at least one line."
         raise ValidationFailed(msg, field="lines")
@@ -135,59 +202,12 @@ def _prepare_lines(
         msg = f"An invoice has at most {MAX_LINES} lines."
         raise ValidationFailed(msg, field="lines")
     rates = _tax_rates(session, [i for line in lines for i in line.tax_rate_ids])
-    prepared = []
-    for index, line in enumerate(lines):
-        prefix = f"lines.{index}"
-        description = bounded_text(line.description, MAX_DESCRIPTION, f"{prefix}.description")
-        if not description:
-            msg = "Describe the line."
-            raise ValidationFailed(msg, field=f"{prefix}.description")
-        quantity = _decimal(line.quantity, f"{prefix}.quantity", "quantity")
-        try:
-            unit_price = parse_money(line.unit_price or "0", client.currency, client.locale)
-        except DomainError as exc:
-            raise ValidationFailed(exc.message, field=f"{prefix}.unit_price") from exc
-        discount_text = line.discount.strip()
-        discount: PercentDiscount | AmountDiscount | None = None
-        kind, value = "", ""
-        try:
-            if discount_text.endswith("%"):
-                percent = _decimal(discount_text[:-1], f"{prefix}.discount", "discount")
-                discount, kind, value = PercentDiscount(percent), "percent", str(percent)
-            elif discount_text:
-                amount = parse_money(discount_text, client.currency, client.locale)
-                discount = AmountDiscount(amount)
-                kind, value = "amount", str(amount.amount_minor)
-            tax_rows = []
-            for rate_id in line.tax_rate_ids:
-                row = rates.get(rate_id)
-                if row is None:
-                    msg = "That tax rate no longer exists."
-                    raise ValidationFailed(msg, field=f"{prefix}.taxes")
-                tax_rows.append(row)
-            domain_line = InvoiceLineInput(
-                description,
-                quantity,
-                unit_price,
-                discount,
-                tuple(_domain_rate(r) for r in tax_rows),
-            )
-            compute_line(domain_line)  # per-line errors (e.g. a discount above the amount)
-        except DomainError as exc:
-            raise ValidationFailed(exc.message, field=f"{prefix}.{exc.field or 'amount'}") from exc
-        prepared.append(
-            _PreparedLine(
-                domain=domain_line,
-                form=line,
-                discount_kind=kind,
-                discount_value=value,
-                taxes=[
-                    {"id": r.id, "name": r.name, "rate_ppm": r.rate_ppm, "inclusive": r.inclusive}
-                    for r in tax_rows
-                ],
-            )
-        )
-    return prepared
+    checks = FieldChecks()
+    prepared = [
+        _prepare_line(checks, client, index, line, rates) for index, line in enumerate(lines)
+    ]
+    checks.raise_if_failed()
+    return [p for p in prepared if p is not None]
 
 
 def _compute(lines: Sequence[InvoiceLineInput], currency: str, locale: str) -> InvoiceTotals:
@@ -275,23 +295,25 @@ def save_draft(
 ) -> int:
     """Create or update a draft; everything is validated before anything is written."""
     require(actor, Permission.INVOICES_WRITE)
-    client = _client(session, form.client_id)
-    if client.status == "archived":
-        msg = "This client is archived. Restore it before invoicing it."
-        raise ValidationFailed(msg, field="client_id")
+    checks = FieldChecks()
+    client = checks.value("client_id", None, _client, session, form.client_id)
+    if client is not None and client.status == "archived":
+        checks.add("client_id", "This client is archived. Restore it before invoicing it.")
     if form.website_id is not None:
         website = session.get(ClientWebsite, form.website_id)
-        if website is None or website.client_id != client.id:
-            msg = "Choose one of this client's websites."
-            raise ValidationFailed(msg, field="website_id")
+        if website is None or client is None or website.client_id != client.id:
+            checks.add("website_id", "Choose one of this client's websites.")
     agency = get_agency(session, clock=clock)
     issue = form.issue_date or agency_today(agency, clock)
     due = form.due_date or issue + timedelta(days=agency.payment_terms_days)
     if due < issue:
-        msg = "The due date cannot be before the issue date."
-        raise ValidationFailed(msg, field="due_date")
-    message = bounded_text(form.message, MAX_MESSAGE, "message")
-    prepared = _prepare_lines(session, client, form.lines)
+        checks.add("due_date", "The due date cannot be before the issue date.")
+    message = checks.value("message", "", bounded_text, form.message, MAX_MESSAGE, "message")
+    prepared: list[_PreparedLine] = []
+    if client is not None:  # the lines are read in the client's currency and locale
+        prepared = checks.value(None, [], _prepare_lines, session, client, form.lines)
+    checks.raise_if_failed()
+    assert client is not None
     totals = _totals(prepared, client.currency, client.locale)
     now = clock.now()
     if invoice_id is None:

@@ -195,8 +195,7 @@ def test_a_payment_is_reversed_only_on_a_paid_or_partially_paid_invoice() -> Non
         is InvoiceStatus.PARTIALLY_PAID
     )
     assert (
-        reversal_transition(InvoiceStatus.PARTIALLY_PAID, InvoiceStatus.OPEN)
-        is InvoiceStatus.OPEN
+        reversal_transition(InvoiceStatus.PARTIALLY_PAID, InvoiceStatus.OPEN) is InvoiceStatus.OPEN
     )
     for current in InvoiceStatus:
         for target in InvoiceStatus:

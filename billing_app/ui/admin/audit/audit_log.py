@@ -48,6 +48,11 @@ class AuditState(ListState, SessionState):
         self._first()
 
 
+# Long emails, targets and details wrap inside their cell: the table never becomes a region
+# that scrolls sideways (which keyboard users could not reach).
+_WRAP = {"overflow_wrap": "anywhere", "word_break": "break-word"}
+
+
 def _audit_content() -> rx.Component:
     return rx.vstack(
         rx.hstack(
@@ -86,11 +91,11 @@ def _audit_content() -> rx.Component:
                     AuditState.rows,
                     lambda r: rx.table.row(
                         rx.table.cell(rx.text(r["at"], size="2")),
-                        rx.table.cell(rx.code(r["action"])),
-                        rx.table.cell(r["actor"]),
-                        rx.table.cell(r["target"]),
-                        rx.table.cell(rx.text(r["ip"], size="1")),
-                        rx.table.cell(rx.text(r["details"], size="1")),
+                        rx.table.cell(rx.code(r["action"], style=_WRAP)),
+                        rx.table.cell(r["actor"], style=_WRAP),
+                        rx.table.cell(r["target"], style=_WRAP),
+                        rx.table.cell(rx.text(r["ip"], size="1"), style=_WRAP),
+                        rx.table.cell(rx.text(r["details"], size="1"), style=_WRAP),
                     ),
                 )
             ),

@@ -135,6 +135,7 @@ def _actions_panel() -> rx.Component:
                             "Record a refund",
                             variant="soft",
                             color_scheme="orange",
+                            high_contrast=True,
                             width="100%",
                             id="refund-open",
                         )
@@ -263,7 +264,8 @@ def _event_row(ev: rx.Var[dict[str, str]]) -> rx.Component:
             rx.hstack(
                 rx.text(ev["at"], " · ", ev["actor"], size="1", color_scheme="gray"),
                 rx.cond(
-                    ev["internal"] != "", rx.badge(ev["internal"], size="1", color_scheme="amber")
+                    ev["internal"] != "",
+                    rx.badge(ev["internal"], size="1", color_scheme="amber", high_contrast=True),
                 ),
                 spacing="2",
                 align="center",

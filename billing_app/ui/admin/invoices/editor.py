@@ -51,6 +51,7 @@ def _line_input(
     align: str = "left",
 ) -> rx.Component:
     e = InvoiceEditorState
+    invalid = line["error_fields"].contains(f" {name} ")
     control = _typed(
         rx.input(
             value=line[name],
@@ -58,8 +59,12 @@ def _line_input(
             placeholder=placeholder,
             width="100%",
             size="2",
-            color_scheme=rx.cond(line["error_field"] == name, "red", "gray"),  # type: ignore[arg-type]
-            style={"text_align": align},
+            color_scheme=rx.cond(invalid, "red", "gray"),  # type: ignore[arg-type]
+            aria_invalid=rx.cond(invalid, "true", "false"),
+            style={
+                "text_align": align,
+                "box_shadow": rx.cond(invalid, f"inset 0 0 0 1px {rx.color('red', 9)}", ""),
+            },
             id=f"line-{name}-" + line["key"],
             aria_label=label,
         )

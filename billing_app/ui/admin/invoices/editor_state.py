@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from datetime import date, timedelta
 from typing import Any
 
@@ -44,8 +45,17 @@ def _blank_line(key: int, tax_id: str = "") -> dict[str, str]:
         "product_id": "",
         "amount": "",
         "error": "",
-        "error_field": "",
+        "error_fields": "",
     }
+
+
+_LINE_LABELS = {
+    "quantity": "Quantity: ",
+    "unit_price": "Unit price: ",
+    "discount": "Discount: ",
+    "taxes": "Tax: ",
+}
+"""Names a line's problem when the message alone may not say which field it is about."""
 
 
 def _date(text: str) -> date | None:
@@ -184,23 +194,35 @@ class InvoiceEditorState(SessionState):
         return tuple(forms)
 
     def _clear_line_errors(self) -> None:
-        self.lines = [{**line, "error": "", "error_field": ""} for line in self.lines]
+        self.lines = [{**line, "error": "", "error_fields": ""} for line in self.lines]
 
-    def _show_error(self, exc: ServiceError) -> None:
-        field = exc.field or "form"
-        if field.startswith("lines."):
+    def _show_error(self, exc: ServiceError, positions: Sequence[int] | None = None) -> None:
+        """Every problem beside its field: a line's under the line (its fields outlined), the
+        others under their header field. ``positions`` maps the lines sent to the editor's
+        lines when only some were sent."""
+        errors = (
+            exc.errors if isinstance(exc, ValidationFailed) else {exc.field or "form": exc.message}
+        )
+        lines = list(self.lines)
+        others = dict(self.errors)
+        for field, message in errors.items():
             parts = field.split(".")
-            index = optional_index(parts[1]) if len(parts) > 1 else None
-            if index is not None and 0 <= index < len(self.lines):
-                lines = list(self.lines)
-                lines[index] = {
-                    **lines[index],
-                    "error": exc.message,
-                    "error_field": parts[2] if len(parts) > 2 else "",
-                }
-                self.lines = lines
-                return
-        self.errors = {**self.errors, field: exc.message}
+            index = optional_index(parts[1]) if parts[0] == "lines" and len(parts) > 1 else None
+            if index is not None and positions is not None:
+                index = positions[index] if index < len(positions) else None
+            if index is None or not 0 <= index < len(lines):
+                others[field] = message
+                continue
+            line = lines[index]
+            name = parts[2] if len(parts) > 2 else ""
+            lines[index] = {
+                **line,
+                "error": f"{line['error']} {_LINE_LABELS.get(name, '')}{message}".strip(),
+                "error_fields": f"{line['error_fields'] or ' '}{name} "
+                if name
+                else line["error_fields"],
+            }
+        self.lines, self.errors = lines, others
 
     def _recompute(self) -> None:
         """Totals as they will be saved; per-line errors beside the line. Writes nothing."""
@@ -226,13 +248,7 @@ class InvoiceEditorState(SessionState):
         try:
             totals = run(drafts.preview_totals, current_user(), cid, forms)
         except ServiceError as exc:
-            if exc.field and exc.field.startswith("lines."):
-                parts = exc.field.split(".")
-                pos = optional_index(parts[1])
-                if pos is not None and pos < len(filled):
-                    parts[1] = str(filled[pos][0])
-                    exc = ValidationFailed(exc.message, field=".".join(parts))
-            self._show_error(exc)
+            self._show_error(exc, [index for index, _ in filled])
             return
         lines = list(self.lines)
         for (index, _), result in zip(filled, totals.lines, strict=True):
@@ -338,16 +354,18 @@ class InvoiceEditorState(SessionState):
     # ------------------------------------------------------------------ saving
 
     def _form(self) -> DraftForm | None:
+        """The form to save, or None with every header field's problem shown."""
         cid = optional_int(self.client_id)
-        if cid is None:
-            self.errors = {"client_id": "Choose a client."}
-            return None
         issue, due = _date(self.issue_date), _date(self.due_date)
+        errors = {}
+        if cid is None:
+            errors["client_id"] = "Choose a client."
         if self.issue_date and issue is None:
-            self.errors = {"issue_date": "Enter a date."}
-            return None
+            errors["issue_date"] = "Enter a date."
         if self.due_date and due is None:
-            self.errors = {"due_date": "Enter a date."}
+            errors["due_date"] = "Enter a date."
+        if errors or cid is None:
+            self.errors = errors
             return None
         return DraftForm(
             client_id=cid,

@@ -21,6 +21,7 @@ from billing_app.ui.kit.resource import resource_pager
 from billing_app.ui.session.staff import SessionState, guard
 
 PER_PAGE = 25
+INVOICES_PANEL = "invoices-panel"  # the list the status tabs control
 
 
 TABS = (
@@ -128,7 +129,9 @@ def _list_content() -> rx.Component:
             rx.tabs.root(
                 rx.tabs.list(
                     *[
-                        rx.tabs.trigger(label, value=value, id=f"tab-{value}")
+                        rx.tabs.trigger(
+                            label, value=value, id=f"tab-{value}", aria_controls=INVOICES_PANEL
+                        )
                         for value, label in TABS
                     ]
                 ),
@@ -163,60 +166,68 @@ def _list_content() -> rx.Component:
             align="center",
             id="invoice-totals",
         ),
-        rx.cond(
-            s.rows.length() > 0,  # type: ignore[operator]
-            rx.table.root(
-                rx.table.header(
-                    rx.table.row(
-                        rx.table.column_header_cell("Number"),
-                        rx.table.column_header_cell("Client"),
-                        rx.table.column_header_cell("Status"),
-                        _sort_header("Issued", "date"),
-                        _sort_header("Due", "due"),
-                        rx.table.column_header_cell(
-                            rx.hstack(
-                                rx.spacer(),
-                                rx.text("Total"),
-                                rx.cond(
-                                    s.sort == "amount",
-                                    rx.icon(
-                                        rx.cond(s.descending, "arrow-down", "arrow-up"), size=14
+        rx.box(
+            rx.cond(
+                s.rows.length() > 0,  # type: ignore[operator]
+                rx.table.root(
+                    rx.table.header(
+                        rx.table.row(
+                            rx.table.column_header_cell("Number"),
+                            rx.table.column_header_cell("Client"),
+                            rx.table.column_header_cell("Status"),
+                            _sort_header("Issued", "date"),
+                            _sort_header("Due", "due"),
+                            rx.table.column_header_cell(
+                                rx.hstack(
+                                    rx.spacer(),
+                                    rx.text("Total"),
+                                    rx.cond(
+                                        s.sort == "amount",
+                                        rx.icon(
+                                            rx.cond(s.descending, "arrow-down", "arrow-up"), size=14
+                                        ),
+                                        rx.icon(
+                                            "arrow-up-down", size=14, color=rx.color("gray", 8)
+                                        ),
                                     ),
-                                    rx.icon("arrow-up-down", size=14, color=rx.color("gray", 8)),
+                                    spacing="1",
+                                    align="center",
+                                    cursor="pointer",
+                                    on_click=s.sort_by("amount"),
                                 ),
-                                spacing="1",
-                                align="center",
-                                cursor="pointer",
-                                on_click=s.sort_by("amount"),
+                                id="sort-amount",
                             ),
-                            id="sort-amount",
-                        ),
-                        rx.table.column_header_cell("Amount due", text_align="right"),
-                    )
-                ),
-                rx.table.body(rx.foreach(s.rows, _invoice_row)),
-                width="100%",
-                variant="surface",
-                id="invoices",
-            ),
-            rx.center(
-                rx.vstack(
-                    rx.icon("file-text", size=36, color=rx.color("gray", 8)),
-                    rx.text("No invoices here yet.", weight="medium"),
-                    rx.text(
-                        "Create an invoice, or change the filter or search.",
-                        size="2",
-                        color_scheme="gray",
+                            rx.table.column_header_cell("Amount due", text_align="right"),
+                        )
                     ),
-                    align="center",
-                    spacing="2",
+                    rx.table.body(rx.foreach(s.rows, _invoice_row)),
+                    width="100%",
+                    variant="surface",
+                    id="invoices",
                 ),
-                padding="48px",
-                width="100%",
-                border=f"1px dashed {rx.color('gray', 6)}",
-                border_radius="12px",
-                id="invoices-empty",
+                rx.center(
+                    rx.vstack(
+                        rx.icon("file-text", size=36, color=rx.color("gray", 8)),
+                        rx.text("No invoices here yet.", weight="medium"),
+                        rx.text(
+                            "Create an invoice, or change the filter or search.",
+                            size="2",
+                            color_scheme="gray",
+                        ),
+                        align="center",
+                        spacing="2",
+                    ),
+                    padding="48px",
+                    width="100%",
+                    border=f"1px dashed {rx.color('gray', 6)}",
+                    border_radius="12px",
+                    id="invoices-empty",
+                ),
             ),
+            id=INVOICES_PANEL,
+            role="tabpanel",
+            aria_labelledby="tab-" + s.filters["status"],
+            width="100%",
         ),
         resource_pager(s, "invoices"),
         width="100%",

@@ -276,6 +276,7 @@ def _logo_block() -> rx.Component:
                     height="48px",
                     max_width="160px",
                     object_fit="contain",
+                    alt="Current logo",
                     id="brand-logo-img",
                 ),
                 rx.center(

@@ -14,7 +14,7 @@ from billing_app.services.common.transactions import run
 from billing_app.ui.admin.shell import admin_page
 from billing_app.ui.format import to_int
 from billing_app.ui.kit.forms import LABEL_STYLE
-from billing_app.ui.kit.layout import form_error
+from billing_app.ui.kit.layout import form_error, visually_hidden
 from billing_app.ui.kit.list_state import ListSpec, ListState
 from billing_app.ui.kit.resource import resource_pager
 from billing_app.ui.session.staff import SessionState, current_user, field_errors, guard
@@ -221,7 +221,7 @@ def _roles_content() -> rx.Component:
                     rx.table.column_header_cell("Role"),
                     rx.table.column_header_cell("Permissions"),
                     rx.table.column_header_cell("Members"),
-                    rx.table.column_header_cell(""),
+                    rx.table.column_header_cell(visually_hidden("Actions")),
                 )
             ),
             rx.table.body(

@@ -15,7 +15,7 @@ from billing_app.services.common.transactions import run
 from billing_app.ui.admin.shell import admin_page
 from billing_app.ui.format import format_timestamp, to_int
 from billing_app.ui.kit.forms import LABEL_STYLE
-from billing_app.ui.kit.layout import field, form_error
+from billing_app.ui.kit.layout import field, form_error, visually_hidden
 from billing_app.ui.kit.list_state import ListSpec, ListState
 from billing_app.ui.kit.resource import resource_pager
 from billing_app.ui.session.staff import SessionState, current_user, field_errors, guard
@@ -177,7 +177,7 @@ def _member_row(m: rx.Var[dict[str, str]]) -> rx.Component:
         rx.table.cell(
             rx.cond(
                 m["active"] == "yes",
-                rx.badge("Active", color_scheme="green"),
+                rx.badge("Active", color_scheme="green", high_contrast=True),
                 rx.badge("Deactivated", color_scheme="gray"),
             )
         ),
@@ -291,7 +291,7 @@ def _team_content() -> rx.Component:
                     rx.table.column_header_cell("Role"),
                     rx.table.column_header_cell("Status"),
                     rx.table.column_header_cell("Last sign-in"),
-                    rx.table.column_header_cell(""),
+                    rx.table.column_header_cell(visually_hidden("Actions")),
                 )
             ),
             rx.table.body(rx.foreach(TeamState.rows, _member_row)),
@@ -311,7 +311,7 @@ def _team_content() -> rx.Component:
                             rx.table.column_header_cell("Role"),
                             rx.table.column_header_cell("Invited by"),
                             rx.table.column_header_cell("Expires"),
-                            rx.table.column_header_cell(""),
+                            rx.table.column_header_cell(visually_hidden("Actions")),
                         )
                     ),
                     rx.table.body(
@@ -324,7 +324,9 @@ def _team_content() -> rx.Component:
                                 rx.table.cell(
                                     rx.cond(
                                         i["expired"] == "yes",
-                                        rx.badge("Expired", color_scheme="orange"),
+                                        rx.badge(
+                                            "Expired", color_scheme="orange", high_contrast=True
+                                        ),
                                         rx.text(i["expires"], size="2"),
                                     )
                                 ),
