@@ -44,6 +44,14 @@ class AgencySettings(SQLModel, table=True):
     payment_terms_days: int = Field(default=14)
     number_format: str = Field(default="INV-{YYYY}-{SEQ:5}", max_length=40)
     number_reset: str = Field(default="never", max_length=8)  # never | yearly | monthly
+    # The portal: the role a new client user gets unless staff pick another, and whether every
+    # client user must turn on two-factor sign-in.
+    client_default_role: str = Field(
+        default="full", max_length=40, sa_column_kwargs={"server_default": "full"}
+    )
+    client_require_2fa: bool = Field(
+        default=False, sa_column=sa.Column(sa.Boolean(), nullable=False, server_default=sa.false())
+    )
     updated_at: datetime = Field(sa_column=_ts())
 
 
@@ -68,6 +76,15 @@ class Brand(SQLModel, table=True):
     )
     is_default: bool = Field(
         default=False, sa_column=sa.Column(sa.Boolean(), nullable=False, server_default=sa.false())
+    )
+    # Where clients pay offline: printed on PDFs and shown in the portal ("" when not given).
+    bank_account_holder: str = Field(
+        default="", max_length=120, sa_column_kwargs={"server_default": ""}
+    )
+    bank_iban: str = Field(default="", max_length=34, sa_column_kwargs={"server_default": ""})
+    bank_bic: str = Field(default="", max_length=11, sa_column_kwargs={"server_default": ""})
+    bank_details: str = Field(
+        default="", sa_column=sa.Column(sa.Text(), nullable=False, server_default="")
     )
     created_at: datetime = Field(sa_column=_ts())
     updated_at: datetime = Field(sa_column=_ts())

@@ -4,4 +4,5 @@ from billing_app.db import (
     customers,  # noqa: F401
     invoicing,  # noqa: F401
     models,  # noqa: F401
+    portal,  # noqa: F401
 )

@@ -1,4 +1,5 @@
-"""The permission catalogue and the built-in staff roles.
+"""The permission catalogues and the built-in roles: staff (the agency team) and client users
+(the people of a client who sign in to the portal), two realms that never mix.
 
 A permission is a dotted string ``area.action``. Every event handler that reads or changes data
 names one of these; roles are sets of them. Built-in roles are defined here and cannot be edited;
@@ -17,6 +18,7 @@ class Permission(StrEnum):
     DASHBOARD_VIEW = "dashboard.view"
     CLIENTS_READ = "clients.read"
     CLIENTS_WRITE = "clients.write"
+    CLIENTS_USERS = "clients.users"
     CATALOG_READ = "catalog.read"
     CATALOG_WRITE = "catalog.write"
     SUBSCRIPTIONS_READ = "subscriptions.read"
@@ -51,6 +53,9 @@ CATALOGUE: tuple[PermissionInfo, ...] = (
     PermissionInfo(Permission.DASHBOARD_VIEW, "Dashboard", "See the dashboard"),
     PermissionInfo(Permission.CLIENTS_READ, "Clients", "See clients and their websites"),
     PermissionInfo(Permission.CLIENTS_WRITE, "Clients", "Add, edit, import and archive clients"),
+    PermissionInfo(
+        Permission.CLIENTS_USERS, "Clients", "Invite clients' people to the portal, manage access"
+    ),
     PermissionInfo(Permission.CATALOG_READ, "Catalog", "See products, services and tax rates"),
     PermissionInfo(Permission.CATALOG_WRITE, "Catalog", "Manage products, services and tax rates"),
     PermissionInfo(Permission.SUBSCRIPTIONS_READ, "Subscriptions", "See subscriptions"),
@@ -157,5 +162,94 @@ def builtin_role(key: str) -> BuiltinRole | None:
     """The built-in role with this key, or None for a custom role key."""
     try:
         return BuiltinRole(key)
+    except ValueError:
+        return None
+
+
+# --------------------------------------------------------------------------- client users
+
+
+class ClientPermission(StrEnum):
+    """What a client user may do in the portal for one client (through a membership)."""
+
+    INVOICES_VIEW = "invoices.view"
+    INVOICES_PAY = "invoices.pay"
+    SUBSCRIPTIONS_VIEW = "subscriptions.view"
+    CANCELLATION_REQUEST = "subscriptions.cancel"
+    PAYMENT_METHODS_MANAGE = "payment_methods.manage"
+    BILLING_DETAILS_EDIT = "billing_details.edit"
+    USERS_MANAGE = "users.manage"
+
+
+@dataclass(frozen=True)
+class ClientPermissionInfo:
+    """How a client permission is presented where client roles are made."""
+
+    permission: ClientPermission
+    label: str
+
+
+CLIENT_CATALOGUE: tuple[ClientPermissionInfo, ...] = (
+    ClientPermissionInfo(ClientPermission.INVOICES_VIEW, "See invoices and download PDFs"),
+    ClientPermissionInfo(ClientPermission.INVOICES_PAY, "Pay invoices"),
+    ClientPermissionInfo(ClientPermission.SUBSCRIPTIONS_VIEW, "See products and services"),
+    ClientPermissionInfo(ClientPermission.CANCELLATION_REQUEST, "Ask to cancel a service"),
+    ClientPermissionInfo(ClientPermission.PAYMENT_METHODS_MANAGE, "Manage saved cards"),
+    ClientPermissionInfo(ClientPermission.BILLING_DETAILS_EDIT, "Edit company and billing details"),
+    ClientPermissionInfo(ClientPermission.USERS_MANAGE, "Invite colleagues and manage access"),
+)
+
+ALL_CLIENT_PERMISSIONS: frozenset[ClientPermission] = frozenset(ClientPermission)
+
+
+class BuiltinClientRole(StrEnum):
+    """The client roles every agency has. Their keys are stored on memberships."""
+
+    FULL = "full"
+    BILLING = "billing"
+    VIEW = "view"
+
+
+BUILTIN_CLIENT_ROLE_PERMISSIONS: dict[BuiltinClientRole, frozenset[ClientPermission]] = {
+    BuiltinClientRole.FULL: ALL_CLIENT_PERMISSIONS,
+    BuiltinClientRole.BILLING: frozenset(
+        {
+            ClientPermission.INVOICES_VIEW,
+            ClientPermission.INVOICES_PAY,
+            ClientPermission.SUBSCRIPTIONS_VIEW,
+            ClientPermission.PAYMENT_METHODS_MANAGE,
+            ClientPermission.BILLING_DETAILS_EDIT,
+        }
+    ),
+    BuiltinClientRole.VIEW: frozenset(
+        {ClientPermission.INVOICES_VIEW, ClientPermission.SUBSCRIPTIONS_VIEW}
+    ),
+}
+
+BUILTIN_CLIENT_ROLE_LABELS: dict[BuiltinClientRole, str] = {
+    BuiltinClientRole.FULL: "Full access",
+    BuiltinClientRole.BILLING: "Billing only",
+    BuiltinClientRole.VIEW: "View only",
+}
+
+BUILTIN_CLIENT_ROLE_DESCRIPTIONS: dict[BuiltinClientRole, str] = {
+    BuiltinClientRole.FULL: "Everything in the portal, including the client's users.",
+    BuiltinClientRole.BILLING: "Invoices, payments, cards and billing details.",
+    BuiltinClientRole.VIEW: "Sees invoices and services; changes nothing.",
+}
+
+
+def parse_client_permissions(
+    codes: list[str] | tuple[str, ...] | frozenset[str],
+) -> frozenset[ClientPermission]:
+    """Turn stored or submitted codes into client permissions, ignoring unknown codes."""
+    known = {p.value for p in ClientPermission}
+    return frozenset(ClientPermission(c) for c in codes if c in known)
+
+
+def builtin_client_role(key: str) -> BuiltinClientRole | None:
+    """The built-in client role with this key, or None for a custom one."""
+    try:
+        return BuiltinClientRole(key)
     except ValueError:
         return None

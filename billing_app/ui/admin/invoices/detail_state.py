@@ -29,6 +29,17 @@ def _long_date(text: str, locale: str) -> str:
         return text
 
 
+def _payment_form(form: dict[str, Any]) -> PaymentForm:
+    """A payment or refund as typed in its dialog (the refund dialog also has a note)."""
+    return PaymentForm(
+        amount=str(form.get("amount", "")),
+        method=str(form.get("method", "")),
+        received_on=_received_on(form),
+        reference=str(form.get("reference", "")),
+        note=str(form.get("note", "")),
+    )
+
+
 def _received_on(form: dict[str, Any]) -> date:
     text = str(form.get("received_on", "")).strip()
     try:
@@ -232,17 +243,11 @@ class InvoiceDetailState(SessionState):
             return None
         self.errors = {}
         try:
-            data = PaymentForm(
-                amount=str(form.get("amount", "")),
-                method=str(form.get("method", "")),
-                received_on=_received_on(form),
-                reference=str(form.get("reference", "")),
-            )
             run(
                 payments.record_payment,
                 current_user(),
                 invoice_id,
-                data,
+                _payment_form(form),
                 send_receipt=_ticked(form, "send_receipt"),
             )
         except ServiceError as exc:
@@ -259,14 +264,7 @@ class InvoiceDetailState(SessionState):
             return None
         self.errors = {}
         try:
-            data = PaymentForm(
-                amount=str(form.get("amount", "")),
-                method=str(form.get("method", "")),
-                received_on=_received_on(form),
-                reference=str(form.get("reference", "")),
-                note=str(form.get("note", "")),
-            )
-            run(payments.record_refund, current_user(), invoice_id, data)
+            run(payments.record_refund, current_user(), invoice_id, _payment_form(form))
         except ServiceError as exc:
             self.errors = field_errors(exc)
             return None

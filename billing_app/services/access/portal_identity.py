@@ -1,0 +1,149 @@
+"""Who is signed in to the portal and what they may do: a client user, their memberships and the
+one client their session is looking at (docs/architecture.md, "Two identity realms").
+
+A ``ClientUser`` holds no staff permission: passed to a staff use case, ``require`` refuses it.
+Portal use cases call ``require_client``: it answers the client the session looks at (from the
+server-side session, never from the browser) and refuses a permission the role lacks.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlmodel import Session, col, select
+
+from billing_app.db.customers import Client
+from billing_app.db.portal import ClientMembership, ClientRole, PortalUser
+from billing_app.domain.permissions import (
+    BUILTIN_CLIENT_ROLE_LABELS,
+    BUILTIN_CLIENT_ROLE_PERMISSIONS,
+    ClientPermission,
+    Permission,
+    builtin_client_role,
+    parse_client_permissions,
+)
+from billing_app.services.common.actors import NOT_ALLOWED, Actor
+from billing_app.services.common.errors import NotAllowed, NotFound
+
+CUSTOM = "custom"
+NOT_FOUND = "Not found."
+
+
+@dataclass(frozen=True)
+class Membership:
+    """A client user's access to one client."""
+
+    client_id: int
+    client_name: str
+    brand_id: int | None
+    role_key: str
+    role_label: str
+    permissions: frozenset[ClientPermission]
+
+
+@dataclass(frozen=True)
+class ClientUser:
+    """A signed-in, active client user, looking at one of their clients (``client_id``)."""
+
+    id: int
+    name: str
+    email: str
+    memberships: tuple[Membership, ...]
+    client_id: int
+    ip: str = ""
+    # The portal_session row acted through (None outside a browser session).
+    session_id: int | None = None
+
+    @property
+    def membership(self) -> Membership:
+        """The membership of the client the session looks at."""
+        for membership in self.memberships:
+            if membership.client_id == self.client_id:
+                return membership
+        raise NotFound(NOT_FOUND)
+
+    def may(self, permission: ClientPermission) -> bool:
+        """Whether the role on the current client grants ``permission``."""
+        return any(
+            m.client_id == self.client_id and permission in m.permissions for m in self.memberships
+        )
+
+    def can(self, permission: Permission) -> bool:
+        """A client user holds no staff permission (staff use cases refuse them)."""
+        del permission
+        return False
+
+    def actor(self) -> Actor:
+        return Actor(user_id=None, label=f"{self.email} (client user)", ip=self.ip)
+
+
+def require_client(actor: ClientUser, permission: ClientPermission) -> int:
+    """The client ``actor`` acts for, if their role there grants ``permission``."""
+    if not actor.may(permission):
+        raise NotAllowed(NOT_ALLOWED)
+    return actor.client_id
+
+
+def role_of_membership(
+    session: Session, membership: ClientMembership
+) -> tuple[str, frozenset[ClientPermission]]:
+    """The label and permissions of a membership's client role."""
+    builtin = builtin_client_role(membership.role_key)
+    if builtin is not None:
+        return BUILTIN_CLIENT_ROLE_LABELS[builtin], BUILTIN_CLIENT_ROLE_PERMISSIONS[builtin]
+    role = session.get(ClientRole, membership.client_role_id) if membership.client_role_id else None
+    if role is None:
+        return "No role", frozenset()
+    return role.name, parse_client_permissions(role.permissions.split())
+
+
+def memberships_of(session: Session, user_id: int) -> tuple[Membership, ...]:
+    """Every client the user belongs to (archived clients excluded), by company name."""
+    rows = session.exec(
+        select(ClientMembership, Client)
+        .join(Client, col(Client.id) == col(ClientMembership.client_id))
+        .where(col(ClientMembership.portal_user_id) == user_id)
+        .where(col(Client.status) != "archived")
+        .order_by(col(Client.company), col(Client.id))
+    ).all()
+    memberships = []
+    for membership, client in rows:
+        label, permissions = role_of_membership(session, membership)
+        assert client.id is not None
+        memberships.append(
+            Membership(
+                client_id=client.id,
+                client_name=client.company,
+                brand_id=client.brand_id,
+                role_key=membership.role_key,
+                role_label=label,
+                permissions=permissions,
+            )
+        )
+    return tuple(memberships)
+
+
+def client_user_from(
+    session: Session,
+    user: PortalUser,
+    client_id: int | None,
+    *,
+    ip: str = "",
+    session_id: int | None = None,
+) -> ClientUser | None:
+    """The client user looking at ``client_id`` (their first client when it is None or no
+    longer theirs); None when they belong to no client any more."""
+    memberships = memberships_of(session, user.id or 0)
+    if not memberships:
+        return None
+    chosen = next((m for m in memberships if m.client_id == client_id), memberships[0])
+    assert user.id is not None
+    return ClientUser(
+        id=user.id,
+        name=user.name,
+        email=user.email,
+        memberships=memberships,
+        client_id=chosen.client_id,
+        ip=ip,
+        session_id=session_id,
+    )
