@@ -62,6 +62,7 @@ from billing_app.adapters.pdf_layout import (
     release_fonts,
 )
 from billing_app.adapters.svg import check_svg
+from billing_app.domain.colors import luminance, tint
 from billing_app.domain.invoice_math import TaxSummary
 from billing_app.domain.money import Money, currency_exponent, format_money
 from billing_app.i18n import N_, gettext
@@ -440,37 +441,16 @@ def _money_format(currency: str, locale: str) -> _MoneyFormat:
     return _MoneyFormat(currency, locale)
 
 
-def _tint(color: Color, strength: float) -> Color:
-    """`color` mixed with white: strength 1 is the colour, 0 is white."""
-    r, g, b = color
-    return (
-        round(255 - (255 - r) * strength),
-        round(255 - (255 - g) * strength),
-        round(255 - (255 - b) * strength),
-    )
-
-
-def _luminance(color: Color) -> float:
-    """WCAG 2 relative luminance."""
-
-    def channel(value: int) -> float:
-        c = value / 255
-        return c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4
-
-    r, g, b = color
-    return 0.2126 * channel(r) + 0.7152 * channel(g) + 0.0722 * channel(b)
-
-
 def _readable_on(color: Color) -> Color:
     """White or ink, whichever reads better on `color`."""
-    return _WHITE if _luminance(color) < 0.45 else _INK
+    return _WHITE if luminance(color) < 0.45 else _INK
 
 
 def _legible_on_white(color: Color) -> Color:
     """`color`, darkened until its contrast with white is at least 4.5:1 (WCAG AA)."""
     r, g, b = color
     for _ in range(20):
-        if 1.05 / (_luminance((r, g, b)) + 0.05) >= 4.5:
+        if 1.05 / (luminance((r, g, b)) + 0.05) >= 4.5:
             break
         r, g, b = round(r * 0.9), round(g * 0.9), round(b * 0.9)
     return (r, g, b)
@@ -1104,7 +1084,7 @@ class _Renderer:
 
         card_x = _RIGHT - card_w
         card_h = 24.0
-        canvas.fill(card_x, top, card_w, card_h, _tint(self.primary, 0.07))
+        canvas.fill(card_x, top, card_w, card_h, tint(self.primary, 0.07))
         canvas.fill(card_x, top, 1.2, card_h, self.accent)
         inner = card_x + 5.5
         canvas.text(
@@ -1333,7 +1313,7 @@ class _Renderer:
             canvas.text(x + 3, baseline(y - 1.2, _BODY), label, _BODY, color=_MUTED)
             canvas.text(_RIGHT - 3, baseline(y - 1.2, _BODY), refunded, _BODY, align="R")
             y += _TOTALS_STEP
-        canvas.fill(x, y, _TOTALS_WIDTH, 9.0, _tint(self.accent, 0.1))
+        canvas.fill(x, y, _TOTALS_WIDTH, 9.0, tint(self.accent, 0.1))
         canvas.fill(x, y, 1.0, 9.0, self.accent)
         due = self.money(doc.amount_due)
         canvas.text(

@@ -1,0 +1,112 @@
+"""How the portal looks: the brand of the page's host, else of the signed-in client, else the
+default brand (docs/architecture.md, "White label"). For looks only, never for access: a
+non-browser client can send any host.
+
+What is returned is what a client may see of a brand (name, logo, colours as a theme, support
+contacts, footer, bank details, portal address) and nothing else.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlmodel import Session, col, func, select
+
+from billing_app.db.customers import Client
+from billing_app.db.invoicing import Brand
+from billing_app.domain.colors import accent_scale
+from billing_app.services.agency.branding import default_brand
+from billing_app.settings import Settings, get_settings
+
+PORTAL_PATH = "/portal"
+
+
+@dataclass(frozen=True)
+class BankDetails:
+    account_holder: str
+    iban: str
+    bic: str
+    details: str
+
+    @property
+    def given(self) -> bool:
+        return bool(self.account_holder or self.iban or self.bic or self.details)
+
+
+@dataclass(frozen=True)
+class BrandLook:
+    """A brand as its clients see it in the portal."""
+
+    brand_id: int
+    name: str
+    logo_key: str
+    primary_color: str
+    theme: dict[str, str]
+    support_email: str
+    support_url: str
+    footer: str
+    bank: BankDetails
+    portal_url: str  # the portal's address under this brand (its custom domain when set)
+
+
+def host_of(netloc: str) -> str:
+    """The host name of a ``host[:port]`` netloc, lower-cased, without a trailing dot."""
+    host = netloc.strip().lower()
+    if host.startswith("["):  # an IPv6 literal never names a brand
+        return ""
+    return host.split(":", 1)[0].rstrip(".")
+
+
+def portal_base_url(brand: Brand, settings: Settings | None = None) -> str:
+    """Where this brand's clients open the portal: https on its custom domain, else the app's
+    public base URL."""
+    if brand.custom_domain:
+        return f"https://{brand.custom_domain}{PORTAL_PATH}"
+    return f"{(settings or get_settings()).public_base_url}{PORTAL_PATH}"
+
+
+def _look(brand: Brand, settings: Settings | None) -> BrandLook:
+    assert brand.id is not None
+    return BrandLook(
+        brand_id=brand.id,
+        name=brand.name,
+        logo_key=brand.logo_key,
+        primary_color=brand.primary_color,
+        theme=accent_scale(brand.primary_color),
+        support_email=brand.support_email,
+        support_url=brand.support_url,
+        footer=brand.email_footer,
+        bank=BankDetails(
+            account_holder=brand.bank_account_holder,
+            iban=brand.bank_iban,
+            bic=brand.bank_bic,
+            details=brand.bank_details,
+        ),
+        portal_url=portal_base_url(brand, settings),
+    )
+
+
+def brand_of_host(session: Session, netloc: str) -> Brand | None:
+    """The brand whose custom domain is this host, if any."""
+    host = host_of(netloc)
+    if not host:
+        return None
+    return session.exec(select(Brand).where(func.lower(col(Brand.custom_domain)) == host)).first()
+
+
+def portal_look(
+    session: Session,
+    *,
+    netloc: str = "",
+    client_id: int | None = None,
+    settings: Settings | None = None,
+) -> BrandLook:
+    """The look of a portal page: the host's brand, else the client's, else the default."""
+    brand = brand_of_host(session, netloc)
+    if brand is None and client_id is not None:
+        client = session.get(Client, client_id)
+        if client is not None and client.brand_id is not None:
+            brand = session.get(Brand, client.brand_id)
+    if brand is None:
+        brand = default_brand(session)
+    return _look(brand, settings)
