@@ -1,0 +1,232 @@
+"""Invoices as a client user sees them in the portal: what they owe, the list, one invoice as it
+was sent, and its PDF.
+
+Every query is scoped by the client the portal session looks at (``require_client``), never by
+an id from the browser: another client's invoice, a draft, or an id that does not exist all
+give the same NotFound (docs/security.md, "Portal"). Nothing here names a staff member.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+import sqlalchemy as sa
+from sqlmodel import Session, col, func, select
+
+from billing_app.db.invoicing import Invoice, InvoicePayment
+from billing_app.domain.lifecycle import InvoiceStatus
+from billing_app.domain.money import Money
+from billing_app.domain.permissions import ClientPermission
+from billing_app.services.access.portal_identity import NOT_FOUND, ClientUser, require_client
+from billing_app.services.agency.branding import agency_today, get_agency
+from billing_app.services.common.clock import Clock, system_clock
+from billing_app.services.common.errors import NotFound
+from billing_app.services.common.listing import ListRequest, Page, keyset_page, like_pattern
+from billing_app.services.invoicing import documents, payments
+from billing_app.services.invoicing.queries import effective_status
+from billing_app.services.invoicing.settlement import (
+    is_collectible_sql,
+    outstanding_sql,
+    shown_settlement,
+)
+from billing_app.services.invoicing.views import PdfFile, client_timeline
+
+# The portal's invoice tabs: everything sent, what is still to pay, what is settled.
+PORTAL_FILTERS = ("all", "due", "paid")
+SETTLED = (
+    InvoiceStatus.PAID.value,
+    InvoiceStatus.REFUNDED.value,
+    InvoiceStatus.PARTIALLY_REFUNDED.value,
+)
+RECENT_PAYMENTS = 5
+
+
+@dataclass(frozen=True)
+class PortalInvoiceRow:
+    id: int
+    number: str
+    status: str  # effective: overdue when collectible and past its due date
+    issue_date: date
+    due_date: date
+    total: Money
+    due: Money
+
+
+@dataclass(frozen=True)
+class PortalPayment:
+    """A payment or refund as the client sees it (no staff name, no internal note)."""
+
+    invoice_id: int
+    invoice_number: str
+    kind: str  # payment, refund, reversal
+    method: str
+    received_on: date
+    amount: Money
+
+
+@dataclass(frozen=True)
+class PortalOverview:
+    due_by_currency: list[Money]
+    unpaid: int
+    overdue: int
+    recent_payments: list[PortalPayment]
+
+
+@dataclass(frozen=True)
+class PortalInvoice:
+    """One invoice as it was sent (its frozen snapshot) and where it stands now."""
+
+    id: int
+    number: str
+    status: str
+    currency: str
+    locale: str
+    snapshot: dict[str, Any]
+    total: Money
+    paid: Money
+    refunded: Money
+    due: Money
+    void_reason: str
+    payments: list[PortalPayment] = field(default_factory=list)
+    events: list[tuple[str, str]] = field(default_factory=list)  # (ISO time, message)
+
+
+def _sent(client_id: int) -> list[Any]:
+    """The client's invoices a client may see: every one but drafts."""
+    return [col(Invoice.client_id) == client_id, col(Invoice.status) != InvoiceStatus.DRAFT]
+
+
+def _today(session: Session, clock: Clock) -> date:
+    return agency_today(get_agency(session, clock=clock), clock)
+
+
+def _visible_invoice(session: Session, actor: ClientUser, invoice_id: int) -> Invoice:
+    client_id = require_client(actor, ClientPermission.INVOICES_VIEW)
+    invoice = session.get(Invoice, invoice_id) if 0 < invoice_id < 2**63 else None
+    if invoice is None or invoice.client_id != client_id or invoice.status == InvoiceStatus.DRAFT:
+        raise NotFound(NOT_FOUND)
+    return invoice
+
+
+def _payment(row: InvoicePayment, number: str) -> PortalPayment:
+    return PortalPayment(
+        invoice_id=row.invoice_id,
+        invoice_number=number,
+        kind=row.kind,
+        method=payments.METHODS.get(row.method, row.method),
+        received_on=row.received_on,
+        amount=Money(row.amount_minor, row.currency),
+    )
+
+
+def portal_overview(
+    session: Session, actor: ClientUser, *, clock: Clock = system_clock
+) -> PortalOverview:
+    """What the client owes (per currency, never mixed), how many invoices are unpaid and
+    overdue, and their latest payments."""
+    client_id = require_client(actor, ClientPermission.INVOICES_VIEW)
+    today = _today(session, clock)
+    owed = outstanding_sql()
+    due_rows = session.exec(
+        select(
+            Invoice.currency,
+            func.sum(owed),
+            func.count(),
+            func.sum(sa.case((col(Invoice.due_date) < today, 1), else_=0)),
+        )
+        .where(*_sent(client_id), is_collectible_sql())
+        .group_by(col(Invoice.currency))
+        .order_by(col(Invoice.currency))
+    ).all()
+    recent = session.exec(
+        select(InvoicePayment, Invoice.number)
+        .join(Invoice, col(Invoice.id) == col(InvoicePayment.invoice_id))
+        .where(*_sent(client_id))
+        .order_by(col(InvoicePayment.received_on).desc(), col(InvoicePayment.id).desc())
+        .limit(RECENT_PAYMENTS)
+    ).all()
+    return PortalOverview(
+        due_by_currency=[Money(int(amount or 0), cur) for cur, amount, _, _ in due_rows],
+        unpaid=sum(int(n) for _, _, n, _ in due_rows),
+        overdue=sum(int(n or 0) for _, _, _, n in due_rows),
+        recent_payments=[_payment(p, number or "") for p, number in recent],
+    )
+
+
+PORTAL_SORTS = {"date": col(Invoice.issue_date), "due": col(Invoice.due_date)}
+
+
+def list_client_invoices(
+    session: Session, actor: ClientUser, request: ListRequest, *, clock: Clock = system_clock
+) -> Page[PortalInvoiceRow]:
+    """A page of the client's sent invoices, newest first by default; filter "status" (all,
+    due, paid) and search by number, in SQL, paged by keyset."""
+    client_id = require_client(actor, ClientPermission.INVOICES_VIEW)
+    today = _today(session, clock)
+    conditions = _sent(client_id)
+    status = request.filter("status", "all")
+    if status == "due":
+        conditions.append(is_collectible_sql())
+    elif status == "paid":
+        conditions.append(col(Invoice.status).in_(SETTLED))
+    if request.term:
+        conditions.append(
+            func.lower(col(Invoice.number)).like(like_pattern(request.term), escape="\\")
+        )
+    sort = request.sort if request.sort in PORTAL_SORTS else "date"
+    page = keyset_page(
+        session,
+        sa.select(Invoice, outstanding_sql()).where(*conditions),
+        sa.select(func.count()).select_from(Invoice).where(*conditions),
+        [PORTAL_SORTS[sort], col(Invoice.id)],
+        request,
+    )
+    return page.map(
+        lambda row: PortalInvoiceRow(
+            id=row[0].id or 0,
+            number=row[0].number or "",
+            status=effective_status(row[0], today),
+            issue_date=row[0].issue_date,
+            due_date=row[0].due_date,
+            total=Money(row[0].total_minor, row[0].currency),
+            due=Money(int(row[1]), row[0].currency),
+        )
+    )
+
+
+def client_invoice(
+    session: Session, actor: ClientUser, invoice_id: int, *, clock: Clock = system_clock
+) -> PortalInvoice:
+    """One of the client's invoices as it was sent, with what is paid and due now, its
+    payments and refunds, and its client-visible history."""
+    invoice = _visible_invoice(session, actor, invoice_id)
+    assert invoice.id is not None
+    settlement = shown_settlement(invoice)
+    entries = payments.payments_of(session, invoice.id)
+    return PortalInvoice(
+        id=invoice.id,
+        number=invoice.number or "",
+        status=effective_status(invoice, _today(session, clock)),
+        currency=invoice.currency,
+        locale=invoice.locale,
+        snapshot=json.loads(invoice.snapshot) if invoice.snapshot else {},
+        total=settlement.total,
+        paid=settlement.amount_paid,
+        refunded=settlement.amount_refunded,
+        due=settlement.outstanding,
+        void_reason=invoice.void_reason,
+        payments=[_payment(p, invoice.number or "") for p in entries],
+        events=[(e.at.isoformat(), e.message) for e in client_timeline(session, invoice.id)],
+    )
+
+
+def client_invoice_pdf(
+    session: Session, actor: ClientUser, invoice_id: int, *, original: bool = False
+) -> PdfFile:
+    """The PDF of one of the client's sent invoices (as it stands now, or as sent)."""
+    invoice = _visible_invoice(session, actor, invoice_id)
+    data = documents.pdf_of(session, invoice, original=original)
+    return PdfFile(data=data, filename=documents.pdf_filename(invoice))
