@@ -174,3 +174,34 @@ class PortalInvitation(SQLModel, table=True):
     expires_at: datetime = Field(sa_column=_ts())
     accepted_at: datetime | None = Field(default=None, sa_column=_ts(nullable=True))
     revoked_at: datetime | None = Field(default=None, sa_column=_ts(nullable=True))
+
+
+class CancellationRequest(SQLModel, table=True):
+    """A client user's request to cancel a subscription, and the agency's answer. At most one
+    pending request per subscription (a partial unique index)."""
+
+    __tablename__ = "cancellation_request"
+    __table_args__ = (
+        sa.Index(
+            "uq_cancellation_request_pending",
+            "subscription_id",
+            unique=True,
+            sqlite_where=sa.text("status = 'pending'"),
+            postgresql_where=sa.text("status = 'pending'"),
+        ),
+        sa.Index("ix_cancellation_request_client", "client_id", "status"),
+        {"extend_existing": True},
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    subscription_id: int = Field(foreign_key="subscription.id")
+    client_id: int = Field(foreign_key="client.id")
+    requested_by_id: int | None = Field(default=None, foreign_key="portal_user.id")
+    requested_by: str = Field(default="", max_length=320)  # the client user's email
+    reason: str = Field(default="", sa_column=sa.Column(sa.Text(), nullable=False))
+    status: str = Field(default="pending", max_length=16)  # CancellationStatus
+    requested_at: datetime = Field(sa_column=_ts())
+    decided_at: datetime | None = Field(default=None, sa_column=_ts(nullable=True))
+    decided_by: str = Field(default="", max_length=320)  # staff, as the audit names them
+    decision: str = Field(default="", max_length=16)  # now | period_end when approved
+    message: str = Field(default="", sa_column=sa.Column(sa.Text(), nullable=False))

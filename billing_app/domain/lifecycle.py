@@ -289,3 +289,20 @@ def is_running(status: SubscriptionStatus) -> bool:
 def renews(status: SubscriptionStatus) -> bool:
     """A renewal invoice is generated at the next renewal date in this status."""
     return status in {SubscriptionStatus.ACTIVE, SubscriptionStatus.PAST_DUE}
+
+
+class CancellationStatus(StrEnum):
+    """A client's request to cancel a subscription: pending until the agency approves (now or
+    at the end of the period) or declines it, or the client withdraws it."""
+
+    PENDING = "pending"
+    APPROVED = "approved"
+    DECLINED = "declined"
+    WITHDRAWN = "withdrawn"
+
+
+class CancellationTiming(StrEnum):
+    """When an approved cancellation takes effect."""
+
+    NOW = "now"
+    PERIOD_END = "period_end"

@@ -29,7 +29,9 @@ from .test_invoicing import draft, send, world
 __all__ = ["world"]
 
 
-def client_user(client_id: int, role: BuiltinClientRole = BuiltinClientRole.FULL) -> ClientUser:
+def client_user(
+    client_id: int, role: BuiltinClientRole = BuiltinClientRole.FULL, user_id: int = 1
+) -> ClientUser:
     membership = Membership(
         client_id=client_id,
         client_name="Client",
@@ -39,7 +41,11 @@ def client_user(client_id: int, role: BuiltinClientRole = BuiltinClientRole.FULL
         permissions=BUILTIN_CLIENT_ROLE_PERMISSIONS[role],
     )
     return ClientUser(
-        id=1, name="Jürgen", email="j@cafe.test", memberships=(membership,), client_id=client_id
+        id=user_id,
+        name="Jürgen",
+        email="j@cafe.test",
+        memberships=(membership,),
+        client_id=client_id,
     )
 
 

@@ -493,3 +493,16 @@ def end_due_cancellations(session: Session, actor: Acting, *, clock: Clock = sys
         _save(session, sub, clock)
         _event(session, actor, sub, "ended", "The paid-for period is over", clock)
     return len(subs)
+
+
+def record_event(
+    session: Session,
+    actor: Acting,
+    sub: Subscription,
+    action: str,
+    details: str,
+    clock: Clock = system_clock,
+) -> None:
+    """Write a subscription's history entry and audit entry for something decided elsewhere
+    (a client's cancellation request in the portal)."""
+    _event(session, actor, sub, action, details, clock)
