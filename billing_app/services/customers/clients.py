@@ -173,7 +173,7 @@ def _clean_country(raw: str) -> str:
     return country
 
 
-def _check_client(data: ClientInput, checks: FieldChecks) -> CleanClient:
+def check_client(data: ClientInput, checks: FieldChecks) -> CleanClient:
     """Check and normalise every field of a client's details, keeping each field's problem in
     ``checks`` (the caller raises them together); the result is only meaningful when no check
     failed."""
@@ -228,7 +228,7 @@ def validate_client(data: ClientInput) -> CleanClient:
     """Check and normalise a client's details; raises one ValidationFailed naming every field
     with a problem (its message and field are the first one)."""
     checks = FieldChecks()
-    clean = _check_client(data, checks)
+    clean = check_client(data, checks)
     checks.raise_if_failed()
     return clean
 
@@ -240,14 +240,14 @@ def search_text_of(company: str, contact: str, email: str, sites: Sequence[tuple
     return " ".join(p.lower() for p in parts if p)[:2000]
 
 
-def _email_taken(session: Session, email: str, except_id: int | None = None) -> bool:
+def email_taken(session: Session, email: str, except_id: int | None = None) -> bool:
     query = select(Client.id).where(col(Client.email) == email)
     if except_id is not None:
         query = query.where(col(Client.id) != except_id)
     return session.exec(query).first() is not None
 
 
-def _apply(client: Client, clean: CleanClient) -> None:
+def apply_details(client: Client, clean: CleanClient) -> None:
     client.company = clean.company
     client.email = clean.email
     client.contact_name = clean.contact_name
@@ -273,8 +273,8 @@ def create_client(
     """Add a client and its websites in one step; nothing is written if any field is wrong."""
     require(actor, Permission.CLIENTS_WRITE)
     checks = FieldChecks()
-    clean = _check_client(data, checks)
-    if not checks.failed("email") and _email_taken(session, clean.email):
+    clean = check_client(data, checks)
+    if not checks.failed("email") and email_taken(session, clean.email):
         checks.add("email", f"A client with the email {clean.email} exists.")
     checks.raise_if_failed()
     return insert_clean_client(session, actor, clean, clock=clock)
@@ -286,7 +286,7 @@ def insert_clean_client(
     """Write a checked client (create_client and the CSV import, which checked the actor)."""
     now = clock.now()
     client = Client(status=clean.status, created_at=now, updated_at=now, company="", email="")
-    _apply(client, clean)
+    apply_details(client, clean)
     session.add(client)
     session.flush()
     assert client.id is not None
@@ -360,8 +360,8 @@ def update_client(
     if client.status == "archived":
         data.status = "inactive"
     checks = FieldChecks()
-    clean = _check_client(data, checks)
-    if not checks.failed("email") and _email_taken(session, clean.email, except_id=client_id):
+    clean = check_client(data, checks)
+    if not checks.failed("email") and email_taken(session, clean.email, except_id=client_id):
         checks.add("email", f"A client with the email {clean.email} exists.")
     if not checks.failed("currency") and clean.currency != client.currency:
         used = session.exec(
@@ -395,7 +395,7 @@ def update_client(
             session.add(row)
     if client.status != "archived":
         client.status = clean.status
-    _apply(client, clean)
+    apply_details(client, clean)
     client.updated_at = now
     session.add(client)
     audit.record(
