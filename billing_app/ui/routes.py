@@ -188,7 +188,10 @@ PAGES: tuple[Page, ...] = (
         SUBSCRIPTIONS,
         "Subscriptions",
         f"{_ADMIN}.subscriptions.subscriptions:subscriptions_page",
-        (f"{_ADMIN}.subscriptions.state:SubscriptionsState.load",),
+        (
+            f"{_ADMIN}.subscriptions.state:SubscriptionsState.load",
+            f"{_ADMIN}.subscriptions.cancellations:CancellationRequestsState.load",
+        ),
     ),
     Page(
         ACCOUNT,

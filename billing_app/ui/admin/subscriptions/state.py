@@ -9,7 +9,12 @@ import reflex as rx
 
 from billing_app.domain.lifecycle import SubscriptionStatus
 from billing_app.domain.permissions import FIGURE_PERMISSIONS, Permission
-from billing_app.services.catalog import product_queries, recurring_revenue, subscription_queries
+from billing_app.services.catalog import (
+    portal_services,
+    product_queries,
+    recurring_revenue,
+    subscription_queries,
+)
 from billing_app.services.catalog import subscriptions as subscriptions_service
 from billing_app.services.common.errors import ServiceError
 from billing_app.services.common.listing import MAX_PER_PAGE, ListRequest, Page
@@ -64,6 +69,8 @@ class SubscriptionsState(ListState, SessionState):
     history_title: str = ""
     history_summary: dict[str, str] = {}
     history: list[dict[str, str]] = []
+    # Subscriptions whose client asked to cancel in the portal (server side only).
+    _requested: list[int] = []
 
     def _fetch(self, user: Any, request: ListRequest) -> Page[Any]:
         if self.scope:
@@ -79,7 +86,13 @@ class SubscriptionsState(ListState, SessionState):
                 {"value": str(p.id), "label": p.name}
                 for p in run(product_queries.list_products, user, everything).rows
             ]
-        return run(subscription_queries.list_subscriptions, user, request)
+        page = run(subscription_queries.list_subscriptions, user, request)
+        scope = to_int(self.scope, 0) if self.scope else None
+        self._requested = [
+            r.subscription_id
+            for r in run(portal_services.pending_cancellations, user, client_id=scope)
+        ]
+        return page
 
     def _row(self, user: Any, r: subscription_queries.SubscriptionRow) -> dict[str, str]:
         running = r.status in recurring_revenue.RUNNING and r.kind == "recurring"
@@ -102,7 +115,9 @@ class SubscriptionsState(ListState, SessionState):
                 if p
             ),
             "status": "one-time" if r.kind == "one_time" else r.status,
-            "status_label": _status_label(r),
+            "status_label": "Cancellation requested"
+            if r.id in self._requested
+            else _status_label(r),
             "amount": money(r.amount),
             "interval": r.interval_label.capitalize(),
             "mrr": figure(r.mrr) if r.kind == "recurring" else "—",

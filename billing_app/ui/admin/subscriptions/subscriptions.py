@@ -7,6 +7,7 @@ import reflex as rx
 
 from billing_app.domain.permissions import FIGURE_PERMISSIONS
 from billing_app.ui.admin.shell import admin_page
+from billing_app.ui.admin.subscriptions.cancellations import cancellation_requests_panel
 from billing_app.ui.admin.subscriptions.state import SubscriptionsState
 from billing_app.ui.kit.forms import field_error, form_alert
 from billing_app.ui.kit.layout import field_label
@@ -265,6 +266,7 @@ def history_dialog() -> rx.Component:
 
 def _content() -> rx.Component:
     return rx.vstack(
+        cancellation_requests_panel(),
         resource_toolbar(ALL_SUBSCRIPTIONS),
         resource_table(ALL_SUBSCRIPTIONS),
         change_dialog(),
