@@ -13,7 +13,10 @@ from billing_app.api import edge
 from billing_app.api.routes import build_api
 from billing_app.api.startup import secret_key_lifespan
 from billing_app.jobs.consumer import consumer_lifespan
+from billing_app.ui import routes
+from billing_app.ui.portal.frame import portal_title
 from billing_app.ui.routes import PAGES
+from billing_app.ui.session.portal import PortalSessionBinding
 from billing_app.ui.session.staff import SessionBinding
 
 
@@ -30,18 +33,23 @@ app = rx.App(
     # Our routes first, then the edge middleware around everything (cookies kept out of
     # Reflex's state, uploads authorised from their own request).
     api_transformer=[build_api(), edge.Edge],
+    # Plain toasts (dark text on white, a coloured icon): sonner's rich colours put green or
+    # red text on a tint below the 4.5:1 contrast small text needs.
+    toaster=rx.toast.provider(rich_colors=False, close_button=True),
 )
 edge.bind_app(app)
 app.add_middleware(SessionBinding(), index=0)
+app.add_middleware(PortalSessionBinding(), index=1)  # the client portal's realm
 app.register_lifespan_task(secret_key_lifespan)  # first (docs/security.md item 48)
 app.register_lifespan_task(consumer_lifespan)
 app.register_lifespan_task(log_redaction.redaction_lifespan)
 log_redaction.install()
 
 for page in PAGES:
+    in_portal = page.path == routes.PORTAL or page.path.startswith(routes.PORTAL + "/")
     app.add_page(
         resolve(page.view),
         route=page.path,
-        title=page.title,
+        title=portal_title(page.title) if in_portal else page.title,
         on_load=[resolve(handler) for handler in page.on_load] or None,
     )

@@ -31,6 +31,9 @@ class Settings(BaseSettings):
     # Sessions (docs/architecture.md).
     session_idle_minutes: int = 60
     session_absolute_hours: int = 12
+    # Client portal sessions (docs/security.md item 45): their own, shorter idle limit.
+    portal_session_idle_minutes: int = 30
+    portal_session_absolute_hours: int = 12
     cookie_secure: bool | None = None
 
     # Sign-in throttling (docs/security.md items 18, 40): per account, per client address, and

@@ -250,16 +250,19 @@ def upgrade() -> None:
         batch_op.add_column(sa.Column("bank_details", sa.Text(), server_default="", nullable=False))
 
 
-def downgrade() -> None:
-    with op.batch_alter_table("brand", schema=None) as batch_op:
-        batch_op.drop_column("bank_details")
-        batch_op.drop_column("bank_bic")
-        batch_op.drop_column("bank_iban")
-        batch_op.drop_column("bank_account_holder")
+def _drop_columns(table: str, *columns: str) -> None:
+    """Drop columns in place: SQLite (3.35+) can, and rebuilding ``brand`` would drop a table
+    other tables reference while foreign keys are enforced."""
+    for column in columns:
+        if op.get_bind().dialect.name == "sqlite":
+            op.execute(f'ALTER TABLE {table} DROP COLUMN "{column}"')
+        else:
+            op.drop_column(table, column)
 
-    with op.batch_alter_table("agency_settings", schema=None) as batch_op:
-        batch_op.drop_column("client_require_2fa")
-        batch_op.drop_column("client_default_role")
+
+def downgrade() -> None:
+    _drop_columns("brand", "bank_details", "bank_bic", "bank_iban", "bank_account_holder")
+    _drop_columns("agency_settings", "client_require_2fa", "client_default_role")
 
     with op.batch_alter_table("portal_session", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_portal_session_user_id"))

@@ -41,6 +41,11 @@ SUBJECTS: dict[str, str] = {
     "receipt": N_("Receipt for invoice {number} from {sender_name}"),
     "payment_reminder": N_("Reminder: invoice {number} from {sender_name}"),
     "invoice_voided": N_("Invoice {number} from {sender_name} was voided"),
+    "portal_password_reset": N_("Reset your {sender_name} client portal password"),
+    "portal_password_changed": N_("Your {sender_name} client portal password was changed"),
+    "portal_account_changed": N_("Security notice for your {sender_name} client portal account"),
+    "portal_invitation": N_("Your invitation to {client_name}'s account with {brand_name}"),
+    "portal_access_granted": N_("You now have access to {client_name} in {brand_name}'s portal"),
 }
 
 

@@ -1,10 +1,12 @@
-"""Our two cookies, both HttpOnly, SameSite=Lax, path /, set only by our backend routes:
+"""Our cookies, all HttpOnly, SameSite=Lax, path /, set only by our backend routes:
 
-- the session cookie: a random token whose SHA-256 is an ``auth_session`` row;
+- the session cookie: a random token whose SHA-256 is an ``auth_session`` row (staff);
+- the portal cookie: the same for a ``portal_session`` row (client users). Each realm reads
+  only its own cookie, against its own table (docs/security.md item 45);
 - the browser cookie: a random value that binds sign-in tickets to the browser that asked for
   them (no login CSRF, docs/security.md item 38). It carries no authority by itself.
 
-Over https both take the ``__Host-`` prefix (Secure, no Domain, path /), so a sibling domain
+Over https they take the ``__Host-`` prefix (Secure, no Domain, path /), so a sibling domain
 or a plain-http page can never set or shadow them.
 """
 
@@ -12,10 +14,12 @@ from __future__ import annotations
 
 from http.cookies import CookieError, SimpleCookie
 
+from billing_app.services.access.realms import PORTAL, STAFF
 from billing_app.services.common.tokens import new_token
 from billing_app.settings import Settings, get_settings
 
-SESSION_NAME = "billing_session"
+SESSION_NAME = STAFF.cookie
+PORTAL_NAME = PORTAL.cookie
 BROWSER_NAME = "billing_browser"
 BROWSER_MAX_AGE = 400 * 24 * 3600  # as long as browsers keep a cookie
 
@@ -27,6 +31,10 @@ def _named(name: str, settings: Settings | None = None) -> str:
 
 def session_cookie_name(settings: Settings | None = None) -> str:
     return _named(SESSION_NAME, settings)
+
+
+def portal_cookie_name(settings: Settings | None = None) -> str:
+    return _named(PORTAL_NAME, settings)
 
 
 def browser_cookie_name(settings: Settings | None = None) -> str:

@@ -2,8 +2,9 @@
 
 - ``/_event`` (the websocket): Reflex copies every handshake header into each tab's state, and
   states are kept in memory or in Redis. The ``Cookie`` header is taken out of the handshake
-  before Reflex sees it and kept on the connection's ASGI scope only, where the guard reads it
-  (``socket_cookie``). No credential ever reaches a state.
+  before Reflex sees it and kept on the connection's ASGI scope only, where the guards read it
+  (``socket_cookie``): the staff session, the portal session and the browser cookie alike. No
+  credential ever reaches a state.
 - ``/_upload``: an upload is authorised with the cookie of the upload request itself, never
   with what was remembered for the tab's websocket. While a request is in flight its cookie
   is kept under the tab's client token (``upload_cookie``); a second concurrent upload for the

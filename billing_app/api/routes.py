@@ -1,6 +1,8 @@
 """Our own HTTP routes, mounted on Reflex's backend (api_transformer): the auth cookie
-hand-off, sign-out, health and private files. Cookies are HttpOnly so page JavaScript never
-sees them (api/cookies.py).
+hand-off and sign-out of staff and of the client portal, health and private files. Cookies are
+HttpOnly so page JavaScript never sees them (api/cookies.py). Each realm's routes read only its
+own cookie: a portal cookie opens no staff route and a staff cookie no portal one
+(docs/security.md item 45).
 
 Every route is a plain function: Starlette runs it in its thread pool, so database work and
 PDF rendering never block the event loop that serves every other user (docs/security.md
@@ -9,7 +11,9 @@ item 35)."""
 from __future__ import annotations
 
 import logging
-from urllib.parse import urlsplit
+from collections.abc import Callable
+from datetime import timedelta
+from urllib.parse import unquote, urlsplit
 
 import sqlalchemy as sa
 from sqlmodel import Session
@@ -18,16 +22,19 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
 
+from billing_app.api import portal_files
 from billing_app.api.cookies import (
     BROWSER_MAX_AGE,
     browser_cookie_name,
     new_browser_id,
+    portal_cookie_name,
     session_cookie_name,
 )
 from billing_app.db.engine import get_engine, session_scope
 from billing_app.domain.numbers import parse_id
-from billing_app.services.access import auth
+from billing_app.services.access import auth, portal_auth
 from billing_app.services.access.identity import CurrentUser
+from billing_app.services.access.realms import PORTAL, STAFF
 from billing_app.settings import get_settings
 
 log = logging.getLogger(__name__)
@@ -51,42 +58,91 @@ def _safe_next(raw: str | None, default: str = "/") -> str:
     return default
 
 
+PORTAL_HOME = "/portal"
+
+
+def _safe_portal_next(raw: str | None, default: str) -> str:
+    """``_safe_next``, and a page of the portal: never a staff page, nor a path that leaves
+    the portal through dot segments."""
+    target = _safe_next(raw, default)
+    path = unquote(urlsplit(target).path)
+    in_portal = path == PORTAL_HOME or path.startswith(PORTAL_HOME + "/")
+    if not in_portal or any(part in (".", "..") for part in path.split("/")):
+        return default
+    return target
+
+
 def _no_store(response: Response) -> Response:
     response.headers["Cache-Control"] = "no-store"
     return response
 
 
-def handoff(request: Request) -> Response:
-    """Exchange a one-time login ticket for a new session cookie, then go to the app.
+def _hand_off(
+    request: Request,
+    *,
+    redeem: Callable[..., str | None],
+    cookie: str,
+    lifetime: timedelta,
+    next_url: str,
+    expired_url: str,
+) -> Response:
+    """Exchange the request's one-time ticket (``redeem``) for a new session cookie
+    ``cookie``, then go to ``next_url`` (``expired_url`` when the ticket is no good).
 
     The ticket is only honoured from the browser it was issued to (its browser cookie, which
     a top-level navigation carries, also when coming back from an identity provider): a page
     that makes someone else's browser open this URL with the attacker's ticket signs nobody
     in (docs/security.md item 38)."""
-    ticket = request.query_params.get("ticket", "")
     settings = get_settings()
     with session_scope() as session:
-        token = auth.redeem_ticket(
+        token = redeem(
             session,
-            ticket,
+            request.query_params.get("ticket", ""),
             browser=request.cookies.get(browser_cookie_name(settings), ""),
             ip=_client_ip(request),
             user_agent=request.headers.get("user-agent", ""),
             settings=settings,
         )
     if token is None:
-        return _no_store(RedirectResponse("/login?expired=1", status_code=303))
-    response = RedirectResponse(_safe_next(request.query_params.get("next")), status_code=303)
+        return _no_store(RedirectResponse(expired_url, status_code=303))
+    response = RedirectResponse(next_url, status_code=303)
     response.set_cookie(
-        session_cookie_name(settings),
+        cookie,
         token,
-        max_age=settings.session_absolute_hours * 3600,
+        max_age=int(lifetime.total_seconds()),
         httponly=True,
         secure=settings.secure_cookies,
         samesite="lax",
         path="/",
     )
     return _no_store(response)
+
+
+def handoff(request: Request) -> Response:
+    """Exchange a one-time staff login ticket for a new session cookie, then go to the app."""
+    settings = get_settings()
+    return _hand_off(
+        request,
+        redeem=auth.redeem_ticket,
+        cookie=session_cookie_name(settings),
+        lifetime=STAFF.absolute(settings),
+        next_url=_safe_next(request.query_params.get("next")),
+        expired_url="/login?expired=1",
+    )
+
+
+def portal_handoff(request: Request) -> Response:
+    """Exchange a one-time portal ticket for a new portal session cookie, then go to a page of
+    the portal (``next``: only a portal path)."""
+    settings = get_settings()
+    return _hand_off(
+        request,
+        redeem=portal_auth.redeem_ticket,
+        cookie=portal_cookie_name(settings),
+        lifetime=PORTAL.absolute(settings),
+        next_url=_safe_portal_next(request.query_params.get("next"), PORTAL_HOME),
+        expired_url=f"{PORTAL_HOME}/login?expired=1",
+    )
 
 
 def browser_cookie(request: Request) -> Response:
@@ -107,24 +163,41 @@ def browser_cookie(request: Request) -> Response:
     return _no_store(response)
 
 
-def signed_out(request: Request) -> Response:
-    """Clear the cookie (the session itself is revoked by the sign-out event or here)."""
-    settings = get_settings()
-    token = request.cookies.get(session_cookie_name(settings))
+def _sign_out(
+    request: Request, *, logout: Callable[..., None], cookie: str, next_url: str
+) -> Response:
+    """End the session of cookie ``cookie`` (``logout``), clear the cookie, go to ``next_url``."""
+    token = request.cookies.get(cookie)
     if token:
         with session_scope() as session:
-            auth.logout(session, token, ip=_client_ip(request))
-    response = RedirectResponse(
-        _safe_next(request.query_params.get("next"), "/login?signed_out=1"), status_code=303
-    )
+            logout(session, token, ip=_client_ip(request))
+    response = RedirectResponse(next_url, status_code=303)
     response.delete_cookie(
-        session_cookie_name(settings),
-        path="/",
-        secure=settings.secure_cookies,
-        httponly=True,
-        samesite="lax",
+        cookie, path="/", secure=get_settings().secure_cookies, httponly=True, samesite="lax"
     )
     return _no_store(response)
+
+
+def signed_out(request: Request) -> Response:
+    """Clear the cookie (the session itself is revoked by the sign-out event or here)."""
+    return _sign_out(
+        request,
+        logout=auth.logout,
+        cookie=session_cookie_name(),
+        next_url=_safe_next(request.query_params.get("next"), "/login?signed_out=1"),
+    )
+
+
+def portal_signed_out(request: Request) -> Response:
+    """Clear the portal cookie (its session is revoked by the sign-out event or here)."""
+    return _sign_out(
+        request,
+        logout=portal_auth.logout,
+        cookie=portal_cookie_name(),
+        next_url=_safe_portal_next(
+            request.query_params.get("next"), f"{PORTAL_HOME}/login?signed_out=1"
+        ),
+    )
 
 
 def healthz(_: Request) -> Response:
@@ -292,6 +365,14 @@ def build_api() -> Starlette:
             Route("/api/auth/handoff", handoff, methods=["GET"]),
             Route("/api/auth/signed-out", signed_out, methods=["GET"]),
             Route("/api/auth/browser", browser_cookie, methods=["GET"]),
+            Route("/api/portal/session", portal_handoff, methods=["GET"]),
+            Route("/api/portal/signed-out", portal_signed_out, methods=["GET"]),
+            Route("/api/portal/logo/{logo_key}", portal_files.portal_logo, methods=["GET"]),
+            Route(
+                "/api/portal/invoices/{invoice_id}/pdf",
+                portal_files.portal_invoice_pdf,
+                methods=["GET"],
+            ),
             Route("/healthz", healthz, methods=["GET"]),
             Route("/api/catalog/product-image/{product_id}", product_image, methods=["GET"]),
             Route("/api/invoices/{invoice_id}/pdf", invoice_pdf, methods=["GET"]),

@@ -253,3 +253,17 @@ def builtin_client_role(key: str) -> BuiltinClientRole | None:
         return BuiltinClientRole(key)
     except ValueError:
         return None
+
+
+def client_permissions_lacking(
+    held: frozenset[ClientPermission], wanted: frozenset[ClientPermission]
+) -> tuple[ClientPermissionInfo, ...]:
+    """The permissions of ``wanted`` that ``held`` lacks, in catalogue order: a client user
+    gives nobody a role stronger than their own (docs/security.md, client portal)."""
+    return tuple(info for info in CLIENT_CATALOGUE if info.permission in wanted - held)
+
+
+def is_full_access(permissions: frozenset[ClientPermission]) -> bool:
+    """Whether a client role holds every client permission (Full access, or a custom role with
+    every box ticked): a client always keeps one such user."""
+    return permissions >= ALL_CLIENT_PERMISSIONS

@@ -11,6 +11,7 @@ from huey import crontab
 from billing_app.adapters.mailer import mailer_from_settings
 from billing_app.db.engine import get_engine
 from billing_app.jobs.queue import huey
+from billing_app.services.access import portal_auth
 from billing_app.services.access.password_reset import WAKE_RESET_REQUESTS, answer_reset_requests
 from billing_app.services.common.outbox import WAKE_OUTBOX, deliver_due
 from billing_app.services.common.transactions import register_waker, run
@@ -47,5 +48,18 @@ def answer_reset_requests_periodic() -> None:
     answer_reset_requests_task.call_local()
 
 
+@huey.task(name="answer_portal_reset_requests")
+def answer_portal_reset_requests_task() -> int:
+    """Answer the queued portal "forgot password" requests (branded emails)."""
+    return run(portal_auth.answer_reset_requests)
+
+
+@huey.periodic_task(crontab(minute="*"), name="answer_portal_reset_requests_periodic")
+def answer_portal_reset_requests_periodic() -> None:
+    """Every minute: portal requests a lost task left behind."""
+    answer_portal_reset_requests_task.call_local()
+
+
 register_waker(WAKE_OUTBOX, deliver_outbox)
 register_waker(WAKE_RESET_REQUESTS, answer_reset_requests_task)
+register_waker(portal_auth.WAKE_PORTAL_RESET_REQUESTS, answer_portal_reset_requests_task)

@@ -42,6 +42,29 @@ EMAILS = "/emails"
 AUDIT = "/audit"
 ACCOUNT = "/account"
 
+# The client portal (its own realm: ui/session/portal.py). Its reset page is where the reset
+# emails of services/access/password_reset.py link to.
+PORTAL = "/portal"
+PORTAL_LOGIN = "/portal/login"
+PORTAL_FORGOT_PASSWORD = "/portal/forgot-password"
+PORTAL_RESET_PASSWORD = "/portal/reset-password"
+PORTAL_SECURITY = "/portal/security"
+PORTAL_INVOICES = "/portal/invoices"
+PORTAL_INVOICE = "/portal/invoices/[invoice_id]"
+PORTAL_SERVICES = "/portal/services"
+PORTAL_ACCOUNT = "/portal/account"
+PORTAL_USERS = "/portal/users"
+PORTAL_ACCEPT_INVITE = "/portal/accept-invite"
+
+
+def portal_invoice(invoice_id: int | str) -> str:
+    return f"{PORTAL_INVOICES}/{invoice_id}"
+
+
+def portal_invoice_pdf(invoice_id: int | str) -> str:
+    """An invoice's PDF for its client (backend route, scoped by the portal session)."""
+    return f"/api/portal/invoices/{invoice_id}/pdf"
+
 
 def client(client_id: int | str) -> str:
     return f"{CLIENTS}/{client_id}"
@@ -55,10 +78,19 @@ def invoice_edit(invoice_id: int | str) -> str:
     return f"{INVOICES}/{invoice_id}/edit"
 
 
+def _with_query(path: str, params: dict[str, str]) -> str:
+    query = "&".join(f"{key}={quote(value, safe='/')}" for key, value in params.items())
+    return f"{path}?{query}" if query else path
+
+
 def login(**params: str) -> str:
     """The sign-in page, e.g. ``login(next="/team")`` or ``login(signed_out="1")``."""
-    query = "&".join(f"{key}={quote(value, safe='/')}" for key, value in params.items())
-    return f"{LOGIN}?{query}" if query else LOGIN
+    return _with_query(LOGIN, params)
+
+
+def portal_login(**params: str) -> str:
+    """The portal's sign-in page, e.g. ``portal_login(next="/portal/invoices")``."""
+    return _with_query(PORTAL_LOGIN, params)
 
 
 # Our backend routes (api/routes.py).
@@ -90,6 +122,14 @@ def signed_out(next_url: str) -> str:
     return f"/api/auth/signed-out?next={quote(next_url)}"
 
 
+def portal_handoff(ticket: str, next_url: str) -> str:
+    return f"/api/portal/session?ticket={quote(ticket)}&next={quote(next_url)}"
+
+
+def portal_signed_out(next_url: str) -> str:
+    return f"/api/portal/signed-out?next={quote(next_url)}"
+
+
 def browser_cookie(next_url: str) -> str:
     return f"/api/auth/browser?next={quote(next_url)}"
 
@@ -106,6 +146,7 @@ class Page:
 
 
 _ADMIN = "billing_app.ui.admin"
+_PORTAL = "billing_app.ui.portal"
 _AUTH = "billing_app.ui.auth"
 
 PAGES: tuple[Page, ...] = (
@@ -137,7 +178,13 @@ PAGES: tuple[Page, ...] = (
         (f"{_ADMIN}.team.team:TeamState.load", f"{_ADMIN}.team.team:InvitationsState.load"),
     ),
     Page(
-        ROLES, "Roles", f"{_ADMIN}.team.roles:roles_page", (f"{_ADMIN}.team.roles:RolesState.load",)
+        ROLES,
+        "Roles",
+        f"{_ADMIN}.team.roles:roles_page",
+        (
+            f"{_ADMIN}.team.roles:RolesState.load",
+            f"{_ADMIN}.team.client_roles:ClientRolesState.load",
+        ),
     ),
     Page(
         EMAILS,
@@ -170,6 +217,8 @@ PAGES: tuple[Page, ...] = (
         (
             f"{_ADMIN}.clients.overview_state:ClientState.load",
             f"{_ADMIN}.subscriptions.state:SubscriptionsState.load",
+            f"{_ADMIN}.clients.users_state:ClientUsersState.load",
+            f"{_ADMIN}.clients.users_state:ClientInvitationsState.load",
         ),
     ),
     Page(
@@ -227,13 +276,83 @@ PAGES: tuple[Page, ...] = (
         SETTINGS,
         "Settings",
         f"{_ADMIN}.settings.agency:settings_page",
-        (f"{_ADMIN}.settings.agency:SettingsState.load",),
+        (
+            f"{_ADMIN}.settings.agency:SettingsState.load",
+            f"{_ADMIN}.settings.portal:PortalSettingsState.load",
+        ),
     ),
     Page(
         BRANDS,
         "Brands",
         f"{_ADMIN}.settings.brands:brands_page",
         (f"{_ADMIN}.settings.brands:BrandsState.load",),
+    ),
+    # The client portal: its own realm (ui/session/portal.py), titled by the brand.
+    Page(
+        PORTAL,
+        "Overview",
+        f"{_PORTAL}.overview:portal_overview_page",
+        (f"{_PORTAL}.overview:PortalOverviewState.load",),
+    ),
+    Page(
+        PORTAL_INVOICES,
+        "Invoices",
+        f"{_PORTAL}.invoices:portal_invoices_page",
+        (f"{_PORTAL}.invoices:PortalInvoicesState.load",),
+    ),
+    Page(
+        PORTAL_INVOICE,
+        "Invoice",
+        f"{_PORTAL}.invoice:portal_invoice_page",
+        (f"{_PORTAL}.invoice:PortalInvoiceState.load",),
+    ),
+    Page(
+        PORTAL_SERVICES,
+        "Products & services",
+        f"{_PORTAL}.services:portal_services_page",
+        (f"{_PORTAL}.services:PortalServicesState.load",),
+    ),
+    Page(
+        PORTAL_LOGIN,
+        "Sign in",
+        f"{_PORTAL}.login:portal_login_page",
+        (f"{_PORTAL}.login:PortalLoginState.load",),
+    ),
+    Page(
+        PORTAL_FORGOT_PASSWORD,
+        "Forgot your password",
+        f"{_PORTAL}.login:portal_forgot_page",
+        (f"{_PORTAL}.login:PortalForgotState.load",),
+    ),
+    Page(
+        PORTAL_RESET_PASSWORD,
+        "Choose a new password",
+        f"{_PORTAL}.login:portal_reset_page",
+        (f"{_PORTAL}.login:PortalResetState.load",),
+    ),
+    Page(
+        PORTAL_ACCEPT_INVITE,
+        "Your invitation",
+        f"{_PORTAL}.accept_invite:portal_accept_page",
+        (f"{_PORTAL}.accept_invite:PortalAcceptState.load",),
+    ),
+    Page(
+        PORTAL_SECURITY,
+        "Security",
+        f"{_PORTAL}.security:portal_security_page",
+        (f"{_PORTAL}.security:PortalSecurityState.load",),
+    ),
+    Page(
+        PORTAL_USERS,
+        "Users",
+        f"{_PORTAL}.users:portal_users_page",
+        (f"{_PORTAL}.users:PortalUsersState.load",),
+    ),
+    Page(
+        PORTAL_ACCOUNT,
+        "Account",
+        f"{_PORTAL}.account:portal_account_page",
+        (f"{_PORTAL}.account:PortalAccountState.load",),
     ),
 )
 

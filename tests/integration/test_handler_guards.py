@@ -1,6 +1,7 @@
 """Deny by default (docs/architecture.md): every registered event handler of our states is
 guarded by a permission, requires a signed-in user, or is on the explicit list of public
-handlers below."""
+handlers below. Staff and portal handlers are guarded by their own realm's guard, on their own
+realm's states (docs/security.md item 45)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,8 @@ from collections.abc import Iterator
 import reflex as rx
 
 import billing_app.billing_app  # noqa: F401  (registers every page and state)
-from billing_app.domain.permissions import Permission
+from billing_app.domain.permissions import ClientPermission, Permission
+from billing_app.ui.session.portal import PORTAL_SIGNED_IN, PortalSessionState, portal_marker
 from billing_app.ui.session.staff import GUARD_ATTR, PUBLIC, READ_PERMISSION, SIGNED_IN
 
 # Handlers anyone may call: the pages used before signing in. Each relies on the services for
@@ -26,6 +28,17 @@ PUBLIC_HANDLERS = {
     "ResetPasswordState.submit",
     "AcceptInviteState.load",
     "AcceptInviteState.submit",
+    # The portal's public pages (ui/portal/login.py, accept_invite.py).
+    "PortalLoginState.load",
+    "PortalLoginState.submit",
+    "PortalLoginState.submit_code",
+    "PortalLoginState.cancel_code",
+    "PortalForgotState.load",
+    "PortalForgotState.submit",
+    "PortalResetState.load",
+    "PortalResetState.submit",
+    "PortalAcceptState.load",
+    "PortalAcceptState.submit",
 }
 # Reflex's own handlers. `setvar(name, value)` only calls our `set_<name>` handlers, which are
 # guarded themselves (checked below).
@@ -60,11 +73,16 @@ def test_our_states_are_registered() -> None:
         "AuditState",
         "DashboardState",
         "LoginState",
+        "ClientUsersState",
+        "ClientInvitationsState",
+        "ClientRolesState",
+        "PortalSettingsState",
     } <= names
 
 
 def test_every_handler_is_guarded_or_explicitly_public() -> None:
     permissions = {p.value for p in Permission}
+    portal_guards = {PORTAL_SIGNED_IN} | {portal_marker(p) for p in ClientPermission}
     unguarded: list[str] = []
     wrongly_public: list[str] = []
     for state in our_states():
@@ -82,10 +100,30 @@ def test_every_handler_is_guarded_or_explicitly_public() -> None:
                 spec = getattr(state, "LIST", None)
                 if not isinstance(getattr(spec, "read", None), Permission):
                     unguarded.append(label)
+            elif marker in portal_guards:
+                pass  # portal_guard: a client permission, or any signed-in client user
             elif marker != SIGNED_IN and marker not in permissions:
                 unguarded.append(label)
     assert unguarded == [], f"handlers without a permission: {unguarded}"
     assert wrongly_public == [], f"public handlers not on the allow-list: {wrongly_public}"
+
+
+def test_each_realm_guards_only_its_own_states() -> None:
+    """A portal handler is on a portal state and guarded by portal_guard; a staff handler is
+    on a staff state and guarded by the staff guard: neither realm's session can run the
+    other's handlers, and neither realm's binding leaves the other's states unwiped."""
+    portal_guards = {PORTAL_SIGNED_IN} | {portal_marker(p) for p in ClientPermission}
+    misplaced: list[str] = []
+    for state in our_states():
+        on_portal = issubclass(state, PortalSessionState)
+        for name, handler in state.event_handlers.items():
+            marker = getattr(handler.fn, GUARD_ATTR, None)
+            if name in FRAMEWORK_HANDLERS or marker in (None, PUBLIC):
+                continue
+            if (marker in portal_guards) != on_portal:
+                misplaced.append(f"{state.__name__}.{name} ({marker})")
+    assert misplaced == [], f"handlers guarded by the other realm's guard: {misplaced}"
+    assert {"PortalSessionState", "PortalShellState"} <= {s.__name__ for s in our_states()}
 
 
 def test_setvar_cannot_reach_an_unguarded_setter() -> None:

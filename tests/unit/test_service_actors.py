@@ -31,11 +31,13 @@ PUBLIC = {
     "access.auth.create_owner": "first run: creates the owner",
     "access.auth.authenticate": "sign-in",
     "access.account.complete_second_factor": "sign-in, second step",
-    "access.auth.issue_ticket": "sign-in hand-off after setup or an accepted invitation",
-    "access.auth.redeem_ticket": "sign-in hand-off: the ticket becomes the session cookie",
-    "access.auth.resolve_session": "who the caller is: what the guard itself runs on",
-    "access.auth.logout": "sign-out",
-    "access.auth.end_session": "sign-out of the current session",
+    "access.tickets.issue_ticket": "sign-in hand-off after setup or an accepted invitation",
+    "access.sessions.redeem_ticket": "sign-in hand-off: the ticket becomes the session cookie",
+    "access.sessions.resolve_session": "who the caller is: what the guard itself runs on",
+    "access.sessions.logout": "sign-out",
+    "access.sessions.end_session": "sign-out of the current session",
+    "access.portal_auth.resolve_portal_session": "who the portal caller is: the portal guard",
+    "access.portal_auth.logout": "portal sign-out",
     "access.password_reset.request_password_reset": "forgot password",
     "access.password_reset.check_reset_token": "reset link",
     "access.password_reset.reset_password": "reset link",
@@ -43,6 +45,11 @@ PUBLIC = {
     "access.team.accept_invitation": "invitation link",
     "access.secrets_check.check_secret_key": "startup check, before any request",
     "common.audit.record": "the guard recording its own refusal of an event",
+    "access.portal_auth.sign_in": "portal sign-in",
+    "access.portal_accept.check_portal_invitation": "portal invitation link",
+    "access.portal_accept.accept_portal_invitation": "portal invitation link",
+    "access.portal_auth.request_password_reset": "portal forgot password",
+    "agency.portal_brand.portal_look": "a brand's public look (logo, colours), before sign-in",
 }
 
 # Self-service: a signed-in member acting on their own account (services/access/account.py).
@@ -57,7 +64,21 @@ SELF_SERVICE = {
     "access.account.other_session_count",
     "access.account.two_factor_enabled",
     "access.account.recovery_codes_left",
+    # A client user on their own portal session (services/access/portal_auth.py): the client
+    # they switch to must be one of their own memberships, checked there ("not found" else).
+    "access.portal_auth.end_session",
+    "access.portal_auth.switch_client",
+    "access.portal_auth.two_factor_setup_required",
+    "access.portal_auth.begin_totp_setup",
+    "access.portal_auth.change_password",
+    "access.portal_auth.other_session_count",
+    "access.portal_auth.sign_out_everywhere_else",
 }
+
+# The checks a use case makes of its actor: a staff permission (services/common/actors.py), a
+# client permission on the client the portal session looks at, or being a member of it
+# (services/access/portal_identity.py).
+CHECKS = {"require", "require_client", "require_member"}
 
 # Pure helpers: they take no database session and read nothing stored.
 PURE = {
@@ -181,8 +202,8 @@ def calls_require(node: ast.FunctionDef | ast.AsyncFunctionDef) -> bool:
     for call in ast.walk(node):
         if isinstance(call, ast.Call):
             func = call.func
-            if (isinstance(func, ast.Name) and func.id == "require") or (
-                isinstance(func, ast.Attribute) and func.attr == "require"
+            if (isinstance(func, ast.Name) and func.id in CHECKS) or (
+                isinstance(func, ast.Attribute) and func.attr in CHECKS
             ):
                 return True
     return False
@@ -209,7 +230,7 @@ def test_the_pages_and_routes_are_read() -> None:
         "reporting.dashboard.dashboard_figures",  # from ... import dashboard_figures
         "catalog.products.create_product",  # from ... import products as catalog_service
         "catalog.subscriptions.pause",  # handed on as a value
-        "access.auth.redeem_ticket",  # api/
+        "access.sessions.redeem_ticket",  # api/, through its re-export access.auth
         "invoicing.queries.list_invoices",  # a local import inside a method
     ):
         assert name in uses, f"{name} is not found among the calls of ui/ and api/"

@@ -27,7 +27,17 @@ from billing_app.i18n import catalog_language, gettext, ngettext, translator
 ROOT = Path(__file__).resolve().parents[2]
 POT = i18n.LOCALE_DIR / "messages.pot"
 LANGUAGES = [path.parent.parent.name for path in sorted(i18n.LOCALE_DIR.glob("*/LC_MESSAGES/*.po"))]
-CLIENT_EMAILS = ("invoice_sent", "receipt", "payment_reminder", "invoice_voided")
+CLIENT_EMAILS = (
+    "invoice_sent",
+    "receipt",
+    "payment_reminder",
+    "invoice_voided",
+    "portal_invitation",
+    "portal_access_granted",
+    "portal_password_reset",
+    "portal_password_changed",
+    "portal_account_changed",
+)
 STAFF_EMAILS = ("password_reset", "invitation", "password_changed", "account_changed")
 REBUILD = "run `make i18n` (extract, update the catalogs, compile) and commit the .pot and .po"
 
@@ -226,8 +236,15 @@ CONTEXT: dict[str, Any] = {
     "fully_paid": False,
     "overdue": False,
     "reason": "Billed twice",
+    "brand_name": "Nord Hosting",
+    "client_name": "Atelier Jürgen",
+    "portal_url": "https://billing.nord-hosting.test/portal",
 }
-VARIANTS: list[dict[str, Any]] = [{}, {"fully_paid": True, "overdue": True, "expires_minutes": 1}]
+VARIANTS: list[dict[str, Any]] = [
+    {},
+    # A staff member invites (the brand names itself); no name was given.
+    {"fully_paid": True, "overdue": True, "expires_minutes": 1, "inviter_name": "", "name": ""},
+]
 
 
 @dataclass

@@ -1,8 +1,10 @@
-"""A staff member's own account: password change, two-factor authentication (TOTP with a QR
-code, hashed single-use recovery codes) and their sessions (docs/security.md items 13-15, 19, 20).
+"""A person's own account, staff or client user (``realm=PORTAL``): password change,
+two-factor authentication (TOTP with a QR code, hashed single-use recovery codes) and their
+sessions (docs/security.md items 13-15, 19, 20, 45).
 
 Changing the password or two-factor settings needs the current password, emails the user, and
-ends their other sessions (password) or offers to (two-factor).
+ends their other sessions (password) or offers to (two-factor). A client user turning
+two-factor off also gives a code (their authenticator's, or a recovery code).
 
 TOTP secrets are stored encrypted (docs/security.md item 48): the database holds only what
 ``adapters.crypto.encrypt`` made of them, and they are decrypted just to check a code."""
@@ -14,6 +16,7 @@ import math
 import re
 import secrets
 from dataclasses import dataclass
+from typing import Protocol
 
 import pyotp
 import segno
@@ -22,25 +25,26 @@ from pyotp.utils import strings_equal
 from sqlmodel import Session, col, func, select
 
 from billing_app.adapters import crypto
-from billing_app.db.models import AuthSession, RecoveryCode, StaffUser
 from billing_app.domain.throttle import after_failure, is_locked, lock_remaining
-from billing_app.i18n import DEFAULT_LOCALE, N_, gettext
+from billing_app.i18n import N_, gettext
 from billing_app.services.access import throttling
 from billing_app.services.access.auth import (
     LoginOutcome,
-    consume_mfa_ticket,
+    claim_ticket,
+    count_active_sessions,
     issue_ticket,
     pending_mfa_ticket,
     revoke_sessions,
 )
-from billing_app.services.access.identity import CurrentUser
 from billing_app.services.access.password_reset import revoke_password_resets
 from billing_app.services.access.passwords import check_new_password
+from billing_app.services.access.realm_mail import send, sender_of
+from billing_app.services.access.realms import STAFF, Realm, UserRow
+from billing_app.services.access.sessions import may_sign_in
 from billing_app.services.common import audit
 from billing_app.services.common.audit import Actor
 from billing_app.services.common.clock import Clock, system_clock
 from billing_app.services.common.errors import Conflict, FieldChecks, NotFound, ValidationFailed
-from billing_app.services.common.outbox import enqueue_email
 from billing_app.services.common.tokens import (
     hash_password,
     token_digest,
@@ -59,42 +63,67 @@ KEY_MISMATCH = (
     "Codes from your authenticator app cannot be checked right now (the server's secret key "
     "does not match). Use a recovery code, or ask your administrator."
 )
+WRONG_CODE = "That code is not right, or was already used."
 
 
-def _user(session: Session, user_id: int) -> StaffUser:
-    user = session.get(StaffUser, user_id)
+class AccountHolder(Protocol):
+    """Who acts on their own account: a staff member (``CurrentUser``) or a client user
+    (``ClientUser``)."""
+
+    @property
+    def id(self) -> int: ...
+
+    @property
+    def email(self) -> str: ...
+
+    def actor(self) -> Actor: ...
+
+
+def _user(session: Session, user_id: int, realm: Realm) -> UserRow:
+    user = session.get(realm.user, user_id)
     if user is None or not user.is_active:
         msg = "That account does not exist."
         raise NotFound(msg)
     return user
 
 
-def _check_current_password(user: StaffUser, current_password: str) -> None:
+def _check_current_password(user: UserRow, current_password: str) -> None:
     if not verify_password(user.password_hash, current_password):
         msg = "Your current password is not right."
         raise ValidationFailed(msg, field="current_password")
 
 
 def _notify(
-    session: Session, user: StaffUser, what: str, clock: Clock, settings: Settings | None
+    session: Session,
+    realm: Realm,
+    actor: AccountHolder,
+    user: UserRow,
+    what: str,
+    clock: Clock,
+    settings: Settings | None,
 ) -> None:
-    """Email the member that ``what`` (an English source string marked with N_) happened,
-    in their language: English until staff have a language setting."""
-    locale = DEFAULT_LOCALE
-    enqueue_email(
+    """Email the user that ``what`` (an English source string marked with N_) happened, in
+    their language: English for staff (no language setting yet); for a client user, the
+    language and brand of the client their session looks at."""
+    assert user.id is not None
+    sender = sender_of(
+        session, realm, user.id, client_id=getattr(actor, "client_id", None), settings=settings
+    )
+    send(
         session,
+        realm,
         "account_changed",
         user.email,
-        {"name": user.name, "change": gettext(what, locale=locale)},
+        {"name": user.name, "change": gettext(what, locale=sender.locale)},
+        sender=sender,
         clock=clock,
         settings=settings,
-        locale=locale,
     )
 
 
 def change_password(
     session: Session,
-    actor: CurrentUser,
+    actor: AccountHolder,
     *,
     current_password: str,
     new_password: str,
@@ -102,6 +131,7 @@ def change_password(
     confirm: str | None = None,
     clock: Clock = system_clock,
     settings: Settings | None = None,
+    realm: Realm = STAFF,
 ) -> int:
     """Set a new password; ends every other session and every reset link sent before.
     Returns how many sessions were ended. ``confirm`` is the new password typed again (None
@@ -111,7 +141,7 @@ def change_password(
     password policy finds in the new one, which depends on nothing secret. Whether the new
     password is the current one is only told to someone who gave the current password, so
     the form cannot be used to guess it."""
-    user = _user(session, actor.id)
+    user = _user(session, actor.id, realm)
     checks = FieldChecks()
     checks.value("current_password", None, _check_current_password, user, current_password)
     check_new_password(
@@ -124,11 +154,21 @@ def change_password(
     checks.raise_if_failed()
     user.password_hash = hash_password(new_password)
     session.add(user)
-    ended = revoke_sessions(session, actor.id, except_session_id=keep_session_id, clock=clock)
-    revoke_password_resets(session, actor.id, clock=clock)
-    audit.record(session, "account.password_changed", actor.actor(), target=user.email, clock=clock)
+    ended = revoke_sessions(
+        session, actor.id, except_session_id=keep_session_id, clock=clock, realm=realm
+    )
+    revoke_password_resets(session, actor.id, clock=clock, realm=realm)
+    audit.record(
+        session,
+        realm.action("account.password_changed"),
+        actor.actor(),
+        target=user.email,
+        clock=clock,
+    )
     _notify(
         session,
+        realm,
+        actor,
         user,
         N_("Your password was changed and your other sessions were ended."),
         clock,
@@ -139,15 +179,19 @@ def change_password(
 
 def sign_out_other_sessions(
     session: Session,
-    actor: CurrentUser,
+    actor: AccountHolder,
     *,
     keep_session_id: int | None,
     clock: Clock = system_clock,
+    realm: Realm = STAFF,
 ) -> int:
-    ended = revoke_sessions(session, actor.id, except_session_id=keep_session_id, clock=clock)
+    """Sign out everywhere else: end every session of the actor but ``keep_session_id``."""
+    ended = revoke_sessions(
+        session, actor.id, except_session_id=keep_session_id, clock=clock, realm=realm
+    )
     audit.record(
         session,
-        "account.signed_out_others",
+        realm.action("account.signed_out_others"),
         actor.actor(),
         target=actor.email,
         details=f"{ended} session(s)",
@@ -158,21 +202,15 @@ def sign_out_other_sessions(
 
 def other_session_count(
     session: Session,
-    actor: CurrentUser,
+    actor: AccountHolder,
     keep_session_id: int | None,
     *,
     clock: Clock = system_clock,
+    realm: Realm = STAFF,
 ) -> int:
-    query = (
-        select(func.count())
-        .select_from(AuthSession)
-        .where(col(AuthSession.user_id) == actor.id)
-        .where(col(AuthSession.revoked_at).is_(None))
-        .where(col(AuthSession.expires_at) > clock.now())
+    return count_active_sessions(
+        session, actor.id, except_session_id=keep_session_id, clock=clock, realm=realm
     )
-    if keep_session_id is not None:
-        query = query.where(col(AuthSession.id) != keep_session_id)
-    return session.exec(query).one()
 
 
 @dataclass(frozen=True)
@@ -183,10 +221,10 @@ class TotpSetup:
 
 
 def begin_totp_setup(
-    session: Session, actor: CurrentUser, *, issuer: str = "Client Billing"
+    session: Session, actor: AccountHolder, *, issuer: str = "Client Billing", realm: Realm = STAFF
 ) -> TotpSetup:
     """A new secret to scan; it is only used once confirmed with a code."""
-    user = _user(session, actor.id)
+    user = _user(session, actor.id, realm)
     secret = pyotp.random_base32()
     user.totp_pending_secret = crypto.encrypt(secret, purpose=TOTP_PURPOSE)
     session.add(user)
@@ -195,30 +233,31 @@ def begin_totp_setup(
     return TotpSetup(secret, uri, qr.svg_data_uri(scale=5, border=2))
 
 
-def _new_recovery_codes(session: Session, user_id: int, clock: Clock) -> list[str]:
-    session.execute(sa.delete(RecoveryCode).where(col(RecoveryCode.user_id) == user_id))
+def _new_recovery_codes(session: Session, user_id: int, clock: Clock, realm: Realm) -> list[str]:
+    session.execute(sa.delete(realm.recovery).where(col(realm.recovery.user_id) == user_id))
     codes = []
     for _ in range(RECOVERY_CODES):
         raw = secrets.token_hex(5)  # 40 bits, shown as xxxxx-xxxxx
         code = f"{raw[:5]}-{raw[5:]}"
         codes.append(code)
         session.add(
-            RecoveryCode(user_id=user_id, code_hash=token_digest(code), created_at=clock.now())
+            realm.recovery(user_id=user_id, code_hash=token_digest(code), created_at=clock.now())
         )
     return codes
 
 
 def confirm_totp(
     session: Session,
-    actor: CurrentUser,
+    actor: AccountHolder,
     *,
     code: str,
     current_password: str,
     clock: Clock = system_clock,
     settings: Settings | None = None,
+    realm: Realm = STAFF,
 ) -> list[str]:
     """Turn two-factor on with a first code; returns the recovery codes (shown once)."""
-    user = _user(session, actor.id)
+    user = _user(session, actor.id, realm)
     checks = FieldChecks()
     checks.value("current_password", None, _check_current_password, user, current_password)
     restart = "Start the setup again: scan a new QR code."
@@ -243,55 +282,93 @@ def confirm_totp(
     user.totp_last_timecode = timecode
     user.totp_enabled_at = clock.now()
     session.add(user)
-    codes = _new_recovery_codes(session, actor.id, clock)
-    audit.record(session, "account.2fa_enabled", actor.actor(), target=user.email, clock=clock)
-    _notify(session, user, N_("Two-factor authentication was turned on."), clock, settings)
+    codes = _new_recovery_codes(session, actor.id, clock, realm)
+    audit.record(
+        session, realm.action("account.2fa_enabled"), actor.actor(), target=user.email, clock=clock
+    )
+    _notify(
+        session, realm, actor, user, N_("Two-factor authentication was turned on."), clock, settings
+    )
     return codes
+
+
+def _check_code(session: Session, realm: Realm, user: UserRow, code: str, clock: Clock) -> None:
+    """Refuse (on the ``code`` field) a code that is not a fresh one of the user's."""
+    try:
+        matched = bool(user.totp_secret) and _code_matches(session, realm, user, code, clock)
+    except crypto.CryptoError as exc:
+        log.error("two-factor code of user %s: %s", user.id, exc)
+        raise ValidationFailed(KEY_MISMATCH, field="code") from exc
+    if not matched:
+        raise ValidationFailed(WRONG_CODE, field="code")
 
 
 def disable_totp(
     session: Session,
-    actor: CurrentUser,
+    actor: AccountHolder,
     *,
     current_password: str,
+    code: str | None = None,
     clock: Clock = system_clock,
     settings: Settings | None = None,
+    realm: Realm = STAFF,
 ) -> None:
-    user = _user(session, actor.id)
-    _check_current_password(user, current_password)
+    """Turn two-factor off: needs the current password and, for a client user (or whenever
+    ``code`` is given), a code from the authenticator app or a recovery code."""
+    user = _user(session, actor.id, realm)
+    checks = FieldChecks()
+    checks.value("current_password", None, _check_current_password, user, current_password)
+    if realm.for_clients or code is not None:
+        checks.value("code", None, _check_code, session, realm, user, code or "", clock)
+    checks.raise_if_failed()
     user.totp_secret = user.totp_pending_secret = ""
     user.totp_enabled_at = None
     session.add(user)
-    session.execute(sa.delete(RecoveryCode).where(col(RecoveryCode.user_id) == actor.id))
-    audit.record(session, "account.2fa_disabled", actor.actor(), target=user.email, clock=clock)
-    _notify(session, user, N_("Two-factor authentication was turned off."), clock, settings)
+    session.execute(sa.delete(realm.recovery).where(col(realm.recovery.user_id) == actor.id))
+    audit.record(
+        session, realm.action("account.2fa_disabled"), actor.actor(), target=user.email, clock=clock
+    )
+    _notify(
+        session,
+        realm,
+        actor,
+        user,
+        N_("Two-factor authentication was turned off."),
+        clock,
+        settings,
+    )
 
 
 def regenerate_recovery_codes(
     session: Session,
-    actor: CurrentUser,
+    actor: AccountHolder,
     *,
     current_password: str,
     clock: Clock = system_clock,
+    realm: Realm = STAFF,
 ) -> list[str]:
-    user = _user(session, actor.id)
+    user = _user(session, actor.id, realm)
     _check_current_password(user, current_password)
     if not user.totp_secret:
         msg = "Turn on two-factor authentication first."
         raise Conflict(msg)
     audit.record(
-        session, "account.recovery_codes_renewed", actor.actor(), target=user.email, clock=clock
+        session,
+        realm.action("account.recovery_codes_renewed"),
+        actor.actor(),
+        target=user.email,
+        clock=clock,
     )
-    return _new_recovery_codes(session, actor.id, clock)
+    return _new_recovery_codes(session, actor.id, clock, realm)
 
 
-def recovery_codes_left(session: Session, actor: CurrentUser) -> int:
+def recovery_codes_left(session: Session, actor: AccountHolder, realm: Realm = STAFF) -> int:
     """How many of the actor's own recovery codes are unused."""
     return session.exec(
         select(func.count())
-        .select_from(RecoveryCode)
-        .where(col(RecoveryCode.user_id) == actor.id)
-        .where(col(RecoveryCode.used_at).is_(None))
+        .select_from(realm.recovery)
+        .where(col(realm.recovery.user_id) == actor.id)
+        .where(col(realm.recovery.used_at).is_(None))
     ).one()
 
 
@@ -299,7 +376,7 @@ def _digits(code: str) -> str:
     return "".join(ch for ch in code if ch.isdigit())
 
 
-def _code_matches(session: Session, user: StaffUser, code: str, clock: Clock) -> bool:
+def _code_matches(session: Session, realm: Realm, user: UserRow, code: str, clock: Clock) -> bool:
     """A TOTP code not used before (replay refused), or an unused recovery code. Raises
     ``crypto.CryptoError`` when the stored TOTP secret cannot be decrypted."""
     cleaned = "".join(code.split()).lower()
@@ -315,9 +392,9 @@ def _code_matches(session: Session, user: StaffUser, code: str, clock: Clock) ->
         if timecode <= user.totp_last_timecode:
             return False
         claimed = session.execute(
-            sa.update(StaffUser)
-            .where(col(StaffUser.id) == user.id)
-            .where(col(StaffUser.totp_last_timecode) < timecode)
+            sa.update(realm.user)
+            .where(col(realm.user.id) == user.id)
+            .where(col(realm.user.totp_last_timecode) < timecode)
             .values(totp_last_timecode=timecode)
         )
         return bool(claimed.rowcount == 1)  # type: ignore[attr-defined]
@@ -326,16 +403,15 @@ def _code_matches(session: Session, user: StaffUser, code: str, clock: Clock) ->
         cleaned = f"{compact[:5]}-{compact[5:]}"
     else:
         return False
+    table = realm.recovery
     for row in session.exec(
-        select(RecoveryCode)
-        .where(col(RecoveryCode.user_id) == user.id)
-        .where(col(RecoveryCode.used_at).is_(None))
+        select(table).where(col(table.user_id) == user.id).where(col(table.used_at).is_(None))
     ):
         if strings_equal(row.code_hash, token_digest(cleaned)):
             used = session.execute(
-                sa.update(RecoveryCode)
-                .where(col(RecoveryCode.id) == row.id)
-                .where(col(RecoveryCode.used_at).is_(None))
+                sa.update(table)
+                .where(col(table.id) == row.id)
+                .where(col(table.used_at).is_(None))
                 .values(used_at=clock.now())
             )
             return bool(used.rowcount == 1)  # type: ignore[attr-defined]
@@ -350,19 +426,20 @@ def complete_second_factor(
     code: str,
     ip: str = "",
     clock: Clock = system_clock,
+    realm: Realm = STAFF,
 ) -> LoginOutcome:
     """The second sign-in step: a code for the password already checked in this browser
     (``browser``: its browser cookie). Wrong codes are throttled per account. The caller
     commits even when the outcome is an error."""
-    row = pending_mfa_ticket(session, mfa_ticket_id, browser=browser, clock=clock)
+    row = pending_mfa_ticket(session, mfa_ticket_id, browser=browser, clock=clock, realm=realm)
     now = clock.now()
     if row is None:
         return LoginOutcome(error=MFA_EXPIRED)
-    user = session.get(StaffUser, row.user_id)
-    if user is None or not user.is_active or not user.totp_secret:
+    user = session.get(realm.user, row.user_id)
+    if user is None or not may_sign_in(session, realm, user) or not user.totp_secret:
         return LoginOutcome(error=MFA_EXPIRED)
     assert user.id is not None
-    key = throttling.second_factor_key(user.id)
+    key = realm.key(throttling.second_factor_key(user.id))
     policy = throttling.SECOND_FACTOR_POLICY
     bucket = throttling.load(session, key, policy, now)
     if is_locked(bucket, now):
@@ -371,9 +448,9 @@ def complete_second_factor(
             mfa_ticket_id=mfa_ticket_id,
             error=f"Too many wrong codes. Try again in {minutes} minutes.",
         )
-    actor = Actor(user.id, user.email, ip)
+    actor = realm.actor(user.id, user.email, ip)
     try:
-        matched = _code_matches(session, user, code, clock)
+        matched = _code_matches(session, realm, user, code, clock)
     except crypto.CryptoError as exc:
         # Not the user's fault: no failure is counted (docs/security.md item 48).
         log.error("second factor of user %s: %s", user.id, exc)
@@ -381,19 +458,26 @@ def complete_second_factor(
     if not matched:
         bucket = after_failure(bucket, policy, now)
         throttling.save(session, key, bucket)
-        error = "That code is not right, or was already used."
+        error = WRONG_CODE
         if is_locked(bucket, now):
             minutes = max(1, math.ceil(lock_remaining(bucket, now).total_seconds() / 60))
             error = f"Too many wrong codes. Try again in {minutes} minutes."
-        audit.record(session, "login.2fa_failed", actor, target=user.email, clock=clock)
+        audit.record(
+            session, realm.action("login.2fa_failed"), actor, target=user.email, clock=clock
+        )
         return LoginOutcome(mfa_ticket_id=mfa_ticket_id, error=error)
     throttling.clear(session, key)
-    if consume_mfa_ticket(session, mfa_ticket_id, browser=browser, clock=clock) is None:
+    if claim_ticket(session, mfa_ticket_id, browser=browser, clock=clock, realm=realm) is None:
         return LoginOutcome(error=MFA_EXPIRED)
-    return LoginOutcome(ticket=issue_ticket(session, user.id, ip=ip, browser=browser, clock=clock))
+    # A portal ticket keeps the client to open after sign-in.
+    client_id = getattr(row, "client_id", None)
+    ticket = issue_ticket(
+        session, user.id, ip=ip, browser=browser, clock=clock, realm=realm, client_id=client_id
+    )
+    return LoginOutcome(ticket=ticket)
 
 
-def two_factor_enabled(session: Session, actor: CurrentUser) -> bool:
+def two_factor_enabled(session: Session, actor: AccountHolder, realm: Realm = STAFF) -> bool:
     """Whether the actor's own account has two-factor authentication on."""
-    user = session.get(StaffUser, actor.id)
+    user = session.get(realm.user, actor.id)
     return bool(user and user.totp_secret)

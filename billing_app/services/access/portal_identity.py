@@ -84,14 +84,27 @@ def require_client(actor: ClientUser, permission: ClientPermission) -> int:
     return actor.client_id
 
 
+def require_member(actor: ClientUser) -> int:
+    """The client ``actor`` acts for, whatever their role there (what every member may read)."""
+    return actor.membership.client_id
+
+
 def role_of_membership(
     session: Session, membership: ClientMembership
 ) -> tuple[str, frozenset[ClientPermission]]:
     """The label and permissions of a membership's client role."""
-    builtin = builtin_client_role(membership.role_key)
+    return client_role_of(session, membership.role_key, membership.client_role_id)
+
+
+def client_role_of(
+    session: Session, role_key: str, client_role_id: int | None
+) -> tuple[str, frozenset[ClientPermission]]:
+    """The label and permissions of a client role (a membership's or an invitation's): a
+    built-in key, or a custom role (none when it is gone)."""
+    builtin = builtin_client_role(role_key)
     if builtin is not None:
         return BUILTIN_CLIENT_ROLE_LABELS[builtin], BUILTIN_CLIENT_ROLE_PERMISSIONS[builtin]
-    role = session.get(ClientRole, membership.client_role_id) if membership.client_role_id else None
+    role = session.get(ClientRole, client_role_id) if client_role_id else None
     if role is None:
         return "No role", frozenset()
     return role.name, parse_client_permissions(role.permissions.split())

@@ -13,14 +13,18 @@ from sqlmodel import Session, col, select
 
 from billing_app.adapters import crypto
 from billing_app.db.models import StaffUser
+from billing_app.db.portal import PortalUser
 from billing_app.services.access.account import TOTP_PURPOSE
 from billing_app.services.common.errors import ServiceError
 from billing_app.settings import Settings, get_settings
 
-# Every column holding ciphertext, with the purpose its values were encrypted for.
-ENCRYPTED_COLUMNS: tuple[tuple[str, str], ...] = (
-    (StaffUser.totp_secret, TOTP_PURPOSE),
-    (StaffUser.totp_pending_secret, TOTP_PURPOSE),
+# Every column holding ciphertext, with its table and the purpose its values were encrypted
+# for: staff members' and client users' two-factor keys.
+ENCRYPTED_COLUMNS: tuple[tuple[str, str, str], ...] = (
+    (StaffUser.__tablename__, StaffUser.totp_secret, TOTP_PURPOSE),
+    (StaffUser.__tablename__, StaffUser.totp_pending_secret, TOTP_PURPOSE),
+    (PortalUser.__tablename__, PortalUser.totp_secret, TOTP_PURPOSE),
+    (PortalUser.__tablename__, PortalUser.totp_pending_secret, TOTP_PURPOSE),
 )
 
 
@@ -39,9 +43,10 @@ def _restore_hint(settings: Settings) -> str:
 
 def encrypted_sample(session: Session) -> tuple[str, str] | None:
     """One stored ciphertext and its purpose, or None when nothing is encrypted yet."""
-    if not sa.inspect(session.connection()).has_table(StaffUser.__tablename__):
-        return None  # a database not migrated yet holds nothing
-    for column, purpose in ENCRYPTED_COLUMNS:
+    inspector = sa.inspect(session.connection())
+    for table, column, purpose in ENCRYPTED_COLUMNS:
+        if not inspector.has_table(table):
+            continue  # a database not migrated that far holds nothing there
         value = session.exec(
             select(col(column))
             .where(col(column).startswith(crypto.PREFIX, autoescape=True))

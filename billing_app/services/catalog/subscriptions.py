@@ -58,7 +58,7 @@ MAX_TRIAL_DAYS = 365
 MAX_QUANTITY = 1_000_000
 
 
-def _event(
+def record_event(
     session: Session,
     actor: Acting,
     sub: Subscription,
@@ -66,6 +66,8 @@ def _event(
     details: str,
     clock: Clock,
 ) -> None:
+    """A subscription's history entry and its audit entry (also for a change asked for
+    elsewhere, such as a client's cancellation request in the portal)."""
     assert sub.id is not None
     who = actor.actor()
     label = (actor.name or actor.email) if isinstance(actor, CurrentUser) else who.label
@@ -212,7 +214,7 @@ def attach(
     session.flush()
     label = "one-time purchase" if sub.kind == ONE_TIME else (interval_of(sub) or "").__str__()
     site_text = f" on website {data.website_id}" if data.website_id else ""
-    _event(
+    record_event(
         session,
         actor,
         sub,
@@ -272,7 +274,7 @@ def cancel_now(
     sub.cancel_at_period_end = False
     sub.pending_quantity = sub.pending_unit_price_minor = None
     _save(session, sub, clock)
-    _event(session, actor, sub, "canceled_now", "Canceled immediately", clock)
+    record_event(session, actor, sub, "canceled_now", "Canceled immediately", clock)
     return sub
 
 
@@ -291,7 +293,7 @@ def cancel_at_period_end(
     sub.ends_on = sub.next_renewal_on or clock.now().date()
     sub.next_renewal_on = None
     _save(session, sub, clock)
-    _event(
+    record_event(
         session,
         actor,
         sub,
@@ -320,7 +322,7 @@ def resume_cancellation(
     sub.next_renewal_on = sub.ends_on or next_renewal(anchor_of(sub), interval, today)
     sub.ends_on = None
     _save(session, sub, clock)
-    _event(session, actor, sub, "cancellation_withdrawn", "Will renew again", clock)
+    record_event(session, actor, sub, "cancellation_withdrawn", "Will renew again", clock)
     return sub
 
 
@@ -334,7 +336,7 @@ def pause(
     sub.paused_at = clock.now()
     sub.next_renewal_on = None
     _save(session, sub, clock)
-    _event(session, actor, sub, "paused", "Paused: no renewals until resumed", clock)
+    record_event(session, actor, sub, "paused", "Paused: no renewals until resumed", clock)
     return sub
 
 
@@ -350,7 +352,7 @@ def unpause(
     sub.paused_at = None
     sub.next_renewal_on = next_renewal(anchor_of(sub), interval, clock.now().date())
     _save(session, sub, clock)
-    _event(
+    record_event(
         session,
         actor,
         sub,
@@ -391,13 +393,13 @@ def change(
             raise ValidationFailed("Nothing changed.", field="quantity")
         sub.pending_quantity = sub.pending_unit_price_minor = None
         _save(session, sub, clock)
-        _event(session, actor, sub, "change_withdrawn", "Pending change withdrawn", clock)
+        record_event(session, actor, sub, "change_withdrawn", "Pending change withdrawn", clock)
         return sub
     sub.pending_quantity = new_quantity
     sub.pending_unit_price_minor = new_price
     _save(session, sub, clock)
     when = sub.next_renewal_on.isoformat() if sub.next_renewal_on else "the next period"
-    _event(
+    record_event(
         session,
         actor,
         sub,
@@ -425,7 +427,7 @@ def apply_pending(
         sub.unit_price_minor = sub.pending_unit_price_minor
     sub.pending_quantity = sub.pending_unit_price_minor = None
     _save(session, sub, clock)
-    _event(
+    record_event(
         session,
         actor,
         sub,
@@ -457,15 +459,17 @@ def reprice_product_subscriptions(
             col(Subscription.currency) == product.currency,
         )
     ).all()
+    updated = 0
     for sub in subs:
         assert sub.id is not None
         if sub.unit_price_minor == price_minor:
             continue
+        updated += 1
         sub.pending_quantity = sub.pending_quantity or sub.quantity
         sub.pending_unit_price_minor = price_minor
         sub.updated_at = clock.now()
         session.add(sub)
-        _event(
+        record_event(
             session,
             actor,
             sub,
@@ -474,7 +478,7 @@ def reprice_product_subscriptions(
             f"{_money_text(price_minor, sub.currency)} from the next period",
             clock,
         )
-    return len(subs)
+    return updated
 
 
 def end_due_cancellations(session: Session, actor: Acting, *, clock: Clock = system_clock) -> int:
@@ -491,18 +495,5 @@ def end_due_cancellations(session: Session, actor: Acting, *, clock: Clock = sys
         _move(sub, S.ENDED)
         sub.ended_at = clock.now()
         _save(session, sub, clock)
-        _event(session, actor, sub, "ended", "The paid-for period is over", clock)
+        record_event(session, actor, sub, "ended", "The paid-for period is over", clock)
     return len(subs)
-
-
-def record_event(
-    session: Session,
-    actor: Acting,
-    sub: Subscription,
-    action: str,
-    details: str,
-    clock: Clock = system_clock,
-) -> None:
-    """Write a subscription's history entry and audit entry for something decided elsewhere
-    (a client's cancellation request in the portal)."""
-    _event(session, actor, sub, action, details, clock)

@@ -17,6 +17,7 @@ from billing_app.adapters import documents
 from billing_app.adapters.email_templates import render_email
 from billing_app.adapters.mailer import Mailer, OutgoingEmail
 from billing_app.db.models import Invitation, OutboxEmail, PasswordReset
+from billing_app.db.portal import PortalInvitation, PortalPasswordReset
 from billing_app.domain.permissions import Permission
 from billing_app.i18n import DEFAULT_LOCALE, gettext
 from billing_app.services.common.actors import Acting, require
@@ -62,7 +63,7 @@ def enqueue_email(
 
     ``from_name``/``reply_to`` override the configured sender (a brand's identity);
     ``attachment`` is (storage key, file name) of a document in private storage; ``secret``
-    is ("password_reset" | "invitation", row id) for a message whose link carries
+    is (a kind of _SECRET_ROWS, row id) for a message whose link carries
     ``SECRET_PLACEHOLDER`` where the token goes: the token is minted at delivery. ``locale``
     is the recipient's language (docs/architecture.md, Decisions: languages): a client's for
     invoice messages; English for staff, who have no language setting yet."""
@@ -102,9 +103,14 @@ def enqueue_email(
     return row
 
 
-_SECRET_ROWS: dict[str, type[PasswordReset] | type[Invitation]] = {
+_SECRET_ROWS: dict[
+    str,
+    type[PasswordReset] | type[Invitation] | type[PortalInvitation] | type[PortalPasswordReset],
+] = {
     "password_reset": PasswordReset,
     "invitation": Invitation,
+    "portal_invitation": PortalInvitation,
+    "portal_reset": PortalPasswordReset,
 }
 
 
@@ -118,9 +124,9 @@ def _mint_secret(session: Session, row: OutboxEmail, now: datetime) -> str | Non
     if not row.secret_kind:
         return None
     target = session.get(_SECRET_ROWS[row.secret_kind], row.secret_ref) if row.secret_ref else None
-    if isinstance(target, PasswordReset):
+    if isinstance(target, PasswordReset | PortalPasswordReset):
         live = target.used_at is None and target.expires_at > now
-    elif isinstance(target, Invitation):
+    elif isinstance(target, Invitation | PortalInvitation):
         live = target.accepted_at is None and target.revoked_at is None
         live = live and target.expires_at > now
     else:

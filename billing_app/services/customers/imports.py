@@ -18,6 +18,8 @@ from sqlmodel import Session, col, select
 
 from billing_app.db.customers import Client
 from billing_app.domain.permissions import Permission
+from billing_app.services.access.client_roles import default_client_role
+from billing_app.services.access.portal_invitations import invite_client_user
 from billing_app.services.common.actors import Acting, require
 from billing_app.services.common.clock import Clock, system_clock
 from billing_app.services.common.csv_export import unneutralise
@@ -29,6 +31,7 @@ from billing_app.services.customers.clients import (
     insert_clean_client,
     validate_client,
 )
+from billing_app.settings import Settings
 
 MAX_BYTES = 5 * 1024 * 1024
 MAX_ROWS = 20_000
@@ -231,15 +234,38 @@ def preview(session: Session, actor: Acting, data: bytes) -> Preview:
 
 
 def import_valid(
-    session: Session, actor: Acting, data: bytes, *, clock: Clock = system_clock
+    session: Session,
+    actor: Acting,
+    data: bytes,
+    *,
+    invite: bool = False,
+    clock: Clock = system_clock,
+    settings: Settings | None = None,
 ) -> int:
     """Validate the file again and insert its valid rows (the caller commits them all at once).
-    Returns how many clients were created."""
+    With ``invite`` (clients.users), each new client's contact email is invited to the portal
+    with the default client role, in the same transaction. Returns how many clients were
+    created."""
     require(actor, Permission.CLIENTS_WRITE)
+    if invite:
+        require(actor, Permission.CLIENTS_USERS)
     result = preview(session, actor, data)
+    role = default_client_role(session)
     created = 0
     for row in result.rows:
         if row.clean is not None:
-            insert_clean_client(session, actor, row.clean, clock=clock)
+            client = insert_clean_client(session, actor, row.clean, clock=clock)
             created += 1
+            if invite:
+                assert client.id is not None
+                invite_client_user(
+                    session,
+                    actor,
+                    client.id,
+                    email=row.clean.email,
+                    name=row.clean.contact_name,
+                    role=role,
+                    clock=clock,
+                    settings=settings,
+                )
     return created

@@ -13,7 +13,11 @@ from dataclasses import dataclass, replace
 from sqlmodel import Session
 
 from billing_app.domain.permissions import ClientPermission
-from billing_app.services.access.portal_identity import ClientUser, require_client
+from billing_app.services.access.portal_identity import (
+    ClientUser,
+    require_client,
+    require_member,
+)
 from billing_app.services.common import audit
 from billing_app.services.common.clock import Clock, system_clock
 from billing_app.services.common.errors import FieldChecks
@@ -50,7 +54,7 @@ EDITABLE = tuple(BillingDetails.__dataclass_fields__)
 
 def billing_details(session: Session, actor: ClientUser) -> BillingDetails:
     """The details of the client the session looks at (any member may read them)."""
-    client = get_client(session, actor.membership.client_id)
+    client = get_client(session, require_member(actor))
     return BillingDetails(**{name: getattr(client, name) for name in EDITABLE})
 
 

@@ -103,8 +103,8 @@ def _today(session: Session, clock: Clock) -> date:
     return agency_today(get_agency(session, clock=clock), clock)
 
 
-def _visible_invoice(session: Session, actor: ClientUser, invoice_id: int) -> Invoice:
-    client_id = require_client(actor, ClientPermission.INVOICES_VIEW)
+def _visible_invoice(session: Session, client_id: int, invoice_id: int) -> Invoice:
+    """The client's sent invoice with this id; NotFound for anything else."""
     invoice = session.get(Invoice, invoice_id) if 0 < invoice_id < 2**63 else None
     if invoice is None or invoice.client_id != client_id or invoice.status == InvoiceStatus.DRAFT:
         raise NotFound(NOT_FOUND)
@@ -202,7 +202,8 @@ def client_invoice(
 ) -> PortalInvoice:
     """One of the client's invoices as it was sent, with what is paid and due now, its
     payments and refunds, and its client-visible history."""
-    invoice = _visible_invoice(session, actor, invoice_id)
+    client_id = require_client(actor, ClientPermission.INVOICES_VIEW)
+    invoice = _visible_invoice(session, client_id, invoice_id)
     assert invoice.id is not None
     settlement = shown_settlement(invoice)
     entries = payments.payments_of(session, invoice.id)
@@ -227,6 +228,7 @@ def client_invoice_pdf(
     session: Session, actor: ClientUser, invoice_id: int, *, original: bool = False
 ) -> PdfFile:
     """The PDF of one of the client's sent invoices (as it stands now, or as sent)."""
-    invoice = _visible_invoice(session, actor, invoice_id)
+    client_id = require_client(actor, ClientPermission.INVOICES_VIEW)
+    invoice = _visible_invoice(session, client_id, invoice_id)
     data = documents.pdf_of(session, invoice, original=original)
     return PdfFile(data=data, filename=documents.pdf_filename(invoice))

@@ -184,3 +184,22 @@ NATIVE_SELECT_STYLE = {
     "background": "var(--color-surface)",
     "font_size": "14px",
 }
+
+
+def data_table(
+    headers: list[str], rows: Any, row: Callable[[Any], rx.Component], table_id: str
+) -> rx.Component:
+    """A surface table: these column headers and a last one, named for screen readers only,
+    for each row's actions; ``row`` draws each item of ``rows``."""
+    return rx.table.root(
+        rx.table.header(
+            rx.table.row(
+                *[rx.table.column_header_cell(header) for header in headers],
+                rx.table.column_header_cell(visually_hidden("Actions")),
+            )
+        ),
+        rx.table.body(rx.foreach(rows, row)),
+        width="100%",
+        variant="surface",
+        id=table_id,
+    )

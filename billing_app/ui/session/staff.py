@@ -16,6 +16,11 @@ ours before anything is sent.
 
 Handlers run in a worker thread (database work, password hashing, PDF rendering), so the
 event loop that serves every user is never blocked by one of them.
+
+The client portal is another realm with its own cookie, states, binding and guard
+(ui/session/portal.py): the guard and the binding here are written for either realm
+(``GuardSide``, ``bind_event``), and each realm's guard asks only its own realm who is calling
+(docs/security.md item 45).
 """
 
 from __future__ import annotations
@@ -26,7 +31,7 @@ import functools
 import hashlib
 import inspect
 import logging
-from collections.abc import Callable, Collection, Iterator, Mapping
+from collections.abc import Awaitable, Callable, Collection, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
@@ -36,9 +41,10 @@ from reflex_base.registry import RegistrationContext
 
 from billing_app.api import edge
 from billing_app.api.cookies import browser_cookie_name, parse_cookie_header, session_cookie_name
-from billing_app.domain.permissions import Permission
+from billing_app.domain.permissions import ClientPermission, Permission
 from billing_app.services.access import auth
 from billing_app.services.access.identity import CurrentUser
+from billing_app.services.access.portal_identity import ClientUser
 from billing_app.services.common import audit
 from billing_app.services.common.errors import FORM
 from billing_app.services.common.transactions import run
@@ -48,6 +54,9 @@ log = logging.getLogger(__name__)
 
 
 F = TypeVar("F", bound=Callable[..., Any])
+
+
+T = TypeVar("T")
 
 
 GUARD_ATTR = "_billing_guard"
@@ -98,30 +107,30 @@ _current_user: contextvars.ContextVar[CurrentUser | None] = contextvars.ContextV
 )
 
 
+def required(var: contextvars.ContextVar[T | None], message: str) -> T:
+    """What a running handler was given in ``var`` (RuntimeError with ``message`` outside)."""
+    value = var.get()
+    if value is None:
+        raise RuntimeError(message)
+    return value
+
+
 def current_user() -> CurrentUser:
     """The user the running guarded handler was authorised for."""
-    user = _current_user.get()
-    if user is None:
-        msg = "current_user() called outside a guarded handler"
-        raise RuntimeError(msg)
-    return user
+    return required(_current_user, "current_user() called outside a guarded handler")
 
 
 def current_caller() -> Caller:
     """The caller of the running handler (public handlers included)."""
-    caller = _caller.get()
-    if caller is None:
-        msg = "current_caller() called outside one of our handlers"
-        raise RuntimeError(msg)
-    return caller
+    return required(_caller, "current_caller() called outside one of our handlers")
 
 
-def _is_upload_event(event_name: str) -> bool:
+def is_upload_event(event_name: str) -> bool:
     registered = RegistrationContext.get().event_handlers.get(event_name)
     return bool(registered and getattr(registered.handler.fn, UPLOAD_ATTR, False))
 
 
-def _cookie_header(state: rx.State, *, upload: bool) -> str:
+def cookie_header_of(state: rx.State, *, upload: bool) -> str:
     """The ``Cookie`` header of the request that carries this event: the upload request for
     an upload handler, otherwise the tab's websocket handshake (never a remembered one)."""
     if upload:
@@ -138,10 +147,31 @@ def _resolve_caller(cookie_header: str, ip: str) -> Caller:
     return Caller(user=user, browser_id=cookies.get(browser_cookie_name(), ""), cookies=cookies)
 
 
-async def caller_of(state: rx.State, *, upload: bool) -> Caller:
-    header = _cookie_header(state, upload=upload)
+async def from_cookies(state: rx.State, upload: bool, resolve: Callable[[str, str], T]) -> T:
+    """``resolve(cookie header, client ip)`` of the request carrying this event, in a worker
+    thread (it asks the database)."""
+    header = cookie_header_of(state, upload=upload)
     ip = state.router.session.client_ip or ""
-    return await asyncio.to_thread(_resolve_caller, header, ip)
+    return await asyncio.to_thread(resolve, header, ip)
+
+
+async def caller_of(state: rx.State, upload: bool) -> Caller:
+    return await from_cookies(state, upload, _resolve_caller)
+
+
+async def event_caller(
+    state: rx.State,
+    upload: bool,
+    var: contextvars.ContextVar[T | None],
+    resolve: Callable[[rx.State, bool], Awaitable[T]],
+) -> T:
+    """The caller a binding resolved for this event into ``var`` (resolved here when a
+    handler runs without it, as in tests that call a handler directly)."""
+    caller = var.get()
+    if caller is None:
+        caller = await resolve(state, upload)
+        var.set(caller)
+    return caller
 
 
 def _our_state_classes(cls: type[Any]) -> Iterator[type[Any]]:
@@ -150,14 +180,34 @@ def _our_state_classes(cls: type[Any]) -> Iterator[type[Any]]:
         yield from _our_state_classes(sub)
 
 
-async def wipe_states(state: rx.State) -> None:
-    """Reset every state of ours in this tab (loading each one first, so a state kept
-    elsewhere, as in Redis, is wiped too)."""
+async def wipe_states(state: rx.State, realm_root: type[rx.State] | None = None) -> None:
+    """Reset every state of ours in this tab under ``realm_root`` (the staff states by
+    default; the portal's: ui/session/portal.py), loading each one first, so a state kept
+    elsewhere, as in Redis, is wiped too."""
+    realm_root = realm_root or SessionState
     root = state._get_root_state()
-    for cls in _our_state_classes(SessionState):
+    for cls in _our_state_classes(realm_root):
         await root.get_state(cls)
-    session_state = await root.get_state(SessionState)
-    session_state.reset()
+    realm_state = await root.get_state(realm_root)
+    realm_state.reset()
+
+
+async def bind_event(
+    state: rx.State,
+    event: Any,
+    var: contextvars.ContextVar[Any],
+    resolve: Callable[[rx.State, bool], Awaitable[Any]],
+    realm_root: type[rx.State],
+) -> None:
+    """What a realm's binding does before every event: resolve its caller once for the event
+    (into ``var``) and wipe the realm's states of the tab when they were filled for another
+    caller (docs/security.md item 36); ``realm_root`` keeps the binding in ``_binding``."""
+    caller = await resolve(state, is_upload_event(event.name))
+    var.set(caller)
+    realm_state: Any = await state.get_state(realm_root)
+    if realm_state._binding != caller.binding:
+        await wipe_states(state, realm_root)
+        realm_state._binding = caller.binding
 
 
 class SessionBinding(Middleware):
@@ -165,35 +215,16 @@ class SessionBinding(Middleware):
     states when they were filled for another caller (docs/security.md item 36)."""
 
     async def preprocess(self, app: Any, state: Any, event: Any) -> Any:
-        caller = await caller_of(state, upload=_is_upload_event(event.name))
-        _caller.set(caller)
-        session_state = await state.get_state(SessionState)
-        if session_state._binding != caller.binding:
-            await wipe_states(state)
-            session_state._binding = caller.binding
+        await bind_event(state, event, _caller, caller_of, SessionState)
         return None
 
 
-class SessionState(rx.State):
-    """The signed-in user as the page shows it. Display only: never trusted for access."""
-
-    user_name: str = ""
-    user_email: str = ""
-    role_label: str = ""
-    granted: list[str] = []
-    # The session and permissions this tab's states were filled for (see SessionBinding).
-    _binding: str = ""
+class RealmState(rx.State, mixin=True):
+    """What the guards ask of the root state of a realm (``SessionState`` here,
+    ``PortalSessionState`` for the portal): show or forget the caller, refuse."""
 
     def _client_ip(self) -> str:
         return self.router.session.client_ip or ""
-
-    def _show_user(self, user: CurrentUser | None) -> None:
-        self.user_name = user.name if user else ""
-        self.user_email = user.email if user else ""
-        self.role_label = user.role_label if user else ""
-        granted = sorted(p.value for p in user.permissions) if user else []
-        if granted != self.granted:
-            self.granted = granted
 
     def _path(self) -> str:
         try:
@@ -201,14 +232,18 @@ class SessionState(rx.State):
         except AttributeError:
             return "/"
 
+    def _show_user(self, user: Any) -> None:
+        raise NotImplementedError
+
+    def _to_sign_in(self, path: str) -> Any:
+        """The redirect to this realm's sign-in page, back to ``path`` ("": no way back)."""
+        raise NotImplementedError
+
     def _refuse_anonymous(self, is_page_load: bool) -> Any:
         self._show_user(None)
         if hasattr(self, "status"):
             self.status = "signed_out"
-        path = self._path()
-        if is_page_load and path not in (routes.LOGIN, routes.DASHBOARD):
-            return rx.redirect(routes.login(next=path))
-        return rx.redirect(routes.LOGIN)
+        return self._to_sign_in(self._path() if is_page_load else "")
 
     def _refuse(self, is_page_load: bool) -> Any:
         if hasattr(self, "status") and is_page_load:
@@ -218,7 +253,33 @@ class SessionState(rx.State):
         return rx.toast.error(NOT_ALLOWED)
 
 
-def _record_denial(user: CurrentUser, handler: str, permission: Permission) -> None:
+class SessionState(RealmState, rx.State):
+    """The signed-in user as the page shows it. Display only: never trusted for access."""
+
+    user_name: str = ""
+    user_email: str = ""
+    role_label: str = ""
+    granted: list[str] = []
+    # The session and permissions this tab's states were filled for (see SessionBinding).
+    _binding: str = ""
+
+    def _show_user(self, user: CurrentUser | None) -> None:
+        self.user_name = user.name if user else ""
+        self.user_email = user.email if user else ""
+        self.role_label = user.role_label if user else ""
+        granted = sorted(p.value for p in user.permissions) if user else []
+        if granted != self.granted:
+            self.granted = granted
+
+    def _to_sign_in(self, path: str) -> Any:
+        if path and path not in (routes.LOGIN, routes.DASHBOARD):
+            return rx.redirect(routes.login(next=path))
+        return rx.redirect(routes.LOGIN)
+
+
+def _record_denial(
+    user: CurrentUser | ClientUser, handler: str, permission: Permission | ClientPermission
+) -> None:
     run(
         audit.record,
         "permission.denied",
@@ -228,24 +289,41 @@ def _record_denial(user: CurrentUser, handler: str, permission: Permission) -> N
     )
 
 
-async def _caller_for(state: SessionState, upload: bool) -> Caller:
-    """The caller SessionBinding resolved for this event (resolved here when a handler runs
-    without it, as in tests that call a handler directly)."""
-    caller = _caller.get()
-    if caller is None:
-        caller = await caller_of(state, upload=upload)
-        _caller.set(caller)
-    return caller
+async def _staff_user(state: rx.State, upload: bool) -> CurrentUser | None:
+    return (await event_caller(state, upload, _caller, caller_of)).user
 
 
-def _wrap(
+@dataclass(frozen=True)
+class GuardSide:
+    """How a guard finds and checks the caller of one identity realm: staff members here,
+    client users in ui/session/portal.py. A realm's guard asks only its own realm, so a staff
+    session never runs a portal handler and a portal session never runs a staff one."""
+
+    # (state, upload) -> the signed-in user of this realm, or None.
+    user_for: Callable[[Any, bool], Awaitable[Any]]
+    # Where the running handler finds its user (current_user(), current_client_user()).
+    current: contextvars.ContextVar[Any]
+    # (user, permission) -> whether the user holds it.
+    allows: Callable[[Any, Any], bool]
+
+
+STAFF_SIDE = GuardSide(
+    user_for=_staff_user, current=_current_user, allows=lambda user, needed: user.can(needed)
+)
+
+
+def wrap_handler(
     fn: F,
-    permission: Permission | Callable[[Any], Permission] | None,
+    permission: Permission | ClientPermission | Callable[[Any], Permission] | None,
     marker: str,
     *,
     needs_user: bool,
     upload: bool,
+    side: GuardSide = STAFF_SIDE,
 ) -> F:
+    """``fn`` as an event handler that asks ``side`` (its realm) who calls and refuses, and
+    changes nothing, unless the caller may run it; ``marker`` names the guard for the walk of
+    tests/integration/test_handler_guards.py."""
     handler_name = f"{fn.__module__.rsplit('.', 1)[-1]}.{fn.__qualname__}"
     is_page_load = handler_name.endswith(".load") or handler_name.endswith("load_page")
     if inspect.isgeneratorfunction(fn) or inspect.isasyncgenfunction(fn):
@@ -254,24 +332,23 @@ def _wrap(
     is_async = inspect.iscoroutinefunction(fn)
 
     @functools.wraps(fn)
-    async def wrapper(self: SessionState, *args: Any, **kwargs: Any) -> Any:
-        caller = await _caller_for(self, upload)
-        user = caller.user
+    async def wrapper(self: Any, *args: Any, **kwargs: Any) -> Any:
+        user = await side.user_for(self, upload)
         if needs_user:
             if user is None:
                 return self._refuse_anonymous(is_page_load)
             self._show_user(user)
             needed = permission(self) if callable(permission) else permission
-            if needed is not None and not user.can(needed):
+            if needed is not None and not side.allows(user, needed):
                 await asyncio.to_thread(_record_denial, user, handler_name, needed)
                 return self._refuse(is_page_load)
-        token = _current_user.set(user)
+        token = side.current.set(user)
         try:
             if is_async:
                 return await fn(self, *args, **kwargs)
             return await asyncio.to_thread(fn, self, *args, **kwargs)
         finally:
-            _current_user.reset(token)
+            side.current.reset(token)
 
     setattr(wrapper, GUARD_ATTR, marker)
     setattr(wrapper, UPLOAD_ATTR, upload)
@@ -283,7 +360,7 @@ def guard(permission: Permission, *, upload: bool = False) -> Callable[[F], F]:
     that receives files: it is authorised from the upload request's own cookie."""
 
     def decorator(fn: F) -> F:
-        return _wrap(fn, permission, permission.value, needs_user=True, upload=upload)
+        return wrap_handler(fn, permission, permission.value, needs_user=True, upload=upload)
 
     return decorator
 
@@ -300,12 +377,12 @@ def read_guard(fn: F) -> F:
             raise TypeError(msg)
         return permission
 
-    return _wrap(fn, needed, READ_PERMISSION, needs_user=True, upload=False)
+    return wrap_handler(fn, needed, READ_PERMISSION, needs_user=True, upload=False)
 
 
 def signed_in(fn: F) -> F:
     """Decorate an event handler that any signed-in, active staff member may call."""
-    return _wrap(fn, None, SIGNED_IN, needs_user=True, upload=False)
+    return wrap_handler(fn, None, SIGNED_IN, needs_user=True, upload=False)
 
 
 def public(fn: F) -> F:
@@ -313,7 +390,7 @@ def public(fn: F) -> F:
 
     Such handlers take nothing from the browser but what the form sends, and do their own
     checks (tokens, throttling) in the services."""
-    return _wrap(fn, None, PUBLIC, needs_user=False, upload=False)
+    return wrap_handler(fn, None, PUBLIC, needs_user=False, upload=False)
 
 
 def field_errors(

@@ -9,6 +9,7 @@ from typing import Any
 import reflex as rx
 
 from billing_app.domain.permissions import Permission
+from billing_app.services.access import client_roles
 from billing_app.services.common.errors import ServiceError
 from billing_app.services.common.transactions import run
 from billing_app.services.customers import imports as imports_service
@@ -29,12 +30,26 @@ class ImportState(SessionState):
     ignored: str = ""
     error: str = ""
     imported: int = -1
+    # Inviting each new client's contact to the portal needs clients.users too.
+    can_invite: bool = False
+    invite: bool = False
+    invite_role: str = ""  # the default client role they would get
     _data: bytes = b""
 
     @guard(Permission.CLIENTS_WRITE)
     def load(self) -> None:
         self._reset_preview()
+        user = current_user()
+        self.can_invite = user.can(Permission.CLIENTS_USERS)
+        self.invite, self.invite_role = False, ""
+        if self.can_invite:
+            choices = run(client_roles.client_role_choices, user)
+            self.invite_role = dict(choices.options).get(choices.default, "")
         self.status = "ok"
+
+    @guard(Permission.CLIENTS_USERS)
+    def set_invite(self, value: bool) -> None:
+        self.invite = bool(value)
 
     def _reset_preview(self) -> None:
         self.file_name = ""
@@ -90,13 +105,15 @@ class ImportState(SessionState):
         if not self._data:
             return rx.toast.error("Upload a file first.")
         try:
-            created = run(imports_service.import_valid, current_user(), self._data)
+            invite = self.invite and current_user().can(Permission.CLIENTS_USERS)
+            created = run(imports_service.import_valid, current_user(), self._data, invite=invite)
         except ServiceError as exc:
             self.error = exc.message
             return None
         self.imported = created
         self._preview()
-        return rx.toast.success(f"{created} client{'s' if created != 1 else ''} imported.")
+        invited = " and their contacts invited to the portal" if invite and created else ""
+        return rx.toast.success(f"{created} client{'s' if created != 1 else ''} imported{invited}.")
 
     @guard(Permission.CLIENTS_WRITE)
     def clear(self) -> None:
@@ -206,12 +223,27 @@ def _import_content() -> rx.Component:
                             size="1",
                             id="import-done",
                         ),
-                        rx.button(
-                            rx.icon("upload", size=16),
-                            "Import " + s.valid.to_string() + " valid rows",
-                            on_click=ImportState.run_import,
-                            disabled=s.valid == 0,
-                            id="import-run",
+                        rx.hstack(
+                            rx.cond(
+                                s.can_invite,
+                                rx.checkbox(
+                                    "Invite each client's contact to the portal ("
+                                    + s.invite_role
+                                    + ")",
+                                    checked=s.invite,
+                                    on_change=ImportState.set_invite,
+                                    id="import-invite",
+                                ),
+                            ),
+                            rx.button(
+                                rx.icon("upload", size=16),
+                                "Import " + s.valid.to_string() + " valid rows",
+                                on_click=ImportState.run_import,
+                                disabled=s.valid == 0,
+                                id="import-run",
+                            ),
+                            spacing="4",
+                            align="center",
                         ),
                     ),
                     width="100%",

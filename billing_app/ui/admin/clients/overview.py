@@ -1,5 +1,5 @@
-"""The client overview (/clients/[client_id]): figures, contact, websites, products and services,
-invoices and payments."""
+"""The client overview (/clients/[client_id]): figures, then two tabs: Overview (contact,
+websites, products and services, invoices and payments) and Users (the client's portal users)."""
 
 from __future__ import annotations
 
@@ -8,6 +8,8 @@ import reflex as rx
 from billing_app.ui import routes
 from billing_app.ui.admin.clients.list import ClientsState, client_form
 from billing_app.ui.admin.clients.overview_state import ClientState
+from billing_app.ui.admin.clients.users_state import ClientUsersState
+from billing_app.ui.admin.clients.users_tab import users_tab
 from billing_app.ui.admin.invoices.list import status_badge
 from billing_app.ui.admin.shell import admin_page
 from billing_app.ui.admin.subscriptions.attach import AttachState, attach_dialog
@@ -250,6 +252,73 @@ def _invoices_card() -> rx.Component:
     )
 
 
+def _overview_grid() -> rx.Component:
+    """The Overview tab: contact, websites, products and services, invoices and payments."""
+    return rx.grid(
+        rx.vstack(_contact_card(), _websites_card(), spacing="4", width="100%"),
+        rx.vstack(
+            rx.card(
+                rx.vstack(
+                    rx.text("Products & services", weight="bold", size="3"),
+                    rx.tabs.root(
+                        rx.tabs.list(
+                            _tab("active", "Active"),
+                            _tab("one_time", "One-time"),
+                            _tab("inactive", "Inactive"),
+                        ),
+                        value=SubscriptionsState.filters["tab"],
+                        on_change=lambda v: SubscriptionsState.set_filter("tab", v),
+                        width="100%",
+                    ),
+                    rx.box(
+                        resource_table(CLIENT_SUBSCRIPTIONS),
+                        id=SUBSCRIPTIONS_PANEL,
+                        role="tabpanel",
+                        aria_labelledby="tab-" + SubscriptionsState.filters["tab"],
+                        width="100%",
+                    ),
+                    spacing="3",
+                    width="100%",
+                ),
+                width="100%",
+                min_width="0",
+            ),
+            _invoices_card(),
+            spacing="4",
+            width="100%",
+            min_width="0",
+        ),
+        columns="minmax(260px, 1fr) 3fr",
+        spacing="4",
+        width="100%",
+    )
+
+
+def _client_tabs() -> rx.Component:
+    """Overview and Users (the client's portal users, ui/admin/clients/users_tab.py)."""
+    return rx.tabs.root(
+        rx.tabs.list(
+            rx.tabs.trigger("Overview", value="overview", id="client-tab-overview"),
+            rx.tabs.trigger(
+                rx.hstack(
+                    rx.text("Users", as_="span"),
+                    rx.badge(
+                        ClientUsersState.total.to_string(), variant="soft", radius="full", size="1"
+                    ),
+                    spacing="2",
+                    align="center",
+                ),
+                value="users",
+                id="client-tab-users",
+            ),
+        ),
+        rx.tabs.content(_overview_grid(), value="overview", padding_top="16px"),
+        rx.tabs.content(users_tab(), value="users", padding_top="16px"),
+        default_value="overview",
+        width="100%",
+    )
+
+
 def _overview_content() -> rx.Component:
     c = ClientState.client
     f = ClientState.figures
@@ -365,44 +434,7 @@ def _overview_content() -> rx.Component:
                 spacing="4",
                 width="100%",
             ),
-            rx.grid(
-                rx.vstack(_contact_card(), _websites_card(), spacing="4", width="100%"),
-                rx.vstack(
-                    rx.card(
-                        rx.vstack(
-                            rx.text("Products & services", weight="bold", size="3"),
-                            rx.tabs.root(
-                                rx.tabs.list(
-                                    _tab("active", "Active"),
-                                    _tab("one_time", "One-time"),
-                                    _tab("inactive", "Inactive"),
-                                ),
-                                value=SubscriptionsState.filters["tab"],
-                                on_change=lambda v: SubscriptionsState.set_filter("tab", v),
-                                width="100%",
-                            ),
-                            rx.box(
-                                resource_table(CLIENT_SUBSCRIPTIONS),
-                                id=SUBSCRIPTIONS_PANEL,
-                                role="tabpanel",
-                                aria_labelledby="tab-" + SubscriptionsState.filters["tab"],
-                                width="100%",
-                            ),
-                            spacing="3",
-                            width="100%",
-                        ),
-                        width="100%",
-                        min_width="0",
-                    ),
-                    _invoices_card(),
-                    spacing="4",
-                    width="100%",
-                    min_width="0",
-                ),
-                columns="minmax(260px, 1fr) 3fr",
-                spacing="4",
-                width="100%",
-            ),
+            _client_tabs(),
             attach_dialog(),
             change_dialog(),
             history_dialog(),

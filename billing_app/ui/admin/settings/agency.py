@@ -17,6 +17,7 @@ from billing_app.ui.admin.settings.form import (
     section,
     text_input,
 )
+from billing_app.ui.admin.settings.portal import portal_settings_section
 from billing_app.ui.admin.shell import admin_page
 from billing_app.ui.kit.layout import form_error
 from billing_app.ui.session.staff import SessionState, current_user, field_errors, guard
@@ -234,4 +235,10 @@ def _settings_content() -> rx.Component:
 
 
 def settings_page() -> rx.Component:
-    return admin_page("Settings", SettingsState.status, _settings_content)
+    return admin_page(
+        "Settings",
+        SettingsState.status,
+        lambda: rx.vstack(
+            _settings_content(), portal_settings_section(), spacing="4", width="100%"
+        ),
+    )

@@ -1,0 +1,83 @@
+"""Files of the client portal: a brand's logo (public: it is on the sign-in page and in every
+email) and an invoice's PDF for the client user whose portal cookie the request carries (404
+for anyone else, the same as for an id that does not exist; docs/security.md item 45).
+
+Plain functions: Starlette runs them, rendering included, in its thread pool (item 35)."""
+
+from __future__ import annotations
+
+import logging
+
+from sqlmodel import col, select
+from starlette.requests import Request
+from starlette.responses import Response
+
+from billing_app.adapters import storage
+from billing_app.api.cookies import portal_cookie_name
+from billing_app.db.engine import session_scope
+from billing_app.db.invoicing import Brand
+from billing_app.domain.numbers import parse_id
+from billing_app.services.access import portal_auth
+from billing_app.services.common.errors import NotAllowed, NotFound
+from billing_app.services.invoicing import portal_invoices
+
+log = logging.getLogger(__name__)
+
+_NO_STORE = {"Cache-Control": "no-store"}
+
+
+def _not_found() -> Response:
+    return Response("Not found", status_code=404, headers=_NO_STORE)
+
+
+def portal_logo(request: Request) -> Response:
+    """The logo a brand uses now, by its storage key (random: it names no brand by id)."""
+    key = str(request.path_params.get("logo_key", ""))[:100]
+    path = storage.path_of(key, "brand-logos") if key else None
+    if path is None:
+        return _not_found()
+    with session_scope() as session:
+        in_use = session.exec(select(Brand.id).where(col(Brand.logo_key) == key)).first()
+    if in_use is None:
+        return _not_found()
+    return Response(
+        path.read_bytes(),
+        media_type=storage.content_type(key),
+        headers={
+            "Cache-Control": "public, max-age=3600",
+            "X-Content-Type-Options": "nosniff",
+            "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'",
+        },
+    )
+
+
+def portal_invoice_pdf(request: Request) -> Response:
+    """One of the signed-in client user's invoices as a PDF (as it stands now; ``?original=1``
+    as it was sent). Another client's invoice, a draft, no portal session: 404."""
+    invoice_id = parse_id(request.path_params.get("invoice_id"))
+    token = request.cookies.get(portal_cookie_name())
+    if invoice_id is None or not token:
+        return _not_found()
+    ip = request.client.host if request.client else ""
+    with session_scope() as session:
+        user = portal_auth.resolve_portal_session(session, token, ip=ip)
+        if user is None:
+            return _not_found()
+        try:
+            pdf = portal_invoices.client_invoice_pdf(
+                session, user, invoice_id, original=request.query_params.get("original") == "1"
+            )
+        except (NotFound, NotAllowed):
+            return _not_found()
+        except Exception:
+            log.exception("could not render the PDF of invoice %s for its client", invoice_id)
+            return Response("This invoice cannot be shown yet.", status_code=409)
+    return Response(
+        pdf.data,
+        media_type="application/pdf",
+        headers={
+            "Cache-Control": "private, no-store",
+            "X-Content-Type-Options": "nosniff",
+            "Content-Disposition": f'inline; filename="{pdf.filename}"',
+        },
+    )

@@ -1,0 +1,351 @@
+"""The portal's frame: the brand's look (logo, exact colours, support contacts, footer), the
+header with the client switcher and the user menu, the navigation, and the page's main landmark.
+
+Every portal page state derives from ``PortalPageState``; its ``load`` calls ``_frame()`` (a
+signed-in page) or ``_public_frame()`` (sign-in, reset, invitation), which fill the look from
+the page's host, else the client's brand, else the default brand (services/agency/
+portal_brand.py). Nothing of the product behind the portal is shown: the brand is the only name.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import reflex as rx
+
+from billing_app.domain.permissions import ClientPermission
+from billing_app.services.agency import portal_brand
+from billing_app.services.common.transactions import run
+from billing_app.services.invoicing import portal_invoices
+from billing_app.ui import routes
+from billing_app.ui.kit.layout import loading, visually_hidden
+from billing_app.ui.session.portal import PortalShellState, current_client_user
+
+
+def logo_path(logo_key: str) -> str:
+    return f"/api/portal/logo/{logo_key}" if logo_key else ""
+
+
+class PortalPageState(PortalShellState):
+    """The look and the navigation badge every portal page shows."""
+
+    status: str = "loading"  # loading | ok | denied | signed_out
+    brand_name: str = ""
+    logo_url: str = ""
+    theme: dict[str, str] = {}
+    support_email: str = ""
+    support_url: str = ""
+    footer: str = ""
+    unpaid: int = 0
+    client_id: str = ""  # the client the session looks at (display: the switcher's choice)
+    _brand_id: int = 0  # the brand shown (server side only: reset emails are sent under it)
+
+    def _netloc(self) -> str:
+        try:
+            return str(self.router.url.netloc)
+        except AttributeError:
+            return ""
+
+    def _look(self, client_id: int | None) -> None:
+        look = run(portal_brand.portal_look, netloc=self._netloc(), client_id=client_id)
+        self.brand_name = look.name
+        self._brand_id = look.brand_id
+        self.logo_url = routes.backend_path(logo_path(look.logo_key)) if look.logo_key else ""
+        self.theme = look.theme
+        self.support_email = look.support_email
+        self.support_url = look.support_url
+        self.footer = look.footer
+
+    def _public_frame(self) -> None:
+        """The look of a page shown before signing in: the host's brand, else the default."""
+        self._look(None)
+        self.status = "ok"
+
+    def _frame(self) -> None:
+        """The look and badges of a signed-in page (called by its guarded load)."""
+        user = current_client_user()
+        self.client_id = str(user.client_id)
+        self._look(user.client_id)
+        self.unpaid = (
+            run(portal_invoices.portal_overview, user).unpaid
+            if user.may(ClientPermission.INVOICES_VIEW)
+            else 0
+        )
+        self.status = "ok"
+
+
+P = PortalPageState
+
+
+@dataclass(frozen=True)
+class PortalNav:
+    label: str
+    href: str
+    icon: str
+    permission: ClientPermission | None
+
+
+NAV: tuple[PortalNav, ...] = (
+    PortalNav("Overview", routes.PORTAL, "layout-dashboard", None),
+    PortalNav("Invoices", routes.PORTAL_INVOICES, "file-text", ClientPermission.INVOICES_VIEW),
+    PortalNav("Services", routes.PORTAL_SERVICES, "package", ClientPermission.SUBSCRIPTIONS_VIEW),
+    PortalNav("Account", routes.PORTAL_ACCOUNT, "building-2", None),
+    PortalNav("Users", routes.PORTAL_USERS, "users", ClientPermission.USERS_MANAGE),
+    PortalNav("Security", routes.PORTAL_SECURITY, "shield-check", None),
+)
+
+
+def _nav_link(item: PortalNav) -> rx.Component:
+    path = rx.State.router.url.path
+    if item.href == routes.PORTAL:
+        active = (path == item.href) | (path == item.href + "/")
+    else:
+        active = (path == item.href) | path.startswith(item.href + "/")  # type: ignore[attr-defined]
+
+    link = rx.link(
+        rx.hstack(
+            rx.icon(item.icon, size=16, aria_hidden="true"),
+            rx.text(item.label, size="2", weight="medium"),
+            rx.cond(
+                (item.href == routes.PORTAL_INVOICES) & (P.unpaid > 0),
+                rx.badge(
+                    P.unpaid,
+                    color_scheme="red",
+                    variant="solid",
+                    radius="full",
+                    aria_label=P.unpaid.to_string() + " unpaid",  # type: ignore[attr-defined]
+                ),
+            ),
+            spacing="2",
+            align="center",
+            padding_x="12px",
+            padding_y="10px",
+            border_bottom=rx.cond(
+                active, f"2px solid {rx.color('accent', 9)}", "2px solid transparent"
+            ),
+            color=rx.cond(active, rx.color("accent", 12), rx.color("gray", 11)),
+            white_space="nowrap",
+        ),
+        href=item.href,
+        underline="none",
+        id=f"portal-nav-{item.label.lower()}",
+        aria_current=rx.cond(active, "page", "false"),
+    )
+    if item.permission is None:
+        return link
+    return rx.cond(P.granted.contains(item.permission.value), link)  # type: ignore[attr-defined]
+
+
+def _brand_mark() -> rx.Component:
+    """The brand's logo (or name) linking home; nothing until the look has arrived."""
+    return rx.cond(P.brand_name != "", _brand_link())
+
+
+def _brand_link() -> rx.Component:
+    return rx.link(
+        rx.cond(
+            P.logo_url != "",
+            rx.image(src=P.logo_url, alt=P.brand_name, height="32px", max_width="160px"),
+            rx.text(P.brand_name, weight="bold", size="4"),
+        ),
+        href=routes.PORTAL,
+        underline="none",
+        color=rx.color("gray", 12),
+        id="portal-brand",
+    )
+
+
+def _client_switcher() -> rx.Component:
+    return rx.cond(
+        P.clients.length() > 1,  # type: ignore[attr-defined,operator]
+        rx.el.select(
+            rx.foreach(
+                P.clients,
+                lambda c: rx.el.option(c["name"], value=c["id"]),
+            ),
+            value=P.client_id,
+            on_change=P.switch_client,
+            aria_label="Client",
+            id="portal-client-switcher",
+            style={
+                "padding": "6px 8px",
+                "border_radius": "6px",
+                "border": f"1px solid {rx.color('gray', 7)}",
+                "background": rx.color("gray", 1),
+                "max_width": "200px",
+            },
+        ),
+        rx.text(P.client_name, size="2", color_scheme="gray", id="portal-client-name"),
+    )
+
+
+def _user_menu() -> rx.Component:
+    return rx.menu.root(
+        rx.menu.trigger(
+            rx.button(
+                rx.avatar(fallback=P.user_name[:1], size="1", radius="full"),
+                rx.text(P.user_name, size="2", display=["none", "none", "inline"]),
+                visually_hidden(" (your account)"),
+                rx.icon("chevron-down", size=14, aria_hidden="true"),
+                variant="ghost",
+                color_scheme="gray",
+                id="portal-user-menu",
+            )
+        ),
+        rx.menu.content(
+            rx.box(
+                rx.text(P.user_name, size="2", weight="medium"),
+                rx.text(P.user_email, size="1", color_scheme="gray"),
+                padding="8px",
+            ),
+            rx.menu.separator(),
+            rx.menu.item(
+                rx.hstack(rx.icon("shield-check", size=16), rx.text("Security")),
+                on_click=rx.redirect(routes.PORTAL_SECURITY),
+            ),
+            rx.menu.item(
+                rx.hstack(rx.icon("log-out", size=16), rx.text("Sign out")),
+                on_click=P.sign_out,
+                id="portal-sign-out",
+            ),
+        ),
+    )
+
+
+def _footer() -> rx.Component:
+    return rx.el.footer(
+        rx.vstack(
+            rx.hstack(
+                rx.cond(
+                    P.support_email != "",
+                    rx.link(
+                        P.support_email,
+                        href="mailto:" + P.support_email,
+                        size="2",
+                        id="portal-support-email",
+                    ),
+                ),
+                rx.cond(
+                    P.support_url != "",
+                    rx.link("Help", href=P.support_url, size="2", is_external=True),
+                ),
+                spacing="4",
+                wrap="wrap",
+            ),
+            rx.text(P.footer, size="1", color_scheme="gray", white_space="pre-line"),
+            spacing="2",
+            width="100%",
+            max_width="960px",
+            margin_x="auto",
+            padding="24px 16px",
+        ),
+        border_top=f"1px solid {rx.color('gray', 5)}",
+        width="100%",
+    )
+
+
+def _themed(*children: rx.Component) -> rx.Component:
+    """The brand's exact colour as Radix's accent scale on everything inside."""
+    return rx.box(
+        *children,
+        style=P.theme,
+        min_height="100vh",
+        display="flex",
+        flex_direction="column",
+        background=rx.color("gray", 1),
+    )
+
+
+def portal_page(title: str, content: Callable[[], rx.Component]) -> rx.Component:
+    """A signed-in portal page: header, navigation, ``content`` in the main landmark."""
+    header = rx.el.header(
+        rx.hstack(
+            _brand_mark(),
+            rx.spacer(),
+            _client_switcher(),
+            _user_menu(),
+            align="center",
+            spacing="3",
+            width="100%",
+            max_width="960px",
+            margin_x="auto",
+            padding="12px 16px",
+        ),
+        rx.el.nav(
+            rx.hstack(
+                *[_nav_link(item) for item in NAV],
+                spacing="1",
+                width="100%",
+                max_width="960px",
+                margin_x="auto",
+                padding_x="8px",
+                overflow_x="auto",
+            ),
+            aria_label="Portal",
+        ),
+        border_bottom=f"1px solid {rx.color('gray', 5)}",
+        background=rx.color("gray", 1),
+        width="100%",
+    )
+    body = rx.match(
+        P.status,
+        ("ok", rx.vstack(rx.heading(title, size="6", as_="h1"), content(), spacing="4")),
+        (
+            "denied",
+            rx.callout(
+                "Your role does not include this page. Ask a colleague with full access.",
+                icon="lock",
+                color_scheme="amber",
+                id="portal-not-allowed",
+            ),
+        ),
+        loading(),
+    )
+    return _themed(
+        header,
+        rx.el.main(
+            body,
+            width="100%",
+            max_width="960px",
+            margin_x="auto",
+            padding="24px 16px",
+            flex="1",
+        ),
+        _footer(),
+    )
+
+
+def portal_public_page(
+    title: str, subtitle: str | rx.Var[str], *children: rx.Component
+) -> rx.Component:
+    """A page shown before signing in: the brand above a card, in the main landmark."""
+    return _themed(
+        rx.el.main(
+            rx.center(
+                rx.card(
+                    rx.vstack(
+                        rx.center(_brand_mark(), width="100%", padding_bottom="8px"),
+                        rx.heading(title, size="6", as_="h1"),
+                        rx.text(subtitle, color_scheme="gray", size="2"),
+                        *children,
+                        spacing="3",
+                        width="100%",
+                    ),
+                    width="100%",
+                    max_width="420px",
+                    size="4",
+                ),
+                padding="16px",
+                padding_top="10vh",
+            ),
+            flex="1",
+        ),
+        _footer(),
+    )
+
+
+def portal_title(title: str) -> Any:
+    """A portal page's browser title: the brand's name and the page (never our product's)."""
+    return rx.cond(P.brand_name != "", P.brand_name + " · " + title, title)

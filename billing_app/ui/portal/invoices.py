@@ -1,0 +1,225 @@
+"""The portal's invoices (/portal/invoices): every sent invoice of the client, what is still due
+(red), paid (green), overdue marked; tabs, search by number, pages."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import reflex as rx
+
+from billing_app.domain.permissions import ClientPermission
+from billing_app.services.common.listing import Key, ListRequest, Page
+from billing_app.services.common.transactions import run
+from billing_app.services.invoicing import portal_invoices
+from billing_app.ui import routes
+from billing_app.ui.format import day, money
+from billing_app.ui.kit.badges import status_badge
+from billing_app.ui.kit.layout import visually_hidden
+from billing_app.ui.portal.frame import PortalPageState, portal_page
+from billing_app.ui.session.portal import current_client_user, portal_guard
+
+PER_PAGE = 20
+INVOICES_PANEL = "portal-invoices-panel"  # the list the tabs control
+TABS = (("all", "All"), ("due", "To pay"), ("paid", "Paid"))
+STATUS_LABELS = {
+    "open": "Due",
+    "overdue": "Overdue",
+    "partially_paid": "Partly paid",
+    "paid": "Paid",
+    "void": "Void",
+    "refunded": "Refunded",
+    "partially_refunded": "Partly refunded",
+}
+
+
+class PortalInvoicesState(PortalPageState):
+    rows: list[dict[str, str]] = []
+    tab: str = "all"
+    search: str = ""
+    total: int = 0
+    has_next: bool = False
+    has_previous: bool = False
+    _first_key: Key | None = None
+    _last_key: Key | None = None
+
+    def _show(self, request: ListRequest) -> None:
+        page: Page[portal_invoices.PortalInvoiceRow] = run(
+            portal_invoices.list_client_invoices, current_client_user(), request
+        )
+        self.rows = [
+            {
+                "id": str(r.id),
+                "number": r.number,
+                "href": routes.portal_invoice(r.id),
+                "status": r.status,
+                "status_label": STATUS_LABELS.get(r.status, r.status),
+                "issued": day(r.issue_date),
+                "due_date": day(r.due_date),
+                "total": money(r.total),
+                "due": money(r.due) if r.due.amount_minor else "",
+            }
+            for r in page.rows
+        ]
+        self.total = page.total
+        self.has_next, self.has_previous = page.has_next, page.has_previous
+        self._first_key, self._last_key = page.first_key, page.last_key
+
+    def _request(self, **cursor: Any) -> ListRequest:
+        return ListRequest(
+            search=self.search,
+            filters={"status": self.tab},
+            descending=True,
+            per_page=PER_PAGE,
+            **cursor,
+        )
+
+    @portal_guard(ClientPermission.INVOICES_VIEW)
+    def load(self) -> Any:
+        self._frame()
+        gate = self._two_factor_gate()
+        if gate is not None:
+            return gate
+        wanted = self.router.url.query_parameters.get("tab", "all")
+        self.tab = wanted if wanted in dict(TABS) else "all"
+        self.search = ""
+        self._show(self._request())
+        return None
+
+    @portal_guard(ClientPermission.INVOICES_VIEW)
+    def set_tab(self, tab: str) -> None:
+        self.tab = tab if tab in dict(TABS) else "all"
+        self._show(self._request())
+
+    @portal_guard(ClientPermission.INVOICES_VIEW)
+    def set_search(self, text: str) -> None:
+        self.search = str(text)[:100]
+        self._show(self._request())
+
+    @portal_guard(ClientPermission.INVOICES_VIEW)
+    def next_page(self) -> None:
+        if self.has_next and self._last_key is not None:
+            self._show(self._request(after=self._last_key))
+
+    @portal_guard(ClientPermission.INVOICES_VIEW)
+    def previous_page(self) -> None:
+        if self.has_previous and self._first_key is not None:
+            self._show(self._request(before=self._first_key))
+
+
+S = PortalInvoicesState
+
+
+def _row(r: Any) -> rx.Component:
+    return rx.table.row(
+        rx.table.row_header_cell(
+            rx.link(r["number"], href=r["href"], weight="medium"),
+        ),
+        rx.table.cell(status_badge(r["status"], r["status_label"])),
+        rx.table.cell(r["issued"], display=["none", "table-cell"]),
+        rx.table.cell(r["due_date"], display=["none", "none", "table-cell"]),
+        rx.table.cell(r["total"], text_align="right"),
+        rx.table.cell(
+            rx.text(r["due"], color=rx.color("red", 11), weight="medium"),
+            text_align="right",
+        ),
+    )
+
+
+def _content() -> rx.Component:
+    return rx.vstack(
+        rx.hstack(
+            rx.tabs.root(
+                rx.tabs.list(
+                    *[
+                        rx.tabs.trigger(
+                            label,
+                            value=value,
+                            id=f"portal-tab-{value}",
+                            aria_controls=INVOICES_PANEL,
+                        )
+                        for value, label in TABS
+                    ]
+                ),
+                value=S.tab,
+                on_change=S.set_tab,
+            ),
+            rx.spacer(),
+            rx.debounce_input(
+                rx.input(
+                    placeholder="Search by number",
+                    aria_label="Search by invoice number",
+                    value=S.search,
+                    on_change=S.set_search,
+                    id="portal-invoice-search",
+                ),
+                debounce_timeout=300,
+            ),
+            width="100%",
+            wrap="wrap",
+            spacing="3",
+            align="center",
+        ),
+        rx.box(
+            rx.cond(
+                S.rows.length() > 0,  # type: ignore[attr-defined,operator]
+                rx.table.root(
+                    rx.table.header(
+                        rx.table.row(
+                            rx.table.column_header_cell("Invoice"),
+                            rx.table.column_header_cell("Status"),
+                            rx.table.column_header_cell("Issued", display=["none", "table-cell"]),
+                            rx.table.column_header_cell(
+                                "Due date", display=["none", "none", "table-cell"]
+                            ),
+                            rx.table.column_header_cell("Total", text_align="right"),
+                            rx.table.column_header_cell(
+                                rx.text("To pay"),
+                                visually_hidden(" (amount due)"),
+                                text_align="right",
+                            ),
+                        )
+                    ),
+                    rx.table.body(rx.foreach(S.rows, _row)),
+                    width="100%",
+                    variant="surface",
+                    id="portal-invoices",
+                ),
+                rx.callout(
+                    "No invoices here.",
+                    icon="file-text",
+                    color_scheme="gray",
+                    id="portal-no-invoices",
+                ),
+            ),
+            id=INVOICES_PANEL,
+            role="tabpanel",
+            aria_labelledby="portal-tab-" + S.tab,
+            width="100%",
+        ),
+        rx.hstack(
+            rx.text(S.total, " invoices", size="2", color_scheme="gray"),
+            rx.spacer(),
+            rx.button(
+                "Newer",
+                variant="soft",
+                disabled=~S.has_previous,
+                on_click=S.previous_page,
+                id="portal-invoices-prev",
+            ),
+            rx.button(
+                "Older",
+                variant="soft",
+                disabled=~S.has_next,
+                on_click=S.next_page,
+                id="portal-invoices-next",
+            ),
+            width="100%",
+            align="center",
+        ),
+        spacing="4",
+        width="100%",
+    )
+
+
+def portal_invoices_page() -> rx.Component:
+    return portal_page("Invoices", _content)
