@@ -10,6 +10,7 @@ import reflex as rx
 
 from billing_app.adapters import log_redaction
 from billing_app.api import edge
+from billing_app.api.origins import socket_server
 from billing_app.api.routes import build_api
 from billing_app.api.startup import secret_key_lifespan
 from billing_app.jobs.consumer import consumer_lifespan
@@ -36,6 +37,8 @@ app = rx.App(
     # Plain toasts (dark text on white, a coloured icon): sonner's rich colours put green or
     # red text on a tint below the 4.5:1 contrast small text needs.
     toaster=rx.toast.provider(rich_colors=False, close_button=True),
+    # The websocket accepts the public URL and every brand's custom domain (api/origins.py).
+    sio=socket_server(),
 )
 edge.bind_app(app)
 app.add_middleware(SessionBinding(), index=0)

@@ -70,3 +70,12 @@ def test_with_no_host_brand_and_no_client_the_default_brand_shows(
     session.commit()
     look = portal_look(session, netloc="unknown.example.test", settings=settings)
     assert look.brand_id == first
+
+
+def test_custom_domains_lists_every_brands_domain(session: Session, clock: FixedClock) -> None:
+    from billing_app.services.agency.portal_brand import custom_domains
+
+    assert custom_domains(session) == frozenset()
+    _brand(session, clock, custom_domain="billing.nord-hosting.test")
+    _brand(session, clock, name="No domain")
+    assert custom_domains(session) == frozenset({"billing.nord-hosting.test"})

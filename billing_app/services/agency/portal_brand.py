@@ -110,3 +110,9 @@ def portal_look(
     if brand is None:
         brand = default_brand(session)
     return _look(brand, settings)
+
+
+def custom_domains(session: Session) -> frozenset[str]:
+    """Every brand's custom domain (lower case): the portal is served on each of them."""
+    rows = session.exec(select(Brand.custom_domain).where(col(Brand.custom_domain).is_not(None)))
+    return frozenset(d.lower() for d in rows.all() if d)
