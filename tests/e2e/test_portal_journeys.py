@@ -10,17 +10,19 @@ import re
 import uuid
 from datetime import date
 from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
 from playwright.sync_api import expect
 from sqlmodel import Session, col, select
 
 from billing_app.db.invoicing import Invoice
+from billing_app.services.agency import branding
 from billing_app.services.agency.branding import default_brand
 from billing_app.services.catalog import subscriptions
 from billing_app.services.invoicing import drafts, sending
 from tests.e2e.axe import assert_accessible
-from tests.e2e.conftest import ARTIFACTS, AppServer, link_in
+from tests.e2e.conftest import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, AppServer, link_in
 from tests.e2e.test_invoice_journey import _catalog, _staff, app_storage
 
 pytestmark = pytest.mark.e2e
@@ -229,3 +231,46 @@ def test_another_clients_user_sees_nothing_of_the_first(
     other.wait_for_url(re.compile(r"/login"))
     with Session(app_server.engine) as session:
         assert session.get(Invoice, first["invoice"]) is not None
+
+
+def test_a_brands_custom_domain_shows_its_brand_on_the_sign_in_page(
+    app_server: AppServer, browser: Any
+) -> None:
+    """The domain is added while the app runs; Chromium maps it to this machine. The page's
+    look arrives over the websocket, so seeing the brand also proves the socket accepted the
+    new origin without a restart."""
+    _, actor = _staff(app_server, "portal-brands", "admin")
+    domain = f"billing-{RUN}.nord-hosting.test"
+    with Session(app_server.engine) as session:
+        branding.create_brand(
+            session,
+            actor,
+            branding.BrandInput(
+                name=f"Nord Hosting {RUN}",
+                primary_color="#0f766e",
+                accent_color="#f59e0b",
+                sender_name="Nord Hosting",
+                reply_to="",
+                support_email=f"help-{RUN}@nord-hosting.test",
+                support_url="",
+                email_footer="Nord Hosting Oy",
+                custom_domain=domain,
+            ),
+        )
+        session.commit()
+    port = urlsplit(app_server.base_url).port
+    mapped = browser.browser_type.launch(
+        executable_path=CHROMIUM,
+        args=[*CHROMIUM_ARGS, f"--host-resolver-rules=MAP {domain} 127.0.0.1"],
+    )
+    try:
+        page = mapped.new_context(viewport=PHONE).new_page()
+        page.goto(f"http://{domain}:{port}/portal/login")
+        expect(page.locator("#portal-brand")).to_contain_text(f"Nord Hosting {RUN}")
+        expect(page.locator("#portal-support-email")).to_have_text(f"help-{RUN}@nord-hosting.test")
+        expect(page).to_have_title(re.compile(f"Nord Hosting {RUN}"))
+        assert "Client Billing" not in page.content()
+        assert_accessible(page, "portal sign-in on a brand domain (phone)")
+        _shot(page, "login-brand-domain-phone")
+    finally:
+        mapped.close()
