@@ -44,6 +44,7 @@ SUBJECTS: dict[str, str] = {
     "portal_password_reset": N_("Reset your {sender_name} client portal password"),
     "portal_password_changed": N_("Your {sender_name} client portal password was changed"),
     "portal_account_changed": N_("Security notice for your {sender_name} client portal account"),
+    "cancellation_requested": N_("{client} asks to cancel {service}"),
     "portal_invitation": N_("Your invitation to {client_name}'s account with {brand_name}"),
     "portal_access_granted": N_("You now have access to {client_name} in {brand_name}'s portal"),
 }

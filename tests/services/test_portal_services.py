@@ -197,3 +197,26 @@ def test_two_requests_at_once_make_one(engine: sa.Engine, clock: FixedClock) -> 
     assert outcomes.count("ok") == 1
     with Session(engine) as session:
         assert len(session.exec(select(CancellationRequest)).all()) == 1
+
+
+def test_the_agency_is_emailed_when_a_client_asks_to_cancel(
+    session: Session, clock: FixedClock, setup: dict[str, int]
+) -> None:
+    from billing_app.db.models import OutboxEmail
+    from billing_app.services.agency.branding import get_agency
+
+    agency = get_agency(session, clock=clock)
+    agency.email = "billing@studio-nord.test"
+    session.add(agency)
+    session.commit()
+    portal_services.request_cancellation(
+        session, client_user(setup["client"]), setup["sub"], "Too expensive", clock=clock
+    )
+    session.commit()
+    mail = session.exec(
+        select(OutboxEmail).where(OutboxEmail.kind == "cancellation_requested")
+    ).one()
+    assert mail.to_address == "billing@studio-nord.test"
+    assert "asks to cancel" in mail.subject
+    assert "Too expensive" in mail.body_text
+    assert "/subscriptions" in mail.body_text

@@ -17,7 +17,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, func, select
 
 from billing_app.db.customers import ClientWebsite, Product, Subscription
-from billing_app.db.invoicing import Invoice, InvoiceLine
+from billing_app.db.invoicing import AgencySettings, Invoice, InvoiceLine
 from billing_app.db.portal import CancellationRequest
 from billing_app.domain.billing import RECURRING
 from billing_app.domain.lifecycle import (
@@ -38,6 +38,8 @@ from billing_app.services.common.actors import Acting, require
 from billing_app.services.common.clock import Clock, system_clock
 from billing_app.services.common.errors import Conflict, NotFound, ValidationFailed
 from billing_app.services.common.listing import ListRequest, Page, keyset_page
+from billing_app.services.common.outbox import enqueue_email
+from billing_app.settings import get_settings
 
 MAX_REASON = 2000
 # The portal's tabs: a service that ends at the end of its period still runs until then.
@@ -237,8 +239,32 @@ def request_cancellation(
     subscriptions.record_event(
         session, actor, sub, "cancellation_requested", text or "No reason given", clock
     )
+    _notify_agency(session, actor, sub, text, clock)
     assert row.id is not None
     return row.id
+
+
+def _notify_agency(
+    session: Session, actor: ClientUser, sub: Subscription, reason: str, clock: Clock
+) -> None:
+    """Email the agency's address (Settings) that a client asks to cancel (staff also see it
+    above the subscriptions list)."""
+    agency = session.get(AgencySettings, 1)
+    if agency is None or not agency.email:
+        return
+    enqueue_email(
+        session,
+        "cancellation_requested",
+        agency.email,
+        {
+            "requested_by": actor.email,
+            "service": sub.description,
+            "client": actor.membership.client_name,
+            "reason": reason or "No reason given.",
+            "link": f"{get_settings().public_base_url}/subscriptions",
+        },
+        clock=clock,
+    )
 
 
 def withdraw_cancellation(

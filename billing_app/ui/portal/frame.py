@@ -247,8 +247,10 @@ def _footer() -> rx.Component:
 
 
 def _themed(*children: rx.Component) -> rx.Component:
-    """The brand's exact colour as Radix's accent scale on everything inside."""
+    """The brand's exact colour as Radix's accent scale on everything inside; the brand's logo
+    as the tab's icon (React puts the link in the document's head)."""
     return rx.box(
+        rx.cond(P.logo_url != "", rx.el.link(rel="icon", href=P.logo_url)),
         *children,
         style=P.theme,
         min_height="100vh",
