@@ -4,13 +4,14 @@ lifespan tasks, and the pages of ui/routes.py's page table. Nothing else."""
 from __future__ import annotations
 
 import importlib
+from types import SimpleNamespace
 from typing import Any
 
 import reflex as rx
 
 from billing_app.adapters import log_redaction
 from billing_app.api import edge
-from billing_app.api.origins import socket_server
+from billing_app.api.origins import origin_allowed
 from billing_app.api.routes import build_api
 from billing_app.api.startup import secret_key_lifespan
 from billing_app.jobs.consumer import consumer_lifespan
@@ -28,6 +29,27 @@ def resolve(reference: str) -> Any:
     for part in path.split("."):
         target = getattr(target, part)
     return target
+
+
+def socket_server() -> Any:
+    """The Socket.IO server Reflex would build, with our origin check: the public URL and
+    every brand's custom domain, read at run time (api/origins.py)."""
+    from reflex.app import _sio_dumps, _sio_loads
+    from reflex_base.environment import environment
+    from socketio import AsyncServer  # type: ignore[import-untyped]
+
+    return AsyncServer(
+        async_mode="asgi",
+        cors_allowed_origins=origin_allowed,
+        cors_credentials=True,
+        max_http_buffer_size=environment.REFLEX_SOCKET_MAX_HTTP_BUFFER_SIZE.get(),
+        ping_interval=environment.REFLEX_SOCKET_INTERVAL.get().total_seconds(),
+        ping_timeout=environment.REFLEX_SOCKET_TIMEOUT.get().total_seconds(),
+        json=SimpleNamespace(dumps=staticmethod(_sio_dumps), loads=staticmethod(_sio_loads)),
+        allow_upgrades=False,
+        transports=["websocket"],
+        async_handlers=False,
+    )
 
 
 app = rx.App(

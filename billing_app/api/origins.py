@@ -1,7 +1,7 @@
 """Which page origins may open the websocket: the app's public URL and every brand's custom
 domain, read at run time so a domain added on the Brands page works at once, without a restart
-(docs/security.md item 26). Reflex builds its Socket.IO server with a fixed list; we give it
-ours, configured as Reflex would, with this function as its origin check.
+(docs/security.md item 26). Reflex builds its Socket.IO server with a fixed list; billing_app.py
+gives it ours, configured as Reflex would, with ``origin_allowed`` as its origin check.
 
 The check runs inside the websocket handshake, on the event loop: the brands' domains are
 cached for a few seconds so it never waits on the database more than once per refresh."""
@@ -10,11 +10,9 @@ from __future__ import annotations
 
 import threading
 import time
-from types import SimpleNamespace
 from typing import Any
 from urllib.parse import urlsplit
 
-from socketio import AsyncServer  # type: ignore[import-untyped]
 from sqlalchemy.exc import SQLAlchemyError
 
 from billing_app.db.engine import session_scope
@@ -59,22 +57,3 @@ def origin_allowed(origin: str | None, environ: Any = None) -> bool:
     # Served over http (a test or a local setup): the custom domain on the app's own port.
     base = urlsplit(settings.public_base_url)
     return parts.scheme == base.scheme == "http" and parts.port == base.port
-
-
-def socket_server() -> AsyncServer:
-    """The Socket.IO server Reflex would build, with ``origin_allowed`` as its origin check."""
-    from reflex.app import _sio_dumps, _sio_loads
-    from reflex_base.environment import environment
-
-    return AsyncServer(
-        async_mode="asgi",
-        cors_allowed_origins=origin_allowed,
-        cors_credentials=True,
-        max_http_buffer_size=environment.REFLEX_SOCKET_MAX_HTTP_BUFFER_SIZE.get(),
-        ping_interval=environment.REFLEX_SOCKET_INTERVAL.get().total_seconds(),
-        ping_timeout=environment.REFLEX_SOCKET_TIMEOUT.get().total_seconds(),
-        json=SimpleNamespace(dumps=staticmethod(_sio_dumps), loads=staticmethod(_sio_loads)),
-        allow_upgrades=False,
-        transports=["websocket"],
-        async_handlers=False,
-    )

@@ -54,6 +54,8 @@ def test_a_brand_domain_added_at_run_time_is_allowed_at_once(
     assert not origins.origin_allowed("https://billing.nord-hosting.test")
 
 
-def test_the_socket_server_checks_origins_with_this_function() -> None:
-    server = origins.socket_server()
-    assert server.eio.cors_allowed_origins is origins.origin_allowed
+def test_the_apps_socket_server_checks_origins_with_this_function() -> None:
+    from billing_app.billing_app import app
+
+    assert app.sio is not None
+    assert app.sio.eio.cors_allowed_origins is origins.origin_allowed

@@ -7,6 +7,8 @@ websocket edge keeps the portal cookie out of Reflex as it does the staff one.""
 from __future__ import annotations
 
 import asyncio
+import contextvars
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
@@ -22,6 +24,16 @@ from billing_app.services.common.clock import system_clock
 from billing_app.services.common.tokens import hash_password
 from billing_app.settings import Settings
 from tests.integration import test_cookies
+
+
+def run_coroutine(coro: Any) -> Any:
+    """Run a coroutine to the end in a thread of its own (with this thread's context vars):
+    the browser journeys leave an event loop running in this one (asyncio.run refuses to start
+    another)."""
+    context = contextvars.copy_context()
+    with ThreadPoolExecutor(1) as pool:
+        return pool.submit(context.run, asyncio.run, coro).result()
+
 
 # The https site of the staff cookie tests (a migrated database, settings patched in).
 https = test_cookies.https
@@ -203,7 +215,7 @@ def test_the_edge_keeps_the_portal_cookie_out_of_reflex() -> None:
     async def ignore(message: Any) -> None:
         return None
 
-    asyncio.run(edge.Edge(reflex)(scope, nothing, ignore))
+    run_coroutine(edge.Edge(reflex)(scope, nothing, ignore))
     (inner,) = seen
     assert all(name != b"cookie" for name, _ in inner["headers"])
     assert "portal-token" not in repr(inner["headers"])

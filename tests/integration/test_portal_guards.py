@@ -5,7 +5,9 @@ realm; a portal handler needs its client permission on the client the session lo
 from __future__ import annotations
 
 import asyncio
+import contextvars
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
@@ -28,6 +30,16 @@ from billing_app.ui.session.portal import (
     current_client_user,
     portal_guard,
 )
+
+
+def run_coroutine(coro: Any) -> Any:
+    """Run a coroutine to the end in a thread of its own (with this thread's context vars):
+    the browser journeys leave an event loop running in this one (asyncio.run refuses to start
+    another)."""
+    context = contextvars.copy_context()
+    with ThreadPoolExecutor(1) as pool:
+        return pool.submit(context.run, asyncio.run, coro).result()
+
 
 REFUSED = "refused"
 DENIED = "denied"
@@ -93,7 +105,7 @@ def callers(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
 
 
 def call(handler: Any, *args: Any) -> Any:
-    return asyncio.run(handler(FakeState(), *args))
+    return run_coroutine(handler(FakeState(), *args))
 
 
 def test_a_staff_session_never_runs_a_portal_handler(callers: Any) -> None:

@@ -50,6 +50,7 @@ PUBLIC = {
     "access.portal_accept.accept_portal_invitation": "portal invitation link",
     "access.portal_auth.request_password_reset": "portal forgot password",
     "agency.portal_brand.portal_look": "a brand's public look (logo, colours), before sign-in",
+    "agency.portal_brand.custom_domains": "the websocket's origin check, before anyone is known",
 }
 
 # Self-service: a signed-in member acting on their own account (services/access/account.py).
