@@ -10,7 +10,8 @@ from billing_app.services.access import account, auth
 from billing_app.services.common.transactions import run
 from billing_app.ui import routes
 from billing_app.ui.auth.common import COOKIES_NEEDED, ensure_browser_cookie, handoff_url, safe_next
-from billing_app.ui.kit.layout import auth_card, field, form_error
+from billing_app.ui.kit.layout import auth_card
+from billing_app.ui.kit.sign_in import code_step, password_step
 from billing_app.ui.routes import hard_redirect
 from billing_app.ui.session.staff import SessionState, current_caller, public
 
@@ -100,45 +101,11 @@ class LoginState(SessionState):
 
 
 def _password_step() -> rx.Component:
-    return rx.form(
-        rx.vstack(
-            form_error(LoginState.errors),
-            field("Email", "email", LoginState.errors, type_="email", auto_complete="username"),
-            field(
-                "Password",
-                "password",
-                LoginState.errors,
-                type_="password",
-                auto_complete="current-password",
-            ),
-            rx.button("Sign in", type="submit", size="3", width="100%", id="login-submit"),
-            rx.link("Forgot your password?", href=routes.FORGOT_PASSWORD, size="2"),
-            spacing="3",
-            width="100%",
-        ),
-        on_submit=LoginState.submit,
-        width="100%",
-    )
+    return password_step(LoginState, submit_id="login-submit", forgot_href=routes.FORGOT_PASSWORD)
 
 
 def _code_step() -> rx.Component:
-    return rx.form(
-        rx.vstack(
-            form_error(LoginState.errors),
-            rx.text(
-                "Enter the 6-digit code from your authenticator app, or one of your "
-                "recovery codes.",
-                size="2",
-            ),
-            field("Code", "code", LoginState.errors, auto_complete="one-time-code"),
-            rx.button("Verify", type="submit", size="3", width="100%", id="code-submit"),
-            rx.button("Back", type="button", variant="ghost", on_click=LoginState.cancel_code),
-            spacing="3",
-            width="100%",
-        ),
-        on_submit=LoginState.submit_code,
-        width="100%",
-    )
+    return code_step(LoginState, submit_id="code-submit")
 
 
 def login_page() -> rx.Component:

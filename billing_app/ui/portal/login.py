@@ -19,6 +19,7 @@ from billing_app.services.common.transactions import run
 from billing_app.ui import routes
 from billing_app.ui.auth.common import COOKIES_NEEDED, PASSWORD_HINT
 from billing_app.ui.kit.layout import field, form_error
+from billing_app.ui.kit.sign_in import code_step, password_step
 from billing_app.ui.portal.frame import PortalPageState, portal_public_page
 from billing_app.ui.routes import backend_path, frontend_url, hard_redirect
 from billing_app.ui.session.portal import (
@@ -139,41 +140,13 @@ L: Any = PortalLoginState
 
 
 def _password_step() -> rx.Component:
-    return rx.form(
-        rx.vstack(
-            form_error(L.errors),
-            field("Email", "email", L.errors, type_="email", auto_complete="username"),
-            field(
-                "Password", "password", L.errors, type_="password", auto_complete="current-password"
-            ),
-            rx.button("Sign in", type="submit", size="3", width="100%", id="portal-login-submit"),
-            rx.link("Forgot your password?", href=routes.PORTAL_FORGOT_PASSWORD, size="2"),
-            spacing="3",
-            width="100%",
-        ),
-        on_submit=L.submit,
-        width="100%",
+    return password_step(
+        L, submit_id="portal-login-submit", forgot_href=routes.PORTAL_FORGOT_PASSWORD
     )
 
 
 def _code_step() -> rx.Component:
-    return rx.form(
-        rx.vstack(
-            form_error(L.errors),
-            rx.text(
-                "Enter the 6-digit code from your authenticator app, or one of your recovery "
-                "codes.",
-                size="2",
-            ),
-            field("Code", "code", L.errors, auto_complete="one-time-code"),
-            rx.button("Verify", type="submit", size="3", width="100%", id="portal-code-submit"),
-            rx.button("Back", type="button", variant="ghost", on_click=L.cancel_code),
-            spacing="3",
-            width="100%",
-        ),
-        on_submit=L.submit_code,
-        width="100%",
-    )
+    return code_step(L, submit_id="portal-code-submit")
 
 
 def portal_login_page() -> rx.Component:
