@@ -197,7 +197,11 @@ def _content() -> rx.Component:
             width="100%",
         ),
         rx.hstack(
-            rx.text(S.total, " invoices", size="2", color_scheme="gray"),
+            rx.text(
+                rx.cond(S.total == 1, "1 invoice", S.total.to_string() + " invoices"),  # type: ignore[attr-defined]
+                size="2",
+                color_scheme="gray",
+            ),
             rx.spacer(),
             rx.button(
                 "Newer",
