@@ -182,6 +182,8 @@ def test_a_client_page_lists_only_that_clients_invoices(
     theirs = invoice(session, world, clock, "20", client_id=other.id)
     assert listed(session, world, clock, client_id=world["client"].id) == [ours]
     assert listed(session, world, clock, client_id=other.id) == [theirs]
+    # A client filter that is not an id matches no invoice rather than someone's.
+    assert listed(session, world, clock, client_id="first") == []
     # The tabs of a client page too.
     assert listed(session, world, clock, client_id=other.id, status="open") == [theirs]
     clock.at = clock.at.replace(month=4)
@@ -240,6 +242,9 @@ def test_search_finds_an_amount_in_each_currency_as_people_type_it(
     # 12.34 is an amount in euros but not in yen (no fractions of a yen).
     assert listed(session, world, clock, search="12.34") == [cents]
     assert listed(session, world, clock, search="-12.34") == []
+    # The largest amount an invoice can hold is found too.
+    largest = invoice(session, world, clock, "92233720368547758.07", sent=False)
+    assert listed(session, world, clock, search="92233720368547758.07") == [largest]
 
 
 def test_search_finds_a_client_name_with_accented_capitals_as_written(
@@ -280,8 +285,13 @@ def test_pages_cover_every_invoice_once_and_equal_dates_keep_the_newest_first(
     while pages[-1].has_next:
         after = replace(request, after=pages[-1].last_key)
         pages.append(invoice_queries.list_invoices(session, world["actor"], after, clock=clock))
-    assert all(p.total == 5 for p in pages)
+    assert all(p.total == 5 and p.per_page == 2 for p in pages)
     assert [[row.id for row in p.rows] for p in pages] == [ids[4:2:-1], ids[2:0:-1], ids[0:1]]
+    assert [(p.has_previous, p.has_next) for p in pages] == [
+        (False, True),
+        (True, True),
+        (True, False),
+    ]
     last = invoice_queries.list_invoices(
         session, world["actor"], replace(request, last=True), clock=clock
     )
