@@ -22,8 +22,11 @@ from billing_app.services.common.errors import Conflict, NotAllowed, NotFound, V
 from billing_app.services.common.listing import ListRequest
 
 from .test_clients import ADMIN, add_client, add_product
+from .test_invoicing import world
 from .test_portal_invoices import client_user as _client_user
 from .test_subscriptions import START, attach
+
+__all__ = ["world"]
 
 
 def services(
@@ -220,3 +223,26 @@ def test_the_agency_is_emailed_when_a_client_asks_to_cancel(
     assert "asks to cancel" in mail.subject
     assert "Too expensive" in mail.body_text
     assert "/subscriptions" in mail.body_text
+
+
+def test_billed_to_date_counts_the_products_lines_on_sent_invoices_only(
+    session: Session, clock: FixedClock, world: dict[str, Any]
+) -> None:
+    from billing_app.services.catalog import subscriptions as subscriptions_service
+
+    from .test_invoicing import draft, send
+
+    sub = subscriptions_service.attach(
+        session,
+        world["actor"],
+        subscriptions_service.AttachInput(
+            client_id=world["client"].id, product_id=world["product"].id, start_date=START
+        ),
+        clock=clock,
+    )
+    session.commit()
+    send(session, world, draft(session, world, clock), clock)
+    draft(session, world, clock)  # a draft bills nothing
+    USER["id"] = portal_user(session, clock)
+    rows = services(session, client_user(world["client"].id))
+    assert [(r.id, r.billed_to_date.amount_minor) for r in rows] == [(sub.id, 3000)]
