@@ -189,3 +189,12 @@ def test_a_role_without_invoices_sees_none(
         portal_invoices.portal_overview(session, actor)
     with pytest.raises(NotAllowed):
         portal_invoices.client_invoice(session, actor, invoices["sent"])
+
+
+def test_the_unpaid_badge_counts_what_is_still_to_pay(
+    session: Session, clock: FixedClock, world: dict[str, Any], invoices: dict[str, int]
+) -> None:
+    actor = client_user(world["client"].id)
+    assert portal_invoices.unpaid_count(session, actor) == 1  # sent; not the paid one, no draft
+    stranger = client_user(other_client(session, clock).id or 0)
+    assert portal_invoices.unpaid_count(session, stranger) == 0

@@ -156,6 +156,16 @@ def portal_overview(
     )
 
 
+def unpaid_count(session: Session, actor: ClientUser) -> int:
+    """How many of the client's sent invoices are still to pay (the portal's red badge)."""
+    client_id = require_client(actor, ClientPermission.INVOICES_VIEW)
+    return int(
+        session.exec(
+            select(func.count()).select_from(Invoice).where(*_sent(client_id), is_collectible_sql())
+        ).one()
+    )
+
+
 PORTAL_SORTS = {"date": col(Invoice.issue_date), "due": col(Invoice.due_date)}
 
 

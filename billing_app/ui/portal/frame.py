@@ -41,6 +41,7 @@ class PortalPageState(PortalShellState):
     unpaid: int = 0
     client_id: str = ""  # the client the session looks at (display: the switcher's choice)
     _brand_id: int = 0  # the brand shown (server side only: reset emails are sent under it)
+    _bank: dict[str, str] = {}  # the brand's bank details (shown where an invoice is paid)
 
     def _netloc(self) -> str:
         try:
@@ -52,6 +53,13 @@ class PortalPageState(PortalShellState):
         look = run(portal_brand.portal_look, netloc=self._netloc(), client_id=client_id)
         self.brand_name = look.name
         self._brand_id = look.brand_id
+        self._bank = {
+            "holder": look.bank.account_holder,
+            "iban": look.bank.iban,
+            "bic": look.bank.bic,
+            "details": look.bank.details,
+            "given": "yes" if look.bank.given else "",
+        }
         self.logo_url = routes.backend_path(logo_path(look.logo_key)) if look.logo_key else ""
         self.theme = look.theme
         self.support_email = look.support_email
@@ -69,7 +77,7 @@ class PortalPageState(PortalShellState):
         self.client_id = str(user.client_id)
         self._look(user.client_id)
         self.unpaid = (
-            run(portal_invoices.portal_overview, user).unpaid
+            run(portal_invoices.unpaid_count, user)
             if user.may(ClientPermission.INVOICES_VIEW)
             else 0
         )

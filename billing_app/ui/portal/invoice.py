@@ -11,7 +11,6 @@ import reflex as rx
 
 from billing_app.domain.money import Money, format_money
 from billing_app.domain.permissions import ClientPermission
-from billing_app.services.agency import portal_brand
 from billing_app.services.common.errors import NotFound
 from billing_app.services.common.transactions import run
 from billing_app.services.invoicing import portal_invoices
@@ -96,14 +95,7 @@ class PortalInvoiceState(PortalPageState):
             }
             for p in inv.payments
         ]
-        look = run(portal_brand.portal_look, netloc=self._netloc(), client_id=user.client_id)
-        self.bank = {
-            "holder": look.bank.account_holder,
-            "iban": look.bank.iban,
-            "bic": look.bank.bic,
-            "details": look.bank.details,
-            "given": "yes" if look.bank.given else "",
-        }
+        self.bank = dict(self._bank)  # the look _frame() read
         return None
 
 
