@@ -5,6 +5,7 @@ answer. Another client's subscription is the same "not found" as one that does n
 from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
 from typing import Any
 
 import pytest
@@ -246,3 +247,17 @@ def test_billed_to_date_counts_the_products_lines_on_sent_invoices_only(
     USER["id"] = portal_user(session, clock)
     rows = services(session, client_user(world["client"].id))
     assert [(r.id, r.billed_to_date.amount_minor) for r in rows] == [(sub.id, 3000)]
+
+
+def test_next_renewals_are_the_clients_soonest_first(
+    session: Session, clock: FixedClock, setup: dict[str, int]
+) -> None:
+    renewals = portal_services.next_renewals(session, client_user(setup["client"]))
+    sub = session.get(Subscription, setup["sub"])
+    assert sub is not None
+    assert [(r.on, r.amount.amount_minor) for r in renewals] == [
+        (sub.next_renewal_on, sub.unit_price_minor * sub.quantity)
+    ]
+    stranger = replace(client_user(setup["client"]), memberships=())
+    with pytest.raises(NotAllowed):
+        portal_services.next_renewals(session, stranger)

@@ -209,6 +209,38 @@ def list_client_services(
     return page.map(present)
 
 
+@dataclass(frozen=True)
+class Renewal:
+    name: str
+    website: str
+    on: date
+    amount: Money
+
+
+def next_renewals(session: Session, actor: ClientUser, limit: int = 3) -> list[Renewal]:
+    """The client's next renewals, soonest first (the portal's overview)."""
+    client_id = require_client(actor, ClientPermission.SUBSCRIPTIONS_VIEW)
+    rows = session.exec(
+        select(Subscription, Product.name, ClientWebsite.name)
+        .join(Product, col(Product.id) == col(Subscription.product_id))
+        .outerjoin(ClientWebsite, col(ClientWebsite.id) == col(Subscription.website_id))
+        .where(col(Subscription.client_id) == client_id)
+        .where(col(Subscription.next_renewal_on).is_not(None))
+        .order_by(col(Subscription.next_renewal_on), col(Subscription.id))
+        .limit(max(1, min(limit, 50)))
+    ).all()
+    return [
+        Renewal(
+            name=sub.description or product,
+            website=website or "",
+            on=sub.next_renewal_on,
+            amount=Money(sub.unit_price_minor * sub.quantity, sub.currency),
+        )
+        for sub, product, website in rows
+        if sub.next_renewal_on is not None
+    ]
+
+
 def request_cancellation(
     session: Session,
     actor: ClientUser,

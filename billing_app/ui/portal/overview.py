@@ -9,7 +9,6 @@ import reflex as rx
 
 from billing_app.domain.permissions import ClientPermission
 from billing_app.services.catalog import portal_services
-from billing_app.services.common.listing import ListRequest
 from billing_app.services.common.transactions import run
 from billing_app.services.invoicing import portal_invoices
 from billing_app.ui import routes
@@ -50,19 +49,14 @@ class PortalOverviewState(PortalPageState):
                 for p in overview.recent_payments
             ]
         if user.may(ClientPermission.SUBSCRIPTIONS_VIEW):
-            page = run(portal_services.list_client_services, user, ListRequest(per_page=200))
-            upcoming = sorted(
-                (s for s in page.rows if s.next_renewal_on is not None),
-                key=lambda s: (s.next_renewal_on, s.id),
-            )[:NEXT_RENEWALS]
             self.renewals = [
                 {
-                    "name": s.name,
-                    "website": s.website,
-                    "date": day(s.next_renewal_on),
-                    "amount": money(s.amount),
+                    "name": r.name,
+                    "website": r.website,
+                    "date": day(r.on),
+                    "amount": money(r.amount),
                 }
-                for s in upcoming
+                for r in run(portal_services.next_renewals, user, NEXT_RENEWALS)
             ]
         return None
 
