@@ -10,7 +10,7 @@ import reflex as rx
 
 from billing_app.ui import routes
 from billing_app.ui.routes import backend_path, frontend_url, hard_redirect
-from billing_app.ui.session.staff import SessionState, current_caller
+from billing_app.ui.session.staff import current_caller
 
 COOKIES_NEEDED = (
     "Your browser did not keep the cookie this page needs to sign you in. "
@@ -32,18 +32,21 @@ def safe_next(raw: str) -> str:
     return raw
 
 
-def _without_cookie_check(state: SessionState) -> str:
+def _without_cookie_check(state: Any) -> str:
     """The page's own path and query, minus the marker of a cookie round trip."""
     params = {k: v for k, v in state.router.url.query_parameters.items() if k != "browser_checked"}
     query = "&".join(f"{quote(k)}={quote(str(v))}" for k, v in params.items())
     return state._path() + (f"?{query}" if query else "")
 
 
-def ensure_browser_cookie(state: SessionState) -> tuple[Any, str]:
+def ensure_browser_cookie(state: Any, browser_id: str | None = None) -> tuple[Any, str]:
     """(redirect, error): a page that will sign someone in needs the browser cookie that
-    tickets are bound to. Pages we serve set it; otherwise one round trip through the cookie
-    route sets it, and a browser that still has none is told why sign-in cannot work."""
-    if current_caller().browser_id:
+    tickets are bound to (``browser_id``: the caller's, the staff caller's when not given).
+    Pages we serve set it; otherwise one round trip through the cookie route sets it, and a
+    browser that still has none is told why sign-in cannot work. Staff and portal pages alike."""
+    if browser_id is None:
+        browser_id = current_caller().browser_id
+    if browser_id:
         return None, ""
     if state.router.url.query_parameters.get("browser_checked"):
         return None, COOKIES_NEEDED

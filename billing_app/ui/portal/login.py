@@ -8,7 +8,6 @@ the portal's own cookie."""
 from __future__ import annotations
 
 from typing import Any
-from urllib.parse import quote
 
 import reflex as rx
 
@@ -17,11 +16,11 @@ from billing_app.services.access.auth import BAD_CREDENTIALS
 from billing_app.services.common.errors import ServiceError
 from billing_app.services.common.transactions import run
 from billing_app.ui import routes
-from billing_app.ui.auth.common import COOKIES_NEEDED, PASSWORD_HINT
+from billing_app.ui.auth.common import COOKIES_NEEDED, PASSWORD_HINT, ensure_browser_cookie
 from billing_app.ui.kit.layout import field, form_error
 from billing_app.ui.kit.sign_in import code_step, password_step
 from billing_app.ui.portal.frame import PortalPageState, portal_public_page
-from billing_app.ui.routes import backend_path, frontend_url, hard_redirect
+from billing_app.ui.routes import hard_redirect
 from billing_app.ui.session.portal import (
     current_portal_caller,
     portal_handoff_url,
@@ -45,18 +44,8 @@ def portal_next(raw: str) -> str:
 
 
 def ensure_portal_browser_cookie(state: PortalPageState) -> tuple[Any, str]:
-    """(redirect, error): the browser cookie sign-in tickets are bound to (one round trip
-    through the cookie route when missing; a browser that keeps none is told why)."""
-    if current_portal_caller().browser_id:
-        return None, ""
-    params = state.router.url.query_parameters
-    if params.get("browser_checked"):
-        return None, COOKIES_NEEDED
-    query = "&".join(
-        f"{quote(k)}={quote(str(v))}" for k, v in params.items() if k != "browser_checked"
-    )
-    back = state._path() + (f"?{query}&" if query else "?") + "browser_checked=1"
-    return hard_redirect(backend_path(routes.browser_cookie(frontend_url(back)))), ""
+    """The browser cookie sign-in tickets are bound to, for a portal page."""
+    return ensure_browser_cookie(state, current_portal_caller().browser_id)
 
 
 class PortalLoginState(PortalPageState):
