@@ -52,3 +52,41 @@ def code_step(state: Any, *, submit_id: str) -> rx.Component:
         on_submit=state.submit_code,
         width="100%",
     )
+
+
+def password_change_form(
+    errors: Any,
+    on_submit: Any,
+    *,
+    submit_id: str,
+    confirm_label: str,
+    current_id: str = "",
+) -> rx.Component:
+    """Current password, new password and its confirmation (the account and security pages)."""
+    return rx.form(
+        rx.vstack(
+            form_error(errors),
+            field(
+                "Current password",
+                "current_password",
+                errors,
+                type_="password",
+                auto_complete="current-password",
+                id_=current_id,
+            ),
+            field(
+                "New password",
+                "new_password",
+                errors,
+                type_="password",
+                auto_complete="new-password",
+            ),
+            field(confirm_label, "confirm", errors, type_="password", auto_complete="new-password"),
+            rx.button("Change password", type="submit", id=submit_id),
+            spacing="3",
+            width="100%",
+            max_width="420px",
+        ),
+        on_submit=on_submit,
+        reset_on_submit=True,
+    )

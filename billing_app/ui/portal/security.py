@@ -19,6 +19,7 @@ from billing_app.services.access import portal_auth
 from billing_app.services.common.errors import ServiceError
 from billing_app.services.common.transactions import run
 from billing_app.ui.kit.layout import field, form_error
+from billing_app.ui.kit.sign_in import password_change_form
 from billing_app.ui.portal.frame import PortalPageState, portal_page
 from billing_app.ui.session.portal import current_client_user, portal_guard
 from billing_app.ui.session.staff import field_errors
@@ -164,38 +165,12 @@ def _password_card() -> rx.Component:
     return _card(
         "Password",
         "Changing it signs you out on your other devices, and we email you a notice.",
-        rx.form(
-            rx.vstack(
-                form_error(e),
-                field(
-                    "Current password",
-                    "current_password",
-                    e,
-                    type_="password",
-                    auto_complete="current-password",
-                    id_="portal-current-password",
-                ),
-                field(
-                    "New password",
-                    "new_password",
-                    e,
-                    type_="password",
-                    auto_complete="new-password",
-                ),
-                field(
-                    "Repeat the new password",
-                    "confirm",
-                    e,
-                    type_="password",
-                    auto_complete="new-password",
-                ),
-                rx.button("Change password", type="submit", id="portal-change-password"),
-                spacing="3",
-                width="100%",
-                max_width="420px",
-            ),
-            on_submit=S.change_password,
-            reset_on_submit=True,
+        password_change_form(
+            e,
+            S.change_password,
+            submit_id="portal-change-password",
+            confirm_label="Repeat the new password",
+            current_id="portal-current-password",
         ),
     )
 

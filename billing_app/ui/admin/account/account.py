@@ -18,6 +18,7 @@ from billing_app.services.common.transactions import run
 from billing_app.settings import get_settings
 from billing_app.ui.admin.shell import admin_page
 from billing_app.ui.kit.layout import field, form_error
+from billing_app.ui.kit.sign_in import password_change_form
 from billing_app.ui.session.staff import SessionState, current_user, field_errors, signed_in
 
 # Browser-only values: the backend pushes them once and never keeps them.
@@ -173,37 +174,11 @@ def _password() -> rx.Component:
     return _section(
         "Password",
         "Changing it signs you out everywhere else.",
-        rx.form(
-            rx.vstack(
-                form_error(e),
-                field(
-                    "Current password",
-                    "current_password",
-                    e,
-                    type_="password",
-                    auto_complete="current-password",
-                ),
-                field(
-                    "New password",
-                    "new_password",
-                    e,
-                    type_="password",
-                    auto_complete="new-password",
-                ),
-                field(
-                    "Confirm the new password",
-                    "confirm",
-                    e,
-                    type_="password",
-                    auto_complete="new-password",
-                ),
-                rx.button("Change password", type="submit", id="change-password"),
-                spacing="3",
-                width="100%",
-                max_width="420px",
-            ),
-            on_submit=AccountState.change_password,
-            reset_on_submit=True,
+        password_change_form(
+            e,
+            AccountState.change_password,
+            submit_id="change-password",
+            confirm_label="Confirm the new password",
         ),
     )
 
