@@ -100,6 +100,21 @@ class AppServer:
         return Settings(base_url=self.base_url, mail_from_name="Studio Nord")
 
 
+OWNER_EMAIL = "olivia@studio-nord.test"
+OWNER_PASSWORD = "northern lights over the fjord"
+
+
+def ensure_owner(server: AppServer) -> None:
+    """The owner the first-run journey creates, made with the services when a file's tests run
+    without that journey (a lone file, or -k): the sign-in page needs an installation."""
+    with Session(server.engine) as session:
+        if auth.setup_required(session):
+            auth.create_owner(
+                session, name="Olivia Nord", email=OWNER_EMAIL, password=OWNER_PASSWORD
+            )
+            session.commit()
+
+
 def session_token(server: AppServer, email: str, password: str) -> str:
     """Sign in with the services as a browser would, and return the session cookie value."""
     with Session(server.engine) as session:

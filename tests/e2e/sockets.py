@@ -7,6 +7,7 @@ import asyncio
 import json
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
+from urllib.parse import parse_qsl
 
 import socketio
 
@@ -45,12 +46,19 @@ async def _exchange(
     )
     try:
         for name, payload, path in events:
+            # "/portal/invoices/7?invoice_id=7": the query holds a dynamic route's parameters,
+            # as the page's router sends them.
+            pathname, _, query = path.partition("?")
             await client.emit(
                 "event",
                 {
                     "name": name,
                     "payload": payload,
-                    "router_data": {"pathname": path, "asPath": path},
+                    "router_data": {
+                        "pathname": pathname,
+                        "asPath": pathname,
+                        "query": dict(parse_qsl(query)),
+                    },
                 },
                 namespace=NAMESPACE,
             )

@@ -31,15 +31,20 @@ from billing_app.settings import get_settings
 from tests.support import CapturingMailer, link_token
 
 from .axe import assert_accessible, axe_violations, fail_on_blocking
-from .conftest import ARTIFACTS, AppServer, emailed_link, session_token
+from .conftest import (
+    ARTIFACTS,
+    OWNER_EMAIL,
+    OWNER_PASSWORD,
+    AppServer,
+    emailed_link,
+    ensure_owner,
+    session_token,
+)
 
 pytestmark = pytest.mark.e2e
 
 SHOTS = ARTIFACTS / "accessibility"
 REPORT = SHOTS / "axe-report.json"
-# The owner the first-run journey creates (tests/e2e/test_foundation_journeys.py).
-OWNER_EMAIL = "olivia@studio-nord.test"
-OWNER_PASSWORD = "northern lights over the fjord"
 MEMBER_PASSWORD = "an accountant who reads every line"
 PHONE = {"width": 375, "height": 812}
 
@@ -112,12 +117,8 @@ def world(app_server: AppServer) -> Iterator[World]:
 
 def _make_world(server: AppServer, run: str) -> World:
     settings = server.settings
+    ensure_owner(server)
     with Session(server.engine, expire_on_commit=False) as session:
-        if auth.setup_required(session):
-            auth.create_owner(
-                session, name="Olivia Nord", email=OWNER_EMAIL, password=OWNER_PASSWORD
-            )
-            session.commit()
         owner = session.exec(select(StaffUser).where(col(StaffUser.email) == OWNER_EMAIL)).one()
         actor = current_user_from(session, owner)
 

@@ -12,12 +12,12 @@ import pytest
 from sqlmodel import Session, col, select
 
 from billing_app.db.models import StaffUser
-from billing_app.services.access import auth, team
+from billing_app.services.access import team
 from billing_app.services.access.identity import current_user_from
 from billing_app.settings import Settings
 
-from .conftest import AppServer, emailed_link
-from .test_foundation_journeys import at, sign_in
+from .conftest import AppServer, emailed_link, ensure_owner
+from .test_foundation_journeys import at, menu_item, sign_in
 
 pytestmark = pytest.mark.e2e
 
@@ -29,15 +29,8 @@ PASSWORD = "two factors are better than one"
 def member(app_server: AppServer) -> str:
     """An admin who joined through an invitation (made with the services)."""
     settings = Settings(base_url=app_server.base_url)
+    ensure_owner(app_server)
     with Session(app_server.engine) as session:
-        if auth.setup_required(session):
-            auth.create_owner(
-                session,
-                name="Olivia Nord",
-                email="olivia@studio-nord.test",
-                password="northern lights over the fjord",
-            )
-            session.commit()
         owner = session.exec(select(StaffUser).where(col(StaffUser.role_key) == "owner")).first()
         assert owner is not None
         team.invite(
@@ -58,8 +51,7 @@ def test_turn_on_two_factor_and_sign_in_with_a_code(
     page = new_page()
     sign_in(page, app_server, member, PASSWORD)
     page.wait_for_url(at("/"))
-    page.click("#user-menu")
-    page.click("#my-account")
+    menu_item(page, "#my-account")
     page.wait_for_url(at("/account"))
     assert page.inner_text("#two-factor-status") == "Off"
     page.click("#start-two-factor")
@@ -73,8 +65,7 @@ def test_turn_on_two_factor_and_sign_in_with_a_code(
     assert len(codes) == 10
     assert page.inner_text("#two-factor-status") == "On"
 
-    page.click("#user-menu")
-    page.click("#sign-out")
+    menu_item(page, "#sign-out")
     page.wait_for_url(at("/login", "signed_out=1"))
 
     sign_in(page, app_server, member, PASSWORD)

@@ -40,9 +40,9 @@ from billing_app.ui.admin.settings.brands import BrandsState
 from billing_app.ui.admin.team.team import TeamState
 from tests.integration.test_handler_guards import FRAMEWORK_HANDLERS, our_states
 
-from .conftest import AppServer, session_token
+from .conftest import AppServer, ensure_owner, session_token
 from .sockets import NAMESPACE, exchange, run_async
-from .test_foundation_journeys import at, sign_in
+from .test_foundation_journeys import at, menu_item, sign_in
 
 pytestmark = pytest.mark.e2e
 
@@ -105,6 +105,7 @@ def test_nothing_of_the_previous_user_remains_in_the_tab(
     (or the role shrinks). Whoever drives that tab next — a cookieless socket reusing its
     token, or the stale cookie — gets nothing of what it held: not at hydration, not from
     any handler."""
+    ensure_owner(app_server)
     make_staff(app_server, "colleague", "viewer")
     email, cookie = make_staff(app_server, f"ada-{ending}", "admin")
     tab = str(uuid.uuid4())
@@ -158,6 +159,7 @@ def test_signing_out_in_the_browser_leaves_nothing_for_a_socket_reusing_the_tab(
 ) -> None:
     """Through the UI in Chromium: sign in, open the team page, sign out; then a cookieless
     socket takes over the tab's token and asks for everything."""
+    ensure_owner(app_server)
     make_staff(app_server, "colleague", "viewer")
     email, _ = make_staff(app_server, "bea", "admin")
     page = new_page()
@@ -165,8 +167,7 @@ def test_signing_out_in_the_browser_leaves_nothing_for_a_socket_reusing_the_tab(
     page.wait_for_url(at("/"))
     page.goto(app_server.base_url + "/team")
     page.locator("#members").get_by_text(f"colleague-{RUN}@studio-nord.test").wait_for()
-    page.click("#user-menu")
-    page.click("#sign-out")
+    menu_item(page, "#sign-out")
     page.wait_for_url(at("/login", "signed_out=1"))
     tab = page.evaluate("window.sessionStorage.getItem('token')")
     assert tab

@@ -19,7 +19,7 @@ from billing_app.db.models import (
     OutboxEmail,
     StaffUser,
 )
-from billing_app.services.access import auth, roles, team
+from billing_app.services.access import roles, team
 from billing_app.services.access.identity import current_user_from
 from billing_app.services.common import outbox
 from billing_app.settings import Settings
@@ -29,7 +29,7 @@ from billing_app.ui.admin.emails.emails import EmailsState
 from billing_app.ui.admin.team.roles import RolesState
 from billing_app.ui.admin.team.team import TeamState
 
-from .conftest import AppServer, emailed_link, session_token
+from .conftest import AppServer, emailed_link, ensure_owner, session_token
 from .sockets import NAMESPACE, exchange, run_async
 from .test_clients_journeys import customer_attempts, customer_snapshot
 from .test_invoice_journey import invoice_attempts, invoice_snapshot
@@ -64,15 +64,8 @@ def delta_values(updates: list[dict[str, Any]], state: type) -> dict[str, Any]:
 def world(app_server: AppServer) -> dict[str, Any]:
     """An owner, a Viewer with an open session, a custom role and a dead email to act upon."""
     settings = Settings(base_url=app_server.base_url)
+    ensure_owner(app_server)
     with Session(app_server.engine, expire_on_commit=False) as session:
-        if auth.setup_required(session):
-            auth.create_owner(
-                session,
-                name="Olivia Nord",
-                email="olivia@studio-nord.test",
-                password="northern lights over the fjord",
-            )
-            session.commit()
         owner_row = session.exec(
             select(StaffUser).where(col(StaffUser.role_key) == "owner")
         ).first()
