@@ -29,7 +29,7 @@ import logging
 import re
 import unicodedata
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
 from datetime import UTC, date, datetime, time
 from decimal import Decimal
 from enum import StrEnum
@@ -62,6 +62,7 @@ from billing_app.adapters.pdf_layout import (
     release_fonts,
 )
 from billing_app.adapters.svg import check_svg
+from billing_app.domain.bank import BankDetails, grouped
 from billing_app.domain.colors import luminance, tint
 from billing_app.domain.invoice_math import TaxSummary
 from billing_app.domain.money import Money, currency_exponent, format_money
@@ -214,6 +215,11 @@ class InvoiceLabels:
     message: str = N_("Notes")
     payment_terms: str = N_("Payment terms")
     pay_online: str = N_("Pay online")
+    # TRANSLATORS: the invoice's section telling where to send a transfer.
+    bank_transfer: str = N_("Pay by bank transfer")
+    account_holder: str = N_("Account holder")
+    # TRANSLATORS: the transfer's reference, the invoice number ("Reference: INV-0042").
+    reference: str = N_("Reference")
     # TRANSLATORS: in the header of the invoice's next pages ("Invoice INV-0042 · continued").
     continued: str = N_("continued")
     page: str = N_("Page {page} / {pages}")
@@ -282,6 +288,8 @@ class InvoiceDocument:
     message: str = ""
     payment_terms: str = ""
     portal_url: str | None = None
+    bank: BankDetails = field(default_factory=BankDetails)
+    """Where to pay by transfer; printed while something is due."""
     labels: InvoiceLabels | None = None
     """None: the words of ``locale`` (``InvoiceLabels.for_locale``)."""
 
@@ -639,11 +647,12 @@ class _Canvas:
 
     def wrap(self, text: str, width: float, size: float, bold: bool = False) -> list[str]:
         """Greedy word wrap to `width` mm; words longer than a line are broken."""
-        text = self.prepare(text)
         width += _EPSILON
         lines: list[str] = []
-        for paragraph in text.split("\n"):
-            paragraph = paragraph.strip()
+        # Split first: a newline is in no font, so preparing the whole text would print it as
+        # a replacement character whenever the text holds a character outside ASCII.
+        for raw in text.split("\n"):
+            paragraph = self.prepare(raw.strip())
             if self.width(paragraph, size, bold) <= width:
                 lines.append(paragraph)
                 continue
@@ -1362,6 +1371,8 @@ class _Renderer:
             sections.append((labels.message, doc.message, None))
         if doc.payment_terms.strip():
             sections.append((labels.payment_terms, doc.payment_terms, None))
+        if doc.bank.given and doc.amount_due.is_positive:
+            sections.append((labels.bank_transfer, self.bank_text(), None))
         if doc.portal_url and doc.portal_url.strip():
             portal = doc.portal_url.strip()
             sections.append((labels.pay_online, portal, portal))
@@ -1376,6 +1387,20 @@ class _Renderer:
             )
             blocks += [_NoteLine(line, step, url=url) for line in lines[1:]]
         return blocks
+
+    def bank_text(self) -> str:
+        """The transfer details, one per line: holder, IBAN, BIC, free text, reference."""
+        bank, labels = self.doc.bank, self.labels
+        rows = [
+            (labels.account_holder, bank.account_holder),
+            ("IBAN", grouped(bank.iban)),
+            ("BIC", bank.bic),
+        ]
+        lines = [f"{labels.labelled(label)} {value}" for label, value in rows if value]
+        lines += [line for line in bank.details.splitlines() if line.strip()]
+        if self.doc.number:
+            lines.append(f"{labels.labelled(labels.reference)} {self.doc.number}")
+        return "\n".join(lines)
 
     def draw_note_line(self, note: _NoteLine, top: float) -> None:
         canvas = self.canvas

@@ -197,8 +197,17 @@ def test_brand_invoice_send_pay_and_find(app_server: AppServer, new_page: Any) -
     page.fill("#reply_to", "accounts@studio-nord.test")
     page.fill("#support_email", "help@studio-nord.test")
     page.fill("#email_footer", "Studio Nord Oy · Mannerheimintie 1, Helsinki")
+    # Bank details: a mistyped IBAN is caught before any client sees it.
+    page.fill("#bank_account_holder", "Studio Nord Oy")
+    page.fill("#bank_iban", "fi21 1234 5600 0007 86")
+    page.fill("#bank_bic", "nordfihh")
+    page.click("#brand-save")
+    assert "check digits do not match" in page.locator("#bank_iban-error").inner_text()
+    page.fill("#bank_iban", "fi21 1234 5600 0007 85")
     page.click("#brand-save")
     page.get_by_text("Brand saved.").wait_for()
+    assert page.input_value("#bank_iban") == "FI21 1234 5600 0007 85"
+    assert page.input_value("#bank_bic") == "NORDFIHH"
     page.set_input_files(
         "#brand-logo input[type=file]",
         files=[{"name": "logo.png", "mimeType": "image/png", "buffer": _png()}],
@@ -282,6 +291,7 @@ def test_brand_invoice_send_pay_and_find(app_server: AppServer, new_page: Any) -
     pdf_bytes = attachments[0].get_payload(decode=True)
     assert isinstance(pdf_bytes, bytes)
     assert number in _pdf_text(pdf_bytes)
+    assert "IBAN: FI21 1234 5600 0007 85" in _pdf_text(pdf_bytes)
     SHOTS.mkdir(parents=True, exist_ok=True)
     (SHOTS / "sent-invoice.pdf").write_bytes(pdf_bytes)
     html = next(p for p in mail.walk() if p.get_content_type() == "text/html")

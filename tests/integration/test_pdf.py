@@ -31,6 +31,7 @@ from billing_app.adapters.pdf import (
     TaxRow,
     render_invoice_pdf,
 )
+from billing_app.domain.bank import BankDetails
 from billing_app.domain.invoice_math import (
     InvoiceLineInput,
     PercentDiscount,
@@ -414,6 +415,26 @@ def test_wrapped_non_latin_descriptions_keep_every_word() -> None:
     line = replace(doc.lines[0], description=f"{words} {words} {words}")
     text = text_of(render_invoice_pdf(replace(doc, lines=(line,))))[0]
     assert squash(text).count(squash(words)) == 3
+
+
+def test_notes_keep_their_line_breaks_beside_accented_text() -> None:
+    """A newline is in no font: each paragraph is prepared on its own, so a message with an
+    accent keeps its lines instead of printing a replacement character between them."""
+    doc = replace(sample_document(1), message="Merci pour votre confiance.\nÉquipe Lumière")
+    lines = [line.strip() for line in text_of(render_invoice_pdf(doc))[0].splitlines()]
+    assert "Merci pour votre confiance." in lines
+    assert "Équipe Lumière" in lines
+    assert not any("\ufffd" in line for line in lines)
+
+
+def test_bank_details_are_printed_while_something_is_due() -> None:
+    bank = BankDetails("Atelier Lumière", "DE89370400440532013000", "COBADEFFXXX", "")
+    due = replace(sample_document(2), bank=bank)
+    text = text_of(render_invoice_pdf(due))[0]
+    assert "IBAN: DE89 3704 0044 0532 0130 00" in text
+    assert "Reference: INV-2024-0042" in text
+    settled = replace(due, amount_due=Money(0, "EUR"))
+    assert "DE89" not in text_of(render_invoice_pdf(settled))[0]
 
 
 def test_characters_no_font_has_are_replaced_not_dropped() -> None:

@@ -336,6 +336,10 @@ def test_brand_form_reports_every_bad_field_and_writes_nothing(
         support_url="ftp://help.test",
         email_footer="f" * 1001,
         custom_domain="not a domain",
+        bank_account_holder="Nord\nHosting",
+        bank_iban="FR76 3000 6000 0112 3456 7890 188",
+        bank_bic="BNP",
+        bank_details="d" * 1001,
     )
     with pytest.raises(ValidationFailed) as caught:
         branding.create_brand(session, ADMIN, bad, clock=clock)
@@ -349,6 +353,11 @@ def test_brand_form_reports_every_bad_field_and_writes_nothing(
         "reply_to": BAD_EMAIL,
         "support_email": "Enter a valid email address (There must be something after the @-sign.).",
         "email_footer": "Use at most 1000 characters.",
+        "bank_account_holder": "Use a single line without control characters.",
+        "bank_iban": "This IBAN is not valid (its check digits do not match). "
+        "Check it against your bank statement.",
+        "bank_bic": "Enter a BIC (SWIFT code) of 8 or 11 letters and digits, like BNPAFRPP.",
+        "bank_details": "Use at most 1000 characters.",
     }
     session.rollback()
     assert count(session, Brand) == 0

@@ -130,6 +130,65 @@ def test_the_pdf_shows_where_the_invoice_stands_and_the_original_stays_as_sent(
     assert row(lines, "Amount due") == "€0.00"
 
 
+def test_the_pdf_tells_where_to_transfer_while_something_is_due(
+    session: Session, clock: FixedClock, world: dict[str, Any]
+) -> None:
+    brand = branding.default_brand(session, clock=clock)
+    assert brand.id is not None
+    values = {
+        name: getattr(brand, name) or ""
+        for name in (
+            "name",
+            "primary_color",
+            "accent_color",
+            "sender_name",
+            "reply_to",
+            "support_email",
+            "support_url",
+            "email_footer",
+            "custom_domain",
+        )
+    }
+    bank = {
+        "bank_account_holder": "Studio Nord SARL",
+        "bank_iban": "fr76 3000 6000 0112 3456 7890 189",
+        "bank_bic": "agrifrpp",
+        "bank_details": "Crédit Agricole, Paris",
+    }
+    branding.update_brand(
+        session, world["actor"], brand.id, branding.BrandInput(**values, **bank), clock=clock
+    )
+    session.commit()
+    invoice_id = draft(session, world, clock)
+    send(session, world, invoice_id, clock)
+    invoice = session.get(Invoice, invoice_id)
+    assert invoice is not None and invoice.number
+    lines = lines_of(current(session, invoice_id))
+    start = lines.index("PAY BY BANK TRANSFER")
+    assert lines[start + 1 : start + 6] == [
+        "Account holder: Studio Nord SARL",
+        "IBAN: FR76 3000 6000 0112 3456 7890 189",
+        "BIC: AGRIFRPP",
+        "Crédit Agricole, Paris",
+        f"Reference: {invoice.number}",
+    ]
+
+    # Details changed after sending: the invoice keeps those it was sent with.
+    branding.update_brand(
+        session,
+        world["actor"],
+        brand.id,
+        branding.BrandInput(**values, **{**bank, "bank_iban": "DE89370400440532013000"}),
+        clock=clock,
+    )
+    session.commit()
+    assert "IBAN: FR76 3000 6000 0112 3456 7890 189" in lines_of(current(session, invoice_id))
+
+    # Paid in full: nothing left to transfer, no bank details.
+    record(session, world, invoice_id, "payment", "496.92")
+    assert "PAY BY BANK TRANSFER" not in lines_of(current(session, invoice_id))
+
+
 def test_the_pdf_route_gives_the_current_pdf_and_the_original_on_request(
     engine: sa.Engine,
     session: Session,

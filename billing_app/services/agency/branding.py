@@ -13,6 +13,7 @@ from sqlmodel import Session, col, func, select
 from billing_app.adapters import storage
 from billing_app.adapters.mailer import CONTROL_CHARACTERS
 from billing_app.db.invoicing import AgencySettings, Brand
+from billing_app.domain.bank import DETAILS_MAX, HOLDER_MAX, clean_bic, clean_iban
 from billing_app.domain.money import normalize_currency
 from billing_app.domain.numbering import SequenceReset, validate_number_format
 from billing_app.domain.numbers import parse_whole_number
@@ -193,6 +194,10 @@ class BrandInput:
     support_url: str
     email_footer: str
     custom_domain: str
+    bank_account_holder: str = ""
+    bank_iban: str = ""
+    bank_bic: str = ""
+    bank_details: str = ""
 
 
 def _color(value: str, field: str) -> str:
@@ -268,6 +273,27 @@ def _clean_brand(session: Session, data: BrandInput, brand_id: int | None) -> di
             "email_footer", "", _text, data.email_footer, "email_footer", "a footer", 1000
         ),
         "custom_domain": domain or None,
+        "bank_account_holder": checks.value(
+            "bank_account_holder",
+            "",
+            _text,
+            data.bank_account_holder,
+            "bank_account_holder",
+            "an account holder",
+            HOLDER_MAX,
+            header=True,  # one line, printed as is on PDFs
+        ),
+        "bank_iban": checks.value("bank_iban", "", clean_iban, data.bank_iban),
+        "bank_bic": checks.value("bank_bic", "", clean_bic, data.bank_bic),
+        "bank_details": checks.value(
+            "bank_details",
+            "",
+            _text,
+            data.bank_details,
+            "bank_details",
+            "bank details",
+            DETAILS_MAX,
+        ),
     }
     checks.raise_if_failed()
     return values

@@ -14,23 +14,12 @@ from sqlmodel import Session, col, func, select
 
 from billing_app.db.customers import Client
 from billing_app.db.invoicing import Brand
+from billing_app.domain.bank import BankDetails
 from billing_app.domain.colors import accent_scale
 from billing_app.services.agency.branding import default_brand
 from billing_app.settings import Settings, get_settings
 
 PORTAL_PATH = "/portal"
-
-
-@dataclass(frozen=True)
-class BankDetails:
-    account_holder: str
-    iban: str
-    bic: str
-    details: str
-
-    @property
-    def given(self) -> bool:
-        return bool(self.account_holder or self.iban or self.bic or self.details)
 
 
 @dataclass(frozen=True)

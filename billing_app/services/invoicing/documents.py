@@ -37,6 +37,7 @@ from billing_app.adapters.pdf import (
 from billing_app.adapters.pdf import Brand as PdfBrand
 from billing_app.adapters.storage import path_of
 from billing_app.db.invoicing import Invoice
+from billing_app.domain.bank import BankDetails
 from billing_app.domain.invoice_math import (
     Settlement,
     settle,
@@ -146,6 +147,7 @@ def document_from_snapshot(
         stamp=Stamp.DRAFT if draft else STAMPS.get(settlement.status),
         message=snap.get("message", ""),
         payment_terms=_payment_terms(terms, due_date, locale),
+        bank=BankDetails(**brand.get("bank", {})),  # invoices sent before brands had them: none
     )
 
 

@@ -68,6 +68,13 @@ def seller_blocks(agency: AgencySettings, brand: Brand) -> dict[str, Any]:
             "support_url": brand.support_url,
             "sender_name": brand.sender_name or brand.name,
             "reply_to": brand.reply_to,
+            # Where to pay by transfer, as it stood when the invoice was sent.
+            "bank": {
+                "account_holder": brand.bank_account_holder,
+                "iban": brand.bank_iban,
+                "bic": brand.bank_bic,
+                "details": brand.bank_details,
+            },
         },
     }
 

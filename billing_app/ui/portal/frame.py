@@ -15,6 +15,7 @@ from typing import Any
 
 import reflex as rx
 
+from billing_app.domain.bank import grouped
 from billing_app.domain.permissions import ClientPermission
 from billing_app.services.agency import portal_brand
 from billing_app.services.common.transactions import run
@@ -55,7 +56,7 @@ class PortalPageState(PortalShellState):
         self._brand_id = look.brand_id
         self._bank = {
             "holder": look.bank.account_holder,
-            "iban": look.bank.iban,
+            "iban": grouped(look.bank.iban),
             "bic": look.bank.bic,
             "details": look.bank.details,
             "given": "yes" if look.bank.given else "",
