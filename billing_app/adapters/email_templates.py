@@ -47,6 +47,7 @@ SUBJECTS: dict[str, str] = {
     "cancellation_requested": N_("{client} asks to cancel {service}"),
     "portal_invitation": N_("Your invitation to {client_name}'s account with {brand_name}"),
     "portal_access_granted": N_("You now have access to {client_name} in {brand_name}'s portal"),
+    "brand_test": N_("Test email from {sender_name}"),
 }
 
 

@@ -8,7 +8,7 @@ import itertools
 import re
 import smtplib
 import ssl
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email.charset import Charset
 from email.message import EmailMessage
@@ -110,31 +110,52 @@ def build_message(message: OutgoingEmail, *, now: datetime | None = None) -> Ema
     return msg
 
 
-class SmtpMailer:
-    """Sends through the configured SMTP server (STARTTLS or SSL when asked)."""
+@dataclass(frozen=True)
+class SmtpConfig:
+    """Where and how to hand messages over: the app's server, or a brand's own."""
 
-    def __init__(self, settings: Settings) -> None:
-        self.settings = settings
+    host: str
+    port: int
+    security: str = "starttls"  # starttls | ssl | none
+    username: str = ""
+    password: str = field(default="", repr=False)
+    timeout_seconds: int = 20
+
+    @classmethod
+    def from_settings(cls, s: Settings) -> SmtpConfig:
+        assert s.smtp_host
+        security = "ssl" if s.smtp_ssl else ("starttls" if s.smtp_starttls else "none")
+        return cls(
+            host=s.smtp_host,
+            port=s.smtp_port,
+            security=security,
+            username=s.smtp_username or "",
+            password=s.smtp_password or "",
+            timeout_seconds=s.smtp_timeout_seconds,
+        )
+
+
+class SmtpMailer:
+    """Sends through an SMTP server (STARTTLS or SSL when asked)."""
+
+    def __init__(self, config: SmtpConfig) -> None:
+        self.config = config
 
     def send(self, message: OutgoingEmail) -> Delivery:
-        s = self.settings
-        assert s.smtp_host
+        c = self.config
         msg = build_message(message)
         smtp: smtplib.SMTP
-        if s.smtp_ssl:
+        if c.security == "ssl":
             smtp = smtplib.SMTP_SSL(
-                s.smtp_host,
-                s.smtp_port,
-                timeout=s.smtp_timeout_seconds,
-                context=ssl.create_default_context(),
+                c.host, c.port, timeout=c.timeout_seconds, context=ssl.create_default_context()
             )
         else:
-            smtp = smtplib.SMTP(s.smtp_host, s.smtp_port, timeout=s.smtp_timeout_seconds)
+            smtp = smtplib.SMTP(c.host, c.port, timeout=c.timeout_seconds)
         with smtp:
-            if not s.smtp_ssl and s.smtp_starttls:
+            if c.security == "starttls":
                 smtp.starttls(context=ssl.create_default_context())
-            if s.smtp_username:
-                smtp.login(s.smtp_username, s.smtp_password or "")
+            if c.username:
+                smtp.login(c.username, c.password)
             smtp.send_message(msg)
         return Delivery(transport="smtp")
 
@@ -157,5 +178,5 @@ class FileMailer:
 
 def mailer_from_settings(settings: Settings) -> Mailer:
     if settings.smtp_host:
-        return SmtpMailer(settings)
+        return SmtpMailer(SmtpConfig.from_settings(settings))
     return FileMailer(settings.outbox_dir)

@@ -86,6 +86,18 @@ class Brand(SQLModel, table=True):
     bank_details: str = Field(
         default="", sa_column=sa.Column(sa.Text(), nullable=False, server_default="")
     )
+    # Sending as the brand: its From address ("" = the app's) and, optionally, its own SMTP
+    # server (no host = the app's transport). The password is ciphertext (adapters/crypto.py).
+    mail_from: str = Field(default="", max_length=320, sa_column_kwargs={"server_default": ""})
+    smtp_host: str = Field(default="", max_length=253, sa_column_kwargs={"server_default": ""})
+    smtp_port: int = Field(default=0, sa_column_kwargs={"server_default": "0"})  # 0: 587 / 465
+    smtp_security: str = Field(
+        default="starttls", max_length=10, sa_column_kwargs={"server_default": "starttls"}
+    )  # starttls | ssl | none
+    smtp_username: str = Field(default="", max_length=320, sa_column_kwargs={"server_default": ""})
+    smtp_password: str = Field(
+        default="", sa_column=sa.Column(sa.Text(), nullable=False, server_default="")
+    )
     created_at: datetime = Field(sa_column=_ts())
     updated_at: datetime = Field(sa_column=_ts())
 

@@ -185,6 +185,9 @@ class OutboxEmail(SQLModel, table=True):
     file_path: str = Field(default="", max_length=500)
     # Per-message sender (a brand's) and one attachment from private storage (invoice PDFs).
     from_name: str = Field(default="", max_length=120)
+    from_address: str = Field(default="", max_length=320, sa_column_kwargs={"server_default": ""})
+    # The brand it was queued for: that brand's SMTP server, when it has one, delivers it.
+    brand_id: int | None = Field(default=None)
     reply_to: str = Field(default="", max_length=320)
     attachment_key: str = Field(default="", max_length=100)
     attachment_name: str = Field(default="", max_length=200)

@@ -208,6 +208,13 @@ def test_brand_invoice_send_pay_and_find(app_server: AppServer, new_page: Any) -
     page.get_by_text("Brand saved.").wait_for()
     assert page.input_value("#bank_iban") == "FI21 1234 5600 0007 85"
     assert page.input_value("#bank_bic") == "NORDFIHH"
+    # A test email goes out as the brand, now, through the app's server here; the page says so.
+    page.click("#brand-test-email")
+    result = page.locator("#brand-test-result")
+    result.wait_for()
+    assert f"Test email sent to {actor.email} through 127.0.0.1:" in result.inner_text()
+    test_mail = app_server.mailbox.wait_for(actor.email, "Test email from Studio Nord Billing")
+    assert test_mail["From"].startswith("Studio Nord Billing")
     page.set_input_files(
         "#brand-logo input[type=file]",
         files=[{"name": "logo.png", "mimeType": "image/png", "buffer": _png()}],
@@ -222,7 +229,8 @@ def test_brand_invoice_send_pay_and_find(app_server: AppServer, new_page: Any) -
     # The logo never lands under Reflex's public upload dir.
     assert not list((Path.cwd() / "uploaded_files").glob("**/logo.png"))
     preview = page.frame_locator("#brand-email-preview")
-    preview.get_by_text("Studio Nord Billing").first.wait_for()
+    # The brand has a logo now: it heads the email, the sender's name as its text.
+    preview.locator('img[alt="Studio Nord Billing"]').wait_for()
     sample = page.request.get(
         app_server.base_url + (page.get_attribute("#brand-sample-pdf", "href") or "")
     )

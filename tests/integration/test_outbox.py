@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from aiosmtpd.controller import Controller
 from sqlmodel import Session, select
 
-from billing_app.adapters.mailer import FileMailer, SmtpMailer
+from billing_app.adapters.mailer import FileMailer, mailer_from_settings
 from billing_app.db.models import OutboxEmail
 from billing_app.services.common import outbox
 from billing_app.services.common.actors import SYSTEM
@@ -59,6 +59,11 @@ def smtp_settings(settings: Settings, port: int) -> Settings:
     )
 
 
+def deliver(engine: sa.Engine, cfg: Settings, clock: FixedClock) -> outbox.DeliveryReport:
+    """Deliver what is due with the transport ``cfg`` configures."""
+    return outbox.deliver_due(engine, mailer_from_settings(cfg), clock=clock, settings=cfg)
+
+
 def queue(
     session: Session, clock: FixedClock, settings: Settings, to: str = "a@client.test"
 ) -> int:
@@ -89,7 +94,7 @@ def test_smtp_delivery_sends_html_and_text(
     inbox, port = smtp
     cfg = smtp_settings(settings, port)
     email_id = queue(session, clock, cfg)
-    report = outbox.deliver_due(engine, SmtpMailer(cfg), clock=clock, settings=cfg)
+    report = deliver(engine, cfg, clock)
     assert report.sent == 1
     assert len(inbox.messages) == 1
     msg = inbox.messages[0]
@@ -107,7 +112,7 @@ def test_smtp_delivery_sends_html_and_text(
     row = session.get(OutboxEmail, email_id)
     assert row is not None and row.status == "sent" and row.transport == "smtp"
     # Nothing is sent twice.
-    assert outbox.deliver_due(engine, SmtpMailer(cfg), clock=clock, settings=cfg).sent == 0
+    assert deliver(engine, cfg, clock).sent == 0
     assert len(inbox.messages) == 1
 
 
@@ -137,7 +142,7 @@ def test_failures_are_retried_with_backoff_then_kept_as_dead(
     )
     email_id = queue(session, clock, broken)
     start = clock.now()
-    outbox.deliver_due(engine, SmtpMailer(broken), clock=clock, settings=broken)
+    deliver(engine, broken, clock)
     session.expire_all()
     row = session.get(OutboxEmail, email_id)
     assert row is not None
@@ -145,27 +150,27 @@ def test_failures_are_retried_with_backoff_then_kept_as_dead(
     assert "ConnectionRefusedError" in row.last_error
     assert row.next_attempt_at == start + outbox.retry_delay(1)
     # Not due yet: nothing happens.
-    assert outbox.deliver_due(engine, SmtpMailer(broken), clock=clock, settings=broken).failed == 0
+    assert deliver(engine, broken, clock).failed == 0
     clock.advance(minutes=1)
-    outbox.deliver_due(engine, SmtpMailer(broken), clock=clock, settings=broken)
+    deliver(engine, broken, clock)
     session.expire_all()
     row = session.get(OutboxEmail, email_id)
     assert row is not None
     assert (row.status, row.attempts) == ("failed", 2)
     assert row.next_attempt_at == clock.now() + outbox.retry_delay(2)
     clock.advance(minutes=2)
-    outbox.deliver_due(engine, SmtpMailer(broken), clock=clock, settings=broken)
+    deliver(engine, broken, clock)
     session.expire_all()
     row = session.get(OutboxEmail, email_id)
     assert row is not None and row.status == "dead"
     clock.advance(days=1)
-    assert outbox.deliver_due(engine, SmtpMailer(broken), clock=clock, settings=broken).failed == 0
+    assert deliver(engine, broken, clock).failed == 0
 
     # Nothing is lost: once SMTP works again, a retry delivers it.
     outbox.retry_now(session, SYSTEM, email_id, clock=clock)
     session.commit()
     cfg = smtp_settings(settings, port)
-    assert outbox.deliver_due(engine, SmtpMailer(cfg), clock=clock, settings=cfg).sent == 1
+    assert deliver(engine, cfg, clock).sent == 1
     assert len(inbox.messages) == 1
 
 
@@ -186,7 +191,7 @@ def test_concurrent_workers_deliver_each_message_once(
     def worker() -> None:
         try:
             barrier.wait()
-            outbox.deliver_due(engine, SmtpMailer(cfg), clock=clock, settings=cfg)
+            deliver(engine, cfg, clock)
         except BaseException as exc:
             errors.append(exc)
 

@@ -15,12 +15,13 @@ from typing import Any
 
 import pytest
 import sqlalchemy as sa
+from PIL import Image as PILImage
 from pypdf import PdfReader
 from sqlmodel import Session, col, select
 from starlette.testclient import TestClient
 
 from billing_app.adapters import documents as stored_documents
-from billing_app.api import routes
+from billing_app.api import portal_files, routes
 from billing_app.db.engine import session_scope
 from billing_app.db.invoicing import Invoice
 from billing_app.db.models import OutboxEmail
@@ -32,8 +33,10 @@ from billing_app.services.invoicing import documents as invoice_documents
 from billing_app.services.invoicing import payments
 from billing_app.services.invoicing import samples as invoice_samples
 from billing_app.services.invoicing.payments import PaymentForm
+from billing_app.settings import Settings, get_settings
 
 from .test_invoicing import draft, send, world
+from .test_portal_invitations import join_portal
 
 __all__ = ["world"]
 
@@ -187,6 +190,63 @@ def test_the_pdf_tells_where_to_transfer_while_something_is_due(
     # Paid in full: nothing left to transfer, no bank details.
     record(session, world, invoice_id, "payment", "496.92")
     assert "PAY BY BANK TRANSFER" not in lines_of(current(session, invoice_id))
+
+
+def _png() -> bytes:
+    out = io.BytesIO()
+    PILImage.new("RGB", (120, 40), (15, 118, 110)).save(out, format="PNG")
+    return out.getvalue()
+
+
+def _invoice_email(session: Session, invoice_id: int) -> OutboxEmail:
+    invoice = session.get(Invoice, invoice_id)
+    assert invoice is not None
+    return session.exec(
+        select(OutboxEmail)
+        .where(col(OutboxEmail.kind) == "invoice_sent")
+        .where(col(OutboxEmail.subject).contains(invoice.number or "?"))
+    ).one()
+
+
+def test_invoice_emails_link_to_the_portal_once_the_client_has_users_and_show_the_logo(
+    engine: sa.Engine,
+    session: Session,
+    clock: FixedClock,
+    world: dict[str, Any],
+    settings: Settings,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    base = get_settings().public_base_url
+    first = draft(session, world, clock)
+    send(session, world, first, clock)
+    mail = _invoice_email(session, first)
+    # Nobody of this client can sign in to the portal yet: no link to a sign-in page.
+    assert "/portal/invoices/" not in mail.body_text + mail.body_html
+    assert "<img" not in mail.body_html  # no logo: the sender's name heads the email
+
+    join_portal(session, clock, settings, world["client"].id, "pat@cafe-under.test")
+    brand = branding.default_brand(session, clock=clock)
+    assert brand.id is not None
+    branding.upload_logo(session, world["actor"], brand.id, _png(), clock=clock)
+    session.commit()
+    second = draft(session, world, clock)
+    send(session, world, second, clock)
+    mail = _invoice_email(session, second)
+    link = f"{base}/portal/invoices/{second}"
+    assert f"View the invoice online: {link}" in mail.body_text
+    assert f'<a href="{link}"' in mail.body_html and "View invoice" in mail.body_html
+    logo = f"{base}/api/portal/logo/{brand.logo_key}"
+    assert f'<img src="{logo}" alt="{brand.sender_name or brand.name}"' in mail.body_html
+
+    # The logo's address answers with the image, for anyone (it is public by design).
+    @contextmanager
+    def this_database() -> Iterator[Session]:
+        with session_scope(engine) as scoped:
+            yield scoped
+
+    monkeypatch.setattr(portal_files, "session_scope", this_database)
+    answer = TestClient(routes.build_api()).get(logo.removeprefix(base))
+    assert answer.status_code == 200 and answer.content == _png()
 
 
 def test_the_pdf_route_gives_the_current_pdf_and_the_original_on_request(

@@ -12,19 +12,22 @@ import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
 from billing_app.adapters import crypto
+from billing_app.db.invoicing import Brand
 from billing_app.db.models import StaffUser
 from billing_app.db.portal import PortalUser
 from billing_app.services.access.account import TOTP_PURPOSE
 from billing_app.services.common.errors import ServiceError
+from billing_app.services.common.outbox import SMTP_PASSWORD_PURPOSE
 from billing_app.settings import Settings, get_settings
 
 # Every column holding ciphertext, with its table and the purpose its values were encrypted
-# for: staff members' and client users' two-factor keys.
+# for: staff members' and client users' two-factor keys, brands' SMTP passwords.
 ENCRYPTED_COLUMNS: tuple[tuple[str, str, str], ...] = (
     (StaffUser.__tablename__, StaffUser.totp_secret, TOTP_PURPOSE),
     (StaffUser.__tablename__, StaffUser.totp_pending_secret, TOTP_PURPOSE),
     (PortalUser.__tablename__, PortalUser.totp_secret, TOTP_PURPOSE),
     (PortalUser.__tablename__, PortalUser.totp_pending_secret, TOTP_PURPOSE),
+    (Brand.__tablename__, Brand.smtp_password, SMTP_PASSWORD_PURPOSE),
 )
 
 

@@ -11,14 +11,13 @@ from babel import Locale, UnknownLocaleError
 from sqlmodel import Session, col, func, select
 
 from billing_app.adapters import storage
-from billing_app.adapters.mailer import CONTROL_CHARACTERS
 from billing_app.db.invoicing import AgencySettings, Brand
 from billing_app.domain.bank import DETAILS_MAX, HOLDER_MAX, clean_bic, clean_iban
 from billing_app.domain.money import normalize_currency
 from billing_app.domain.numbering import SequenceReset, validate_number_format
 from billing_app.domain.numbers import parse_whole_number
 from billing_app.domain.permissions import Permission
-from billing_app.services.access.identity import normalize_email
+from billing_app.services.agency.fields import clean_sending, header_email, text_field
 from billing_app.services.common import audit
 from billing_app.services.common.actors import Acting, require
 from billing_app.services.common.clock import Clock, system_clock
@@ -31,7 +30,6 @@ from billing_app.services.common.errors import (
 
 HEX_COLOR = re.compile(r"^#[0-9a-fA-F]{6}$")
 DOMAIN = re.compile(r"^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$")
-ONE_LINE = "Use a single line without control characters."
 
 
 def agency_today(agency: AgencySettings, clock: Clock) -> date:
@@ -70,35 +68,6 @@ class AgencyInput:
     payment_terms_days: str
     number_format: str
     number_reset: str
-
-
-def _text(
-    value: str,
-    field: str,
-    label: str,
-    limit: int,
-    *,
-    required: bool = False,
-    header: bool = False,
-) -> str:
-    """`value` trimmed. A ``header`` value ends up in email headers (sender, subject, reply-to):
-    it may hold no control characters (docs/security.md item 47)."""
-    cleaned = value.strip()
-    if header and CONTROL_CHARACTERS.search(cleaned):
-        raise ValidationFailed(ONE_LINE, field=field)
-    if required and not cleaned:
-        msg = f"Enter {label}."
-        raise ValidationFailed(msg, field=field)
-    if len(cleaned) > limit:
-        msg = f"Use at most {limit} characters."
-        raise ValidationFailed(msg, field=field)
-    return cleaned
-
-
-def _header_email(value: str, field: str) -> str:
-    """An optional email address that ends up in email headers ("" when left empty)."""
-    cleaned = _text(value, field, "an email address", 320, header=True)
-    return normalize_email(cleaned, field) if cleaned else ""
 
 
 def _locale(value: str) -> str:
@@ -150,7 +119,7 @@ def update_agency(
     legal_name = checks.value(
         "legal_name",
         "",
-        _text,
+        text_field,
         data.legal_name,
         "legal_name",
         "the agency's legal name",
@@ -158,9 +127,9 @@ def update_agency(
         required=True,
         header=True,
     )
-    address = checks.value("address", "", _text, data.address, "address", "the address", 1000)
-    tax_id = checks.value("tax_id", "", _text, data.tax_id, "tax_id", "the tax id", 64)
-    email = checks.value("email", "", _header_email, data.email, "email")
+    address = checks.value("address", "", text_field, data.address, "address", "the address", 1000)
+    tax_id = checks.value("tax_id", "", text_field, data.tax_id, "tax_id", "the tax id", 64)
+    email = checks.value("email", "", header_email, data.email, "email")
     currency = checks.value("default_currency", "", normalize_currency, data.default_currency)
     locale = checks.value("locale", "", _locale, data.locale)
     time_zone = checks.value("time_zone", "", _time_zone, data.time_zone)
@@ -198,6 +167,12 @@ class BrandInput:
     bank_iban: str = ""
     bank_bic: str = ""
     bank_details: str = ""
+    mail_from: str = ""
+    smtp_host: str = ""
+    smtp_port: str = ""
+    smtp_security: str = "starttls"
+    smtp_username: str = ""
+    smtp_password: str = ""  # "" keeps the stored one (it is never shown again)
 
 
 def _color(value: str, field: str) -> str:
@@ -227,7 +202,7 @@ def _support_url(value: str) -> str:
     if support_url and not support_url.startswith(("https://", "http://")):
         msg = "Enter a full address starting with https://."
         raise ValidationFailed(msg, field="support_url")
-    return _text(support_url, "support_url", "a support URL", 500)
+    return text_field(support_url, "support_url", "a support URL", 500)
 
 
 def _clean_brand(session: Session, data: BrandInput, brand_id: int | None) -> dict[str, object]:
@@ -235,7 +210,15 @@ def _clean_brand(session: Session, data: BrandInput, brand_id: int | None) -> di
     checks = FieldChecks()
     # The name stands in for an empty sender name.
     name = checks.value(
-        "name", "", _text, data.name, "name", "the brand's name", 120, required=True, header=True
+        "name",
+        "",
+        text_field,
+        data.name,
+        "name",
+        "the brand's name",
+        120,
+        required=True,
+        header=True,
     )
     if name:
         clash = session.exec(select(Brand).where(func.lower(Brand.name) == name.lower())).first()
@@ -255,7 +238,7 @@ def _clean_brand(session: Session, data: BrandInput, brand_id: int | None) -> di
             checks.value(
                 "sender_name",
                 "",
-                _text,
+                text_field,
                 data.sender_name,
                 "sender_name",
                 "a sender name",
@@ -264,19 +247,19 @@ def _clean_brand(session: Session, data: BrandInput, brand_id: int | None) -> di
             )
             or name
         ),
-        "reply_to": checks.value("reply_to", "", _header_email, data.reply_to, "reply_to"),
+        "reply_to": checks.value("reply_to", "", header_email, data.reply_to, "reply_to"),
         "support_email": checks.value(
-            "support_email", "", _header_email, data.support_email, "support_email"
+            "support_email", "", header_email, data.support_email, "support_email"
         ),
         "support_url": support_url,
         "email_footer": checks.value(
-            "email_footer", "", _text, data.email_footer, "email_footer", "a footer", 1000
+            "email_footer", "", text_field, data.email_footer, "email_footer", "a footer", 1000
         ),
         "custom_domain": domain or None,
         "bank_account_holder": checks.value(
             "bank_account_holder",
             "",
-            _text,
+            text_field,
             data.bank_account_holder,
             "bank_account_holder",
             "an account holder",
@@ -288,13 +271,24 @@ def _clean_brand(session: Session, data: BrandInput, brand_id: int | None) -> di
         "bank_details": checks.value(
             "bank_details",
             "",
-            _text,
+            text_field,
             data.bank_details,
             "bank_details",
             "bank details",
             DETAILS_MAX,
         ),
     }
+    values.update(
+        clean_sending(
+            checks,
+            mail_from=data.mail_from,
+            host=data.smtp_host,
+            port=data.smtp_port,
+            security=data.smtp_security,
+            username=data.smtp_username,
+            password=data.smtp_password,
+        )
+    )
     checks.raise_if_failed()
     return values
 

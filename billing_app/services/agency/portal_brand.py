@@ -54,6 +54,19 @@ def portal_base_url(brand: Brand, settings: Settings | None = None) -> str:
     return f"{(settings or get_settings()).public_base_url}{PORTAL_PATH}"
 
 
+def email_logo_url(brand: Brand | None, logo_key: str, settings: Settings | None = None) -> str:
+    """The address emails show the logo from (the portal's public logo route, on the brand's
+    own domain when it has one), or "" for none: email programs do not show SVG, so an SVG
+    logo leaves the brand's name in the header instead."""
+    if not logo_key.lower().endswith((".png", ".jpg", ".jpeg")):
+        return ""
+    if brand is not None:
+        origin = portal_base_url(brand, settings).removesuffix(PORTAL_PATH)
+    else:
+        origin = (settings or get_settings()).public_base_url
+    return f"{origin}/api/portal/logo/{logo_key}"
+
+
 def _look(brand: Brand, settings: Settings | None) -> BrandLook:
     assert brand.id is not None
     return BrandLook(

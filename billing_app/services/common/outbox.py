@@ -13,9 +13,10 @@ from typing import Any
 import sqlalchemy as sa
 from sqlmodel import Session, col, func, select
 
-from billing_app.adapters import documents
+from billing_app.adapters import crypto, documents
 from billing_app.adapters.email_templates import render_email
-from billing_app.adapters.mailer import Mailer, OutgoingEmail
+from billing_app.adapters.mailer import Mailer, OutgoingEmail, SmtpConfig, SmtpMailer
+from billing_app.db.invoicing import Brand
 from billing_app.db.models import Invitation, OutboxEmail, PasswordReset
 from billing_app.db.portal import PortalInvitation, PortalPasswordReset
 from billing_app.domain.permissions import Permission
@@ -40,6 +41,30 @@ WAKE_OUTBOX = "outbox"
 SECRET_PLACEHOLDER = "OUTBOX-LINK-TOKEN"
 
 
+# What a brand's SMTP password is encrypted for (adapters/crypto.py).
+SMTP_PASSWORD_PURPOSE = "brand-smtp"
+SMTP_SECURITIES = ("starttls", "ssl", "none")
+
+
+def brand_smtp_config(brand: Brand, settings: Settings | None = None) -> SmtpConfig | None:
+    """The brand's own SMTP server, or None when it sends through the app's transport. A port
+    of 0 is the usual one for the security chosen (465 for SSL, else 587)."""
+    if not brand.smtp_host:
+        return None
+    security = brand.smtp_security if brand.smtp_security in SMTP_SECURITIES else "starttls"
+    password = ""
+    if brand.smtp_password:
+        password = crypto.decrypt(brand.smtp_password, purpose=SMTP_PASSWORD_PURPOSE)
+    return SmtpConfig(
+        host=brand.smtp_host,
+        port=brand.smtp_port or (465 if security == "ssl" else 587),
+        security=security,
+        username=brand.smtp_username,
+        password=password,
+        timeout_seconds=(settings or get_settings()).smtp_timeout_seconds,
+    )
+
+
 def retry_delay(attempts: int) -> timedelta:
     """Backoff after the n-th failed attempt: 1, 2, 4, 8 ... minutes, at most 6 hours."""
     return timedelta(minutes=min(2 ** max(attempts - 1, 0), 360))
@@ -54,6 +79,8 @@ def enqueue_email(
     clock: Clock = system_clock,
     settings: Settings | None = None,
     from_name: str = "",
+    from_address: str = "",
+    brand_id: int | None = None,
     reply_to: str = "",
     attachment: tuple[str, str] | None = None,
     secret: tuple[str, int | None] | None = None,
@@ -61,7 +88,8 @@ def enqueue_email(
 ) -> OutboxEmail:
     """Render a message and queue it in the caller's transaction.
 
-    ``from_name``/``reply_to`` override the configured sender (a brand's identity);
+    ``from_name``/``from_address``/``reply_to`` override the configured sender (a brand's
+    identity) and ``brand_id`` names the brand whose SMTP server, if it has one, delivers it;
     ``attachment`` is (storage key, file name) of a document in private storage; ``secret``
     is (a kind of _SECRET_ROWS, row id) for a message whose link carries
     ``SECRET_PLACEHOLDER`` where the token goes: the token is minted at delivery. ``locale``
@@ -91,6 +119,8 @@ def enqueue_email(
         next_attempt_at=now,
         created_at=now,
         from_name=from_name[:120],
+        from_address=from_address[:320],
+        brand_id=brand_id,
         reply_to=reply_to[:320],
         attachment_key=attachment[0] if attachment else "",
         attachment_name=attachment[1][:200] if attachment else "",
@@ -186,6 +216,18 @@ def deliver_due(
     """Deliver the messages that are due. Safe to run from several workers at once."""
     settings = settings or get_settings()
     sent = failed = 0
+    brand_mailers: dict[int, Mailer | None] = {}
+
+    def mailer_for(session: Session, row: OutboxEmail) -> Mailer:
+        """The brand's own server when it has one, else the app's transport."""
+        if row.brand_id is None:
+            return mailer
+        if row.brand_id not in brand_mailers:
+            brand = session.get(Brand, row.brand_id)
+            config = brand_smtp_config(brand, settings) if brand is not None else None
+            brand_mailers[row.brand_id] = SmtpMailer(config) if config is not None else None
+        return brand_mailers[row.brand_id] or mailer
+
     with Session(engine, expire_on_commit=False) as session:
         now = clock.now()
         due_ids = session.exec(
@@ -211,11 +253,11 @@ def deliver_due(
                     text=_with_secret(row.body_text, token),
                     html=_with_secret(row.body_html, token),
                     from_name=row.from_name or settings.mail_from_name,
-                    from_address=settings.mail_from,
+                    from_address=row.from_address or settings.mail_from,
                     reply_to=row.reply_to,
                     attachments=_attachments(row),
                 )
-                delivery = mailer.send(message)
+                delivery = mailer_for(session, row).send(message)
             except LinkNoLongerValid:
                 # Nothing to deliver any more: a newer link, a reset done, an invitation
                 # revoked. Kept (as dead) so the Emails page says what happened.

@@ -22,7 +22,7 @@ from decimal import Decimal
 from typing import Any
 
 from babel.dates import format_date
-from sqlmodel import Session
+from sqlmodel import Session, col, select
 
 from billing_app.adapters import documents
 from billing_app.adapters.pdf import (
@@ -36,7 +36,8 @@ from billing_app.adapters.pdf import (
 )
 from billing_app.adapters.pdf import Brand as PdfBrand
 from billing_app.adapters.storage import path_of
-from billing_app.db.invoicing import Invoice
+from billing_app.db.invoicing import Brand, Invoice
+from billing_app.db.portal import ClientMembership
 from billing_app.domain.bank import BankDetails
 from billing_app.domain.invoice_math import (
     Settlement,
@@ -45,11 +46,12 @@ from billing_app.domain.invoice_math import (
 from billing_app.domain.lifecycle import InvoiceStatus
 from billing_app.domain.money import Money, format_money
 from billing_app.i18n import N_, gettext, ngettext
+from billing_app.services.agency.portal_brand import email_logo_url, portal_base_url
 from billing_app.services.common.outbox import enqueue_email
 from billing_app.services.invoicing.drafts import recompute_totals
 from billing_app.services.invoicing.settlement import settlement_of
 from billing_app.services.invoicing.snapshots import build_snapshot
-from billing_app.settings import get_settings
+from billing_app.settings import Settings, get_settings
 
 STAMPS = {
     InvoiceStatus.PAID: Stamp.PAID,
@@ -220,44 +222,52 @@ def queue_invoice_email(
     session: Session, invoice: Invoice, snap: dict[str, Any], pdf_key: str
 ) -> None:
     """The branded 'invoice sent' email, with the PDF attached."""
-    settings = get_settings()
-    brand = snap["brand"]
     total = Money(int(snap["total_minor"]), snap["currency"])
-    enqueue_email(
+    _queue(
         session,
         "invoice_sent",
-        snap["client"]["email"],
+        invoice,
+        snap,
         {
-            "sender_name": brand["sender_name"],
-            "brand_color": brand["primary_color"],
-            "footer": brand.get("footer") or brand["name"],
-            "contact_name": snap["client"]["contact_name"] or snap["client"]["company"],
-            "number": snap["number"],
             "total": format_money(total, snap["locale"]),
             "due_date": format_date(
                 date.fromisoformat(snap["due_date"]), "long", locale=snap["locale"]
             ),
             "message": snap.get("message", ""),
-            "support_email": brand.get("support_email", ""),
         },
-        settings=settings,
-        from_name=brand["sender_name"],
-        reply_to=brand.get("reply_to", ""),
         attachment=(pdf_key, pdf_filename(invoice)),
-        locale=snap["locale"],
     )
 
 
-def brand_context(snap: dict[str, Any]) -> dict[str, Any]:
-    brand = snap["brand"]
+def brand_context(
+    snap: dict[str, Any], brand: Brand | None = None, settings: Settings | None = None
+) -> dict[str, Any]:
+    """What an invoice email shows of its brand and client: the identity frozen with the
+    invoice, the logo of ``brand`` (the brand as it is now) when given."""
+    frozen = snap["brand"]
     return {
-        "sender_name": brand["sender_name"],
-        "brand_color": brand["primary_color"],
-        "footer": brand.get("footer") or brand["name"],
+        "sender_name": frozen["sender_name"],
+        "brand_color": frozen["primary_color"],
+        "footer": frozen.get("footer") or frozen["name"],
+        # The logo the brand has now: the public route serves only logos in use.
+        "logo_url": email_logo_url(brand, brand.logo_key, settings) if brand else "",
         "contact_name": snap["client"]["contact_name"] or snap["client"]["company"],
         "number": snap["number"],
-        "support_email": brand.get("support_email", ""),
+        "support_email": frozen.get("support_email", ""),
     }
+
+
+def _view_url(session: Session, invoice: Invoice, brand: Brand | None) -> str:
+    """The invoice in the portal (sign-in first, then it opens), for a client with portal
+    users; "" otherwise: a link to a sign-in nobody can pass would only confuse."""
+    has_users = session.exec(
+        select(ClientMembership.client_id)
+        .where(col(ClientMembership.client_id) == invoice.client_id)
+        .limit(1)
+    ).first()
+    if brand is None or has_users is None:
+        return ""
+    return f"{portal_base_url(brand)}/invoices/{invoice.id}"
 
 
 def _sent_snapshot(invoice: Invoice) -> dict[str, Any]:
@@ -276,17 +286,31 @@ def _queue(
     extra: dict[str, Any],
     *,
     attach: bool = False,
+    attachment: tuple[str, str] | None = None,
 ) -> None:
-    brand = snap["brand"]
+    """Queue ``kind`` about ``invoice`` to its client, as its brand: the sender name and
+    reply-to frozen with the invoice, the From address, SMTP server and logo the brand has now
+    (an address or server that stopped working must not keep being used)."""
+    frozen = snap["brand"]
+    brand = session.get(Brand, frozen["id"]) if frozen.get("id") is not None else None
+    if attach and invoice.pdf_key:
+        attachment = (invoice.pdf_key, pdf_filename(invoice))
+    settings = get_settings()
     enqueue_email(
         session,
         kind,
         snap["client"]["email"],
-        {**brand_context(snap), **extra},
-        settings=get_settings(),
-        from_name=brand["sender_name"],
-        reply_to=brand.get("reply_to", ""),
-        attachment=(invoice.pdf_key, pdf_filename(invoice)) if attach and invoice.pdf_key else None,
+        {
+            **brand_context(snap, brand, settings),
+            "view_url": _view_url(session, invoice, brand),
+            **extra,
+        },
+        settings=settings,
+        from_name=frozen["sender_name"],
+        reply_to=frozen.get("reply_to", ""),
+        from_address=brand.mail_from if brand is not None else "",
+        brand_id=brand.id if brand is not None else None,
+        attachment=attachment,
         locale=snap["locale"],
     )
 

@@ -10,7 +10,7 @@ from typing import Any
 from babel.dates import format_date
 from sqlmodel import Session
 
-from billing_app.db.invoicing import AgencySettings
+from billing_app.db.invoicing import AgencySettings, Brand
 from billing_app.domain.errors import DomainError
 from billing_app.domain.invoice_math import (
     AmountDiscount,
@@ -22,6 +22,7 @@ from billing_app.domain.money import Money, format_money
 from billing_app.domain.numbering import DEFAULT_NUMBER_FORMAT, NumberFormat, SequenceReset
 from billing_app.domain.permissions import Permission
 from billing_app.domain.tax import TaxRate
+from billing_app.services.agency.portal_brand import portal_base_url
 from billing_app.services.common.actors import Acting, require
 from billing_app.services.invoicing.documents import brand_context, render_snapshot
 from billing_app.services.invoicing.snapshots import seller_blocks, totals_snapshot
@@ -147,8 +148,10 @@ def sample_email_html(session: Session, viewer: Acting, brand_id: int) -> str:
     from billing_app.adapters.email_templates import render_email
 
     snap = sample_snapshot(session, brand_id)
+    brand = session.get(Brand, brand_id)
     context = {
-        **brand_context(snap),
+        **brand_context(snap, brand),
+        "view_url": f"{portal_base_url(brand)}/invoices/{SAMPLE_SEQUENCE}" if brand else "",
         "total": format_money(Money(snap["total_minor"], snap["currency"]), snap["locale"]),
         "due_date": format_date(
             date.fromisoformat(snap["due_date"]), "long", locale=snap["locale"]

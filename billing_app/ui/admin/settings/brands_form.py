@@ -7,7 +7,7 @@ import reflex as rx
 from billing_app.ui.admin.settings.brands_state import BrandsState
 from billing_app.ui.admin.settings.form import LABEL_STYLE, error_text, labelled, text_input
 from billing_app.ui.kit.forms import file_drop
-from billing_app.ui.kit.layout import form_error
+from billing_app.ui.kit.layout import NATIVE_SELECT_STYLE, form_error
 
 
 def _color_input(label: str, name: str) -> rx.Component:
@@ -91,6 +91,108 @@ def _logo_block() -> rx.Component:
         error_text(b.errors, "logo"),
         spacing="1",
         width="100%",
+    )
+
+
+def _sending_section() -> rx.Component:
+    b = BrandsState
+    v, e = b.values, b.errors
+    return rx.vstack(
+        rx.heading("Sending", size="3", as_="h3"),
+        rx.text(
+            "Emails to this brand's clients come from its From address. To send from your own "
+            "domain with its SPF and DKIM, give the SMTP server that domain allows; leave the "
+            "server empty to send through this app's.",
+            size="2",
+            color_scheme="gray",
+        ),
+        rx.grid(
+            text_input(v, e, "From address", "mail_from", type_="email", placeholder="billing@"),
+            text_input(v, e, "SMTP server", "smtp_host", placeholder="smtp.youragency.com"),
+            columns="2",
+            spacing="4",
+            width="100%",
+        ),
+        rx.grid(
+            text_input(v, e, "Port", "smtp_port", placeholder="587"),
+            rx.vstack(
+                labelled(
+                    "Security",
+                    rx.el.select(
+                        rx.el.option("STARTTLS", value="starttls"),
+                        rx.el.option("SSL/TLS", value="ssl"),
+                        rx.el.option("None", value="none"),
+                        name="smtp_security",
+                        id="smtp_security",
+                        default_value=v["smtp_security"],
+                        style={**NATIVE_SELECT_STYLE, "width": "100%"},
+                    ),
+                    html_for="smtp_security",
+                ),
+                error_text(e, "smtp_security"),
+                spacing="1",
+                width="100%",
+            ),
+            columns="2",
+            spacing="4",
+            width="100%",
+        ),
+        rx.grid(
+            text_input(v, e, "User name", "smtp_username", placeholder="Optional"),
+            rx.vstack(
+                labelled(
+                    "Password",
+                    rx.input(
+                        name="smtp_password",
+                        id="smtp_password",
+                        type="password",
+                        auto_complete="new-password",
+                        placeholder=rx.cond(b.password_saved, "Saved: type to replace", ""),
+                        width="100%",
+                        size="2",
+                    ),
+                    html_for="smtp_password",
+                ),
+                error_text(e, "smtp_password"),
+                spacing="1",
+                width="100%",
+            ),
+            columns="2",
+            spacing="4",
+            width="100%",
+        ),
+        rx.cond(
+            b.can_write & (b.selected_id != "new"),
+            rx.hstack(
+                rx.button(
+                    rx.icon("send", size=14),
+                    "Send a test email",
+                    variant="soft",
+                    type="button",
+                    on_click=b.send_test,
+                    id="brand-test-email",
+                ),
+                rx.text("Sent to you, with the saved settings.", size="1", color_scheme="gray"),
+                align="center",
+                spacing="3",
+            ),
+        ),
+        rx.cond(
+            b.test_result != "",
+            rx.callout(
+                b.test_result,
+                icon=rx.cond(b.test_failed, "triangle-alert", "circle-check"),
+                color_scheme=rx.cond(b.test_failed, "red", "green"),
+                size="1",
+                role="status",
+                id="brand-test-result",
+                width="100%",
+            ),
+        ),
+        spacing="3",
+        width="100%",
+        padding_top="8px",
+        border_top=f"1px solid {rx.color('gray', 5)}",
     )
 
 
@@ -193,6 +295,7 @@ def brand_form() -> rx.Component:
                 width="100%",
                 spacing="1",
             ),
+            _sending_section(),
             _bank_section(),
             rx.cond(
                 b.can_write,

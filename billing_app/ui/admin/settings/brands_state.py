@@ -10,7 +10,7 @@ import reflex as rx
 
 from billing_app.domain.bank import grouped
 from billing_app.domain.permissions import Permission
-from billing_app.services.agency import branding
+from billing_app.services.agency import brand_mail, branding
 from billing_app.services.common.errors import ServiceError, ValidationFailed
 from billing_app.services.common.transactions import run
 from billing_app.services.invoicing import samples as invoice_samples
@@ -33,6 +33,12 @@ BRAND_FIELDS = (
     "bank_iban",
     "bank_bic",
     "bank_details",
+    "mail_from",
+    "smtp_host",
+    "smtp_port",
+    "smtp_security",
+    "smtp_username",
+    "smtp_password",
 )
 
 
@@ -50,6 +56,12 @@ BLANK = {
     "bank_iban": "",
     "bank_bic": "",
     "bank_details": "",
+    "mail_from": "",
+    "smtp_host": "",
+    "smtp_port": "",
+    "smtp_security": "starttls",
+    "smtp_username": "",
+    "smtp_password": "",
 }
 
 
@@ -64,6 +76,9 @@ class BrandsState(SessionState):
     logo_url: str = ""
     sample_pdf_url: str = ""
     form_key: int = 0
+    password_saved: bool = False
+    test_result: str = ""
+    test_failed: bool = False
 
     def _refresh(self) -> None:
         user = current_user()
@@ -82,8 +97,10 @@ class BrandsState(SessionState):
         ids = [str(b.id) for b in rows]
         if self.selected_id not in ids and self.selected_id != "new":
             self.selected_id = ids[0] if ids else "new"
+        self.test_result, self.test_failed = "", False
         if self.selected_id == "new":
             self.values = dict(BLANK)
+            self.password_saved = False
             self.preview_html, self.logo_url, self.sample_pdf_url = "", "", ""
         else:
             brand = run(branding.brand_detail, user, to_int(self.selected_id))
@@ -101,7 +118,14 @@ class BrandsState(SessionState):
                 "bank_iban": grouped(brand.bank_iban),
                 "bank_bic": brand.bank_bic,
                 "bank_details": brand.bank_details,
+                "mail_from": brand.mail_from,
+                "smtp_host": brand.smtp_host,
+                "smtp_port": str(brand.smtp_port) if brand.smtp_port else "",
+                "smtp_security": brand.smtp_security,
+                "smtp_username": brand.smtp_username,
+                "smtp_password": "",  # never sent back to the browser
             }
+            self.password_saved = bool(brand.smtp_password)
             self.preview_html = run(
                 invoice_samples.sample_email_html, current_user(), brand.id or 0
             )
@@ -148,12 +172,24 @@ class BrandsState(SessionState):
                 )
         except ServiceError as exc:
             self.errors = field_errors(exc)
-            self.values = data
+            self.values = {**data, "smtp_password": ""}  # what was typed is not kept in state
             if len(self.errors) > 1:
                 return rx.toast.error("Check the highlighted fields.")
             return rx.toast.error("Check the highlighted field.")
         self._refresh()
         return rx.toast.success("Brand saved.")
+
+    @guard(Permission.BRANDING_WRITE)
+    def send_test(self) -> Any:
+        """Send a test email as this brand, now, and say how it went."""
+        if self.selected_id in ("", "new"):
+            return rx.toast.error("Save the brand first, then send a test email.")
+        try:
+            outcome = run(brand_mail.send_test_email, current_user(), to_int(self.selected_id))
+        except ServiceError as exc:
+            return rx.toast.error(exc.message)
+        self.test_result, self.test_failed = outcome.message, not outcome.delivered
+        return None
 
     @guard(Permission.BRANDING_WRITE)
     def make_default(self) -> Any:
