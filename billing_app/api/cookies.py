@@ -21,6 +21,10 @@ from billing_app.settings import Settings, get_settings
 SESSION_NAME = STAFF.cookie
 PORTAL_NAME = PORTAL.cookie
 BROWSER_NAME = "billing_browser"
+# Which client a staff member's read-only portal preview shows (services/access/
+# portal_preview.py): no authority by itself, the staff session cookie is checked on every event.
+PREVIEW_NAME = "billing_preview"
+PREVIEW_MAX_AGE = 3600
 BROWSER_MAX_AGE = 400 * 24 * 3600  # as long as browsers keep a cookie
 
 
@@ -35,6 +39,10 @@ def session_cookie_name(settings: Settings | None = None) -> str:
 
 def portal_cookie_name(settings: Settings | None = None) -> str:
     return _named(PORTAL_NAME, settings)
+
+
+def preview_cookie_name(settings: Settings | None = None) -> str:
+    return _named(PREVIEW_NAME, settings)
 
 
 def browser_cookie_name(settings: Settings | None = None) -> str:

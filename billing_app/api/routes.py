@@ -22,7 +22,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
 
-from billing_app.api import portal_files
+from billing_app.api import portal_files, portal_preview
 from billing_app.api.cookies import (
     BROWSER_MAX_AGE,
     browser_cookie_name,
@@ -368,6 +368,8 @@ def build_api() -> Starlette:
             Route("/api/portal/session", portal_handoff, methods=["GET"]),
             Route("/api/portal/signed-out", portal_signed_out, methods=["GET"]),
             Route("/api/portal/logo/{logo_key}", portal_files.portal_logo, methods=["GET"]),
+            Route("/api/portal/preview", portal_preview.open_preview, methods=["GET"]),
+            Route("/api/portal/preview/exit", portal_preview.leave_preview, methods=["GET"]),
             Route(
                 "/api/portal/invoices/{invoice_id}/pdf",
                 portal_files.portal_invoice_pdf,

@@ -19,6 +19,7 @@ class Permission(StrEnum):
     CLIENTS_READ = "clients.read"
     CLIENTS_WRITE = "clients.write"
     CLIENTS_USERS = "clients.users"
+    CLIENTS_PORTAL_PREVIEW = "clients.portal_preview"
     CATALOG_READ = "catalog.read"
     CATALOG_WRITE = "catalog.write"
     SUBSCRIPTIONS_READ = "subscriptions.read"
@@ -55,6 +56,11 @@ CATALOGUE: tuple[PermissionInfo, ...] = (
     PermissionInfo(Permission.CLIENTS_WRITE, "Clients", "Add, edit, import and archive clients"),
     PermissionInfo(
         Permission.CLIENTS_USERS, "Clients", "Invite clients' people to the portal, manage access"
+    ),
+    PermissionInfo(
+        Permission.CLIENTS_PORTAL_PREVIEW,
+        "Clients",
+        "Open a read-only preview of a client's portal, to help them",
     ),
     PermissionInfo(Permission.CATALOG_READ, "Catalog", "See products, services and tax rates"),
     PermissionInfo(Permission.CATALOG_WRITE, "Catalog", "Manage products, services and tax rates"),
@@ -116,6 +122,7 @@ BUILTIN_ROLE_PERMISSIONS: dict[BuiltinRole, frozenset[Permission]] = {
         Permission.PAYMENTS_RECORD,
         Permission.REFUNDS_CREATE,
         Permission.EMAILS_VIEW,
+        Permission.CLIENTS_PORTAL_PREVIEW,
     },
     BuiltinRole.VIEWER: _READ_ONLY,
 }

@@ -61,6 +61,14 @@ def portal_invoice(invoice_id: int | str) -> str:
     return f"{PORTAL_INVOICES}/{invoice_id}"
 
 
+PORTAL_PREVIEW_EXIT = "/api/portal/preview/exit"
+
+
+def portal_preview(client_id: int | str) -> str:
+    """Open a client's portal as a read-only preview (backend route, staff session)."""
+    return f"/api/portal/preview?client={client_id}"
+
+
 def portal_invoice_pdf(invoice_id: int | str) -> str:
     """An invoice's PDF for its client (backend route, scoped by the portal session)."""
     return f"/api/portal/invoices/{invoice_id}/pdf"

@@ -11,7 +11,7 @@ import pytest
 from sqlmodel import Session
 from starlette.testclient import TestClient
 
-from billing_app.api import cookies, routes
+from billing_app.api import cookies, portal_preview, routes
 from billing_app.db import engine as engine_module
 from billing_app.db.engine import dispose_engines, make_engine
 from billing_app.services.access import auth
@@ -27,7 +27,7 @@ def https(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Settings]
     settings = Settings(base_url=BASE, data_dir=tmp_path / "data")
     settings.data_dir.mkdir()
     run_migrations(settings.resolved_database_url)
-    for module in (routes, cookies, engine_module):
+    for module in (routes, cookies, engine_module, portal_preview):
         monkeypatch.setattr(module, "get_settings", lambda: settings)
     yield settings
     dispose_engines()

@@ -12,7 +12,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
-from sqlmodel import Session
+from sqlmodel import Session, col, select
 from starlette.testclient import TestClient
 
 from billing_app.api import cookies, edge, routes
@@ -220,3 +220,52 @@ def test_the_edge_keeps_the_portal_cookie_out_of_reflex() -> None:
     assert all(name != b"cookie" for name, _ in inner["headers"])
     assert "portal-token" not in repr(inner["headers"])
     assert inner[edge.SCOPE_COOKIE] == header
+
+
+def test_a_staff_preview_opens_from_our_pages_only_and_reaches_the_clients_pdf_read_only(
+    site: Settings,
+) -> None:
+    with Session(get_engine(site.resolved_database_url)) as session:
+        client_id = session.exec(select(Client.id).where(col(Client.company) == "Acme Oy")).one()
+    preview = cookies.preview_cookie_name(site)
+
+    # Without a staff session: to the staff sign-in, no preview cookie.
+    anonymous = _browser(site)
+    answer = anonymous.get(f"/api/portal/preview?client={client_id}", follow_redirects=False)
+    assert answer.headers["location"] == "/login" and preview not in anonymous.cookies
+
+    staff = _browser(site)
+    _signed_in(staff, site, portal=False)
+    # A link on another site cannot put the staff member's browser into a preview.
+    answer = staff.get(
+        f"/api/portal/preview?client={client_id}",
+        headers={"Sec-Fetch-Site": "cross-site"},
+        follow_redirects=False,
+    )
+    assert answer.headers["location"] == f"/clients/{client_id}"
+    assert preview not in staff.cookies
+    # An unknown client: not found.
+    answer = staff.get("/api/portal/preview?client=99999", follow_redirects=False)
+    assert answer.status_code == 404 and preview not in staff.cookies
+
+    answer = staff.get(
+        f"/api/portal/preview?client={client_id}",
+        headers={"Sec-Fetch-Site": "same-origin"},
+        follow_redirects=False,
+    )
+    assert answer.status_code == 303 and answer.headers["location"] == "/portal"
+    set_cookie = answer.headers["set-cookie"].lower()
+    assert set_cookie.startswith("__host-billing_preview=")
+    for attribute in ("secure", "httponly", "path=/", "samesite=lax", "max-age=3600"):
+        assert attribute in set_cookie
+    # The portal's PDF route answers the preview as the client's user (no such invoice: 404,
+    # like for anyone); without the staff session the preview cookie alone is nobody.
+    assert staff.get("/api/portal/invoices/1/pdf").status_code == 404
+    lone = _browser(site)
+    lone.cookies.set(preview, str(client_id))
+    assert lone.get("/api/portal/invoices/1/pdf").status_code == 404
+
+    # Leaving clears the cookie and goes back to the client's page.
+    answer = staff.get("/api/portal/preview/exit", follow_redirects=False)
+    assert answer.headers["location"] == f"/clients/{client_id}"
+    assert preview not in staff.cookies

@@ -398,8 +398,8 @@ def test_the_refusal_names_the_missing_permissions(
         )
     assert caught.value.message == (
         "You can't grant the Accountant role: it has permissions you don't have "
-        "(Add, edit, import and archive clients; Create, change and cancel subscriptions; "
-        "Create and edit draft invoices; and 4 more)."
+        "(Add, edit, import and archive clients; Open a read-only preview of a client's "
+        "portal, to help them; Create, change and cancel subscriptions; and 5 more)."
     )
     # A role within their own permissions is fine.
     team.invite(

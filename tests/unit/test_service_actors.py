@@ -37,6 +37,7 @@ PUBLIC = {
     "access.sessions.logout": "sign-out",
     "access.sessions.end_session": "sign-out of the current session",
     "access.portal_auth.resolve_portal_session": "who the portal caller is: the portal guard",
+    "access.portal_preview.resolve_preview": "who a staff preview acts as: the portal guard",
     "access.portal_auth.logout": "portal sign-out",
     "access.password_reset.request_password_reset": "forgot password",
     "access.password_reset.check_reset_token": "reset link",
@@ -74,6 +75,9 @@ SELF_SERVICE = {
     "access.portal_auth.change_password",
     "access.portal_auth.other_session_count",
     "access.portal_auth.sign_out_everywhere_else",
+    "access.portal_auth.confirm_totp",
+    "access.portal_auth.disable_totp",
+    "access.portal_auth.regenerate_recovery_codes",
 }
 
 # The checks a use case makes of its actor: a staff permission (services/common/actors.py), a

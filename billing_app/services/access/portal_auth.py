@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 from functools import partial
+from typing import Any
 
 from sqlmodel import Session
 
@@ -25,6 +26,7 @@ from billing_app.services.access.portal_identity import (
     ClientUser,
     client_user_from,
     memberships_of,
+    require_own_account,
 )
 from billing_app.services.access.realms import PORTAL
 from billing_app.services.agency.portal_brand import portal_look
@@ -94,6 +96,7 @@ def resolve_portal_session(
 def switch_client(session: Session, actor: ClientUser, client_id: int) -> ClientUser:
     """Make the actor's session look at another of their clients. Any other id, theirs no
     more or never theirs, is "not found" (the same answer as an id that does not exist)."""
+    require_own_account(actor)
     memberships = memberships_of(session, actor.id)
     row = session.get(PortalSession, actor.session_id) if actor.session_id else None
     if row is None or row.revoked_at is not None or row.user_id != actor.id:
@@ -124,6 +127,7 @@ def sign_out_everywhere_else(
     session: Session, actor: ClientUser, *, clock: Clock = system_clock
 ) -> int:
     """End every portal session of the actor but this one; returns how many."""
+    require_own_account(actor)
     return account.sign_out_other_sessions(
         session, actor, keep_session_id=actor.session_id, clock=clock, realm=PORTAL
     )
@@ -137,6 +141,8 @@ def two_factor_setup_required(session: Session, actor: ClientUser) -> bool:
     """Whether the agency requires two-factor sign-in of client users
     (``AgencySettings.client_require_2fa``) and the actor has not turned it on yet: the portal
     then sends them to their Security page."""
+    if actor.preview:
+        return False
     agency = session.get(AgencySettings, 1)
     required = agency is not None and agency.client_require_2fa
     return required and not account.two_factor_enabled(session, actor, PORTAL)
@@ -155,6 +161,7 @@ def change_password(
     """A new password (the current one needed); ends the actor's other sessions and reset
     links sent before, and emails a notice under their client's brand. Returns how many
     sessions were ended."""
+    require_own_account(actor)
     return account.change_password(
         session,
         actor,
@@ -173,6 +180,7 @@ def begin_totp_setup(
 ) -> account.TotpSetup:
     """A new authenticator secret and its QR code, named after the client's brand in the
     app; shown once, used once confirmed with a code (``account.confirm_totp``)."""
+    require_own_account(actor)
     issuer = portal_look(session, client_id=actor.client_id, settings=settings).name
     return account.begin_totp_setup(session, actor, issuer=issuer, realm=PORTAL)
 
@@ -201,11 +209,25 @@ def answer_reset_requests(
     )
 
 
+def confirm_totp(session: Session, actor: ClientUser, *args: Any, **kwargs: Any) -> Any:
+    require_own_account(actor)
+    return account.confirm_totp(session, actor, *args, realm=PORTAL, **kwargs)
+
+
+def disable_totp(session: Session, actor: ClientUser, *args: Any, **kwargs: Any) -> Any:
+    require_own_account(actor)
+    return account.disable_totp(session, actor, *args, realm=PORTAL, **kwargs)
+
+
+def regenerate_recovery_codes(
+    session: Session, actor: ClientUser, *args: Any, **kwargs: Any
+) -> Any:
+    require_own_account(actor)
+    return account.regenerate_recovery_codes(session, actor, *args, realm=PORTAL, **kwargs)
+
+
 # The staff rules, bound to the portal realm (so a portal page can never forget ``realm``).
 complete_second_factor = partial(account.complete_second_factor, realm=PORTAL)
-confirm_totp = partial(account.confirm_totp, realm=PORTAL)
-disable_totp = partial(account.disable_totp, realm=PORTAL)
-regenerate_recovery_codes = partial(account.regenerate_recovery_codes, realm=PORTAL)
 recovery_codes_left = partial(account.recovery_codes_left, realm=PORTAL)
 two_factor_enabled = partial(account.two_factor_enabled, realm=PORTAL)
 check_reset_token = partial(password_reset.check_reset_token, realm=PORTAL)

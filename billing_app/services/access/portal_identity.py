@@ -53,6 +53,9 @@ class ClientUser:
     ip: str = ""
     # The portal_session row acted through (None outside a browser session).
     session_id: int | None = None
+    # A staff member's read-only preview of the client's portal (services/access/
+    # portal_preview.py): no portal user behind it (``id`` 0), and nothing of one's own.
+    preview: bool = False
 
     @property
     def membership(self) -> Membership:
@@ -74,7 +77,18 @@ class ClientUser:
         return False
 
     def actor(self) -> Actor:
-        return Actor(user_id=None, label=f"{self.email} (client user)", ip=self.ip)
+        who = "staff preview" if self.preview else "client user"
+        return Actor(user_id=None, label=f"{self.email} ({who})", ip=self.ip)
+
+
+PREVIEW_READ_ONLY = "This is a read-only preview: nothing can be changed here."
+
+
+def require_own_account(actor: ClientUser) -> None:
+    """For what a client user does to their own account (password, two-factor sign-in,
+    sessions): a staff preview has no account of its own and changes nothing."""
+    if actor.preview:
+        raise NotAllowed(PREVIEW_READ_ONLY)
 
 
 def require_client(actor: ClientUser, permission: ClientPermission) -> int:

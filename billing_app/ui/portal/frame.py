@@ -142,6 +142,8 @@ def _nav_link(item: PortalNav) -> rx.Component:
         id=f"portal-nav-{item.label.lower()}",
         aria_current=rx.cond(active, "page", "false"),
     )
+    if item.href == routes.PORTAL_SECURITY:
+        return rx.cond(~P.preview, link)  # a preview has no account of its own
     if item.permission is None:
         return link
     return rx.cond(P.granted.contains(item.permission.value), link)  # type: ignore[attr-defined]
@@ -210,12 +212,18 @@ def _user_menu() -> rx.Component:
                 padding="8px",
             ),
             rx.menu.separator(),
-            rx.menu.item(
-                rx.hstack(rx.icon("shield-check", size=16), rx.text("Security")),
-                on_click=rx.redirect(routes.PORTAL_SECURITY),
+            rx.cond(
+                ~P.preview,
+                rx.menu.item(
+                    rx.hstack(rx.icon("shield-check", size=16), rx.text("Security")),
+                    on_click=rx.redirect(routes.PORTAL_SECURITY),
+                ),
             ),
             rx.menu.item(
-                rx.hstack(rx.icon("log-out", size=16), rx.text("Sign out")),
+                rx.hstack(
+                    rx.icon("log-out", size=16),
+                    rx.text(rx.cond(P.preview, "Leave preview", "Sign out")),
+                ),
                 on_click=P.sign_out,
                 id="portal-sign-out",
             ),
@@ -269,6 +277,42 @@ def _themed(*children: rx.Component) -> rx.Component:
     )
 
 
+def _preview_banner() -> rx.Component:
+    """Above a staff member's read-only preview: whose portal it is and the way back."""
+    return rx.cond(
+        P.preview,
+        rx.hstack(
+            rx.icon("eye", size=16, aria_hidden="true"),
+            rx.text(
+                "Preview of ",
+                rx.el.strong(P.client_name),
+                "'s portal, as a view-only user sees it. Nothing can be changed here.",
+                size="2",
+            ),
+            rx.spacer(),
+            rx.link(
+                "Leave preview",
+                href=routes.backend_path(routes.PORTAL_PREVIEW_EXIT),
+                size="2",
+                weight="medium",
+                color_scheme="amber",
+                high_contrast=True,
+                id="portal-leave-preview",
+            ),
+            role="status",
+            align="center",
+            spacing="2",
+            width="100%",
+            padding="8px 16px",
+            background=rx.color("amber", 3),
+            border_bottom=f"1px solid {rx.color('amber', 6)}",
+            color=rx.color("amber", 12),
+            id="portal-preview-banner",
+            wrap="wrap",
+        ),
+    )
+
+
 def portal_page(title: str, content: Callable[[], rx.Component]) -> rx.Component:
     """A signed-in portal page: header, navigation, ``content`` in the main landmark."""
     header = rx.el.header(
@@ -315,6 +359,7 @@ def portal_page(title: str, content: Callable[[], rx.Component]) -> rx.Component
         loading(),
     )
     return _themed(
+        _preview_banner(),
         header,
         rx.el.main(
             body,

@@ -18,6 +18,7 @@ from reflex.experimental.client_state import ClientStateVar
 from billing_app.services.access import portal_auth
 from billing_app.services.common.errors import ServiceError
 from billing_app.services.common.transactions import run
+from billing_app.ui import routes
 from billing_app.ui.kit.layout import field, form_error
 from billing_app.ui.kit.sign_in import password_change_form
 from billing_app.ui.portal.frame import PortalPageState, portal_page
@@ -51,6 +52,8 @@ class PortalSecurityState(PortalPageState):
 
     @portal_guard(None)
     def load(self) -> Any:
+        if current_client_user().preview:  # a preview has no account of its own
+            return rx.redirect(routes.PORTAL)
         self._frame()
         self.password_errors, self.mfa_errors, self.setup_pending = {}, {}, False
         self._refresh()

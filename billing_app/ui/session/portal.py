@@ -26,9 +26,15 @@ from typing import Any, TypeVar
 import reflex as rx
 from reflex.middleware.middleware import Middleware
 
-from billing_app.api.cookies import browser_cookie_name, parse_cookie_header, portal_cookie_name
+from billing_app.api.cookies import (
+    browser_cookie_name,
+    parse_cookie_header,
+    portal_cookie_name,
+    preview_cookie_name,
+    session_cookie_name,
+)
 from billing_app.domain.permissions import ClientPermission
-from billing_app.services.access import portal_auth
+from billing_app.services.access import portal_auth, portal_preview
 from billing_app.services.access.portal_identity import NOT_FOUND, ClientUser
 from billing_app.services.common.errors import NotFound
 from billing_app.services.common.transactions import run
@@ -81,6 +87,8 @@ class PortalCaller:
             for m in self.user.memberships
         )
         digest = hashlib.sha256(";".join(access).encode()).hexdigest()[:16]
+        if self.user.preview:
+            return f"preview:{self.user.email}:{self.user.client_id}:{digest}"
         return f"{self.user.session_id}:{self.user.client_id}:{digest}"
 
 
@@ -108,9 +116,20 @@ def current_portal_caller() -> PortalCaller:
 
 def _resolve_portal_caller(cookie_header: str, ip: str) -> PortalCaller:
     cookies = parse_cookie_header(cookie_header)
+    browser_id = cookies.get(browser_cookie_name(), "")
+    preview = cookies.get(preview_cookie_name())
+    if preview is not None:
+        # A staff member's read-only preview: their staff session is the authority.
+        user = run(
+            portal_preview.resolve_preview,
+            cookies.get(session_cookie_name()),
+            optional_int(preview),
+            ip=ip,
+        )
+        return PortalCaller(user=user, browser_id=browser_id)
     token = cookies.get(portal_cookie_name())
     user = run(portal_auth.resolve_portal_session, token, ip=ip) if token else None
-    return PortalCaller(user=user, browser_id=cookies.get(browser_cookie_name(), ""))
+    return PortalCaller(user=user, browser_id=browser_id)
 
 
 async def portal_caller_of(state: rx.State, upload: bool) -> PortalCaller:
@@ -143,6 +162,8 @@ class PortalSessionState(RealmState, rx.State):
 
     user_name: str = ""
     user_email: str = ""
+    # A staff member's read-only preview (the frame says so and offers the way out).
+    preview: bool = False
     client_name: str = ""
     role_label: str = ""
     granted: list[str] = []
@@ -157,6 +178,7 @@ class PortalSessionState(RealmState, rx.State):
             if user
             else None
         )
+        self.preview = bool(user and user.preview)
         self.user_name = user.name if user else ""
         self.user_email = user.email if user else ""
         self.client_name = membership.client_name if membership else ""
@@ -222,7 +244,11 @@ class PortalShellState(PortalSessionState):
 
     @portal_guard(None)
     async def sign_out(self) -> Any:
-        """End the session, wipe every portal state of this tab, then clear the cookie."""
+        """End the session, wipe every portal state of this tab, then clear the cookie. A
+        preview is left instead (the staff session goes on)."""
+        if current_client_user().preview:
+            await wipe_states(self, PortalSessionState)
+            return hard_redirect(backend_path(routes.PORTAL_PREVIEW_EXIT))
         await asyncio.to_thread(_end_session, current_client_user(), self._client_ip())
         await wipe_states(self, PortalSessionState)
         next_url = frontend_url(routes.portal_login(signed_out="1"))

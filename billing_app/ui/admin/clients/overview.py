@@ -360,6 +360,22 @@ def _overview_content() -> rx.Component:
                 ),
                 rx.spacer(),
                 rx.cond(
+                    ClientState.can_preview_portal & (c["archived"] != "yes"),
+                    rx.link(
+                        rx.button(
+                            rx.icon("eye", size=16),
+                            "Preview portal",
+                            variant="soft",
+                            color_scheme="gray",
+                        ),
+                        href=routes.backend_path(routes.portal_preview(c["id"])),
+                        is_external=True,
+                        id="client-preview-portal",
+                        title="Opens, in a new tab, the client's portal as a view-only user sees "
+                        "it (read-only, audited)",
+                    ),
+                ),
+                rx.cond(
                     ClientState.can_write & (c["archived"] != "yes"),
                     rx.button(
                         rx.icon("pencil", size=16),

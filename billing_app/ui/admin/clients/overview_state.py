@@ -33,6 +33,7 @@ class ClientState(SessionState):
     can_write: bool = False
     can_write_subscriptions: bool = False
     can_see_invoices: bool = False
+    can_preview_portal: bool = False
     invoices: list[dict[str, str]] = []
     payments: list[dict[str, str]] = []
     brand_options: list[dict[str, str]] = []
@@ -46,6 +47,7 @@ class ClientState(SessionState):
         client_id = to_int(self.cid, 0)
         self.can_write = user.can(Permission.CLIENTS_WRITE)
         self.can_write_subscriptions = user.can(Permission.SUBSCRIPTIONS_WRITE)
+        self.can_preview_portal = user.can(Permission.CLIENTS_PORTAL_PREVIEW)
         try:
             overview = run(client_queries.client_overview, user, client_id)
             counts: dict[str, int] = {}
