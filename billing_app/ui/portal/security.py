@@ -197,6 +197,7 @@ def _codes() -> rx.Component:
                     "Print",
                     variant="soft",
                     on_click=rx.call_script("window.print()"),
+                    id="portal-print-codes",
                 ),
                 spacing="2",
             ),
@@ -236,7 +237,13 @@ def _two_factor_card() -> rx.Component:
     on = rx.vstack(
         rx.hstack(
             rx.badge("On", color_scheme="green", high_contrast=True, id="portal-2fa-status"),
-            rx.text(S.recovery_left, " recovery codes left", size="2", color_scheme="gray"),
+            rx.text(
+                S.recovery_left,
+                " recovery codes left",
+                size="2",
+                color_scheme="gray",
+                id="portal-recovery-left",
+            ),
             align="center",
         ),
         _codes(),
