@@ -16,7 +16,7 @@ import reflex as rx
 from reflex.experimental.client_state import ClientStateVar
 
 from billing_app.services.access import portal_auth
-from billing_app.services.common.errors import ServiceError
+from billing_app.services.common.errors import Conflict, ServiceError
 from billing_app.services.common.transactions import run
 from billing_app.ui.kit.layout import field, form_error
 from billing_app.ui.kit.sign_in import password_change_form
@@ -80,7 +80,12 @@ class PortalSecurityState(PortalPageState):
     @portal_guard(None)
     def start_two_factor(self) -> Any:
         self.mfa_errors = {}
-        setup = run(portal_auth.begin_totp_setup, current_client_user())
+        try:
+            setup = run(portal_auth.begin_totp_setup, current_client_user())
+        except ServiceError as exc:  # already on (in another tab)
+            self.mfa_errors = field_errors(exc)
+            self._refresh()
+            return None
         self.setup_pending = True
         return [portal_qr.push(setup.qr_svg_data_uri), portal_key.push(setup.secret)]
 
@@ -96,6 +101,9 @@ class PortalSecurityState(PortalPageState):
             )
         except ServiceError as exc:
             self.mfa_errors = field_errors(exc)
+            if isinstance(exc, Conflict):  # start again, or it was turned on in another tab
+                self.setup_pending = False
+                self._refresh()
             return None
         self.setup_pending = False
         self._refresh()
@@ -270,7 +278,6 @@ def _two_factor_card() -> rx.Component:
                     rx.text("1. Scan the code with your authenticator app, or type this key:"),
                     rx.code(portal_key.value, id="portal-totp-secret", word_break="break-all"),
                     rx.text("2. Enter the 6-digit code it shows, and your password."),
-                    form_error(e),
                     field("Code", "code", e, auto_complete="one-time-code", id_="portal-2fa-code"),
                     field(
                         "Current password",
@@ -310,6 +317,7 @@ def _two_factor_card() -> rx.Component:
                     ),
                 ),
                 rx.badge("Off", color_scheme="gray", high_contrast=True, id="portal-2fa-status"),
+                form_error(e),
                 setup,
                 spacing="3",
                 width="100%",

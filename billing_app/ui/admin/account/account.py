@@ -13,7 +13,7 @@ import reflex as rx
 from reflex.experimental.client_state import ClientStateVar
 
 from billing_app.services.access import account
-from billing_app.services.common.errors import ServiceError
+from billing_app.services.common.errors import Conflict, ServiceError
 from billing_app.services.common.transactions import run
 from billing_app.settings import get_settings
 from billing_app.ui.admin.shell import admin_page
@@ -85,7 +85,14 @@ class AccountState(SessionState):
     @signed_in
     def start_two_factor(self) -> Any:
         self.mfa_errors = {}
-        setup = run(account.begin_totp_setup, current_user(), issuer=get_settings().mail_from_name)
+        try:
+            setup = run(
+                account.begin_totp_setup, current_user(), issuer=get_settings().mail_from_name
+            )
+        except ServiceError as exc:  # already on (in another tab)
+            self.mfa_errors = field_errors(exc)
+            self._refresh()
+            return None
         self.setup_pending = True
         return [shown_totp_qr.push(setup.qr_svg_data_uri), shown_totp_key.push(setup.secret)]
 
@@ -101,6 +108,9 @@ class AccountState(SessionState):
             )
         except ServiceError as exc:
             self.mfa_errors = field_errors(exc)
+            if isinstance(exc, Conflict):  # start again, or it was turned on in another tab
+                self.setup_pending = False
+                self._refresh()
             return None
         self.setup_pending = False
         self._refresh()
@@ -244,6 +254,7 @@ def _two_factor() -> rx.Component:
             ),
         ),
         _codes(),
+        form_error(e),
         _password_form("Make new recovery codes", AccountState.renew_codes, "renew-codes"),
         _password_form(
             "Turn off two-factor", AccountState.disable_two_factor, "disable-two-factor", "red"
@@ -269,7 +280,6 @@ def _two_factor() -> rx.Component:
                     ),
                     rx.code(shown_totp_key.value, id="totp-secret"),
                     rx.text("2. Enter the 6-digit code it shows, and your password.", size="2"),
-                    form_error(e),
                     field("Code", "code", e, auto_complete="one-time-code"),
                     field(
                         "Current password",
@@ -301,6 +311,7 @@ def _two_factor() -> rx.Component:
             enabled,
             rx.vstack(
                 rx.badge("Off", color_scheme="gray", size="2", id="two-factor-status"),
+                form_error(e),
                 setup,
                 spacing="3",
                 width="100%",
