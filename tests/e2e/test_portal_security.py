@@ -10,6 +10,7 @@ import json
 import re
 import time
 import uuid
+from pathlib import Path
 from typing import Any
 
 import pyotp
@@ -156,6 +157,20 @@ def test_a_client_user_turns_on_two_factor_and_signs_in_with_a_code_or_a_recover
     expect(page.locator("#portal-2fa-status")).to_have_text("On")
     expect(page.locator("#portal-recovery-left")).to_have_text("10 recovery codes left")
     expect(page.locator("#portal-print-codes")).to_be_visible()
+    with page.expect_download() as download:
+        page.click("#portal-download-codes")
+    assert download.value.suggested_filename == "recovery-codes.txt"
+    saved = Path(download.value.path()).read_text(encoding="utf-8")
+    assert CODE.findall(saved) == codes and email in saved
+    expect(page.locator("#portal-recovery-codes-callout-for")).to_be_hidden()
+    # Printing prints the codes alone, and whose they are.
+    page.emulate_media(media="print")
+    expect(page.locator("#portal-recovery-codes")).to_be_visible()
+    expect(page.locator("#portal-change-password")).to_be_hidden()
+    expect(page.locator("#portal-print-codes")).to_be_hidden()
+    expect(page.locator("#portal-recovery-codes-callout-for")).to_contain_text(email)
+    _shot(page, "security-2fa-codes-print")
+    page.emulate_media(media="screen")
     assert page.locator("#portal-totp-secret").count() == 0
 
     page.wait_for_timeout(800)  # the toast has faded in (axe measures it half-transparent)
