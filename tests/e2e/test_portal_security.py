@@ -182,6 +182,13 @@ def test_a_client_user_turns_on_two_factor_and_signs_in_with_a_code_or_a_recover
     _shot(page, "security-2fa-on-phone")
     page.set_viewport_size({"width": 1280, "height": 860})
 
+    # A wrong password in one form is told under that form's field only.
+    page.fill("#portal-renew-codes-password", "not my password")
+    page.click("#portal-renew-codes")
+    page.locator("#current_password-error").wait_for()
+    expect(page.locator("#current_password-error")).to_have_count(1)
+    expect(page.locator("form:has(#portal-renew-codes) #current_password-error")).to_have_count(1)
+
     # Shown once: the codes are gone when the page loads again.
     page.reload()
     expect(page.locator("#portal-2fa-status")).to_have_text("On")

@@ -211,7 +211,8 @@ def password_confirmed(
     color: str = "gray",
 ) -> rx.Component:
     """A change of the second factor, asked with the current password (and a code from the
-    app or a recovery code when ``with_code``); the fields are emptied once sent."""
+    app or a recovery code when ``with_code``); the fields are emptied once sent. ``errors``
+    are this form's alone: a wrong password shows under this form's field only."""
     code = (
         [field("Code from your app or a recovery code", "code", errors, id_=f"{form_id}-code")]
         if with_code
@@ -221,6 +222,7 @@ def password_confirmed(
         rx.vstack(
             rx.heading(title, size="3", as_="h3"),
             rx.text(description, size="2", color_scheme="gray"),
+            form_error(errors),
             current_password_field(errors, f"{form_id}-password"),
             *code,
             rx.button(label, type="submit", variant="soft", color_scheme=color, id=form_id),
@@ -249,9 +251,10 @@ def two_factor_panel(
     made), new codes, and turning it off. Off: ``notice`` (when given) and the set-up step.
 
     ``state`` is the page's state: its vars ``two_factor_on``, ``recovery_left``,
-    ``setup_pending`` and ``mfa_errors``, and its handlers ``start_two_factor``,
-    ``confirm_two_factor`` (a code and the password), ``renew_codes`` (the password) and
-    ``disable_two_factor`` (the password, and a code when ``disable_needs_code``)."""
+    ``setup_pending``, ``mfa_errors`` and ``renew_errors`` (the new codes form's own), and its
+    handlers ``start_two_factor``, ``confirm_two_factor`` (a code and the password),
+    ``renew_codes`` (the password) and ``disable_two_factor`` (the password, and a code when
+    ``disable_needs_code``)."""
     errors = state.mfa_errors
     turned_on = rx.vstack(
         rx.hstack(
@@ -260,13 +263,12 @@ def two_factor_panel(
             align="center",
         ),
         recovery_codes(shown, ids, account=account),
-        form_error(errors),
         password_confirmed(
             "New recovery codes",
             "Your current recovery codes stop working.",
             "Make new recovery codes",
             state.renew_codes,
-            errors,
+            state.renew_errors,
             form_id=ids.renew,
         ),
         password_confirmed(

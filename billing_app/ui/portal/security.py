@@ -48,6 +48,7 @@ class PortalSecurityState(PortalPageState):
     other_sessions: int = 0
     password_errors: dict[str, str] = {}
     mfa_errors: dict[str, str] = {}
+    renew_errors: dict[str, str] = {}  # the "new recovery codes" form's own
     setup_pending: bool = False
 
     def _refresh(self) -> None:
@@ -60,7 +61,8 @@ class PortalSecurityState(PortalPageState):
     @portal_guard(None)
     def load(self) -> Any:
         self._frame()
-        self.password_errors, self.mfa_errors, self.setup_pending = {}, {}, False
+        self.password_errors, self.mfa_errors, self.renew_errors = {}, {}, {}
+        self.setup_pending = False
         self._refresh()
         return SHOWN.forget()
 
@@ -87,7 +89,7 @@ class PortalSecurityState(PortalPageState):
 
     @portal_guard(None)
     def start_two_factor(self) -> Any:
-        self.mfa_errors = {}
+        self.mfa_errors, self.renew_errors = {}, {}
         try:
             setup = run(portal_auth.begin_totp_setup, current_client_user())
         except ServiceError as exc:  # already on (in another tab)
@@ -99,7 +101,7 @@ class PortalSecurityState(PortalPageState):
 
     @portal_guard(None)
     def confirm_two_factor(self, form: dict[str, Any]) -> Any:
-        self.mfa_errors = {}
+        self.mfa_errors, self.renew_errors = {}, {}
         try:
             codes = run(
                 portal_auth.confirm_totp,
@@ -119,7 +121,7 @@ class PortalSecurityState(PortalPageState):
 
     @portal_guard(None)
     def disable_two_factor(self, form: dict[str, Any]) -> Any:
-        self.mfa_errors = {}
+        self.mfa_errors, self.renew_errors = {}, {}
         try:
             run(
                 portal_auth.disable_totp,
@@ -135,7 +137,7 @@ class PortalSecurityState(PortalPageState):
 
     @portal_guard(None)
     def renew_codes(self, form: dict[str, Any]) -> Any:
-        self.mfa_errors = {}
+        self.mfa_errors, self.renew_errors = {}, {}
         try:
             codes = run(
                 portal_auth.regenerate_recovery_codes,
@@ -143,7 +145,7 @@ class PortalSecurityState(PortalPageState):
                 current_password=str(form.get("current_password", ""))[:2000],
             )
         except ServiceError as exc:
-            self.mfa_errors = field_errors(exc)
+            self.renew_errors = field_errors(exc)
             return None
         self._refresh()
         return [*SHOWN.show_codes(codes), rx.toast.success("New recovery codes are ready.")]

@@ -47,6 +47,7 @@ class AccountState(SessionState):
     other_sessions: int = 0
     password_errors: dict[str, str] = {}
     mfa_errors: dict[str, str] = {}
+    renew_errors: dict[str, str] = {}  # the "new recovery codes" form's own
     # Two-factor setup in progress (its key and QR code are in the page only).
     setup_pending: bool = False
 
@@ -60,7 +61,7 @@ class AccountState(SessionState):
     @signed_in
     def load(self) -> Any:
         self.password_errors = {}
-        self.mfa_errors = {}
+        self.mfa_errors, self.renew_errors = {}, {}
         self.setup_pending = False
         self._refresh()
         return SHOWN.forget()
@@ -89,7 +90,7 @@ class AccountState(SessionState):
 
     @signed_in
     def start_two_factor(self) -> Any:
-        self.mfa_errors = {}
+        self.mfa_errors, self.renew_errors = {}, {}
         try:
             setup = run(
                 account.begin_totp_setup, current_user(), issuer=get_settings().mail_from_name
@@ -103,7 +104,7 @@ class AccountState(SessionState):
 
     @signed_in
     def confirm_two_factor(self, form: dict[str, Any]) -> Any:
-        self.mfa_errors = {}
+        self.mfa_errors, self.renew_errors = {}, {}
         try:
             codes = run(
                 account.confirm_totp,
@@ -123,7 +124,7 @@ class AccountState(SessionState):
 
     @signed_in
     def disable_two_factor(self, form: dict[str, Any]) -> Any:
-        self.mfa_errors = {}
+        self.mfa_errors, self.renew_errors = {}, {}
         try:
             run(
                 account.disable_totp,
@@ -138,7 +139,7 @@ class AccountState(SessionState):
 
     @signed_in
     def renew_codes(self, form: dict[str, Any]) -> Any:
-        self.mfa_errors = {}
+        self.mfa_errors, self.renew_errors = {}, {}
         try:
             codes = run(
                 account.regenerate_recovery_codes,
@@ -146,7 +147,7 @@ class AccountState(SessionState):
                 current_password=str(form.get("current_password", "")),
             )
         except ServiceError as exc:
-            self.mfa_errors = field_errors(exc)
+            self.renew_errors = field_errors(exc)
             return None
         self._refresh()
         return [
