@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 import time
+from pathlib import Path
 from typing import Any
 
 import pyotp
@@ -16,13 +17,15 @@ from billing_app.services.access import team
 from billing_app.services.access.identity import current_user_from
 from billing_app.settings import Settings
 
-from .conftest import AppServer, emailed_link, ensure_owner
+from .axe import assert_accessible
+from .conftest import ARTIFACTS, AppServer, emailed_link, ensure_owner
 from .test_foundation_journeys import at, menu_item, sign_in
 
 pytestmark = pytest.mark.e2e
 
 EMAIL = "mika@studio-nord.test"
 PASSWORD = "two factors are better than one"
+SHOTS = ARTIFACTS / "account"
 
 
 @pytest.fixture(scope="module")
@@ -57,6 +60,8 @@ def test_turn_on_two_factor_and_sign_in_with_a_code(
     page.click("#start-two-factor")
     page.locator("#totp-qr").wait_for()
     secret = page.inner_text("#totp-secret").strip()
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SHOTS / "account-2fa-setup.png"), full_page=True)
     page.fill("#code", pyotp.TOTP(secret).now())
     page.fill("#confirm-two-factor-password", PASSWORD)
     page.click("#confirm-two-factor")
@@ -64,6 +69,14 @@ def test_turn_on_two_factor_and_sign_in_with_a_code(
     codes = re.findall(r"[0-9a-f]{5}-[0-9a-f]{5}", page.inner_text("#recovery-codes"))
     assert len(codes) == 10
     assert page.inner_text("#two-factor-status") == "On"
+    assert page.inner_text("#recovery-left") == "10 recovery codes left"
+    with page.expect_download() as download:
+        page.click("#download-recovery-codes")
+    saved = Path(download.value.path()).read_text(encoding="utf-8")
+    assert re.findall(r"[0-9a-f]{5}-[0-9a-f]{5}", saved) == codes and member in saved
+    page.wait_for_timeout(800)  # the toast has faded in (axe measures it half-transparent)
+    assert_accessible(page, "my account, two-factor on")
+    page.screenshot(path=str(SHOTS / "account-2fa-on.png"), full_page=True)
 
     menu_item(page, "#sign-out")
     page.wait_for_url(at("/login", "signed_out=1"))

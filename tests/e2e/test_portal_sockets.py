@@ -36,7 +36,8 @@ PASSWORD = "Portal-Under-Attack-7"
 
 
 def _client_with_invoice(server: AppServer, actor: Any, tag: str) -> dict[str, Any]:
-    world = _catalog(server, actor, tag)
+    # Its own names: test_portal_journeys makes a "first" and a "second" client in the same run.
+    world = _catalog(server, actor, f"socket-{tag}")
     with Session(server.engine, expire_on_commit=False) as session:
         sub = subscriptions.attach(
             session,

@@ -9,11 +9,12 @@ import pyotp
 import pytest
 from sqlmodel import Session, col, select
 
+from billing_app.adapters import crypto
 from billing_app.db.models import AuthSession, OutboxEmail, RecoveryCode, StaffUser
 from billing_app.services.access import account, auth, password_reset, throttling
 from billing_app.services.access.identity import CurrentUser, current_user_from
 from billing_app.services.common.clock import FixedClock
-from billing_app.services.common.errors import ValidationFailed
+from billing_app.services.common.errors import Conflict, ValidationFailed
 from billing_app.services.common.tokens import token_digest
 from billing_app.settings import Settings
 from tests.support import BROWSER, delivered_token
@@ -248,6 +249,36 @@ def test_turning_two_factor_off_needs_the_password(
         settings=settings,
     )
     assert outcome.ticket
+
+
+def test_setting_up_another_app_needs_two_factor_turned_off_first(
+    session: Session, clock: FixedClock
+) -> None:
+    user_id = make_owner(session, clock)
+    _, codes = enable_2fa(session, clock, user_id)
+    with pytest.raises(Conflict, match="already on"):
+        account.begin_totp_setup(session, me(session, user_id))
+    session.rollback()
+    user = session.get(StaffUser, user_id)
+    assert user is not None
+    stored = user.totp_secret
+    # Nor is a key already waiting confirmed over the one in use.
+    other = pyotp.random_base32()
+    user.totp_pending_secret = crypto.encrypt(other, purpose=account.TOTP_PURPOSE)
+    session.add(user)
+    session.commit()
+    with pytest.raises(Conflict, match="already on"):
+        account.confirm_totp(
+            session,
+            me(session, user_id),
+            code=pyotp.TOTP(other).at(clock.now()),
+            current_password=PASSWORD,
+            clock=clock,
+        )
+    session.rollback()
+    user = session.get(StaffUser, user_id)
+    assert user is not None and user.totp_secret == stored
+    assert account.recovery_codes_left(session, me(session, user_id)) == len(codes) == 10
 
 
 def test_a_wrong_first_code_does_not_turn_two_factor_on(

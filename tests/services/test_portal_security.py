@@ -14,14 +14,20 @@ import pytest
 import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
+from billing_app.adapters import crypto
 from billing_app.db.invoicing import AgencySettings
 from billing_app.db.models import AuditEvent, OutboxEmail, PasswordReset, PasswordResetRequest
-from billing_app.db.portal import PortalPasswordReset, PortalRecoveryCode, PortalResetRequest
+from billing_app.db.portal import (
+    PortalPasswordReset,
+    PortalRecoveryCode,
+    PortalResetRequest,
+    PortalUser,
+)
 from billing_app.services.access import account, portal_auth, secrets_check
 from billing_app.services.access.portal_identity import ClientUser
 from billing_app.services.agency.portal_brand import PORTAL_PATH
 from billing_app.services.common.clock import FixedClock
-from billing_app.services.common.errors import ValidationFailed
+from billing_app.services.common.errors import Conflict, ValidationFailed
 from billing_app.settings import Settings
 from billing_app.ui import routes
 from tests.support import BROWSER, deliver, delivered_token
@@ -351,6 +357,43 @@ def test_turning_two_factor_off_needs_the_password_and_a_code(
     portal_auth.disable_totp(session, user, current_password=PASSWORD, code=codes[3], clock=clock)
     session.commit()
     assert not portal_auth.two_factor_enabled(session, user), "a recovery code works too"
+
+
+def test_the_authenticator_cannot_be_replaced_without_turning_two_factor_off_first(
+    session: Session, clock: FixedClock, settings: Settings
+) -> None:
+    """Setting up another authenticator while two-factor is on would swap the second factor
+    with the password alone, skipping the code that turning it off asks for."""
+    add_portal_user(session, clock, add_client(session, clock, "Acme Oy"))
+    _, user = signed_in(session, clock, settings)
+    _, codes = enable_2fa(session, clock, user, settings)
+    stored = session.execute(sa.text("SELECT totp_secret FROM portal_user")).scalar_one()
+
+    with pytest.raises(Conflict):
+        portal_auth.begin_totp_setup(session, user, settings=settings)
+    session.rollback()
+    # Nor is a key already waiting confirmed over the one in use.
+    other = pyotp.random_base32()
+    pending = crypto.encrypt(other, purpose=account.TOTP_PURPOSE)
+    session.execute(sa.update(PortalUser).values(totp_pending_secret=pending))
+    session.commit()
+    with pytest.raises(Conflict):
+        portal_auth.confirm_totp(
+            session,
+            user,
+            code=pyotp.TOTP(other).at(clock.now()),
+            current_password=PASSWORD,
+            clock=clock,
+            settings=settings,
+        )
+    session.rollback()
+    assert session.execute(sa.text("SELECT totp_secret FROM portal_user")).scalar_one() == stored
+    assert portal_auth.recovery_codes_left(session, user) == 10
+    ticket_id = mfa_step(session, clock, settings)
+    done = portal_auth.complete_second_factor(
+        session, mfa_ticket_id=ticket_id, browser=BROWSER, code=codes[0], clock=clock
+    )
+    assert done.ticket, "the recovery codes shown when it was turned on still work"
 
 
 def test_the_agency_can_require_two_factor_of_every_client_user(

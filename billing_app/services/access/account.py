@@ -64,6 +64,7 @@ KEY_MISMATCH = (
     "does not match). Use a recovery code, or ask your administrator."
 )
 WRONG_CODE = "That code is not right, or was already used."
+ALREADY_ON = "Two-factor authentication is already on. Turn it off first to use another app."
 
 
 class AccountHolder(Protocol):
@@ -220,11 +221,19 @@ class TotpSetup:
     qr_svg_data_uri: str
 
 
+def _refuse_when_on(user: UserRow) -> None:
+    if user.totp_secret:
+        raise Conflict(ALREADY_ON)
+
+
 def begin_totp_setup(
     session: Session, actor: AccountHolder, *, issuer: str = "Client Billing", realm: Realm = STAFF
 ) -> TotpSetup:
-    """A new secret to scan; it is only used once confirmed with a code."""
+    """A new secret to scan; it is only used once confirmed with a code. Refused while
+    two-factor is on: another app replaces the second factor only after turning it off (which
+    needs a code in the portal), never with the password alone."""
     user = _user(session, actor.id, realm)
+    _refuse_when_on(user)
     secret = pyotp.random_base32()
     user.totp_pending_secret = crypto.encrypt(secret, purpose=TOTP_PURPOSE)
     session.add(user)
@@ -258,6 +267,7 @@ def confirm_totp(
 ) -> list[str]:
     """Turn two-factor on with a first code; returns the recovery codes (shown once)."""
     user = _user(session, actor.id, realm)
+    _refuse_when_on(user)
     checks = FieldChecks()
     checks.value("current_password", None, _check_current_password, user, current_password)
     restart = "Start the setup again: scan a new QR code."

@@ -54,6 +54,18 @@ def code_step(state: Any, *, submit_id: str) -> rx.Component:
     )
 
 
+def current_password_field(errors: Any, id_: str = "") -> rx.Component:
+    """The current password, asked again before a change to the account."""
+    return field(
+        "Current password",
+        "current_password",
+        errors,
+        type_="password",
+        auto_complete="current-password",
+        id_=id_,
+    )
+
+
 def password_change_form(
     errors: Any,
     on_submit: Any,
@@ -66,14 +78,7 @@ def password_change_form(
     return rx.form(
         rx.vstack(
             form_error(errors),
-            field(
-                "Current password",
-                "current_password",
-                errors,
-                type_="password",
-                auto_complete="current-password",
-                id_=current_id,
-            ),
+            current_password_field(errors, current_id),
             field(
                 "New password",
                 "new_password",

@@ -6,32 +6,40 @@ page sends the user here until it is on.
 
 Secrets shown once (the key, its QR code, fresh recovery codes) never enter the state: they are
 pushed to browser-only variables and forgotten when the page loads again (docs/security.md
-item 36)."""
+item 36). The two-factor pieces are the staff account page's (ui/kit/two_factor.py)."""
 
 from __future__ import annotations
 
 from typing import Any
 
 import reflex as rx
-from reflex.experimental.client_state import ClientStateVar
 
 from billing_app.services.access import portal_auth
-from billing_app.services.common.errors import ServiceError
+from billing_app.services.common.errors import Conflict, ServiceError
 from billing_app.services.common.transactions import run
 from billing_app.ui import routes
-from billing_app.ui.kit.layout import field, form_error
 from billing_app.ui.kit.sign_in import password_change_form
+from billing_app.ui.kit.two_factor import ShownOnce, TwoFactorIds, two_factor_panel
 from billing_app.ui.portal.frame import PortalPageState, portal_page
 from billing_app.ui.session.portal import current_client_user, portal_guard
 from billing_app.ui.session.staff import field_errors
 
-portal_codes = ClientStateVar.create("portal_recovery_codes", default=[])
-portal_qr = ClientStateVar.create("portal_totp_qr", default="")
-portal_key = ClientStateVar.create("portal_totp_key", default="")
-
-
-def _forget() -> list[Any]:
-    return [portal_codes.push([]), portal_qr.push(""), portal_key.push("")]
+SHOWN = ShownOnce.create("portal")
+IDS = TwoFactorIds(
+    status="portal-2fa-status",
+    start="portal-start-2fa",
+    qr="portal-totp-qr",
+    key="portal-totp-secret",
+    setup_code="portal-2fa-code",
+    setup_current="portal-2fa-password",
+    confirm="portal-confirm-2fa",
+    codes="portal-recovery-codes",
+    download="portal-download-codes",
+    print="portal-print-codes",
+    renew="portal-renew-codes",
+    disable="portal-disable-2fa",
+    left="portal-recovery-left",
+)
 
 
 class PortalSecurityState(PortalPageState):
@@ -41,6 +49,7 @@ class PortalSecurityState(PortalPageState):
     other_sessions: int = 0
     password_errors: dict[str, str] = {}
     mfa_errors: dict[str, str] = {}
+    renew_errors: dict[str, str] = {}  # the "new recovery codes" form's own
     setup_pending: bool = False
 
     def _refresh(self) -> None:
@@ -55,9 +64,10 @@ class PortalSecurityState(PortalPageState):
         if current_client_user().preview:  # a preview has no account of its own
             return rx.redirect(routes.PORTAL)
         self._frame()
-        self.password_errors, self.mfa_errors, self.setup_pending = {}, {}, False
+        self.password_errors, self.mfa_errors, self.renew_errors = {}, {}, {}
+        self.setup_pending = False
         self._refresh()
-        return _forget()
+        return SHOWN.forget()
 
     @portal_guard(None)
     def change_password(self, form: dict[str, Any]) -> Any:
@@ -82,14 +92,19 @@ class PortalSecurityState(PortalPageState):
 
     @portal_guard(None)
     def start_two_factor(self) -> Any:
-        self.mfa_errors = {}
-        setup = run(portal_auth.begin_totp_setup, current_client_user())
+        self.mfa_errors, self.renew_errors = {}, {}
+        try:
+            setup = run(portal_auth.begin_totp_setup, current_client_user())
+        except ServiceError as exc:  # already on (in another tab)
+            self.mfa_errors = field_errors(exc)
+            self._refresh()
+            return None
         self.setup_pending = True
-        return [portal_qr.push(setup.qr_svg_data_uri), portal_key.push(setup.secret)]
+        return SHOWN.show_setup(setup.qr_svg_data_uri, setup.secret)
 
     @portal_guard(None)
     def confirm_two_factor(self, form: dict[str, Any]) -> Any:
-        self.mfa_errors = {}
+        self.mfa_errors, self.renew_errors = {}, {}
         try:
             codes = run(
                 portal_auth.confirm_totp,
@@ -99,19 +114,17 @@ class PortalSecurityState(PortalPageState):
             )
         except ServiceError as exc:
             self.mfa_errors = field_errors(exc)
+            if isinstance(exc, Conflict):  # start again, or it was turned on in another tab
+                self.setup_pending = False
+                self._refresh()
             return None
         self.setup_pending = False
         self._refresh()
-        return [
-            portal_qr.push(""),
-            portal_key.push(""),
-            portal_codes.push(codes),
-            rx.toast.success("Two-factor sign-in is on."),
-        ]
+        return [*SHOWN.show_codes(codes), rx.toast.success("Two-factor sign-in is on.")]
 
     @portal_guard(None)
     def disable_two_factor(self, form: dict[str, Any]) -> Any:
-        self.mfa_errors = {}
+        self.mfa_errors, self.renew_errors = {}, {}
         try:
             run(
                 portal_auth.disable_totp,
@@ -123,11 +136,11 @@ class PortalSecurityState(PortalPageState):
             self.mfa_errors = field_errors(exc)
             return None
         self._refresh()
-        return [*_forget(), rx.toast.success("Two-factor sign-in is off.")]
+        return [*SHOWN.forget(), rx.toast.success("Two-factor sign-in is off.")]
 
     @portal_guard(None)
     def renew_codes(self, form: dict[str, Any]) -> Any:
-        self.mfa_errors = {}
+        self.mfa_errors, self.renew_errors = {}, {}
         try:
             codes = run(
                 portal_auth.regenerate_recovery_codes,
@@ -135,10 +148,10 @@ class PortalSecurityState(PortalPageState):
                 current_password=str(form.get("current_password", ""))[:2000],
             )
         except ServiceError as exc:
-            self.mfa_errors = field_errors(exc)
+            self.renew_errors = field_errors(exc)
             return None
         self._refresh()
-        return [portal_codes.push(codes), rx.toast.success("New recovery codes are ready.")]
+        return [*SHOWN.show_codes(codes), rx.toast.success("New recovery codes are ready.")]
 
     @portal_guard(None)
     def sign_out_others(self) -> Any:
@@ -178,138 +191,28 @@ def _password_card() -> rx.Component:
     )
 
 
-def _codes() -> rx.Component:
-    return rx.cond(
-        portal_codes.value.length() > 0,  # type: ignore[attr-defined]
-        rx.callout(
-            rx.vstack(
-                rx.text("Your recovery codes", weight="bold"),
-                rx.text(
-                    "Print them or keep them in a password manager: each one signs you in once "
-                    "if you lose your phone. They are shown only now.",
-                    size="2",
-                ),
-                rx.grid(
-                    rx.foreach(portal_codes.value, lambda c: rx.code(c, size="3")),
-                    columns="2",
-                    spacing="2",
-                    id="portal-recovery-codes",
-                ),
-                rx.button(
-                    rx.icon("printer", size=16),
-                    "Print",
-                    variant="soft",
-                    on_click=rx.call_script("window.print()"),
-                ),
-                spacing="2",
-            ),
-            icon="key-round",
-            color_scheme="amber",
-            width="100%",
-        ),
-    )
-
-
-def _confirm_form(
-    label: str, handler: Any, form_id: str, with_code: bool, color: str = "gray"
-) -> rx.Component:
-    e = S.mfa_errors
-    return rx.form(
-        rx.vstack(
-            field(
-                "Current password",
-                "current_password",
-                e,
-                type_="password",
-                id_=f"{form_id}-password",
-            ),
-            *([field("Code from your app", "code", e, id_=f"{form_id}-code")] if with_code else []),
-            rx.button(label, type="submit", variant="soft", color_scheme=color, id=form_id),
-            spacing="2",
-            width="100%",
-            max_width="420px",
-        ),
-        on_submit=handler,
-        reset_on_submit=True,
-    )
-
-
 def _two_factor_card() -> rx.Component:
-    e = S.mfa_errors
-    on = rx.vstack(
-        rx.hstack(
-            rx.badge("On", color_scheme="green", high_contrast=True, id="portal-2fa-status"),
-            rx.text(S.recovery_left, " recovery codes left", size="2", color_scheme="gray"),
-            align="center",
+    required = rx.cond(
+        S.required,
+        rx.callout(
+            "Your account manager asks every user to turn this on before going on.",
+            icon="shield-alert",
+            color_scheme="amber",
+            id="portal-2fa-required",
         ),
-        _codes(),
-        form_error(e),
-        _confirm_form("Make new recovery codes", S.renew_codes, "portal-renew-codes", False),
-        _confirm_form(
-            "Turn off two-factor sign-in", S.disable_two_factor, "portal-disable-2fa", True, "red"
-        ),
-        spacing="3",
-        width="100%",
-    )
-    setup = rx.cond(
-        S.setup_pending & (portal_key.value != ""),
-        rx.flex(
-            rx.image(
-                src=portal_qr.value,
-                width="180px",
-                height="180px",
-                alt="QR code for your authenticator app",
-                id="portal-totp-qr",
-            ),
-            rx.form(
-                rx.vstack(
-                    rx.text("1. Scan the code with your authenticator app, or type this key:"),
-                    rx.code(portal_key.value, id="portal-totp-secret", word_break="break-all"),
-                    rx.text("2. Enter the 6-digit code it shows, and your password."),
-                    form_error(e),
-                    field("Code", "code", e, auto_complete="one-time-code", id_="portal-2fa-code"),
-                    field(
-                        "Current password",
-                        "current_password",
-                        e,
-                        type_="password",
-                        id_="portal-2fa-password",
-                    ),
-                    rx.button("Turn on", type="submit", id="portal-confirm-2fa"),
-                    spacing="2",
-                    width="100%",
-                ),
-                on_submit=S.confirm_two_factor,
-                width="100%",
-                max_width="360px",
-            ),
-            direction=rx.breakpoints(initial="column", sm="row"),
-            spacing="5",
-            align="start",
-        ),
-        rx.button("Set up two-factor sign-in", on_click=S.start_two_factor, id="portal-start-2fa"),
     )
     return _card(
         "Two-factor sign-in",
         "After your password, a code from an authenticator app on your phone.",
-        rx.cond(
-            S.two_factor_on,
-            on,
-            rx.vstack(
-                rx.cond(
-                    S.required,
-                    rx.callout(
-                        "Your account manager asks every user to turn this on before going on.",
-                        icon="shield-alert",
-                        color_scheme="amber",
-                        id="portal-2fa-required",
-                    ),
-                ),
-                rx.badge("Off", color_scheme="gray", high_contrast=True, id="portal-2fa-status"),
-                setup,
-                spacing="3",
-                width="100%",
-            ),
+        two_factor_panel(
+            S,
+            SHOWN,
+            IDS,
+            account=S.user_email + " (" + S.brand_name + ")",
+            start_label="Set up two-factor sign-in",
+            disable_label="Turn off two-factor sign-in",
+            disable_needs_code=True,
+            notice=required,
         ),
     )
 
@@ -334,9 +237,7 @@ def _sessions_card() -> rx.Component:
 
 def _content() -> rx.Component:
     return rx.vstack(
-        portal_codes,
-        portal_qr,
-        portal_key,
+        *SHOWN.holders(),
         _password_card(),
         _two_factor_card(),
         _sessions_card(),

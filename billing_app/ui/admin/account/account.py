@@ -3,36 +3,41 @@ staff member. Every change needs the current password (docs/security.md item 19)
 
 Secrets shown once — the TOTP setup key and its QR code, fresh recovery codes — never enter
 the state (docs/security.md item 36): they are pushed straight to variables that live only in
-the browser page (``ClientStateVar``), and cleared from it when the page loads again."""
+the browser page (``ClientStateVar``), and cleared from it when the page loads again. The
+two-factor pieces are the portal Security page's (ui/kit/two_factor.py)."""
 
 from __future__ import annotations
 
 from typing import Any
 
 import reflex as rx
-from reflex.experimental.client_state import ClientStateVar
 
 from billing_app.services.access import account
-from billing_app.services.common.errors import ServiceError
+from billing_app.services.common.errors import Conflict, ServiceError
 from billing_app.services.common.transactions import run
 from billing_app.settings import get_settings
 from billing_app.ui.admin.shell import admin_page
-from billing_app.ui.kit.layout import field, form_error
 from billing_app.ui.kit.sign_in import password_change_form
+from billing_app.ui.kit.two_factor import ShownOnce, TwoFactorIds, two_factor_panel
 from billing_app.ui.session.staff import SessionState, current_user, field_errors, signed_in
 
 # Browser-only values: the backend pushes them once and never keeps them.
-shown_recovery_codes = ClientStateVar.create("shown_recovery_codes", default=[])
-
-
-shown_totp_qr = ClientStateVar.create("shown_totp_qr", default="")
-
-
-shown_totp_key = ClientStateVar.create("shown_totp_key", default="")
-
-
-def _forget_shown_secrets() -> list[Any]:
-    return [shown_recovery_codes.push([]), shown_totp_qr.push(""), shown_totp_key.push("")]
+SHOWN = ShownOnce.create("shown")
+IDS = TwoFactorIds(
+    status="two-factor-status",
+    start="start-two-factor",
+    qr="totp-qr",
+    key="totp-secret",
+    setup_code="code",
+    setup_current="confirm-two-factor-password",
+    confirm="confirm-two-factor",
+    codes="recovery-codes",
+    download="download-recovery-codes",
+    print="print-recovery-codes",
+    renew="renew-codes",
+    disable="disable-two-factor",
+    left="recovery-left",
+)
 
 
 class AccountState(SessionState):
@@ -42,6 +47,7 @@ class AccountState(SessionState):
     other_sessions: int = 0
     password_errors: dict[str, str] = {}
     mfa_errors: dict[str, str] = {}
+    renew_errors: dict[str, str] = {}  # the "new recovery codes" form's own
     # Two-factor setup in progress (its key and QR code are in the page only).
     setup_pending: bool = False
 
@@ -55,10 +61,10 @@ class AccountState(SessionState):
     @signed_in
     def load(self) -> Any:
         self.password_errors = {}
-        self.mfa_errors = {}
+        self.mfa_errors, self.renew_errors = {}, {}
         self.setup_pending = False
         self._refresh()
-        return _forget_shown_secrets()
+        return SHOWN.forget()
 
     @signed_in
     def change_password(self, form: dict[str, Any]) -> Any:
@@ -84,14 +90,21 @@ class AccountState(SessionState):
 
     @signed_in
     def start_two_factor(self) -> Any:
-        self.mfa_errors = {}
-        setup = run(account.begin_totp_setup, current_user(), issuer=get_settings().mail_from_name)
+        self.mfa_errors, self.renew_errors = {}, {}
+        try:
+            setup = run(
+                account.begin_totp_setup, current_user(), issuer=get_settings().mail_from_name
+            )
+        except ServiceError as exc:  # already on (in another tab)
+            self.mfa_errors = field_errors(exc)
+            self._refresh()
+            return None
         self.setup_pending = True
-        return [shown_totp_qr.push(setup.qr_svg_data_uri), shown_totp_key.push(setup.secret)]
+        return SHOWN.show_setup(setup.qr_svg_data_uri, setup.secret)
 
     @signed_in
     def confirm_two_factor(self, form: dict[str, Any]) -> Any:
-        self.mfa_errors = {}
+        self.mfa_errors, self.renew_errors = {}, {}
         try:
             codes = run(
                 account.confirm_totp,
@@ -101,19 +114,17 @@ class AccountState(SessionState):
             )
         except ServiceError as exc:
             self.mfa_errors = field_errors(exc)
+            if isinstance(exc, Conflict):  # start again, or it was turned on in another tab
+                self.setup_pending = False
+                self._refresh()
             return None
         self.setup_pending = False
         self._refresh()
-        return [
-            shown_totp_qr.push(""),
-            shown_totp_key.push(""),
-            shown_recovery_codes.push(codes),
-            rx.toast.success("Two-factor authentication is on."),
-        ]
+        return [*SHOWN.show_codes(codes), rx.toast.success("Two-factor authentication is on.")]
 
     @signed_in
     def disable_two_factor(self, form: dict[str, Any]) -> Any:
-        self.mfa_errors = {}
+        self.mfa_errors, self.renew_errors = {}, {}
         try:
             run(
                 account.disable_totp,
@@ -124,11 +135,11 @@ class AccountState(SessionState):
             self.mfa_errors = field_errors(exc)
             return None
         self._refresh()
-        return [*_forget_shown_secrets(), rx.toast.success("Two-factor authentication is off.")]
+        return [*SHOWN.forget(), rx.toast.success("Two-factor authentication is off.")]
 
     @signed_in
     def renew_codes(self, form: dict[str, Any]) -> Any:
-        self.mfa_errors = {}
+        self.mfa_errors, self.renew_errors = {}, {}
         try:
             codes = run(
                 account.regenerate_recovery_codes,
@@ -136,11 +147,11 @@ class AccountState(SessionState):
                 current_password=str(form.get("current_password", "")),
             )
         except ServiceError as exc:
-            self.mfa_errors = field_errors(exc)
+            self.renew_errors = field_errors(exc)
             return None
         self._refresh()
         return [
-            shown_recovery_codes.push(codes),
+            *SHOWN.show_codes(codes),
             rx.toast.success("New recovery codes made; the old ones no longer work."),
         ]
 
@@ -158,7 +169,7 @@ class AccountState(SessionState):
 def _section(title: str, description: str | rx.Var, *children: rx.Component) -> rx.Component:
     return rx.card(
         rx.vstack(
-            rx.heading(title, size="4"),
+            rx.heading(title, size="4", as_="h2"),
             rx.text(description, size="2", color_scheme="gray"),
             *children,
             spacing="3",
@@ -183,128 +194,18 @@ def _password() -> rx.Component:
     )
 
 
-def _codes() -> rx.Component:
-    return rx.cond(
-        shown_recovery_codes.value.length() > 0,
-        rx.callout(
-            rx.vstack(
-                rx.text("Your recovery codes", weight="bold"),
-                rx.text(
-                    "Keep them somewhere safe. Each works once if you lose your phone. "
-                    "They are shown only now.",
-                    size="2",
-                ),
-                rx.grid(
-                    rx.foreach(shown_recovery_codes.value, lambda c: rx.code(c, size="3")),
-                    columns="2",
-                    spacing="2",
-                    id="recovery-codes",
-                ),
-                spacing="2",
-            ),
-            icon="key-round",
-            color_scheme="amber",
-            width="100%",
-        ),
-    )
-
-
-def _password_form(label: str, handler, button_id: str, color: str = "indigo") -> rx.Component:
-    e = AccountState.mfa_errors
-    return rx.form(
-        rx.hstack(
-            rx.box(
-                field(
-                    "Current password",
-                    "current_password",
-                    e,
-                    type_="password",
-                    id_=f"{button_id}-password",
-                ),
-                width="280px",
-            ),
-            rx.button(label, type="submit", color_scheme=color, id=button_id),
-            align="end",
-            spacing="3",
-        ),
-        on_submit=handler,
-        reset_on_submit=True,
-    )
-
-
 def _two_factor() -> rx.Component:
-    e = AccountState.mfa_errors
-    enabled = rx.vstack(
-        rx.hstack(
-            rx.badge("On", color_scheme="green", size="2", id="two-factor-status"),
-            rx.text(
-                AccountState.recovery_left.to_string() + " recovery codes left",
-                size="2",
-                color_scheme="gray",
-            ),
-        ),
-        _codes(),
-        _password_form("Make new recovery codes", AccountState.renew_codes, "renew-codes"),
-        _password_form(
-            "Turn off two-factor", AccountState.disable_two_factor, "disable-two-factor", "red"
-        ),
-        spacing="3",
-        width="100%",
-    )
-    setup = rx.cond(
-        # The key arrives in the page by its own event, just after the state says "pending".
-        AccountState.setup_pending & (shown_totp_key.value != ""),
-        rx.hstack(
-            rx.image(
-                src=shown_totp_qr.value,
-                width="200px",
-                height="200px",
-                id="totp-qr",
-                alt="QR code for your authenticator app",
-            ),
-            rx.form(
-                rx.vstack(
-                    rx.text(
-                        "1. Scan the code with your authenticator app (or type the key).", size="2"
-                    ),
-                    rx.code(shown_totp_key.value, id="totp-secret"),
-                    rx.text("2. Enter the 6-digit code it shows, and your password.", size="2"),
-                    form_error(e),
-                    field("Code", "code", e, auto_complete="one-time-code"),
-                    field(
-                        "Current password",
-                        "current_password",
-                        e,
-                        type_="password",
-                        id_="confirm-two-factor-password",
-                    ),
-                    rx.button("Turn on", type="submit", id="confirm-two-factor"),
-                    spacing="2",
-                    width="320px",
-                ),
-                on_submit=AccountState.confirm_two_factor,
-            ),
-            spacing="6",
-            align="start",
-        ),
-        rx.button(
-            "Set up two-factor authentication",
-            on_click=AccountState.start_two_factor,
-            id="start-two-factor",
-        ),
-    )
     return _section(
         "Two-factor authentication",
         "A code from an authenticator app is asked after your password.",
-        rx.cond(
-            AccountState.two_factor_on,
-            enabled,
-            rx.vstack(
-                rx.badge("Off", color_scheme="gray", size="2", id="two-factor-status"),
-                setup,
-                spacing="3",
-                width="100%",
-            ),
+        two_factor_panel(
+            AccountState,
+            SHOWN,
+            IDS,
+            account=AccountState.user_email,
+            start_label="Set up two-factor authentication",
+            disable_label="Turn off two-factor",
+            disable_needs_code=False,
         ),
     )
 
@@ -332,9 +233,7 @@ def _sessions() -> rx.Component:
 def _content() -> rx.Component:
     return rx.vstack(
         # The browser-only variables live here (they render nothing).
-        shown_recovery_codes,
-        shown_totp_qr,
-        shown_totp_key,
+        *SHOWN.holders(),
         rx.text(
             AccountState.user_name,
             " · ",
