@@ -368,6 +368,7 @@ def build_api() -> Starlette:
             Route("/api/portal/session", portal_handoff, methods=["GET"]),
             Route("/api/portal/signed-out", portal_signed_out, methods=["GET"]),
             Route("/api/portal/logo/{logo_key}", portal_files.portal_logo, methods=["GET"]),
+            Route("/favicon.ico", portal_files.favicon, methods=["GET"]),
             Route(
                 "/api/portal/invoices/{invoice_id}/pdf",
                 portal_files.portal_invoice_pdf,
