@@ -15,6 +15,9 @@ BUN_VERSION := 1.4.5
 BUN := $(TOOLS)/node_modules/.bin/bun
 AXE_VERSION := 4.14.1
 AXE := $(TOOLS)/node_modules/axe-core/axe.min.js
+# Lighthouse 13 needs Node >= 22.19; 12.8.2 is the newest that runs on Node 20.
+LIGHTHOUSE_VERSION := 12.8.2
+LIGHTHOUSE := $(TOOLS)/node_modules/lighthouse/package.json
 CHROMIUM := /usr/lib/chromium/chromium
 
 export PATH := $(TOOLS)/node_modules/.bin:$(CURDIR)/$(VENV)/bin:$(PATH)
@@ -45,6 +48,10 @@ $(BUN):
 # axe-core, the accessibility checker the browser journeys inject into pages (tests/e2e/axe.py).
 $(AXE):
 	npm install --prefix $(TOOLS) --no-audit --no-fund --loglevel=error --save-exact axe-core@$(AXE_VERSION)
+
+# Lighthouse, for the page-quality bench (bench/bench_lighthouse.py); it drives Debian's Chromium.
+$(LIGHTHOUSE):
+	npm install --prefix $(TOOLS) --no-audit --no-fund --loglevel=error --save-exact lighthouse@$(LIGHTHOUSE_VERSION)
 
 setup: $(VENV)/.runtime $(BUN) catalogs
 
@@ -111,11 +118,13 @@ lint: setup-dev
 test: setup-dev chromium $(AXE) lint
 	$(VENV)/bin/pytest -q
 
-bench: setup-dev
+bench: setup-dev chromium $(LIGHTHOUSE)
 	$(PY) bench/bench_domain.py
 	$(PY) bench/bench_pdf.py
 	$(PY) bench/bench_clients.py
 	$(PY) bench/bench_event_loop.py
+	$(PY) bench/bench_portal.py
+	$(PY) bench/bench_lighthouse.py
 
 # Mutation testing (docs/testing.md): plant small bugs and check that a test fails for each, in
 # two sets with their own mutmut configuration in pyproject.toml: "domain" ([tool.mutmut]:

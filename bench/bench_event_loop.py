@@ -21,11 +21,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import os
-import signal
-import socket
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -37,59 +33,20 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-import socketio  # noqa: E402
 from sqlmodel import Session  # noqa: E402
 
+from bench import live_app  # noqa: E402
 from billing_app.db.engine import make_engine  # noqa: E402
 from billing_app.services.access import auth  # noqa: E402
 
 PASSWORD = "benchmarks are not a sprint"
-NAMESPACE = "/_event"
 BROWSER = "bench-browser"
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def prepare(data_dir: Path, clients: int) -> str:
-    env = {**os.environ, "BILLING_DATA_DIR": str(data_dir)}
-    py = str(ROOT / ".venv" / "bin" / "python")
-    subprocess.run(
-        [str(ROOT / ".venv/bin/alembic"), "upgrade", "head"],
-        env=env,
-        check=True,
-        cwd=ROOT,
-        capture_output=True,
-    )
-    subprocess.run(
-        [py, "-m", "billing_app", "seed-demo", "--clients", str(clients)],
-        env=env,
-        check=True,
-        cwd=ROOT,
-        capture_output=True,
-    )
-    subprocess.run(
-        [
-            py,
-            "-m",
-            "billing_app",
-            "create-owner",
-            "--name",
-            "Bench Owner",
-            "--email",
-            "bench@studio.test",
-            "--password-stdin",
-        ],
-        env=env,
-        input=PASSWORD + "\n",
-        text=True,
-        check=True,
-        cwd=ROOT,
-        capture_output=True,
-    )
+    live_app.migrate(data_dir)
+    live_app.seed_demo(data_dir, clients)
+    live_app.create_owner(data_dir, "bench@studio.test", PASSWORD)
     engine = make_engine(f"sqlite:///{data_dir / 'billing.db'}")
     with Session(engine) as session:
         outcome = auth.authenticate(
@@ -104,48 +61,6 @@ def prepare(data_dir: Path, clients: int) -> str:
     return token
 
 
-def start(data_dir: Path, port: int) -> subprocess.Popen[bytes]:
-    env = {
-        **os.environ,
-        "PATH": f"{ROOT / '.tools/node_modules/.bin'}{os.pathsep}{os.environ.get('PATH', '')}",
-        "REFLEX_DIR": str(ROOT / ".tools" / "reflex"),
-        "REFLEX_TELEMETRY_ENABLED": "false",
-        "REFLEX_CHECK_LATEST_VERSION": "false",
-        "BILLING_DATA_DIR": str(data_dir),
-        "BILLING_BASE_URL": f"http://127.0.0.1:{port}",
-        "BILLING_PORT": str(port),
-    }
-    proc = subprocess.Popen(
-        [
-            "timeout",
-            "1200",
-            str(ROOT / ".venv/bin/reflex"),
-            "run",
-            "--env",
-            "prod",
-            "--single-port",
-            "--frontend-port",
-            str(port),
-            "--backend-port",
-            str(port),
-        ],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        start_new_session=True,
-    )
-    deadline = time.monotonic() + 300
-    while time.monotonic() < deadline:
-        try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{port}/login/", timeout=2):
-                return proc
-        except OSError:
-            time.sleep(0.5)
-    os.killpg(proc.pid, signal.SIGKILL)
-    raise SystemExit("the app did not start")
-
-
 def events() -> list[tuple[str, str, dict[str, object], str]]:
     from billing_app.ui.admin.audit.audit_log import AuditState
     from billing_app.ui.admin.clients.list import ClientsState
@@ -154,8 +69,7 @@ def events() -> list[tuple[str, str, dict[str, object], str]]:
     from billing_app.ui.admin.subscriptions.state import SubscriptionsState
     from billing_app.ui.auth.login import LoginState
 
-    def name(state: type, handler: str) -> str:
-        return f"{state.get_full_name()}.{handler}"  # type: ignore[attr-defined]
+    name = live_app.handler
 
     return [
         ("clients list", name(ClientsState, "load"), {}, "/clients"),
@@ -179,40 +93,23 @@ def events() -> list[tuple[str, str, dict[str, object], str]]:
 
 
 async def tab(base: str, cookie: str, until: float, timings: dict[str, list[float]]) -> None:
-    client = socketio.AsyncClient(reconnection=False)
-    got = asyncio.Event()
-
-    @client.on("event", namespace=NAMESPACE)
-    async def on_event(_: object) -> None:
-        got.set()
-
-    await client.connect(
-        f"{base}?token={uuid.uuid4()}",
-        socketio_path="/_event",
-        transports=["websocket"],
-        namespaces=[NAMESPACE],
-        headers={"Origin": base, "Cookie": cookie},
-    )
+    browser_tab = live_app.Tab(base, str(uuid.uuid4()), cookie)
+    await browser_tab.connect()
     plan = events()
     i = 0
     while time.monotonic() < until:
         label, event, payload, path = plan[i % len(plan)]
         i += 1
-        got.clear()
-        t0 = time.monotonic()
-        await client.emit(
-            "event",
-            {"name": event, "payload": payload, "router_data": {"pathname": path}},
-            namespace=NAMESPACE,
-        )
+        browser_tab.drain()
+        t0 = await browser_tab.send(event, payload, path)
         try:
-            await asyncio.wait_for(got.wait(), 60)
+            got, _ = await asyncio.wait_for(browser_tab.updates.get(), 60)
         except TimeoutError:
             timings[label].append(60.0)
             continue
-        timings[label].append(time.monotonic() - t0)
+        timings[label].append(got - t0)
         await asyncio.sleep(0.2)  # wait out the rest of the handler's updates
-    await client.disconnect()
+    await browser_tab.close()
 
 
 async def probe(base: str, until: float, latencies: list[float]) -> None:
@@ -247,28 +144,19 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="bench-loop-") as tmp:
         data_dir = Path(tmp)
         token = prepare(data_dir, args.clients)
-        port = free_port()
-        proc = start(data_dir, port)
-        base = f"http://127.0.0.1:{port}"
         cookie = f"billing_session={token}; billing_browser={BROWSER}"
         timings: dict[str, list[float]] = defaultdict(list)
         latencies: list[float] = []
+        with live_app.served(data_dir) as (base, _):
 
-        async def run() -> None:
-            until = time.monotonic() + args.seconds
-            await asyncio.gather(
-                probe(base, until, latencies),
-                *(tab(base, cookie, until, timings) for _ in range(args.users)),
-            )
+            async def run() -> None:
+                until = time.monotonic() + args.seconds
+                await asyncio.gather(
+                    probe(base, until, latencies),
+                    *(tab(base, cookie, until, timings) for _ in range(args.users)),
+                )
 
-        try:
             asyncio.run(run())
-        finally:
-            os.killpg(proc.pid, signal.SIGTERM)
-            try:
-                proc.wait(20)
-            except subprocess.TimeoutExpired:
-                os.killpg(proc.pid, signal.SIGKILL)
     print(f"{args.users} tabs for {args.seconds} s on {args.clients:,} clients (SQLite)")
     print(f"/healthz while they work: {ms(latencies)}")
     for label, values in sorted(timings.items()):

@@ -8,6 +8,8 @@ from types import SimpleNamespace
 from typing import Any
 
 import reflex as rx
+from reflex.utils.prerequisites import get_web_dir
+from reflex_base.constants import Dirs
 
 from billing_app.adapters import log_redaction
 from billing_app.api import edge
@@ -62,7 +64,7 @@ app = rx.App(
     # The websocket accepts the public URL and every brand's custom domain (api/origins.py).
     sio=socket_server(),
 )
-edge.bind_app(app)
+edge.bind_app(app, pages=(get_web_dir() / Dirs.STATIC).resolve())
 app.add_middleware(SessionBinding(), index=0)
 app.add_middleware(PortalSessionBinding(), index=1)  # the client portal's realm
 app.register_lifespan_task(secret_key_lifespan)  # first (docs/security.md item 48)
@@ -70,11 +72,16 @@ app.register_lifespan_task(consumer_lifespan)
 app.register_lifespan_task(log_redaction.redaction_lifespan)
 log_redaction.install()
 
+# What a portal page says of itself to search engines and link previews: the client's side of
+# the brand, nothing of the product behind it.
+PORTAL_DESCRIPTION = "Your invoices, services and account."
+
 for page in PAGES:
     in_portal = page.path == routes.PORTAL or page.path.startswith(routes.PORTAL + "/")
     app.add_page(
         resolve(page.view),
         route=page.path,
         title=portal_title(page.title) if in_portal else page.title,
+        description=PORTAL_DESCRIPTION if in_portal else None,
         on_load=[resolve(handler) for handler in page.on_load] or None,
     )

@@ -10,13 +10,17 @@
   is kept under the tab's client token (``upload_cookie``); a second concurrent upload for the
   same tab is refused, so two requests can never swap identities.
 - Pages: a browser without our browser cookie gets one with the page (the value sign-in
-  tickets are bound to).
+  tickets are bound to). A page asked for without its trailing slash ("/portal", as every
+  link and email writes it) is served from its prerendered folder at once, instead of the
+  static server's redirect to "/portal/" (a round trip before anything shows).
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Awaitable, Callable, MutableMapping
+from functools import lru_cache
+from pathlib import Path
 from typing import Any
 
 from billing_app.api import cookies
@@ -35,12 +39,16 @@ TOKEN_HEADER = b"reflex-client-token"
 
 _uploads: dict[str, str] = {}
 _app: Any = None
+_pages: Path | None = None  # the prerendered pages `reflex run --env prod` serves
 
 
-def bind_app(app: Any) -> None:
-    """Remember the Reflex app, whose Socket.IO server knows each connection's scope."""
-    global _app  # noqa: PLW0603 - one app per process
+def bind_app(app: Any, pages: Path | None = None) -> None:
+    """Remember the Reflex app, whose Socket.IO server knows each connection's scope, and the
+    folder of its prerendered pages."""
+    global _app, _pages  # noqa: PLW0603 - one app per process
     _app = app
+    _pages = pages
+    _is_prerendered_folder.cache_clear()
 
 
 def socket_cookie(sid: str) -> str | None:
@@ -101,6 +109,23 @@ def browser_cookie_header() -> bytes:
     return "; ".join(parts).encode("latin-1")
 
 
+@lru_cache(maxsize=512)
+def _is_prerendered_folder(path: str) -> bool:
+    parts = path.strip("/").split("/")
+    if _pages is None or any(part in ("", ".", "..") or "." in part for part in parts):
+        return False
+    return (_pages.joinpath(*parts) / "index.html").is_file()
+
+
+def _page_scope(scope: Scope) -> Scope:
+    """``scope`` for "/x/index.html" when "/x" (no trailing slash) is a prerendered page."""
+    path = scope.get("path", "")
+    if path.endswith("/") or not _is_prerendered_folder(path):
+        return scope
+    raw = scope.get("raw_path")
+    return {**scope, "path": path + "/", "raw_path": raw + b"/" if raw else raw}
+
+
 class Edge:
     """Wraps the whole backend (our routes and Reflex's)."""
 
@@ -118,7 +143,7 @@ class Edge:
         elif path.rstrip("/") == UPLOAD_PATH and scope.get("method") == "POST":
             await self._upload(_without_cookie(scope, cookie), receive, send, cookie)
         elif scope["type"] == "http" and scope.get("method") == "GET":
-            await self._page(scope, receive, send, cookie)
+            await self._page(_page_scope(scope), receive, send, cookie)
         else:
             await self.app(scope, receive, send)
 

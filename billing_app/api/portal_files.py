@@ -1,6 +1,7 @@
 """Files of the client portal: a brand's logo (public: it is on the sign-in page and in every
-email) and an invoice's PDF for the client user whose portal cookie the request carries (404
-for anyone else, the same as for an id that does not exist; docs/security.md item 45).
+email; also the site's /favicon.ico, which browsers ask for by themselves) and an invoice's
+PDF for the client user whose portal cookie the request carries (404 for anyone else, the same
+as for an id that does not exist; docs/security.md item 45).
 
 Plain functions: Starlette runs them, rendering included, in its thread pool (item 35)."""
 
@@ -23,6 +24,7 @@ from billing_app.db.invoicing import Brand
 from billing_app.domain.numbers import parse_id
 from billing_app.services.access import portal_auth, portal_preview
 from billing_app.services.access.portal_identity import ClientUser
+from billing_app.services.agency import portal_brand
 from billing_app.services.common.errors import NotAllowed, NotFound
 from billing_app.services.invoicing import portal_invoices
 
@@ -45,6 +47,24 @@ def portal_logo(request: Request) -> Response:
         in_use = session.exec(select(Brand.id).where(col(Brand.logo_key) == key)).first()
     if in_use is None:
         return _not_found()
+    return _logo(key)
+
+
+def favicon(request: Request) -> Response:
+    """/favicon.ico: the logo of the brand of the page's host (else the default brand's), as
+    a portal page shows it, never a logo of ours; nothing (204) when that brand has none, so
+    the browser logs no failed request on any page."""
+    with session_scope() as session:
+        look = portal_brand.portal_look(session, netloc=request.headers.get("host", ""))
+    key = look.logo_key
+    if not key or storage.path_of(key, "brand-logos") is None:
+        return Response(status_code=204, headers={"Cache-Control": "public, max-age=3600"})
+    return _logo(key)
+
+
+def _logo(key: str) -> Response:
+    path = storage.path_of(key, "brand-logos")
+    assert path is not None
     return Response(
         path.read_bytes(),
         media_type=storage.content_type(key),

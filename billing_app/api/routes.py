@@ -370,6 +370,7 @@ def build_api() -> Starlette:
             Route("/api/portal/logo/{logo_key}", portal_files.portal_logo, methods=["GET"]),
             Route("/api/portal/preview", portal_preview.open_preview, methods=["GET"]),
             Route("/api/portal/preview/exit", portal_preview.leave_preview, methods=["GET"]),
+            Route("/favicon.ico", portal_files.favicon, methods=["GET"]),
             Route(
                 "/api/portal/invoices/{invoice_id}/pdf",
                 portal_files.portal_invoice_pdf,

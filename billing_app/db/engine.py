@@ -11,10 +11,13 @@ import sqlalchemy as sa
 from sqlalchemy import event
 from sqlmodel import Session
 
-from billing_app.settings import get_settings
+from billing_app.settings import Settings, get_settings
 
 _lock = threading.Lock()
 _engines: dict[str, sa.Engine] = {}
+# The configured database URL of the current settings: resolving the data folder touches the
+# file system, and every transaction asks for the engine.
+_default_url: tuple[Settings, str] | None = None
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
@@ -35,9 +38,18 @@ def make_engine(url: str) -> sa.Engine:
     return sa.create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=10)
 
 
+def _configured_url() -> str:
+    global _default_url  # noqa: PLW0603 - a cache of the current settings
+    settings = get_settings()
+    cached = _default_url
+    if cached is None or cached[0] is not settings:
+        cached = _default_url = (settings, settings.resolved_database_url)
+    return cached[1]
+
+
 def get_engine(url: str | None = None) -> sa.Engine:
     """The shared engine for ``url`` (default: the configured database)."""
-    url = url or get_settings().resolved_database_url
+    url = url or _configured_url()
     with _lock:
         engine = _engines.get(url)
         if engine is None:

@@ -86,6 +86,9 @@ class PortalPageState(PortalShellState):
 
 
 P = PortalPageState
+# The logo arrives with the look, after the page has shown: its row keeps its height from the
+# start, so nothing below it moves (cumulative layout shift).
+LOGO_HEIGHT = "32px"
 
 
 @dataclass(frozen=True)
@@ -158,7 +161,7 @@ def _brand_link() -> rx.Component:
     return rx.link(
         rx.cond(
             P.logo_url != "",
-            rx.image(src=P.logo_url, alt=P.brand_name, height="32px", max_width="160px"),
+            rx.image(src=P.logo_url, alt=P.brand_name, height=LOGO_HEIGHT, max_width="160px"),
             rx.text(P.brand_name, weight="bold", size="4"),
         ),
         href=routes.PORTAL,
@@ -327,6 +330,7 @@ def portal_page(title: str, content: Callable[[], rx.Component]) -> rx.Component
             max_width="960px",
             margin_x="auto",
             padding="12px 16px",
+            min_height="56px",  # the logo and 12px of padding above and below
         ),
         rx.el.nav(
             rx.hstack(
@@ -382,7 +386,9 @@ def portal_public_page(
             rx.center(
                 rx.card(
                     rx.vstack(
-                        rx.center(_brand_mark(), width="100%", padding_bottom="8px"),
+                        rx.center(
+                            _brand_mark(), width="100%", padding_bottom="8px", min_height="40px"
+                        ),
                         rx.heading(title, size="6", as_="h1"),
                         rx.text(subtitle, color_scheme="gray", size="2"),
                         *children,
