@@ -60,8 +60,10 @@ def _reason(exc: SchwiftyException) -> str:
 
 
 def grouped(iban: str) -> str:
-    """``FR76 3000 6000 0112 3456 7890 189``: an IBAN in groups of four for reading."""
-    return " ".join(iban[i : i + 4] for i in range(0, len(iban), 4))
+    """``FR76 3000 6000 0112 3456 7890 189``: an IBAN in groups of four for reading (spaces
+    already in it, as older data may hold, are ignored)."""
+    compact = "".join(iban.split())
+    return " ".join(compact[i : i + 4] for i in range(0, len(compact), 4))
 
 
 @dataclass(frozen=True, slots=True)

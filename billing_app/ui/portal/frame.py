@@ -293,11 +293,11 @@ def _preview_banner() -> rx.Component:
                 size="2",
             ),
             rx.spacer(),
-            rx.link(
+            rx.button(
                 "Leave preview",
-                href=routes.backend_path(routes.PORTAL_PREVIEW_EXIT),
-                size="2",
-                weight="medium",
+                on_click=P.sign_out,  # a preview's sign-out leaves it (ui/session/portal.py)
+                size="1",
+                variant="outline",
                 color_scheme="amber",
                 high_contrast=True,
                 id="portal-leave-preview",
@@ -340,7 +340,9 @@ def portal_page(title: str, content: Callable[[], rx.Component]) -> rx.Component
                 max_width="960px",
                 margin_x="auto",
                 padding_x="8px",
-                overflow_x="auto",
+                # On a phone the tabs wrap onto a second row: every tab, the current one
+                # included, stays in sight (a sideways-scrolling bar hid the last ones).
+                flex_wrap=["wrap", "wrap", "nowrap"],
             ),
             aria_label="Portal",
         ),

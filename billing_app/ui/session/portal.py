@@ -179,6 +179,7 @@ class PortalSessionState(RealmState, rx.State):
             else None
         )
         self.preview = bool(user and user.preview)
+        self.leave_preview_url = backend_path(routes.PORTAL_PREVIEW_EXIT) if self.preview else ""
         self.user_name = user.name if user else ""
         self.user_email = user.email if user else ""
         self.client_name = membership.client_name if membership else ""

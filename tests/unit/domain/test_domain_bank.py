@@ -50,6 +50,7 @@ def test_a_bic_has_8_or_11_characters() -> None:
 def test_an_iban_reads_in_groups_of_four() -> None:
     assert grouped("FR7630006000011234567890189") == "FR76 3000 6000 0112 3456 7890 189"
     assert grouped("") == ""
+    assert grouped("FI21 1234 5600 0007 85") == "FI21 1234 5600 0007 85"
 
 
 def test_details_are_given_when_any_field_is() -> None:

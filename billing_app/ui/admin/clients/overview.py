@@ -367,8 +367,9 @@ def _overview_content() -> rx.Component:
                             "Preview portal",
                             variant="soft",
                             color_scheme="gray",
+                            white_space="nowrap",
                         ),
-                        href=routes.backend_path(routes.portal_preview(c["id"])),
+                        href=ClientState.preview_url,
                         is_external=True,
                         id="client-preview-portal",
                         title="Opens, in a new tab, the client's portal as a view-only user sees "

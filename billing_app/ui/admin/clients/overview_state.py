@@ -34,6 +34,7 @@ class ClientState(SessionState):
     can_write_subscriptions: bool = False
     can_see_invoices: bool = False
     can_preview_portal: bool = False
+    preview_url: str = ""
     invoices: list[dict[str, str]] = []
     payments: list[dict[str, str]] = []
     brand_options: list[dict[str, str]] = []
@@ -48,6 +49,8 @@ class ClientState(SessionState):
         self.can_write = user.can(Permission.CLIENTS_WRITE)
         self.can_write_subscriptions = user.can(Permission.SUBSCRIPTIONS_WRITE)
         self.can_preview_portal = user.can(Permission.CLIENTS_PORTAL_PREVIEW)
+        # Resolved per request: the backend's address as the browser reaches it.
+        self.preview_url = routes.backend_path(routes.portal_preview(client_id))
         try:
             overview = run(client_queries.client_overview, user, client_id)
             counts: dict[str, int] = {}
