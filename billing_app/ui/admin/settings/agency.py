@@ -15,6 +15,7 @@ from billing_app.ui.admin.settings.form import (
     labelled,
     picker_field,
     section,
+    text_area_input,
     text_input,
 )
 from billing_app.ui.admin.settings.portal import portal_settings_section
@@ -96,22 +97,7 @@ def _settings_content() -> rx.Component:
                 "Your agency",
                 "Printed on every invoice as the seller.",
                 text_input(v, e, "Legal name", "legal_name", placeholder="Studio Nord Oy"),
-                rx.vstack(
-                    labelled(
-                        "Address",
-                        rx.text_area(
-                            name="address",
-                            id="address",
-                            default_value=v["address"],
-                            rows="3",
-                            width="100%",
-                        ),
-                        html_for="address",
-                    ),
-                    error_text(e, "address"),
-                    width="100%",
-                    spacing="1",
-                ),
+                text_area_input(v, e, "Address", "address", rows="3"),
                 rx.grid(
                     text_input(v, e, "Tax id", "tax_id", placeholder="FI12345678"),
                     text_input(v, e, "Billing email", "email", type_="email"),

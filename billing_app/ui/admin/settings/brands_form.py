@@ -5,7 +5,13 @@ from __future__ import annotations
 import reflex as rx
 
 from billing_app.ui.admin.settings.brands_state import BrandsState
-from billing_app.ui.admin.settings.form import LABEL_STYLE, error_text, labelled, text_input
+from billing_app.ui.admin.settings.form import (
+    LABEL_STYLE,
+    error_text,
+    labelled,
+    text_area_input,
+    text_input,
+)
 from billing_app.ui.kit.forms import file_drop
 from billing_app.ui.kit.layout import NATIVE_SELECT_STYLE, form_error
 
@@ -214,26 +220,12 @@ def _bank_section() -> rx.Component:
             width="100%",
         ),
         text_input(v, e, "IBAN", "bank_iban", placeholder="FR76 3000 6000 0112 3456 7890 189"),
-        rx.vstack(
-            labelled(
-                "Other details",
-                rx.text_area(
-                    name="bank_details",
-                    id="bank_details",
-                    default_value=v["bank_details"],
-                    rows="2",
-                    width="100%",
-                ),
-                html_for="bank_details",
-            ),
-            rx.text(
-                "For accounts without an IBAN: bank name, routing and account number, sort code.",
-                size="1",
-                color_scheme="gray",
-            ),
-            error_text(e, "bank_details"),
-            width="100%",
-            spacing="1",
+        text_area_input(
+            v,
+            e,
+            "Other details",
+            "bank_details",
+            hint="For accounts without an IBAN: bank name, routing and account number, sort code.",
         ),
         spacing="3",
         width="100%",
@@ -279,22 +271,7 @@ def brand_form() -> rx.Component:
                 spacing="4",
                 width="100%",
             ),
-            rx.vstack(
-                labelled(
-                    "Email footer",
-                    rx.text_area(
-                        name="email_footer",
-                        id="email_footer",
-                        default_value=v["email_footer"],
-                        rows="2",
-                        width="100%",
-                    ),
-                    html_for="email_footer",
-                ),
-                error_text(e, "email_footer"),
-                width="100%",
-                spacing="1",
-            ),
+            text_area_input(v, e, "Email footer", "email_footer"),
             _sending_section(),
             _bank_section(),
             rx.cond(

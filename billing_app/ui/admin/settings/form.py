@@ -101,3 +101,32 @@ def section(title: str, description: str, *children: rx.Component) -> rx.Compone
         size="3",
         width="100%",
     )
+
+
+def text_area_input(
+    state_values: rx.Var[dict[str, str]],
+    errors: rx.Var[dict[str, str]],
+    label: str,
+    name: str,
+    *,
+    rows: str = "2",
+    hint: str = "",
+) -> rx.Component:
+    """A multi-line field under its label, its hint and its error under it."""
+    return rx.vstack(
+        labelled(
+            label,
+            rx.text_area(
+                name=name,
+                id=name,
+                default_value=state_values[name],
+                rows=rows,
+                width="100%",
+            ),
+            html_for=name,
+        ),
+        *([rx.text(hint, size="1", color_scheme="gray")] if hint else []),
+        error_text(errors, name),
+        width="100%",
+        spacing="1",
+    )
