@@ -17,9 +17,9 @@ import reflex as rx
 
 from billing_app.domain.bank import grouped
 from billing_app.domain.permissions import ClientPermission
+from billing_app.services.access import portal_frame
 from billing_app.services.agency import portal_brand
 from billing_app.services.common.transactions import run
-from billing_app.services.invoicing import portal_invoices
 from billing_app.ui import routes
 from billing_app.ui.kit.layout import loading, visually_hidden
 from billing_app.ui.session.portal import PortalShellState, current_client_user
@@ -51,7 +51,9 @@ class PortalPageState(PortalShellState):
             return ""
 
     def _look(self, client_id: int | None) -> None:
-        look = run(portal_brand.portal_look, netloc=self._netloc(), client_id=client_id)
+        self._show_look(run(portal_brand.portal_look, netloc=self._netloc(), client_id=client_id))
+
+    def _show_look(self, look: portal_brand.BrandLook) -> None:
         self.brand_name = look.name
         self._brand_id = look.brand_id
         self._bank = {
@@ -73,15 +75,14 @@ class PortalPageState(PortalShellState):
         self.status = "ok"
 
     def _frame(self) -> None:
-        """The look and badges of a signed-in page (called by its guarded load)."""
+        """The look, badge and two-factor gate of a signed-in page (called by its guarded
+        load), read in one transaction."""
         user = current_client_user()
         self.client_id = str(user.client_id)
-        self._look(user.client_id)
-        self.unpaid = (
-            run(portal_invoices.unpaid_count, user)
-            if user.may(ClientPermission.INVOICES_VIEW)
-            else 0
-        )
+        frame = run(portal_frame.portal_frame, user, netloc=self._netloc())
+        self._show_look(frame.look)
+        self.unpaid = frame.unpaid
+        self._two_factor_required = frame.two_factor_required
         self.status = "ok"
 
 

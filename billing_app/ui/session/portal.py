@@ -201,13 +201,13 @@ class PortalSessionState(RealmState, rx.State):
             return rx.redirect(routes.portal_login(next=path))
         return rx.redirect(routes.PORTAL_LOGIN)
 
+    # Set by the page's frame (ui/portal/frame.py), read in the same transaction as the look.
+    _two_factor_required: bool = False
+
     def _two_factor_gate(self) -> Any:
-        """For a portal page's load: the Security page when the agency requires two-factor
-        sign-in and the user has not turned it on yet, else None."""
-        user = current_client_user()
-        if self._path() != routes.PORTAL_SECURITY and run(
-            portal_auth.two_factor_setup_required, user
-        ):
+        """For a portal page's load, after its frame: the Security page when the agency
+        requires two-factor sign-in and the user has not turned it on yet, else None."""
+        if self._path() != routes.PORTAL_SECURITY and self._two_factor_required:
             return rx.redirect(routes.PORTAL_SECURITY)
         return None
 
