@@ -100,26 +100,37 @@ def _logo_block() -> rx.Component:
     )
 
 
+def _pair(*children: rx.Component) -> rx.Component:
+    """Two fields side by side."""
+    return rx.grid(*children, columns="2", spacing="4", width="100%")
+
+
+def _section(title: str, about: str, *children: rx.Component) -> rx.Component:
+    """A titled part of the form under a rule, with a sentence on what it is for."""
+    return rx.vstack(
+        rx.heading(title, size="3", as_="h3"),
+        rx.text(about, size="2", color_scheme="gray"),
+        *children,
+        spacing="3",
+        width="100%",
+        padding_top="8px",
+        border_top=f"1px solid {rx.color('gray', 5)}",
+    )
+
+
 def _sending_section() -> rx.Component:
     b = BrandsState
     v, e = b.values, b.errors
-    return rx.vstack(
-        rx.heading("Sending", size="3", as_="h3"),
-        rx.text(
-            "Emails to this brand's clients come from its From address. To send from your own "
-            "domain with its SPF and DKIM, give the SMTP server that domain allows; leave the "
-            "server empty to send through this app's.",
-            size="2",
-            color_scheme="gray",
-        ),
-        rx.grid(
+    return _section(
+        "Sending",
+        "Emails to this brand's clients come from its From address. To send from your own "
+        "domain with its SPF and DKIM, give the SMTP server that domain allows; leave the "
+        "server empty to send through this app's.",
+        _pair(
             text_input(v, e, "From address", "mail_from", type_="email", placeholder="billing@"),
             text_input(v, e, "SMTP server", "smtp_host", placeholder="smtp.youragency.com"),
-            columns="2",
-            spacing="4",
-            width="100%",
         ),
-        rx.grid(
+        _pair(
             text_input(v, e, "Port", "smtp_port", placeholder="587"),
             rx.vstack(
                 labelled(
@@ -139,11 +150,8 @@ def _sending_section() -> rx.Component:
                 spacing="1",
                 width="100%",
             ),
-            columns="2",
-            spacing="4",
-            width="100%",
         ),
-        rx.grid(
+        _pair(
             text_input(v, e, "User name", "smtp_username", placeholder="Optional"),
             rx.vstack(
                 labelled(
@@ -163,9 +171,6 @@ def _sending_section() -> rx.Component:
                 spacing="1",
                 width="100%",
             ),
-            columns="2",
-            spacing="4",
-            width="100%",
         ),
         rx.cond(
             b.can_write & (b.selected_id != "new"),
@@ -195,29 +200,18 @@ def _sending_section() -> rx.Component:
                 width="100%",
             ),
         ),
-        spacing="3",
-        width="100%",
-        padding_top="8px",
-        border_top=f"1px solid {rx.color('gray', 5)}",
     )
 
 
 def _bank_section() -> rx.Component:
     v, e = BrandsState.values, BrandsState.errors
-    return rx.vstack(
-        rx.heading("Bank details", size="3", as_="h3"),
-        rx.text(
-            "Printed on invoices while something is due and shown in the client portal, for "
-            "clients who pay by transfer.",
-            size="2",
-            color_scheme="gray",
-        ),
-        rx.grid(
+    return _section(
+        "Bank details",
+        "Printed on invoices while something is due and shown in the client portal, for "
+        "clients who pay by transfer.",
+        _pair(
             text_input(v, e, "Account holder", "bank_account_holder"),
             text_input(v, e, "BIC (SWIFT)", "bank_bic", placeholder="BNPAFRPP"),
-            columns="2",
-            spacing="4",
-            width="100%",
         ),
         text_input(v, e, "IBAN", "bank_iban", placeholder="FR76 3000 6000 0112 3456 7890 189"),
         text_area_input(
@@ -227,10 +221,6 @@ def _bank_section() -> rx.Component:
             "bank_details",
             hint="For accounts without an IBAN: bank name, routing and account number, sort code.",
         ),
-        spacing="3",
-        width="100%",
-        padding_top="8px",
-        border_top=f"1px solid {rx.color('gray', 5)}",
     )
 
 
@@ -241,35 +231,23 @@ def brand_form() -> rx.Component:
         rx.vstack(
             form_error(e),
             rx.cond(b.selected_id != "new", _logo_block()),
-            rx.grid(
+            _pair(
                 text_input(v, e, "Brand name", "name"),
                 text_input(
                     v, e, "Custom domain", "custom_domain", placeholder="billing.youragency.com"
                 ),
-                columns="2",
-                spacing="4",
-                width="100%",
             ),
-            rx.grid(
+            _pair(
                 _color_input("Primary colour", "primary_color"),
                 _color_input("Accent colour", "accent_color"),
-                columns="2",
-                spacing="4",
-                width="100%",
             ),
-            rx.grid(
+            _pair(
                 text_input(v, e, "Sender name", "sender_name", hint="Shown as the emails' sender."),
                 text_input(v, e, "Reply-to", "reply_to", type_="email"),
-                columns="2",
-                spacing="4",
-                width="100%",
             ),
-            rx.grid(
+            _pair(
                 text_input(v, e, "Support email", "support_email", type_="email"),
                 text_input(v, e, "Support URL", "support_url", placeholder="https://"),
-                columns="2",
-                spacing="4",
-                width="100%",
             ),
             text_area_input(v, e, "Email footer", "email_footer"),
             _sending_section(),
