@@ -150,3 +150,14 @@ def test_no_class_setting_became_a_var_the_browser_sees() -> None:
     for state in our_states():
         shouted = [name for name in state.base_vars if name.isupper()]
         assert shouted == [], f"{state.__name__}: {shouted}"
+
+
+def test_no_state_of_ours_has_a_computed_var() -> None:
+    """The realm bindings leave Reflex's page-load bookkeeping events unbound
+    (ui/session/staff.py, PAGE_LOAD_BOOKKEEPING): safe only while their deltas can carry
+    nothing of ours. A computed var is recomputed into any event's delta, so a signed-out tab
+    reused by a cookieless socket could read one: none may exist."""
+    computed = {
+        f"{state.__name__}.{name}" for state in our_states() for name in state.computed_vars
+    }
+    assert not computed

@@ -37,6 +37,7 @@ from typing import Any, TypeVar
 
 import reflex as rx
 from reflex.middleware.middleware import Middleware
+from reflex.state import OnLoadInternalState
 from reflex_base.registry import RegistrationContext
 
 from billing_app.api import edge
@@ -192,6 +193,18 @@ async def wipe_states(state: rx.State, realm_root: type[rx.State] | None = None)
     realm_state.reset()
 
 
+# Reflex's leaf events of a page load: which on_load handlers to queue, and the hydrated flag.
+# They run none of our handlers and send no state of ours (no state of ours has a computed var,
+# so only what they set is in their delta); the page's load event that follows is bound and
+# guarded as usual. Binding them too cost two of the three caller lookups of every page open.
+PAGE_LOAD_BOOKKEEPING = frozenset(
+    {
+        f"{OnLoadInternalState.get_full_name()}.on_load_internal",
+        f"{OnLoadInternalState.get_full_name()}.set_is_hydrated",
+    }
+)
+
+
 async def bind_event(
     state: rx.State,
     event: Any,
@@ -201,7 +214,10 @@ async def bind_event(
 ) -> None:
     """What a realm's binding does before every event: resolve its caller once for the event
     (into ``var``) and wipe the realm's states of the tab when they were filled for another
-    caller (docs/security.md item 36); ``realm_root`` keeps the binding in ``_binding``."""
+    caller (docs/security.md item 36); ``realm_root`` keeps the binding in ``_binding``.
+    Reflex's own page-load bookkeeping is left alone (``PAGE_LOAD_BOOKKEEPING``)."""
+    if event.name in PAGE_LOAD_BOOKKEEPING:
+        return
     caller = await resolve(state, is_upload_event(event.name))
     var.set(caller)
     realm_state: Any = await state.get_state(realm_root)
