@@ -12,8 +12,10 @@ or a plain-http page can never set or shadow them.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from http.cookies import CookieError, SimpleCookie
 
+from billing_app.services.access.portal_preview import PortalCredentials
 from billing_app.services.access.realms import PORTAL, STAFF
 from billing_app.services.common.tokens import new_token
 from billing_app.settings import Settings, get_settings
@@ -47,6 +49,16 @@ def preview_cookie_name(settings: Settings | None = None) -> str:
 
 def browser_cookie_name(settings: Settings | None = None) -> str:
     return _named(BROWSER_NAME, settings)
+
+
+def portal_credentials(cookies: Mapping[str, str]) -> PortalCredentials:
+    """What tells who a portal request is (``portal_preview.resolve_client_user``): the portal
+    cookie, and for a staff member's preview the preview cookie and the staff session cookie."""
+    return PortalCredentials(
+        portal_token=cookies.get(portal_cookie_name()),
+        staff_token=cookies.get(session_cookie_name()),
+        preview=cookies.get(preview_cookie_name()),
+    )
 
 
 def parse_cookie_header(header: str) -> dict[str, str]:

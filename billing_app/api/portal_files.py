@@ -9,21 +9,17 @@ from __future__ import annotations
 
 import logging
 
-from sqlmodel import Session, col, select
+from sqlmodel import col, select
 from starlette.requests import Request
 from starlette.responses import Response
 
 from billing_app.adapters import storage
-from billing_app.api.cookies import (
-    portal_cookie_name,
-    preview_cookie_name,
-    session_cookie_name,
-)
+from billing_app.api.cookies import portal_credentials
+from billing_app.api.responses import client_ip
 from billing_app.db.engine import session_scope
 from billing_app.db.invoicing import Brand
 from billing_app.domain.numbers import parse_id
-from billing_app.services.access import portal_auth, portal_preview
-from billing_app.services.access.portal_identity import ClientUser
+from billing_app.services.access import portal_preview
 from billing_app.services.agency import portal_brand
 from billing_app.services.common.errors import NotAllowed, NotFound
 from billing_app.services.invoicing import portal_invoices
@@ -76,18 +72,6 @@ def _logo(key: str) -> Response:
     )
 
 
-def _portal_user(session: Session, request: Request) -> ClientUser | None:
-    """The client user of the request's portal cookie, or a staff member's read-only preview
-    (preview cookie plus their staff session, as on the portal's pages)."""
-    ip = request.client.host if request.client else ""
-    preview = request.cookies.get(preview_cookie_name())
-    if preview is not None:
-        staff_token = request.cookies.get(session_cookie_name())
-        return portal_preview.resolve_preview(session, staff_token, parse_id(preview), ip=ip)
-    token = request.cookies.get(portal_cookie_name())
-    return portal_auth.resolve_portal_session(session, token, ip=ip) if token else None
-
-
 def portal_invoice_pdf(request: Request) -> Response:
     """One of the signed-in client user's invoices as a PDF (as it stands now; ``?original=1``
     as it was sent). Another client's invoice, a draft, no portal session: 404."""
@@ -95,7 +79,11 @@ def portal_invoice_pdf(request: Request) -> Response:
     if invoice_id is None:
         return _not_found()
     with session_scope() as session:
-        user = _portal_user(session, request)
+        user = portal_preview.resolve_client_user(
+            session,
+            portal_credentials(request.cookies),
+            ip=client_ip(request),
+        )
         if user is None:
             return _not_found()
         try:

@@ -11,6 +11,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
 from billing_app.api.cookies import PREVIEW_MAX_AGE, preview_cookie_name, session_cookie_name
+from billing_app.api.responses import client_ip, no_store
 from billing_app.db.engine import session_scope
 from billing_app.domain.numbers import parse_id
 from billing_app.services.access import auth, portal_preview
@@ -18,11 +19,6 @@ from billing_app.services.common.errors import NotAllowed, NotFound
 from billing_app.settings import get_settings
 
 PORTAL_HOME = "/portal"
-
-
-def _no_store(response: Response) -> Response:
-    response.headers["Cache-Control"] = "no-store"
-    return response
 
 
 def _client_page(client_id: int | None) -> str:
@@ -33,16 +29,17 @@ def open_preview(request: Request) -> Response:
     """``?client=ID``: check the staff member, audit, set the preview cookie, open the portal."""
     client_id = parse_id(request.query_params.get("client"))
     if request.headers.get("sec-fetch-site", "same-origin") not in ("same-origin", "none"):
-        return _no_store(RedirectResponse(_client_page(client_id), status_code=303))
-    host = request.client.host if request.client else ""
+        return no_store(RedirectResponse(_client_page(client_id), status_code=303))
     with session_scope() as session:
-        staff = auth.resolve_session(session, request.cookies.get(session_cookie_name()), ip=host)
+        staff = auth.resolve_session(
+            session, request.cookies.get(session_cookie_name()), ip=client_ip(request)
+        )
         if staff is None:
-            return _no_store(RedirectResponse("/login", status_code=303))
+            return no_store(RedirectResponse("/login", status_code=303))
         try:
             opened = portal_preview.open_preview(session, staff, client_id or 0)
         except (NotAllowed, NotFound):
-            return _no_store(Response("Not found", status_code=404))
+            return no_store(Response("Not found", status_code=404))
     settings = get_settings()
     response = RedirectResponse(PORTAL_HOME, status_code=303)
     response.set_cookie(
@@ -54,7 +51,7 @@ def open_preview(request: Request) -> Response:
         samesite="lax",
         path="/",
     )
-    return _no_store(response)
+    return no_store(response)
 
 
 def leave_preview(request: Request) -> Response:
@@ -68,4 +65,4 @@ def leave_preview(request: Request) -> Response:
         httponly=True,
         samesite="lax",
     )
-    return _no_store(response)
+    return no_store(response)

@@ -30,6 +30,7 @@ from billing_app.api.cookies import (
     portal_cookie_name,
     session_cookie_name,
 )
+from billing_app.api.responses import client_ip, no_store
 from billing_app.db.engine import get_engine, session_scope
 from billing_app.domain.numbers import parse_id
 from billing_app.services.access import auth, portal_auth
@@ -38,10 +39,6 @@ from billing_app.services.access.realms import PORTAL, STAFF
 from billing_app.settings import get_settings
 
 log = logging.getLogger(__name__)
-
-
-def _client_ip(request: Request) -> str:
-    return request.client.host if request.client else ""
 
 
 def _safe_next(raw: str | None, default: str = "/") -> str:
@@ -72,11 +69,6 @@ def _safe_portal_next(raw: str | None, default: str) -> str:
     return target
 
 
-def _no_store(response: Response) -> Response:
-    response.headers["Cache-Control"] = "no-store"
-    return response
-
-
 def _hand_off(
     request: Request,
     *,
@@ -99,12 +91,12 @@ def _hand_off(
             session,
             request.query_params.get("ticket", ""),
             browser=request.cookies.get(browser_cookie_name(settings), ""),
-            ip=_client_ip(request),
+            ip=client_ip(request),
             user_agent=request.headers.get("user-agent", ""),
             settings=settings,
         )
     if token is None:
-        return _no_store(RedirectResponse(expired_url, status_code=303))
+        return no_store(RedirectResponse(expired_url, status_code=303))
     response = RedirectResponse(next_url, status_code=303)
     response.set_cookie(
         cookie,
@@ -115,7 +107,7 @@ def _hand_off(
         samesite="lax",
         path="/",
     )
-    return _no_store(response)
+    return no_store(response)
 
 
 def handoff(request: Request) -> Response:
@@ -160,7 +152,7 @@ def browser_cookie(request: Request) -> Response:
             samesite="lax",
             path="/",
         )
-    return _no_store(response)
+    return no_store(response)
 
 
 def _sign_out(
@@ -170,12 +162,12 @@ def _sign_out(
     token = request.cookies.get(cookie)
     if token:
         with session_scope() as session:
-            logout(session, token, ip=_client_ip(request))
+            logout(session, token, ip=client_ip(request))
     response = RedirectResponse(next_url, status_code=303)
     response.delete_cookie(
         cookie, path="/", secure=get_settings().secure_cookies, httponly=True, samesite="lax"
     )
-    return _no_store(response)
+    return no_store(response)
 
 
 def signed_out(request: Request) -> Response:
@@ -243,7 +235,7 @@ def product_image(request: Request) -> Response:
 def _staff(session: Session, request: Request) -> CurrentUser | None:
     """The active staff member whose session cookie the request carries."""
     return auth.resolve_session(
-        session, request.cookies.get(session_cookie_name()), ip=_client_ip(request)
+        session, request.cookies.get(session_cookie_name()), ip=client_ip(request)
     )
 
 

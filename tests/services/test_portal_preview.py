@@ -129,3 +129,19 @@ def test_the_preview_ends_with_the_staff_session_or_the_permission(
 def test_accountants_may_preview_viewers_may_not() -> None:
     assert staff_with(role=BuiltinRole.ACCOUNTANT).can(Permission.CLIENTS_PORTAL_PREVIEW)
     assert not staff_with(role=BuiltinRole.VIEWER).can(Permission.CLIENTS_PORTAL_PREVIEW)
+
+
+def test_a_preview_cookie_decides_who_a_portal_request_is(
+    session: Session, clock: FixedClock, settings: Settings, world: dict[str, Any]
+) -> None:
+    token = sign_in(session, clock, settings, world["actor"].email, PASSWORD)
+    client_id = str(world["client"].id)
+    resolve = portal_preview.resolve_client_user
+    assert resolve(session, portal_preview.PortalCredentials(), clock=clock) is None
+    previewed = resolve(
+        session, portal_preview.PortalCredentials(staff_token=token, preview=client_id), clock=clock
+    )
+    assert previewed is not None and previewed.preview
+    # A preview cookie without the staff session is nobody, whatever portal cookie comes along.
+    lone = portal_preview.PortalCredentials(portal_token="x", preview=client_id)
+    assert resolve(session, lone, clock=clock) is None

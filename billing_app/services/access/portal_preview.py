@@ -11,11 +11,14 @@ sessions) refuses a preview (``require_own_account``). Opening it is audited.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from sqlmodel import Session
 
 from billing_app.db.customers import Client
+from billing_app.domain.numbers import parse_id
 from billing_app.domain.permissions import ClientPermission, Permission
-from billing_app.services.access import auth
+from billing_app.services.access import auth, portal_auth
 from billing_app.services.access.identity import CurrentUser
 from billing_app.services.access.portal_identity import NOT_FOUND, ClientUser, Membership
 from billing_app.services.common import audit
@@ -95,3 +98,31 @@ def resolve_preview(
     """The preview of ``client_id`` for the staff session ``staff_token``, checked now."""
     staff = auth.resolve_session(session, staff_token, ip=ip, clock=clock) if staff_token else None
     return preview_user(session, staff, client_id)
+
+
+@dataclass(frozen=True)
+class PortalCredentials:
+    """What a portal request carries (api/cookies.py reads it from the cookies): the portal
+    session token, and for a staff preview the staff session token and the previewed client."""
+
+    portal_token: str | None = None
+    staff_token: str | None = None
+    preview: str | None = None
+
+
+def resolve_client_user(
+    session: Session,
+    credentials: PortalCredentials,
+    *,
+    ip: str = "",
+    clock: Clock = system_clock,
+) -> ClientUser | None:
+    """Who a portal request acts as: with a preview cookie, a staff member's preview on their
+    staff session, whatever else the browser holds; else the client user of the portal
+    session; else nobody."""
+    if credentials.preview is not None:
+        client_id = parse_id(credentials.preview)
+        return resolve_preview(session, credentials.staff_token, client_id, ip=ip, clock=clock)
+    if not credentials.portal_token:
+        return None
+    return portal_auth.resolve_portal_session(session, credentials.portal_token, ip=ip, clock=clock)

@@ -15,7 +15,7 @@ from babel.dates import format_date
 from sqlmodel import Session
 
 from billing_app.adapters.email_templates import render_email
-from billing_app.adapters.mailer import Mailer, OutgoingEmail, SmtpMailer, mailer_from_settings
+from billing_app.adapters.mailer import FileMailer, Mailer, OutgoingEmail, SmtpConfig, SmtpMailer
 from billing_app.db.customers import Client
 from billing_app.db.invoicing import Brand
 from billing_app.domain.permissions import Permission
@@ -131,16 +131,15 @@ def send_test_email(
     settings = settings or get_settings()
     brand = get_brand(session, brand_id)
     config = brand_smtp_config(brand, settings)
+    if config is None and settings.smtp_host:
+        config = SmtpConfig.from_settings(settings)
+    mailer: Mailer
     if config is not None:
         route = f"{config.host}:{config.port}"
-        mailer: Mailer = SmtpMailer(config)
-    elif settings.smtp_host:
-        route = f"{settings.smtp_host}:{settings.smtp_port}"
-        mailer = mailer_from_settings(settings)
+        mailer, via = SmtpMailer(config), f"through {route}"
     else:
-        route = "to the outbox folder (no SMTP server is configured)"
-        mailer = mailer_from_settings(settings)
-    via = f"through {route}" if config is not None or settings.smtp_host else route
+        route = via = "to the outbox folder (no SMTP server is configured)"
+        mailer = FileMailer(settings.outbox_dir)
     rendered = render_email(
         "brand_test",
         {

@@ -26,13 +26,7 @@ from typing import Any, TypeVar
 import reflex as rx
 from reflex.middleware.middleware import Middleware
 
-from billing_app.api.cookies import (
-    browser_cookie_name,
-    parse_cookie_header,
-    portal_cookie_name,
-    preview_cookie_name,
-    session_cookie_name,
-)
+from billing_app.api.cookies import browser_cookie_name, parse_cookie_header, portal_credentials
 from billing_app.domain.permissions import ClientPermission
 from billing_app.services.access import portal_auth, portal_preview
 from billing_app.services.access.portal_identity import NOT_FOUND, ClientUser
@@ -116,20 +110,8 @@ def current_portal_caller() -> PortalCaller:
 
 def _resolve_portal_caller(cookie_header: str, ip: str) -> PortalCaller:
     cookies = parse_cookie_header(cookie_header)
-    browser_id = cookies.get(browser_cookie_name(), "")
-    preview = cookies.get(preview_cookie_name())
-    if preview is not None:
-        # A staff member's read-only preview: their staff session is the authority.
-        user = run(
-            portal_preview.resolve_preview,
-            cookies.get(session_cookie_name()),
-            optional_int(preview),
-            ip=ip,
-        )
-        return PortalCaller(user=user, browser_id=browser_id)
-    token = cookies.get(portal_cookie_name())
-    user = run(portal_auth.resolve_portal_session, token, ip=ip) if token else None
-    return PortalCaller(user=user, browser_id=browser_id)
+    user = run(portal_preview.resolve_client_user, portal_credentials(cookies), ip=ip)
+    return PortalCaller(user=user, browser_id=cookies.get(browser_cookie_name(), ""))
 
 
 async def portal_caller_of(state: rx.State, upload: bool) -> PortalCaller:

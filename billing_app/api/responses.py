@@ -1,0 +1,16 @@
+"""Small pieces every backend route uses: who asked (the client address) and answers browsers
+must not keep (redirects that set or clear cookies, private files)."""
+
+from __future__ import annotations
+
+from starlette.requests import Request
+from starlette.responses import Response
+
+
+def client_ip(request: Request) -> str:
+    return request.client.host if request.client else ""
+
+
+def no_store(response: Response) -> Response:
+    response.headers["Cache-Control"] = "no-store"
+    return response
