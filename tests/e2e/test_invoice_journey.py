@@ -528,6 +528,7 @@ def invoice_attempts() -> list[tuple[type, str, dict[str, Any], str]]:
         (BrandsState, "save", {"form": {"name": "Evil brand"}}, "/brands"),
         (BrandsState, "make_default", {}, "/brands"),
         (BrandsState, "delete", {}, "/brands"),
+        (BrandsState, "send_test", {}, "/brands"),
     ]
 
 
