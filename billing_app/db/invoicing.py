@@ -11,9 +11,12 @@ and shown from its snapshot only. Money columns are integer minor units in ``cur
 
 from __future__ import annotations
 
+import secrets
 from datetime import date, datetime
+from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.orm import Session as OrmSession
 from sqlmodel import Field, SQLModel
 
 from billing_app.db.models import UTCDateTime
@@ -52,6 +55,9 @@ class AgencySettings(SQLModel, table=True):
     client_require_2fa: bool = Field(
         default=False, sa_column=sa.Column(sa.Boolean(), nullable=False, server_default=sa.false())
     )
+    # A new random value whenever a brand or these settings change (see the flush listener
+    # below): processes keep both in memory while it stays the same.
+    looks_stamp: str = Field(default="", max_length=32, sa_column_kwargs={"server_default": ""})
     updated_at: datetime = Field(sa_column=_ts())
 
 
@@ -229,3 +235,27 @@ class InvoiceEvent(SQLModel, table=True):
     internal: bool = Field(
         sa_column=sa.Column(sa.Boolean(), nullable=False, server_default=sa.true())
     )
+
+
+# Where services/agency/agency_cache.py keeps, in a transaction's session, what it read in it.
+SNAPSHOT_KEY = "billing_agency_snapshot"
+
+
+@sa.event.listens_for(OrmSession, "after_flush")
+def _new_looks_stamp(session: OrmSession, _context: Any) -> None:
+    """A flush that wrote a brand or the agency settings gives ``looks_stamp`` a new value in
+    the same transaction, so every process reloads what it keeps of them in memory."""
+    changed = (*session.new, *session.dirty, *session.deleted)
+    if any(isinstance(row, Brand | AgencySettings) for row in changed):
+        session.info.pop(SNAPSHOT_KEY, None)
+        table: Any = AgencySettings.__table__  # type: ignore[attr-defined]
+        session.connection().execute(
+            sa.update(table).where(table.c.id == 1).values(looks_stamp=secrets.token_hex(16))
+        )
+
+
+@sa.event.listens_for(OrmSession, "after_transaction_end")
+def _forget_snapshot(session: OrmSession, transaction: Any) -> None:
+    """What a transaction read of the brands and settings is not kept past its end."""
+    if transaction.parent is None:
+        session.info.pop(SNAPSHOT_KEY, None)

@@ -29,6 +29,7 @@ from billing_app.services.access.portal_identity import (
     require_own_account,
 )
 from billing_app.services.access.realms import PORTAL
+from billing_app.services.agency import agency_cache
 from billing_app.services.agency.portal_brand import portal_look
 from billing_app.services.common.clock import Clock, system_clock
 from billing_app.services.common.errors import NotFound
@@ -143,8 +144,12 @@ def two_factor_setup_required(session: Session, actor: ClientUser) -> bool:
     then sends them to their Security page."""
     if actor.preview:
         return False
-    agency = session.get(AgencySettings, 1)
-    required = agency is not None and agency.client_require_2fa
+    kept = agency_cache.snapshot(session)
+    if kept is not None:
+        required = kept.client_require_2fa
+    else:
+        agency = session.get(AgencySettings, 1)
+        required = agency is not None and agency.client_require_2fa
     return required and not account.two_factor_enabled(session, actor, PORTAL)
 
 

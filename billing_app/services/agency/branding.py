@@ -17,6 +17,7 @@ from billing_app.domain.money import normalize_currency
 from billing_app.domain.numbering import SequenceReset, validate_number_format
 from billing_app.domain.numbers import parse_whole_number
 from billing_app.domain.permissions import Permission
+from billing_app.services.agency import agency_cache
 from billing_app.services.agency.fields import clean_sending, header_email, text_field
 from billing_app.services.common import audit
 from billing_app.services.common.actors import Acting, require
@@ -35,6 +36,14 @@ DOMAIN = re.compile(r"^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]
 def agency_today(agency: AgencySettings, clock: Clock) -> date:
     """Today's date in the agency's time zone (billing dates are agency dates)."""
     return clock.now().astimezone(ZoneInfo(agency.time_zone or "UTC")).date()
+
+
+def today_at_agency(session: Session, *, clock: Clock = system_clock) -> date:
+    """Today's date in the agency's time zone, read from the settings this process keeps."""
+    kept = agency_cache.snapshot(session)
+    if kept is None:
+        return agency_today(get_agency(session, clock=clock), clock)
+    return clock.now().astimezone(ZoneInfo(kept.time_zone)).date()
 
 
 def get_agency(session: Session, *, clock: Clock = system_clock) -> AgencySettings:

@@ -16,6 +16,7 @@ from billing_app.db.customers import Client
 from billing_app.db.invoicing import Brand
 from billing_app.domain.bank import BankDetails
 from billing_app.domain.colors import accent_scale
+from billing_app.services.agency import agency_cache
 from billing_app.services.agency.branding import default_brand
 from billing_app.settings import Settings, get_settings
 
@@ -104,6 +105,17 @@ def portal_look(
     settings: Settings | None = None,
 ) -> BrandLook:
     """The look of a portal page: the host's brand, else the client's, else the default."""
+    kept = agency_cache.snapshot(session)
+    if kept is not None:
+        host = host_of(netloc)
+        brand_id = kept.by_host.get(host) if host else None
+        if brand_id is None and client_id is not None:
+            brand_id = session.exec(
+                select(Client.brand_id).where(col(Client.id) == client_id)
+            ).first()
+        brand_id = brand_id if brand_id in kept.brands else kept.default_brand_id
+        if brand_id is not None:
+            return _look(kept.brands[brand_id], settings)
     brand = brand_of_host(session, netloc)
     if brand is None and client_id is not None:
         client = session.get(Client, client_id)
@@ -116,5 +128,8 @@ def portal_look(
 
 def custom_domains(session: Session) -> frozenset[str]:
     """Every brand's custom domain (lower case): the portal is served on each of them."""
+    kept = agency_cache.snapshot(session)
+    if kept is not None:
+        return frozenset(kept.by_host)
     rows = session.exec(select(Brand.custom_domain).where(col(Brand.custom_domain).is_not(None)))
     return frozenset(d.lower() for d in rows.all() if d)

@@ -21,12 +21,12 @@ from billing_app.domain.lifecycle import InvoiceStatus
 from billing_app.domain.money import Money
 from billing_app.domain.permissions import ClientPermission
 from billing_app.services.access.portal_identity import NOT_FOUND, ClientUser, require_client
-from billing_app.services.agency.branding import agency_today, get_agency
+from billing_app.services.agency.branding import today_at_agency
 from billing_app.services.common.clock import Clock, system_clock
 from billing_app.services.common.errors import NotFound
 from billing_app.services.common.listing import ListRequest, Page, keyset_page, like_pattern
 from billing_app.services.invoicing import documents, payments
-from billing_app.services.invoicing.queries import effective_status
+from billing_app.services.invoicing.queries import effective_status, shown_status
 from billing_app.services.invoicing.settlement import (
     is_collectible_sql,
     outstanding_sql,
@@ -100,7 +100,7 @@ def _sent(client_id: int) -> list[Any]:
 
 
 def _today(session: Session, clock: Clock) -> date:
-    return agency_today(get_agency(session, clock=clock), clock)
+    return today_at_agency(session, clock=clock)
 
 
 def _visible_invoice(session: Session, client_id: int, invoice_id: int) -> Invoice:
@@ -187,22 +187,32 @@ def list_client_invoices(
             func.lower(col(Invoice.number)).like(like_pattern(request.term), escape="\\")
         )
     sort = request.sort if request.sort in PORTAL_SORTS else "date"
+    # Only the columns a row shows: an invoice's frozen snapshot stays in the database.
     page = keyset_page(
         session,
-        sa.select(Invoice, outstanding_sql()).where(*conditions),
+        sa.select(
+            col(Invoice.id),
+            col(Invoice.number),
+            col(Invoice.status),
+            col(Invoice.issue_date),
+            col(Invoice.due_date),
+            col(Invoice.total_minor),
+            col(Invoice.currency),
+            outstanding_sql(),
+        ).where(*conditions),
         sa.select(func.count()).select_from(Invoice).where(*conditions),
         [PORTAL_SORTS[sort], col(Invoice.id)],
         request,
     )
     return page.map(
         lambda row: PortalInvoiceRow(
-            id=row[0].id or 0,
-            number=row[0].number or "",
-            status=effective_status(row[0], today),
-            issue_date=row[0].issue_date,
-            due_date=row[0].due_date,
-            total=Money(row[0].total_minor, row[0].currency),
-            due=Money(int(row[1]), row[0].currency),
+            id=row[0],
+            number=row[1] or "",
+            status=shown_status(row[2], row[4], today),
+            issue_date=row[3],
+            due_date=row[4],
+            total=Money(row[5], row[6]),
+            due=Money(int(row[7]), row[6]),
         )
     )
 

@@ -22,7 +22,7 @@ from billing_app.domain.money import (
 from billing_app.domain.numbers import parse_id, parse_plain_decimal
 from billing_app.domain.permissions import Permission
 from billing_app.services.access.identity import CurrentUser
-from billing_app.services.agency.branding import agency_today, get_agency
+from billing_app.services.agency.branding import today_at_agency
 from billing_app.services.common.actors import require
 from billing_app.services.common.clock import Clock, system_clock
 from billing_app.services.common.errors import NotFound
@@ -55,9 +55,14 @@ def get_invoice(session: Session, invoice_id: int) -> Invoice:
 
 def effective_status(invoice: Invoice, today: date) -> str:
     """The status a person sees: collectible invoices past their due date are overdue."""
-    if is_collectible(InvoiceStatus(invoice.status)) and invoice.due_date < today:
+    return shown_status(invoice.status, invoice.due_date, today)
+
+
+def shown_status(status: str, due_date: date, today: date) -> str:
+    """``effective_status`` from an invoice's status and due date (a list's selected columns)."""
+    if is_collectible(InvoiceStatus(status)) and due_date < today:
         return "overdue"
-    return invoice.status
+    return status
 
 
 @dataclass(frozen=True)
@@ -124,7 +129,7 @@ def list_invoices(
     searched (number, client name, email or website, amount) and sorted in SQL, paged by
     keyset, with the totals of the whole filter per currency."""
     require(viewer, Permission.INVOICES_READ)
-    today = agency_today(get_agency(session, clock=clock), clock)
+    today = today_at_agency(session, clock=clock)
     # What clients still owe (services/invoicing/settlement.py).
     due_expr = outstanding_sql()
     conditions: list[Any] = []

@@ -19,7 +19,7 @@ from billing_app.domain.money import Money, format_money
 from billing_app.domain.permissions import Permission
 from billing_app.domain.timestamps import format_timestamp
 from billing_app.services.access.identity import CurrentUser
-from billing_app.services.agency.branding import agency_today, get_agency
+from billing_app.services.agency.branding import agency_today, get_agency, today_at_agency
 from billing_app.services.catalog import product_queries
 from billing_app.services.catalog import tax_rates as catalog_tax_rates
 from billing_app.services.common.actors import Acting, require
@@ -110,7 +110,7 @@ def invoice_detail(
             snap = build_snapshot(session, invoice, recompute_totals(session, invoice))
         except ServiceError:  # a draft without lines: show what there is
             snap = {}
-    today = agency_today(get_agency(session, clock=clock), clock)
+    today = today_at_agency(session, clock=clock)
     settlement = shown_settlement(invoice)
     due = settlement.outstanding.amount_minor
     refundable = refundable_minor(invoice)

@@ -12,7 +12,7 @@ from billing_app.db.models import Invitation, OutboxEmail, StaffUser
 from billing_app.domain.money import Money
 from billing_app.domain.permissions import Permission
 from billing_app.services.access.identity import CurrentUser
-from billing_app.services.agency.branding import agency_today, get_agency
+from billing_app.services.agency.branding import today_at_agency
 from billing_app.services.catalog.recurring_revenue import recurring_revenue_by_currency
 from billing_app.services.common.actors import require
 from billing_app.services.common.audit import AuditRow, list_events
@@ -51,7 +51,7 @@ def revenue_figures(
     mrr, arr = recurring_revenue_by_currency(session)
     if not viewer.can(Permission.INVOICES_READ):
         return RevenueFigures(mrr, arr, None, None, None, active)
-    today = agency_today(get_agency(session, clock=clock), clock)
+    today = today_at_agency(session, clock=clock)
     due = outstanding_sql()
     outstanding = {
         cur: Money(int(total), cur)
