@@ -126,6 +126,24 @@ def _page_scope(scope: Scope) -> Scope:
     return {**scope, "path": path + "/", "raw_path": raw + b"/" if raw else raw}
 
 
+# The built frontend's scripts and styles: their names carry a hash of their content, so a
+# browser may keep them for a year and never ask again (a new build has new names).
+ASSETS_PATH = "/assets/"
+IMMUTABLE = b"public, max-age=31536000, immutable"
+
+
+def _cached_for_good(send: Send) -> Send:
+    async def send_cached(message: Message) -> None:
+        if message["type"] == "http.response.start" and message.get("status") == 200:
+            headers = [
+                (k, v) for k, v in message.get("headers") or [] if k.lower() != b"cache-control"
+            ]
+            message = {**message, "headers": [*headers, (b"cache-control", IMMUTABLE)]}
+        await send(message)
+
+    return send_cached
+
+
 class Edge:
     """Wraps the whole backend (our routes and Reflex's)."""
 
@@ -142,6 +160,8 @@ class Edge:
             await self.app(_without_cookie(scope, cookie), receive, send)
         elif path.rstrip("/") == UPLOAD_PATH and scope.get("method") == "POST":
             await self._upload(_without_cookie(scope, cookie), receive, send, cookie)
+        elif scope["type"] == "http" and path.startswith(ASSETS_PATH):
+            await self.app(scope, receive, _cached_for_good(send))
         elif scope["type"] == "http" and scope.get("method") == "GET":
             await self._page(_page_scope(scope), receive, send, cookie)
         else:

@@ -196,6 +196,33 @@ def test_signing_out_of_the_portal_leaves_the_staff_session_alone(site: Settings
     assert escaped.headers["location"] == "/portal/login?signed_out=1"
 
 
+def test_the_frontends_hashed_assets_are_cached_for_a_year_and_nothing_else_is() -> None:
+    async def reflex(scope: Any, receive: Any, send: Any) -> None:
+        status = 200 if scope["path"] != "/assets/gone.js" else 404
+        headers = [(b"content-type", b"text/javascript"), (b"cache-control", b"no-cache")]
+        await send({"type": "http.response.start", "status": status, "headers": headers})
+
+    def sent(path: str) -> dict[bytes, bytes]:
+        scope = {"type": "http", "method": "GET", "path": path, "headers": []}
+        messages: list[Any] = []
+
+        async def nothing() -> Any:
+            return {}
+
+        async def keep(message: Any) -> None:
+            messages.append(message)
+
+        run_coroutine(edge.Edge(reflex)(scope, nothing, keep))
+        (start,) = messages
+        return {k: v for k, v in start["headers"] if k == b"cache-control"}
+
+    assert sent("/assets/entry.client-BfeRvdMD.js") == {
+        b"cache-control": b"public, max-age=31536000, immutable"
+    }
+    assert sent("/assets/gone.js") == {b"cache-control": b"no-cache"}  # a 404 is not kept
+    assert sent("/portal/login") == {b"cache-control": b"no-cache"}  # pages are asked again
+
+
 def test_the_edge_keeps_the_portal_cookie_out_of_reflex() -> None:
     seen: list[Any] = []
 

@@ -4,7 +4,9 @@ requires this user to turn on two-factor sign-in (docs/architecture.md, "White l
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any, TypeVar
 
 from sqlmodel import Session
 
@@ -14,6 +16,8 @@ from billing_app.services.access.portal_identity import ClientUser, require_memb
 from billing_app.services.agency.portal_brand import BrandLook, portal_look
 from billing_app.services.invoicing.portal_invoices import unpaid_count
 from billing_app.settings import Settings
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -36,3 +40,18 @@ def portal_frame(
         unpaid=unpaid,
         two_factor_required=portal_auth.two_factor_setup_required(session, actor),
     )
+
+
+def framed(
+    session: Session,
+    actor: ClientUser,
+    read: Callable[..., T],
+    *args: Any,
+    netloc: str = "",
+    settings: Settings | None = None,
+) -> tuple[PortalFrame, T]:
+    """The page's frame and what the page shows (``read(session, actor, *args)``, a use case
+    that checks the actor itself), in the same transaction."""
+    require_member(actor)
+    frame = portal_frame(session, actor, netloc=netloc, settings=settings)
+    return frame, read(session, actor, *args)

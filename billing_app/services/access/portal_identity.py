@@ -10,7 +10,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlmodel import Session, col, select
+import sqlalchemy as sa
+from sqlmodel import Session, col
 
 from billing_app.db.customers import Client
 from billing_app.db.portal import ClientMembership, ClientRole, PortalUser
@@ -126,23 +127,28 @@ def client_role_of(
 
 def memberships_of(session: Session, user_id: int) -> tuple[Membership, ...]:
     """Every client the user belongs to (archived clients excluded), by company name."""
-    rows = session.exec(
-        select(ClientMembership, Client)
+    rows = session.execute(
+        sa.select(
+            col(ClientMembership.client_id),
+            col(ClientMembership.role_key),
+            col(ClientMembership.client_role_id),
+            col(Client.company),
+            col(Client.brand_id),
+        )
         .join(Client, col(Client.id) == col(ClientMembership.client_id))
         .where(col(ClientMembership.portal_user_id) == user_id)
         .where(col(Client.status) != "archived")
         .order_by(col(Client.company), col(Client.id))
     ).all()
     memberships = []
-    for membership, client in rows:
-        label, permissions = role_of_membership(session, membership)
-        assert client.id is not None
+    for client_id, role_key, client_role_id, company, brand_id in rows:
+        label, permissions = client_role_of(session, role_key, client_role_id)
         memberships.append(
             Membership(
-                client_id=client.id,
-                client_name=client.company,
-                brand_id=client.brand_id,
-                role_key=membership.role_key,
+                client_id=client_id,
+                client_name=company,
+                brand_id=brand_id,
+                role_key=role_key,
                 role_label=label,
                 permissions=permissions,
             )

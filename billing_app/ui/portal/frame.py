@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 import reflex as rx
 
@@ -23,6 +23,8 @@ from billing_app.services.common.transactions import run
 from billing_app.ui import routes
 from billing_app.ui.kit.layout import loading, visually_hidden
 from billing_app.ui.session.portal import PortalShellState, current_client_user
+
+T = TypeVar("T")
 
 
 def logo_path(logo_key: str) -> str:
@@ -78,8 +80,18 @@ class PortalPageState(PortalShellState):
         """The look, badge and two-factor gate of a signed-in page (called by its guarded
         load), read in one transaction."""
         user = current_client_user()
-        self.client_id = str(user.client_id)
-        frame = run(portal_frame.portal_frame, user, netloc=self._netloc())
+        self._show_frame(run(portal_frame.portal_frame, user, netloc=self._netloc()))
+
+    def _framed(self, read: Callable[..., T], *args: Any) -> T:
+        """``_frame()`` and the page's own data, ``read(session, user, *args)``, read in the
+        same transaction."""
+        user = current_client_user()
+        frame, data = run(portal_frame.framed, user, read, *args, netloc=self._netloc())
+        self._show_frame(frame)
+        return data
+
+    def _show_frame(self, frame: portal_frame.PortalFrame) -> None:
+        self.client_id = str(current_client_user().client_id)
         self._show_look(frame.look)
         self.unpaid = frame.unpaid
         self._two_factor_required = frame.two_factor_required

@@ -43,9 +43,9 @@ class PortalInvoicesState(PortalPageState):
     _last_key: Key | None = None
 
     def _show(self, request: ListRequest) -> None:
-        page: Page[portal_invoices.PortalInvoiceRow] = run(
-            portal_invoices.list_client_invoices, current_client_user(), request
-        )
+        self._show_page(run(portal_invoices.list_client_invoices, current_client_user(), request))
+
+    def _show_page(self, page: Page[portal_invoices.PortalInvoiceRow]) -> None:
         self.rows = [
             {
                 "id": str(r.id),
@@ -75,14 +75,14 @@ class PortalInvoicesState(PortalPageState):
 
     @portal_guard(ClientPermission.INVOICES_VIEW)
     def load(self) -> Any:
-        self._frame()
-        gate = self._two_factor_gate()
-        if gate is not None:
-            return gate
         wanted = self.router.url.query_parameters.get("tab", "all")
         self.tab = wanted if wanted in dict(TABS) else "all"
         self.search = ""
-        self._show(self._request())
+        page = self._framed(portal_invoices.list_client_invoices, self._request())
+        gate = self._two_factor_gate()
+        if gate is not None:
+            return gate
+        self._show_page(page)
         return None
 
     @portal_guard(ClientPermission.INVOICES_VIEW)

@@ -8,13 +8,13 @@ from typing import Any
 import reflex as rx
 
 from billing_app.domain.permissions import ClientPermission
+from billing_app.services.access.portal_identity import ClientUser
 from billing_app.services.catalog import portal_services
-from billing_app.services.common.transactions import run
 from billing_app.services.invoicing import portal_invoices
 from billing_app.ui import routes
 from billing_app.ui.format import day, money
 from billing_app.ui.portal.frame import PortalPageState, portal_page
-from billing_app.ui.session.portal import current_client_user, portal_guard
+from billing_app.ui.session.portal import portal_guard
 
 NEXT_RENEWALS = 3
 KIND_LABELS = {"payment": "Payment", "refund": "Refund", "reversal": "Correction"}
@@ -28,14 +28,12 @@ class PortalOverviewState(PortalPageState):
 
     @portal_guard(None)
     def load(self) -> Any:
-        self._frame()
+        overview, renewals = self._framed(_reads)
         gate = self._two_factor_gate()
         if gate is not None:
             return gate
-        user = current_client_user()
         self.due, self.overdue, self.payments, self.renewals = [], 0, [], []
-        if user.may(ClientPermission.INVOICES_VIEW):
-            overview = run(portal_invoices.portal_overview, user)
+        if overview is not None:
             self.due = [money(amount) for amount in overview.due_by_currency]
             self.overdue = overview.overdue
             self.payments = [
@@ -48,17 +46,31 @@ class PortalOverviewState(PortalPageState):
                 }
                 for p in overview.recent_payments
             ]
-        if user.may(ClientPermission.SUBSCRIPTIONS_VIEW):
-            self.renewals = [
-                {
-                    "name": r.name,
-                    "website": r.website,
-                    "date": day(r.on),
-                    "amount": money(r.amount),
-                }
-                for r in run(portal_services.next_renewals, user, NEXT_RENEWALS)
-            ]
+        self.renewals = [
+            {
+                "name": r.name,
+                "website": r.website,
+                "date": day(r.on),
+                "amount": money(r.amount),
+            }
+            for r in renewals
+        ]
         return None
+
+
+def _reads(session: Any, user: ClientUser) -> tuple[Any, list[Any]]:
+    """What the overview shows of what the user's role may see, in the frame's transaction."""
+    overview = (
+        portal_invoices.portal_overview(session, user)
+        if user.may(ClientPermission.INVOICES_VIEW)
+        else None
+    )
+    renewals = (
+        portal_services.next_renewals(session, user, NEXT_RENEWALS)
+        if user.may(ClientPermission.SUBSCRIPTIONS_VIEW)
+        else []
+    )
+    return overview, renewals
 
 
 S = PortalOverviewState
