@@ -9,6 +9,8 @@ server-side session, never from the browser) and refuses a permission the role l
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cache
+from typing import Any
 
 import sqlalchemy as sa
 from sqlmodel import Session, col
@@ -125,9 +127,11 @@ def client_role_of(
     return role.name, parse_client_permissions(role.permissions.split())
 
 
-def memberships_of(session: Session, user_id: int) -> tuple[Membership, ...]:
-    """Every client the user belongs to (archived clients excluded), by company name."""
-    rows = session.execute(
+@cache
+def _memberships() -> sa.Select[*tuple[Any, ...]]:
+    """A user's memberships of clients not archived, by company name; built once (every portal
+    event reads them)."""
+    return (
         sa.select(
             col(ClientMembership.client_id),
             col(ClientMembership.role_key),
@@ -136,10 +140,15 @@ def memberships_of(session: Session, user_id: int) -> tuple[Membership, ...]:
             col(Client.brand_id),
         )
         .join(Client, col(Client.id) == col(ClientMembership.client_id))
-        .where(col(ClientMembership.portal_user_id) == user_id)
+        .where(col(ClientMembership.portal_user_id) == sa.bindparam("user_id", type_=sa.Integer()))
         .where(col(Client.status) != "archived")
         .order_by(col(Client.company), col(Client.id))
-    ).all()
+    )
+
+
+def memberships_of(session: Session, user_id: int) -> tuple[Membership, ...]:
+    """Every client the user belongs to (archived clients excluded), by company name."""
+    rows = session.execute(_memberships(), {"user_id": user_id}).all()
     memberships = []
     for client_id, role_key, client_role_id, company, brand_id in rows:
         label, permissions = client_role_of(session, role_key, client_role_id)

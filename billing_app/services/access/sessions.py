@@ -6,6 +6,7 @@ session (never reused); idle and absolute expiry are enforced here, on every eve
 from __future__ import annotations
 
 from datetime import timedelta
+from functools import cache
 from typing import Any
 
 import sqlalchemy as sa
@@ -90,9 +91,20 @@ def redeem_ticket(
 
 
 def _by_token(session: Session, realm: Realm, token: str) -> SessionRow | None:
-    return session.exec(
-        select(realm.session).where(col(realm.session.token_hash) == token_digest(token))
-    ).first()
+    row: SessionRow | None = (
+        session.execute(_session_of_digest(realm.session), {"digest": token_digest(token)})
+        .scalars()
+        .first()
+    )
+    return row
+
+
+@cache
+def _session_of_digest(table: type[SessionRow]) -> sa.Select[Any]:
+    """The session row of a token digest; built once per realm (every event asks)."""
+    return sa.select(table).where(
+        col(table.token_hash) == sa.bindparam("digest", type_=sa.String())
+    )
 
 
 def live_session(

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import sqlalchemy as sa
 from sqlmodel import Session, col, func, select
 
 from billing_app.db.customers import Client
@@ -97,6 +98,12 @@ def brand_of_host(session: Session, netloc: str) -> Brand | None:
     return session.exec(select(Brand).where(func.lower(col(Brand.custom_domain)) == host)).first()
 
 
+# Every signed-in portal event asks: built once.
+_CLIENT_BRAND = sa.select(col(Client.brand_id)).where(
+    col(Client.id) == sa.bindparam("client_id", type_=sa.Integer())
+)
+
+
 def portal_look(
     session: Session,
     *,
@@ -110,9 +117,7 @@ def portal_look(
         host = host_of(netloc)
         brand_id = kept.by_host.get(host) if host else None
         if brand_id is None and client_id is not None:
-            brand_id = session.exec(
-                select(Client.brand_id).where(col(Client.id) == client_id)
-            ).first()
+            brand_id = session.execute(_CLIENT_BRAND, {"client_id": client_id}).scalar()
         brand_id = brand_id if brand_id in kept.brands else kept.default_brand_id
         if brand_id is not None:
             return _look(kept.brands[brand_id], settings)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
+from functools import cache
 from typing import Any
 
 import sqlalchemy as sa
@@ -209,6 +210,21 @@ def list_client_services(
     return page.map(present)
 
 
+@cache
+def _renewals() -> sa.Select[*tuple[Any, ...]]:
+    """The client's subscriptions with a next renewal, soonest first; built once (the overview
+    runs it on every visit)."""
+    return (
+        sa.select(Subscription, col(Product.name), col(ClientWebsite.name))
+        .join(Product, col(Product.id) == col(Subscription.product_id))
+        .outerjoin(ClientWebsite, col(ClientWebsite.id) == col(Subscription.website_id))
+        .where(col(Subscription.client_id) == sa.bindparam("client_id", type_=sa.Integer()))
+        .where(col(Subscription.next_renewal_on).is_not(None))
+        .order_by(col(Subscription.next_renewal_on), col(Subscription.id))
+        .limit(sa.bindparam("limit", type_=sa.Integer()))
+    )
+
+
 @dataclass(frozen=True)
 class Renewal:
     name: str
@@ -220,14 +236,8 @@ class Renewal:
 def next_renewals(session: Session, actor: ClientUser, limit: int = 3) -> list[Renewal]:
     """The client's next renewals, soonest first (the portal's overview)."""
     client_id = require_client(actor, ClientPermission.SUBSCRIPTIONS_VIEW)
-    rows = session.exec(
-        select(Subscription, Product.name, ClientWebsite.name)
-        .join(Product, col(Product.id) == col(Subscription.product_id))
-        .outerjoin(ClientWebsite, col(ClientWebsite.id) == col(Subscription.website_id))
-        .where(col(Subscription.client_id) == client_id)
-        .where(col(Subscription.next_renewal_on).is_not(None))
-        .order_by(col(Subscription.next_renewal_on), col(Subscription.id))
-        .limit(max(1, min(limit, 50)))
+    rows = session.execute(
+        _renewals(), {"client_id": client_id, "limit": max(1, min(limit, 50))}
     ).all()
     return [
         Renewal(

@@ -131,6 +131,8 @@ def keyset_page(
     count: sa.Select[Any],
     keys: Sequence[Any],  # SQL expressions (columns, lower(...), literal columns)
     request: ListRequest,
+    *,
+    params: Mapping[str, Any] | None = None,  # values of bound parameters in the queries
 ) -> Page[Any]:
     """Run ``query`` (the list's select with its conditions) for the page ``request`` asks
     for, ordered by ``keys`` (the sort expressions, the id last; all ascending, or all
@@ -138,7 +140,7 @@ def keyset_page(
 
     Rows are what ``query`` selects: the entity when it selects one, else a tuple."""
     size = request.size
-    total = int(session.execute(count).scalar_one())
+    total = int(session.execute(count, params).scalar_one())
     cursor = request.after if request.after is not None else request.before
     if cursor is not None and len(cursor) != len(keys):
         cursor = None  # a key from another sort: start again from the first page
@@ -152,7 +154,7 @@ def keyset_page(
     limit = size
     if request.last:
         limit = total % size or size
-    fetched = list(session.execute(ordered.limit(limit + 1)).all())
+    fetched = list(session.execute(ordered.limit(limit + 1), params).all())
     more = len(fetched) > limit
     fetched = fetched[:limit]
     if backwards:

@@ -11,10 +11,11 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from datetime import date
+from functools import cache, lru_cache
 from typing import Any
 
 import sqlalchemy as sa
-from sqlmodel import Session, col, func, select
+from sqlmodel import Session, col, func
 
 from billing_app.db.invoicing import Invoice, InvoicePayment
 from billing_app.domain.lifecycle import InvoiceStatus
@@ -94,7 +95,7 @@ class PortalInvoice:
     events: list[tuple[str, str]] = field(default_factory=list)  # (ISO time, message)
 
 
-def _sent(client_id: int) -> list[Any]:
+def _sent(client_id: Any) -> list[Any]:
     """The client's invoices a client may see: every one but drafts."""
     return [col(Invoice.client_id) == client_id, col(Invoice.status) != InvoiceStatus.DRAFT]
 
@@ -129,25 +130,8 @@ def portal_overview(
     overdue, and their latest payments."""
     client_id = require_client(actor, ClientPermission.INVOICES_VIEW)
     today = _today(session, clock)
-    owed = outstanding_sql()
-    due_rows = session.exec(
-        select(
-            Invoice.currency,
-            func.sum(owed),
-            func.count(),
-            func.sum(sa.case((col(Invoice.due_date) < today, 1), else_=0)),
-        )
-        .where(*_sent(client_id), is_collectible_sql())
-        .group_by(col(Invoice.currency))
-        .order_by(col(Invoice.currency))
-    ).all()
-    recent = session.exec(
-        select(InvoicePayment, Invoice.number)
-        .join(Invoice, col(Invoice.id) == col(InvoicePayment.invoice_id))
-        .where(*_sent(client_id))
-        .order_by(col(InvoicePayment.received_on).desc(), col(InvoicePayment.id).desc())
-        .limit(RECENT_PAYMENTS)
-    ).all()
+    due_rows = session.execute(_due_by_currency(), {"client_id": client_id, "today": today}).all()
+    recent = session.execute(_recent_payments(), {"client_id": client_id}).all()
     return PortalOverview(
         due_by_currency=[Money(int(amount or 0), cur) for cur, amount, _, _ in due_rows],
         unpaid=sum(int(n) for _, _, n, _ in due_rows),
@@ -159,11 +143,72 @@ def portal_overview(
 def unpaid_count(session: Session, actor: ClientUser) -> int:
     """How many of the client's sent invoices are still to pay (the portal's red badge)."""
     client_id = require_client(actor, ClientPermission.INVOICES_VIEW)
-    return int(
-        session.exec(
-            select(func.count()).select_from(Invoice).where(*_sent(client_id), is_collectible_sql())
-        ).one()
+    return int(session.execute(_unpaid_count(), {"client_id": client_id}).scalar_one())
+
+
+# The portal's statements that run on every page, built once (with bound parameters): SQLAlchemy
+# then neither builds nor hashes them again on each event.
+_CLIENT = sa.bindparam("client_id", type_=sa.Integer())
+
+
+@cache
+def _due_by_currency() -> sa.Select[*tuple[Any, ...]]:
+    today = sa.bindparam("today", type_=sa.Date())
+    return (
+        sa.select(
+            col(Invoice.currency),
+            func.sum(outstanding_sql()),
+            func.count(),
+            func.sum(sa.case((col(Invoice.due_date) < today, 1), else_=0)),
+        )
+        .where(*_sent(_CLIENT), is_collectible_sql())
+        .group_by(col(Invoice.currency))
+        .order_by(col(Invoice.currency))
     )
+
+
+@cache
+def _recent_payments() -> sa.Select[*tuple[Any, ...]]:
+    return (
+        sa.select(InvoicePayment, col(Invoice.number))
+        .join(Invoice, col(Invoice.id) == col(InvoicePayment.invoice_id))
+        .where(*_sent(_CLIENT))
+        .order_by(col(InvoicePayment.received_on).desc(), col(InvoicePayment.id).desc())
+        .limit(RECENT_PAYMENTS)
+    )
+
+
+@lru_cache(maxsize=6)
+def _list_statements(
+    status: str, searching: bool
+) -> tuple[sa.Select[*tuple[Any, ...]], sa.Select[*tuple[Any, ...]]]:
+    """The invoice list's rows and count for a tab ("due", "paid", else all), with or without a
+    search by number; built once each. Only the columns a row shows: an invoice's frozen
+    snapshot stays in the database."""
+    conditions = _sent(_CLIENT)
+    if status == "due":
+        conditions.append(is_collectible_sql())
+    elif status == "paid":
+        conditions.append(col(Invoice.status).in_(SETTLED))
+    if searching:
+        pattern = sa.bindparam("pattern", type_=sa.String())
+        conditions.append(func.lower(col(Invoice.number)).like(pattern, escape="\\"))
+    rows = sa.select(
+        col(Invoice.id),
+        col(Invoice.number),
+        col(Invoice.status),
+        col(Invoice.issue_date),
+        col(Invoice.due_date),
+        col(Invoice.total_minor),
+        col(Invoice.currency),
+        outstanding_sql(),
+    ).where(*conditions)
+    return rows, sa.select(func.count()).select_from(Invoice).where(*conditions)
+
+
+@cache
+def _unpaid_count() -> sa.Select[Any]:
+    return sa.select(func.count()).select_from(Invoice).where(*_sent(_CLIENT), is_collectible_sql())
 
 
 PORTAL_SORTS = {"date": col(Invoice.issue_date), "due": col(Invoice.due_date)}
@@ -176,33 +221,16 @@ def list_client_invoices(
     due, paid) and search by number, in SQL, paged by keyset."""
     client_id = require_client(actor, ClientPermission.INVOICES_VIEW)
     today = _today(session, clock)
-    conditions = _sent(client_id)
     status = request.filter("status", "all")
-    if status == "due":
-        conditions.append(is_collectible_sql())
-    elif status == "paid":
-        conditions.append(col(Invoice.status).in_(SETTLED))
-    if request.term:
-        conditions.append(
-            func.lower(col(Invoice.number)).like(like_pattern(request.term), escape="\\")
-        )
+    query, count = _list_statements(
+        status if status in ("due", "paid") else "all", bool(request.term)
+    )
     sort = request.sort if request.sort in PORTAL_SORTS else "date"
-    # Only the columns a row shows: an invoice's frozen snapshot stays in the database.
+    params: dict[str, Any] = {"client_id": client_id}
+    if request.term:
+        params["pattern"] = like_pattern(request.term)
     page = keyset_page(
-        session,
-        sa.select(
-            col(Invoice.id),
-            col(Invoice.number),
-            col(Invoice.status),
-            col(Invoice.issue_date),
-            col(Invoice.due_date),
-            col(Invoice.total_minor),
-            col(Invoice.currency),
-            outstanding_sql(),
-        ).where(*conditions),
-        sa.select(func.count()).select_from(Invoice).where(*conditions),
-        [PORTAL_SORTS[sort], col(Invoice.id)],
-        request,
+        session, query, count, [PORTAL_SORTS[sort], col(Invoice.id)], request, params=params
     )
     return page.map(
         lambda row: PortalInvoiceRow(
