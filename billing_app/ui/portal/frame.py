@@ -56,7 +56,6 @@ class PortalPageState(PortalShellState):
         self._show_look(run(portal_brand.portal_look, netloc=self._netloc(), client_id=client_id))
 
     def _show_look(self, look: portal_brand.BrandLook) -> None:
-        self.brand_name = look.name
         self._brand_id = look.brand_id
         self._bank = {
             "holder": look.bank.account_holder,
@@ -65,11 +64,22 @@ class PortalPageState(PortalShellState):
             "details": look.bank.details,
             "given": "yes" if look.bank.given else "",
         }
-        self.logo_url = routes.backend_path(logo_path(look.logo_key)) if look.logo_key else ""
-        self.theme = look.theme
-        self.support_email = look.support_email
-        self.support_url = look.support_url
-        self.footer = look.footer
+        self._set_changed(
+            brand_name=look.name,
+            logo_url=routes.backend_path(logo_path(look.logo_key)) if look.logo_key else "",
+            theme=look.theme,
+            support_email=look.support_email,
+            support_url=look.support_url,
+            footer=look.footer,
+        )
+
+    def _set_changed(self, **values: Any) -> None:
+        """Set the frame's vars that differ from what the page already shows: a var set is
+        sent to the browser again even when equal, and the frame is the same from page to
+        page."""
+        for name, value in values.items():
+            if getattr(self, name) != value:
+                setattr(self, name, value)
 
     def _public_frame(self) -> None:
         """The look of a page shown before signing in: the host's brand, else the default."""
@@ -91,11 +101,11 @@ class PortalPageState(PortalShellState):
         return data
 
     def _show_frame(self, frame: portal_frame.PortalFrame) -> None:
-        self.client_id = str(current_client_user().client_id)
         self._show_look(frame.look)
-        self.unpaid = frame.unpaid
         self._two_factor_required = frame.two_factor_required
-        self.status = "ok"
+        self._set_changed(
+            client_id=str(current_client_user().client_id), unpaid=frame.unpaid, status="ok"
+        )
 
 
 P = PortalPageState
