@@ -48,6 +48,12 @@ class Settings(BaseSettings):
     # newest first (adapters/crypto.py). Unset: <data_dir>/secret.key, created on first use.
     secret_key: SecretStr | None = None
 
+    # Stripe (the keys themselves are entered in Settings > Payments and stored encrypted).
+    # Where the SDK sends requests: Stripe's own API unless set (tests: localstripe's address).
+    stripe_api_base: str = ""
+    # Where the portal loads Stripe.js from (tests: localstripe's fake).
+    stripe_js_url: str = "https://js.stripe.com/v3/"
+
     # Email.
     smtp_host: str | None = None
     smtp_port: int = 587

@@ -1,6 +1,7 @@
 """Imports every table module so SQLModel.metadata (and Alembic) sees the whole schema."""
 
 from billing_app.db import (
+    card_payments,  # noqa: F401
     customers,  # noqa: F401
     invoicing,  # noqa: F401
     models,  # noqa: F401

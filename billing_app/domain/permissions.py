@@ -29,6 +29,7 @@ class Permission(StrEnum):
     INVOICES_SEND = "invoices.send"
     PAYMENTS_READ = "payments.read"
     PAYMENTS_RECORD = "payments.record"
+    PAYMENTS_CONFIGURE = "payments.configure"
     REFUNDS_CREATE = "refunds.create"
     REPORTS_VIEW = "reports.view"
     SETTINGS_READ = "settings.read"
@@ -73,6 +74,9 @@ CATALOGUE: tuple[PermissionInfo, ...] = (
     PermissionInfo(Permission.INVOICES_SEND, "Invoices", "Send, resend and void invoices"),
     PermissionInfo(Permission.PAYMENTS_READ, "Payments", "See payments"),
     PermissionInfo(Permission.PAYMENTS_RECORD, "Payments", "Record offline payments"),
+    PermissionInfo(
+        Permission.PAYMENTS_CONFIGURE, "Payments", "Connect Stripe: enter and change its keys"
+    ),
     PermissionInfo(Permission.REFUNDS_CREATE, "Refunds", "Refund payments"),
     PermissionInfo(Permission.REPORTS_VIEW, "Reports", "See revenue and MRR reports"),
     PermissionInfo(Permission.SETTINGS_READ, "Settings", "See agency settings"),
@@ -112,7 +116,8 @@ _READ_ONLY: frozenset[Permission] = frozenset(
 
 BUILTIN_ROLE_PERMISSIONS: dict[BuiltinRole, frozenset[Permission]] = {
     BuiltinRole.OWNER: ALL_PERMISSIONS,
-    BuiltinRole.ADMIN: ALL_PERMISSIONS - {Permission.ROLES_MANAGE},
+    # The Stripe keys move the agency's money: the owner's unless they give them to a role.
+    BuiltinRole.ADMIN: ALL_PERMISSIONS - {Permission.ROLES_MANAGE, Permission.PAYMENTS_CONFIGURE},
     BuiltinRole.ACCOUNTANT: _READ_ONLY
     | {
         Permission.CLIENTS_WRITE,
@@ -136,7 +141,7 @@ BUILTIN_ROLE_LABELS: dict[BuiltinRole, str] = {
 
 BUILTIN_ROLE_DESCRIPTIONS: dict[BuiltinRole, str] = {
     BuiltinRole.OWNER: "Everything, including roles. The owner cannot be removed or demoted.",
-    BuiltinRole.ADMIN: "Everything except editing custom roles.",
+    BuiltinRole.ADMIN: "Everything except editing custom roles and the Stripe keys.",
     BuiltinRole.ACCOUNTANT: "Clients, subscriptions, invoices, payments and refunds.",
     BuiltinRole.VIEWER: "Sees clients, invoices and reports; changes nothing.",
 }

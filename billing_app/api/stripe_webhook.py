@@ -1,0 +1,42 @@
+"""POST /api/stripe/webhook: Stripe's events. Public (Stripe calls it), so its only key is the
+signature: 400 and nothing written for a body Stripe did not sign with the agency's signing
+secret, or signed too long ago; 200 once the event is stored (a second delivery of a stored
+event too); 500 only when it could not be stored, so Stripe delivers it again
+(docs/security.md items 1-4, 6). The events are handled by a job, never here."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+
+from billing_app.adapters.stripe_gateway import MAX_WEBHOOK_BYTES
+from billing_app.db.engine import session_scope
+from billing_app.services.card_payments.webhooks import InvalidWebhook, Received, receive_webhook
+
+log = logging.getLogger(__name__)
+
+_REFUSED = {"error": "This is not a valid Stripe event for this account."}
+
+
+def _store(body: bytes, signature: str | None) -> Received:
+    with session_scope() as session:
+        return receive_webhook(session, body, signature)
+
+
+async def stripe_webhook(request: Request) -> Response:
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > MAX_WEBHOOK_BYTES:
+        return JSONResponse(_REFUSED, status_code=400)
+    body = await request.body()
+    try:
+        received = await asyncio.to_thread(_store, body, request.headers.get("stripe-signature"))
+    except InvalidWebhook as exc:
+        log.warning("refused a Stripe webhook: %s", exc.reason)
+        return JSONResponse(_REFUSED, status_code=400)
+    return JSONResponse(
+        {"received": True, "duplicate": received.duplicate},
+        headers={"Cache-Control": "no-store"},
+    )

@@ -1,0 +1,60 @@
+"""Card payments with Stripe: the account's keys and the events Stripe sends us.
+
+``payment_settings`` has one row (id 1): the publishable key in clear (it is public), the
+secret key and the webhook signing secret encrypted (adapters/crypto.py; purposes
+"stripe-secret" and "stripe-webhook"). ``stripe_event`` keeps every verified event by Stripe's
+id (unique), stored before anything acts on it; a job handles it and records the outcome
+(docs/architecture.md, "Card payments").
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import sqlalchemy as sa
+from sqlmodel import Field, SQLModel
+
+from billing_app.db.models import UTCDateTime
+
+
+def _ts(*, nullable: bool = False, index: bool = False) -> sa.Column[datetime]:
+    return sa.Column(UTCDateTime(), nullable=nullable, index=index)
+
+
+class PaymentSettings(SQLModel, table=True):
+    __tablename__ = "payment_settings"
+    __table_args__ = {"extend_existing": True}
+
+    id: int = Field(default=1, primary_key=True)
+    stripe_publishable_key: str = Field(default="", max_length=255)
+    stripe_secret_key: str = Field(default="", sa_column=sa.Column(sa.Text(), nullable=False))
+    stripe_webhook_secret: str = Field(default="", sa_column=sa.Column(sa.Text(), nullable=False))
+    updated_at: datetime = Field(sa_column=_ts())
+    updated_by_id: int | None = Field(default=None, foreign_key="staff_user.id")
+
+
+class StripeEvent(SQLModel, table=True):
+    """A verified event from Stripe. ``state``: pending (stored, not handled yet), handled,
+    ignored (a type we do not act on), failed (a handler raised; retried until
+    ``next_attempt_at``; after repeated failures staff are told)."""
+
+    __tablename__ = "stripe_event"
+    __table_args__ = (
+        sa.Index("ix_stripe_event_state_next", "state", "next_attempt_at"),
+        {"extend_existing": True},
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    event_id: str = Field(max_length=255, unique=True)
+    type: str = Field(max_length=100, index=True)
+    livemode: bool = Field(sa_column=sa.Column(sa.Boolean(), nullable=False))
+    object_id: str = Field(default="", max_length=255, index=True)
+    created: int = Field(sa_column=sa.Column(sa.BigInteger(), nullable=False))
+    payload: str = Field(sa_column=sa.Column(sa.Text(), nullable=False))
+    received_at: datetime = Field(sa_column=_ts(index=True))
+    deliveries: int = Field(default=1)
+    state: str = Field(default="pending", max_length=10)
+    attempts: int = Field(default=0)
+    next_attempt_at: datetime | None = Field(default=None, sa_column=_ts(nullable=True))
+    handled_at: datetime | None = Field(default=None, sa_column=_ts(nullable=True))
+    last_error: str = Field(default="", max_length=500)

@@ -1,0 +1,83 @@
+"""Stripe's webhooks, received: verify the signature on the raw body, store the event by its
+id (unique) and answer. Handling is a job's work (never inside the request), so a slow or
+failing handler never makes Stripe deliver again, and the same event delivered twice, one
+after the other or at once, is stored once (docs/security.md items 1-4, 6).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import sqlalchemy as sa
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, col
+
+from billing_app.adapters.stripe_gateway import InvalidWebhook, WebhookEvent, verify_webhook
+from billing_app.db.card_payments import StripeEvent
+from billing_app.services.card_payments.stripe_settings import webhook_secrets
+from billing_app.services.common.clock import Clock, system_clock
+from billing_app.settings import Settings
+
+__all__ = ["InvalidWebhook", "Received", "receive_webhook"]
+
+
+@dataclass(frozen=True)
+class Received:
+    event_id: str
+    type: str
+    duplicate: bool  # already stored by an earlier delivery
+
+
+def receive_webhook(
+    session: Session,
+    body: bytes,
+    signature: str | None,
+    *,
+    clock: Clock = system_clock,
+    settings: Settings | None = None,
+) -> Received:
+    """Store the event Stripe signed (InvalidWebhook when the signature, its age or the body
+    is wrong: nothing is written). A delivery of an event already stored only counts it.
+    The caller commits; a concurrent delivery that stored it first is a duplicate too."""
+    now = clock.now()
+    event = verify_webhook(
+        body, signature, webhook_secrets(session, settings=settings), now=now.timestamp()
+    )
+    if _count_delivery(session, event):
+        return Received(event.id, event.type, duplicate=True)
+    try:
+        with session.begin_nested():
+            session.add(
+                StripeEvent(
+                    event_id=event.id,
+                    type=event.type,
+                    livemode=event.livemode,
+                    object_id=event.object_id[:255],
+                    created=event.created,
+                    payload=event.payload,
+                    received_at=now,
+                    next_attempt_at=now,
+                )
+            )
+    except IntegrityError:  # another delivery of the same event stored it a moment ago
+        _count_delivery(session, event)
+        return Received(event.id, event.type, duplicate=True)
+    return Received(event.id, event.type, duplicate=False)
+
+
+def _count_delivery(session: Session, event: WebhookEvent) -> bool:
+    table = StripeEvent.__table__  # type: ignore[attr-defined]
+    done = session.execute(
+        sa.update(table)
+        .where(table.c.event_id == event.id)
+        .values(deliveries=table.c.deliveries + 1)
+    )
+    return bool(done.rowcount)  # type: ignore[attr-defined]
+
+
+def stored_event(session: Session, event_id: str) -> StripeEvent | None:
+    """The stored event with Stripe's id ``event_id``, if any."""
+    row: StripeEvent | None = session.execute(
+        sa.select(StripeEvent).where(col(StripeEvent.event_id) == event_id)
+    ).scalar_one_or_none()
+    return row
