@@ -189,3 +189,56 @@ def settings(tmp_path: Path) -> Settings:
         mail_from="billing@agency.test",
         mail_from_name="Studio Nord",
     )
+
+
+@pytest.fixture(scope="session")
+def localstripe_server() -> Iterator[str]:
+    """localstripe on 127.0.0.1 for the whole run (tests/localstripe_server.py): its address,
+    to give the SDK as ``StripeConfig.api_base``. It stops when the run does."""
+    import socket
+    import subprocess
+    import sys
+    import time
+    import urllib.request
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    launcher = Path(__file__).with_name("localstripe_server.py")
+    proc = subprocess.Popen(
+        [sys.executable, str(launcher), str(port), str(os.getpid())],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            request = urllib.request.Request(
+                f"{base}/v1/customers", headers={"Authorization": "Bearer sk_test_up"}
+            )
+            with urllib.request.urlopen(request, timeout=2):
+                break
+        except OSError:
+            if proc.poll() is not None or time.monotonic() > deadline:
+                proc.kill()
+                _, err = proc.communicate(timeout=5)
+                pytest.fail(f"localstripe did not start: {err.decode(errors='replace')[-2000:]}")
+            time.sleep(0.2)
+    yield base
+    proc.terminate()
+    try:
+        proc.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+
+
+@pytest.fixture
+def localstripe(localstripe_server: str) -> str:
+    """localstripe emptied for this test (``DELETE /_config/data``)."""
+    import urllib.request
+
+    request = urllib.request.Request(f"{localstripe_server}/_config/data", method="DELETE")
+    with urllib.request.urlopen(request, timeout=10):
+        pass
+    return localstripe_server
