@@ -35,6 +35,7 @@ INVOICE_NEW = "/invoices/new"
 INVOICE = "/invoices/[invoice_id]"
 INVOICE_EDIT = "/invoices/[invoice_id]/edit"
 SETTINGS = "/settings"
+PAYMENTS_SETTINGS = "/settings/payments"
 BRANDS = "/brands"
 TEAM = "/team"
 ROLES = "/roles"
@@ -288,6 +289,12 @@ PAGES: tuple[Page, ...] = (
             f"{_ADMIN}.settings.agency:SettingsState.load",
             f"{_ADMIN}.settings.portal:PortalSettingsState.load",
         ),
+    ),
+    Page(
+        PAYMENTS_SETTINGS,
+        "Payments",
+        f"{_ADMIN}.settings.payments:payments_settings_page",
+        (f"{_ADMIN}.settings.payments:PaymentsSettingsState.load",),
     ),
     Page(
         BRANDS,

@@ -179,7 +179,9 @@ def _wait_until_up(url: str, proc: subprocess.Popen[bytes], log: Path) -> None:
 
 
 @pytest.fixture(scope="session")
-def app_server(run_dir: Path, mailbox: tuple[Mailbox, int]) -> Iterator[AppServer]:
+def app_server(
+    run_dir: Path, mailbox: tuple[Mailbox, int], localstripe_server: str
+) -> Iterator[AppServer]:
     box, smtp_port = mailbox
     data_dir = run_dir / "e2e-data"
     data_dir.mkdir(parents=True, exist_ok=True)
@@ -203,6 +205,9 @@ def app_server(run_dir: Path, mailbox: tuple[Mailbox, int]) -> Iterator[AppServe
         "BILLING_SMTP_STARTTLS": "false",
         "BILLING_MAIL_FROM": "billing@studio-nord.test",
         "BILLING_MAIL_FROM_NAME": "Studio Nord",
+        # The Stripe SDK talks to localstripe (tests/localstripe_server.py), never to Stripe.
+        "BILLING_STRIPE_API_BASE": localstripe_server,
+        "BILLING_STRIPE_JS_URL": f"{localstripe_server}/js.stripe.com/v3/",
     }
     log_path = run_dir / "e2e-app.log"
     reflex = PROJECT_ROOT / ".venv" / "bin" / "reflex"

@@ -12,6 +12,7 @@ import pytest
 import socketio
 from sqlmodel import Session, col, func, select
 
+from billing_app.db.card_payments import PaymentSettings
 from billing_app.db.models import (
     AuditEvent,
     CustomRole,
@@ -26,6 +27,7 @@ from billing_app.settings import Settings
 from billing_app.ui.admin.audit.audit_log import AuditState
 from billing_app.ui.admin.dashboard.dashboard import DashboardState
 from billing_app.ui.admin.emails.emails import EmailsState
+from billing_app.ui.admin.settings.payments import PaymentsSettingsState
 from billing_app.ui.admin.team.roles import RolesState
 from billing_app.ui.admin.team.team import TeamState
 
@@ -117,6 +119,10 @@ def snapshot(server: AppServer) -> dict[str, Any]:
                 (e.id, "dead" if e.status == "dead" else "live")
                 for e in session.exec(select(OutboxEmail))
             ),
+            "stripe_keys": [
+                (p.stripe_publishable_key, p.stripe_secret_key)
+                for p in session.exec(select(PaymentSettings))
+            ],
             **customer_snapshot(session),
             **invoice_snapshot(session),
         }
@@ -130,6 +136,19 @@ def attempts(world: dict[str, Any]) -> list[tuple[type, str, dict[str, Any], str
         (RolesState, "delete_role", {"role_id": str(world["role_id"])}, "/roles"),
         (RolesState, "new_role", {}, "/roles"),
         (EmailsState, "retry", {"email_id": str(world["dead_email_id"])}, "/emails"),
+        (
+            PaymentsSettingsState,
+            "save",
+            {
+                "form": {
+                    "publishable_key": "pk_test_attackerPublishable",
+                    "secret_key": "sk_test_attackerSecret01",
+                    "webhook_secret": "whsec_attackerSecret01",
+                }
+            },
+            "/settings/payments",
+        ),
+        (PaymentsSettingsState, "test", {}, "/settings/payments"),
         *customer_attempts(),
         *invoice_attempts(),
     ]
@@ -179,6 +198,7 @@ def test_viewer_denials_are_audited(app_server: AppServer, world: dict[str, Any]
         (TeamState, "/team", "members"),
         (AuditState, "/audit", "rows"),
         (EmailsState, "/emails", "rows"),
+        (PaymentsSettingsState, "/settings/payments", "webhook_url"),
     ],
 )
 def test_pages_a_viewer_may_not_see_send_no_data(

@@ -150,3 +150,28 @@ def test_changes_are_audited_without_the_values(
     assert "SecretValue" not in text and "SigningSecret" not in text
     assert keys.stripe_config(session) is None
     assert keys.webhook_secrets(session) == ()
+
+
+def test_test_connection_asks_stripe_with_the_saved_key_and_is_audited(
+    session: Session,
+    clock: FixedClock,
+    owner: CurrentUser,
+    settings: Settings,
+    localstripe: str,
+) -> None:
+    assert keys.test_connection(session, owner, clock=clock, settings=settings) == (
+        keys.ConnectionTest(False, "Save the keys first.")
+    )
+    keys.save_stripe_keys(session, owner, FORM, clock=clock, settings=settings)
+    session.commit()
+    connected = settings.model_copy(update={"stripe_api_base": localstripe})
+    outcome = keys.test_connection(session, owner, clock=clock, settings=connected)
+    assert outcome == keys.ConnectionTest(True, "Stripe accepted the secret key (test mode).")
+    down = settings.model_copy(update={"stripe_api_base": "http://127.0.0.1:9"})
+    failed = keys.test_connection(session, owner, clock=clock, settings=down)
+    assert not failed.ok and "unavailable" in failed.message
+    session.commit()
+    tested = session.exec(
+        select(AuditEvent).where(col(AuditEvent.action) == "payments.stripe_connection_tested")
+    ).all()
+    assert [e.details.split(":")[0] for e in tested] == ["accepted", "failed"]

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 from sqlmodel import Session
 
-from billing_app.adapters import crypto
+from billing_app.adapters import crypto, stripe_gateway
 from billing_app.adapters.stripe_gateway import StripeConfig
 from billing_app.db.card_payments import PaymentSettings
 from billing_app.domain.permissions import Permission
@@ -189,3 +189,41 @@ def publishable_key(session: Session) -> str:
     """The key the browser loads Stripe.js with ("" when card payments are off)."""
     row = _row(session)
     return row.stripe_publishable_key if row and row.stripe_secret_key else ""
+
+
+@dataclass(frozen=True)
+class ConnectionTest:
+    ok: bool
+    message: str
+
+
+def test_connection(
+    session: Session,
+    actor: Acting,
+    *,
+    clock: Clock = system_clock,
+    settings: Settings | None = None,
+) -> ConnectionTest:
+    """Ask Stripe whether it accepts the saved secret key (one cheap read), outside any
+    transaction; the outcome is audited."""
+    require(actor, Permission.PAYMENTS_CONFIGURE)
+    config = stripe_config(session, settings=settings)
+    session.commit()  # Stripe is never called inside a transaction
+    if config is None:
+        return ConnectionTest(False, "Save the keys first.")
+    try:
+        check = stripe_gateway.check_connection(config)
+    except stripe_gateway.GatewayError as exc:
+        outcome = ConnectionTest(False, exc.message)
+    else:
+        mode = "live" if check.livemode else "test"
+        outcome = ConnectionTest(True, f"Stripe accepted the secret key ({mode} mode).")
+    audit.record(
+        session,
+        "payments.stripe_connection_tested",
+        actor.actor(),
+        target="Stripe",
+        details="accepted" if outcome.ok else f"failed: {outcome.message}",
+        clock=clock,
+    )
+    return outcome

@@ -37,6 +37,7 @@ NAV: tuple[NavItem, ...] = (
     NavItem("Invoices", routes.INVOICES, "file-text", Permission.INVOICES_READ),
     NavItem("Settings", routes.SETTINGS, "settings", Permission.SETTINGS_READ),
     NavItem("Brands", routes.BRANDS, "palette", Permission.SETTINGS_READ),
+    NavItem("Payments", routes.PAYMENTS_SETTINGS, "credit-card", Permission.PAYMENTS_CONFIGURE),
     NavItem("Team", routes.TEAM, "users", Permission.TEAM_READ),
     NavItem("Roles", routes.ROLES, "shield-check", Permission.TEAM_READ),
     NavItem("Emails", routes.EMAILS, "mail", Permission.EMAILS_VIEW),
@@ -65,7 +66,7 @@ def _nav_link(item: NavItem) -> rx.Component:
             href=item.href,
             underline="none",
             width="100%",
-            id=f"nav-{item.href.strip('/') or 'dashboard'}",
+            id=f"nav-{item.href.strip('/').replace('/', '-') or 'dashboard'}",
             aria_current=rx.cond(active, "page", "false"),
         ),
     )

@@ -1,0 +1,85 @@
+"""The owner connects Stripe on Settings > Payments: wrong keys are pointed out, the saved
+secrets come back masked only, "Test connection" asks Stripe (localstripe here), and the
+webhook address shown is the one Stripe's signed events are then accepted at."""
+
+from __future__ import annotations
+
+import json
+import time
+import urllib.request
+from typing import Any
+
+import pytest
+import stripe
+
+from .axe import assert_accessible
+from .conftest import ARTIFACTS, OWNER_EMAIL, OWNER_PASSWORD, AppServer, ensure_owner
+from .test_foundation_journeys import at, sign_in
+
+pytestmark = pytest.mark.e2e
+
+SHOTS = ARTIFACTS / "payments"
+SIGNING_SECRET = "whsec_e2e_signing_secret_0001"
+
+
+def test_the_owner_connects_stripe_and_its_webhooks_arrive(
+    app_server: AppServer, new_page: Any
+) -> None:
+    ensure_owner(app_server)
+    page = new_page()
+    sign_in(page, app_server, OWNER_EMAIL, OWNER_PASSWORD)
+    page.wait_for_url(at("/"))
+    page.click("#nav-settings-payments")
+    page.wait_for_url(at("/settings/payments"))
+    page.locator("#payments-status").wait_for()
+    assert "Card payments are off" in page.inner_text("#payments-status")
+    assert page.is_disabled("#payments-test")
+    url = page.inner_text("#payments-webhook-url")
+    assert url == f"{app_server.base_url}/api/stripe/webhook"
+
+    page.fill("#publishable_key", "sk_test_not_publishable")
+    page.click("#payments-save")
+    page.get_by_text("Paste the publishable key").wait_for()
+    assert page.get_by_text("Paste the secret key.").is_visible()
+
+    page.fill("#publishable_key", "pk_test_e2ePublishable01")
+    page.fill("#secret_key", "sk_test_e2eSecretKey0001")
+    page.fill("#webhook_secret", SIGNING_SECRET)
+    page.click("#payments-save")
+    page.get_by_text("Connected in test mode").wait_for()
+    assert page.input_value("#secret_key") == ""  # never sent back
+    assert page.get_attribute("#secret_key", "placeholder") == "sk_test_…0001  (saved)"
+    assert page.get_attribute("#webhook_secret", "placeholder") == "whsec_…0001  (saved)"
+    assert "e2eSecretKey" not in page.content()
+
+    page.click("#payments-test")
+    page.get_by_text("Stripe accepted the secret key (test mode).").wait_for()
+    page.wait_for_timeout(800)  # the toast has faded in (axe measures it half-transparent)
+    assert_accessible(page, "settings > payments, connected")
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SHOTS / "payments-connected.png"), full_page=True)
+
+    # Stripe, as configured with that address and secret, delivers an event.
+    payload = json.dumps(
+        {
+            "id": "evt_e2e_connected",
+            "type": "customer.updated",
+            "livemode": False,
+            "created": int(time.time()),
+            "data": {"object": {"id": "cus_1", "object": "customer"}},
+        }
+    )
+    request = urllib.request.Request(
+        url,
+        data=payload.encode(),
+        method="POST",
+        headers={
+            "Content-Type": "application/json",
+            "Stripe-Signature": stripe.WebhookSignature.generate_signature_header(
+                payload, SIGNING_SECRET
+            ),
+        },
+    )
+    with urllib.request.urlopen(request, timeout=10) as answer:
+        assert answer.status == 200
+        assert json.loads(answer.read()) == {"received": True, "duplicate": False}
