@@ -183,6 +183,279 @@ def _translated(exc: stripe.StripeError) -> GatewayError:
     return GatewayError(UNAVAILABLE, code="api_error", retryable=True)
 
 
+# --- typed results --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Customer:
+    id: str
+    email: str
+
+
+@dataclass(frozen=True)
+class Card:
+    """A saved card as a client may see it (never its number)."""
+
+    id: str  # the PaymentMethod
+    brand: str
+    last4: str
+    exp_month: int
+    exp_year: int
+    customer_id: str
+
+
+@dataclass(frozen=True)
+class SetupIntent:
+    id: str
+    status: str  # requires_payment_method, requires_action, succeeded, ...
+    client_secret: str  # for Stripe.js in the browser only
+    customer_id: str
+    payment_method_id: str
+
+
+@dataclass(frozen=True)
+class PaymentIntent:
+    id: str
+    status: str  # succeeded, requires_action, requires_payment_method, processing, canceled
+    amount_minor: int
+    currency: str  # upper case, ours
+    amount_received_minor: int
+    client_secret: str  # handed to the browser only to finish 3-D Secure
+    customer_id: str
+    payment_method_id: str
+    charge_id: str
+    metadata: dict[str, str]
+
+
+@dataclass(frozen=True)
+class Refund:
+    id: str
+    status: str  # succeeded, pending, failed, canceled
+    amount_minor: int
+    currency: str
+    payment_intent_id: str
+
+
+def _id(value: Any) -> str:
+    """An expandable field: the id, whether Stripe sent the id or the object."""
+    if isinstance(value, dict):
+        return str(value.get("id") or "")
+    return str(value or "")
+
+
+def _card(data: dict[str, Any]) -> Card:
+    card = data.get("card") or {}
+    return Card(
+        id=str(data["id"]),
+        brand=str(card.get("brand") or ""),
+        last4=str(card.get("last4") or ""),
+        exp_month=int(card.get("exp_month") or 0),
+        exp_year=int(card.get("exp_year") or 0),
+        customer_id=_id(data.get("customer")),
+    )
+
+
+def _setup_intent(data: dict[str, Any]) -> SetupIntent:
+    return SetupIntent(
+        id=str(data["id"]),
+        status=str(data.get("status") or ""),
+        client_secret=str(data.get("client_secret") or ""),
+        customer_id=_id(data.get("customer")),
+        payment_method_id=_id(data.get("payment_method")),
+    )
+
+
+def _payment_intent(data: dict[str, Any]) -> PaymentIntent:
+    return PaymentIntent(
+        id=str(data["id"]),
+        status=str(data.get("status") or ""),
+        amount_minor=int(data.get("amount") or 0),
+        currency=str(data.get("currency") or "").upper(),
+        amount_received_minor=int(data.get("amount_received") or 0),
+        client_secret=str(data.get("client_secret") or ""),
+        customer_id=_id(data.get("customer")),
+        payment_method_id=_id(data.get("payment_method")),
+        charge_id=_id(data.get("latest_charge")),
+        metadata={str(k): str(v) for k, v in (data.get("metadata") or {}).items()},
+    )
+
+
+def _refund(data: dict[str, Any]) -> Refund:
+    return Refund(
+        id=str(data["id"]),
+        status=str(data.get("status") or ""),
+        amount_minor=int(data.get("amount") or 0),
+        currency=str(data.get("currency") or "").upper(),
+        payment_intent_id=_id(data.get("payment_intent")),
+    )
+
+
+def _call(make: Any) -> dict[str, Any]:
+    """Run one SDK call; its result as a plain dict, its failure as our error."""
+    try:
+        result = make()
+    except stripe.StripeError as exc:
+        raise _translated(exc) from exc
+    data: dict[str, Any] = result.to_dict()
+    return data
+
+
+# --- calls -------------------------------------------------------------------------------------
+# Every create call takes the idempotency key of a row committed before the call (a retry after
+# a timeout sends the same key, and Stripe answers with what it did the first time).
+
+
+def create_customer(
+    config: StripeConfig, *, name: str, email: str, client_id: int, idempotency_key: str
+) -> Customer:
+    sdk = client(config)
+    data = _call(
+        lambda: sdk.v1.customers.create(
+            params={"name": name, "email": email, "metadata": {"client_id": str(client_id)}},
+            options={"idempotency_key": idempotency_key},
+        )
+    )
+    return Customer(id=str(data["id"]), email=str(data.get("email") or ""))
+
+
+def create_setup_intent(
+    config: StripeConfig, *, customer_id: str, idempotency_key: str
+) -> SetupIntent:
+    """A SetupIntent to save a card for later charges without the client present."""
+    sdk = client(config)
+    params: Any = {
+        "customer": customer_id,
+        "usage": "off_session",
+        "payment_method_types": ["card"],
+    }
+    return _setup_intent(
+        _call(
+            lambda: sdk.v1.setup_intents.create(
+                params=params, options={"idempotency_key": idempotency_key}
+            )
+        )
+    )
+
+
+def retrieve_setup_intent(config: StripeConfig, setup_intent_id: str) -> SetupIntent:
+    sdk = client(config)
+    return _setup_intent(_call(lambda: sdk.v1.setup_intents.retrieve(setup_intent_id)))
+
+
+def attach_card(config: StripeConfig, payment_method_id: str, customer_id: str) -> Card:
+    """Attach a card to the customer (real Stripe does it when a SetupIntent succeeds; doing
+    it again is harmless)."""
+    sdk = client(config)
+    return _card(
+        _call(
+            lambda: sdk.v1.payment_methods.attach(
+                payment_method_id, params={"customer": customer_id}
+            )
+        )
+    )
+
+
+def retrieve_card(config: StripeConfig, payment_method_id: str) -> Card:
+    sdk = client(config)
+    return _card(_call(lambda: sdk.v1.payment_methods.retrieve(payment_method_id)))
+
+
+def list_cards(config: StripeConfig, customer_id: str) -> list[Card]:
+    sdk = client(config)
+    data = _call(
+        lambda: sdk.v1.payment_methods.list(
+            params={"customer": customer_id, "type": "card", "limit": 100}
+        )
+    )
+    return [_card(item) for item in data.get("data") or []]
+
+
+def detach_card(config: StripeConfig, payment_method_id: str) -> None:
+    sdk = client(config)
+    _call(lambda: sdk.v1.payment_methods.detach(payment_method_id))
+
+
+def set_default_card(config: StripeConfig, customer_id: str, payment_method_id: str) -> None:
+    sdk = client(config)
+    _call(
+        lambda: sdk.v1.customers.update(
+            customer_id,
+            params={"invoice_settings": {"default_payment_method": payment_method_id}},
+        )
+    )
+
+
+def charge_card(
+    config: StripeConfig,
+    *,
+    amount_minor: int,
+    currency: str,
+    customer_id: str,
+    payment_method_id: str,
+    off_session: bool,
+    idempotency_key: str,
+    metadata: dict[str, str],
+) -> PaymentIntent:
+    """Create and confirm a PaymentIntent on a saved card: ``requires_action`` hands 3-D
+    Secure to the browser (on session); a refusal raises CardError. ``metadata`` carries our
+    attempt's key, so the charge can be found again after a crash."""
+    sdk = client(config)
+    params: dict[str, Any] = {
+        "amount": amount_minor,
+        "currency": currency.lower(),
+        "customer": customer_id,
+        "payment_method": payment_method_id,
+        "payment_method_types": ["card"],
+        "confirm": True,
+        "metadata": metadata,
+    }
+    if off_session:
+        params["off_session"] = True
+    return _payment_intent(
+        _call(
+            lambda: sdk.v1.payment_intents.create(
+                params=params,  # type: ignore[arg-type]
+                options={"idempotency_key": idempotency_key},
+            )
+        )
+    )
+
+
+def retrieve_payment_intent(config: StripeConfig, payment_intent_id: str) -> PaymentIntent:
+    sdk = client(config)
+    return _payment_intent(_call(lambda: sdk.v1.payment_intents.retrieve(payment_intent_id)))
+
+
+def cancel_payment_intent(config: StripeConfig, payment_intent_id: str) -> PaymentIntent:
+    sdk = client(config)
+    return _payment_intent(_call(lambda: sdk.v1.payment_intents.cancel(payment_intent_id)))
+
+
+def refund(
+    config: StripeConfig,
+    *,
+    payment_intent_id: str,
+    amount_minor: int,
+    idempotency_key: str,
+    metadata: dict[str, str],
+) -> Refund:
+    """Refund part or all of a charge. What may be refunded is decided before (we refuse
+    more than was paid whatever Stripe would accept)."""
+    sdk = client(config)
+    return _refund(
+        _call(
+            lambda: sdk.v1.refunds.create(
+                params={
+                    "payment_intent": payment_intent_id,
+                    "amount": amount_minor,
+                    "metadata": metadata,
+                },
+                options={"idempotency_key": idempotency_key},
+            )
+        )
+    )
+
+
 @dataclass(frozen=True)
 class AccountCheck:
     livemode: bool  # the key is a live key (sk_live_), not a test one
