@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import stripe
@@ -27,7 +27,7 @@ MAX_WEBHOOK_BYTES = 512 * 1024  # Stripe's events are a few KiB; anything bigger
 
 @dataclass(frozen=True)
 class StripeConfig:
-    secret_key: str
+    secret_key: str = field(repr=False)
     api_base: str = ""  # localstripe's address in tests; Stripe's own when empty
     timeout_seconds: float = 20.0
 
@@ -91,14 +91,16 @@ class WebhookEvent:
 
 
 def _signature_timestamp(header: str) -> int:
-    for item in header.split(","):
-        key, _, value = item.strip().partition("=")
-        if key == "t":
-            try:
-                return int(value)
-            except ValueError:
-                break
-    raise InvalidWebhook("no timestamp in the signature header")
+    """The header's one timestamp, read exactly as the SDK reads it (items split on "," and
+    "=", keys as they are): a header with several, or a padded key, is refused, so the time
+    checked here is the time the signature covers."""
+    pairs = [item.split("=", 1) for item in header.split(",")]
+    if any(len(pair) != 2 or pair[0] != pair[0].strip() for pair in pairs):
+        raise InvalidWebhook("malformed signature header")
+    stamps = [value for key, value in pairs if key == "t"]
+    if len(stamps) != 1 or not stamps[0].isdigit() or len(stamps[0]) > 12:
+        raise InvalidWebhook("the signature header needs exactly one timestamp")
+    return int(stamps[0])
 
 
 def verify_webhook(
@@ -122,7 +124,9 @@ def verify_webhook(
         raise InvalidWebhook("body is not UTF-8") from exc
     for secret in secrets:
         try:
-            stripe.WebhookSignature.verify_header(text, header, secret)
+            stripe.WebhookSignature.verify_header(
+                text, header, secret, tolerance=WEBHOOK_TOLERANCE_SECONDS
+            )
         except stripe.SignatureVerificationError:
             continue
         break

@@ -30,9 +30,15 @@ async def stripe_webhook(request: Request) -> Response:
     declared = request.headers.get("content-length", "")
     if declared.isdigit() and int(declared) > MAX_WEBHOOK_BYTES:
         return JSONResponse(_REFUSED, status_code=400)
-    body = await request.body()
+    body = bytearray()
+    async for chunk in request.stream():  # a chunked body declares no length: count it
+        body += chunk
+        if len(body) > MAX_WEBHOOK_BYTES:
+            return JSONResponse(_REFUSED, status_code=400)
     try:
-        received = await asyncio.to_thread(_store, body, request.headers.get("stripe-signature"))
+        received = await asyncio.to_thread(
+            _store, bytes(body), request.headers.get("stripe-signature")
+        )
     except InvalidWebhook as exc:
         log.warning("refused a Stripe webhook: %s", exc.reason)
         return JSONResponse(_REFUSED, status_code=400)

@@ -189,3 +189,35 @@ def test_a_body_too_big_to_be_an_event_is_refused_before_it_is_read(stripe_site:
     huge = payload + " " * (600 * 1024)
     assert _post(huge, _signed(huge)).status_code == 400
     assert _stored(stripe_site) == []
+
+
+def test_an_old_signature_with_a_fresh_timestamp_in_front_is_refused(
+    stripe_site: Settings,
+) -> None:
+    """A replay of a genuine old delivery, with a fresh "t" slipped in before the signed one
+    (or padded so a lenient parser reads it), is refused: the time checked is the time signed."""
+    payload = _event("evt_replayed")
+    old = int(time.time()) - 30 * 24 * 3600
+    signed = _signed(payload, at=old)  # "t=<old>,v1=<signature>"
+    now = int(time.time())
+    for forged in (f"t={now},{signed}", f"v0=x, t={now},{signed}", f"{signed},t={now}"):
+        assert _post(payload, forged).status_code == 400, forged
+    assert _stored(stripe_site) == []
+
+
+def test_a_chunked_body_too_big_is_refused_without_a_length(stripe_site: Settings) -> None:
+    payload = _event()
+
+    def chunks() -> Iterator[bytes]:
+        yield payload.encode()
+        for _ in range(700):
+            yield b" " * 1024
+
+    client = TestClient(routes.build_api(), base_url=BASE)
+    response = client.post(
+        "/api/stripe/webhook",
+        content=chunks(),
+        headers={"Content-Type": "application/json", "Stripe-Signature": _signed(payload)},
+    )
+    assert response.status_code == 400
+    assert _stored(stripe_site) == []

@@ -178,3 +178,17 @@ def test_a_client_on_a_brand_gets_it_from_the_kept_brands(
     assert portal_look(session, client_id=client.id, settings=settings).name == "Nord Hosting"
     agency_cache.forget()
     assert portal_look(session, client_id=client.id, settings=settings).name == "Nord Hosting"
+
+
+def test_a_change_not_flushed_yet_is_seen_by_the_next_read(
+    session: Session, clock: FixedClock, settings: Settings
+) -> None:
+    brand_id = _new_brand(session, clock)
+    branding.get_agency(session, clock=clock)
+    session.commit()
+    assert portal_look(session, settings=settings).name == "Nord Hosting"  # kept for this txn
+    brand = session.get(Brand, brand_id)
+    assert brand is not None
+    brand.name = "Changed, not flushed"
+    assert portal_look(session, settings=settings).name == "Changed, not flushed"
+    session.rollback()

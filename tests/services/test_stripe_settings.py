@@ -175,3 +175,33 @@ def test_test_connection_asks_stripe_with_the_saved_key_and_is_audited(
         select(AuditEvent).where(col(AuditEvent.action) == "payments.stripe_connection_tested")
     ).all()
     assert [e.details.split(":")[0] for e in tested] == ["accepted", "failed"]
+
+
+def test_switching_to_live_keys_needs_the_live_endpoints_signing_secret(
+    session: Session, clock: FixedClock, owner: CurrentUser, settings: Settings
+) -> None:
+    keys.save_stripe_keys(session, owner, FORM, clock=clock, settings=settings)
+    session.commit()
+    live = keys.StripeKeysForm(
+        publishable_key="pk_live_51Publishable", secret_key="sk_live_51LiveSecret0001"
+    )
+    with pytest.raises(ValidationFailed) as refused:
+        keys.save_stripe_keys(session, owner, live, clock=clock, settings=settings)
+    assert set(refused.value.errors) == {"webhook_secret"}
+    session.rollback()
+    keys.save_stripe_keys(
+        session,
+        owner,
+        dataclasses.replace(live, webhook_secret="whsec_LiveEndpoint0001"),
+        clock=clock,
+        settings=settings,
+    )
+    session.commit()
+    assert keys.payment_settings(session, owner, settings=settings).livemode
+
+
+def test_the_secrets_never_show_in_a_repr(owner: CurrentUser) -> None:
+    from billing_app.adapters.stripe_gateway import StripeConfig
+
+    assert "SecretValue" not in repr(FORM) and "SigningSecret" not in repr(FORM)
+    assert "sk_test_" not in repr(StripeConfig(secret_key="sk_test_hidden"))

@@ -49,6 +49,9 @@ def snapshot(session: Session) -> AgencySnapshot | None:
     """The brands and settings as of this transaction; None before the agency's settings row
     exists (callers then read the rows themselves, which creates it)."""
     memo = session.info.get(SNAPSHOT_KEY)
+    if memo is not None and _unflushed_change(session):
+        session.flush()  # its listener drops the memo and gives the stamp a new value
+        memo = session.info.get(SNAPSHOT_KEY)
     if memo is not None:
         return memo  # type: ignore[no-any-return]
     row = session.execute(_STAMP).first()
@@ -77,6 +80,13 @@ def snapshot(session: Session) -> AgencySnapshot | None:
         _kept[:] = [fresh]
     session.info[SNAPSHOT_KEY] = fresh  # until this transaction writes a brand or the settings
     return fresh
+
+
+def _unflushed_change(session: Session) -> bool:
+    """Whether this transaction changed a brand or the settings without flushing yet (a read
+    that autoflushes would see it; the memo would not)."""
+    pending = (*session.new, *session.dirty, *session.deleted)
+    return any(isinstance(row, Brand | AgencySettings) for row in pending)
 
 
 def _id(brand: Brand) -> int:

@@ -7,7 +7,7 @@ are not offered and Stripe's webhooks are refused.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from sqlmodel import Session
 
@@ -33,8 +33,8 @@ _WEBHOOK = re.compile(r"whsec_[A-Za-z0-9_+/=]{8,247}")
 @dataclass(frozen=True)
 class StripeKeysForm:
     publishable_key: str
-    secret_key: str = ""  # "" keeps the stored one (it is never shown again)
-    webhook_secret: str = ""  # the same
+    secret_key: str = field(default="", repr=False)  # "" keeps the stored one (never shown)
+    webhook_secret: str = field(default="", repr=False)  # the same
 
 
 @dataclass(frozen=True)
@@ -101,6 +101,13 @@ def save_stripe_keys(
         checks.add(
             "secret_key",
             "The publishable key and the secret key must both be test keys or both live keys.",
+        )
+    # Stripe signs live and test events with different secrets: keeping the old one would
+    # refuse every event of the new mode.
+    switched = stored_secret and _mode(effective_secret) != _mode(stored_secret)
+    if not checks.failed() and switched and not webhook:
+        checks.add(
+            "webhook_secret", "Paste the signing secret of the endpoint in the new mode as well."
         )
     checks.raise_if_failed()
     if row is None:
