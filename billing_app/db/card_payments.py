@@ -58,3 +58,66 @@ class StripeEvent(SQLModel, table=True):
     next_attempt_at: datetime | None = Field(default=None, sa_column=_ts(nullable=True))
     handled_at: datetime | None = Field(default=None, sa_column=_ts(nullable=True))
     last_error: str = Field(default="", max_length=500)
+
+
+class StripeCustomer(SQLModel, table=True):
+    """The Stripe customer of a client (one per client, made the first time a card is saved)."""
+
+    __tablename__ = "stripe_customer"
+    __table_args__ = {"extend_existing": True}
+
+    id: int | None = Field(default=None, primary_key=True)
+    client_id: int = Field(foreign_key="client.id", unique=True)
+    customer_id: str = Field(max_length=255, unique=True)
+    livemode: bool = Field(sa_column=sa.Column(sa.Boolean(), nullable=False))
+    created_at: datetime = Field(sa_column=_ts())
+
+
+class SavedCard(SQLModel, table=True):
+    """Our copy of a client's saved card: what the portal lists (never the number). Stripe's
+    events keep it true; ``removed_at`` once detached."""
+
+    __tablename__ = "saved_card"
+    __table_args__ = (
+        sa.Index("ix_saved_card_client", "client_id", "removed_at"),
+        {"extend_existing": True},
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    client_id: int = Field(foreign_key="client.id")
+    payment_method_id: str = Field(max_length=255, unique=True)
+    brand: str = Field(default="", max_length=40)
+    last4: str = Field(default="", max_length=4)
+    exp_month: int = Field(default=0)
+    exp_year: int = Field(default=0)
+    is_default: bool = Field(
+        default=False, sa_column=sa.Column(sa.Boolean(), nullable=False, server_default=sa.false())
+    )
+    created_at: datetime = Field(sa_column=_ts())
+    removed_at: datetime | None = Field(default=None, sa_column=_ts(nullable=True))
+
+
+class PaymentAttempt(SQLModel, table=True):
+    """A call that creates something at Stripe, written and committed before the call: its
+    ``idempotency_key`` goes with the call (a retry sends the same), and its outcome is
+    recorded after. ``state``: started (the outcome is not known yet), done, failed."""
+
+    __tablename__ = "payment_attempt"
+    __table_args__ = (
+        sa.Index("ix_payment_attempt_state", "state", "created_at"),
+        {"extend_existing": True},
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    idempotency_key: str = Field(max_length=255, unique=True)
+    kind: str = Field(max_length=20)  # customer | setup | charge | refund
+    client_id: int = Field(foreign_key="client.id", index=True)
+    invoice_id: int | None = Field(default=None, foreign_key="invoice.id", index=True)
+    amount_minor: int = Field(default=0, sa_column=sa.Column(sa.BigInteger(), nullable=False))
+    currency: str = Field(default="", max_length=3)
+    state: str = Field(default="started", max_length=10)
+    stripe_id: str = Field(default="", max_length=255, index=True)
+    stripe_status: str = Field(default="", max_length=40)
+    error: str = Field(default="", max_length=500)
+    created_at: datetime = Field(sa_column=_ts())
+    updated_at: datetime = Field(sa_column=_ts())
