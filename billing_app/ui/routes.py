@@ -367,7 +367,10 @@ PAGES: tuple[Page, ...] = (
         PORTAL_ACCOUNT,
         "Account",
         f"{_PORTAL}.account:portal_account_page",
-        (f"{_PORTAL}.account:PortalAccountState.load",),
+        (
+            f"{_PORTAL}.account:PortalAccountState.load",
+            f"{_PORTAL}.payment_methods:PortalCardsState.load",
+        ),
     ),
 )
 

@@ -22,11 +22,16 @@ from billing_app.adapters.stripe_gateway import StripeConfig
 from billing_app.db.card_payments import PaymentAttempt, SavedCard, StripeCustomer
 from billing_app.db.customers import Client
 from billing_app.domain.permissions import ClientPermission
-from billing_app.services.access.portal_identity import NOT_FOUND, ClientUser, require_client
+from billing_app.services.access.portal_identity import (
+    NOT_FOUND,
+    ClientUser,
+    require_client,
+    require_member,
+)
 from billing_app.services.card_payments.stripe_settings import publishable_key, stripe_config
 from billing_app.services.common.clock import Clock, system_clock
 from billing_app.services.common.errors import Conflict, NotFound
-from billing_app.settings import Settings
+from billing_app.settings import Settings, get_settings
 
 NOT_OFFERED = "Card payments are not available. Pay by bank transfer, or ask us."
 
@@ -38,6 +43,7 @@ class CardSetup:
     publishable_key: str
     client_secret: str
     setup_intent_id: str
+    stripe_js_url: str  # where the browser loads Stripe.js from
 
 
 @dataclass(frozen=True)
@@ -167,6 +173,7 @@ def start_card_setup(
         publishable_key=publishable_key(session),
         client_secret=intent.client_secret,
         setup_intent_id=intent.id,
+        stripe_js_url=(settings or get_settings()).stripe_js_url,
     )
 
 
@@ -329,3 +336,9 @@ def remove_card(
         if rest:
             rest[0].is_default = True
             session.add(rest[0])
+
+
+def cards_offered(session: Session, actor: ClientUser) -> bool:
+    """Whether the actor may manage the client's cards and card payments are set up."""
+    require_member(actor)
+    return actor.may(ClientPermission.PAYMENT_METHODS_MANAGE) and bool(publishable_key(session))

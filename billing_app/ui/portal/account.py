@@ -15,6 +15,7 @@ from billing_app.services.customers import portal_account
 from billing_app.ui.kit.forms import field_error, form_alert
 from billing_app.ui.kit.layout import field_label
 from billing_app.ui.portal.frame import PortalPageState, portal_page
+from billing_app.ui.portal.payment_methods import payment_methods_section
 from billing_app.ui.session.portal import current_client_user, portal_guard
 from billing_app.ui.session.staff import field_errors
 
@@ -131,5 +132,9 @@ def _content() -> rx.Component:
     )
 
 
+def _account() -> rx.Component:
+    return rx.vstack(_content(), payment_methods_section(), spacing="4", width="100%")
+
+
 def portal_account_page() -> rx.Component:
-    return portal_page("Company & billing details", _content)
+    return portal_page("Company & billing details", _account)
