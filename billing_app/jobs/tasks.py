@@ -13,6 +13,7 @@ from billing_app.db.engine import get_engine
 from billing_app.jobs.queue import huey
 from billing_app.services.access import portal_auth
 from billing_app.services.access.password_reset import WAKE_RESET_REQUESTS, answer_reset_requests
+from billing_app.services.card_payments.events import WAKE_STRIPE_EVENTS, handle_due_events
 from billing_app.services.common.outbox import WAKE_OUTBOX, deliver_due
 from billing_app.services.common.transactions import register_waker, run
 from billing_app.settings import get_settings
@@ -60,6 +61,22 @@ def answer_portal_reset_requests_periodic() -> None:
     answer_portal_reset_requests_task.call_local()
 
 
+@huey.task(name="handle_stripe_events")
+def handle_stripe_events() -> int:
+    """Handle the Stripe events the webhook stored (each claimed, retried with backoff)."""
+    report = handle_due_events(get_engine(), settings=get_settings())
+    if report.handled or report.failed:
+        log.info("stripe events: %s handled, %s failed", report.handled, report.failed)
+    return report.handled
+
+
+@huey.periodic_task(crontab(minute="*"), name="handle_stripe_events_periodic")
+def handle_stripe_events_periodic() -> None:
+    """Every minute: retries whose backoff is over, and anything a lost wake-up left."""
+    handle_stripe_events.call_local()
+
+
 register_waker(WAKE_OUTBOX, deliver_outbox)
+register_waker(WAKE_STRIPE_EVENTS, handle_stripe_events)
 register_waker(WAKE_RESET_REQUESTS, answer_reset_requests_task)
 register_waker(portal_auth.WAKE_PORTAL_RESET_REQUESTS, answer_portal_reset_requests_task)

@@ -213,7 +213,7 @@ def finish_card_setup(
     attempt.stripe_status = intent.status
     attempt.updated_at = clock.now()
     session.add(attempt)
-    row = _keep_card(session, client_id, card, clock)
+    row = keep_card(session, client_id, card, clock)
     session.flush()
     if row.is_default:
         session.commit()
@@ -228,7 +228,7 @@ def _tell_stripe_default(config: StripeConfig, customer_id: str, payment_method_
         gateway.set_default_card(config, customer_id, payment_method_id)
 
 
-def _keep_card(session: Session, client_id: int, card: gateway.Card, clock: Clock) -> SavedCard:
+def keep_card(session: Session, client_id: int, card: gateway.Card, clock: Clock) -> SavedCard:
     """Our copy of ``card`` for the client (the first card becomes the default)."""
     row = session.exec(select(SavedCard).where(col(SavedCard.payment_method_id) == card.id)).first()
     if row is not None and row.client_id != client_id:
@@ -327,12 +327,19 @@ def remove_card(
     except gateway.GatewayError as exc:
         if exc.code not in ("resource_missing", "invalid_request"):
             raise Conflict(exc.message) from exc
+    forget_card(session, card, clock)
+
+
+def forget_card(session: Session, card: SavedCard, clock: Clock) -> None:
+    """Mark the card removed; when it was the default, the newest other card becomes it."""
+    if card.removed_at is not None:
+        return
     card.removed_at = clock.now()
     was_default, card.is_default = card.is_default, False
     session.add(card)
     session.flush()
     if was_default:
-        rest = _cards(session, client_id)
+        rest = _cards(session, card.client_id)
         if rest:
             rest[0].is_default = True
             session.add(rest[0])

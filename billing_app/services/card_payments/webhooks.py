@@ -14,8 +14,10 @@ from sqlmodel import Session, col
 
 from billing_app.adapters.stripe_gateway import InvalidWebhook, WebhookEvent, verify_webhook
 from billing_app.db.card_payments import StripeEvent
+from billing_app.services.card_payments.events import WAKE_STRIPE_EVENTS
 from billing_app.services.card_payments.stripe_settings import webhook_secrets
 from billing_app.services.common.clock import Clock, system_clock
+from billing_app.services.common.transactions import wake
 from billing_app.settings import Settings
 
 __all__ = ["InvalidWebhook", "Received", "receive_webhook"]
@@ -62,6 +64,7 @@ def receive_webhook(
     except IntegrityError:  # another delivery of the same event stored it a moment ago
         _count_delivery(session, event)
         return Received(event.id, event.type, duplicate=True)
+    wake(session, WAKE_STRIPE_EVENTS)  # the job handles it once this is committed
     return Received(event.id, event.type, duplicate=False)
 
 

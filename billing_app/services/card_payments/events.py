@@ -1,0 +1,219 @@
+"""Handling the Stripe events the webhook stored: a job claims each due event, asks Stripe for
+the object's current state (so events out of order leave the truth, not the last word), and
+applies it in its own transaction. A failure is retried with a growing delay; after
+MAX_ATTEMPTS the event is dead, logged and audited for staff (docs/security.md items 5, 6).
+
+Handled now: saved cards (payment_method.attached / updated / detached, setup_intent.succeeded)
+and customer.deleted. Other types are kept as "ignored" (a handler added later can replay
+them).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+import sqlalchemy as sa
+from sqlmodel import Session, col, select
+
+from billing_app.adapters import stripe_gateway as gateway
+from billing_app.adapters.stripe_gateway import StripeConfig
+from billing_app.db.card_payments import PaymentAttempt, SavedCard, StripeCustomer, StripeEvent
+from billing_app.services.card_payments.cards import forget_card, keep_card
+from billing_app.services.card_payments.stripe_settings import stripe_config
+from billing_app.services.common import audit
+from billing_app.services.common.actors import SYSTEM
+from billing_app.services.common.clock import Clock, system_clock
+from billing_app.services.common.outbox import retry_delay
+from billing_app.settings import Settings
+
+log = logging.getLogger(__name__)
+
+WAKE_STRIPE_EVENTS = "stripe_events"
+MAX_ATTEMPTS = 8
+CLAIM_TIMEOUT = timedelta(minutes=10)
+DUE_STATES = ("pending", "failed")
+
+Apply = Callable[[Session], None]
+
+
+class NotConnected(Exception):
+    """Stripe's keys are gone: the event waits (retried) until they are back."""
+
+
+def _payment_method_changed(config: StripeConfig, obj: dict[str, Any], clock: Clock) -> Apply:
+    card = gateway.retrieve_card(config, str(obj.get("id") or ""))  # now, not as the event says
+
+    def apply(session: Session) -> None:
+        row = session.exec(
+            select(SavedCard).where(col(SavedCard.payment_method_id) == card.id)
+        ).first()
+        if not card.customer_id:
+            if row is not None:
+                forget_card(session, row, clock)
+            return
+        customer = session.exec(
+            select(StripeCustomer).where(col(StripeCustomer.customer_id) == card.customer_id)
+        ).first()
+        if customer is None:
+            return  # a customer that is not one of our clients'
+        keep_card(session, customer.client_id, card, clock)
+
+    return apply
+
+
+def _setup_intent_succeeded(config: StripeConfig, obj: dict[str, Any], clock: Clock) -> Apply:
+    """A card saved while the page was closed before it could tell us: kept all the same."""
+    intent = gateway.retrieve_setup_intent(config, str(obj.get("id") or ""))
+    card = None
+    if intent.status == "succeeded" and intent.payment_method_id and intent.customer_id:
+        card = gateway.attach_card(config, intent.payment_method_id, intent.customer_id)
+
+    def apply(session: Session) -> None:
+        attempt = session.exec(
+            select(PaymentAttempt)
+            .where(col(PaymentAttempt.kind) == "setup")
+            .where(col(PaymentAttempt.stripe_id) == intent.id)
+        ).first()
+        if attempt is None or card is None:
+            return
+        keep_card(session, attempt.client_id, card, clock)
+
+    return apply
+
+
+def _customer_deleted(_config: StripeConfig, obj: dict[str, Any], clock: Clock) -> Apply:
+    customer_id = str(obj.get("id") or "")
+
+    def apply(session: Session) -> None:
+        customer = session.exec(
+            select(StripeCustomer).where(col(StripeCustomer.customer_id) == customer_id)
+        ).first()
+        if customer is None:
+            return
+        for card in session.exec(
+            select(SavedCard)
+            .where(col(SavedCard.client_id) == customer.client_id)
+            .where(col(SavedCard.removed_at).is_(None))
+        ).all():
+            card.removed_at, card.is_default = clock.now(), False
+            session.add(card)
+        session.delete(customer)  # a new one is made when the client saves a card again
+
+    return apply
+
+
+HANDLERS: dict[str, Callable[[StripeConfig, dict[str, Any], Clock], Apply]] = {
+    "payment_method.attached": _payment_method_changed,
+    "payment_method.updated": _payment_method_changed,
+    "payment_method.automatically_updated": _payment_method_changed,
+    "payment_method.detached": _payment_method_changed,
+    "setup_intent.succeeded": _setup_intent_succeeded,
+    "customer.deleted": _customer_deleted,
+}
+
+
+@dataclass(frozen=True)
+class HandlingReport:
+    handled: int
+    ignored: int
+    failed: int
+
+
+def _claim(session: Session, event_row_id: int, clock: Clock) -> bool:
+    now = clock.now()
+    done = session.execute(
+        sa.update(StripeEvent)
+        .where(col(StripeEvent.id) == event_row_id)
+        .where(col(StripeEvent.state).in_(DUE_STATES))
+        .where(col(StripeEvent.next_attempt_at) <= now)
+        .values(
+            state="handling",
+            attempts=StripeEvent.attempts + 1,
+            next_attempt_at=now + CLAIM_TIMEOUT,
+        )
+    )
+    session.commit()
+    return bool(done.rowcount == 1)  # type: ignore[attr-defined]
+
+
+def handle_due_events(
+    engine: sa.Engine,
+    *,
+    clock: Clock = system_clock,
+    settings: Settings | None = None,
+    limit: int = 50,
+) -> HandlingReport:
+    """Handle the events that are due, oldest first. Safe to run from several workers at once
+    (each event is claimed first) and again after a crash (a claim expires)."""
+    handled = ignored = failed = 0
+    with Session(engine, expire_on_commit=False) as session:
+        due = session.exec(
+            select(StripeEvent.id)
+            .where(col(StripeEvent.state).in_(DUE_STATES))
+            .where(col(StripeEvent.next_attempt_at) <= clock.now())
+            .order_by(col(StripeEvent.id))
+            .limit(limit)
+        ).all()
+        for row_id in due:
+            assert row_id is not None
+            if not _claim(session, row_id, clock):
+                continue
+            row = session.get(StripeEvent, row_id)
+            assert row is not None
+            session.refresh(row)
+            handler = HANDLERS.get(row.type)
+            if handler is None:
+                row.state, row.handled_at = "ignored", clock.now()
+                session.add(row)
+                session.commit()
+                ignored += 1
+                continue
+            try:
+                config = stripe_config(session, settings=settings)
+                session.commit()  # Stripe is asked outside any transaction
+                if config is None:
+                    raise NotConnected("Stripe is not connected")
+                event = json.loads(row.payload)
+                apply = handler(config, event.get("data", {}).get("object", {}), clock)
+                apply(session)
+                row.state, row.handled_at, row.last_error = "handled", clock.now(), ""
+                session.add(row)
+                session.commit()
+                handled += 1
+            except Exception as exc:  # noqa: BLE001 - any failure is retried, then reported
+                session.rollback()
+                failed += 1
+                _failed(session, row_id, exc, clock)
+    return HandlingReport(handled=handled, ignored=ignored, failed=failed)
+
+
+def _failed(session: Session, row_id: int, exc: Exception, clock: Clock) -> None:
+    row = session.get(StripeEvent, row_id)
+    assert row is not None
+    session.refresh(row)
+    if isinstance(exc, gateway.GatewayError):
+        row.last_error = f"Stripe: {exc.message}"[:500]
+    else:
+        row.last_error = f"{type(exc).__name__}: {exc}"[:500]
+    if row.attempts >= MAX_ATTEMPTS:
+        row.state = "dead"
+        log.error("Stripe event %s (%s) gave up: %s", row.event_id, row.type, row.last_error)
+        audit.record(
+            session,
+            "stripe.event_failed",
+            SYSTEM.actor(),
+            target=f"{row.type} {row.event_id}",
+            details=row.last_error,
+            clock=clock,
+        )
+    else:
+        row.state = "failed"
+        row.next_attempt_at = clock.now() + retry_delay(row.attempts)
+        log.warning("Stripe event %s (%s) failed: %s", row.event_id, row.type, row.last_error)
+    session.add(row)
+    session.commit()
