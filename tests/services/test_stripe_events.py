@@ -159,3 +159,16 @@ def test_every_handled_type_asks_stripe_and_changes_nothing_for_a_stranger(
     engine: sa.Engine = session.get_bind()  # type: ignore[assignment]
     events.handle_due_events(engine, clock=clock, settings=connected)
     assert session.exec(select(SavedCard)).all() == []
+
+
+def test_an_event_left_by_a_worker_that_died_is_handled_once_its_claim_expires(
+    session: Session, clock: FixedClock, connected: Settings
+) -> None:
+    row_id = _store(session, clock, "balance.available", {"id": "bal_2"})
+    engine: sa.Engine = session.get_bind()  # type: ignore[assignment]
+    with Session(engine) as worker:
+        assert events._claim(worker, row_id, clock)  # then the worker dies
+    assert events.handle_due_events(engine, clock=clock, settings=connected).ignored == 0
+    later = FixedClock(clock.now() + events.CLAIM_TIMEOUT + timedelta(seconds=1))
+    assert events.handle_due_events(engine, clock=later, settings=connected).ignored == 1
+    assert _state(session, row_id).state == "ignored"

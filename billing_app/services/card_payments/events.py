@@ -36,7 +36,8 @@ log = logging.getLogger(__name__)
 WAKE_STRIPE_EVENTS = "stripe_events"
 MAX_ATTEMPTS = 8
 CLAIM_TIMEOUT = timedelta(minutes=10)
-DUE_STATES = ("pending", "failed")
+# "handling" is due again once its claim has expired: a worker that died mid-way is replaced.
+DUE_STATES = ("pending", "failed", "handling")
 
 Apply = Callable[[Session], None]
 
