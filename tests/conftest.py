@@ -13,6 +13,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from hypothesis import settings as hypothesis_settings
 
 # Keep every test run away from the developer's own data/ before any settings are read.
 _RUN_DIR = Path(tempfile.mkdtemp(prefix="billing-tests-"))
@@ -32,6 +33,10 @@ from billing_app.services.common.clock import FixedClock  # noqa: E402
 from billing_app.settings import PROJECT_ROOT, Settings, get_settings  # noqa: E402
 
 IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
+# Property tests check what must hold, not how fast: on a loaded 2-core machine one example
+# may take longer than Hypothesis' default 200 ms deadline. Speed lives in bench/.
+hypothesis_settings.register_profile("billing", deadline=None)
+hypothesis_settings.load_profile("billing")
 # The databases the `engine` fixture runs on: both unless told otherwise. Mutation runs of the
 # services (scripts/mutation_run.py, docs/testing.md) set BILLING_TEST_DATABASES=sqlite.
 DATABASES = [

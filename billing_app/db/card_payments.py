@@ -80,6 +80,14 @@ class SavedCard(SQLModel, table=True):
     __tablename__ = "saved_card"
     __table_args__ = (
         sa.Index("ix_saved_card_client", "client_id", "removed_at"),
+        # At most one default among a client's cards, whoever races to set it.
+        sa.Index(
+            "uq_saved_card_default",
+            "client_id",
+            unique=True,
+            sqlite_where=sa.text("is_default AND removed_at IS NULL"),
+            postgresql_where=sa.text("is_default AND removed_at IS NULL"),
+        ),
         {"extend_existing": True},
     )
 

@@ -23,7 +23,7 @@ from billing_app.settings import Settings
 from billing_app.ui.portal.payment_methods import PortalCardsState
 
 from .axe import assert_accessible
-from .conftest import ARTIFACTS, AppServer, ensure_owner
+from .conftest import ARTIFACTS, OWNER_EMAIL, AppServer, ensure_owner
 from .sockets import exchange
 from .test_hardening import HYDRATE, handler
 from .test_portal_security import _client_user, _portal_sign_in, _signed_in
@@ -41,7 +41,7 @@ def _connect_stripe(server: AppServer) -> Any:
     ensure_owner(server)
     app_settings = Settings(base_url=server.base_url, data_dir=server.data_dir)
     with Session(server.engine, expire_on_commit=False) as session:
-        owner = session.exec(select(StaffUser).where(col(StaffUser.role_key) == "owner")).one()
+        owner = session.exec(select(StaffUser).where(col(StaffUser.email) == OWNER_EMAIL)).one()
         actor = current_user_from(session, owner)
         stripe_settings.save_stripe_keys(
             session,

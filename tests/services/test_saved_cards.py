@@ -6,11 +6,14 @@ as Stripe reports it, the first card is the default, a card or SetupIntent of an
 from __future__ import annotations
 
 import pytest
+import sqlalchemy as sa
 import stripe
 from sqlmodel import Session, col, select
 
 from billing_app.db.card_payments import PaymentAttempt, SavedCard, StripeCustomer
+from billing_app.db.models import StaffUser
 from billing_app.domain.permissions import BuiltinClientRole, BuiltinRole
+from billing_app.services.access.identity import current_user_from
 from billing_app.services.card_payments import cards
 from billing_app.services.card_payments import stripe_settings as keys
 from billing_app.services.common.clock import FixedClock
@@ -175,3 +178,69 @@ def test_roles_without_cards_and_an_unconnected_stripe_are_refused(
         cards.start_card_setup(session, client_user(client.id or 0), clock=clock, settings=settings)
     assert off.value.message == cards.NOT_OFFERED
     assert session.exec(select(PaymentAttempt)).all() == []
+
+
+def test_after_the_customer_is_deleted_at_stripe_a_new_one_is_made_with_a_new_key(
+    session: Session, clock: FixedClock, connected: Settings
+) -> None:
+    user = client_user(other_client(session, clock).id or 0)
+    cards.start_card_setup(session, user, clock=clock, settings=connected)
+    session.commit()
+    first = session.exec(select(StripeCustomer)).one()
+    session.delete(first)  # what the job does on customer.deleted
+    session.commit()
+    cards.start_card_setup(session, user, clock=clock, settings=connected)
+    session.commit()
+    second = session.exec(select(StripeCustomer)).one()
+    assert second.customer_id != first.customer_id
+    keys_used = session.exec(
+        select(PaymentAttempt.idempotency_key).where(col(PaymentAttempt.kind) == "customer")
+    ).all()
+    assert len(set(keys_used)) == 2
+
+
+def test_live_keys_get_their_own_customer(
+    session: Session, clock: FixedClock, connected: Settings
+) -> None:
+    user = client_user(other_client(session, clock).id or 0)
+    cards.start_card_setup(session, user, clock=clock, settings=connected)
+    session.commit()
+    owner = session.exec(select(StaffUser).where(col(StaffUser.role_key) == "owner")).one()
+    keys.save_stripe_keys(
+        session,
+        current_user_from(session, owner),
+        keys.StripeKeysForm(
+            publishable_key="pk_live_51Live0001",
+            secret_key="sk_live_51Live0001",
+            webhook_secret="whsec_Live0001",
+        ),
+        clock=clock,
+        settings=connected,
+    )
+    session.commit()
+    cards.start_card_setup(session, user, clock=clock, settings=connected)
+    session.commit()
+    (customer,) = session.exec(select(StripeCustomer)).all()
+    assert customer.livemode
+
+
+def test_the_database_keeps_one_default_card_per_client(
+    session: Session, clock: FixedClock
+) -> None:
+    client_id = other_client(session, clock).id or 0
+    for n in (1, 2):
+        session.add(
+            SavedCard(
+                client_id=client_id,
+                payment_method_id=f"pm_{n}",
+                is_default=n == 1,
+                created_at=clock.now(),
+            )
+        )
+    session.commit()
+    second = session.exec(select(SavedCard).where(col(SavedCard.payment_method_id) == "pm_2")).one()
+    second.is_default = True
+    session.add(second)
+    with pytest.raises(sa.exc.IntegrityError):
+        session.commit()
+    session.rollback()

@@ -172,3 +172,18 @@ def test_an_event_left_by_a_worker_that_died_is_handled_once_its_claim_expires(
     later = FixedClock(clock.now() + events.CLAIM_TIMEOUT + timedelta(seconds=1))
     assert events.handle_due_events(engine, clock=later, settings=connected).ignored == 1
     assert _state(session, row_id).state == "ignored"
+
+
+def test_a_card_saved_while_the_page_was_closed_is_kept_for_its_client(
+    session: Session, clock: FixedClock, connected: Settings
+) -> None:
+    client_id = other_client(session, clock).id or 0
+    user = client_user(client_id)
+    setup = cards.start_card_setup(session, user, clock=clock, settings=connected)
+    session.commit()
+    _confirm_in_browser(connected, setup, "pm_card_visa")  # then the tab is closed
+    _store(session, clock, "setup_intent.succeeded", {"id": setup.setup_intent_id})
+    engine: sa.Engine = session.get_bind()  # type: ignore[assignment]
+    assert events.handle_due_events(engine, clock=clock, settings=connected).handled == 1
+    session.expire_all()
+    assert [(c.last4, c.is_default) for c in cards.saved_cards(session, user)] == [("4242", True)]

@@ -14,6 +14,7 @@ import contextlib
 import uuid
 from dataclasses import dataclass
 
+import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
@@ -101,17 +102,31 @@ def _settle(
 def _customer_of(
     session: Session, client_id: int, config: StripeConfig, clock: Clock
 ) -> StripeCustomer:
-    """The client's Stripe customer, made the first time (one per client: the key is the
-    client's, so a retry or a second tab gets the same customer from Stripe)."""
+    """The client's Stripe customer in the keys' mode, made the first time. An unfinished
+    attempt is retried with its own key (a retry after a crash gets the same customer from
+    Stripe); after a customer deleted at Stripe, or a switch between test and live keys, a new
+    attempt with a new key makes a new one."""
+    livemode = config.secret_key.startswith(("sk_live_", "rk_live_"))
     found = session.exec(
         select(StripeCustomer).where(col(StripeCustomer.client_id) == client_id)
     ).first()
-    if found is not None:
+    if found is not None and found.livemode == livemode:
         return found
+    if found is not None:  # made with the other mode's keys: unknown to these
+        session.delete(found)
+        session.flush()
     client = session.get(Client, client_id)
     if client is None:
         raise NotFound(NOT_FOUND)
-    attempt = _attempt(session, "customer", client_id, f"customer-of-client-{client_id}", clock)
+    unfinished = session.exec(
+        select(PaymentAttempt)
+        .where(col(PaymentAttempt.kind) == "customer")
+        .where(col(PaymentAttempt.client_id) == client_id)
+        .where(col(PaymentAttempt.state) == "started")
+        .order_by(col(PaymentAttempt.id).desc())
+    ).first()
+    key = unfinished.idempotency_key if unfinished else f"customer-{client_id}-{uuid.uuid4().hex}"
+    attempt = _attempt(session, "customer", client_id, key, clock)
     session.commit()  # the attempt is kept before Stripe is called
     try:
         customer = gateway.create_customer(
@@ -129,10 +144,7 @@ def _customer_of(
     _settle(attempt, clock, stripe_id=customer.id, status="created")
     session.add(attempt)
     row = StripeCustomer(
-        client_id=client_id,
-        customer_id=customer.id,
-        livemode=config.secret_key.startswith(("sk_live_", "rk_live_")),
-        created_at=clock.now(),
+        client_id=client_id, customer_id=customer.id, livemode=livemode, created_at=clock.now()
     )
     try:
         with session.begin_nested():
@@ -166,6 +178,7 @@ def start_card_setup(
     except gateway.GatewayError as exc:
         _settle(attempt, clock, error=exc.message)
         session.add(attempt)
+        session.commit()  # the failure is kept: the Conflict rolls back what follows only
         raise Conflict(exc.message) from exc
     _settle(attempt, clock, stripe_id=intent.id, status=intent.status)
     session.add(attempt)
@@ -229,25 +242,35 @@ def _tell_stripe_default(config: StripeConfig, customer_id: str, payment_method_
 
 
 def keep_card(session: Session, client_id: int, card: gateway.Card, clock: Clock) -> SavedCard:
-    """Our copy of ``card`` for the client (the first card becomes the default)."""
-    row = session.exec(select(SavedCard).where(col(SavedCard.payment_method_id) == card.id)).first()
-    if row is not None and row.client_id != client_id:
-        raise NotFound(NOT_FOUND)
-    has_default = session.exec(
-        select(SavedCard.id)
-        .where(col(SavedCard.client_id) == client_id)
-        .where(col(SavedCard.removed_at).is_(None))
-        .where(col(SavedCard.is_default).is_(True))
-    ).first()
-    if row is None:
-        row = SavedCard(client_id=client_id, payment_method_id=card.id, created_at=clock.now())
-    row.brand, row.last4 = card.brand[:40], card.last4[:4]
-    row.exp_month, row.exp_year = card.exp_month, card.exp_year
-    row.removed_at = None
-    if has_default is None:
-        row.is_default = True
-    session.add(row)
-    return row
+    """Our copy of ``card`` for the client (the first card becomes the default). The page and
+    the event job may both keep the same new card at once: the second one updates it."""
+    for _ in range(2):
+        row = session.exec(
+            select(SavedCard).where(col(SavedCard.payment_method_id) == card.id)
+        ).first()
+        if row is not None and row.client_id != client_id:
+            raise NotFound(NOT_FOUND)
+        has_default = session.exec(
+            select(SavedCard.id)
+            .where(col(SavedCard.client_id) == client_id)
+            .where(col(SavedCard.removed_at).is_(None))
+            .where(col(SavedCard.is_default).is_(True))
+        ).first()
+        if row is None:
+            row = SavedCard(client_id=client_id, payment_method_id=card.id, created_at=clock.now())
+        row.brand, row.last4 = card.brand[:40], card.last4[:4]
+        row.exp_month, row.exp_year = card.exp_month, card.exp_year
+        row.removed_at = None
+        if has_default is None:
+            row.is_default = True
+        try:
+            with session.begin_nested():
+                session.add(row)
+        except IntegrityError:  # kept a moment ago by the other (same card, or a default)
+            continue
+        return row
+    msg = "The card could not be kept. Try again."
+    raise Conflict(msg)
 
 
 def _row(card: SavedCard) -> CardRow:
@@ -296,9 +319,17 @@ def make_default(
     """Charge this card when the client's invoices are paid automatically."""
     client_id = require_client(actor, ClientPermission.PAYMENT_METHODS_MANAGE)
     card = _own_card(session, client_id, card_id)
-    for other in _cards(session, client_id):
-        other.is_default = other.id == card.id
-        session.add(other)
+    table = SavedCard.__table__  # type: ignore[attr-defined]
+    # The others first, then this one: the database keeps one default at any moment, and two
+    # tabs choosing two cards leave one default, whichever ran last.
+    session.execute(
+        sa.update(table)
+        .where(table.c.client_id == client_id)
+        .where(table.c.is_default.is_(True))
+        .where(table.c.id != card.id)
+        .values(is_default=False)
+    )
+    session.execute(sa.update(table).where(table.c.id == card.id).values(is_default=True))
     config = stripe_config(session, settings=settings)
     customer = session.exec(
         select(StripeCustomer).where(col(StripeCustomer.client_id) == client_id)

@@ -43,7 +43,8 @@ Apply = Callable[[Session], None]
 
 
 class NotConnected(Exception):
-    """Stripe's keys are gone: the event waits (retried) until they are back."""
+    """Stripe's keys are gone: the event is retried like any failure (dead after
+    MAX_ATTEMPTS, about four hours)."""
 
 
 def _payment_method_changed(config: StripeConfig, obj: dict[str, Any], clock: Clock) -> Apply:
@@ -68,11 +69,12 @@ def _payment_method_changed(config: StripeConfig, obj: dict[str, Any], clock: Cl
 
 
 def _setup_intent_succeeded(config: StripeConfig, obj: dict[str, Any], clock: Clock) -> Apply:
-    """A card saved while the page was closed before it could tell us: kept all the same."""
+    """A card saved while the page was closed before it could tell us: kept all the same, for
+    the client who started that setup, when the intent is their customer's."""
     intent = gateway.retrieve_setup_intent(config, str(obj.get("id") or ""))
     card = None
-    if intent.status == "succeeded" and intent.payment_method_id and intent.customer_id:
-        card = gateway.attach_card(config, intent.payment_method_id, intent.customer_id)
+    if intent.status == "succeeded" and intent.payment_method_id:
+        card = gateway.retrieve_card(config, intent.payment_method_id)
 
     def apply(session: Session) -> None:
         attempt = session.exec(
@@ -81,6 +83,11 @@ def _setup_intent_succeeded(config: StripeConfig, obj: dict[str, Any], clock: Cl
             .where(col(PaymentAttempt.stripe_id) == intent.id)
         ).first()
         if attempt is None or card is None:
+            return
+        customer = session.exec(
+            select(StripeCustomer).where(col(StripeCustomer.client_id) == attempt.client_id)
+        ).first()
+        if customer is None or intent.customer_id != customer.customer_id:
             return
         keep_card(session, attempt.client_id, card, clock)
 
@@ -167,6 +174,10 @@ def handle_due_events(
             row = session.get(StripeEvent, row_id)
             assert row is not None
             session.refresh(row)
+            if row.attempts > MAX_ATTEMPTS:  # its workers kept dying: give up, and say so
+                _failed(session, row_id, RuntimeError("no worker finished handling it"), clock)
+                failed += 1
+                continue
             handler = HANDLERS.get(row.type)
             if handler is None:
                 row.state, row.handled_at = "ignored", clock.now()

@@ -101,7 +101,11 @@ class PortalCardsState(PortalPageState):
         if not self._setup_intent_id:
             return None
         # Stripe is asked what happened: the browser's answer is only a hint.
-        outcome = run(cards.finish_card_setup, current_client_user(), self._setup_intent_id)
+        try:
+            outcome = run(cards.finish_card_setup, current_client_user(), self._setup_intent_id)
+        except ServiceError as exc:
+            self.card_error = exc.message
+            return None
         if not outcome.saved:
             self.card_error = outcome.message
             return None
