@@ -125,6 +125,8 @@ bench: setup-dev chromium $(LIGHTHOUSE)
 	$(PY) bench/bench_event_loop.py
 	$(PY) bench/bench_portal.py
 	$(PY) bench/bench_lighthouse.py
+	$(PY) bench/bench_webhooks.py
+	$(PY) bench/bench_webhooks.py --postgres
 
 # Mutation testing (docs/testing.md): plant small bugs and check that a test fails for each, in
 # two sets with their own mutmut configuration in pyproject.toml: "domain" ([tool.mutmut]:

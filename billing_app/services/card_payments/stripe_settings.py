@@ -9,7 +9,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from sqlmodel import Session
+import sqlalchemy as sa
+from sqlmodel import Session, col
 
 from billing_app.adapters import crypto, stripe_gateway
 from billing_app.adapters.stripe_gateway import StripeConfig
@@ -184,12 +185,31 @@ def stripe_config(session: Session, *, settings: Settings | None = None) -> Stri
     return StripeConfig(secret_key=secret, api_base=settings.stripe_api_base)
 
 
+_WEBHOOK_SECRET = sa.select(PaymentSettings.stripe_webhook_secret).where(  # type: ignore[call-overload]
+    col(PaymentSettings.id) == 1
+)
+
+
 def webhook_secrets(session: Session, *, settings: Settings | None = None) -> tuple[str, ...]:
-    """The signing secrets a webhook may be signed with (none: webhooks are refused)."""
-    row = _row(session)
-    if row is None or not row.stripe_webhook_secret:
+    """The signing secrets a webhook may be signed with (none: webhooks are refused). Every
+    webhook asks: the secret is decrypted once per stored value and key."""
+    stored = session.execute(_WEBHOOK_SECRET).scalar()
+    if not stored:
         return ()
-    return (_stored(row.stripe_webhook_secret, WEBHOOK_SECRET_PURPOSE, settings),)
+    settings = settings or get_settings()
+    master = settings.secret_key.get_secret_value() if settings.secret_key else ""
+    cache_key = (stored, str(settings.data_dir), master)
+    opened = _OPENED.get(cache_key)
+    if opened is None:
+        opened = _stored(stored, WEBHOOK_SECRET_PURPOSE, settings)
+        if len(_OPENED) > 16:
+            _OPENED.clear()
+        _OPENED[cache_key] = opened
+    return (opened,)
+
+
+# Webhook signing secrets decrypted, by their encrypted value and where the key comes from.
+_OPENED: dict[tuple[str, str, str], str] = {}
 
 
 def publishable_key(session: Session) -> str:

@@ -9,7 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import sqlalchemy as sa
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.dialects.postgresql import insert as postgres_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session, col
 
 from billing_app.adapters.stripe_gateway import InvalidWebhook, WebhookEvent, verify_webhook
@@ -39,29 +40,35 @@ def receive_webhook(
     settings: Settings | None = None,
 ) -> Received:
     """Store the event Stripe signed (InvalidWebhook when the signature, its age or the body
-    is wrong: nothing is written). A delivery of an event already stored only counts it.
-    The caller commits; a concurrent delivery that stored it first is a duplicate too."""
+    is wrong: nothing is written), in one statement that does nothing when the event is
+    stored already; a delivery of a stored event, even one stored a moment ago by a concurrent
+    delivery, only counts itself. The caller commits."""
     now = clock.now()
     event = verify_webhook(
         body, signature, webhook_secrets(session, settings=settings), now=now.timestamp()
     )
-    if _count_delivery(session, event):
-        return Received(event.id, event.type, duplicate=True)
-    try:
-        with session.begin_nested():
-            session.add(
-                StripeEvent(
-                    event_id=event.id,
-                    type=event.type,
-                    livemode=event.livemode,
-                    object_id=event.object_id[:255],
-                    created=event.created,
-                    payload=event.payload,
-                    received_at=now,
-                    next_attempt_at=now,
-                )
-            )
-    except IntegrityError:  # another delivery of the same event stored it a moment ago
+    table = StripeEvent.__table__  # type: ignore[attr-defined]
+    insert = sqlite_insert if session.get_bind().dialect.name == "sqlite" else postgres_insert
+    stored = session.execute(
+        insert(table)
+        .values(
+            event_id=event.id,
+            type=event.type,
+            livemode=event.livemode,
+            object_id=event.object_id[:255],
+            created=event.created,
+            payload=event.payload,
+            received_at=now,
+            deliveries=1,
+            state="pending",
+            attempts=0,
+            next_attempt_at=now,
+            last_error="",
+        )
+        .on_conflict_do_nothing(index_elements=["event_id"])
+    )
+    if not stored.rowcount:  # type: ignore[attr-defined]
+        # Stored by an earlier delivery (or one a moment ago): only counted.
         _count_delivery(session, event)
         return Received(event.id, event.type, duplicate=True)
     wake(session, WAKE_STRIPE_EVENTS)  # the job handles it once this is committed
