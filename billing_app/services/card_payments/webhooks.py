@@ -11,7 +11,7 @@ from dataclasses import dataclass
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import insert as postgres_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlmodel import Session, col
+from sqlmodel import Session
 
 from billing_app.adapters.stripe_gateway import InvalidWebhook, WebhookEvent, verify_webhook
 from billing_app.db.card_payments import StripeEvent
@@ -83,11 +83,3 @@ def _count_delivery(session: Session, event: WebhookEvent) -> bool:
         .values(deliveries=table.c.deliveries + 1)
     )
     return bool(done.rowcount)  # type: ignore[attr-defined]
-
-
-def stored_event(session: Session, event_id: str) -> StripeEvent | None:
-    """The stored event with Stripe's id ``event_id``, if any."""
-    row: StripeEvent | None = session.execute(
-        sa.select(StripeEvent).where(col(StripeEvent.event_id) == event_id)
-    ).scalar_one_or_none()
-    return row

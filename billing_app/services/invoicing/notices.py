@@ -12,7 +12,7 @@ from billing_app.db.invoicing import Invoice
 from billing_app.domain.lifecycle import InvoiceStatus, can_email_invoice, can_remind
 from billing_app.domain.permissions import Permission
 from billing_app.services.access.identity import CurrentUser
-from billing_app.services.agency.branding import agency_today, get_agency
+from billing_app.services.agency.branding import today_at_agency
 from billing_app.services.common import audit
 from billing_app.services.common.actors import require
 from billing_app.services.common.clock import Clock, system_clock
@@ -63,7 +63,7 @@ def send_reminder(
     if not can_remind(InvoiceStatus(invoice.status), outstanding_minor(invoice)):
         msg = "Reminders are for sent invoices with money still due."
         raise Conflict(msg)
-    today = agency_today(get_agency(session, clock=clock), clock)
+    today = today_at_agency(session, clock=clock)
     queue_reminder_email(session, invoice, today=today)
     note_emailed(session, invoice, actor, "Payment reminder emailed", clock)
     audit.record(

@@ -22,7 +22,7 @@ from billing_app.domain.lifecycle import InvoiceStatus, transition
 from billing_app.domain.money import Money, format_money, parse_money
 from billing_app.domain.permissions import Permission
 from billing_app.services.access.identity import CurrentUser
-from billing_app.services.agency.branding import agency_today, get_agency
+from billing_app.services.agency.branding import today_at_agency
 from billing_app.services.common import audit
 from billing_app.services.common.actors import require
 from billing_app.services.common.clock import Clock, system_clock
@@ -86,7 +86,7 @@ def _amount(form: PaymentForm, invoice: Invoice) -> Money:
 
 def _check_date(session: Session, form: PaymentForm, locale: str, clock: Clock) -> None:
     """The day the money moved is today at the latest, in the agency's time zone."""
-    today = agency_today(get_agency(session, clock=clock), clock)
+    today = today_at_agency(session, clock=clock)
     if form.received_on > today:
         msg = (
             "The date cannot be in the future: enter today "

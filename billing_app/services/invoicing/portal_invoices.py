@@ -100,10 +100,6 @@ def _sent(client_id: Any) -> list[Any]:
     return [col(Invoice.client_id) == client_id, col(Invoice.status) != InvoiceStatus.DRAFT]
 
 
-def _today(session: Session, clock: Clock) -> date:
-    return today_at_agency(session, clock=clock)
-
-
 def _visible_invoice(session: Session, client_id: int, invoice_id: int) -> Invoice:
     """The client's sent invoice with this id; NotFound for anything else."""
     invoice = session.get(Invoice, invoice_id) if 0 < invoice_id < 2**63 else None
@@ -129,7 +125,7 @@ def portal_overview(
     """What the client owes (per currency, never mixed), how many invoices are unpaid and
     overdue, and their latest payments."""
     client_id = require_client(actor, ClientPermission.INVOICES_VIEW)
-    today = _today(session, clock)
+    today = today_at_agency(session, clock=clock)
     due_rows = session.execute(_due_by_currency(), {"client_id": client_id, "today": today}).all()
     recent = session.execute(_recent_payments(), {"client_id": client_id}).all()
     return PortalOverview(
@@ -220,7 +216,7 @@ def list_client_invoices(
     """A page of the client's sent invoices, newest first by default; filter "status" (all,
     due, paid) and search by number, in SQL, paged by keyset."""
     client_id = require_client(actor, ClientPermission.INVOICES_VIEW)
-    today = _today(session, clock)
+    today = today_at_agency(session, clock=clock)
     status = request.filter("status", "all")
     query, count = _list_statements(
         status if status in ("due", "paid") else "all", bool(request.term)
@@ -258,7 +254,7 @@ def client_invoice(
     return PortalInvoice(
         id=invoice.id,
         number=invoice.number or "",
-        status=effective_status(invoice, _today(session, clock)),
+        status=effective_status(invoice, today_at_agency(session, clock=clock)),
         currency=invoice.currency,
         locale=invoice.locale,
         snapshot=json.loads(invoice.snapshot) if invoice.snapshot else {},

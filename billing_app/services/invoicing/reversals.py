@@ -21,7 +21,7 @@ from billing_app.domain.errors import DomainError
 from billing_app.domain.lifecycle import InvoiceStatus, accepts_reversal, reversal_transition
 from billing_app.domain.money import Money, format_money
 from billing_app.domain.permissions import Permission
-from billing_app.services.agency.branding import agency_today, get_agency
+from billing_app.services.agency.branding import today_at_agency
 from billing_app.services.common import audit
 from billing_app.services.common.actors import Acting, require
 from billing_app.services.common.clock import Clock, system_clock
@@ -103,7 +103,7 @@ def reverse_payment(
     except DomainError as exc:
         raise Conflict(exc.message) from exc
     outstanding_before = outstanding_minor(invoice)
-    today = agency_today(get_agency(session, clock=clock), clock)
+    today = today_at_agency(session, clock=clock)
     row = InvoicePayment(
         invoice_id=invoice_id,
         kind=REVERSAL,
