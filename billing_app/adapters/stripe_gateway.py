@@ -229,6 +229,8 @@ class PaymentIntent:
     payment_method_id: str
     charge_id: str
     metadata: dict[str, str]
+    error_code: str = ""  # last_payment_error: why the last try failed
+    error_message: str = ""  # a client-readable message for it ("" when none failed)
 
 
 @dataclass(frozen=True)
@@ -269,7 +271,24 @@ def _setup_intent(data: dict[str, Any]) -> SetupIntent:
     )
 
 
+# Why a payment failed after the browser's part (3-D Secure), by last_payment_error's code.
+AUTHENTICATION_FAILED = "Your bank did not confirm the payment. Try again, or use another card."
+
+
+def _payment_error(data: dict[str, Any]) -> tuple[str, str]:
+    error = data.get("last_payment_error") or {}
+    if not isinstance(error, dict) or not error:
+        return "", ""
+    code = str(error.get("code") or "")
+    decline = str(error.get("decline_code") or "")
+    if code in ("payment_intent_authentication_failure", "authentication_required"):
+        return code, AUTHENTICATION_FAILED
+    message = CARD_MESSAGES.get(decline) or CARD_MESSAGES.get(code) or DEFAULT_CARD_MESSAGE
+    return code or "card_declined", message
+
+
 def _payment_intent(data: dict[str, Any]) -> PaymentIntent:
+    error_code, error_message = _payment_error(data)
     return PaymentIntent(
         id=str(data["id"]),
         status=str(data.get("status") or ""),
@@ -281,6 +300,8 @@ def _payment_intent(data: dict[str, Any]) -> PaymentIntent:
         payment_method_id=_id(data.get("payment_method")),
         charge_id=_id(data.get("latest_charge")),
         metadata={str(k): str(v) for k, v in (data.get("metadata") or {}).items()},
+        error_code=error_code,
+        error_message=error_message,
     )
 
 
@@ -420,6 +441,53 @@ def charge_card(
             lambda: sdk.v1.payment_intents.create(
                 params=params,  # type: ignore[arg-type]
                 options={"idempotency_key": idempotency_key},
+            )
+        )
+    )
+
+
+def create_payment_intent(
+    config: StripeConfig,
+    *,
+    amount_minor: int,
+    currency: str,
+    customer_id: str,
+    payment_method_id: str,
+    idempotency_key: str,
+    metadata: dict[str, str],
+) -> PaymentIntent:
+    """A PaymentIntent for a saved card, not confirmed yet: nothing is charged until
+    ``confirm_payment_intent``, so its id can be kept before any money moves (a crash after
+    the confirmation finds the payment by that id)."""
+    sdk = client(config)
+    params: dict[str, Any] = {
+        "amount": amount_minor,
+        "currency": currency.lower(),
+        "customer": customer_id,
+        "payment_method": payment_method_id,
+        "payment_method_types": ["card"],
+        "metadata": metadata,
+    }
+    return _payment_intent(
+        _call(
+            lambda: sdk.v1.payment_intents.create(
+                params=params,  # type: ignore[arg-type]
+                options={"idempotency_key": idempotency_key},
+            )
+        )
+    )
+
+
+def confirm_payment_intent(
+    config: StripeConfig, payment_intent_id: str, *, idempotency_key: str
+) -> PaymentIntent:
+    """Charge the card of a PaymentIntent, the client present: ``requires_action`` hands 3-D
+    Secure to the browser; a refusal raises CardError."""
+    sdk = client(config)
+    return _payment_intent(
+        _call(
+            lambda: sdk.v1.payment_intents.confirm(
+                payment_intent_id, options={"idempotency_key": idempotency_key}
             )
         )
     )

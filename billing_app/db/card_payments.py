@@ -16,6 +16,10 @@ from sqlmodel import Field, SQLModel
 
 from billing_app.db.models import UTCDateTime
 
+# A charge is in flight while its outcome is not known or it waits for the client's bank.
+IN_FLIGHT = ("started", "action")
+IN_FLIGHT_WHERE = "kind = 'charge' AND state IN ('started', 'action')"
+
 
 def _ts(*, nullable: bool = False, index: bool = False) -> sa.Column[datetime]:
     return sa.Column(UTCDateTime(), nullable=nullable, index=index)
@@ -108,11 +112,22 @@ class SavedCard(SQLModel, table=True):
 class PaymentAttempt(SQLModel, table=True):
     """A call that creates something at Stripe, written and committed before the call: its
     ``idempotency_key`` goes with the call (a retry sends the same), and its outcome is
-    recorded after. ``state``: started (the outcome is not known yet), done, failed."""
+    recorded after. ``state``: started (the outcome is not known yet), action (a charge waits
+    for the client's bank: 3-D Secure in the browser), done, failed.
+
+    A charge is an invoice's payment in flight while started or action: the database keeps at
+    most one per invoice, whoever starts it."""
 
     __tablename__ = "payment_attempt"
     __table_args__ = (
         sa.Index("ix_payment_attempt_state", "state", "created_at"),
+        sa.Index(
+            "uq_payment_attempt_in_flight",
+            "invoice_id",
+            unique=True,
+            sqlite_where=sa.text(IN_FLIGHT_WHERE),
+            postgresql_where=sa.text(IN_FLIGHT_WHERE),
+        ),
         {"extend_existing": True},
     )
 
@@ -127,5 +142,8 @@ class PaymentAttempt(SQLModel, table=True):
     stripe_id: str = Field(default="", max_length=255, index=True)
     stripe_status: str = Field(default="", max_length=40)
     error: str = Field(default="", max_length=500)
+    payment_method_id: str = Field(default="", max_length=255)  # the card a charge uses
+    card_label: str = Field(default="", max_length=60)  # "Visa •••• 4242", for the records
+    actor_label: str = Field(default="", max_length=320)  # who started it (staff see it)
     created_at: datetime = Field(sa_column=_ts())
     updated_at: datetime = Field(sa_column=_ts())

@@ -190,6 +190,9 @@ class InvoicePayment(SQLModel, table=True):
     __tablename__ = "invoice_payment"
     __table_args__ = (
         sa.Index("uq_invoice_payment_reversal_of_id", "reversal_of_id", unique=True),
+        # A card payment or card refund is recorded once, whoever records it first (the page,
+        # the event job, the reconciliation).
+        sa.Index("uq_invoice_payment_processor_id", "processor_id", unique=True),
         {"extend_existing": True},
     )
 
@@ -211,6 +214,8 @@ class InvoicePayment(SQLModel, table=True):
     received_on: date = Field(sa_column=sa.Column(sa.Date(), nullable=False))
     reference: str = Field(default="", max_length=120)
     note: str = Field(default="", max_length=500)
+    # The card processor's id of a card payment (its PaymentIntent) or card refund (its Refund).
+    processor_id: str | None = Field(default=None, max_length=255)
     recorded_by_id: int | None = Field(default=None, foreign_key="staff_user.id")
     created_at: datetime = Field(sa_column=_ts())
 

@@ -14,6 +14,7 @@ from billing_app.jobs.queue import huey
 from billing_app.services.access import portal_auth
 from billing_app.services.access.password_reset import WAKE_RESET_REQUESTS, answer_reset_requests
 from billing_app.services.card_payments.events import WAKE_STRIPE_EVENTS, handle_due_events
+from billing_app.services.card_payments.invoice_payments import reconcile_charges
 from billing_app.services.common.outbox import WAKE_OUTBOX, deliver_due
 from billing_app.services.common.transactions import register_waker, run
 from billing_app.settings import get_settings
@@ -74,6 +75,15 @@ def handle_stripe_events() -> int:
 def handle_stripe_events_periodic() -> None:
     """Every minute: retries whose backoff is over, and anything a lost wake-up left."""
     handle_stripe_events.call_local()
+
+
+@huey.periodic_task(crontab(minute="*"), name="reconcile_card_charges_periodic")
+def reconcile_card_charges_periodic() -> None:
+    """Every minute: card charges whose page is gone (a crash, a timeout, a bank confirmation
+    abandoned) are settled by asking Stripe."""
+    report = reconcile_charges(get_engine(), settings=get_settings())
+    if report.settled or report.left:
+        log.info("card charges: %s settled, %s left", report.settled, report.left)
 
 
 register_waker(WAKE_OUTBOX, deliver_outbox)

@@ -298,8 +298,33 @@ def _cards(session: Session, client_id: int) -> list[SavedCard]:
 
 def saved_cards(session: Session, actor: ClientUser) -> list[CardRow]:
     """The client's saved cards, the default first."""
-    client_id = require_client(actor, ClientPermission.PAYMENT_METHODS_MANAGE)
+    return client_cards(session, require_client(actor, ClientPermission.PAYMENT_METHODS_MANAGE))
+
+
+def client_cards(session: Session, client_id: int) -> list[CardRow]:
+    """A client's saved cards, the default first (the caller checked the actor's rights)."""
     return [_row(card) for card in _cards(session, client_id)]
+
+
+BRAND_NAMES = {
+    "visa": "Visa",
+    "mastercard": "Mastercard",
+    "amex": "American Express",
+    "discover": "Discover",
+    "diners": "Diners Club",
+    "jcb": "JCB",
+    "unionpay": "UnionPay",
+    "cartes_bancaires": "Cartes Bancaires",
+}
+
+
+def brand_name(brand: str) -> str:
+    return BRAND_NAMES.get(brand, brand.replace("_", " ").title() or "Card")
+
+
+def card_label(brand: str, last4: str) -> str:
+    """How a card is named to people: "Visa •••• 4242"."""
+    return f"{brand_name(brand)} •••• {last4}"
 
 
 def _own_card(session: Session, client_id: int, card_id: int) -> SavedCard:

@@ -3,9 +3,10 @@ the object's current state (so events out of order leave the truth, not the last
 applies it in its own transaction. A failure is retried with a growing delay; after
 MAX_ATTEMPTS the event is dead, logged and audited for staff (docs/security.md items 5, 6).
 
-Handled now: saved cards (payment_method.attached / updated / detached, setup_intent.succeeded)
-and customer.deleted. Other types are kept as "ignored" (a handler added later can replay
-them).
+Handled now: saved cards (payment_method.attached / updated / detached, setup_intent.succeeded),
+customer.deleted, and the charges of invoices (payment_intent.succeeded / payment_failed /
+requires_action / canceled / processing). Other types are kept as "ignored" (a handler added
+later can replay them).
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from billing_app.adapters import stripe_gateway as gateway
 from billing_app.adapters.stripe_gateway import StripeConfig
 from billing_app.db.card_payments import PaymentAttempt, SavedCard, StripeCustomer, StripeEvent
 from billing_app.services.card_payments.cards import forget_card, keep_card
+from billing_app.services.card_payments.invoice_payments import settle_charge
 from billing_app.services.card_payments.stripe_settings import stripe_config
 from billing_app.services.common import audit
 from billing_app.services.common.actors import SYSTEM
@@ -115,6 +117,24 @@ def _customer_deleted(_config: StripeConfig, obj: dict[str, Any], clock: Clock) 
     return apply
 
 
+def _payment_intent_changed(config: StripeConfig, obj: dict[str, Any], clock: Clock) -> Apply:
+    """A charge of ours moved on at Stripe (succeeded, failed, waits for the bank, canceled):
+    the attempt and the invoice are brought to Stripe's state now, whatever the event's order."""
+    intent = gateway.retrieve_payment_intent(config, str(obj.get("id") or ""))
+
+    def apply(session: Session) -> None:
+        attempt = session.exec(
+            select(PaymentAttempt)
+            .where(col(PaymentAttempt.kind) == "charge")
+            .where(col(PaymentAttempt.stripe_id) == intent.id)
+        ).first()
+        if attempt is None:
+            return  # not a payment made here
+        settle_charge(session, attempt, intent, clock=clock)
+
+    return apply
+
+
 HANDLERS: dict[str, Callable[[StripeConfig, dict[str, Any], Clock], Apply]] = {
     "payment_method.attached": _payment_method_changed,
     "payment_method.updated": _payment_method_changed,
@@ -122,6 +142,11 @@ HANDLERS: dict[str, Callable[[StripeConfig, dict[str, Any], Clock], Apply]] = {
     "payment_method.detached": _payment_method_changed,
     "setup_intent.succeeded": _setup_intent_succeeded,
     "customer.deleted": _customer_deleted,
+    "payment_intent.succeeded": _payment_intent_changed,
+    "payment_intent.payment_failed": _payment_intent_changed,
+    "payment_intent.requires_action": _payment_intent_changed,
+    "payment_intent.canceled": _payment_intent_changed,
+    "payment_intent.processing": _payment_intent_changed,
 }
 
 

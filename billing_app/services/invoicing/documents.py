@@ -322,7 +322,7 @@ def resend_invoice_email(session: Session, invoice: Invoice) -> None:
 
 # The names of the payment methods (payments.METHODS), marked for the catalogs: a receipt says
 # how the client paid in the client's language.
-PAYMENT_METHOD_NAMES = (N_("Bank transfer"), N_("Cheque"), N_("Cash"), N_("Other"))
+PAYMENT_METHOD_NAMES = (N_("Bank transfer"), N_("Cheque"), N_("Cash"), N_("Other"), N_("Card"))
 
 
 def queue_receipt_email(

@@ -14,6 +14,7 @@ from datetime import date
 from babel.dates import format_date
 from sqlmodel import Session, col, select
 
+from billing_app.db.card_payments import IN_FLIGHT, PaymentAttempt
 from billing_app.db.customers import Client
 from billing_app.db.invoicing import Invoice, InvoiceEvent, InvoicePayment
 from billing_app.domain.errors import DomainError
@@ -24,7 +25,7 @@ from billing_app.domain.permissions import Permission
 from billing_app.services.access.identity import CurrentUser
 from billing_app.services.agency.branding import today_at_agency
 from billing_app.services.common import audit
-from billing_app.services.common.actors import require
+from billing_app.services.common.actors import Actor, require
 from billing_app.services.common.clock import Clock, system_clock
 from billing_app.services.common.errors import Conflict, NotFound, ValidationFailed
 from billing_app.services.invoicing.documents import queue_receipt_email, queue_voided_email
@@ -47,6 +48,9 @@ METHODS = {
 # Payments recorded by hand (a card payment comes from the card processor, and goes back
 # through it as a refund).
 OFFLINE_METHODS = frozenset(METHODS)
+CARD = "card"
+# How each method is named where payments are listed.
+METHOD_LABELS = {**METHODS, CARD: "Card"}
 MAX_REFERENCE = 120
 MAX_NOTE = 500
 MAX_REASON = 500
@@ -154,6 +158,8 @@ def record_payment(
             "partially_refunded": "This invoice was partly refunded: nothing is due on it.",
         }.get(invoice.status, "This invoice does not accept payments.")
         raise Conflict(msg)
+    if card_payment_in_flight(session, invoice_id):
+        raise Conflict(CARD_PAYMENT_IN_FLIGHT)
     if form.method not in METHODS:
         msg = "Choose how it was paid."
         raise ValidationFailed(msg, field="method")
@@ -247,28 +253,76 @@ def _record(
     message: str,
     clock: Clock,
 ) -> int:
+    reference, note = _texts(form)
+    row = record_entry(
+        session,
+        invoice,
+        Entry(
+            kind=kind,
+            method=form.method,
+            amount=amount,
+            received_on=form.received_on,
+            reference=reference,
+            note=note,
+            message=message,
+        ),
+        recorded_by_id=actor.id,
+        actor_label=actor.email,
+        audit_actor=actor.actor(),
+        clock=clock,
+    )
+    assert row.id is not None
+    return row.id
+
+
+@dataclass(frozen=True)
+class Entry:
+    """A payment or refund about to be recorded on an invoice; ``message`` is what its
+    timeline says (the client sees it: it never names staff)."""
+
+    kind: str  # payment | refund
+    method: str
+    amount: Money
+    received_on: date
+    message: str
+    reference: str = ""
+    note: str = ""
+    processor_id: str | None = None  # the card processor's id of a card payment or refund
+
+
+def record_entry(
+    session: Session,
+    invoice: Invoice,
+    entry: Entry,
+    *,
+    recorded_by_id: int | None,
+    actor_label: str,
+    audit_actor: Actor,
+    clock: Clock,
+) -> InvoicePayment:
     """Store a payment or refund, move the invoice to its settled status, keep the client's
     outstanding figure equal to what its invoices have outstanding, and put it on the
-    timeline and in the audit log."""
+    timeline and in the audit log. The caller holds the invoice's lock and has checked the
+    amount may be recorded."""
     assert invoice.id is not None
     outstanding_before = outstanding_minor(invoice)
-    reference, note = _texts(form)
     paid, refunded, status = settled_amounts(
         session,
         invoice,
-        extra_payment=amount.amount_minor if kind == "payment" else 0,
-        extra_refund=amount.amount_minor if kind == "refund" else 0,
+        extra_payment=entry.amount.amount_minor if entry.kind == "payment" else 0,
+        extra_refund=entry.amount.amount_minor if entry.kind == "refund" else 0,
     )
     row = InvoicePayment(
         invoice_id=invoice.id,
-        kind=kind,
-        method=form.method,
-        amount_minor=amount.amount_minor,
+        kind=entry.kind,
+        method=entry.method,
+        amount_minor=entry.amount.amount_minor,
         currency=invoice.currency,
-        received_on=form.received_on,
-        reference=reference,
-        note=note,
-        recorded_by_id=actor.id,
+        received_on=entry.received_on,
+        reference=entry.reference,
+        note=entry.note,
+        processor_id=entry.processor_id,
+        recorded_by_id=recorded_by_id,
         created_at=clock.now(),
     )
     session.add(row)
@@ -284,23 +338,42 @@ def _record(
         InvoiceEvent(
             invoice_id=invoice.id,
             at=clock.now(),
-            kind=kind,
-            actor_label=actor.email,
-            message=message,
+            kind=entry.kind,
+            actor_label=actor_label,
+            message=entry.message,
             internal=False,
         )
     )
     audit.record(
         session,
-        f"{kind}.recorded",
-        actor.actor(),
+        f"{entry.kind}.recorded",
+        audit_actor,
         target=invoice.number or "",
-        details=f"{format_money(amount, invoice.locale)} {form.method}",
+        details=f"{format_money(entry.amount, invoice.locale)} {entry.method}",
         clock=clock,
     )
     session.flush()
-    assert row.id is not None
-    return row.id
+    return row
+
+
+def card_payment_in_flight(session: Session, invoice_id: int) -> bool:
+    """Whether a card payment of the invoice is being made (a charge started, or waiting for
+    the client's bank): nothing else may change what is due until it ends."""
+    return (
+        session.exec(
+            select(PaymentAttempt.id)
+            .where(col(PaymentAttempt.invoice_id) == invoice_id)
+            .where(col(PaymentAttempt.kind) == "charge")
+            .where(col(PaymentAttempt.state).in_(IN_FLIGHT))
+        ).first()
+        is not None
+    )
+
+
+CARD_PAYMENT_IN_FLIGHT = (
+    "The client is paying this invoice by card right now. Try again in a few minutes, once "
+    "the payment has gone through or failed."
+)
 
 
 def void_invoice(
@@ -327,6 +400,8 @@ def void_invoice(
     if settlement.net_paid.amount_minor > 0:
         msg = "Payments were received on this invoice. Refund them before voiding it."
         raise Conflict(msg)
+    if card_payment_in_flight(session, invoice_id):
+        raise Conflict(CARD_PAYMENT_IN_FLIGHT)
     try:
         transition(InvoiceStatus(invoice.status), InvoiceStatus.VOID)
     except DomainError as exc:

@@ -163,7 +163,7 @@ def _payment_rows(
             "id": str(p.id),
             "kind": p.kind,
             "kind_label": ENTRY_LABELS.get(p.kind, p.kind),
-            "method": payments.METHODS.get(p.method, p.method),
+            "method": payments.METHOD_LABELS.get(p.method, p.method),
             "amount": _money(p.amount_minor, p.currency, locale),
             "date": p.received_on.isoformat(),
             "reference": p.reference,

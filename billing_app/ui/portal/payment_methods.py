@@ -18,17 +18,6 @@ from billing_app.ui.portal import stripe_bridge
 from billing_app.ui.portal.frame import PortalPageState
 from billing_app.ui.session.portal import current_client_user, portal_guard
 
-BRANDS = {
-    "visa": "Visa",
-    "mastercard": "Mastercard",
-    "amex": "American Express",
-    "discover": "Discover",
-    "diners": "Diners Club",
-    "jcb": "JCB",
-    "unionpay": "UnionPay",
-    "cartes_bancaires": "Cartes Bancaires",
-}
-
 
 class PortalCardsState(PortalPageState):
     offered: bool = False
@@ -43,7 +32,7 @@ class PortalCardsState(PortalPageState):
         self.cards = [
             {
                 "id": str(card.id),
-                "label": f"{_brand(card.brand)} •••• {card.last4}",
+                "label": cards.card_label(card.brand, card.last4),
                 "expires": f"Expires {card.exp_month:02d}/{card.exp_year}",
                 "default": "yes" if card.is_default else "",
                 "last4": card.last4,
@@ -134,10 +123,6 @@ class PortalCardsState(PortalPageState):
             return rx.toast.error(exc.message)
         self._fill()
         return rx.toast.success("Card removed.")
-
-
-def _brand(brand: str) -> str:
-    return BRANDS.get(brand, brand.replace("_", " ").title() or "Card")
 
 
 def _said(answer: Any, fallback: str) -> str:
