@@ -319,7 +319,10 @@ PAGES: tuple[Page, ...] = (
         PORTAL_INVOICE,
         "Invoice",
         f"{_PORTAL}.invoice:portal_invoice_page",
-        (f"{_PORTAL}.invoice:PortalInvoiceState.load",),
+        (
+            f"{_PORTAL}.invoice:PortalInvoiceState.load",
+            f"{_PORTAL}.pay_invoice:PortalPayState.load",
+        ),
     ),
     Page(
         PORTAL_SERVICES,

@@ -36,7 +36,7 @@ from billing_app.domain.permissions import ClientPermission
 from billing_app.services.access.portal_identity import NOT_FOUND, ClientUser, require_client
 from billing_app.services.agency.branding import today_at_agency
 from billing_app.services.card_payments.cards import NOT_OFFERED, CardRow, card_label, client_cards
-from billing_app.services.card_payments.stripe_settings import stripe_config
+from billing_app.services.card_payments.stripe_settings import publishable_key, stripe_config
 from billing_app.services.common import audit
 from billing_app.services.common.actors import Actor
 from billing_app.services.common.clock import Clock, system_clock
@@ -46,7 +46,7 @@ from billing_app.services.common.transactions import wake
 from billing_app.services.invoicing.documents import queue_receipt_email
 from billing_app.services.invoicing.payments import CARD, Entry, locked_invoice, record_entry
 from billing_app.services.invoicing.settlement import payable_minor, settlement_of
-from billing_app.settings import Settings
+from billing_app.settings import Settings, get_settings
 
 # A started charge older than this has lost its page (a crash, a closed tab): it is settled by
 # asking Stripe. Younger, it is someone paying right now.
@@ -74,6 +74,8 @@ class Checkout:
     cards: list[CardRow]
     may_add_card: bool
     in_progress: bool
+    publishable_key: str  # for Stripe.js in the browser (3-D Secure, a new card)
+    stripe_js_url: str
 
 
 @dataclass(frozen=True)
@@ -148,7 +150,15 @@ def checkout(
         cards=client_cards(session, client_id),
         may_add_card=may_manage,
         in_progress=_in_flight(session, invoice.id) is not None,
+        publishable_key=publishable_key(session),
+        stripe_js_url=(settings or get_settings()).stripe_js_url,
     )
+
+
+def pay_offered(session: Session, actor: ClientUser) -> bool:
+    """Whether the actor may pay the client's invoices by card here (their role allows it and
+    the agency has connected Stripe)."""
+    return actor.may(ClientPermission.INVOICES_PAY) and bool(publishable_key(session))
 
 
 def pay_invoice(

@@ -51,6 +51,12 @@ OFFLINE_METHODS = frozenset(METHODS)
 CARD = "card"
 # How each method is named where payments are listed.
 METHOD_LABELS = {**METHODS, CARD: "Card"}
+
+
+def method_label(row: InvoicePayment) -> str:
+    """How a payment was made, as listed: "Bank transfer", "Card (Visa •••• 4242)"."""
+    label = METHOD_LABELS.get(row.method, row.method)
+    return f"{label} ({row.reference})" if row.method == CARD and row.reference else label
 MAX_REFERENCE = 120
 MAX_NOTE = 500
 MAX_REASON = 500

@@ -113,7 +113,7 @@ def _payment(row: InvoicePayment, number: str) -> PortalPayment:
         invoice_id=row.invoice_id,
         invoice_number=number,
         kind=row.kind,
-        method=payments.METHOD_LABELS.get(row.method, row.method),
+        method=payments.method_label(row),
         received_on=row.received_on,
         amount=Money(row.amount_minor, row.currency),
     )

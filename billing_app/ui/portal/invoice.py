@@ -20,6 +20,7 @@ from billing_app.ui.kit.badges import status_badge
 from billing_app.ui.portal.frame import PortalPageState, portal_page
 from billing_app.ui.portal.invoices import STATUS_LABELS
 from billing_app.ui.portal.overview import KIND_LABELS
+from billing_app.ui.portal.pay_invoice import pay_button, pay_section
 from billing_app.ui.session.portal import current_client_user, portal_guard
 
 
@@ -261,6 +262,7 @@ def _content() -> rx.Component:
                 rx.heading(i["number"], size="5", as_="h2", id="portal-invoice-number"),
                 status_badge(i["status"], i["status_label"]),
                 rx.spacer(),
+                pay_button(),
                 rx.link(
                     rx.button(rx.icon("download", size=16), "Download PDF", variant="soft"),
                     href=i["pdf"],
@@ -279,6 +281,7 @@ def _content() -> rx.Component:
                 i["void_reason"] != "",
                 rx.callout("This invoice was voided: " + i["void_reason"], icon="ban"),
             ),
+            pay_section(),
             rx.cond(i["message"] != "", rx.text(i["message"], size="2", white_space="pre-line")),
             _lines(),
             _totals(),

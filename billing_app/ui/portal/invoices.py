@@ -8,6 +8,7 @@ from typing import Any
 import reflex as rx
 
 from billing_app.domain.permissions import ClientPermission
+from billing_app.services.card_payments import invoice_payments
 from billing_app.services.common.listing import Key, ListRequest, Page
 from billing_app.services.common.transactions import run
 from billing_app.services.invoicing import portal_invoices
@@ -39,6 +40,7 @@ class PortalInvoicesState(PortalPageState):
     total: int = 0
     has_next: bool = False
     has_previous: bool = False
+    pay_offered: bool = False  # a Pay button next to what is due
     _first_key: Key | None = None
     _last_key: Key | None = None
 
@@ -78,7 +80,7 @@ class PortalInvoicesState(PortalPageState):
         wanted = self.router.url.query_parameters.get("tab", "all")
         self.tab = wanted if wanted in dict(TABS) else "all"
         self.search = ""
-        page = self._framed(portal_invoices.list_client_invoices, self._request())
+        page, self.pay_offered = self._framed(_list_and_offer, self._request())
         gate = self._two_factor_gate()
         if gate is not None:
             return gate
@@ -106,7 +108,26 @@ class PortalInvoicesState(PortalPageState):
             self._show(self._request(before=self._first_key))
 
 
+def _list_and_offer(
+    session: Any, user: Any, request: ListRequest
+) -> tuple[Page[portal_invoices.PortalInvoiceRow], bool]:
+    return (
+        portal_invoices.list_client_invoices(session, user, request),
+        invoice_payments.pay_offered(session, user),
+    )
+
+
 S = PortalInvoicesState
+
+
+def pay_link(number: Any, href: Any) -> rx.Component:
+    """A "Pay" button that opens the invoice with its pay panel."""
+    return rx.button(
+        rx.link("Pay", href=href + "?pay=1", aria_label="Pay " + number, underline="none"),
+        as_child=True,
+        size="1",
+        class_name="portal-pay-link",
+    )
 
 
 def _row(r: Any) -> rx.Component:
@@ -119,7 +140,14 @@ def _row(r: Any) -> rx.Component:
         rx.table.cell(r["due_date"], display=["none", "none", "table-cell"]),
         rx.table.cell(r["total"], text_align="right"),
         rx.table.cell(
-            rx.text(r["due"], color=rx.color("red", 11), weight="medium"),
+            rx.hstack(
+                rx.text(r["due"], color=rx.color("red", 11), weight="medium"),
+                rx.cond(S.pay_offered & (r["due"] != ""), pay_link(r["number"], r["href"])),
+                justify="end",
+                align="center",
+                spacing="2",
+                wrap="wrap",
+            ),
             text_align="right",
         ),
     )

@@ -9,14 +9,18 @@ import reflex as rx
 
 from billing_app.domain.permissions import ClientPermission
 from billing_app.services.access.portal_identity import ClientUser
+from billing_app.services.card_payments import invoice_payments
 from billing_app.services.catalog import portal_services
+from billing_app.services.common.listing import ListRequest
 from billing_app.services.invoicing import portal_invoices
 from billing_app.ui import routes
 from billing_app.ui.format import day, money
 from billing_app.ui.portal.frame import PortalPageState, portal_page
+from billing_app.ui.portal.invoices import pay_link
 from billing_app.ui.session.portal import portal_guard
 
 NEXT_RENEWALS = 3
+TO_PAY = 5  # the unpaid invoices listed on the overview
 KIND_LABELS = {"payment": "Payment", "refund": "Refund", "reversal": "Correction"}
 
 
@@ -25,14 +29,26 @@ class PortalOverviewState(PortalPageState):
     overdue: int = 0
     payments: list[dict[str, str]] = []
     renewals: list[dict[str, str]] = []
+    to_pay: list[dict[str, str]] = []  # the invoices due, the oldest due date first
+    pay_offered: bool = False
 
     @portal_guard(None)
     def load(self) -> Any:
-        overview, renewals = self._framed(_reads)
+        overview, renewals, to_pay, self.pay_offered = self._framed(_reads)
         gate = self._two_factor_gate()
         if gate is not None:
             return gate
         self.due, self.overdue, self.payments, self.renewals = [], 0, [], []
+        self.to_pay = [
+            {
+                "number": r.number,
+                "href": routes.portal_invoice(r.id),
+                "due_date": day(r.due_date),
+                "overdue": "yes" if r.status == "overdue" else "",
+                "amount": money(r.due),
+            }
+            for r in to_pay
+        ]
         if overview is not None:
             self.due = [money(amount) for amount in overview.due_by_currency]
             self.overdue = overview.overdue
@@ -58,19 +74,20 @@ class PortalOverviewState(PortalPageState):
         return None
 
 
-def _reads(session: Any, user: ClientUser) -> tuple[Any, list[Any]]:
+def _reads(session: Any, user: ClientUser) -> tuple[Any, list[Any], list[Any], bool]:
     """What the overview shows of what the user's role may see, in the frame's transaction."""
-    overview = (
-        portal_invoices.portal_overview(session, user)
-        if user.may(ClientPermission.INVOICES_VIEW)
-        else None
-    )
+    overview, to_pay = None, []
+    if user.may(ClientPermission.INVOICES_VIEW):
+        overview = portal_invoices.portal_overview(session, user)
+        if overview.unpaid:
+            request = ListRequest(filters={"status": "due"}, sort="due", per_page=TO_PAY)
+            to_pay = portal_invoices.list_client_invoices(session, user, request).rows
     renewals = (
         portal_services.next_renewals(session, user, NEXT_RENEWALS)
         if user.may(ClientPermission.SUBSCRIPTIONS_VIEW)
         else []
     )
-    return overview, renewals
+    return overview, renewals, to_pay, invoice_payments.pay_offered(session, user)
 
 
 S = PortalOverviewState
@@ -106,12 +123,41 @@ def _due_card() -> rx.Component:
                 ),
             ),
             rx.cond(
+                S.to_pay.length() > 0,  # type: ignore[attr-defined,operator]
+                rx.vstack(
+                    rx.foreach(S.to_pay, _to_pay_row), spacing="2", width="100%", id="portal-to-pay"
+                ),
+            ),
+            rx.cond(
                 S.unpaid > 0,
                 rx.link("See unpaid invoices", href=routes.PORTAL_INVOICES + "?tab=due"),
             ),
             spacing="2",
         ),
         id="portal-due",
+    )
+
+
+def _to_pay_row(r: Any) -> rx.Component:
+    return rx.hstack(
+        rx.vstack(
+            rx.link(r["number"], href=r["href"], size="2", weight="medium"),
+            rx.text(
+                rx.cond(r["overdue"] != "", "Overdue since ", "Due "),
+                r["due_date"],
+                size="1",
+                color=rx.cond(r["overdue"] != "", rx.color("red", 11), rx.color("gray", 11)),
+            ),
+            spacing="0",
+        ),
+        rx.spacer(),
+        rx.text(r["amount"], size="2", weight="medium"),
+        rx.cond(S.pay_offered, pay_link(r["number"], r["href"])),
+        width="100%",
+        align="center",
+        spacing="3",
+        padding_top="8px",
+        border_top=f"1px solid {rx.color('gray', 4)}",
     )
 
 

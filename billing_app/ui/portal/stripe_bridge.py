@@ -12,23 +12,31 @@ import json
 
 CARD_ELEMENT_ID = "portal-card-element"
 
+# Loads Stripe.js once and keeps one Stripe object per publishable key in window.billingStripe.
+_LOAD = """
+async function billingStripeBridge(url, key) {
+  if (!window.Stripe) {
+    await new Promise(function (resolve, reject) {
+      var tag = document.createElement("script");
+      tag.src = url;
+      tag.onload = resolve;
+      tag.onerror = reject;
+      document.head.appendChild(tag);
+    });
+  }
+  var bridge = (window.billingStripe = window.billingStripe || {});
+  if (!bridge.stripe || bridge.key !== key) {
+    bridge.stripe = window.Stripe(key);
+    bridge.key = key;
+  }
+  return bridge;
+}
+"""
+
 _MOUNT = """
 (async function (url, key, mountId) {
   try {
-    if (!window.Stripe) {
-      await new Promise(function (resolve, reject) {
-        var tag = document.createElement("script");
-        tag.src = url;
-        tag.onload = resolve;
-        tag.onerror = reject;
-        document.head.appendChild(tag);
-      });
-    }
-    var bridge = (window.billingStripe = window.billingStripe || {});
-    if (!bridge.stripe || bridge.key !== key) {
-      bridge.stripe = window.Stripe(key);
-      bridge.key = key;
-    }
+    var bridge = await billingStripeBridge(url, key);
     if (bridge.card) {
       try { bridge.card.destroy(); } catch (ignored) {}
     }
@@ -65,9 +73,25 @@ _CONFIRM = """
 """
 
 
+_CONFIRM_PAYMENT = """
+(async function (url, key, secret) {
+  try {
+    var bridge = await billingStripeBridge(url, key);
+    var answer = await bridge.stripe.confirmCardPayment(secret);
+    if (answer.error) {
+      return { ok: false, error: answer.error.message || "Your bank did not confirm the payment." };
+    }
+    return { ok: true, status: answer.paymentIntent ? answer.paymentIntent.status : "" };
+  } catch (failure) {
+    return { ok: false, error: "The payment could not be confirmed. Try again." };
+  }
+})(%s, %s, %s)
+"""
+
+
 def mount_card_form(stripe_js_url: str, publishable_key: str) -> str:
     """Load Stripe.js (once) and put its card form in the element ``CARD_ELEMENT_ID``."""
-    return _MOUNT % (
+    return _LOAD + _MOUNT % (
         json.dumps(stripe_js_url),
         json.dumps(publishable_key),
         json.dumps(CARD_ELEMENT_ID),
@@ -77,3 +101,13 @@ def mount_card_form(stripe_js_url: str, publishable_key: str) -> str:
 def confirm_card_setup(client_secret: str) -> str:
     """Confirm the SetupIntent with the card typed in (3-D Secure shown by Stripe if asked)."""
     return _CONFIRM % json.dumps(client_secret)
+
+
+def confirm_card_payment(stripe_js_url: str, publishable_key: str, client_secret: str) -> str:
+    """Let the client's bank confirm a payment (Stripe shows 3-D Secure); the answer is only a
+    hint: the server asks Stripe how it ended."""
+    return _LOAD + _CONFIRM_PAYMENT % (
+        json.dumps(stripe_js_url),
+        json.dumps(publishable_key),
+        json.dumps(client_secret),
+    )

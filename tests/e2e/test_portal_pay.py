@@ -1,0 +1,204 @@
+"""A client pays invoices by card in the portal (localstripe's fake Stripe.js): from the
+overview's Pay button with a new card typed into Stripe's form, then the receipt on the page and
+by email and the invoice paid; with a card whose bank asks for 3-D Secure (completed: paid;
+failed: a clear message, the invoice still open); with a card that is declined. Another client's
+user, straight over the websocket, can pay nothing of this client's."""
+
+from __future__ import annotations
+
+import json
+import re
+import uuid
+from typing import Any
+
+import pytest
+from playwright.sync_api import expect
+from sqlmodel import Session, col, select
+
+from billing_app.db.card_payments import PaymentAttempt
+from billing_app.db.invoicing import Invoice, InvoicePayment
+from billing_app.db.models import OutboxEmail
+from billing_app.services.invoicing import drafts, sending
+from billing_app.ui.portal.pay_invoice import PortalPayState
+
+from .axe import assert_accessible
+from .conftest import ARTIFACTS, AppServer
+from .sockets import exchange
+from .test_hardening import HYDRATE, handler
+from .test_portal_cards import PHONE, _connect_stripe, _type_card
+from .test_portal_security import _client_user, _portal_sign_in, _signed_in
+from .test_portal_sockets import _client_with_invoice, _portal_cookie
+
+pytestmark = pytest.mark.e2e
+
+SHOTS = ARTIFACTS / "portal"
+
+
+def _invoice(server: AppServer, actor: Any, client_id: int, amount: str) -> int:
+    with Session(server.engine, expire_on_commit=False) as session:
+        invoice_id = drafts.save_draft(
+            session,
+            actor,
+            drafts.DraftForm(client_id=client_id, lines=(drafts.LineForm("Hosting", "1", amount),)),
+        )
+        sending.send_invoice(session, actor, invoice_id)
+        session.commit()
+    return invoice_id
+
+
+def _state_of(server: AppServer, invoice_id: int) -> tuple[str, int, int]:
+    """(status, paid, card payments recorded) of an invoice, as the database has it."""
+    with Session(server.engine) as session:
+        invoice = session.get(Invoice, invoice_id)
+        assert invoice is not None
+        cards = session.exec(
+            select(InvoicePayment)
+            .where(col(InvoicePayment.invoice_id) == invoice_id)
+            .where(col(InvoicePayment.method) == "card")
+        ).all()
+        return invoice.status, invoice.paid_minor, len(cards)
+
+
+def _receipts_for(server: AppServer, number: str) -> int:
+    with Session(server.engine) as session:
+        rows = session.exec(select(OutboxEmail).where(col(OutboxEmail.kind) == "receipt")).all()
+        return sum(1 for row in rows if number in row.subject)
+
+
+def _open_invoice(page: Any, server: AppServer, invoice_id: int) -> None:
+    page.goto(f"{server.base_url}/portal/invoices/{invoice_id}")
+    page.locator("#portal-pay-open").wait_for()
+    page.click("#portal-pay-open")
+    page.locator("#portal-pay-panel").wait_for()
+
+
+def test_a_client_pays_from_the_overview_with_a_new_card_and_gets_a_receipt(
+    app_server: AppServer, new_page: Any
+) -> None:
+    actor = _connect_stripe(app_server)
+    world = _client_with_invoice(app_server, actor, "pay")
+    email = _client_user(app_server, world["client"], "pay", actor)
+    page = new_page()
+    _portal_sign_in(page, app_server, email)
+    _signed_in(page)
+
+    to_pay = page.locator("#portal-to-pay")
+    expect(to_pay).to_contain_text(world["number"])
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SHOTS / "portal-overview-to-pay.png"), full_page=True)
+    to_pay.get_by_role("link", name=f"Pay {world['number']}").click()
+
+    # No card saved yet: Stripe's card form is there at once, the amount on the button.
+    panel = page.locator("#portal-pay-panel")
+    expect(panel).to_contain_text(f"Pay invoice {world['number']}")
+    expect(page.locator("#portal-pay-amount")).to_have_text("€777.00")
+    _type_card(page, "4242424242424242")
+    assert_accessible(page, "portal pay panel")
+    page.screenshot(path=str(SHOTS / "portal-pay-panel.png"), full_page=True)
+    page.click("#portal-pay-submit")
+
+    receipt = page.locator("#portal-pay-receipt")
+    expect(receipt).to_contain_text("Payment received")
+    expect(receipt).to_contain_text("€777.00 paid with Visa •••• 4242")
+    expect(page.locator("#portal-invoice-due")).to_have_text("€0.00")
+    expect(page.locator("#portal-pay-open")).to_have_count(0)
+    assert _state_of(app_server, world["invoice"]) == ("paid", 77700, 1)
+    assert _receipts_for(app_server, world["number"]) == 1
+    assert_accessible(page, "portal invoice paid by card")
+    page.screenshot(path=str(SHOTS / "portal-pay-receipt.png"), full_page=True)
+    assert "4242424242424242" not in app_server.log_path.read_text(errors="replace")
+
+    # The card was saved: the next invoice is paid with it, from the invoices list, on a phone.
+    second = _invoice(app_server, actor, world["client"], "120")
+    page.set_viewport_size(PHONE)
+    page.goto(app_server.base_url + "/portal/invoices")
+    page.locator("#portal-invoices").wait_for()
+    page.get_by_role("link", name=re.compile(r"^Pay ")).first.click()
+    expect(page.locator("#portal-pay-panel")).to_contain_text("Visa •••• 4242")
+    assert_accessible(page, "portal pay panel, phone")
+    page.screenshot(path=str(SHOTS / "portal-pay-panel-phone.png"), full_page=True)
+    page.click("#portal-pay-submit")
+    expect(page.locator("#portal-pay-receipt")).to_contain_text("€120.00 paid with Visa •••• 4242")
+    assert _state_of(app_server, second) == ("paid", 12000, 1)
+
+
+def test_three_d_secure_completed_pays_failed_or_declined_leaves_the_invoice_open(
+    app_server: AppServer, new_page: Any
+) -> None:
+    actor = _connect_stripe(app_server)
+    world = _client_with_invoice(app_server, actor, "pay3ds")
+    email = _client_user(app_server, world["client"], "pay3ds", actor)
+    page = new_page()
+    _portal_sign_in(page, app_server, email)
+    _signed_in(page)
+
+    # A card whose bank asks: Stripe's dialog when it is saved, and again for the payment.
+    _open_invoice(page, app_server, world["invoice"])
+    _type_card(page, "4000002500003155")
+    page.click("#portal-pay-submit")
+    page.get_by_role("button", name="Complete authentication").click()  # saving it
+    page.get_by_role("button", name="Fail authentication").click()  # paying: the client fails
+    expect(page.locator("#portal-pay-error")).to_have_text(
+        "Your bank did not confirm the payment. Try again, or use another card."
+    )
+    assert _state_of(app_server, world["invoice"]) == ("open", 0, 0)
+    page.screenshot(path=str(SHOTS / "portal-pay-3ds-failed.png"), full_page=True)
+
+    # Tried again with the same (now saved) card: confirmed this time.
+    page.click("#portal-pay-submit")
+    page.get_by_role("button", name="Complete authentication").click()
+    expect(page.locator("#portal-pay-receipt")).to_contain_text("Visa •••• 3155")
+    assert _state_of(app_server, world["invoice"]) == ("paid", 77700, 1)
+
+    # A card that is saved but declined when charged: said plainly, nothing recorded.
+    declined = _invoice(app_server, actor, world["client"], "50")
+    _open_invoice(page, app_server, declined)
+    page.locator("#pay-card-new").click()
+    _type_card(page, "4000000000000341")
+    page.click("#portal-pay-submit")
+    expect(page.locator("#portal-pay-error")).to_have_text("Your card was declined.")
+    assert _state_of(app_server, declined) == ("open", 0, 0)
+    assert_accessible(page, "portal pay panel with a declined card")
+    with Session(app_server.engine) as session:
+        states = session.exec(
+            select(PaymentAttempt.state)
+            .where(col(PaymentAttempt.kind) == "charge")
+            .where(col(PaymentAttempt.client_id) == world["client"])
+            .order_by(col(PaymentAttempt.id))
+        ).all()
+    assert states == ["failed", "done", "failed"]
+
+
+def test_another_clients_user_cannot_pay_or_see_this_clients_invoice_over_the_websocket(
+    app_server: AppServer,
+) -> None:
+    actor = _connect_stripe(app_server)
+    mine = _client_with_invoice(app_server, actor, "pay-mine")
+    theirs = _client_with_invoice(app_server, actor, "pay-theirs")
+    cookie = _portal_cookie(app_server, theirs["client"], "pay-intruder")
+    path = f"/portal/invoices/{mine['invoice']}?invoice_id={mine['invoice']}"
+    updates = exchange(
+        app_server,
+        token=str(uuid.uuid4()),
+        cookie=cookie,
+        events=[
+            (HYDRATE, {}, path),
+            (handler(PortalPayState, "load"), {}, path),
+            (handler(PortalPayState, "start"), {}, path),
+            (handler(PortalPayState, "choose"), {"value": "new"}, path),
+            (handler(PortalPayState, "pay"), {}, path),
+            (handler(PortalPayState, "bank_answered"), {"answer": {"ok": True}}, path),
+            (handler(PortalPayState, "new_card_saved"), {"answer": {"ok": True}}, path),
+        ],
+    )
+    said = json.dumps(updates)
+    assert "not found" in said.lower()
+    assert mine["number"] not in said
+    assert _state_of(app_server, mine["invoice"]) == ("open", 0, 0)
+    with Session(app_server.engine) as session:
+        assert (
+            session.exec(
+                select(PaymentAttempt).where(col(PaymentAttempt.invoice_id) == mine["invoice"])
+            ).first()
+            is None
+        )
