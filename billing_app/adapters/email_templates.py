@@ -39,6 +39,7 @@ SUBJECTS: dict[str, str] = {
     "invoice_sent": N_("Invoice {number} from {sender_name}"),
     "account_changed": N_("Security notice for your {sender_name} account"),
     "receipt": N_("Receipt for invoice {number} from {sender_name}"),
+    "refund": N_("Refund for invoice {number} from {sender_name}"),
     "payment_reminder": N_("Reminder: invoice {number} from {sender_name}"),
     "invoice_voided": N_("Invoice {number} from {sender_name} was voided"),
     "portal_password_reset": N_("Reset your {sender_name} client portal password"),

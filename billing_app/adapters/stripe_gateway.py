@@ -240,6 +240,7 @@ class Refund:
     amount_minor: int
     currency: str
     payment_intent_id: str
+    metadata: dict[str, str] = field(default_factory=dict)
 
 
 def _id(value: Any) -> str:
@@ -312,6 +313,7 @@ def _refund(data: dict[str, Any]) -> Refund:
         amount_minor=int(data.get("amount") or 0),
         currency=str(data.get("currency") or "").upper(),
         payment_intent_id=_id(data.get("payment_intent")),
+        metadata={str(k): str(v) for k, v in (data.get("metadata") or {}).items()},
     )
 
 
@@ -526,6 +528,15 @@ def refund(
             )
         )
     )
+
+
+def list_refunds(config: StripeConfig, payment_intent_id: str) -> list[Refund]:
+    """The refunds of a payment, as Stripe has them now (the newest 100)."""
+    sdk = client(config)
+    data = _call(
+        lambda: sdk.v1.refunds.list(params={"payment_intent": payment_intent_id, "limit": 100})
+    )
+    return [_refund(item) for item in data.get("data") or []]
 
 
 @dataclass(frozen=True)

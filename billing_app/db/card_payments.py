@@ -19,6 +19,8 @@ from billing_app.db.models import UTCDateTime
 # A charge is in flight while its outcome is not known or it waits for the client's bank.
 IN_FLIGHT = ("started", "action")
 IN_FLIGHT_WHERE = "kind = 'charge' AND state IN ('started', 'action')"
+# A refund is in flight while its outcome is not known: one per invoice at a time.
+REFUND_IN_FLIGHT_WHERE = "kind = 'refund' AND state = 'started'"
 
 
 def _ts(*, nullable: bool = False, index: bool = False) -> sa.Column[datetime]:
@@ -128,6 +130,13 @@ class PaymentAttempt(SQLModel, table=True):
             sqlite_where=sa.text(IN_FLIGHT_WHERE),
             postgresql_where=sa.text(IN_FLIGHT_WHERE),
         ),
+        sa.Index(
+            "uq_payment_attempt_refund_in_flight",
+            "invoice_id",
+            unique=True,
+            sqlite_where=sa.text(REFUND_IN_FLIGHT_WHERE),
+            postgresql_where=sa.text(REFUND_IN_FLIGHT_WHERE),
+        ),
         {"extend_existing": True},
     )
 
@@ -145,5 +154,15 @@ class PaymentAttempt(SQLModel, table=True):
     payment_method_id: str = Field(default="", max_length=255)  # the card a charge uses
     card_label: str = Field(default="", max_length=60)  # "Visa •••• 4242", for the records
     actor_label: str = Field(default="", max_length=320)  # who started it (staff see it)
+    note: str = Field(default="", max_length=500)  # a refund's reason (the client reads it)
+    # The card payment a refund gives back.
+    payment_id: int | None = Field(
+        default=None,
+        sa_column=sa.Column(
+            sa.Integer(),
+            sa.ForeignKey("invoice_payment.id", name="fk_payment_attempt_payment_id"),
+            nullable=True,
+        ),
+    )
     created_at: datetime = Field(sa_column=_ts())
     updated_at: datetime = Field(sa_column=_ts())

@@ -216,6 +216,16 @@ class InvoicePayment(SQLModel, table=True):
     note: str = Field(default="", max_length=500)
     # The card processor's id of a card payment (its PaymentIntent) or card refund (its Refund).
     processor_id: str | None = Field(default=None, max_length=255)
+    # The card payment a card refund gives back (what may still be refunded is per payment).
+    refund_of_id: int | None = Field(
+        default=None,
+        sa_column=sa.Column(
+            sa.Integer(),
+            sa.ForeignKey("invoice_payment.id", name="fk_invoice_payment_refund_of_id"),
+            nullable=True,
+            index=True,
+        ),
+    )
     recorded_by_id: int | None = Field(default=None, foreign_key="staff_user.id")
     created_at: datetime = Field(sa_column=_ts())
 

@@ -13,6 +13,7 @@ from billing_app.db.engine import get_engine
 from billing_app.jobs.queue import huey
 from billing_app.services.access import portal_auth
 from billing_app.services.access.password_reset import WAKE_RESET_REQUESTS, answer_reset_requests
+from billing_app.services.card_payments.card_refunds import reconcile_refunds
 from billing_app.services.card_payments.events import WAKE_STRIPE_EVENTS, handle_due_events
 from billing_app.services.card_payments.invoice_payments import reconcile_charges
 from billing_app.services.common.outbox import WAKE_OUTBOX, deliver_due
@@ -84,6 +85,9 @@ def reconcile_card_charges_periodic() -> None:
     report = reconcile_charges(get_engine(), settings=get_settings())
     if report.settled or report.left:
         log.info("card charges: %s settled, %s left", report.settled, report.left)
+    refunds = reconcile_refunds(get_engine(), settings=get_settings())
+    if refunds:
+        log.info("card refunds: %s settled", refunds)
 
 
 register_waker(WAKE_OUTBOX, deliver_outbox)

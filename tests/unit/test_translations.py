@@ -30,6 +30,7 @@ LANGUAGES = [path.parent.parent.name for path in sorted(i18n.LOCALE_DIR.glob("*/
 CLIENT_EMAILS = (
     "invoice_sent",
     "receipt",
+    "refund",
     "payment_reminder",
     "invoice_voided",
     "portal_invitation",
@@ -236,6 +237,8 @@ CONTEXT: dict[str, Any] = {
     "fully_paid": False,
     "overdue": False,
     "reason": "Billed twice",
+    "card": "Visa •••• 4242",
+    "refunded_on": "March 16, 2026",
     "brand_name": "Nord Hosting",
     "client_name": "Atelier Jürgen",
     "portal_url": "https://billing.nord-hosting.test/portal",

@@ -4,9 +4,9 @@ applies it in its own transaction. A failure is retried with a growing delay; af
 MAX_ATTEMPTS the event is dead, logged and audited for staff (docs/security.md items 5, 6).
 
 Handled now: saved cards (payment_method.attached / updated / detached, setup_intent.succeeded),
-customer.deleted, and the charges of invoices (payment_intent.succeeded / payment_failed /
-requires_action / canceled / processing). Other types are kept as "ignored" (a handler added
-later can replay them).
+customer.deleted, the charges of invoices (payment_intent.succeeded / payment_failed /
+requires_action / canceled / processing) and their refunds (charge.refunded). Other types are
+kept as "ignored" (a handler added later can replay them).
 """
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ from sqlmodel import Session, col, select
 from billing_app.adapters import stripe_gateway as gateway
 from billing_app.adapters.stripe_gateway import StripeConfig
 from billing_app.db.card_payments import PaymentAttempt, SavedCard, StripeCustomer, StripeEvent
+from billing_app.services.card_payments.card_refunds import refund_from_stripe
 from billing_app.services.card_payments.cards import forget_card, keep_card
 from billing_app.services.card_payments.invoice_payments import settle_charge
 from billing_app.services.card_payments.stripe_settings import stripe_config
@@ -135,6 +136,20 @@ def _payment_intent_changed(config: StripeConfig, obj: dict[str, Any], clock: Cl
     return apply
 
 
+def _charge_refunded(config: StripeConfig, obj: dict[str, Any], clock: Clock) -> Apply:
+    """Money of a card payment given back (from here, or in Stripe's dashboard): every refund
+    of the payment Stripe has now is recorded once."""
+    intent = obj.get("payment_intent")
+    intent_id = str(intent.get("id") if isinstance(intent, dict) else intent or "")
+    refunds = gateway.list_refunds(config, intent_id) if intent_id else []
+
+    def apply(session: Session) -> None:
+        for refund in sorted(refunds, key=lambda r: r.id):
+            refund_from_stripe(session, refund, clock)
+
+    return apply
+
+
 HANDLERS: dict[str, Callable[[StripeConfig, dict[str, Any], Clock], Apply]] = {
     "payment_method.attached": _payment_method_changed,
     "payment_method.updated": _payment_method_changed,
@@ -147,6 +162,8 @@ HANDLERS: dict[str, Callable[[StripeConfig, dict[str, Any], Clock], Apply]] = {
     "payment_intent.requires_action": _payment_intent_changed,
     "payment_intent.canceled": _payment_intent_changed,
     "payment_intent.processing": _payment_intent_changed,
+    "charge.refunded": _charge_refunded,
+    "charge.refund.updated": _charge_refunded,
 }
 
 

@@ -356,6 +356,32 @@ def queue_receipt_email(
     )
 
 
+def queue_refund_email(
+    session: Session,
+    invoice: Invoice,
+    *,
+    amount_minor: int,
+    card: str,
+    refunded_on: date,
+    reason: str,
+) -> None:
+    """Tell the client money was given back to their card (after it was recorded)."""
+    snap = _sent_snapshot(invoice)
+    locale = snap["locale"]
+    _queue(
+        session,
+        "refund",
+        invoice,
+        snap,
+        {
+            "amount": format_money(Money(amount_minor, invoice.currency), locale),
+            "card": card,
+            "refunded_on": format_date(refunded_on, "long", locale=locale),
+            "reason": reason.strip(),
+        },
+    )
+
+
 def queue_reminder_email(session: Session, invoice: Invoice, *, today: date) -> None:
     """A payment reminder for an open or overdue invoice, with the PDF attached again."""
     snap = _sent_snapshot(invoice)

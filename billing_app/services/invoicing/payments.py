@@ -57,6 +57,8 @@ def method_label(row: InvoicePayment) -> str:
     """How a payment was made, as listed: "Bank transfer", "Card (Visa •••• 4242)"."""
     label = METHOD_LABELS.get(row.method, row.method)
     return f"{label} ({row.reference})" if row.method == CARD and row.reference else label
+
+
 MAX_REFERENCE = 120
 MAX_NOTE = 500
 MAX_REASON = 500
@@ -84,8 +86,13 @@ def locked_invoice(session: Session, invoice_id: int) -> Invoice:
 
 
 def _amount(form: PaymentForm, invoice: Invoice) -> Money:
+    return parse_amount(form.amount, invoice)
+
+
+def parse_amount(text: str, invoice: Invoice) -> Money:
+    """An amount typed for the invoice (in its currency and language), more than zero."""
     try:
-        amount = parse_money(form.amount, invoice.currency, invoice.locale)
+        amount = parse_money(text, invoice.currency, invoice.locale)
     except DomainError as exc:
         raise ValidationFailed(exc.message, field="amount") from exc
     if amount.amount_minor <= 0:
@@ -232,6 +239,14 @@ def record_refund(
         limit = format_money(Money(refundable, invoice.currency), invoice.locale)
         msg = f"You can refund at most {limit}: that is what was paid and not yet refunded."
         raise ValidationFailed(msg, field="amount")
+    offline = refundable - card_unrefunded_minor(session, invoice_id)
+    if amount.amount_minor > offline:
+        limit = format_money(Money(max(offline, 0), invoice.currency), invoice.locale)
+        msg = (
+            f"You can refund at most {limit} offline: the rest was paid by card. Refund it "
+            "to the card from the card payment."
+        )
+        raise ValidationFailed(msg, field="amount")
     client = session.get(Client, invoice.client_id)
     assert client is not None
     client.net_invoiced_minor -= amount.amount_minor
@@ -294,6 +309,7 @@ class Entry:
     reference: str = ""
     note: str = ""
     processor_id: str | None = None  # the card processor's id of a card payment or refund
+    refund_of_id: int | None = None  # the card payment a card refund gives back
 
 
 def record_entry(
@@ -328,6 +344,7 @@ def record_entry(
         reference=entry.reference,
         note=entry.note,
         processor_id=entry.processor_id,
+        refund_of_id=entry.refund_of_id,
         recorded_by_id=recorded_by_id,
         created_at=clock.now(),
     )
@@ -360,6 +377,20 @@ def record_entry(
     )
     session.flush()
     return row
+
+
+def card_unrefunded_minor(session: Session, invoice_id: int) -> int:
+    """Money paid on the invoice by card and not yet refunded to the card: it goes back to the
+    card, never as an offline refund."""
+    rows = payments_of(session, invoice_id)
+    reversed_ids = {p.reversal_of_id for p in rows if p.kind == "reversal"}
+    paid = sum(
+        p.amount_minor
+        for p in rows
+        if p.kind == "payment" and p.method == CARD and p.id not in reversed_ids
+    )
+    refunded = sum(p.amount_minor for p in rows if p.kind == "refund" and p.method == CARD)
+    return paid - refunded
 
 
 def card_payment_in_flight(session: Session, invoice_id: int) -> bool:
