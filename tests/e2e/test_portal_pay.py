@@ -16,14 +16,16 @@ from playwright.sync_api import expect
 from sqlmodel import Session, col, select
 
 from billing_app.db.card_payments import PaymentAttempt
+from billing_app.db.customers import Client
 from billing_app.db.invoicing import Invoice, InvoicePayment
 from billing_app.db.models import OutboxEmail
 from billing_app.services.invoicing import drafts, sending
 from billing_app.ui.portal.pay_invoice import PortalPayState
 
 from .axe import assert_accessible
-from .conftest import ARTIFACTS, AppServer
+from .conftest import ARTIFACTS, OWNER_EMAIL, OWNER_PASSWORD, AppServer, text_body
 from .sockets import exchange
+from .test_foundation_journeys import sign_in
 from .test_hardening import HYDRATE, handler
 from .test_portal_cards import PHONE, _connect_stripe, _type_card
 from .test_portal_security import _client_user, _portal_sign_in, _signed_in
@@ -120,6 +122,45 @@ def test_a_client_pays_from_the_overview_with_a_new_card_and_gets_a_receipt(
     page.click("#portal-pay-submit")
     expect(page.locator("#portal-pay-receipt")).to_contain_text("€120.00 paid with Visa •••• 4242")
     assert _state_of(app_server, second) == ("paid", 12000, 1)
+    with Session(app_server.engine) as session:
+        client = session.get(Client, world["client"])
+        assert client is not None
+        client_email = client.email
+    receipt_mail = app_server.mailbox.wait_for(
+        client_email, f"Receipt for invoice {world['number']}"
+    )
+    assert "Visa •••• 4242" in text_body(receipt_mail)
+
+    # Staff give part of the first payment back to the card; the client is emailed, and the
+    # invoice says the same on both sides.
+    staff = new_page()
+    sign_in(staff, app_server, OWNER_EMAIL, OWNER_PASSWORD)
+    staff.wait_for_url(re.compile(r"/dashboard|/$"))
+    staff.goto(f"{app_server.base_url}/invoices/{world['invoice']}")
+    card_payment = staff.locator("#payments-card")
+    expect(card_payment).to_contain_text("Visa •••• 4242")
+    expect(
+        card_payment.get_by_role("link", name=re.compile("in Stripe's dashboard"))
+    ).to_have_attribute("href", re.compile(r"^https://dashboard\.stripe\.com/test/payments/pi_"))
+    card_payment.get_by_role("button", name=re.compile("^Refund to the card")).click()
+    dialog = staff.get_by_role("dialog")
+    expect(dialog).to_contain_text("Up to €777.00 can go back to that card.")
+    staff.fill("#card-refund-amount", "800")
+    staff.fill("#card-refund-reason", "Two pages were not delivered")
+    staff.click("#card-refund-submit")
+    expect(dialog).to_contain_text("You can refund at most €777.00 on this card payment")
+    staff.fill("#card-refund-amount", "300")
+    staff.click("#card-refund-submit")
+    staff.get_by_text("Refunded to the card. The client was emailed.").wait_for()
+    expect(staff.locator("#payments-card")).to_contain_text("Two pages were not delivered")
+    staff.screenshot(path=str(SHOTS.parent / "invoice-card-refund.png"), full_page=True)
+    assert _state_of(app_server, world["invoice"])[:2] == ("partially_refunded", 77700)
+    refund_mail = app_server.mailbox.wait_for(client_email, f"Refund for invoice {world['number']}")
+    body = text_body(refund_mail)
+    assert "€300.00" in body and "Reason: Two pages were not delivered" in body
+    page.goto(f"{app_server.base_url}/portal/invoices/{world['invoice']}")
+    expect(page.locator("#portal-invoice-payments")).to_contain_text("Refund")
+    expect(page.locator("#portal-invoice-payments")).to_contain_text("€300.00")
 
 
 def test_three_d_secure_completed_pays_failed_or_declined_leaves_the_invoice_open(

@@ -113,7 +113,10 @@ def invoice_detail(
     today = today_at_agency(session, clock=clock)
     settlement = shown_settlement(invoice)
     due = settlement.outstanding.amount_minor
-    refundable = refundable_minor(invoice)
+    # What an offline refund may give back: card money goes back to the card.
+    refundable = max(
+        refundable_minor(invoice) - payments.card_unrefunded_minor(session, invoice_id), 0
+    )
     return InvoiceDetail(
         id=invoice.id or 0,
         number=invoice.number or "Draft",
@@ -131,7 +134,7 @@ def invoice_detail(
         void_reason=invoice.void_reason,
         today=today,
         can_record_payment=can_record_payment(invoice),
-        can_record_refund=can_record_refund(invoice),
+        can_record_refund=can_record_refund(invoice) and refundable > 0,
         timeline=[
             {
                 "kind": e.kind,
@@ -167,7 +170,7 @@ def _payment_rows(
             "amount": _money(p.amount_minor, p.currency, locale),
             "date": p.received_on.isoformat(),
             "reference": p.reference,
-            "note": p.note if p.kind == reversals.REVERSAL else "",
+            "note": p.note if p.kind in (reversals.REVERSAL, "refund") else "",
             "reversed": "yes" if p.id in reversed_ids else "",
             "can_reverse": "yes"
             if may_reverse

@@ -8,6 +8,7 @@ import reflex as rx
 from billing_app.ui import routes
 from billing_app.ui.admin.invoices.detail_document import amount_row, paper
 from billing_app.ui.admin.invoices.detail_money import (
+    card_refund_dialog,
     dialog_field,
     money_form,
     payments_card,
@@ -337,6 +338,7 @@ def _detail_content() -> rx.Component:
                 payments_card(),
                 _timeline(),
                 reverse_dialog(),
+                card_refund_dialog(),
                 width="320px",
                 min_width="320px",
                 spacing="4",

@@ -120,52 +120,87 @@ def payments_card() -> rx.Component:
     d = InvoiceDetailState
 
     def entry(p: rx.Var[dict[str, str]]) -> rx.Component:
-        return rx.hstack(
-            rx.vstack(
-                rx.hstack(
-                    rx.text(p["kind_label"], size="2", weight="medium"),
-                    rx.cond(
-                        p["reversed"] == "yes",
-                        rx.badge("Reversed", color_scheme="gray", size="1"),
+        return rx.vstack(
+            rx.hstack(
+                rx.vstack(
+                    rx.hstack(
+                        rx.text(p["kind_label"], size="2", weight="medium"),
+                        rx.cond(
+                            p["reversed"] == "yes",
+                            rx.badge("Reversed", color_scheme="gray", size="1"),
+                        ),
+                        spacing="2",
+                        align="center",
                     ),
-                    spacing="2",
-                    align="center",
+                    rx.text(
+                        p["date"],
+                        " · ",
+                        p["method"],
+                        rx.cond(p["reference"] != "", " · " + p["reference"], ""),
+                        size="1",
+                        color_scheme="gray",
+                    ),
+                    rx.cond(p["note"] != "", rx.text(p["note"], size="1", color_scheme="gray")),
+                    rx.cond(
+                        p["dashboard"] != "",
+                        rx.link(
+                            p["stripe_id"],
+                            rx.icon("external-link", size=12, aria_hidden="true"),
+                            href=p["dashboard"],
+                            is_external=True,
+                            size="1",
+                            aria_label="Open " + p["stripe_id"] + " in Stripe's dashboard",
+                        ),
+                    ),
+                    spacing="0",
+                    align="start",
+                    min_width="0",
                 ),
+                rx.spacer(),
                 rx.text(
-                    p["date"],
-                    " · ",
-                    p["method"],
-                    rx.cond(p["reference"] != "", " · " + p["reference"], ""),
-                    size="1",
-                    color_scheme="gray",
+                    rx.cond(p["kind"] == "payment", "", "− "),
+                    p["amount"],
+                    size="2",
+                    style={"font_variant_numeric": "tabular-nums", "white_space": "nowrap"},
+                    text_decoration=rx.cond(p["reversed"] == "yes", "line-through", "none"),
                 ),
-                rx.cond(p["note"] != "", rx.text(p["note"], size="1", color_scheme="gray")),
-                spacing="0",
+                width="100%",
                 align="start",
-            ),
-            rx.spacer(),
-            rx.text(
-                rx.cond(p["kind"] == "payment", "", "− "),
-                p["amount"],
-                size="2",
-                style={"font_variant_numeric": "tabular-nums", "white_space": "nowrap"},
-                text_decoration=rx.cond(p["reversed"] == "yes", "line-through", "none"),
+                spacing="3",
             ),
             rx.cond(
-                p["can_reverse"] == "yes",
-                rx.button(
-                    "Reverse",
-                    size="1",
-                    variant="soft",
-                    color_scheme="gray",
-                    on_click=d.open_reverse(p["id"]),
-                    id="reverse-" + p["id"],
-                    aria_label="Reverse the payment of " + p["amount"] + " on " + p["date"],
+                (p["card_refundable"] != "") | (p["can_reverse"] == "yes"),
+                rx.hstack(
+                    rx.cond(
+                        p["card_refundable"] != "",
+                        rx.button(
+                            "Refund to card",
+                            size="1",
+                            variant="soft",
+                            color_scheme="orange",
+                            on_click=d.open_card_refund(p["id"]),
+                            id="card-refund-" + p["id"],
+                            aria_label="Refund to the card the payment of " + p["amount"],
+                        ),
+                    ),
+                    rx.cond(
+                        p["can_reverse"] == "yes",
+                        rx.button(
+                            "Reverse",
+                            size="1",
+                            variant="soft",
+                            color_scheme="gray",
+                            on_click=d.open_reverse(p["id"]),
+                            id="reverse-" + p["id"],
+                            aria_label="Reverse the payment of " + p["amount"] + " on " + p["date"],
+                        ),
+                    ),
+                    justify="end",
+                    width="100%",
                 ),
             ),
+            spacing="1",
             width="100%",
-            align="center",
-            spacing="3",
             id="payment-" + p["id"],
         )
 
@@ -237,4 +272,73 @@ def reverse_dialog() -> rx.Component:
         ),
         open=d.reverse_open,
         on_open_change=d.set_reverse_open,
+    )
+
+
+def card_refund_dialog() -> rx.Component:
+    """Give back part or all of a card payment to the card, with a reason the client reads."""
+    d = InvoiceDetailState
+    r = d.card_refunding
+    return rx.dialog.root(
+        rx.dialog.content(
+            rx.dialog.title("Refund to the card"),
+            rx.dialog.description(
+                r["amount"],
+                " was paid on ",
+                r["date"],
+                " with ",
+                r["reference"],
+                ". Up to ",
+                r["card_refundable"],
+                " can go back to that card. The client is emailed, with the reason.",
+                size="2",
+            ),
+            rx.form(
+                rx.vstack(
+                    form_error(d.errors),
+                    dialog_field(
+                        "Amount",
+                        rx.input(
+                            name="amount",
+                            id="card-refund-amount",
+                            default_value=r["card_refundable"],
+                            width="100%",
+                            input_mode="decimal",
+                        ),
+                        "amount",
+                        "card-refund-amount",
+                    ),
+                    dialog_field(
+                        "Reason",
+                        rx.text_area(
+                            name="reason",
+                            id="card-refund-reason",
+                            width="100%",
+                            placeholder="Hosting cancelled mid-month",
+                        ),
+                        "reason",
+                        "card-refund-reason",
+                    ),
+                    rx.hstack(
+                        rx.dialog.close(rx.button("Cancel", variant="soft", type="button")),
+                        rx.button(
+                            "Refund",
+                            type="submit",
+                            color_scheme="orange",
+                            id="card-refund-submit",
+                        ),
+                        justify="end",
+                        spacing="3",
+                        width="100%",
+                    ),
+                    spacing="3",
+                    width="100%",
+                ),
+                on_submit=d.refund_to_card,
+                reset_on_submit=False,
+            ),
+            max_width="460px",
+        ),
+        open=d.card_refund_open,
+        on_open_change=d.set_card_refund_open,
     )

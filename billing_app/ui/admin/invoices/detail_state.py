@@ -10,6 +10,7 @@ from babel.dates import format_date
 
 from billing_app.domain.money import Money, format_money
 from billing_app.domain.permissions import Permission
+from billing_app.services.card_payments import card_refunds, staff_view
 from billing_app.services.common.errors import NotFound, ServiceError, ValidationFailed
 from billing_app.services.common.transactions import run
 from billing_app.services.invoicing import notices, payments, reversals
@@ -53,6 +54,29 @@ def _ticked(form: dict[str, Any], name: str) -> bool:
     return str(form.get(name, "")).lower() in ("on", "true", "1", "yes")
 
 
+def _detail_and_cards(
+    session: Any, user: Any, invoice_id: int
+) -> tuple[invoice_views.InvoiceDetail, dict[int, staff_view.CardEntry]]:
+    """The invoice and what is known of its card payments, in one transaction."""
+    return (
+        invoice_views.invoice_detail(session, user, invoice_id),
+        staff_view.card_entries(session, user, invoice_id),
+    )
+
+
+def _with_card(
+    row: dict[str, str], card: dict[int, staff_view.CardEntry], locale: str
+) -> dict[str, str]:
+    entry = card.get(optional_int(row["id"]) or 0)
+    refundable = entry.refundable if entry is not None else None
+    return {
+        **row,
+        "stripe_id": entry.stripe_id if entry is not None else "",
+        "dashboard": entry.dashboard_url if entry is not None else "",
+        "card_refundable": format_money(refundable, locale) if refundable is not None else "",
+    }
+
+
 class InvoiceDetailState(SessionState):
     status: str = "loading"
     found: bool = True
@@ -82,6 +106,8 @@ class InvoiceDetailState(SessionState):
     void_open: bool = False
     reverse_open: bool = False
     reversing: dict[str, str] = {}  # the payment the reversal dialog is about
+    card_refund_open: bool = False
+    card_refunding: dict[str, str] = {}  # the card payment the card refund dialog is about
     errors: dict[str, str] = {}
     comment_key: int = 0
 
@@ -91,7 +117,7 @@ class InvoiceDetailState(SessionState):
         try:
             if invoice_id is None:
                 raise NotFound("That invoice does not exist.")
-            detail = run(invoice_views.invoice_detail, user, invoice_id)
+            detail, card = run(_detail_and_cards, user, invoice_id)
         except NotFound:
             self.found = False
             self.status = "ok"
@@ -151,7 +177,7 @@ class InvoiceDetailState(SessionState):
             "refundable": detail.refundable,
         }
         self.events = detail.timeline
-        self.payment_rows = detail.payments
+        self.payment_rows = [_with_card(row, card, locale) for row in detail.payments]
         self.pdf_url = backend_path(routes.invoice_pdf(detail.id))
         self.original_pdf_url = backend_path(
             routes.invoice_pdf(detail.id, download=True, original=True)
@@ -208,6 +234,29 @@ class InvoiceDetailState(SessionState):
         self.errors = {}
         self.reversing = {k: row[k] for k in ("id", "amount", "date", "method", "reference")}
         self.reverse_open = True
+
+    @guard(Permission.REFUNDS_CREATE)
+    def open_card_refund(self, payment_id: str) -> None:
+        row = next(
+            (
+                r
+                for r in self.payment_rows
+                if r["id"] == str(payment_id) and r.get("card_refundable")
+            ),
+            None,
+        )
+        if row is None:
+            return
+        self.errors = {}
+        self.card_refunding = {
+            k: row[k] for k in ("id", "amount", "date", "reference", "card_refundable")
+        }
+        self.card_refund_open = True
+
+    @guard(Permission.REFUNDS_CREATE)
+    def set_card_refund_open(self, value: bool) -> None:
+        self.errors = {}
+        self.card_refund_open = bool(value)
 
     @guard(Permission.PAYMENTS_RECORD)
     def set_reverse_open(self, value: bool) -> None:
@@ -271,6 +320,32 @@ class InvoiceDetailState(SessionState):
         self.refund_open = False
         self._refresh()
         return rx.toast.success("Refund recorded.")
+
+    @guard(Permission.REFUNDS_CREATE)
+    def refund_to_card(self, form: dict[str, Any]) -> Any:
+        invoice_id = optional_int(self.invoice_id)
+        payment_id = optional_int(self.card_refunding.get("id", ""))
+        if invoice_id is None or payment_id is None:
+            return None
+        self.errors = {}
+        try:
+            run(
+                card_refunds.refund_to_card,
+                current_user(),
+                invoice_id,
+                payment_id,
+                card_refunds.CardRefundForm(
+                    amount=str(form.get("amount", "")), reason=str(form.get("reason", ""))
+                ),
+            )
+        except ServiceError as exc:
+            self.errors = field_errors(exc)
+            self._refresh()  # a refund made meanwhile changes what is left
+            return None
+        self.card_refund_open = False
+        self.card_refunding = {}
+        self._refresh()
+        return rx.toast.success("Refunded to the card. The client was emailed.")
 
     @guard(Permission.PAYMENTS_RECORD)
     def reverse_payment(self, form: dict[str, Any]) -> Any:
