@@ -17,6 +17,67 @@ from typing import Any
 
 import stripe
 
+from billing_app.adapters.stripe_objects import (
+    AUTHENTICATION_FAILED,
+    CARD_MESSAGES,
+    DEFAULT_CARD_MESSAGE,
+    NOT_CONNECTED,
+    UNAVAILABLE,
+    Card,
+    CardError,
+    Customer,
+    GatewayError,
+    InvalidWebhook,
+    PaymentIntent,
+    Refund,
+    SetupIntent,
+    WebhookEvent,
+    card_of,
+    payment_intent_of,
+    refund_of,
+    setup_intent_of,
+)
+
+__all__ = [
+    "API_VERSION",
+    "AUTHENTICATION_FAILED",
+    "CARD_MESSAGES",
+    "DEFAULT_CARD_MESSAGE",
+    "MAX_WEBHOOK_BYTES",
+    "NOT_CONNECTED",
+    "UNAVAILABLE",
+    "WEBHOOK_TOLERANCE_SECONDS",
+    "AccountCheck",
+    "Card",
+    "CardError",
+    "Customer",
+    "GatewayError",
+    "InvalidWebhook",
+    "PaymentIntent",
+    "Refund",
+    "SetupIntent",
+    "StripeConfig",
+    "WebhookEvent",
+    "attach_card",
+    "cancel_payment_intent",
+    "charge_card",
+    "check_connection",
+    "client",
+    "confirm_payment_intent",
+    "create_customer",
+    "create_payment_intent",
+    "create_setup_intent",
+    "detach_card",
+    "list_cards",
+    "list_refunds",
+    "refund",
+    "retrieve_card",
+    "retrieve_payment_intent",
+    "retrieve_setup_intent",
+    "set_default_card",
+    "verify_webhook",
+]
+
 # The API version every request asks for: Stripe answers in this shape whatever the account's
 # default is, so an upgrade on Stripe's side never changes what we parse.
 API_VERSION = "2026-10-28.endive"
@@ -30,64 +91,6 @@ class StripeConfig:
     secret_key: str = field(repr=False)
     api_base: str = ""  # localstripe's address in tests; Stripe's own when empty
     timeout_seconds: float = 20.0
-
-
-class GatewayError(Exception):
-    """A call to Stripe failed; ``message`` is fit to show to the person who asked."""
-
-    def __init__(self, message: str, *, code: str = "", retryable: bool = False) -> None:
-        super().__init__(message)
-        self.message = message
-        self.code = code
-        self.retryable = retryable
-
-
-class CardError(GatewayError):
-    """The card was refused (declined, expired, wrong CVC, authentication needed)."""
-
-    def __init__(
-        self, message: str, *, code: str = "", decline_code: str = "", advice_code: str = ""
-    ) -> None:
-        super().__init__(message, code=code)
-        self.decline_code = decline_code
-        self.advice_code = advice_code
-
-
-class InvalidWebhook(Exception):
-    """A webhook request that is not a genuine, recent Stripe event; ``reason`` for the log."""
-
-    def __init__(self, reason: str) -> None:
-        super().__init__(reason)
-        self.reason = reason
-
-
-# What a client reads when their card is refused, by Stripe's error code.
-CARD_MESSAGES = {
-    "card_declined": "Your card was declined.",
-    "expired_card": "Your card has expired.",
-    "incorrect_cvc": "Your card's security code is incorrect.",
-    "incorrect_number": "Your card number is incorrect.",
-    "invalid_expiry_month": "Your card's expiration month is invalid.",
-    "invalid_expiry_year": "Your card's expiration year is invalid.",
-    "processing_error": "An error occurred while processing your card. Try again.",
-    "insufficient_funds": "Your card has insufficient funds.",
-    "authentication_required": "Your bank needs you to confirm this payment.",
-}
-DEFAULT_CARD_MESSAGE = "Your card was declined."
-UNAVAILABLE = "The payment service is unavailable at the moment. Try again in a few minutes."
-NOT_CONNECTED = "The Stripe keys were refused. Check the secret key."
-
-
-@dataclass(frozen=True)
-class WebhookEvent:
-    """A verified Stripe event: what we store before anything acts on it."""
-
-    id: str
-    type: str
-    livemode: bool
-    created: int
-    object_id: str  # the id of data.object (a PaymentIntent, a Charge...), or ""
-    payload: str  # the body exactly as Stripe sent it
 
 
 def _signature_timestamp(header: str) -> int:
@@ -187,136 +190,6 @@ def _translated(exc: stripe.StripeError) -> GatewayError:
     return GatewayError(UNAVAILABLE, code="api_error", retryable=True)
 
 
-# --- typed results --------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Customer:
-    id: str
-    email: str
-
-
-@dataclass(frozen=True)
-class Card:
-    """A saved card as a client may see it (never its number)."""
-
-    id: str  # the PaymentMethod
-    brand: str
-    last4: str
-    exp_month: int
-    exp_year: int
-    customer_id: str
-
-
-@dataclass(frozen=True)
-class SetupIntent:
-    id: str
-    status: str  # requires_payment_method, requires_action, succeeded, ...
-    client_secret: str  # for Stripe.js in the browser only
-    customer_id: str
-    payment_method_id: str
-
-
-@dataclass(frozen=True)
-class PaymentIntent:
-    id: str
-    status: str  # succeeded, requires_action, requires_payment_method, processing, canceled
-    amount_minor: int
-    currency: str  # upper case, ours
-    amount_received_minor: int
-    client_secret: str  # handed to the browser only to finish 3-D Secure
-    customer_id: str
-    payment_method_id: str
-    charge_id: str
-    metadata: dict[str, str]
-    error_code: str = ""  # last_payment_error: why the last try failed
-    error_message: str = ""  # a client-readable message for it ("" when none failed)
-
-
-@dataclass(frozen=True)
-class Refund:
-    id: str
-    status: str  # succeeded, pending, failed, canceled
-    amount_minor: int
-    currency: str
-    payment_intent_id: str
-    metadata: dict[str, str] = field(default_factory=dict)
-
-
-def _id(value: Any) -> str:
-    """An expandable field: the id, whether Stripe sent the id or the object."""
-    if isinstance(value, dict):
-        return str(value.get("id") or "")
-    return str(value or "")
-
-
-def _card(data: dict[str, Any]) -> Card:
-    card = data.get("card") or {}
-    return Card(
-        id=str(data["id"]),
-        brand=str(card.get("brand") or ""),
-        last4=str(card.get("last4") or ""),
-        exp_month=int(card.get("exp_month") or 0),
-        exp_year=int(card.get("exp_year") or 0),
-        customer_id=_id(data.get("customer")),
-    )
-
-
-def _setup_intent(data: dict[str, Any]) -> SetupIntent:
-    return SetupIntent(
-        id=str(data["id"]),
-        status=str(data.get("status") or ""),
-        client_secret=str(data.get("client_secret") or ""),
-        customer_id=_id(data.get("customer")),
-        payment_method_id=_id(data.get("payment_method")),
-    )
-
-
-# Why a payment failed after the browser's part (3-D Secure), by last_payment_error's code.
-AUTHENTICATION_FAILED = "Your bank did not confirm the payment. Try again, or use another card."
-
-
-def _payment_error(data: dict[str, Any]) -> tuple[str, str]:
-    error = data.get("last_payment_error") or {}
-    if not isinstance(error, dict) or not error:
-        return "", ""
-    code = str(error.get("code") or "")
-    decline = str(error.get("decline_code") or "")
-    if code in ("payment_intent_authentication_failure", "authentication_required"):
-        return code, AUTHENTICATION_FAILED
-    message = CARD_MESSAGES.get(decline) or CARD_MESSAGES.get(code) or DEFAULT_CARD_MESSAGE
-    return code or "card_declined", message
-
-
-def _payment_intent(data: dict[str, Any]) -> PaymentIntent:
-    error_code, error_message = _payment_error(data)
-    return PaymentIntent(
-        id=str(data["id"]),
-        status=str(data.get("status") or ""),
-        amount_minor=int(data.get("amount") or 0),
-        currency=str(data.get("currency") or "").upper(),
-        amount_received_minor=int(data.get("amount_received") or 0),
-        client_secret=str(data.get("client_secret") or ""),
-        customer_id=_id(data.get("customer")),
-        payment_method_id=_id(data.get("payment_method")),
-        charge_id=_id(data.get("latest_charge")),
-        metadata={str(k): str(v) for k, v in (data.get("metadata") or {}).items()},
-        error_code=error_code,
-        error_message=error_message,
-    )
-
-
-def _refund(data: dict[str, Any]) -> Refund:
-    return Refund(
-        id=str(data["id"]),
-        status=str(data.get("status") or ""),
-        amount_minor=int(data.get("amount") or 0),
-        currency=str(data.get("currency") or "").upper(),
-        payment_intent_id=_id(data.get("payment_intent")),
-        metadata={str(k): str(v) for k, v in (data.get("metadata") or {}).items()},
-    )
-
-
 def _call(make: Any) -> dict[str, Any]:
     """Run one SDK call; its result as a plain dict, its failure as our error."""
     try:
@@ -348,14 +221,13 @@ def create_customer(
 def create_setup_intent(
     config: StripeConfig, *, customer_id: str, idempotency_key: str
 ) -> SetupIntent:
-    """A SetupIntent to save a card for later charges without the client present."""
+    """A SetupIntent to save a card for later charges without the client present; without a
+    customer ("") the card is attached to none until we decide to keep it."""
     sdk = client(config)
-    params: Any = {
-        "customer": customer_id,
-        "usage": "off_session",
-        "payment_method_types": ["card"],
-    }
-    return _setup_intent(
+    params: Any = {"usage": "off_session", "payment_method_types": ["card"]}
+    if customer_id:
+        params["customer"] = customer_id
+    return setup_intent_of(
         _call(
             lambda: sdk.v1.setup_intents.create(
                 params=params, options={"idempotency_key": idempotency_key}
@@ -366,14 +238,14 @@ def create_setup_intent(
 
 def retrieve_setup_intent(config: StripeConfig, setup_intent_id: str) -> SetupIntent:
     sdk = client(config)
-    return _setup_intent(_call(lambda: sdk.v1.setup_intents.retrieve(setup_intent_id)))
+    return setup_intent_of(_call(lambda: sdk.v1.setup_intents.retrieve(setup_intent_id)))
 
 
 def attach_card(config: StripeConfig, payment_method_id: str, customer_id: str) -> Card:
     """Attach a card to the customer (real Stripe does it when a SetupIntent succeeds; doing
     it again is harmless)."""
     sdk = client(config)
-    return _card(
+    return card_of(
         _call(
             lambda: sdk.v1.payment_methods.attach(
                 payment_method_id, params={"customer": customer_id}
@@ -384,7 +256,7 @@ def attach_card(config: StripeConfig, payment_method_id: str, customer_id: str) 
 
 def retrieve_card(config: StripeConfig, payment_method_id: str) -> Card:
     sdk = client(config)
-    return _card(_call(lambda: sdk.v1.payment_methods.retrieve(payment_method_id)))
+    return card_of(_call(lambda: sdk.v1.payment_methods.retrieve(payment_method_id)))
 
 
 def list_cards(config: StripeConfig, customer_id: str) -> list[Card]:
@@ -394,7 +266,7 @@ def list_cards(config: StripeConfig, customer_id: str) -> list[Card]:
             params={"customer": customer_id, "type": "card", "limit": 100}
         )
     )
-    return [_card(item) for item in data.get("data") or []]
+    return [card_of(item) for item in data.get("data") or []]
 
 
 def detach_card(config: StripeConfig, payment_method_id: str) -> None:
@@ -438,7 +310,7 @@ def charge_card(
     }
     if off_session:
         params["off_session"] = True
-    return _payment_intent(
+    return payment_intent_of(
         _call(
             lambda: sdk.v1.payment_intents.create(
                 params=params,  # type: ignore[arg-type]
@@ -465,12 +337,13 @@ def create_payment_intent(
     params: dict[str, Any] = {
         "amount": amount_minor,
         "currency": currency.lower(),
-        "customer": customer_id,
         "payment_method": payment_method_id,
         "payment_method_types": ["card"],
         "metadata": metadata,
     }
-    return _payment_intent(
+    if customer_id:  # "" for a card used once (never attached to a customer)
+        params["customer"] = customer_id
+    return payment_intent_of(
         _call(
             lambda: sdk.v1.payment_intents.create(
                 params=params,  # type: ignore[arg-type]
@@ -486,7 +359,7 @@ def confirm_payment_intent(
     """Charge the card of a PaymentIntent, the client present: ``requires_action`` hands 3-D
     Secure to the browser; a refusal raises CardError."""
     sdk = client(config)
-    return _payment_intent(
+    return payment_intent_of(
         _call(
             lambda: sdk.v1.payment_intents.confirm(
                 payment_intent_id, options={"idempotency_key": idempotency_key}
@@ -497,12 +370,12 @@ def confirm_payment_intent(
 
 def retrieve_payment_intent(config: StripeConfig, payment_intent_id: str) -> PaymentIntent:
     sdk = client(config)
-    return _payment_intent(_call(lambda: sdk.v1.payment_intents.retrieve(payment_intent_id)))
+    return payment_intent_of(_call(lambda: sdk.v1.payment_intents.retrieve(payment_intent_id)))
 
 
 def cancel_payment_intent(config: StripeConfig, payment_intent_id: str) -> PaymentIntent:
     sdk = client(config)
-    return _payment_intent(_call(lambda: sdk.v1.payment_intents.cancel(payment_intent_id)))
+    return payment_intent_of(_call(lambda: sdk.v1.payment_intents.cancel(payment_intent_id)))
 
 
 def refund(
@@ -516,7 +389,7 @@ def refund(
     """Refund part or all of a charge. What may be refunded is decided before (we refuse
     more than was paid whatever Stripe would accept)."""
     sdk = client(config)
-    return _refund(
+    return refund_of(
         _call(
             lambda: sdk.v1.refunds.create(
                 params={
@@ -536,7 +409,7 @@ def list_refunds(config: StripeConfig, payment_intent_id: str) -> list[Refund]:
     data = _call(
         lambda: sdk.v1.refunds.list(params={"payment_intent": payment_intent_id, "limit": 100})
     )
-    return [_refund(item) for item in data.get("data") or []]
+    return [refund_of(item) for item in data.get("data") or []]
 
 
 @dataclass(frozen=True)

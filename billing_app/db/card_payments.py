@@ -166,3 +166,19 @@ class PaymentAttempt(SQLModel, table=True):
     )
     created_at: datetime = Field(sa_column=_ts())
     updated_at: datetime = Field(sa_column=_ts())
+
+
+class PayLink(SQLModel, table=True):
+    """An invoice's "Pay now" link, sent in its emails: found by the digest of its token; the
+    token itself is kept encrypted (purpose "pay-link") so every reminder carries the same link.
+    Valid until ``expires_at``, and only while the invoice has something to pay."""
+
+    __tablename__ = "pay_link"
+    __table_args__ = {"extend_existing": True}
+
+    id: int | None = Field(default=None, primary_key=True)
+    invoice_id: int = Field(foreign_key="invoice.id", unique=True)
+    token_digest: str = Field(max_length=64, unique=True)
+    token_sealed: str = Field(sa_column=sa.Column(sa.Text(), nullable=False))
+    created_at: datetime = Field(sa_column=_ts())
+    expires_at: datetime = Field(sa_column=_ts())

@@ -14,8 +14,8 @@ from billing_app.jobs.queue import huey
 from billing_app.services.access import portal_auth
 from billing_app.services.access.password_reset import WAKE_RESET_REQUESTS, answer_reset_requests
 from billing_app.services.card_payments.card_refunds import reconcile_refunds
+from billing_app.services.card_payments.charges import reconcile_charges
 from billing_app.services.card_payments.events import WAKE_STRIPE_EVENTS, handle_due_events
-from billing_app.services.card_payments.invoice_payments import reconcile_charges
 from billing_app.services.common.outbox import WAKE_OUTBOX, deliver_due
 from billing_app.services.common.transactions import register_waker, run
 from billing_app.settings import get_settings

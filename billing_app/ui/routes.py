@@ -318,7 +318,7 @@ PAGES: tuple[Page, ...] = (
     Page(
         PORTAL_INVOICE,
         "Invoice",
-        f"{_PORTAL}.invoice:portal_invoice_page",
+        f"{_PORTAL}.pay_invoice:portal_invoice_page",
         (
             f"{_PORTAL}.invoice:PortalInvoiceState.load",
             f"{_PORTAL}.pay_invoice:PortalPayState.load",

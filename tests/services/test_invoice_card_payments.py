@@ -24,9 +24,9 @@ from billing_app.db.card_payments import PaymentAttempt, StripeEvent
 from billing_app.db.invoicing import InvoiceEvent, InvoicePayment
 from billing_app.db.models import OutboxEmail
 from billing_app.domain.permissions import BuiltinClientRole
-from billing_app.services.card_payments import cards, events, invoice_payments
+from billing_app.services.card_payments import cards, charges, events, invoice_payments
 from billing_app.services.card_payments import stripe_settings as keys
-from billing_app.services.card_payments.invoice_payments import IN_PROGRESS, STALE_START
+from billing_app.services.card_payments.charges import IN_PROGRESS, STALE_START
 from billing_app.services.common.clock import FixedClock
 from billing_app.services.common.errors import Conflict, NotAllowed, NotFound
 from billing_app.services.invoicing import payments
@@ -90,7 +90,7 @@ def save_card(session: Session, clock: FixedClock, w: dict[str, Any], number: st
 
 def pay(
     session: Session, clock: FixedClock, w: dict[str, Any], card_id: int, **kw: Any
-) -> invoice_payments.PaymentOutcome:
+) -> charges.PaymentOutcome:
     outcome = invoice_payments.pay_invoice(
         session,
         kw.pop("user", w["user"]),
@@ -450,7 +450,7 @@ def test_a_crash_after_stripe_charged_is_settled_by_the_reconciliation_once(
         raise SystemExit("the process died here")
 
     # Stripe accepted the charge; the process dies before anything of it is written.
-    monkeypatch.setattr(invoice_payments, "settle_charge", killed)
+    monkeypatch.setattr(charges, "settle_charge", killed)
     with pytest.raises(SystemExit):
         pay(session, clock, shop, card_id)
     session.rollback()
@@ -458,12 +458,12 @@ def test_a_crash_after_stripe_charged_is_settled_by_the_reconciliation_once(
     assert [pi["status"] for pi in intents_at_stripe(shop["settings"])] == ["succeeded"]
     assert attempts(session) == [("started", "")] and card_payments(session) == []
 
-    report = invoice_payments.reconcile_charges(engine, clock=clock, settings=shop["settings"])
+    report = charges.reconcile_charges(engine, clock=clock, settings=shop["settings"])
     assert report.settled == 0  # too young: its page may still be at work
     clock.advance(seconds=STALE_START.total_seconds() + 1)
-    report = invoice_payments.reconcile_charges(engine, clock=clock, settings=shop["settings"])
+    report = charges.reconcile_charges(engine, clock=clock, settings=shop["settings"])
     assert (report.settled, report.left) == (1, 0)
-    invoice_payments.reconcile_charges(engine, clock=clock, settings=shop["settings"])
+    charges.reconcile_charges(engine, clock=clock, settings=shop["settings"])
     assert len(card_payments(session)) == 1 and len(receipts(session)) == 1
     assert invoice_of(session, shop["invoice_id"]).status == "paid"
     assert attempts(session) == [("done", "")]
@@ -476,9 +476,9 @@ def test_an_abandoned_bank_confirmation_is_canceled_and_the_client_can_pay_again
     outcome = pay(session, clock, shop, secure)
     assert outcome.state == "action"
     clock.advance(hours=2)
-    report = invoice_payments.reconcile_charges(engine, clock=clock, settings=shop["settings"])
+    report = charges.reconcile_charges(engine, clock=clock, settings=shop["settings"])
     assert report.settled == 1
-    assert attempts(session) == [("failed", invoice_payments.CANCELED)]
+    assert attempts(session) == [("failed", charges.CANCELED)]
     assert [pi["status"] for pi in intents_at_stripe(shop["settings"])] == ["canceled"]
     assert invoice_of(session, shop["invoice_id"]).status == "open"
     # A new payment from another tab while one waits for the bank gives up the first.

@@ -99,7 +99,7 @@ def _settle(
     attempt.updated_at = clock.now()
 
 
-def _customer_of(
+def customer_of(
     session: Session, client_id: int, config: StripeConfig, clock: Clock
 ) -> StripeCustomer:
     """The client's Stripe customer in the keys' mode, made the first time. An unfinished
@@ -168,7 +168,7 @@ def start_card_setup(
     the browser."""
     client_id = require_client(actor, ClientPermission.PAYMENT_METHODS_MANAGE)
     config = _config(session, settings)
-    customer = _customer_of(session, client_id, config, clock)
+    customer = customer_of(session, client_id, config, clock)
     attempt = _attempt(session, "setup", client_id, f"setup-{uuid.uuid4().hex}", clock)
     session.commit()
     try:
@@ -230,11 +230,11 @@ def finish_card_setup(
     session.flush()
     if row.is_default:
         session.commit()
-        _tell_stripe_default(config, customer.customer_id, card.id)
+        tell_stripe_default(config, customer.customer_id, card.id)
     return SetupOutcome(True, "Card saved.", _row(row))
 
 
-def _tell_stripe_default(config: StripeConfig, customer_id: str, payment_method_id: str) -> None:
+def tell_stripe_default(config: StripeConfig, customer_id: str, payment_method_id: str) -> None:
     """Stripe's copy of the default card (ours is the one that counts: a failure here is put
     right at the next change)."""
     with contextlib.suppress(gateway.GatewayError):
@@ -306,27 +306,6 @@ def client_cards(session: Session, client_id: int) -> list[CardRow]:
     return [_row(card) for card in _cards(session, client_id)]
 
 
-BRAND_NAMES = {
-    "visa": "Visa",
-    "mastercard": "Mastercard",
-    "amex": "American Express",
-    "discover": "Discover",
-    "diners": "Diners Club",
-    "jcb": "JCB",
-    "unionpay": "UnionPay",
-    "cartes_bancaires": "Cartes Bancaires",
-}
-
-
-def brand_name(brand: str) -> str:
-    return BRAND_NAMES.get(brand, brand.replace("_", " ").title() or "Card")
-
-
-def card_label(brand: str, last4: str) -> str:
-    """How a card is named to people: "Visa •••• 4242"."""
-    return f"{brand_name(brand)} •••• {last4}"
-
-
 def _own_card(session: Session, client_id: int, card_id: int) -> SavedCard:
     card = session.get(SavedCard, card_id) if 0 < card_id < 2**63 else None
     if card is None or card.client_id != client_id or card.removed_at is not None:
@@ -361,7 +340,7 @@ def make_default(
     ).first()
     session.commit()
     if config is not None and customer is not None:
-        _tell_stripe_default(config, customer.customer_id, card.payment_method_id)
+        tell_stripe_default(config, customer.customer_id, card.payment_method_id)
 
 
 def remove_card(

@@ -26,7 +26,7 @@ from billing_app.adapters.stripe_gateway import StripeConfig
 from billing_app.db.card_payments import PaymentAttempt, SavedCard, StripeCustomer, StripeEvent
 from billing_app.services.card_payments.card_refunds import refund_from_stripe
 from billing_app.services.card_payments.cards import forget_card, keep_card
-from billing_app.services.card_payments.invoice_payments import settle_charge
+from billing_app.services.card_payments.charges import settle_charge
 from billing_app.services.card_payments.stripe_settings import stripe_config
 from billing_app.services.common import audit
 from billing_app.services.common.actors import SYSTEM

@@ -48,6 +48,7 @@ from billing_app.domain.money import Money, format_money
 from billing_app.i18n import N_, gettext, ngettext
 from billing_app.services.agency.portal_brand import email_logo_url, portal_base_url
 from billing_app.services.common.outbox import enqueue_email
+from billing_app.services.invoicing import pay_links
 from billing_app.services.invoicing.drafts import recompute_totals
 from billing_app.services.invoicing.settlement import settlement_of
 from billing_app.services.invoicing.snapshots import build_snapshot
@@ -236,6 +237,7 @@ def queue_invoice_email(
             "message": snap.get("message", ""),
         },
         attachment=(pdf_key, pdf_filename(invoice)),
+        pay_link=True,
     )
 
 
@@ -287,10 +289,12 @@ def _queue(
     *,
     attach: bool = False,
     attachment: tuple[str, str] | None = None,
+    pay_link: bool = False,
 ) -> None:
     """Queue ``kind`` about ``invoice`` to its client, as its brand: the sender name and
     reply-to frozen with the invoice, the From address, SMTP server and logo the brand has now
-    (an address or server that stopped working must not keep being used)."""
+    (an address or server that stopped working must not keep being used). ``pay_link``: with
+    the invoice's Pay now link when it can be paid by card."""
     frozen = snap["brand"]
     brand = session.get(Brand, frozen["id"]) if frozen.get("id") is not None else None
     if attach and invoice.pdf_key:
@@ -303,6 +307,9 @@ def _queue(
         {
             **brand_context(snap, brand, settings),
             "view_url": _view_url(session, invoice, brand),
+            "pay_url": pay_links.pay_url(session, invoice, brand, settings=settings)
+            if pay_link
+            else "",
             **extra,
         },
         settings=settings,
@@ -398,6 +405,7 @@ def queue_reminder_email(session: Session, invoice: Invoice, *, today: date) -> 
             "overdue": invoice.due_date < today,
         },
         attach=True,
+        pay_link=True,
     )
 
 

@@ -1,6 +1,7 @@
 """One invoice in the portal (/portal/invoices/<id>): as it was sent (lines, taxes, totals), what
 is paid and still due, its payments, how to pay it offline (the brand's bank details), and its
-PDF. Another client's invoice is "not found", the same as an id that does not exist."""
+PDF. Another client's invoice is "not found", the same as an id that does not exist. The page is
+composed with its pay button and panel in ui/portal/pay_invoice.py."""
 
 from __future__ import annotations
 
@@ -17,10 +18,9 @@ from billing_app.services.invoicing import portal_invoices
 from billing_app.ui import routes
 from billing_app.ui.format import day, optional_int
 from billing_app.ui.kit.badges import status_badge
-from billing_app.ui.portal.frame import PortalPageState, portal_page
+from billing_app.ui.portal.frame import PortalPageState
 from billing_app.ui.portal.invoices import STATUS_LABELS
 from billing_app.ui.portal.overview import KIND_LABELS
-from billing_app.ui.portal.pay_invoice import pay_button, pay_section
 from billing_app.ui.session.portal import current_client_user, portal_guard
 
 
@@ -253,7 +253,9 @@ def _payments() -> rx.Component:
     )
 
 
-def _content() -> rx.Component:
+def invoice_view(actions: rx.Component, panel: rx.Component) -> rx.Component:
+    """The invoice, with ``actions`` next to its PDF button and ``panel`` above its lines (the
+    pay button and panel, ui/portal/pay_invoice.py, which composes the page)."""
     i: Any = S.invoice
     return rx.cond(
         S.found,
@@ -262,7 +264,7 @@ def _content() -> rx.Component:
                 rx.heading(i["number"], size="5", as_="h2", id="portal-invoice-number"),
                 status_badge(i["status"], i["status_label"]),
                 rx.spacer(),
-                pay_button(),
+                actions,
                 rx.link(
                     rx.button(rx.icon("download", size=16), "Download PDF", variant="soft"),
                     href=i["pdf"],
@@ -281,7 +283,7 @@ def _content() -> rx.Component:
                 i["void_reason"] != "",
                 rx.callout("This invoice was voided: " + i["void_reason"], icon="ban"),
             ),
-            pay_section(),
+            panel,
             rx.cond(i["message"] != "", rx.text(i["message"], size="2", white_space="pre-line")),
             _lines(),
             _totals(),
@@ -297,7 +299,3 @@ def _content() -> rx.Component:
             id="portal-invoice-missing",
         ),
     )
-
-
-def portal_invoice_page() -> rx.Component:
-    return portal_page("Invoice", _content)

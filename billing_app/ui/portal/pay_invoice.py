@@ -12,14 +12,16 @@ from typing import Any
 
 import reflex as rx
 
+from billing_app.domain.cards import card_label
 from billing_app.domain.numbers import parse_id
 from billing_app.domain.permissions import ClientPermission
-from billing_app.services.card_payments import cards, invoice_payments
+from billing_app.services.card_payments import cards, charges, invoice_payments
 from billing_app.services.common.errors import ServiceError
 from billing_app.services.common.transactions import run
 from billing_app.ui.format import day, money, optional_int
 from billing_app.ui.portal import stripe_bridge
-from billing_app.ui.portal.frame import PortalPageState
+from billing_app.ui.portal.frame import PortalPageState, portal_page
+from billing_app.ui.portal.invoice import PortalInvoiceState, invoice_view
 from billing_app.ui.session.portal import current_client_user, portal_guard
 
 NEW_CARD = "new"
@@ -196,7 +198,7 @@ class PortalPayState(PortalPageState):
             return None
         return self._outcome(outcome)
 
-    def _outcome(self, outcome: invoice_payments.PaymentOutcome) -> Any:
+    def _outcome(self, outcome: charges.PaymentOutcome) -> Any:
         if outcome.state == "action":
             # The bank asks the client to confirm, in Stripe's dialog.
             return rx.call_script(
@@ -226,8 +228,7 @@ class PortalPayState(PortalPageState):
             return None
         return self._outcome(outcome)
 
-    def _paid(self, receipt: invoice_payments.Receipt) -> Any:
-        from billing_app.ui.portal.invoice import PortalInvoiceState
+    def _paid(self, receipt: charges.Receipt) -> Any:
 
         self.open, self.card_form, self.offered = False, False, False
         self.receipt = {
@@ -243,7 +244,7 @@ class PortalPayState(PortalPageState):
 def _card_entry(card: cards.CardRow) -> dict[str, str]:
     return {
         "id": str(card.id),
-        "label": cards.card_label(card.brand, card.last4),
+        "label": card_label(card.brand, card.last4),
         "expires": f"Expires {card.exp_month:02d}/{card.exp_year}",
         "default": "yes" if card.is_default else "",
     }
@@ -454,3 +455,7 @@ def pay_section() -> rx.Component:
         rx.cond(P.receipt.length() > 0, _receipt()),  # type: ignore[attr-defined,operator]
         rx.cond(P.open, _panel()),
     )
+
+
+def portal_invoice_page() -> rx.Component:
+    return portal_page("Invoice", lambda: invoice_view(pay_button(), pay_section()))

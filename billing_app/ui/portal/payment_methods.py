@@ -9,6 +9,7 @@ from typing import Any
 
 import reflex as rx
 
+from billing_app.domain.cards import card_label
 from billing_app.domain.numbers import parse_id
 from billing_app.domain.permissions import ClientPermission
 from billing_app.services.card_payments import cards
@@ -32,7 +33,7 @@ class PortalCardsState(PortalPageState):
         self.cards = [
             {
                 "id": str(card.id),
-                "label": cards.card_label(card.brand, card.last4),
+                "label": card_label(card.brand, card.last4),
                 "expires": f"Expires {card.exp_month:02d}/{card.exp_year}",
                 "default": "yes" if card.is_default else "",
                 "last4": card.last4,
