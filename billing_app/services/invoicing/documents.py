@@ -47,6 +47,7 @@ from billing_app.domain.lifecycle import InvoiceStatus
 from billing_app.domain.money import Money, format_money
 from billing_app.i18n import N_, gettext, ngettext
 from billing_app.services.agency.portal_brand import email_logo_url, portal_base_url
+from billing_app.services.common.clock import Clock, system_clock
 from billing_app.services.common.outbox import enqueue_email
 from billing_app.services.invoicing import pay_links
 from billing_app.services.invoicing.drafts import recompute_totals
@@ -220,7 +221,12 @@ def pdf_filename(invoice: Invoice) -> str:
 
 
 def queue_invoice_email(
-    session: Session, invoice: Invoice, snap: dict[str, Any], pdf_key: str
+    session: Session,
+    invoice: Invoice,
+    snap: dict[str, Any],
+    pdf_key: str,
+    *,
+    clock: Clock = system_clock,
 ) -> None:
     """The branded 'invoice sent' email, with the PDF attached."""
     total = Money(int(snap["total_minor"]), snap["currency"])
@@ -238,6 +244,7 @@ def queue_invoice_email(
         },
         attachment=(pdf_key, pdf_filename(invoice)),
         pay_link=True,
+        clock=clock,
     )
 
 
@@ -290,6 +297,7 @@ def _queue(
     attach: bool = False,
     attachment: tuple[str, str] | None = None,
     pay_link: bool = False,
+    clock: Clock = system_clock,
 ) -> None:
     """Queue ``kind`` about ``invoice`` to its client, as its brand: the sender name and
     reply-to frozen with the invoice, the From address, SMTP server and logo the brand has now
@@ -307,7 +315,7 @@ def _queue(
         {
             **brand_context(snap, brand, settings),
             "view_url": _view_url(session, invoice, brand),
-            "pay_url": pay_links.pay_url(session, invoice, brand, settings=settings)
+            "pay_url": pay_links.pay_url(session, invoice, brand, clock=clock, settings=settings)
             if pay_link
             else "",
             **extra,
@@ -322,9 +330,11 @@ def _queue(
     )
 
 
-def resend_invoice_email(session: Session, invoice: Invoice) -> None:
+def resend_invoice_email(
+    session: Session, invoice: Invoice, *, clock: Clock = system_clock
+) -> None:
     """The 'invoice sent' email again (same frozen PDF attached)."""
-    queue_invoice_email(session, invoice, _sent_snapshot(invoice), invoice.pdf_key)
+    queue_invoice_email(session, invoice, _sent_snapshot(invoice), invoice.pdf_key, clock=clock)
 
 
 # The names of the payment methods (payments.METHODS), marked for the catalogs: a receipt says
@@ -389,7 +399,9 @@ def queue_refund_email(
     )
 
 
-def queue_reminder_email(session: Session, invoice: Invoice, *, today: date) -> None:
+def queue_reminder_email(
+    session: Session, invoice: Invoice, *, today: date, clock: Clock = system_clock
+) -> None:
     """A payment reminder for an open or overdue invoice, with the PDF attached again."""
     snap = _sent_snapshot(invoice)
     locale = snap["locale"]
@@ -406,6 +418,7 @@ def queue_reminder_email(session: Session, invoice: Invoice, *, today: date) -> 
         },
         attach=True,
         pay_link=True,
+        clock=clock,
     )
 
 

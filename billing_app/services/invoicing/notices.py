@@ -49,7 +49,7 @@ def resend_invoice(
     if not can_email_invoice(InvoiceStatus(invoice.status)):
         msg = "Only sent invoices that are not void can be emailed."
         raise Conflict(msg)
-    resend_invoice_email(session, invoice)
+    resend_invoice_email(session, invoice, clock=clock)
     note_emailed(session, invoice, actor, "Invoice emailed again", clock)
     audit.record(session, "invoice.resent", actor.actor(), target=invoice.number or "", clock=clock)
 
@@ -64,7 +64,7 @@ def send_reminder(
         msg = "Reminders are for sent invoices with money still due."
         raise Conflict(msg)
     today = today_at_agency(session, clock=clock)
-    queue_reminder_email(session, invoice, today=today)
+    queue_reminder_email(session, invoice, today=today, clock=clock)
     note_emailed(session, invoice, actor, "Payment reminder emailed", clock)
     audit.record(
         session, "invoice.reminded", actor.actor(), target=invoice.number or "", clock=clock

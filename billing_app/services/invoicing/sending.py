@@ -115,7 +115,7 @@ def send_invoice(
     session.add(client)
     sent = f"Invoice {invoice.number} sent"
     add_event(session, invoice.id, "sent", actor.email, sent, clock, internal=False)
-    queue_invoice_email(session, invoice, snapshot, invoice.pdf_key)
+    queue_invoice_email(session, invoice, snapshot, invoice.pdf_key, clock=clock)
     emailed = f"Emailed to {client.email}"
     add_event(session, invoice.id, "emailed", actor.email, emailed, clock, internal=False)
     audit.record(
