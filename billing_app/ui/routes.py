@@ -52,6 +52,7 @@ PORTAL_RESET_PASSWORD = "/portal/reset-password"
 PORTAL_SECURITY = "/portal/security"
 PORTAL_INVOICES = "/portal/invoices"
 PORTAL_INVOICE = "/portal/invoices/[invoice_id]"
+PORTAL_PAY = "/portal/pay/[token]"  # an invoice's emailed pay link (services/invoicing/pay_links)
 PORTAL_SERVICES = "/portal/services"
 PORTAL_ACCOUNT = "/portal/account"
 PORTAL_USERS = "/portal/users"
@@ -323,6 +324,12 @@ PAGES: tuple[Page, ...] = (
             f"{_PORTAL}.invoice:PortalInvoiceState.load",
             f"{_PORTAL}.pay_invoice:PortalPayState.load",
         ),
+    ),
+    Page(
+        PORTAL_PAY,
+        "Pay your invoice",
+        f"{_PORTAL}.pay_link:pay_link_page",
+        (f"{_PORTAL}.pay_link:PayLinkState.load",),
     ),
     Page(
         PORTAL_SERVICES,

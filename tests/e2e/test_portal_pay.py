@@ -9,13 +9,14 @@ from __future__ import annotations
 import json
 import re
 import uuid
+from urllib.parse import urlparse
 from typing import Any
 
 import pytest
 from playwright.sync_api import expect
 from sqlmodel import Session, col, select
 
-from billing_app.db.card_payments import PaymentAttempt
+from billing_app.db.card_payments import PaymentAttempt, SavedCard
 from billing_app.db.customers import Client
 from billing_app.db.invoicing import Invoice, InvoicePayment
 from billing_app.db.models import OutboxEmail
@@ -243,3 +244,58 @@ def test_another_clients_user_cannot_pay_or_see_this_clients_invoice_over_the_we
             ).first()
             is None
         )
+
+
+def test_a_client_pays_from_the_emailed_link_without_an_account(
+    app_server: AppServer, new_page: Any
+) -> None:
+    """The invoice email's Pay now link opens that invoice alone, in the brand's look, with no
+    sign-in; a card used once pays it and is not kept; the link then says it is paid. A link
+    that does not exist says so, and nothing else."""
+    actor = _connect_stripe(app_server)
+    world = _client_with_invoice(app_server, actor, "paylink")
+    with Session(app_server.engine) as session:
+        client = session.get(Client, world["client"])
+        assert client is not None
+        client_email = client.email
+        # Sent from this process: read as queued (the app's outbox delivers it within a minute).
+        mail = session.exec(
+            select(OutboxEmail)
+            .where(col(OutboxEmail.to_address) == client_email)
+            .where(col(OutboxEmail.kind) == "invoice_sent")
+        ).one()
+    found = re.search(r"Pay online by card: (http://\S+/portal/pay/[\w-]+)", mail.body_text)
+    assert found, mail.body_text
+    # Queued by this process, whose settings name another public address: the path is the link.
+    link = app_server.base_url + urlparse(found.group(1)).path
+
+    page = new_page()
+    page.goto(link)
+    expect(page.locator("#pay-link-number")).to_have_text(f"Invoice {world['number']}")
+    expect(page.locator("#pay-link-due")).to_have_text("€777.00")
+    expect(page.get_by_text("Secret work paylink")).to_be_visible()
+    assert "Café Ünder" not in page.inner_text("body")  # nothing of the client beyond the invoice
+    page.click("#pay-link-start")
+    _type_card(page, "4000000000000341")  # declined when charged
+    page.click("#pay-link-submit")
+    expect(page.locator("#pay-link-error")).to_have_text("Your card was declined.")
+    _type_card(page, "4242424242424242")
+    assert_accessible(page, "pay link with its card form")
+    page.set_viewport_size(PHONE)
+    page.screenshot(path=str(SHOTS / "pay-link-phone.png"), full_page=True)
+    page.click("#pay-link-submit")
+    expect(page.locator("#pay-link-receipt")).to_contain_text("€777.00 paid with Visa •••• 4242")
+    assert _state_of(app_server, world["invoice"]) == ("paid", 77700, 1)
+    with Session(app_server.engine) as session:
+        kept = session.exec(
+            select(SavedCard).where(col(SavedCard.client_id) == world["client"])
+        ).all()
+    assert kept == []
+    page.screenshot(path=str(SHOTS / "pay-link-paid-phone.png"), full_page=True)
+    page.reload()
+    expect(page.locator("#pay-link-paid")).to_have_text("This invoice is paid. Thank you!")
+
+    page.goto(link.rsplit("/", 1)[0] + "/not-a-real-token")
+    expect(page.locator("#pay-link-invalid")).to_contain_text("not valid any more")
+    assert world["number"] not in page.inner_text("body")
+    assert_accessible(page, "an invalid pay link")
