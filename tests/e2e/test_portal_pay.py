@@ -9,8 +9,8 @@ from __future__ import annotations
 import json
 import re
 import uuid
-from urllib.parse import urlparse
 from typing import Any
+from urllib.parse import urlparse
 
 import pytest
 from playwright.sync_api import expect
