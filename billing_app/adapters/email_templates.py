@@ -46,6 +46,8 @@ SUBJECTS: dict[str, str] = {
     "portal_password_changed": N_("Your {sender_name} client portal password was changed"),
     "portal_account_changed": N_("Security notice for your {sender_name} client portal account"),
     "cancellation_requested": N_("{client} asks to cancel {service}"),
+    "payment_disputed": N_("Disputed payment on invoice {number} ({client})"),
+    "stripe_event_failed": N_("A Stripe event could not be handled: {event_type}"),
     "portal_invitation": N_("Your invitation to {client_name}'s account with {brand_name}"),
     "portal_access_granted": N_("You now have access to {client_name} in {brand_name}'s portal"),
     "brand_test": N_("Test email from {sender_name}"),

@@ -158,6 +158,8 @@ class Invoice(SQLModel, table=True):
     sent_at: datetime | None = Field(default=None, sa_column=_ts(nullable=True))
     voided_at: datetime | None = Field(default=None, sa_column=_ts(nullable=True))
     void_reason: str = Field(default="", max_length=500)
+    # When the client's bank disputed a card payment of it (staff answer in Stripe).
+    disputed_at: datetime | None = Field(default=None, sa_column=_ts(nullable=True))
 
 
 class InvoiceLine(SQLModel, table=True):

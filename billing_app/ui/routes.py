@@ -36,6 +36,7 @@ INVOICE = "/invoices/[invoice_id]"
 INVOICE_EDIT = "/invoices/[invoice_id]/edit"
 SETTINGS = "/settings"
 PAYMENTS_SETTINGS = "/settings/payments"
+STRIPE_EVENTS = "/settings/payments/events"
 BRANDS = "/brands"
 TEAM = "/team"
 ROLES = "/roles"
@@ -296,6 +297,12 @@ PAGES: tuple[Page, ...] = (
         "Payments",
         f"{_ADMIN}.settings.payments:payments_settings_page",
         (f"{_ADMIN}.settings.payments:PaymentsSettingsState.load",),
+    ),
+    Page(
+        STRIPE_EVENTS,
+        "Stripe events",
+        f"{_ADMIN}.settings.stripe_events:stripe_events_page",
+        (f"{_ADMIN}.settings.stripe_events:StripeEventsState.load",),
     ),
     Page(
         BRANDS,

@@ -15,15 +15,21 @@ import json
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
+from babel.dates import format_date
 from sqlmodel import Session, col, select
 
 from billing_app.adapters import stripe_gateway as gateway
 from billing_app.adapters.stripe_gateway import StripeConfig
+from billing_app.adapters.stripe_objects import id_of
 from billing_app.db.card_payments import PaymentAttempt, SavedCard, StripeCustomer, StripeEvent
+from billing_app.db.customers import Client
+from billing_app.db.invoicing import InvoiceEvent, InvoicePayment
+from billing_app.domain.money import Money, format_money
+from billing_app.services.card_payments import alerts
 from billing_app.services.card_payments.card_refunds import refund_from_stripe
 from billing_app.services.card_payments.cards import forget_card, keep_card
 from billing_app.services.card_payments.charges import settle_charge
@@ -32,6 +38,7 @@ from billing_app.services.common import audit
 from billing_app.services.common.actors import SYSTEM
 from billing_app.services.common.clock import Clock, system_clock
 from billing_app.services.common.outbox import retry_delay
+from billing_app.services.invoicing.payments import locked_invoice
 from billing_app.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -150,6 +157,75 @@ def _charge_refunded(config: StripeConfig, obj: dict[str, Any], clock: Clock) ->
     return apply
 
 
+def _dispute_created(_config: StripeConfig, obj: dict[str, Any], clock: Clock) -> Apply:
+    """The client's bank disputes a card payment: the invoice is flagged, its timeline says
+    what and until when, and the agency is emailed (once per dispute)."""
+    dispute_id = str(obj.get("id") or "")
+    intent_id = id_of(obj.get("payment_intent"))
+    amount = int(obj.get("amount") or 0)
+    reason = str(obj.get("reason") or "unknown").replace("_", " ")
+    due_by = (obj.get("evidence_details") or {}).get("due_by")
+
+    def apply(session: Session) -> None:
+        payment = session.exec(
+            select(InvoicePayment)
+            .where(col(InvoicePayment.processor_id) == intent_id)
+            .where(col(InvoicePayment.kind) == "payment")
+        ).first()
+        if payment is None or not dispute_id:
+            return  # not a payment made here
+        invoice = locked_invoice(session, payment.invoice_id)
+        seen = session.exec(
+            select(InvoiceEvent.id)
+            .where(col(InvoiceEvent.invoice_id) == invoice.id)
+            .where(col(InvoiceEvent.kind) == "disputed")
+            .where(col(InvoiceEvent.message).contains(dispute_id))
+        ).first()
+        if seen is not None:
+            return
+        label = format_money(Money(amount, invoice.currency), invoice.locale)
+        respond_by = (
+            format_date(datetime.fromtimestamp(int(due_by), UTC), "long", locale="en")
+            if isinstance(due_by, int)
+            else ""
+        )
+        invoice.disputed_at = invoice.disputed_at or clock.now()
+        session.add(invoice)
+        assert invoice.id is not None
+        until = f" Answer it in Stripe by {respond_by}." if respond_by else ""
+        session.add(
+            InvoiceEvent(
+                invoice_id=invoice.id,
+                at=clock.now(),
+                kind="disputed",
+                actor_label="Stripe",
+                message=f"The client's bank disputes {label} ({reason}, {dispute_id}).{until}",
+                internal=True,
+            )
+        )
+        audit.record(
+            session,
+            "payment.disputed",
+            SYSTEM.actor(),
+            target=invoice.number or "",
+            details=f"{label} {reason} {dispute_id}",
+            clock=clock,
+        )
+        client = session.get(Client, invoice.client_id)
+        alerts.dispute_opened(
+            session,
+            number=invoice.number or "",
+            invoice_id=invoice.id,
+            client=client.company if client is not None else "",
+            amount=label,
+            reason=reason,
+            respond_by=respond_by,
+            clock=clock,
+        )
+
+    return apply
+
+
 HANDLERS: dict[str, Callable[[StripeConfig, dict[str, Any], Clock], Apply]] = {
     "payment_method.attached": _payment_method_changed,
     "payment_method.updated": _payment_method_changed,
@@ -164,6 +240,7 @@ HANDLERS: dict[str, Callable[[StripeConfig, dict[str, Any], Clock], Apply]] = {
     "payment_intent.processing": _payment_intent_changed,
     "charge.refunded": _charge_refunded,
     "charge.refund.updated": _charge_refunded,
+    "charge.dispute.created": _dispute_created,
 }
 
 
@@ -257,6 +334,13 @@ def _failed(session: Session, row_id: int, exc: Exception, clock: Clock) -> None
     if row.attempts >= MAX_ATTEMPTS:
         row.state = "dead"
         log.error("Stripe event %s (%s) gave up: %s", row.event_id, row.type, row.last_error)
+        alerts.event_dead(
+            session,
+            event_type=row.type,
+            event_id=row.event_id,
+            error=row.last_error,
+            clock=clock,
+        )
         audit.record(
             session,
             "stripe.event_failed",

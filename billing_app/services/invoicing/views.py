@@ -84,6 +84,7 @@ class InvoiceDetail:
     refundable_minor: int
     refundable: str
     void_reason: str
+    disputed: bool
     today: date  # in the agency's time zone (the latest date a payment may carry)
     # Whether the payment / refund forms are offered (settlement.can_record_payment / _refund).
     can_record_payment: bool = False
@@ -132,6 +133,7 @@ def invoice_detail(
         refundable_minor=refundable,
         refundable=_money(refundable, cur, locale),
         void_reason=invoice.void_reason,
+        disputed=invoice.disputed_at is not None,
         today=today,
         can_record_payment=can_record_payment(invoice),
         can_record_refund=can_record_refund(invoice) and refundable > 0,

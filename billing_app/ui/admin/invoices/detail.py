@@ -54,6 +54,17 @@ def _actions_panel() -> rx.Component:
                     d.header["void_reason"] != "",
                     rx.text("Voided: ", d.header["void_reason"], size="2", color_scheme="gray"),
                 ),
+                rx.cond(
+                    d.header["disputed"] != "",
+                    rx.callout(
+                        "The client's bank disputes a card payment: answer it in Stripe "
+                        "(see the timeline).",
+                        icon="shield-alert",
+                        color_scheme="red",
+                        size="1",
+                        id="invoice-disputed",
+                    ),
+                ),
                 spacing="2",
                 width="100%",
             ),

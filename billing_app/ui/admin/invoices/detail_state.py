@@ -149,6 +149,7 @@ class InvoiceDetailState(SessionState):
             "agency": agency.get("legal_name", "") or brand.get("name", ""),
             "agency_tax_id": agency.get("tax_id", ""),
             "void_reason": detail.void_reason,
+            "disputed": "yes" if detail.disputed else "",
         }
         self.client_lines = [str(x) for x in client.get("address", [])]
         self.agency_lines = [str(x) for x in agency.get("address", [])]

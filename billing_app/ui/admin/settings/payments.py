@@ -13,6 +13,7 @@ from billing_app.domain.permissions import Permission
 from billing_app.services.card_payments import stripe_settings
 from billing_app.services.common.errors import ServiceError
 from billing_app.services.common.transactions import run
+from billing_app.ui import routes
 from billing_app.ui.admin.settings.form import error_text, labelled, section
 from billing_app.ui.admin.shell import admin_page
 from billing_app.ui.session.staff import SessionState, current_user, field_errors, guard
@@ -23,7 +24,9 @@ EVENTS = (
     "payment_intent.payment_failed",
     "payment_intent.requires_action",
     "payment_intent.canceled",
+    "payment_intent.processing",
     "charge.refunded",
+    "charge.refund.updated",
     "charge.dispute.created",
     "setup_intent.succeeded",
     "payment_method.attached",
@@ -236,6 +239,12 @@ def _webhook_section() -> rx.Component:
             *[rx.el.li(rx.code(event, size="1")) for event in EVENTS],
             style={"columns": "2 16rem", "padding_left": "1.2rem", "margin": "0"},
             aria_label="Events to send",
+        ),
+        rx.link(
+            "See the events received, and replay one",
+            href=routes.STRIPE_EVENTS,
+            id="payments-events-link",
+            size="2",
         ),
     )
 
