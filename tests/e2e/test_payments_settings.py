@@ -5,12 +5,19 @@ webhook address shown is the one Stripe's signed events are then accepted at."""
 from __future__ import annotations
 
 import json
+import re
 import time
 import urllib.request
+import uuid
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
 import stripe
+from playwright.sync_api import expect
+from sqlmodel import Session, col, select
+
+from billing_app.db.card_payments import StripeEvent
 
 from .axe import assert_accessible
 from .conftest import ARTIFACTS, OWNER_EMAIL, OWNER_PASSWORD, AppServer, ensure_owner
@@ -83,3 +90,50 @@ def test_the_owner_connects_stripe_and_its_webhooks_arrive(
     with urllib.request.urlopen(request, timeout=10) as answer:
         assert answer.status == 200
         assert json.loads(answer.read()) == {"received": True, "duplicate": False}
+
+
+def test_the_owner_sees_a_failed_stripe_event_and_replays_it(
+    app_server: AppServer, new_page: Any
+) -> None:
+    """Settings > Payments > Events opens on the problems; Replay hands the event to the job
+    again, and it says so."""
+    ensure_owner(app_server)
+    now = datetime.now(UTC)
+    event_id = f"evt_e2e_failed_{uuid.uuid4().hex[:8]}"
+    with Session(app_server.engine) as session:
+        session.add(
+            StripeEvent(
+                event_id=event_id,
+                type="payment_intent.succeeded",
+                livemode=False,
+                object_id="pi_e2e_missing",
+                created=0,
+                payload=json.dumps({"id": event_id, "type": "payment_intent.succeeded"}),
+                received_at=now,
+                state="dead",
+                attempts=8,
+                next_attempt_at=now,
+                last_error="Stripe: Stripe refused the request.",
+            )
+        )
+        session.commit()
+    page = new_page()
+    sign_in(page, app_server, OWNER_EMAIL, OWNER_PASSWORD)
+    page.wait_for_url(at("/"))
+    page.goto(app_server.base_url + "/settings/payments")
+    page.click("#payments-events-link")
+    page.wait_for_url(at("/settings/payments/events"))
+    row = page.locator(f'[data-event="{event_id}"]')
+    expect(row).to_contain_text("dead")
+    expect(row).to_contain_text("Stripe refused the request.")
+    expect(page.locator("#events-tab-problems")).to_contain_text("Problems (")
+    assert_accessible(page, "Stripe events")
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SHOTS / "stripe-events.png"), full_page=True)
+    row.get_by_role("button", name=re.compile("^Replay")).click()
+    page.get_by_text("The event will be handled again in a moment.").wait_for()
+    with Session(app_server.engine) as session:
+        state = session.exec(
+            select(StripeEvent.state).where(col(StripeEvent.event_id) == event_id)
+        ).one()
+    assert state in ("pending", "handling", "failed")  # handed to the job again

@@ -23,6 +23,7 @@ from billing_app.ui.kit.resource import resource_pager
 from billing_app.ui.session.staff import SessionState, current_user, guard
 
 PER_PAGE = 50
+PANEL = "stripe-events-panel"  # the list the tabs control
 TABS = (
     ("problems", "Problems"),
     ("waiting", "Waiting"),
@@ -137,6 +138,7 @@ def _content() -> rx.Component:
                             ),
                             value=value,
                             id=f"events-tab-{value}",
+                            aria_controls=PANEL,
                         )
                         for value, label in TABS
                     ]
@@ -160,24 +162,30 @@ def _content() -> rx.Component:
             spacing="3",
             align="center",
         ),
-        rx.cond(
-            S.rows.length() > 0,  # type: ignore[attr-defined,operator]
-            rx.table.root(
-                rx.table.header(
-                    rx.table.row(
-                        rx.table.column_header_cell("Received"),
-                        rx.table.column_header_cell("Event"),
-                        rx.table.column_header_cell("State"),
-                        rx.table.column_header_cell("Last error"),
-                        rx.table.column_header_cell(visually_hidden("Actions")),
-                    )
+        rx.box(
+            rx.cond(
+                S.rows.length() > 0,  # type: ignore[attr-defined,operator]
+                rx.table.root(
+                    rx.table.header(
+                        rx.table.row(
+                            rx.table.column_header_cell("Received"),
+                            rx.table.column_header_cell("Event"),
+                            rx.table.column_header_cell("State"),
+                            rx.table.column_header_cell("Last error"),
+                            rx.table.column_header_cell(visually_hidden("Actions")),
+                        )
+                    ),
+                    rx.table.body(rx.foreach(S.rows, _row)),
+                    width="100%",
+                    variant="surface",
+                    id="stripe-events",
                 ),
-                rx.table.body(rx.foreach(S.rows, _row)),
-                width="100%",
-                variant="surface",
-                id="stripe-events",
+                rx.callout("No events here.", icon="inbox", color_scheme="gray", id="no-events"),
             ),
-            rx.callout("No events here.", icon="inbox", color_scheme="gray", id="no-events"),
+            id=PANEL,
+            role="tabpanel",
+            aria_labelledby="events-tab-" + S.filters["state"],
+            width="100%",
         ),
         resource_pager(S, "stripe-events"),
         spacing="4",
