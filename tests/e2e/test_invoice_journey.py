@@ -521,6 +521,13 @@ def invoice_attempts() -> list[tuple[type, str, dict[str, Any], str]]:
         (InvoiceEditorState, "add_product", {"product_id": "1"}, "/invoices/new"),
         (InvoiceDetailState, "record_payment", {"form": pay}, "/invoices/1"),
         (InvoiceDetailState, "record_refund", {"form": pay}, "/invoices/1"),
+        (InvoiceDetailState, "open_card_refund", {"payment_id": "1"}, "/invoices/1"),
+        (
+            InvoiceDetailState,
+            "refund_to_card",
+            {"form": {"amount": "1", "reason": "evil"}},
+            "/invoices/1",
+        ),
         (InvoiceDetailState, "void", {"form": {"reason": "evil"}}, "/invoices/1"),
         (InvoiceDetailState, "send_reminder", {}, "/invoices/1"),
         (InvoiceDetailState, "add_comment", {"form": {"comment": "evil"}}, "/invoices/1"),

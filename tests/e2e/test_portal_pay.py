@@ -14,7 +14,7 @@ from urllib.parse import urlparse
 
 import pytest
 from playwright.sync_api import expect
-from sqlmodel import Session, col, select
+from sqlmodel import Session, col, func, select
 
 from billing_app.db.card_payments import PaymentAttempt, SavedCard
 from billing_app.db.customers import Client
@@ -22,6 +22,7 @@ from billing_app.db.invoicing import Invoice, InvoicePayment
 from billing_app.db.models import OutboxEmail
 from billing_app.services.invoicing import drafts, sending
 from billing_app.ui.portal.pay_invoice import PortalPayState
+from billing_app.ui.portal.pay_link import PayLinkState
 
 from .axe import assert_accessible
 from .conftest import ARTIFACTS, OWNER_EMAIL, OWNER_PASSWORD, AppServer, text_body
@@ -299,3 +300,35 @@ def test_a_client_pays_from_the_emailed_link_without_an_account(
     expect(page.locator("#pay-link-invalid")).to_contain_text("not valid any more")
     assert world["number"] not in page.inner_text("body")
     assert_accessible(page, "an invalid pay link")
+
+
+def test_a_wrong_pay_link_gets_nothing_and_starts_nothing_over_the_websocket(
+    app_server: AppServer,
+) -> None:
+    """Without the link's token (a guessed one, an empty one), every handler of the pay page,
+    sent straight over the websocket, says the link is not valid and makes nothing at Stripe."""
+    actor = _connect_stripe(app_server)
+    world = _client_with_invoice(app_server, actor, "paylink-guess")
+    with Session(app_server.engine) as session:
+        before = session.exec(select(func.count()).select_from(PaymentAttempt)).one()
+    for token in ("guessed-token-0000000000000000000000000000", ""):
+        path = f"/portal/pay/{token}?token={token}"
+        updates = exchange(
+            app_server,
+            token=str(uuid.uuid4()),
+            cookie=None,
+            events=[
+                (HYDRATE, {}, path),
+                (handler(PayLinkState, "load"), {}, path),
+                (handler(PayLinkState, "start"), {}, path),
+                (handler(PayLinkState, "pay"), {}, path),
+                (handler(PayLinkState, "card_ready"), {"answer": {"ok": True}}, path),
+                (handler(PayLinkState, "bank_answered"), {"answer": {"ok": True}}, path),
+            ],
+        )
+        said = json.dumps(updates)
+        assert "not valid any more" in said
+        assert world["number"] not in said and "777" not in said
+    with Session(app_server.engine) as session:
+        assert session.exec(select(func.count()).select_from(PaymentAttempt)).one() == before
+    assert _state_of(app_server, world["invoice"]) == ("open", 0, 0)

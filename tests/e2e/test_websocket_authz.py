@@ -28,6 +28,7 @@ from billing_app.ui.admin.audit.audit_log import AuditState
 from billing_app.ui.admin.dashboard.dashboard import DashboardState
 from billing_app.ui.admin.emails.emails import EmailsState
 from billing_app.ui.admin.settings.payments import PaymentsSettingsState
+from billing_app.ui.admin.settings.stripe_events import StripeEventsState
 from billing_app.ui.admin.team.roles import RolesState
 from billing_app.ui.admin.team.team import TeamState
 
@@ -119,6 +120,12 @@ def snapshot(server: AppServer) -> dict[str, Any]:
                 (e.id, "dead" if e.status == "dead" else "live")
                 for e in session.exec(select(OutboxEmail))
             ),
+            # The job handles events meanwhile; a replay is what must not happen (audited).
+            "stripe_replays": session.exec(
+                select(func.count())
+                .select_from(AuditEvent)
+                .where(col(AuditEvent.action) == "stripe.event_replayed")
+            ).one(),
             "stripe_keys": [
                 (p.stripe_publishable_key, p.stripe_secret_key)
                 for p in session.exec(select(PaymentSettings))
@@ -149,6 +156,7 @@ def attempts(world: dict[str, Any]) -> list[tuple[type, str, dict[str, Any], str
             "/settings/payments",
         ),
         (PaymentsSettingsState, "test", {}, "/settings/payments"),
+        (StripeEventsState, "replay", {"row_id": "1"}, "/settings/payments/events"),
         *customer_attempts(),
         *invoice_attempts(),
     ]
@@ -199,6 +207,7 @@ def test_viewer_denials_are_audited(app_server: AppServer, world: dict[str, Any]
         (AuditState, "/audit", "rows"),
         (EmailsState, "/emails", "rows"),
         (PaymentsSettingsState, "/settings/payments", "webhook_url"),
+        (StripeEventsState, "/settings/payments/events", "rows"),
     ],
 )
 def test_pages_a_viewer_may_not_see_send_no_data(

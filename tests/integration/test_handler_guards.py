@@ -39,6 +39,15 @@ PUBLIC_HANDLERS = {
     "PortalResetState.submit",
     "PortalAcceptState.load",
     "PortalAcceptState.submit",
+    # An invoice's emailed pay link (ui/portal/pay_link.py): its token is the credential,
+    # checked by the services on every event.
+    "PayLinkState.load",
+    "PayLinkState.start",
+    "PayLinkState.form_ready",
+    "PayLinkState.choose_keep",
+    "PayLinkState.pay",
+    "PayLinkState.card_ready",
+    "PayLinkState.bank_answered",
 }
 # Reflex's own handlers. `setvar(name, value)` only calls our `set_<name>` handlers, which are
 # guarded themselves (checked below).

@@ -52,6 +52,10 @@ PUBLIC = {
     "access.portal_auth.request_password_reset": "portal forgot password",
     "agency.portal_brand.portal_look": "a brand's public look (logo, colours), before sign-in",
     "agency.portal_brand.custom_domains": "the websocket's origin check, before anyone is known",
+    "card_payments.pay_by_link.open_link": "an invoice's pay link: its token is the credential",
+    "card_payments.pay_by_link.start_link_card": "pay link: its token is the credential",
+    "card_payments.pay_by_link.pay_by_link": "pay link: its token is the credential",
+    "card_payments.pay_by_link.finish_link_payment": "pay link: its token is the credential",
 }
 
 # Self-service: a signed-in member acting on their own account (services/access/account.py).

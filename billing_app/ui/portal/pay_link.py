@@ -95,7 +95,7 @@ class PayLinkState(PortalPageState):
             self.error = _said(answer, "The card form could not be loaded.")
 
     @portal_public
-    def set_keep(self, value: bool) -> None:
+    def choose_keep(self, value: bool) -> None:
         self.keep = bool(value)
 
     @portal_public
@@ -243,7 +243,7 @@ def _card_form() -> rx.Component:
         ),
         rx.el.label(
             rx.hstack(
-                rx.checkbox(checked=L.keep, on_change=L.set_keep, id="pay-link-keep"),
+                rx.checkbox(checked=L.keep, on_change=L.choose_keep, id="pay-link-keep"),
                 rx.text("Use this card for future invoices (it pays automatic renewals)", size="2"),
                 spacing="2",
                 align="start",
