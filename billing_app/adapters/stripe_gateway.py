@@ -26,6 +26,7 @@ from billing_app.adapters.stripe_objects import (
     Card,
     CardError,
     Customer,
+    CustomerRecord,
     GatewayError,
     InvalidWebhook,
     PaymentIntent,
@@ -33,6 +34,7 @@ from billing_app.adapters.stripe_objects import (
     SetupIntent,
     WebhookEvent,
     card_of,
+    customer_record_of,
     payment_intent_of,
     refund_of,
     setup_intent_of,
@@ -51,6 +53,8 @@ __all__ = [
     "Card",
     "CardError",
     "Customer",
+    "CustomerPage",
+    "CustomerRecord",
     "GatewayError",
     "InvalidWebhook",
     "PaymentIntent",
@@ -69,6 +73,7 @@ __all__ = [
     "create_setup_intent",
     "detach_card",
     "list_cards",
+    "list_customers",
     "list_refunds",
     "refund",
     "retrieve_card",
@@ -424,3 +429,25 @@ def check_connection(config: StripeConfig) -> AccountCheck:
     except stripe.StripeError as exc:
         raise _translated(exc) from exc
     return AccountCheck(livemode=config.secret_key.startswith(("sk_live_", "rk_live_")))
+
+
+@dataclass(frozen=True)
+class CustomerPage:
+    customers: list[CustomerRecord]
+    has_more: bool
+
+
+def list_customers(
+    config: StripeConfig, *, starting_after: str = "", limit: int = 50
+) -> CustomerPage:
+    """A page of the account's customers (Stripe's order: newest first), after the customer
+    ``starting_after`` when given."""
+    sdk = client(config)
+    params: dict[str, Any] = {"limit": max(1, min(limit, 100))}
+    if starting_after:
+        params["starting_after"] = starting_after
+    data = _call(lambda: sdk.v1.customers.list(params=params))  # type: ignore[arg-type]
+    return CustomerPage(
+        customers=[customer_record_of(item) for item in data.get("data") or []],
+        has_more=bool(data.get("has_more")),
+    )

@@ -194,3 +194,36 @@ def refund_of(data: dict[str, Any]) -> Refund:
         payment_intent_id=id_of(data.get("payment_intent")),
         metadata={str(k): str(v) for k, v in (data.get("metadata") or {}).items()},
     )
+
+
+@dataclass(frozen=True)
+class CustomerRecord:
+    """A customer of the Stripe account, as the import from Stripe reads it."""
+
+    id: str
+    name: str
+    email: str
+    phone: str
+    address: dict[str, str]  # line1, line2, city, postal_code, state, country (as Stripe has)
+    currency: str  # upper case, "" when Stripe has none yet
+    default_payment_method_id: str
+    livemode: bool
+
+
+def customer_record_of(data: dict[str, Any]) -> CustomerRecord:
+    address = data.get("address") or {}
+    settings = data.get("invoice_settings") or {}
+    return CustomerRecord(
+        id=str(data["id"]),
+        name=str(data.get("name") or data.get("description") or ""),
+        email=str(data.get("email") or ""),
+        phone=str(data.get("phone") or ""),
+        address={str(k): str(v or "") for k, v in address.items()}
+        if isinstance(address, dict)
+        else {},
+        currency=str(data.get("currency") or "").upper(),
+        default_payment_method_id=id_of(settings.get("default_payment_method"))
+        if isinstance(settings, dict)
+        else "",
+        livemode=bool(data.get("livemode")),
+    )
