@@ -26,6 +26,7 @@ ACCEPT_INVITE = "/accept-invite"
 DASHBOARD = "/"
 CLIENTS = "/clients"
 CLIENTS_IMPORT = "/clients/import"
+CLIENTS_IMPORT_STRIPE = "/clients/import-stripe"
 CLIENT = "/clients/[client_id]"
 PRODUCTS = "/products"
 TAX_RATES = "/tax-rates"
@@ -220,6 +221,12 @@ PAGES: tuple[Page, ...] = (
         "Import clients",
         f"{_ADMIN}.clients.import_csv:clients_import_page",
         (f"{_ADMIN}.clients.import_csv:ImportState.load",),
+    ),
+    Page(
+        CLIENTS_IMPORT_STRIPE,
+        "Import clients from Stripe",
+        f"{_ADMIN}.clients.import_stripe:stripe_import_page",
+        (f"{_ADMIN}.clients.import_stripe:StripeImportState.load",),
     ),
     Page(
         CLIENT,

@@ -18,6 +18,7 @@ from playwright.sync_api import expect
 from sqlmodel import Session, col, select
 
 from billing_app.db.card_payments import StripeEvent
+from billing_app.db.customers import Client
 
 from .axe import assert_accessible
 from .conftest import ARTIFACTS, OWNER_EMAIL, OWNER_PASSWORD, AppServer, ensure_owner
@@ -137,3 +138,42 @@ def test_the_owner_sees_a_failed_stripe_event_and_replays_it(
             select(StripeEvent.state).where(col(StripeEvent.event_id) == event_id)
         ).one()
     assert state in ("pending", "handling", "failed")  # handed to the job again
+
+
+def test_the_owner_imports_clients_from_stripe(
+    app_server: AppServer, new_page: Any, localstripe_server: str
+) -> None:
+    """From the CSV import page to the Stripe import: the account's customers with what
+    importing each does; Import makes the new client; the page then shows it imported."""
+    from .test_portal_cards import _connect_stripe
+
+    _connect_stripe(app_server)
+    tag = uuid.uuid4().hex[:8]
+    sdk = stripe.StripeClient("sk_test_x", base_addresses={"api": localstripe_server})
+    made = sdk.v1.customers.create(
+        params={
+            "name": f"Fjord Hotels {tag}",
+            "email": f"accounts-{tag}@fjordhotels.test",
+            "address": {"line1": "Bryggen 1", "city": "Bergen", "country": "NO"},
+        }
+    )
+    page = new_page()
+    sign_in(page, app_server, OWNER_EMAIL, OWNER_PASSWORD)
+    page.wait_for_url(at("/"))
+    page.goto(app_server.base_url + "/clients/import")
+    page.click("#import-from-stripe")
+    page.wait_for_url(at("/clients/import-stripe"))
+    row = page.locator(f'[data-customer="{made.id}"]')
+    expect(row).to_contain_text("New client")
+    expect(row).to_contain_text(f"Fjord Hotels {tag}")
+    assert_accessible(page, "import clients from Stripe")
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SHOTS / "stripe-import.png"), full_page=True)
+    page.click("#stripe-import-run")
+    page.get_by_text(re.compile(r"\d+ created, \d+ linked")).wait_for()
+    expect(row).to_contain_text("Imported")
+    with Session(app_server.engine) as session:
+        client = session.exec(
+            select(Client).where(col(Client.email) == f"accounts-{tag}@fjordhotels.test")
+        ).one()
+    assert (client.company, client.city, client.country) == (f"Fjord Hotels {tag}", "Bergen", "NO")

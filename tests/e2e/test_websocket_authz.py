@@ -25,6 +25,7 @@ from billing_app.services.access.identity import current_user_from
 from billing_app.services.common import outbox
 from billing_app.settings import Settings
 from billing_app.ui.admin.audit.audit_log import AuditState
+from billing_app.ui.admin.clients.import_stripe import StripeImportState
 from billing_app.ui.admin.dashboard.dashboard import DashboardState
 from billing_app.ui.admin.emails.emails import EmailsState
 from billing_app.ui.admin.settings.payments import PaymentsSettingsState
@@ -157,6 +158,7 @@ def attempts(world: dict[str, Any]) -> list[tuple[type, str, dict[str, Any], str
         ),
         (PaymentsSettingsState, "test", {}, "/settings/payments"),
         (StripeEventsState, "replay", {"row_id": "1"}, "/settings/payments/events"),
+        (StripeImportState, "run_import", {}, "/clients/import-stripe"),
         *customer_attempts(),
         *invoice_attempts(),
     ]

@@ -153,6 +153,12 @@ def _import_content() -> rx.Component:
             href=routes.CLIENTS,
             color_scheme="gray",
         ),
+        rx.link(
+            "Your clients are Stripe customers already? Import them from Stripe",
+            href=routes.CLIENTS_IMPORT_STRIPE,
+            size="2",
+            id="import-from-stripe",
+        ),
         rx.card(
             rx.vstack(
                 rx.text(

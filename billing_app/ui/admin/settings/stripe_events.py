@@ -104,7 +104,7 @@ def _row(r: Any) -> rx.Component:
         ),
         rx.table.cell(
             rx.vstack(
-                rx.badge(r["state"], color_scheme=r["color"]),  # type: ignore[arg-type]
+                rx.badge(r["state"], color_scheme=r["color"], high_contrast=True),  # type: ignore[arg-type]
                 rx.text(r["tries"], size="1", color_scheme="gray"),
                 spacing="1",
             )
