@@ -146,7 +146,7 @@ class PortalPayState(PortalPageState):
     @portal_guard(ClientPermission.INVOICES_PAY)
     def form_ready(self, answer: dict[str, Any]) -> None:
         if not (isinstance(answer, dict) and answer.get("ok")):
-            self.error = _said(answer, "The card form could not be loaded.")
+            self.error = stripe_bridge.said(answer, "The card form could not be loaded.")
 
     @portal_guard(ClientPermission.INVOICES_PAY)
     def pay(self) -> Any:
@@ -167,7 +167,7 @@ class PortalPayState(PortalPageState):
     @portal_guard(ClientPermission.INVOICES_PAY)
     def new_card_saved(self, answer: dict[str, Any]) -> Any:
         if not (isinstance(answer, dict) and answer.get("ok")):
-            self.busy, self.error = False, _said(answer, "Your card was declined.")
+            self.busy, self.error = False, stripe_bridge.said(answer, "Your card was declined.")
             return None
         try:
             outcome = run(cards.finish_card_setup, current_client_user(), self._setup_intent_id)
@@ -256,11 +256,6 @@ def _checkout_if_offered(
     if not invoice_payments.pay_offered(session, user):
         return None
     return invoice_payments.checkout(session, user, invoice_id)
-
-
-def _said(answer: Any, fallback: str) -> str:
-    message = answer.get("error") if isinstance(answer, dict) else None
-    return str(message)[:200] if message else fallback
 
 
 P = PortalPayState

@@ -92,7 +92,7 @@ class PayLinkState(PortalPageState):
     @portal_public
     def form_ready(self, answer: dict[str, Any]) -> None:
         if not (isinstance(answer, dict) and answer.get("ok")):
-            self.error = _said(answer, "The card form could not be loaded.")
+            self.error = stripe_bridge.said(answer, "The card form could not be loaded.")
 
     @portal_public
     def choose_keep(self, value: bool) -> None:
@@ -111,7 +111,7 @@ class PayLinkState(PortalPageState):
     @portal_public
     def card_ready(self, answer: dict[str, Any]) -> Any:
         if not (isinstance(answer, dict) and answer.get("ok")):
-            self.busy, self.error = False, _said(answer, "Your card was declined.")
+            self.busy, self.error = False, stripe_bridge.said(answer, "Your card was declined.")
             return None
         try:
             outcome = run(
@@ -176,11 +176,6 @@ class PayLinkState(PortalPageState):
             self.error = "Your bank did not confirm the payment. Try again."
             return None
         return self._outcome(outcome)
-
-
-def _said(answer: Any, fallback: str) -> str:
-    message = answer.get("error") if isinstance(answer, dict) else None
-    return str(message)[:200] if message else fallback
 
 
 L = PayLinkState

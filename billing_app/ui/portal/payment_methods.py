@@ -70,7 +70,7 @@ class PortalCardsState(PortalPageState):
     @portal_guard(ClientPermission.PAYMENT_METHODS_MANAGE)
     def card_form_ready(self, answer: dict[str, Any]) -> None:
         if not (isinstance(answer, dict) and answer.get("ok")):
-            self.card_error = _said(answer, "The card form could not be loaded.")
+            self.card_error = stripe_bridge.said(answer, "The card form could not be loaded.")
 
     @portal_guard(ClientPermission.PAYMENT_METHODS_MANAGE)
     def save_card(self) -> Any:
@@ -86,7 +86,7 @@ class PortalCardsState(PortalPageState):
     def card_confirmed(self, answer: dict[str, Any]) -> Any:
         self.saving = False
         if not (isinstance(answer, dict) and answer.get("ok")):
-            self.card_error = _said(answer, "Your card was declined.")
+            self.card_error = stripe_bridge.said(answer, "Your card was declined.")
             return None
         if not self._setup_intent_id:
             return None
@@ -124,12 +124,6 @@ class PortalCardsState(PortalPageState):
             return rx.toast.error(exc.message)
         self._fill()
         return rx.toast.success("Card removed.")
-
-
-def _said(answer: Any, fallback: str) -> str:
-    """The message the card form gave (Stripe's own words for the card), else ``fallback``."""
-    message = answer.get("error") if isinstance(answer, dict) else None
-    return str(message)[:200] if message else fallback
 
 
 C = PortalCardsState

@@ -9,6 +9,7 @@ localstripe's fake in the tests). Every function resolves to a plain object, nev
 from __future__ import annotations
 
 import json
+from typing import Any
 
 CARD_ELEMENT_ID = "portal-card-element"
 
@@ -111,3 +112,10 @@ def confirm_card_payment(stripe_js_url: str, publishable_key: str, client_secret
         json.dumps(publishable_key),
         json.dumps(client_secret),
     )
+
+
+def said(answer: Any, fallback: str) -> str:
+    """The message a bridge function resolved with (Stripe's own words for the card), else
+    ``fallback``: what the page shows when the browser's part did not succeed."""
+    message = answer.get("error") if isinstance(answer, dict) else None
+    return str(message)[:200] if message else fallback
