@@ -48,6 +48,8 @@ SUBJECTS: dict[str, str] = {
     "cancellation_requested": N_("{client} asks to cancel {service}"),
     "payment_disputed": N_("Disputed payment on invoice {number} ({client})"),
     "stripe_event_failed": N_("A Stripe event could not be handled: {event_type}"),
+    "payment_notice": N_("Payment notice: {message}"),
+    "payment_digest": N_("Card payments: your daily digest from {sender_name}"),
     "portal_invitation": N_("Your invitation to {client_name}'s account with {brand_name}"),
     "portal_access_granted": N_("You now have access to {client_name} in {brand_name}'s portal"),
     "brand_test": N_("Test email from {sender_name}"),

@@ -182,3 +182,17 @@ class PayLink(SQLModel, table=True):
     token_sealed: str = Field(sa_column=sa.Column(sa.Text(), nullable=False))
     created_at: datetime = Field(sa_column=_ts())
     expires_at: datetime = Field(sa_column=_ts())
+
+
+class StaffNotice(SQLModel, table=True):
+    """Something about card payments staff may be told of (services/card_payments/notices.py):
+    emailed at once to who asked for it, and gathered into the daily digests."""
+
+    __tablename__ = "staff_notice"
+    __table_args__ = {"extend_existing": True}
+
+    id: int | None = Field(default=None, primary_key=True)
+    kind: str = Field(max_length=20)  # payment_received | payment_failed | dispute
+    message: str = Field(max_length=500)
+    link: str = Field(default="", max_length=500)
+    created_at: datetime = Field(sa_column=_ts(index=True))

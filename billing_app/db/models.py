@@ -59,6 +59,12 @@ class StaffUser(SQLModel, table=True):
     )
     last_login_at: datetime | None = Field(default=None, sa_column=_ts(nullable=True))
     created_at: datetime = Field(sa_column=_ts())
+    # Emails about payments received, failed and disputed: "off", "immediate" or "daily".
+    payment_notices: str = Field(
+        default="off",
+        sa_column=sa.Column(sa.String(10), nullable=False, server_default="off"),
+    )
+    notices_digested_at: datetime | None = Field(default=None, sa_column=_ts(nullable=True))
 
 
 class CustomRole(SQLModel, table=True):

@@ -13,6 +13,7 @@ from billing_app.db.engine import get_engine
 from billing_app.jobs.queue import huey
 from billing_app.services.access import portal_auth
 from billing_app.services.access.password_reset import WAKE_RESET_REQUESTS, answer_reset_requests
+from billing_app.services.card_payments import notices
 from billing_app.services.card_payments.card_refunds import reconcile_refunds
 from billing_app.services.card_payments.charges import reconcile_charges
 from billing_app.services.card_payments.events import WAKE_STRIPE_EVENTS, handle_due_events
@@ -88,6 +89,15 @@ def reconcile_card_charges_periodic() -> None:
     refunds = reconcile_refunds(get_engine(), settings=get_settings())
     if refunds:
         log.info("card refunds: %s settled", refunds)
+
+
+@huey.periodic_task(crontab(minute="7"), name="payment_digests_periodic")
+def payment_digests_periodic() -> None:
+    """Every hour: the daily payment digests that are due (each member's at most once in 20
+    hours)."""
+    sent = run(notices.send_digests)
+    if sent:
+        log.info("payment digests: %s queued", sent)
 
 
 register_waker(WAKE_OUTBOX, deliver_outbox)

@@ -70,6 +70,8 @@ SELF_SERVICE = {
     "access.account.other_session_count",
     "access.account.two_factor_enabled",
     "access.account.recovery_codes_left",
+    "card_payments.notices.payment_notices_choice",
+    "card_payments.notices.set_payment_notices",
     # A client user on their own portal session (services/access/portal_auth.py): the client
     # they switch to must be one of their own memberships, checked there ("not found" else).
     "access.portal_auth.end_session",

@@ -27,10 +27,12 @@ from sqlmodel import Session, col, select
 from billing_app.adapters import stripe_gateway as gateway
 from billing_app.adapters.stripe_gateway import StripeConfig
 from billing_app.db.card_payments import IN_FLIGHT, PaymentAttempt
+from billing_app.db.customers import Client
 from billing_app.db.invoicing import Invoice, InvoiceEvent, InvoicePayment
 from billing_app.domain.lifecycle import InvoiceStatus, accepts_payment
 from billing_app.domain.money import Money, format_money
 from billing_app.services.agency.branding import today_at_agency
+from billing_app.services.card_payments import notices
 from billing_app.services.card_payments.stripe_settings import stripe_config
 from billing_app.services.common import audit
 from billing_app.services.common.actors import Actor
@@ -165,6 +167,17 @@ def _failed(
     attempt.updated_at = clock.now()
     session.add(attempt)
     assert attempt.invoice_id is not None
+    invoice = session.get(Invoice, attempt.invoice_id)
+    if invoice is not None:
+        amount = format_money(Money(attempt.amount_minor, invoice.currency), invoice.locale)
+        client = _client_name(session, invoice)
+        notices.notify(
+            session,
+            "payment_failed",
+            f"A card payment of {amount} on invoice {invoice.number} ({client}) failed: {message}",
+            link=f"/invoices/{invoice.id}",
+            clock=clock,
+        )
     session.add(
         InvoiceEvent(
             invoice_id=attempt.invoice_id,
@@ -301,6 +314,13 @@ def _record_card_payment(
         audit_actor=who,
         clock=clock,
     )
+    notices.notify(
+        session,
+        "payment_received",
+        f"{label} paid by card on invoice {invoice.number} ({_client_name(session, invoice)})",
+        link=f"/invoices/{invoice.id}",
+        clock=clock,
+    )
     queue_receipt_email(
         session,
         invoice,
@@ -311,6 +331,11 @@ def _record_card_payment(
     )
     wake(session, WAKE_OUTBOX)
     return row
+
+
+def _client_name(session: Session, invoice: Invoice) -> str:
+    client = session.get(Client, invoice.client_id)
+    return client.company if client is not None else ""
 
 
 def _receipt(invoice: Invoice, row: InvoicePayment | None, card: str) -> Receipt | None:

@@ -29,7 +29,7 @@ from billing_app.db.card_payments import PaymentAttempt, SavedCard, StripeCustom
 from billing_app.db.customers import Client
 from billing_app.db.invoicing import InvoiceEvent, InvoicePayment
 from billing_app.domain.money import Money, format_money
-from billing_app.services.card_payments import alerts
+from billing_app.services.card_payments import alerts, notices
 from billing_app.services.card_payments.card_refunds import refund_from_stripe
 from billing_app.services.card_payments.cards import forget_card, keep_card
 from billing_app.services.card_payments.charges import settle_charge
@@ -212,6 +212,14 @@ def _dispute_created(_config: StripeConfig, obj: dict[str, Any], clock: Clock) -
             clock=clock,
         )
         client = session.get(Client, invoice.client_id)
+        notices.notify(
+            session,
+            "dispute",
+            f"The bank of {client.company if client else 'a client'} disputes {label} on "
+            f"invoice {invoice.number}.{until}",
+            link=f"/invoices/{invoice.id}",
+            clock=clock,
+        )
         alerts.dispute_opened(
             session,
             number=invoice.number or "",

@@ -12,7 +12,9 @@ from typing import Any
 
 import reflex as rx
 
+from billing_app.domain.permissions import Permission
 from billing_app.services.access import account
+from billing_app.services.card_payments import notices
 from billing_app.services.common.errors import Conflict, ServiceError
 from billing_app.services.common.transactions import run
 from billing_app.settings import get_settings
@@ -50,12 +52,20 @@ class AccountState(SessionState):
     renew_errors: dict[str, str] = {}  # the "new recovery codes" form's own
     # Two-factor setup in progress (its key and QR code are in the page only).
     setup_pending: bool = False
+    payment_notices: str = "off"
+    notice_options: list[list[str]] = []
+    may_read_payments: bool = False
 
     def _refresh(self) -> None:
         user = current_user()
         self.two_factor_on = run(account.two_factor_enabled, user)
         self.recovery_left = run(account.recovery_codes_left, user)
         self.other_sessions = run(account.other_session_count, user, user.session_id)
+        self.may_read_payments = user.can(Permission.PAYMENTS_READ)
+        if self.may_read_payments:
+            choice = run(notices.payment_notices_choice, user)
+            self.payment_notices = choice.value
+            self.notice_options = [[value, label] for value, label in choice.options]
         self.status = "ok"
 
     @signed_in
@@ -156,6 +166,15 @@ class AccountState(SessionState):
         ]
 
     @signed_in
+    def choose_payment_notices(self, value: str) -> Any:
+        try:
+            run(notices.set_payment_notices, current_user(), str(value))
+        except ServiceError as exc:
+            return rx.toast.error(exc.message)
+        self.payment_notices = str(value)
+        return rx.toast.success("Saved.")
+
+    @signed_in
     def sign_out_others(self) -> Any:
         ended = run(
             account.sign_out_other_sessions,
@@ -230,6 +249,35 @@ def _sessions() -> rx.Component:
     )
 
 
+def _notices() -> rx.Component:
+    return _section(
+        "Payment notifications",
+        "Be emailed when a client pays by card, when a card payment fails, and when a payment "
+        "is disputed.",
+        rx.radio_group.root(
+            rx.vstack(
+                rx.foreach(
+                    AccountState.notice_options,
+                    lambda option: rx.el.label(
+                        rx.hstack(
+                            rx.radio_group.item(value=option[0], id="notices-" + option[0]),
+                            rx.text(option[1], size="2"),
+                            spacing="2",
+                            align="center",
+                        ),
+                        html_for="notices-" + option[0],
+                    ),
+                ),
+                spacing="2",
+            ),
+            value=AccountState.payment_notices,
+            on_change=AccountState.choose_payment_notices,
+            aria_label="Payment notifications",
+            id="payment-notices",
+        ),
+    )
+
+
 def _content() -> rx.Component:
     return rx.vstack(
         # The browser-only variables live here (they render nothing).
@@ -245,6 +293,7 @@ def _content() -> rx.Component:
         _password(),
         _two_factor(),
         _sessions(),
+        rx.cond(AccountState.may_read_payments, _notices()),
         spacing="4",
         width="100%",
     )
