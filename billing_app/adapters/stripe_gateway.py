@@ -33,6 +33,7 @@ from billing_app.adapters.stripe_objects import (
     Refund,
     SetupIntent,
     WebhookEvent,
+    card_error,
     card_of,
     customer_record_of,
     payment_intent_of,
@@ -64,6 +65,7 @@ __all__ = [
     "WebhookEvent",
     "attach_card",
     "cancel_payment_intent",
+    "card_error",
     "charge_card",
     "check_connection",
     "client",
@@ -184,8 +186,7 @@ def _translated(exc: stripe.StripeError) -> GatewayError:
         code = (getattr(error, "code", None) or exc.code or "") if error else (exc.code or "")
         decline = (getattr(error, "decline_code", None) or "") if error else ""
         advice = (getattr(error, "advice_code", None) or "") if error else ""
-        message = CARD_MESSAGES.get(decline) or CARD_MESSAGES.get(code) or DEFAULT_CARD_MESSAGE
-        return CardError(message, code=code, decline_code=decline, advice_code=advice)
+        return card_error(code, decline_code=decline, advice_code=advice)
     if isinstance(exc, stripe.AuthenticationError | stripe.PermissionError):
         return GatewayError(NOT_CONNECTED, code="authentication")
     if isinstance(exc, stripe.RateLimitError | stripe.APIConnectionError):

@@ -50,6 +50,14 @@ CARD_MESSAGES = {
     "authentication_required": "Your bank needs you to confirm this payment.",
 }
 DEFAULT_CARD_MESSAGE = "Your card was declined."
+
+
+def card_error(code: str, *, decline_code: str = "", advice_code: str = "") -> CardError:
+    """The refusal of a card by Stripe's codes, with the words a client reads."""
+    message = CARD_MESSAGES.get(decline_code) or CARD_MESSAGES.get(code) or DEFAULT_CARD_MESSAGE
+    return CardError(message, code=code, decline_code=decline_code, advice_code=advice_code)
+
+
 UNAVAILABLE = "The payment service is unavailable at the moment. Try again in a few minutes."
 NOT_CONNECTED = "The Stripe keys were refused. Check the secret key."
 
