@@ -127,6 +127,8 @@ bench: setup-dev chromium $(LIGHTHOUSE)
 	$(PY) bench/bench_lighthouse.py
 	$(PY) bench/bench_webhooks.py
 	$(PY) bench/bench_webhooks.py --postgres
+	$(PY) bench/bench_event_job.py
+	$(PY) bench/bench_event_job.py --postgres
 
 # Mutation testing (docs/testing.md): plant small bugs and check that a test fails for each, in
 # two sets with their own mutmut configuration in pyproject.toml: "domain" ([tool.mutmut]:
