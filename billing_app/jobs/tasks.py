@@ -5,6 +5,9 @@ with whatever a lost wake-up left behind."""
 from __future__ import annotations
 
 import logging
+import threading
+import time
+from collections.abc import Callable
 
 from huey import crontab
 
@@ -23,10 +26,40 @@ from billing_app.settings import get_settings
 
 log = logging.getLogger(__name__)
 
+# A burst of wake-ups (a thousand webhooks a second) queues one task, not one each: a wake-up is
+# skipped while one queued by this process has not started yet (the task, once started, sees
+# everything committed before). Bounded in time, in case a consumer in another process ran it.
+COALESCE_FOR = 5.0  # seconds
+_queued: dict[str, float] = {}
+_queued_lock = threading.Lock()
+
+
+def _coalesced(name: str, task: Callable[[], object]) -> Callable[[], None]:
+    def wake() -> None:
+        now = time.monotonic()
+        with _queued_lock:
+            if now - _queued.get(name, -COALESCE_FOR) < COALESCE_FOR:
+                return
+            _queued[name] = now
+        try:
+            task()
+        except Exception:
+            _started(name)
+            raise
+
+    return wake
+
+
+def _started(name: str) -> None:
+    """The task ``name`` runs: the next wake-up queues it again."""
+    with _queued_lock:
+        _queued.pop(name, None)
+
 
 @huey.task(name="deliver_outbox")
 def deliver_outbox() -> int:
     """Deliver every email that is due now; returns how many were sent."""
+    _started(WAKE_OUTBOX)
     settings = get_settings()
     report = deliver_due(get_engine(), mailer_from_settings(settings), settings=settings)
     if report.sent or report.failed:
@@ -67,6 +100,7 @@ def answer_portal_reset_requests_periodic() -> None:
 @huey.task(name="handle_stripe_events")
 def handle_stripe_events() -> int:
     """Handle the Stripe events the webhook stored (each claimed, retried with backoff)."""
+    _started(WAKE_STRIPE_EVENTS)
     report = handle_due_events(get_engine(), settings=get_settings())
     if report.handled or report.failed:
         log.info("stripe events: %s handled, %s failed", report.handled, report.failed)
@@ -100,7 +134,7 @@ def payment_digests_periodic() -> None:
         log.info("payment digests: %s queued", sent)
 
 
-register_waker(WAKE_OUTBOX, deliver_outbox)
-register_waker(WAKE_STRIPE_EVENTS, handle_stripe_events)
+register_waker(WAKE_OUTBOX, _coalesced(WAKE_OUTBOX, deliver_outbox))
+register_waker(WAKE_STRIPE_EVENTS, _coalesced(WAKE_STRIPE_EVENTS, handle_stripe_events))
 register_waker(WAKE_RESET_REQUESTS, answer_reset_requests_task)
 register_waker(portal_auth.WAKE_PORTAL_RESET_REQUESTS, answer_portal_reset_requests_task)
