@@ -51,6 +51,8 @@ FAKE_CARDS: dict[str, dict[str, Any]] = {
     "pm_fake_declines_once": {"brand": "visa", "last4": "0341", "declines": 1},
     "pm_fake_needs_bank": {"brand": "visa", "last4": "3155", "off_session_auth": True},
     "pm_fake_timeout": {"brand": "visa", "last4": "1111", "timeout": True},
+    # The confirmation never reaches Stripe (a connection error first): nothing is charged.
+    "pm_fake_confirm_lost": {"brand": "visa", "last4": "2222", "confirm_lost": True},
 }
 
 
@@ -154,6 +156,8 @@ class FakeStripe:
 
     def _charge(self, intent: PaymentIntent, *, off_session: bool) -> PaymentIntent:
         spec = FAKE_CARDS.get(intent.payment_method_id, {})
+        if spec.get("confirm_lost"):
+            raise GatewayError(UNAVAILABLE, code="unavailable", retryable=True)
         if spec.get("off_session_auth"):
             if off_session:
                 failed = replace(
@@ -231,6 +235,7 @@ class FakeStripe:
         return intent
 
     def cancel_payment_intent(self, config: Any, payment_intent_id: str) -> PaymentIntent:
+        self.calls.append("cancel_payment_intent")
         intent = self.intents[payment_intent_id]
         if intent.status == "succeeded":
             raise GatewayError(

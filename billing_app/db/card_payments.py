@@ -168,6 +168,10 @@ class PaymentAttempt(SQLModel, table=True):
     updated_at: datetime = Field(sa_column=_ts())
 
 
+# What a pay link's token is sealed for (adapters/crypto.py).
+PAY_LINK_PURPOSE = "pay-link"
+
+
 class PayLink(SQLModel, table=True):
     """An invoice's "Pay now" link, sent in its emails: found by the digest of its token; the
     token itself is kept encrypted (purpose "pay-link") so every reminder carries the same link.

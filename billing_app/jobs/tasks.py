@@ -30,12 +30,22 @@ log = logging.getLogger(__name__)
 # skipped while one queued by this process has not started yet (the task, once started, sees
 # everything committed before). Bounded in time, in case a consumer in another process ran it.
 COALESCE_FOR = 5.0  # seconds
+BATCH = 50  # events handled per transaction batch
+DRAIN_FOR = 30.0  # seconds a run goes on handling a burst before it lets others run
 _queued: dict[str, float] = {}
 _queued_lock = threading.Lock()
 
 
 def _coalesced(name: str, task: Callable[[], object]) -> Callable[[], None]:
+    """``task``'s wake-up, coalesced when the consumer runs in this process (only then does
+    the task's start clear it); else every wake-up goes through."""
+    settings = get_settings()
+    coalesce = settings.jobs_in_process and not settings.redis_url
+
     def wake() -> None:
+        if not coalesce:
+            task()
+            return
         now = time.monotonic()
         with _queued_lock:
             if now - _queued.get(name, -COALESCE_FOR) < COALESCE_FOR:
@@ -101,10 +111,16 @@ def answer_portal_reset_requests_periodic() -> None:
 def handle_stripe_events() -> int:
     """Handle the Stripe events the webhook stored (each claimed, retried with backoff)."""
     _started(WAKE_STRIPE_EVENTS)
-    report = handle_due_events(get_engine(), settings=get_settings())
-    if report.handled or report.failed:
-        log.info("stripe events: %s handled, %s failed", report.handled, report.failed)
-    return report.handled
+    handled = failed = 0
+    ends = time.monotonic() + DRAIN_FOR
+    while True:  # a burst is drained in one run, a batch at a time
+        report = handle_due_events(get_engine(), settings=get_settings(), limit=BATCH)
+        handled, failed = handled + report.handled, failed + report.failed
+        if report.handled + report.failed + report.ignored < BATCH or time.monotonic() > ends:
+            break
+    if handled or failed:
+        log.info("stripe events: %s handled, %s failed", handled, failed)
+    return handled
 
 
 @huey.periodic_task(crontab(minute="*"), name="handle_stripe_events_periodic")

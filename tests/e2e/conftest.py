@@ -6,6 +6,7 @@ from __future__ import annotations
 import email
 import os
 import re
+import shutil
 import signal
 import socket
 import subprocess
@@ -22,6 +23,7 @@ import sqlalchemy as sa
 from aiosmtpd.controller import Controller
 from sqlmodel import Session, col, select
 
+from billing_app.adapters import crypto
 from billing_app.db.engine import make_engine
 from billing_app.db.models import OutboxEmail
 from billing_app.services.access import auth
@@ -185,6 +187,11 @@ def app_server(
     box, smtp_port = mailbox
     data_dir = run_dir / "e2e-data"
     data_dir.mkdir(parents=True, exist_ok=True)
+    # The app and this process (which prepares data with the services) share one secret key:
+    # what either seals (a pay link's token, Stripe's keys) the other can open.
+    crypto.load_keys(create=True)
+    if not (data_dir / "secret.key").exists():
+        shutil.copy(crypto.key_file(), data_dir / "secret.key")
     db_url = f"sqlite:///{data_dir / 'billing.db'}"
     run_migrations(db_url)
     port = free_port()

@@ -10,16 +10,17 @@ import json
 import re
 import uuid
 from typing import Any
-from urllib.parse import urlparse
 
 import pytest
 from playwright.sync_api import expect
 from sqlmodel import Session, col, func, select
 
-from billing_app.db.card_payments import PaymentAttempt, SavedCard
+from billing_app.adapters import crypto
+from billing_app.db.card_payments import PAY_LINK_PURPOSE, PayLink, PaymentAttempt, SavedCard
 from billing_app.db.customers import Client
 from billing_app.db.invoicing import Invoice, InvoicePayment
 from billing_app.db.models import OutboxEmail
+from billing_app.services.common import outbox
 from billing_app.services.invoicing import drafts, sending
 from billing_app.ui.portal.pay_invoice import PortalPayState
 from billing_app.ui.portal.pay_link import PayLinkState
@@ -259,16 +260,22 @@ def test_a_client_pays_from_the_emailed_link_without_an_account(
         client = session.get(Client, world["client"])
         assert client is not None
         client_email = client.email
-        # Sent from this process: read as queued (the app's outbox delivers it within a minute).
+        # Sent from this process: read as queued. The stored email holds a placeholder where
+        # the token goes (put in at delivery); the token is the link's, sealed with this
+        # process's key.
         mail = session.exec(
             select(OutboxEmail)
             .where(col(OutboxEmail.to_address) == client_email)
             .where(col(OutboxEmail.kind) == "invoice_sent")
         ).one()
-    found = re.search(r"Pay online by card: (http://\S+/portal/pay/[\w-]+)", mail.body_text)
+        link_row = session.exec(
+            select(PayLink).where(col(PayLink.invoice_id) == world["invoice"])
+        ).one()
+    found = re.search(r"Pay online by card: (http://\S+/portal/pay/)(\S+)", mail.body_text)
     assert found, mail.body_text
-    # Queued by this process, whose settings name another public address: the path is the link.
-    link = app_server.base_url + urlparse(found.group(1)).path
+    assert found.group(2) == outbox.SECRET_PLACEHOLDER
+    token = crypto.decrypt(link_row.token_sealed, purpose=PAY_LINK_PURPOSE)
+    link = f"{app_server.base_url}/portal/pay/{token}"
 
     page = new_page()
     page.goto(link)

@@ -6,19 +6,23 @@ attached or kept; "use this card for future invoices" makes it the client's defa
 
 from __future__ import annotations
 
+import email
 import hashlib
 import re
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
 import stripe
 from sqlmodel import Session, col, select
 
+from billing_app.adapters.mailer import FileMailer
 from billing_app.db.card_payments import PayLink, SavedCard
 from billing_app.db.models import OutboxEmail
 from billing_app.services.card_payments import pay_by_link
 from billing_app.services.card_payments.pay_by_link import LINK_INVALID
+from billing_app.services.common import outbox
 from billing_app.services.common.clock import FixedClock
 from billing_app.services.common.errors import NotFound
 from billing_app.services.invoicing import notices, payments
@@ -42,17 +46,32 @@ __all__ = ["shop", "stripe_refunds", "world"]
 LINK = re.compile(r"Pay online by card: (\S+)/portal/pay/(\S+)")
 
 
-def emailed_token(session: Session, kind: str = "invoice_sent") -> str:
-    """The pay link's token in the latest email of ``kind``."""
+def emailed_token(session: Session, w: dict[str, Any], kind: str = "invoice_sent") -> str:
+    """The pay link's token in the latest email of ``kind``, as delivered: the outbox itself
+    holds only a placeholder (a usable link is never stored)."""
     mail = session.exec(
         select(OutboxEmail)
         .where(col(OutboxEmail.kind) == kind)
         .order_by(col(OutboxEmail.id).desc())
     ).first()
     assert mail is not None
-    found = LINK.search(mail.body_text)
-    assert found, mail.body_text
-    assert f"/portal/pay/{found.group(2)}" in mail.body_html
+    assert f"/portal/pay/{outbox.SECRET_PLACEHOLDER}" in mail.body_text
+    assert f"/portal/pay/{outbox.SECRET_PLACEHOLDER}" in mail.body_html
+    folder = w["settings"].data_dir / "delivered"
+    # Queued under the app's settings (its key sealed the token): delivered the same way.
+    outbox.deliver_due(session.get_bind(), FileMailer(folder))
+    session.expire_all()
+    delivered = session.get(OutboxEmail, mail.id)
+    assert delivered is not None and delivered.status == "sent", delivered
+    message = email.message_from_bytes(Path(delivered.file_path).read_bytes())
+    text = next(
+        part.get_payload(decode=True).decode()
+        for part in message.walk()
+        if part.get_content_type() == "text/plain"
+    )
+    found = LINK.search(text)
+    assert found, text
+    assert found.group(2) not in mail.body_text
     return found.group(2)
 
 
@@ -99,10 +118,10 @@ def pay(
 def test_the_email_and_every_reminder_carry_the_same_link_kept_only_as_a_digest(
     session: Session, clock: FixedClock, shop: dict[str, Any]
 ) -> None:
-    token = emailed_token(session)
+    token = emailed_token(session, shop)
     notices.send_reminder(session, shop["actor"], shop["invoice_id"], clock=clock)
     session.commit()
-    assert emailed_token(session, "payment_reminder") == token
+    assert emailed_token(session, shop, "payment_reminder") == token
     [link] = session.exec(select(PayLink)).all()
     assert link.token_digest == hashlib.sha256(token.encode()).hexdigest()
     assert token not in link.token_sealed
@@ -119,7 +138,7 @@ def test_the_email_and_every_reminder_carry_the_same_link_kept_only_as_a_digest(
 def test_unknown_expired_and_voided_links_all_say_the_same(
     session: Session, clock: FixedClock, shop: dict[str, Any]
 ) -> None:
-    token = emailed_token(session)
+    token = emailed_token(session, shop)
     for wrong in ("", "x" * 300, token[:-1] + ("A" if token[-1] != "A" else "B")):
         with pytest.raises(NotFound) as refused:
             pay_by_link.open_link(session, wrong, clock=clock, settings=shop["settings"])
@@ -136,7 +155,7 @@ def test_unknown_expired_and_voided_links_all_say_the_same(
 def test_a_card_used_once_pays_and_is_neither_attached_nor_kept(
     session: Session, clock: FixedClock, shop: dict[str, Any]
 ) -> None:
-    token = emailed_token(session)
+    token = emailed_token(session, shop)
     setup = typed_card(session, clock, shop, token, VISA)
     outcome = pay(session, clock, shop, token, setup)
     assert outcome.state == "paid" and outcome.receipt is not None
@@ -158,7 +177,7 @@ def test_a_card_kept_for_future_invoices_becomes_the_clients_default(
     session: Session, clock: FixedClock, shop: dict[str, Any]
 ) -> None:
     save_card(session, clock, shop, MASTERCARD)  # the client's default until now
-    token = emailed_token(session)
+    token = emailed_token(session, shop)
     setup = typed_card(session, clock, shop, token, VISA)
     assert pay(session, clock, shop, token, setup, keep=True).state == "paid"
     session.expire_all()
@@ -171,7 +190,7 @@ def test_a_card_kept_for_future_invoices_becomes_the_clients_default(
 def test_three_d_secure_through_the_link_and_another_links_card_is_refused(
     session: Session, clock: FixedClock, shop: dict[str, Any]
 ) -> None:
-    token = emailed_token(session)
+    token = emailed_token(session, shop)
     setup = typed_card(session, clock, shop, token, THREE_D_SECURE)
     outcome = pay(session, clock, shop, token, setup)
     assert outcome.state == "action"

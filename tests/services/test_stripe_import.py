@@ -113,7 +113,7 @@ def test_an_email_whose_client_has_another_stripe_customer_is_a_conflict(
     assert "linked to another Stripe customer" in conflict.message
 
 
-def test_only_who_may_write_clients_imports(
+def test_only_who_may_write_clients_and_configure_payments_imports(
     session: Session, clock: FixedClock, shop: dict[str, Any]
 ) -> None:
     customer(shop, name="Someone", email="someone@else.test")
@@ -123,5 +123,11 @@ def test_only_who_may_write_clients_imports(
     with pytest.raises(NotAllowed):
         stripe_import.import_stripe_customers(
             session, viewer, clock=clock, settings=shop["settings"]
+        )
+    accountant = as_role(shop, BuiltinRole.ACCOUNTANT)  # writes clients, not payment settings
+    assert stripe_import.preview_stripe_customers(session, accountant, settings=shop["settings"])
+    with pytest.raises(NotAllowed):
+        stripe_import.import_stripe_customers(
+            session, accountant, clock=clock, settings=shop["settings"]
         )
     assert session.exec(select(StripeCustomer)).all() == []

@@ -8,12 +8,14 @@ from __future__ import annotations
 import pytest
 
 from billing_app.jobs import tasks
+from billing_app.settings import Settings
 
 
 def test_a_burst_queues_one_task_until_it_starts(monkeypatch: pytest.MonkeyPatch) -> None:
     queued: list[str] = []
     now = [1000.0]
     monkeypatch.setattr(tasks.time, "monotonic", lambda: now[0])
+    monkeypatch.setattr(tasks, "get_settings", lambda: Settings(run_jobs_in_process=True))
     wake = tasks._coalesced("test-job", lambda: queued.append("job"))
     for _ in range(1000):
         wake()
@@ -42,3 +44,18 @@ def test_a_wake_up_that_could_not_queue_does_not_block_the_next(
     with pytest.raises(RuntimeError):
         wake()
     assert len(calls) == 2
+
+
+def test_with_a_consumer_in_another_process_every_wake_up_queues(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The consumer elsewhere (Redis) never tells this process a task started: nothing is
+    coalesced there."""
+    monkeypatch.setattr(
+        tasks, "get_settings", lambda: Settings(redis_url="redis://127.0.0.1:6379/0")
+    )
+    queued: list[int] = []
+    wake = tasks._coalesced("test-scaled", lambda: queued.append(1))
+    for _ in range(3):
+        wake()
+    assert len(queued) == 3

@@ -20,13 +20,14 @@ from sqlmodel import Session, col, select
 from billing_app.adapters import stripe_gateway as gateway
 from billing_app.db.card_payments import PaymentAttempt
 from billing_app.db.customers import Client
-from billing_app.db.invoicing import Invoice, InvoicePayment
+from billing_app.db.invoicing import Invoice, InvoiceEvent, InvoicePayment
 from billing_app.domain.money import Money, format_money
 from billing_app.domain.permissions import Permission
 from billing_app.services.access.identity import CurrentUser
 from billing_app.services.agency.branding import today_at_agency
 from billing_app.services.card_payments.cards import NOT_OFFERED
 from billing_app.services.card_payments.stripe_settings import stripe_config
+from billing_app.services.common import audit
 from billing_app.services.common.actors import SYSTEM, Actor, require
 from billing_app.services.common.clock import Clock, system_clock
 from billing_app.services.common.errors import Conflict, NotFound, ValidationFailed
@@ -36,7 +37,9 @@ from billing_app.services.invoicing.documents import queue_refund_email
 from billing_app.services.invoicing.limits import bounded_text
 from billing_app.services.invoicing.payments import (
     CARD,
+    CARD_PAYMENT_IN_FLIGHT,
     Entry,
+    card_payment_in_flight,
     locked_invoice,
     parse_amount,
     record_entry,
@@ -101,6 +104,8 @@ def refund_to_card(
         raise Conflict(NOT_OFFERED)
     invoice = locked_invoice(session, invoice_id)
     payment = _card_payment(session, invoice, payment_id)
+    if card_payment_in_flight(session, invoice_id):
+        raise Conflict(CARD_PAYMENT_IN_FLIGHT)
     amount = parse_amount(form.amount, invoice)
     reason = bounded_text(" ".join(form.reason.split()), MAX_REASON, "reason")
     if not reason:
@@ -168,7 +173,7 @@ def refund_to_card(
         msg = "Stripe could not make the refund. Try again later, or refund offline."
         raise Conflict(msg)
     row = record_card_refund(session, refund, attempt=attempt, actor=actor.actor(), clock=clock)
-    assert row.id is not None
+    assert row is not None and row.id is not None  # checked against the limit above
     return row.id
 
 
@@ -180,9 +185,11 @@ def record_card_refund(
     actor: Actor,
     clock: Clock,
     reason: str = "",
-) -> InvoicePayment:
+) -> InvoicePayment | None:
     """Record a refund Stripe made (ours, or one made in Stripe's dashboard) on the invoice of
-    the card payment it gives back, once; the client gets the refund email."""
+    the card payment it gives back, once; the client gets the refund email. A refund beyond
+    what the invoice holds (made in the dashboard, never checked here) is not recorded: staff
+    are told on the timeline (None)."""
     payment = session.exec(
         select(InvoicePayment).where(col(InvoicePayment.processor_id) == refund.payment_intent_id)
     ).first()
@@ -198,10 +205,19 @@ def record_card_refund(
     reason = reason or refund.metadata.get("reason", "")
     if recorded is None:
         amount = Money(refund.amount_minor, invoice.currency)
-        # Never beyond what the invoice holds (a dashboard refund we did not check first).
-        if amount.amount_minor > refundable_minor(invoice):
-            amount = Money(max(refundable_minor(invoice), 0), invoice.currency)
-        recorded = _record(session, invoice, payment, refund, amount, reason, attempt, actor, clock)
+        if 0 < amount.amount_minor <= refundable_minor(invoice):
+            recorded = _record(
+                session, invoice, payment, refund, amount, reason, attempt, actor, clock
+            )
+        else:
+            _tell_staff(
+                session,
+                invoice,
+                refund.id,
+                f"Stripe gave back {format_money(amount, invoice.locale)} ({refund.id}), more "
+                "than this invoice holds: it is not recorded here. Check it in Stripe.",
+                clock,
+            )
     if attempt is not None:
         attempt.state, attempt.stripe_id, attempt.stripe_status = "done", refund.id, refund.status
         attempt.updated_at = clock.now()
@@ -259,10 +275,59 @@ def _record(
     return row
 
 
+def _tell_staff(
+    session: Session, invoice: Invoice, refund_id: str, message: str, clock: Clock
+) -> None:
+    """An internal timeline entry about a refund that needs a person (once per refund and
+    message), audited."""
+    assert invoice.id is not None
+    seen = session.exec(
+        select(InvoiceEvent.id)
+        .where(col(InvoiceEvent.invoice_id) == invoice.id)
+        .where(col(InvoiceEvent.kind) == "refund_problem")
+        .where(col(InvoiceEvent.message) == message)
+    ).first()
+    if seen is not None:
+        return
+    session.add(
+        InvoiceEvent(
+            invoice_id=invoice.id,
+            at=clock.now(),
+            kind="refund_problem",
+            actor_label="Stripe",
+            message=message,
+            internal=True,
+        )
+    )
+    audit.record(
+        session,
+        "refund.problem",
+        SYSTEM.actor(),
+        target=invoice.number or "",
+        details=f"{refund_id}: {message}",
+        clock=clock,
+    )
+
+
 def refund_from_stripe(session: Session, refund: gateway.Refund, clock: Clock) -> None:
-    """A refund Stripe reports (charge.refunded): recorded when it is of one of our card
-    payments and not recorded yet; ours in flight is settled by it."""
+    """A refund Stripe reports (charge.refunded, charge.refund.updated): recorded when it is
+    of one of our card payments and not recorded yet; ours in flight is settled by it. One we
+    recorded that failed at Stripe afterwards is told to staff (the money did not go back)."""
     if refund.status in ("failed", "canceled"):
+        recorded = session.exec(
+            select(InvoicePayment).where(col(InvoicePayment.processor_id) == refund.id)
+        ).first()
+        if recorded is not None:
+            invoice = locked_invoice(session, recorded.invoice_id)
+            amount = format_money(Money(recorded.amount_minor, invoice.currency), invoice.locale)
+            _tell_staff(
+                session,
+                invoice,
+                refund.id,
+                f"The refund of {amount} ({refund.id}) {refund.status} at Stripe: the money "
+                "did not go back to the client. Refund it again, or another way.",
+                clock,
+            )
         return
     attempt = session.exec(
         select(PaymentAttempt)

@@ -16,6 +16,7 @@ How nothing is charged twice or lost (docs/architecture.md, "Card payments"):
 
 from __future__ import annotations
 
+import contextlib
 import uuid
 from dataclasses import dataclass
 from datetime import date, timedelta
@@ -59,6 +60,12 @@ UNREACHABLE = (
     "receipt by email; reload this page in a few minutes to see it."
 )
 CANCELED = "The payment was canceled. Nothing was charged."
+NOT_MADE = "The payment was not made. Nothing was charged."
+TOO_SLOW = "This payment took too long to start. Nothing was charged: try again."
+UNMATCHED = (
+    "We received your payment, but this invoice no longer needed it. We will refund you; "
+    "no need to do anything."
+)
 
 
 @dataclass(frozen=True)
@@ -141,10 +148,20 @@ def charge(
         )
     except gateway.GatewayError as exc:
         return _failed(session, attempt, exc.message, clock)
-    attempt.stripe_id, attempt.stripe_status = intent.id, intent.status
-    attempt.updated_at = clock.now()
-    session.add(attempt)
-    session.commit()  # its id is ours before any money moves
+    # Its id is ours before any money moves, and only while the attempt is still the one in
+    # flight: a page that stalled past the reconciliation (which gave the slot up) stops here.
+    kept = session.execute(
+        sa.update(PaymentAttempt)
+        .where(col(PaymentAttempt.id) == attempt.id)
+        .where(col(PaymentAttempt.state) == "started")
+        .values(stripe_id=intent.id, stripe_status=intent.status[:40], updated_at=clock.now())
+    )
+    session.commit()
+    if kept.rowcount != 1:  # type: ignore[attr-defined]
+        with contextlib.suppress(gateway.GatewayError):
+            gateway.cancel_payment_intent(config, intent.id)
+        return PaymentOutcome("failed", TOO_SLOW)
+    session.refresh(attempt)
     try:
         intent = gateway.confirm_payment_intent(
             config, intent.id, idempotency_key=f"{attempt.idempotency_key}-confirm"
@@ -244,7 +261,7 @@ def _paid(
     recorded = session.exec(
         select(InvoicePayment).where(col(InvoicePayment.processor_id) == intent.id)
     ).first()
-    if recorded is None:
+    if recorded is None and attempt.state != "done":  # done without a row: told staff already
         amount = Money(intent.amount_received_minor or intent.amount_minor, invoice.currency)
         if intent.currency != invoice.currency:  # never: we asked in the invoice's currency
             msg = f"charge {intent.id} is in {intent.currency}, not {invoice.currency}"
@@ -255,7 +272,8 @@ def _paid(
     attempt.updated_at = clock.now()
     session.add(attempt)
     session.commit()
-    return PaymentOutcome("paid", receipt=_receipt(invoice, recorded, attempt.card_label))
+    receipt = _receipt(invoice, recorded, attempt.card_label)
+    return PaymentOutcome("paid", message="" if receipt else UNMATCHED, receipt=receipt)
 
 
 def _record_card_payment(
@@ -359,7 +377,8 @@ def _outcome_of(session: Session, attempt: PaymentAttempt) -> PaymentOutcome:
     ).first()
     invoice = session.get(Invoice, attempt.invoice_id)
     assert invoice is not None
-    return PaymentOutcome("paid", receipt=_receipt(invoice, row, attempt.card_label))
+    receipt = _receipt(invoice, row, attempt.card_label)
+    return PaymentOutcome("paid", message="" if receipt else UNMATCHED, receipt=receipt)
 
 
 def settle_leftover(
@@ -390,18 +409,25 @@ def settle_attempt(
     session.commit()
     if not attempt.stripe_id:
         # The PaymentIntent was never ours: at most an unconfirmed one exists, never charged.
-        return _failed(session, attempt, "The payment was not made. Nothing was charged.", clock)
+        return _failed(session, attempt, NOT_MADE, clock)
     try:
         intent = gateway.retrieve_payment_intent(config, attempt.stripe_id)
-        if cancel and intent.status in ("requires_action", "requires_confirmation"):
+        # Never confirmed (the confirmation never reached Stripe): nothing was charged, and
+        # nothing will be; canceled so it never can be.
+        never_confirmed = intent.status == "requires_confirmation"
+        if never_confirmed or (cancel and intent.status == "requires_action"):
             intent = gateway.cancel_payment_intent(config, attempt.stripe_id)
+            if never_confirmed and intent.status == "canceled":
+                return _failed(session, attempt, NOT_MADE, clock)
     except gateway.GatewayError as exc:
+        if exc.code == "resource_missing":
+            return _failed(session, attempt, NOT_MADE, clock)
         if exc.retryable:
             raise Conflict(exc.message) from exc
-        if exc.code == "resource_missing":
-            return _failed(session, attempt, "The payment was not made.", clock)
-        # The cancel was refused: it went on meanwhile; read it again.
-        intent = gateway.retrieve_payment_intent(config, attempt.stripe_id)
+        try:  # the cancel was refused: it went on meanwhile; read it again
+            intent = gateway.retrieve_payment_intent(config, attempt.stripe_id)
+        except gateway.GatewayError as again:
+            raise Conflict(again.message) from again
     return settle_charge(session, attempt, intent, clock=clock)
 
 

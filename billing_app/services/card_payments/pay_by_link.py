@@ -33,6 +33,7 @@ from billing_app.services.card_payments.cards import (
     tell_stripe_default,
 )
 from billing_app.services.card_payments.charges import (
+    UNREACHABLE,
     PaymentOutcome,
     charge,
     settle_charge,
@@ -275,6 +276,6 @@ def finish_link_payment(
     session.commit()
     try:
         intent = gateway.retrieve_payment_intent(config, attempt.stripe_id)
-    except gateway.GatewayError as exc:
-        return PaymentOutcome("failed", exc.message)
+    except gateway.GatewayError:
+        return PaymentOutcome("pending", UNREACHABLE)  # the reconciliation will know
     return settle_charge(session, attempt, intent, clock=clock)

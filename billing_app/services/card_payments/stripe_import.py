@@ -224,8 +224,11 @@ def import_stripe_customers(
     settings: Settings | None = None,
 ) -> ImportResult:
     """Import the page at ``cursor`` as the preview shows it now (read again from Stripe):
-    new clients made, links kept, each with its Stripe customer and default card."""
+    new clients made, links kept, each with its Stripe customer and default card. Linking a
+    Stripe customer (and its card, which then pays the client's invoices) is the payments
+    owner's decision: it needs payments.configure too."""
     require(actor, Permission.CLIENTS_WRITE)
+    require(actor, Permission.PAYMENTS_CONFIGURE)
     config = _config(session, settings)
     page = preview_stripe_customers(session, actor, cursor=cursor, settings=settings)
     wanted = [row for row in page.rows if row.outcome in (NEW, LINK)]

@@ -16,6 +16,7 @@ from sqlmodel import Session, col, func, select
 from billing_app.adapters import crypto, documents
 from billing_app.adapters.email_templates import render_email
 from billing_app.adapters.mailer import Mailer, OutgoingEmail, SmtpConfig, SmtpMailer
+from billing_app.db.card_payments import PAY_LINK_PURPOSE, PayLink
 from billing_app.db.invoicing import Brand
 from billing_app.db.models import Invitation, OutboxEmail, PasswordReset
 from billing_app.db.portal import PortalInvitation, PortalPasswordReset
@@ -135,12 +136,17 @@ def enqueue_email(
 
 _SECRET_ROWS: dict[
     str,
-    type[PasswordReset] | type[Invitation] | type[PortalInvitation] | type[PortalPasswordReset],
+    type[PasswordReset]
+    | type[Invitation]
+    | type[PortalInvitation]
+    | type[PortalPasswordReset]
+    | type[PayLink],
 ] = {
     "password_reset": PasswordReset,
     "invitation": Invitation,
     "portal_invitation": PortalInvitation,
     "portal_reset": PortalPasswordReset,
+    "pay_link": PayLink,
 }
 
 
@@ -148,12 +154,18 @@ class LinkNoLongerValid(Exception):
     """The reset or invitation a queued message stands for was used, revoked or expired."""
 
 
-def _mint_secret(session: Session, row: OutboxEmail, now: datetime) -> str | None:
+def _mint_secret(
+    session: Session, row: OutboxEmail, now: datetime, settings: Settings | None = None
+) -> str | None:
     """A fresh token for the row a message links to, stored hashed on that row; the link
     sent before it (a retry) stops working. None for a message without a secret link."""
     if not row.secret_kind:
         return None
     target = session.get(_SECRET_ROWS[row.secret_kind], row.secret_ref) if row.secret_ref else None
+    if isinstance(target, PayLink):
+        # An invoice's pay link is the same in every email (not single use): its token is
+        # unsealed, never replaced. An expired one still goes out (its page says so).
+        return crypto.decrypt(target.token_sealed, purpose=PAY_LINK_PURPOSE, settings=settings)
     if isinstance(target, PasswordReset | PortalPasswordReset):
         live = target.used_at is None and target.expires_at > now
     elif isinstance(target, Invitation | PortalInvitation):
@@ -245,7 +257,7 @@ def deliver_due(
             assert row is not None
             session.refresh(row)
             try:
-                token = _mint_secret(session, row, clock.now())
+                token = _mint_secret(session, row, clock.now(), settings)
                 message = OutgoingEmail(
                     id=email_id,
                     to_address=row.to_address,

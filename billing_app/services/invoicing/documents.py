@@ -308,6 +308,11 @@ def _queue(
     if attach and invoice.pdf_key:
         attachment = (invoice.pdf_key, pdf_filename(invoice))
     settings = get_settings()
+    pay = (
+        pay_links.pay_url(session, invoice, brand, clock=clock, settings=settings)
+        if pay_link
+        else None
+    )
     enqueue_email(
         session,
         kind,
@@ -315,9 +320,7 @@ def _queue(
         {
             **brand_context(snap, brand, settings),
             "view_url": _view_url(session, invoice, brand),
-            "pay_url": pay_links.pay_url(session, invoice, brand, clock=clock, settings=settings)
-            if pay_link
-            else "",
+            "pay_url": pay.url if pay else "",
             **extra,
         },
         settings=settings,
@@ -327,6 +330,7 @@ def _queue(
         brand_id=brand.id if brand is not None else None,
         attachment=attachment,
         locale=snap["locale"],
+        secret=("pay_link", pay.link_id) if pay else None,
     )
 
 

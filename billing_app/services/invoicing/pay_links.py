@@ -9,22 +9,24 @@ replaced by a new one when the next email is sent (docs/security.md, "Card payme
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import timedelta
 
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from billing_app.adapters import crypto
-from billing_app.db.card_payments import PayLink, PaymentSettings
+from billing_app.db.card_payments import PAY_LINK_PURPOSE, PayLink, PaymentSettings
 from billing_app.db.invoicing import Brand, Invoice
 from billing_app.services.agency.portal_brand import portal_base_url
 from billing_app.services.common.clock import Clock, system_clock
+from billing_app.services.common.outbox import SECRET_PLACEHOLDER
 from billing_app.services.common.tokens import new_token, token_digest
 from billing_app.services.invoicing.settlement import payable_minor
 from billing_app.settings import Settings
 
 LINK_LIFETIME = timedelta(days=90)
-PURPOSE = "pay-link"
+PURPOSE = PAY_LINK_PURPOSE
 PAY_PATH = "/pay"  # under the portal: /portal/pay/<token>
 MAX_TOKEN = 100
 
@@ -35,6 +37,16 @@ def card_payments_on(session: Session) -> bool:
     return keys is not None and bool(keys.stripe_publishable_key and keys.stripe_secret_key)
 
 
+@dataclass(frozen=True)
+class PayLinkUrl:
+    """The Pay now link an email carries: ``url`` holds the outbox's placeholder where the
+    token goes (put in at delivery, from the sealed token: the outbox never holds a usable
+    link), ``link_id`` names the pay link."""
+
+    url: str
+    link_id: int
+
+
 def pay_url(
     session: Session,
     invoice: Invoice,
@@ -42,15 +54,17 @@ def pay_url(
     *,
     clock: Clock = system_clock,
     settings: Settings | None = None,
-) -> str:
-    """The invoice's Pay now link (on its brand's portal address), or "" when card payments
+) -> PayLinkUrl | None:
+    """The invoice's Pay now link (on its brand's portal address), or None when card payments
     are off or nothing can be paid on it."""
     if brand is None or invoice.id is None or payable_minor(invoice) <= 0:
-        return ""
+        return None
     if not card_payments_on(session):
-        return ""
-    token = _token(session, invoice.id, clock, settings)
-    return f"{portal_base_url(brand, settings)}{PAY_PATH}/{token}"
+        return None
+    _token(session, invoice.id, clock, settings)
+    link = session.exec(select(PayLink).where(col(PayLink.invoice_id) == invoice.id)).one()
+    assert link.id is not None
+    return PayLinkUrl(f"{portal_base_url(brand, settings)}{PAY_PATH}/{SECRET_PLACEHOLDER}", link.id)
 
 
 def _token(session: Session, invoice_id: int, clock: Clock, settings: Settings | None) -> str:

@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
+import sqlalchemy as sa
 from babel.dates import format_date
 from sqlmodel import Session, col, select
 
@@ -75,7 +76,13 @@ class PaymentForm:
 
 def locked_invoice(session: Session, invoice_id: int) -> Invoice:
     """The invoice, locked for the rest of the transaction (one change of its money at a
-    time), or NotFound."""
+    time), or NotFound. SQLite ignores FOR UPDATE and takes its write lock only at the first
+    write: an update that changes nothing takes it now, so what is checked next is not
+    changed by another writer before this transaction writes."""
+    if session.get_bind().dialect.name == "sqlite":
+        session.execute(
+            sa.update(Invoice).where(col(Invoice.id) == invoice_id).values(id=col(Invoice.id))
+        )
     invoice = session.exec(
         select(Invoice).where(col(Invoice.id) == invoice_id).with_for_update()
     ).first()
@@ -222,6 +229,8 @@ def record_refund(
     """Record money given back offline; never more than was paid and not yet refunded."""
     require(actor, Permission.REFUNDS_CREATE)
     invoice = locked_invoice(session, invoice_id)
+    if card_payment_in_flight(session, invoice_id):
+        raise Conflict(CARD_PAYMENT_IN_FLIGHT)
     if form.method not in METHODS:
         msg = "Choose how it was refunded."
         raise ValidationFailed(msg, field="method")

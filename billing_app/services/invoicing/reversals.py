@@ -28,8 +28,10 @@ from billing_app.services.common.clock import Clock, system_clock
 from billing_app.services.common.errors import Conflict, FieldChecks, NotFound
 from billing_app.services.invoicing.limits import bounded_text
 from billing_app.services.invoicing.payments import (
+    CARD_PAYMENT_IN_FLIGHT,
     MAX_REASON,
     OFFLINE_METHODS,
+    card_payment_in_flight,
     locked_invoice,
     settled_amounts,
 )
@@ -76,6 +78,8 @@ def reverse_payment(
         msg = "That payment does not exist."
         raise NotFound(msg)
     invoice = locked_invoice(session, payment.invoice_id)
+    if card_payment_in_flight(session, payment.invoice_id):
+        raise Conflict(CARD_PAYMENT_IN_FLIGHT)
     invoice_id = payment.invoice_id
     checks = FieldChecks()
     cleaned = checks.value(

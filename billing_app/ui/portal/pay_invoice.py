@@ -208,7 +208,7 @@ class PortalPayState(PortalPageState):
         self.busy = False
         if outcome.state == "paid" and outcome.receipt is not None:
             return self._paid(outcome.receipt)
-        if outcome.state == "pending":
+        if outcome.state in ("paid", "pending"):  # paid without a receipt: told why
             self.notice = outcome.message
             return None
         self.error = outcome.message or "Your card was declined."

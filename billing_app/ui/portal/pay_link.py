@@ -144,7 +144,7 @@ class PayLinkState(PortalPageState):
             self.paying = False
             self.invoice = {**self.invoice, "state": "paid", "due": money(receipt.balance)}
             return None
-        if outcome.state == "pending":
+        if outcome.state in ("paid", "pending"):  # paid without a receipt: told why
             self.notice = outcome.message
             return None
         # The card typed in was used for this try: the next one starts a new card form.

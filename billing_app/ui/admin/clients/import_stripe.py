@@ -33,6 +33,7 @@ class StripeImportState(SessionState):
     importable: int = 0
     has_more: bool = False
     page_number: int = 1
+    can_import: bool = False  # linking Stripe customers and cards is the payments owner's
     _cursor: str = ""  # the page shown starts after this customer ("" for the first)
     _next: str = ""
     _previous: list[str] = []
@@ -66,6 +67,7 @@ class StripeImportState(SessionState):
     @guard(Permission.CLIENTS_WRITE)
     def load(self) -> None:
         self._cursor, self._next, self._previous, self.page_number = "", "", [], 1
+        self.can_import = current_user().can(Permission.PAYMENTS_CONFIGURE)
         self._show()
         self.status = "ok"
 
@@ -84,7 +86,7 @@ class StripeImportState(SessionState):
             self.page_number -= 1
             self._show()
 
-    @guard(Permission.CLIENTS_WRITE)
+    @guard(Permission.PAYMENTS_CONFIGURE)
     def run_import(self) -> Any:
         try:
             result = run(stripe_import.import_stripe_customers, current_user(), cursor=self._cursor)
@@ -142,6 +144,15 @@ def _content() -> rx.Component:
                 S.error, icon="triangle-alert", color_scheme="red", id="stripe-import-error"
             ),
         ),
+        rx.cond(
+            ~S.can_import,
+            rx.callout(
+                "Importing links Stripe customers and their cards to your clients: the owner "
+                "(or a role with payments.configure) does it.",
+                icon="lock",
+                color_scheme="gray",
+            ),
+        ),
         rx.hstack(
             rx.text("Page ", S.page_number.to_string(), size="2"),  # type: ignore[attr-defined]
             rx.spacer(),
@@ -153,7 +164,7 @@ def _content() -> rx.Component:
                     "Import " + S.importable.to_string() + " customers of this page",
                 ),
                 on_click=S.run_import,
-                disabled=S.importable == 0,
+                disabled=(S.importable == 0) | ~S.can_import,
                 id="stripe-import-run",
             ),
             width="100%",
