@@ -9,6 +9,8 @@
   with what was remembered for the tab's websocket. While a request is in flight its cookie
   is kept under the tab's client token (``upload_cookie``); a second concurrent upload for the
   same tab is refused, so two requests can never swap identities.
+- ``/api/stripe/webhook``: served here, before Reflex's middlewares (CORS, its exception
+  handlers): Stripe's bursts of signed events need none of them.
 - Pages: a browser without our browser cookie gets one with the page (the value sign-in
   tickets are bound to). A page asked for without its trailing slash ("/portal", as every
   link and email writes it) is served from its prerendered folder at once, instead of the
@@ -23,7 +25,8 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from billing_app.api import cookies
+from billing_app.api import cookies, stripe_webhook
+from billing_app.services.card_payments.stripe_settings import WEBHOOK_PATH
 from billing_app.settings import get_settings
 
 Scope = MutableMapping[str, Any]
@@ -160,6 +163,8 @@ class Edge:
             await self.app(_without_cookie(scope, cookie), receive, send)
         elif path.rstrip("/") == UPLOAD_PATH and scope.get("method") == "POST":
             await self._upload(_without_cookie(scope, cookie), receive, send, cookie)
+        elif scope["type"] == "http" and path == WEBHOOK_PATH and scope.get("method") == "POST":
+            await stripe_webhook.serve(scope, receive, send)  # public, signed: no cookie
         elif scope["type"] == "http" and path.startswith(ASSETS_PATH):
             await self.app(scope, receive, _cached_for_good(send))
         elif scope["type"] == "http" and scope.get("method") == "GET":

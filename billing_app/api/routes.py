@@ -22,7 +22,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
 
-from billing_app.api import portal_files, portal_preview, stripe_webhook
+from billing_app.api import portal_files, portal_preview
 from billing_app.api.cookies import (
     BROWSER_MAX_AGE,
     browser_cookie_name,
@@ -369,7 +369,7 @@ def build_api() -> Starlette:
                 methods=["GET"],
             ),
             Route("/healthz", healthz, methods=["GET"]),
-            Route("/api/stripe/webhook", stripe_webhook.stripe_webhook, methods=["POST"]),
+            # /api/stripe/webhook is served by the edge (api/edge.py), before the middlewares.
             Route("/api/catalog/product-image/{product_id}", product_image, methods=["GET"]),
             Route("/api/invoices/{invoice_id}/pdf", invoice_pdf, methods=["GET"]),
             Route("/api/brands/{brand_id}/logo", brand_logo, methods=["GET"]),

@@ -15,7 +15,7 @@ import stripe
 from sqlmodel import Session, col, select
 from starlette.testclient import TestClient
 
-from billing_app.api import routes
+from billing_app.api import edge, routes
 from billing_app.db.card_payments import StripeEvent
 from billing_app.db.engine import get_engine
 from billing_app.db.models import StaffUser
@@ -73,7 +73,7 @@ def _signed(payload: str, secret: str = SECRET, at: int | None = None) -> str:
 
 
 def _post(payload: str | bytes, signature: str | None) -> Any:
-    client = TestClient(routes.build_api(), base_url=BASE)
+    client = TestClient(edge.Edge(routes.build_api()), base_url=BASE)
     headers = {"Content-Type": "application/json"}
     if signature is not None:
         headers["Stripe-Signature"] = signature
@@ -213,7 +213,7 @@ def test_a_chunked_body_too_big_is_refused_without_a_length(stripe_site: Setting
         for _ in range(700):
             yield b" " * 1024
 
-    client = TestClient(routes.build_api(), base_url=BASE)
+    client = TestClient(edge.Edge(routes.build_api()), base_url=BASE)
     response = client.post(
         "/api/stripe/webhook",
         content=chunks(),
