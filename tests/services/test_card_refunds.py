@@ -6,7 +6,6 @@ once; a refund Stripe never answered is settled by the reconciliation, once."""
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 import pytest
@@ -30,6 +29,7 @@ from .test_invoice_card_payments import VISA, pay, save_card, shop
 from .test_invoice_notices import as_role, audit_of
 from .test_invoice_payment_rules import TODAY, client_figures, invoice_of
 from .test_invoicing import world
+from .test_stripe_events import store_event
 
 __all__ = ["shop", "world"]
 
@@ -198,28 +198,6 @@ def test_refusals_say_why_and_change_nothing(
     )
 
 
-def _refund_event(session: Session, clock: FixedClock, intent_id: str, n: int) -> None:
-    session.add(
-        StripeEvent(
-            event_id=f"evt_refunded_{intent_id}_{n}",
-            type="charge.refunded",
-            livemode=False,
-            object_id=f"ch_{n}",
-            created=0,
-            payload=json.dumps(
-                {
-                    "id": "evt_x",
-                    "type": "charge.refunded",
-                    "data": {"object": {"id": f"ch_{n}", "payment_intent": intent_id}},
-                }
-            ),
-            received_at=clock.now(),
-            next_attempt_at=clock.now(),
-        )
-    )
-    session.commit()
-
-
 def test_a_refund_made_in_stripes_dashboard_is_recorded_once_from_its_event(
     engine: sa.Engine, session: Session, clock: FixedClock, shop: dict[str, Any]
 ) -> None:
@@ -230,7 +208,13 @@ def test_a_refund_made_in_stripes_dashboard_is_recorded_once_from_its_event(
     sdk = stripe.StripeClient("sk_test_x", base_addresses={"api": shop["settings"].stripe_api_base})
     sdk.v1.refunds.create(params={"payment_intent": payment.processor_id, "amount": 2500})
     for n in range(3):
-        _refund_event(session, clock, payment.processor_id, n)
+        store_event(
+            session,
+            clock,
+            "charge.refunded",
+            {"id": f"ch_{n}", "payment_intent": payment.processor_id},
+            n,
+        )
     events.handle_due_events(engine, clock=clock, settings=shop["settings"])
     events.handle_due_events(engine, clock=clock, settings=shop["settings"])
     assert sorted(r.amount_minor for r in card_refunds_recorded(session)) == [1000, 2500]

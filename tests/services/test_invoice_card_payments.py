@@ -9,7 +9,6 @@ Stripe's events delivered again and again, the reconciliation after a crash)."""
 from __future__ import annotations
 
 import dataclasses
-import json
 import threading
 from typing import Any
 
@@ -36,6 +35,7 @@ from billing_app.settings import Settings
 from .test_invoice_payment_rules import TODAY, hundred_euro_invoice, invoice_of
 from .test_invoicing import world
 from .test_portal_invoices import client_user
+from .test_stripe_events import store_event
 from .test_stripe_settings import FORM
 
 __all__ = ["world"]
@@ -378,24 +378,6 @@ def test_two_tabs_paying_at_once_charge_once(
 # ------------------------------------------------------------ the same payment, learned again
 
 
-def _event(session: Session, clock: FixedClock, kind: str, intent_id: str, n: int = 0) -> None:
-    session.add(
-        StripeEvent(
-            event_id=f"evt_{kind}_{intent_id}_{n}",
-            type=kind,
-            livemode=False,
-            object_id=intent_id,
-            created=0,
-            payload=json.dumps(
-                {"id": "evt_x", "type": kind, "data": {"object": {"id": intent_id}}}
-            ),
-            received_at=clock.now(),
-            next_attempt_at=clock.now(),
-        )
-    )
-    session.commit()
-
-
 def test_stripes_events_record_the_payment_once_and_a_late_failure_changes_nothing(
     engine: sa.Engine, session: Session, clock: FixedClock, shop: dict[str, Any]
 ) -> None:
@@ -406,8 +388,8 @@ def test_stripes_events_record_the_payment_once_and_a_late_failure_changes_nothi
     # The page was closed before it could tell us; Stripe's event arrives five times, and a
     # payment_failed from an earlier try arrives last.
     for n in range(5):
-        _event(session, clock, "payment_intent.succeeded", intent_id, n)
-    _event(session, clock, "payment_intent.payment_failed", intent_id)
+        store_event(session, clock, "payment_intent.succeeded", {"id": intent_id}, n)
+    store_event(session, clock, "payment_intent.payment_failed", {"id": intent_id})
     errors: list[BaseException] = []
 
     def worker() -> None:

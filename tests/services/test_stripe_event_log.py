@@ -5,7 +5,6 @@ for the owner only."""
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 import pytest
@@ -26,25 +25,9 @@ from .test_invoice_card_payments import shop
 from .test_invoice_notices import as_role, audit_of
 from .test_invoice_payment_rules import invoice_of
 from .test_invoicing import world
+from .test_stripe_events import store_event
 
 __all__ = ["shop", "world"]
-
-
-def store(session: Session, clock: FixedClock, kind: str, obj: dict[str, Any], n: int = 0) -> int:
-    row = StripeEvent(
-        event_id=f"evt_{kind}_{obj.get('id')}_{n}",
-        type=kind,
-        livemode=False,
-        object_id=str(obj.get("id") or ""),
-        created=0,
-        payload=json.dumps({"id": "evt_x", "type": kind, "data": {"object": obj}}),
-        received_at=clock.now(),
-        next_attempt_at=clock.now(),
-    )
-    session.add(row)
-    session.commit()
-    assert row.id is not None
-    return row.id
 
 
 def emails(session: Session, kind: str) -> list[OutboxEmail]:
@@ -66,7 +49,7 @@ def test_a_disputed_payment_flags_the_invoice_and_emails_the_agency_once(
         "evidence_details": {"due_by": 1774224000},  # 2026-03-23
     }
     for n in range(3):  # Stripe delivers it again; a replay handles it again
-        store(session, clock, "charge.dispute.created", dispute, n)
+        store_event(session, clock, "charge.dispute.created", dispute, n)
     events.handle_due_events(engine, clock=clock, settings=shop["settings"])
     invoice = invoice_of(session, shop["invoice_id"])
     assert invoice.disputed_at == clock.now()
@@ -93,7 +76,7 @@ def test_a_disputed_payment_flags_the_invoice_and_emails_the_agency_once(
 def test_an_event_failing_every_retry_emails_the_agency(
     engine: sa.Engine, session: Session, clock: FixedClock, shop: dict[str, Any]
 ) -> None:
-    row_id = store(session, clock, "payment_intent.succeeded", {"id": "pi_does_not_exist"})
+    row_id = store_event(session, clock, "payment_intent.succeeded", {"id": "pi_does_not_exist"})
     for _ in range(events.MAX_ATTEMPTS):
         events.handle_due_events(engine, clock=clock, settings=shop["settings"])
         clock.advance(hours=12)
@@ -110,8 +93,8 @@ def test_an_event_failing_every_retry_emails_the_agency(
 def test_the_events_page_lists_by_state_and_replays_for_the_owner_only(
     engine: sa.Engine, session: Session, clock: FixedClock, shop: dict[str, Any]
 ) -> None:
-    ignored = store(session, clock, "invoice.created", {"id": "in_1"})
-    broken = store(session, clock, "payment_intent.succeeded", {"id": "pi_missing"})
+    ignored = store_event(session, clock, "invoice.created", {"id": "in_1"})
+    broken = store_event(session, clock, "payment_intent.succeeded", {"id": "pi_missing"})
     events.handle_due_events(engine, clock=clock, settings=shop["settings"])
     owner = shop["actor"]
 

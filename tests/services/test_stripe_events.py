@@ -25,9 +25,12 @@ from .test_saved_cards import _confirm_in_browser, connected
 __all__ = ["connected"]
 
 
-def _store(session: Session, clock: FixedClock, kind: str, obj: dict[str, object]) -> int:
+def store_event(
+    session: Session, clock: FixedClock, kind: str, obj: dict[str, object], n: int = 0
+) -> int:
+    """An event as the webhook stores it (``n``: which delivery, for the same object again)."""
     row = StripeEvent(
-        event_id=f"evt_{kind}_{obj.get('id')}",
+        event_id=f"evt_{kind}_{obj.get('id')}_{n}",
         type=kind,
         livemode=False,
         object_id=str(obj.get("id") or ""),
@@ -75,7 +78,7 @@ def test_a_card_detached_at_stripe_is_removed_here(
     assert card is not None
     _sdk(connected).v1.payment_methods.detach(card.payment_method_id)
     # The event says "attached" (an old delivery arriving late): Stripe's word now counts.
-    row_id = _store(session, clock, "payment_method.attached", {"id": card.payment_method_id})
+    row_id = store_event(session, clock, "payment_method.attached", {"id": card.payment_method_id})
     engine: sa.Engine = session.get_bind()  # type: ignore[assignment]
     report = events.handle_due_events(engine, clock=clock, settings=connected)
     assert (report.handled, report.failed) == (1, 0)
@@ -94,12 +97,12 @@ def test_a_card_attached_at_stripe_appears_here_and_a_deleted_customer_takes_its
     extra = _sdk(connected).v1.payment_methods.attach(
         "pm_card_visa", params={"customer": customer.customer_id}
     )
-    _store(session, clock, "payment_method.attached", {"id": extra.id})
+    store_event(session, clock, "payment_method.attached", {"id": extra.id})
     engine: sa.Engine = session.get_bind()  # type: ignore[assignment]
     events.handle_due_events(engine, clock=clock, settings=connected)
     session.expire_all()
     assert len(cards.saved_cards(session, client_user(client_id))) == 2
-    _store(session, clock, "customer.deleted", {"id": customer.customer_id})
+    store_event(session, clock, "customer.deleted", {"id": customer.customer_id})
     events.handle_due_events(engine, clock=clock, settings=connected)
     session.expire_all()
     assert cards.saved_cards(session, client_user(client_id)) == []
@@ -109,7 +112,7 @@ def test_a_card_attached_at_stripe_appears_here_and_a_deleted_customer_takes_its
 def test_unknown_types_are_kept_as_ignored(
     session: Session, clock: FixedClock, connected: Settings
 ) -> None:
-    row_id = _store(session, clock, "balance.available", {"id": "bal_1"})
+    row_id = store_event(session, clock, "balance.available", {"id": "bal_1"})
     engine: sa.Engine = session.get_bind()  # type: ignore[assignment]
     report = events.handle_due_events(engine, clock=clock, settings=connected)
     assert report.ignored == 1
@@ -120,7 +123,7 @@ def test_a_failure_is_retried_later_then_dead_and_audited(
     session: Session, clock: FixedClock, connected: Settings
 ) -> None:
     down = connected.model_copy(update={"stripe_api_base": "http://127.0.0.1:9"})
-    row_id = _store(session, clock, "payment_method.updated", {"id": "pm_somewhere"})
+    row_id = store_event(session, clock, "payment_method.updated", {"id": "pm_somewhere"})
     engine: sa.Engine = session.get_bind()  # type: ignore[assignment]
     now = clock.now()
     for attempt in range(1, events.MAX_ATTEMPTS + 1):
@@ -140,7 +143,7 @@ def test_a_failure_is_retried_later_then_dead_and_audited(
         select(AuditEvent).where(col(AuditEvent.action) == "stripe.event_failed")
     ).all()
     assert [a.target for a in audited] == [
-        "payment_method.updated evt_payment_method.updated_pm_somewhere"
+        "payment_method.updated evt_payment_method.updated_pm_somewhere_0"
     ]
 
 
@@ -155,7 +158,7 @@ def test_every_handled_type_asks_stripe_and_changes_nothing_for_a_stranger(
     obj = {"id": stranger.id} if kind == "customer.deleted" else {"id": pm.id}
     if kind == "setup_intent.succeeded":
         obj = {"id": sdk.v1.setup_intents.create(params={"customer": stranger.id}).id}
-    _store(session, clock, kind, obj)
+    store_event(session, clock, kind, obj)
     engine: sa.Engine = session.get_bind()  # type: ignore[assignment]
     events.handle_due_events(engine, clock=clock, settings=connected)
     assert session.exec(select(SavedCard)).all() == []
@@ -164,7 +167,7 @@ def test_every_handled_type_asks_stripe_and_changes_nothing_for_a_stranger(
 def test_an_event_left_by_a_worker_that_died_is_handled_once_its_claim_expires(
     session: Session, clock: FixedClock, connected: Settings
 ) -> None:
-    row_id = _store(session, clock, "balance.available", {"id": "bal_2"})
+    row_id = store_event(session, clock, "balance.available", {"id": "bal_2"})
     engine: sa.Engine = session.get_bind()  # type: ignore[assignment]
     with Session(engine) as worker:
         assert events._claim(worker, row_id, clock)  # then the worker dies
@@ -182,7 +185,7 @@ def test_a_card_saved_while_the_page_was_closed_is_kept_for_its_client(
     setup = cards.start_card_setup(session, user, clock=clock, settings=connected)
     session.commit()
     _confirm_in_browser(connected, setup, "pm_card_visa")  # then the tab is closed
-    _store(session, clock, "setup_intent.succeeded", {"id": setup.setup_intent_id})
+    store_event(session, clock, "setup_intent.succeeded", {"id": setup.setup_intent_id})
     engine: sa.Engine = session.get_bind()  # type: ignore[assignment]
     assert events.handle_due_events(engine, clock=clock, settings=connected).handled == 1
     session.expire_all()
