@@ -80,3 +80,38 @@ def test_concurrent_deliveries_store_one_event(session: Session, signing: Settin
     assert sorted(answers) == [False, True, True, True, True]
     (row,) = session.exec(select(StripeEvent)).all()
     assert row.deliveries == 5
+
+
+def test_a_burst_is_stored_in_one_transaction_each_delivery_answered_on_its_own(
+    session: Session, signing: Settings
+) -> None:
+    """The webhook's group commit: new events stored once, the same event twice in the burst
+    counted as two deliveries, one stored before counted again, a forged one refused alone."""
+    before, header_before = _delivery("evt_before")
+    webhooks.receive_webhook(session, before, header_before)
+    session.commit()
+    one, header_one = _delivery("evt_one")
+    two, header_two = _delivery("evt_two")
+    forged = json.dumps({"id": "evt_forged", "type": "charge.refunded"}).encode()
+    answers = webhooks.receive_webhooks(
+        session,
+        [
+            (one, header_one),
+            (before, header_before),
+            (forged, header_one),
+            (one, header_one),
+            (two, header_two),
+        ],
+    )
+    session.commit()
+    assert [getattr(a, "duplicate", "refused") for a in answers] == [
+        False,
+        True,
+        "refused",
+        True,
+        False,
+    ]
+    assert isinstance(answers[2], webhooks.InvalidWebhook)
+    session.expire_all()
+    counts = {e.event_id: e.deliveries for e in session.exec(select(StripeEvent)).all()}
+    assert counts == {"evt_before": 2, "evt_one": 2, "evt_two": 1}

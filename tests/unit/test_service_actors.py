@@ -27,7 +27,7 @@ RUNNER = "common.transactions.run"
 # Called before anyone is signed in, or the sign-in and sign-out machinery itself: there is no
 # actor yet (or it is what is being established or ended), so there is nothing to require.
 PUBLIC = {
-    "card_payments.webhooks.receive_webhook": "Stripe's webhook: its signature is the check",
+    "card_payments.webhooks.receive_webhooks": "Stripe's webhook: its signature is the check",
     "access.auth.setup_required": "first run: is there an owner yet",
     "access.auth.create_owner": "first run: creates the owner",
     "access.auth.authenticate": "sign-in",
