@@ -221,3 +221,89 @@ def test_a_chunked_body_too_big_is_refused_without_a_length(stripe_site: Setting
     )
     assert response.status_code == 400
     assert _stored(stripe_site) == []
+
+
+def test_a_signed_dispute_posted_to_the_route_flags_the_card_payments_invoice(
+    stripe_site: Settings,
+) -> None:
+    """An event localstripe never sends (charge.dispute.created), signed and posted to the real
+    route as Stripe would, then handled by the job: the invoice of that card payment is
+    flagged; posted again, nothing more."""
+    from datetime import UTC, date, datetime
+
+    from billing_app.db.customers import Client
+    from billing_app.db.invoicing import Invoice, InvoiceEvent, InvoicePayment
+    from billing_app.services.agency import branding
+    from billing_app.services.card_payments import events
+
+    engine = get_engine(stripe_site.resolved_database_url)
+    now = datetime.now(UTC)
+    with Session(engine, expire_on_commit=False) as session:
+        brand = branding.default_brand(session)
+        client = Client(
+            company="Disputing Oy",
+            email="d@client.test",
+            currency="EUR",
+            created_at=now,
+            updated_at=now,
+        )
+        session.add(client)
+        session.flush()
+        assert client.id is not None and brand.id is not None
+        invoice = Invoice(
+            client_id=client.id,
+            brand_id=brand.id,
+            status="paid",
+            number="INV-9",
+            currency="EUR",
+            issue_date=date.today(),
+            due_date=date.today(),
+            total_minor=5000,
+            paid_minor=5000,
+            created_at=now,
+            updated_at=now,
+        )
+        session.add(invoice)
+        session.flush()
+        assert invoice.id is not None
+        session.add(
+            InvoicePayment(
+                invoice_id=invoice.id,
+                method="card",
+                amount_minor=5000,
+                currency="EUR",
+                received_on=date.today(),
+                processor_id="pi_disputed",
+                created_at=now,
+            )
+        )
+        session.commit()
+    payload = json.dumps(
+        {
+            "id": "evt_1Dispute",
+            "object": "event",
+            "type": "charge.dispute.created",
+            "livemode": False,
+            "created": int(time.time()),
+            "data": {
+                "object": {
+                    "id": "dp_1Posted",
+                    "object": "dispute",
+                    "payment_intent": "pi_disputed",
+                    "amount": 5000,
+                    "currency": "eur",
+                    "reason": "product_not_received",
+                }
+            },
+        }
+    )
+    for _ in range(2):
+        assert _post(payload, _signed(payload)).status_code == 200
+    events.handle_due_events(engine)  # under the app's settings, as the webhook
+    with Session(engine) as session:
+        flagged = session.get(Invoice, invoice.id)
+        assert flagged is not None and flagged.disputed_at is not None
+        notes = session.exec(
+            select(InvoiceEvent.message).where(col(InvoiceEvent.kind) == "disputed")
+        ).all()
+    assert notes == ["The client's bank disputes €50.00 (product not received, dp_1Posted)."]
