@@ -19,7 +19,7 @@ from billing_app.services.card_payments import cards, charges, invoice_payments
 from billing_app.services.common.errors import ServiceError
 from billing_app.services.common.transactions import run
 from billing_app.ui.format import day, money, optional_int
-from billing_app.ui.portal import stripe_bridge
+from billing_app.ui.portal import card_outcome, stripe_bridge
 from billing_app.ui.portal.frame import PortalPageState, portal_page
 from billing_app.ui.portal.invoice import PortalInvoiceState, invoice_view
 from billing_app.ui.session.portal import current_client_user, portal_guard
@@ -198,21 +198,14 @@ class PortalPayState(PortalPageState):
             return None
         return self._outcome(outcome)
 
-    def _outcome(self, outcome: charges.PaymentOutcome) -> Any:
-        if outcome.state == "action":
-            # The bank asks the client to confirm, in Stripe's dialog.
-            return rx.call_script(
-                stripe_bridge.confirm_card_payment(self._js_url, self._key, outcome.client_secret),
-                callback=PortalPayState.bank_answered,
-            )
-        self.busy = False
-        if outcome.state == "paid" and outcome.receipt is not None:
-            return self._paid(outcome.receipt)
-        if outcome.state in ("paid", "pending"):  # paid without a receipt: told why
-            self.notice = outcome.message
-            return None
-        self.error = outcome.message or "Your card was declined."
-        return None
+    def _outcome(self, outcome: charges.PaymentOutcome, *, after_bank: bool = False) -> Any:
+        return card_outcome.next_step(
+            self,
+            outcome,
+            bank_answered=PortalPayState.bank_answered,
+            paid=self._paid,
+            after_bank=after_bank,
+        )
 
     @portal_guard(ClientPermission.INVOICES_PAY)
     def bank_answered(self, answer: dict[str, Any]) -> Any:
@@ -222,11 +215,7 @@ class PortalPayState(PortalPageState):
         except ServiceError as exc:
             self.busy, self.error = False, exc.message
             return None
-        if outcome.state == "action":  # the dialog was closed without an answer
-            self.busy = False
-            self.error = "Your bank did not confirm the payment. Try again."
-            return None
-        return self._outcome(outcome)
+        return self._outcome(outcome, after_bank=True)
 
     def _paid(self, receipt: charges.Receipt) -> Any:
 

@@ -16,7 +16,7 @@ from billing_app.services.card_payments import charges, pay_by_link
 from billing_app.services.common.errors import NotFound, ServiceError
 from billing_app.services.common.transactions import run
 from billing_app.ui.format import day, money
-from billing_app.ui.portal import stripe_bridge
+from billing_app.ui.portal import card_outcome, stripe_bridge
 from billing_app.ui.portal.frame import PortalPageState, portal_public_page
 from billing_app.ui.session.portal import portal_public
 
@@ -126,30 +126,26 @@ class PayLinkState(PortalPageState):
             return None
         return self._outcome(outcome)
 
-    def _outcome(self, outcome: charges.PaymentOutcome) -> Any:
-        if outcome.state == "action":
-            return rx.call_script(
-                stripe_bridge.confirm_card_payment(self._js_url, self._key, outcome.client_secret),
-                callback=PayLinkState.bank_answered,
-            )
-        self.busy = False
-        if outcome.state == "paid" and outcome.receipt is not None:
-            receipt = outcome.receipt
-            self.receipt = {
-                "amount": money(receipt.amount),
-                "card": receipt.card,
-                "date": day(receipt.paid_on),
-                "number": receipt.number,
-            }
-            self.paying = False
-            self.invoice = {**self.invoice, "state": "paid", "due": money(receipt.balance)}
-            return None
-        if outcome.state in ("paid", "pending"):  # paid without a receipt: told why
-            self.notice = outcome.message
-            return None
-        # The card typed in was used for this try: the next one starts a new card form.
-        self.error = outcome.message or "Your card was declined."
-        return self._new_form()
+    def _outcome(self, outcome: charges.PaymentOutcome, *, after_bank: bool = False) -> Any:
+        return card_outcome.next_step(
+            self,
+            outcome,
+            bank_answered=PayLinkState.bank_answered,
+            paid=self._paid,
+            # The card typed in was used for this try: the next one starts a new card form.
+            refused=self._new_form,
+            after_bank=after_bank,
+        )
+
+    def _paid(self, receipt: charges.Receipt) -> None:
+        self.receipt = {
+            "amount": money(receipt.amount),
+            "card": receipt.card,
+            "date": day(receipt.paid_on),
+            "number": receipt.number,
+        }
+        self.paying = False
+        self.invoice = {**self.invoice, "state": "paid", "due": money(receipt.balance)}
 
     def _new_form(self) -> Any:
         try:
@@ -171,11 +167,7 @@ class PayLinkState(PortalPageState):
         except ServiceError as exc:
             self.busy, self.error = False, exc.message
             return None
-        if outcome.state == "action":
-            self.busy = False
-            self.error = "Your bank did not confirm the payment. Try again."
-            return None
-        return self._outcome(outcome)
+        return self._outcome(outcome, after_bank=True)
 
 
 L = PayLinkState
