@@ -199,3 +199,29 @@ def test_refunds_stripe_reports_beyond_the_invoice_or_failing_later_are_told_to_
     session.commit()
     notes = staff_notes(session, shop["invoice_id"], "refund_problem")
     assert any("failed at Stripe: the money did not go back" in n for n in notes)
+
+
+def test_a_failure_said_twice_at_once_is_recorded_and_told_once(
+    session: Session, clock: FixedClock, shop: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The page and Stripe's payment_failed may both end the same charge: the second is told
+    how it ended, and staff see one entry; a late failure of a paid charge changes nothing."""
+    install(monkeypatch)
+    outcome = pay(session, clock, shop, fake_card(session, clock, shop, "pm_fake_lost"))
+    assert outcome.state == "failed"
+    attempt = session.exec(select(PaymentAttempt).where(col(PaymentAttempt.kind) == "charge")).one()
+    again = charges._failed(session, attempt, "Something else.", clock)
+    assert (again.state, again.message) == ("failed", "Your card was declined.")
+    assert len(staff_notes(session, shop["invoice_id"], "card_failed")) == 1
+    assert pay(session, clock, shop, fake_card(session, clock, shop, "pm_fake_visa")).state == (
+        "paid"
+    )
+    done = session.exec(
+        select(PaymentAttempt)
+        .where(col(PaymentAttempt.kind) == "charge")
+        .where(col(PaymentAttempt.state) == "done")
+    ).one()
+    late = charges._failed(session, done, "Your card was declined.", clock)
+    assert late.state == "paid" and late.receipt is not None
+    assert len(staff_notes(session, shop["invoice_id"], "card_failed")) == 1
+    assert invoice_of(session, shop["invoice_id"]).status == "paid"

@@ -179,10 +179,24 @@ def _failed(
     session: Session, attempt: PaymentAttempt, message: str, clock: Clock
 ) -> PaymentOutcome:
     """The charge did not happen: the attempt ends failed, and staff see why on the
-    invoice's timeline."""
-    attempt.state, attempt.error = "failed", message[:500]
-    attempt.updated_at = clock.now()
-    session.add(attempt)
+    invoice's timeline. Only an attempt still in flight ends so (the page and Stripe's event
+    may both say it at once): the second one is told how it ended, and nothing is said twice."""
+    ended = session.execute(
+        sa.update(PaymentAttempt)
+        .where(col(PaymentAttempt.id) == attempt.id)
+        .where(col(PaymentAttempt.state).in_(IN_FLIGHT))
+        .values(
+            state="failed",
+            error=message[:500],
+            stripe_status=attempt.stripe_status,
+            updated_at=clock.now(),
+        )
+    )
+    if ended.rowcount != 1:  # type: ignore[attr-defined]
+        session.commit()
+        session.refresh(attempt)
+        return _outcome_of(session, attempt)
+    session.refresh(attempt)
     assert attempt.invoice_id is not None
     invoice = session.get(Invoice, attempt.invoice_id)
     if invoice is not None:
