@@ -25,7 +25,7 @@ from billing_app.domain.money import Money, format_money
 from billing_app.domain.permissions import Permission
 from billing_app.services.access.identity import CurrentUser
 from billing_app.services.agency.branding import today_at_agency
-from billing_app.services.card_payments.cards import NOT_OFFERED
+from billing_app.services.card_payments.cards import connected_config
 from billing_app.services.card_payments.stripe_settings import stripe_config
 from billing_app.services.common import audit
 from billing_app.services.common.actors import SYSTEM, Actor, require
@@ -99,9 +99,7 @@ def refund_to_card(
     """Give back ``form.amount`` of a card payment to the card it came from; the id of the
     refund recorded on the invoice."""
     require(actor, Permission.REFUNDS_CREATE)
-    config = stripe_config(session, settings=settings)
-    if config is None:
-        raise Conflict(NOT_OFFERED)
+    config = connected_config(session, settings)
     invoice = locked_invoice(session, invoice_id)
     payment = _card_payment(session, invoice, payment_id)
     if card_payment_in_flight(session, invoice_id):

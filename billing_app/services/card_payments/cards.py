@@ -64,7 +64,8 @@ class SetupOutcome:
     card: CardRow | None = None
 
 
-def _config(session: Session, settings: Settings | None) -> StripeConfig:
+def connected_config(session: Session, settings: Settings | None) -> StripeConfig:
+    """Stripe's keys, or Conflict (card payments are not offered) when none are saved."""
     config = stripe_config(session, settings=settings)
     if config is None:
         raise Conflict(NOT_OFFERED)
@@ -167,7 +168,7 @@ def start_card_setup(
     """A SetupIntent for the actor's client, for Stripe.js to confirm with the card typed in
     the browser."""
     client_id = require_client(actor, ClientPermission.PAYMENT_METHODS_MANAGE)
-    config = _config(session, settings)
+    config = connected_config(session, settings)
     customer = customer_of(session, client_id, config, clock)
     attempt = _attempt(session, "setup", client_id, f"setup-{uuid.uuid4().hex}", clock)
     session.commit()
@@ -201,7 +202,7 @@ def finish_card_setup(
     """Keep the card of a SetupIntent the browser says it confirmed: only one this client
     started, and only as Stripe reports it (the browser's word is a hint)."""
     client_id = require_client(actor, ClientPermission.PAYMENT_METHODS_MANAGE)
-    config = _config(session, settings)
+    config = connected_config(session, settings)
     attempt = session.exec(
         select(PaymentAttempt)
         .where(col(PaymentAttempt.kind) == "setup")
@@ -323,17 +324,7 @@ def make_default(
     """Charge this card when the client's invoices are paid automatically."""
     client_id = require_client(actor, ClientPermission.PAYMENT_METHODS_MANAGE)
     card = _own_card(session, client_id, card_id)
-    table = SavedCard.__table__  # type: ignore[attr-defined]
-    # The others first, then this one: the database keeps one default at any moment, and two
-    # tabs choosing two cards leave one default, whichever ran last.
-    session.execute(
-        sa.update(table)
-        .where(table.c.client_id == client_id)
-        .where(table.c.is_default.is_(True))
-        .where(table.c.id != card.id)
-        .values(is_default=False)
-    )
-    session.execute(sa.update(table).where(table.c.id == card.id).values(is_default=True))
+    set_default(session, card)
     config = stripe_config(session, settings=settings)
     customer = session.exec(
         select(StripeCustomer).where(col(StripeCustomer.client_id) == client_id)
@@ -341,6 +332,22 @@ def make_default(
     session.commit()
     if config is not None and customer is not None:
         tell_stripe_default(config, customer.customer_id, card.payment_method_id)
+
+
+def set_default(session: Session, card: SavedCard) -> None:
+    """Make ``card`` its client's default card: the others first, then this one, so the
+    database keeps one default at any moment and two tabs choosing two cards leave one
+    default, whichever ran last."""
+    session.flush()
+    table = SavedCard.__table__  # type: ignore[attr-defined]
+    session.execute(
+        sa.update(table)
+        .where(table.c.client_id == card.client_id)
+        .where(table.c.is_default.is_(True))
+        .where(table.c.id != card.id)
+        .values(is_default=False)
+    )
+    session.execute(sa.update(table).where(table.c.id == card.id).values(is_default=True))
 
 
 def remove_card(
@@ -355,7 +362,7 @@ def remove_card(
     when it was the default."""
     client_id = require_client(actor, ClientPermission.PAYMENT_METHODS_MANAGE)
     card = _own_card(session, client_id, card_id)
-    config = _config(session, settings)
+    config = connected_config(session, settings)
     session.commit()
     try:
         gateway.detach_card(config, card.payment_method_id)

@@ -42,7 +42,13 @@ from billing_app.services.common.errors import Conflict
 from billing_app.services.common.outbox import WAKE_OUTBOX
 from billing_app.services.common.transactions import wake
 from billing_app.services.invoicing.documents import queue_receipt_email
-from billing_app.services.invoicing.payments import CARD, Entry, locked_invoice, record_entry
+from billing_app.services.invoicing.payments import (
+    CARD,
+    Entry,
+    charge_in_flight,
+    locked_invoice,
+    record_entry,
+)
 from billing_app.services.invoicing.settlement import payable_minor, settlement_of
 from billing_app.settings import Settings
 
@@ -88,15 +94,6 @@ class PaymentOutcome:
     receipt: Receipt | None = None
 
 
-def in_flight(session: Session, invoice_id: int) -> PaymentAttempt | None:
-    return session.exec(
-        select(PaymentAttempt)
-        .where(col(PaymentAttempt.invoice_id) == invoice_id)
-        .where(col(PaymentAttempt.kind) == "charge")
-        .where(col(PaymentAttempt.state).in_(IN_FLIGHT))
-    ).first()
-
-
 def charge(
     session: Session,
     config: StripeConfig,
@@ -106,12 +103,18 @@ def charge(
     payment_method_id: str,
     card: str,
     actor_label: str,
+    expected_due_minor: int,
     clock: Clock,
 ) -> PaymentOutcome:
     """Charge what is due on ``invoice`` (locked by the caller, who checked it may be paid)
-    to a card, the client present. ``customer_id`` is "" for a card used once."""
+    to a card, the client present. ``customer_id`` is "" for a card used once. The amount the
+    client saw must still be what is due: a stale page is told, not charged another amount."""
     assert invoice.id is not None
     due = payable_minor(invoice)
+    if due != expected_due_minor:
+        shown = format_money(Money(due, invoice.currency), invoice.locale)
+        msg = f"The amount due has changed to {shown}. Check it, then pay again."
+        raise Conflict(msg)
     now = clock.now()
     attempt = PaymentAttempt(
         idempotency_key=f"charge-{invoice.id}-{uuid.uuid4().hex}",
@@ -402,7 +405,7 @@ def settle_leftover(
     for the bank is given up (canceled at Stripe: the client chose to pay again); a started one
     is settled by asking Stripe once its page is surely gone; a young one is someone paying
     now."""
-    attempt = in_flight(session, invoice_id)
+    attempt = charge_in_flight(session, invoice_id)
     if attempt is None or attempt.client_id != client_id:
         return
     if attempt.state == "started" and clock.now() - attempt.created_at < STALE_START:

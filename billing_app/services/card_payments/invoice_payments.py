@@ -9,12 +9,11 @@ from dataclasses import dataclass
 from sqlmodel import Session, col, select
 
 from billing_app.adapters import stripe_gateway as gateway
-from billing_app.adapters.stripe_gateway import StripeConfig
 from billing_app.db.card_payments import PaymentAttempt, SavedCard, StripeCustomer
 from billing_app.db.invoicing import Invoice
 from billing_app.domain.cards import card_label
 from billing_app.domain.lifecycle import InvoiceStatus
-from billing_app.domain.money import Money, format_money
+from billing_app.domain.money import Money
 from billing_app.domain.permissions import ClientPermission
 from billing_app.services.access.portal_identity import (
     NOT_FOUND,
@@ -22,25 +21,22 @@ from billing_app.services.access.portal_identity import (
     require_client,
     require_member,
 )
-from billing_app.services.card_payments.cards import NOT_OFFERED, CardRow, client_cards
+from billing_app.services.card_payments.cards import CardRow, client_cards, connected_config
 from billing_app.services.card_payments.charges import (
     UNREACHABLE,
     PaymentOutcome,
     charge,
-    in_flight,
     settle_charge,
     settle_leftover,
 )
-from billing_app.services.card_payments.stripe_settings import publishable_key, stripe_config
+from billing_app.services.card_payments.stripe_settings import publishable_key
 from billing_app.services.common.clock import Clock, system_clock
 from billing_app.services.common.errors import Conflict, NotFound
-from billing_app.services.invoicing.payments import locked_invoice
+from billing_app.services.invoicing.payments import card_payment_in_flight, locked_invoice
 from billing_app.services.invoicing.settlement import payable_minor, settlement_of
 from billing_app.settings import Settings, get_settings
 
 
-# A started charge older than this has lost its page (a crash, a closed tab): it is settled by
-# asking Stripe. Younger, it is someone paying right now.
 @dataclass(frozen=True)
 class Checkout:
     """What the pay dialog shows: what is being paid, and with which cards."""
@@ -53,13 +49,6 @@ class Checkout:
     in_progress: bool
     publishable_key: str  # for Stripe.js in the browser (3-D Secure, a new card)
     stripe_js_url: str
-
-
-def _config(session: Session, settings: Settings | None) -> StripeConfig:
-    config = stripe_config(session, settings=settings)
-    if config is None:
-        raise Conflict(NOT_OFFERED)
-    return config
 
 
 def _payable(session: Session, client_id: int, invoice_id: int, *, lock: bool) -> Invoice:
@@ -88,7 +77,7 @@ def checkout(
     """What paying this invoice takes: the amount due now and the client's saved cards."""
     client_id = require_client(actor, ClientPermission.INVOICES_PAY)
     invoice = _payable(session, client_id, invoice_id, lock=False)
-    _config(session, settings)
+    connected_config(session, settings)
     assert invoice.id is not None
     may_manage = actor.may(ClientPermission.PAYMENT_METHODS_MANAGE)
     return Checkout(
@@ -97,7 +86,7 @@ def checkout(
         due=settlement_of(invoice).outstanding,
         cards=client_cards(session, client_id),
         may_add_card=may_manage,
-        in_progress=in_flight(session, invoice.id) is not None,
+        in_progress=card_payment_in_flight(session, invoice.id),
         publishable_key=publishable_key(session),
         stripe_js_url=(settings or get_settings()).stripe_js_url,
     )
@@ -124,16 +113,11 @@ def pay_invoice(
     client saw (``expected_due_minor``) must still be what is due: a stale page is told, not
     charged another amount."""
     client_id = require_client(actor, ClientPermission.INVOICES_PAY)
-    config = _config(session, settings)
+    config = connected_config(session, settings)
     if 0 < invoice_id < 2**63:
         settle_leftover(session, config, invoice_id, client_id, clock)
     invoice = _payable(session, client_id, invoice_id, lock=True)
     assert invoice.id is not None
-    due = payable_minor(invoice)
-    if due != expected_due_minor:
-        shown = format_money(Money(due, invoice.currency), invoice.locale)
-        msg = f"The amount due has changed to {shown}. Check it, then pay again."
-        raise Conflict(msg)
     card = session.get(SavedCard, card_id) if 0 < card_id < 2**63 else None
     if card is None or card.client_id != client_id or card.removed_at is not None:
         msg = "Choose one of your cards."
@@ -151,6 +135,7 @@ def pay_invoice(
         payment_method_id=card.payment_method_id,
         card=card_label(card.brand, card.last4),
         actor_label=actor.email,
+        expected_due_minor=expected_due_minor,
         clock=clock,
     )
 
@@ -166,7 +151,7 @@ def finish_payment(
     """After the client's bank was asked in the browser: Stripe says how the client's latest
     payment of this invoice ended (the browser's word is only a hint)."""
     client_id = require_client(actor, ClientPermission.INVOICES_PAY)
-    config = _config(session, settings)
+    config = connected_config(session, settings)
     attempt = session.exec(
         select(PaymentAttempt)
         .where(col(PaymentAttempt.invoice_id) == (invoice_id if 0 < invoice_id < 2**63 else 0))

@@ -16,20 +16,19 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
 
-import sqlalchemy as sa
 from sqlmodel import Session, col, func, select
 
 from billing_app.adapters import stripe_gateway as gateway
-from billing_app.adapters.stripe_gateway import StripeConfig
-from billing_app.db.card_payments import PaymentAttempt, SavedCard
+from billing_app.db.card_payments import PaymentAttempt
 from billing_app.db.invoicing import Invoice
 from billing_app.domain.cards import card_label
 from billing_app.domain.lifecycle import InvoiceStatus
-from billing_app.domain.money import Money, format_money
+from billing_app.domain.money import Money
 from billing_app.services.card_payments.cards import (
-    NOT_OFFERED,
+    connected_config,
     customer_of,
     keep_card,
+    set_default,
     tell_stripe_default,
 )
 from billing_app.services.card_payments.charges import (
@@ -39,7 +38,7 @@ from billing_app.services.card_payments.charges import (
     settle_charge,
     settle_leftover,
 )
-from billing_app.services.card_payments.stripe_settings import publishable_key, stripe_config
+from billing_app.services.card_payments.stripe_settings import publishable_key
 from billing_app.services.common.clock import Clock, system_clock
 from billing_app.services.common.errors import Conflict, NotFound
 from billing_app.services.invoicing.pay_links import invoice_of_link
@@ -83,13 +82,6 @@ def _invoice(session: Session, token: str, clock: Clock) -> Invoice:
     if invoice is None or invoice.status in (InvoiceStatus.DRAFT, InvoiceStatus.VOID):
         raise NotFound(LINK_INVALID)
     return invoice
-
-
-def _config(session: Session, settings: Settings | None) -> StripeConfig:
-    config = stripe_config(session, settings=settings)
-    if config is None:
-        raise Conflict(NOT_OFFERED)
-    return config
 
 
 def open_link(
@@ -136,7 +128,7 @@ def start_link_card(
     if payable_minor(invoice) <= 0:
         msg = "This invoice has nothing left to pay."
         raise Conflict(msg)
-    config = _config(session, settings)
+    config = connected_config(session, settings)
     recent = session.exec(
         select(func.count())
         .select_from(PaymentAttempt)
@@ -187,7 +179,7 @@ def pay_by_link(
     card; the browser only names the intent). ``keep``: the card becomes the client's
     default for automatic charges."""
     invoice = _invoice(session, token, clock)
-    config = _config(session, settings)
+    config = connected_config(session, settings)
     assert invoice.id is not None
     setup = session.exec(
         select(PaymentAttempt)
@@ -213,17 +205,12 @@ def pay_by_link(
         return PaymentOutcome("failed", exc.message)
     if keep:
         row = keep_card(session, invoice.client_id, card, clock)
-        _make_default(session, row)
+        set_default(session, row)
         session.commit()
         tell_stripe_default(config, customer_id, card.id)
     invoice = locked_invoice(session, invoice.id)
-    due = payable_minor(invoice)
-    if due <= 0:
+    if payable_minor(invoice) <= 0:
         msg = "This invoice has nothing left to pay."
-        raise Conflict(msg)
-    if due != expected_due_minor:
-        shown = format_money(Money(due, invoice.currency), invoice.locale)
-        msg = f"The amount due has changed to {shown}. Check it, then pay again."
         raise Conflict(msg)
     return charge(
         session,
@@ -233,22 +220,9 @@ def pay_by_link(
         payment_method_id=card.id,
         card=card_label(card.brand, card.last4),
         actor_label=PAYER,
+        expected_due_minor=expected_due_minor,
         clock=clock,
     )
-
-
-def _make_default(session: Session, card: SavedCard) -> None:
-    """The card the payer chose to keep pays the client's automatic charges from now on."""
-    session.flush()
-    table = SavedCard.__table__  # type: ignore[attr-defined]
-    session.execute(
-        sa.update(table)
-        .where(table.c.client_id == card.client_id)
-        .where(table.c.is_default.is_(True))
-        .where(table.c.id != card.id)
-        .values(is_default=False)
-    )
-    session.execute(sa.update(table).where(table.c.id == card.id).values(is_default=True))
 
 
 def finish_link_payment(
@@ -261,7 +235,7 @@ def finish_link_payment(
     """After the bank was asked in the browser: how this link's latest payment ended, from
     Stripe."""
     invoice = _invoice(session, token, clock)
-    config = _config(session, settings)
+    config = connected_config(session, settings)
     attempt = session.exec(
         select(PaymentAttempt)
         .where(col(PaymentAttempt.invoice_id) == invoice.id)

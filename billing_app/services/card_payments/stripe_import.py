@@ -15,13 +15,12 @@ from typing import Any
 from sqlmodel import Session, col, func, select
 
 from billing_app.adapters import stripe_gateway as gateway
-from billing_app.adapters.stripe_gateway import CustomerRecord, StripeConfig
+from billing_app.adapters.stripe_gateway import CustomerRecord
 from billing_app.db.card_payments import StripeCustomer
 from billing_app.db.customers import Client
 from billing_app.db.invoicing import AgencySettings
 from billing_app.domain.permissions import Permission
-from billing_app.services.card_payments.cards import NOT_OFFERED, keep_card
-from billing_app.services.card_payments.stripe_settings import stripe_config
+from billing_app.services.card_payments.cards import connected_config, keep_card
 from billing_app.services.common import audit
 from billing_app.services.common.actors import Acting, require
 from billing_app.services.common.clock import Clock, system_clock
@@ -65,13 +64,6 @@ class ImportPage:
 
     def count(self, outcome: str) -> int:
         return sum(1 for row in self.rows if row.outcome == outcome)
-
-
-def _config(session: Session, settings: Settings | None) -> StripeConfig:
-    config = stripe_config(session, settings=settings)
-    if config is None:
-        raise Conflict(NOT_OFFERED)
-    return config
 
 
 def _clean(record: CustomerRecord, default_currency: str) -> CleanClient:
@@ -195,7 +187,7 @@ def preview_stripe_customers(
     """A page of the Stripe account's customers and what importing it would do; nothing is
     written."""
     require(actor, Permission.CLIENTS_WRITE)
-    config = _config(session, settings)
+    config = connected_config(session, settings)
     session.commit()  # Stripe is asked outside any transaction
     try:
         page = gateway.list_customers(config, starting_after=cursor[:255], limit=PAGE_SIZE)
@@ -229,7 +221,7 @@ def import_stripe_customers(
     owner's decision: it needs payments.configure too."""
     require(actor, Permission.CLIENTS_WRITE)
     require(actor, Permission.PAYMENTS_CONFIGURE)
-    config = _config(session, settings)
+    config = connected_config(session, settings)
     page = preview_stripe_customers(session, actor, cursor=cursor, settings=settings)
     wanted = [row for row in page.rows if row.outcome in (NEW, LINK)]
     records = {row.customer_id: row for row in wanted}

@@ -402,18 +402,19 @@ def card_unrefunded_minor(session: Session, invoice_id: int) -> int:
     return paid - refunded
 
 
+def charge_in_flight(session: Session, invoice_id: int) -> PaymentAttempt | None:
+    """The card payment of the invoice being made (a charge started, or waiting for the
+    client's bank), if any: nothing else may change what is due until it ends."""
+    return session.exec(
+        select(PaymentAttempt)
+        .where(col(PaymentAttempt.invoice_id) == invoice_id)
+        .where(col(PaymentAttempt.kind) == "charge")
+        .where(col(PaymentAttempt.state).in_(IN_FLIGHT))
+    ).first()
+
+
 def card_payment_in_flight(session: Session, invoice_id: int) -> bool:
-    """Whether a card payment of the invoice is being made (a charge started, or waiting for
-    the client's bank): nothing else may change what is due until it ends."""
-    return (
-        session.exec(
-            select(PaymentAttempt.id)
-            .where(col(PaymentAttempt.invoice_id) == invoice_id)
-            .where(col(PaymentAttempt.kind) == "charge")
-            .where(col(PaymentAttempt.state).in_(IN_FLIGHT))
-        ).first()
-        is not None
-    )
+    return charge_in_flight(session, invoice_id) is not None
 
 
 CARD_PAYMENT_IN_FLIGHT = (
