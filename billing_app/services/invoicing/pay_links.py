@@ -61,18 +61,21 @@ def pay_url(
         return None
     if not card_payments_on(session):
         return None
-    _token(session, invoice.id, clock, settings)
-    link = session.exec(select(PayLink).where(col(PayLink.invoice_id) == invoice.id)).one()
+    link = _live_link(session, invoice.id, clock, settings)
     assert link.id is not None
     return PayLinkUrl(f"{portal_base_url(brand, settings)}{PAY_PATH}/{SECRET_PLACEHOLDER}", link.id)
 
 
-def _token(session: Session, invoice_id: int, clock: Clock, settings: Settings | None) -> str:
+def _live_link(
+    session: Session, invoice_id: int, clock: Clock, settings: Settings | None
+) -> PayLink:
+    """The invoice's pay link, made (or given a new token once expired) when needed; its
+    token is sealed, so emails get it at delivery (no decryption here)."""
     now = clock.now()
     for _ in range(2):
         link = session.exec(select(PayLink).where(col(PayLink.invoice_id) == invoice_id)).first()
         if link is not None and link.expires_at > now:
-            return crypto.decrypt(link.token_sealed, purpose=PURPOSE, settings=settings)
+            return link
         token = new_token()
         sealed = crypto.encrypt(token, purpose=PURPOSE, settings=settings)
         if link is None:
@@ -91,7 +94,7 @@ def _token(session: Session, invoice_id: int, clock: Clock, settings: Settings |
                 session.add(link)
         except IntegrityError:  # another email of this invoice made it a moment ago
             continue
-        return token
+        return link
     msg = "the invoice's pay link could not be kept"
     raise RuntimeError(msg)
 
