@@ -29,7 +29,7 @@ import logging
 import re
 import unicodedata
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field, fields, replace
 from datetime import UTC, date, datetime, time
 from decimal import Decimal
 from enum import StrEnum
@@ -97,6 +97,7 @@ class Stamp(StrEnum):
     PARTIALLY_PAID = "partially_paid"
     REFUNDED = "refunded"
     PARTIALLY_REFUNDED = "partially_refunded"
+    CREDITED = "credited"
 
 
 def _parse_hex_color(value: str, what: str) -> tuple[int, int, int]:
@@ -230,6 +231,17 @@ class InvoiceLabels:
     stamp_partially_paid: str = N_("PARTIALLY PAID")
     stamp_refunded: str = N_("REFUNDED")
     stamp_partially_refunded: str = N_("PARTIALLY REFUNDED")
+    stamp_credited: str = N_("CREDITED")
+    amount_credited: str = N_("Credited")
+    # TRANSLATORS: on an invoice: what the client's credit balance paid of it.
+    credit_applied: str = N_("Credit applied")
+    credit_note_title: str = N_("Credit note")
+    credit_note_number: str = N_("Credit note no.")
+    # TRANSLATORS: on a credit note, the invoice it corrects ("Credits invoice INV-0042").
+    credits_invoice: str = N_("Credits invoice")
+    # TRANSLATORS: on a credit note, the date of the invoice it corrects.
+    invoice_date: str = N_("Invoice date")
+    credit_total: str = N_("Total credited")
     # TRANSLATORS: a label before its value ("Tax ID: FR 32 812345678").
     label_colon: str = N_("{label}:")
 
@@ -257,7 +269,17 @@ class InvoiceLabels:
             Stamp.PARTIALLY_PAID: self.stamp_partially_paid,
             Stamp.REFUNDED: self.stamp_refunded,
             Stamp.PARTIALLY_REFUNDED: self.stamp_partially_refunded,
+            Stamp.CREDITED: self.stamp_credited,
         }[stamp]
+
+    def for_credit_note(self) -> InvoiceLabels:
+        """The same words, titled for a credit note (its number, its total)."""
+        return replace(
+            self,
+            title=self.credit_note_title,
+            number=self.credit_note_number,
+            amount_due=self.credit_total,
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -284,6 +306,12 @@ class InvoiceDocument:
     amount_paid: Money | None = None
     amount_refunded: Money | None = None
     """Money given back to the client (a row under "Amount paid" when not zero)."""
+    amount_credited: Money | None = None
+    """What credit notes took off the invoice (a row when not zero)."""
+    credit_applied: Money | None = None
+    """What the client's credit balance paid of the invoice (a row when not zero)."""
+    extra_meta: tuple[tuple[str, str], ...] = ()
+    """More (label, value) pairs under the number and dates (a credit note's invoice)."""
     stamp: Stamp | None = None
     message: str = ""
     payment_terms: str = ""
@@ -307,6 +335,8 @@ class InvoiceDocument:
             self.tax_total,
             self.amount_paid,
             self.amount_refunded,
+            self.amount_credited,
+            self.credit_applied,
         ]
         for line in self.lines:
             amounts += [line.unit_price, line.amount]
@@ -353,6 +383,7 @@ _STAMP_COLORS: Final = {
     Stamp.PARTIALLY_PAID: (217, 119, 6),
     Stamp.REFUNDED: (124, 58, 237),
     Stamp.PARTIALLY_REFUNDED: (124, 58, 237),
+    Stamp.CREDITED: (100, 116, 139),
 }
 _STAMP_SIZE: Final = 22.0  # pt; smaller for a long word so the stamp stays left of the totals
 _STAMP_MAX_W: Final = 76.0
@@ -1048,6 +1079,7 @@ class _Renderer:
         meta.append((labels.issue_date, self.date(doc.issue_date)))
         if doc.due_date is not None:
             meta.append((labels.due_date, self.date(doc.due_date)))
+        meta += [(label, clean_text(value)) for label, value in doc.extra_meta]
         value_width = max(canvas.width(value, _BODY, True) for _, value in meta)
         label_right = _RIGHT - value_width - 5
         y = _TOP + 12.5
@@ -1286,11 +1318,24 @@ class _Renderer:
             rows.append((self.tax_label(tax), note, self.money(tax.amount)))
         if doc.tax_total is not None and len(doc.tax_rows) > 1:
             rows.append((clean_text(labels.tax_total), "", self.money(doc.tax_total)))
-        paid = doc.amount_paid is not None and not doc.amount_paid.is_zero
-        refunded = doc.amount_refunded is not None and not doc.amount_refunded.is_zero
-        extra = (_TOTALS_STEP if paid else 0) + (_TOTALS_STEP if refunded else 0)
+        extra = _TOTALS_STEP * len(self.settled_rows())
         height = 3.0 + len(rows) * _TOTALS_STEP + 10.5 + extra + 10.5
         return _Totals(tuple(rows), height)
+
+    def settled_rows(self) -> list[tuple[str, str]]:
+        """The rows between the total and the amount due: paid, refunded, credited and
+        paid from the credit balance (those that are not zero)."""
+        doc, labels = self.doc, self.labels
+        rows = []
+        for label, amount, sign in (
+            (labels.amount_paid, doc.amount_paid, -1),
+            (labels.amount_refunded, doc.amount_refunded, 1),
+            (labels.amount_credited, doc.amount_credited, -1),
+            (labels.credit_applied, doc.credit_applied, -1),
+        ):
+            if amount is not None and not amount.is_zero:
+                rows.append((clean_text(label), self.money(amount if sign > 0 else -amount)))
+        return rows
 
     def draw_totals(self, totals: _Totals, top: float) -> None:
         canvas, doc, labels = self.canvas, self.doc, self.labels
@@ -1309,18 +1354,9 @@ class _Renderer:
         canvas.text(x + 3, baseline(y, 11), clean_text(labels.total), 11, True)
         canvas.text(_RIGHT - 3, baseline(y, 11), self.money(doc.total), 11, True, align="R")
         y += 8.0
-        if doc.amount_paid is not None and not doc.amount_paid.is_zero:
-            paid = self.money(-doc.amount_paid)
-            canvas.text(
-                x + 3, baseline(y - 1.2, _BODY), clean_text(labels.amount_paid), _BODY, color=_MUTED
-            )
-            canvas.text(_RIGHT - 3, baseline(y - 1.2, _BODY), paid, _BODY, align="R")
-            y += _TOTALS_STEP
-        if doc.amount_refunded is not None and not doc.amount_refunded.is_zero:
-            refunded = self.money(doc.amount_refunded)
-            label = clean_text(labels.amount_refunded)
+        for label, amount in self.settled_rows():
             canvas.text(x + 3, baseline(y - 1.2, _BODY), label, _BODY, color=_MUTED)
-            canvas.text(_RIGHT - 3, baseline(y - 1.2, _BODY), refunded, _BODY, align="R")
+            canvas.text(_RIGHT - 3, baseline(y - 1.2, _BODY), amount, _BODY, align="R")
             y += _TOTALS_STEP
         canvas.fill(x, y, _TOTALS_WIDTH, 9.0, tint(self.accent, 0.1))
         canvas.fill(x, y, 1.0, 9.0, self.accent)

@@ -22,6 +22,7 @@ from billing_app.domain.numbers import parse_id
 from billing_app.services.access import portal_preview
 from billing_app.services.agency import portal_brand
 from billing_app.services.common.errors import NotAllowed, NotFound
+from billing_app.services.credit_notes import queries as credit_queries
 from billing_app.services.invoicing import portal_invoices
 
 log = logging.getLogger(__name__)
@@ -95,6 +96,35 @@ def portal_invoice_pdf(request: Request) -> Response:
         except Exception:
             log.exception("could not render the PDF of invoice %s for its client", invoice_id)
             return Response("This invoice cannot be shown yet.", status_code=409)
+    return Response(
+        pdf.data,
+        media_type="application/pdf",
+        headers={
+            "Cache-Control": "private, no-store",
+            "X-Content-Type-Options": "nosniff",
+            "Content-Disposition": f'inline; filename="{pdf.filename}"',
+        },
+    )
+
+
+def portal_credit_note_pdf(request: Request) -> Response:
+    """One of the signed-in client user's credit notes as a PDF; another client's, or no
+    portal session: 404."""
+    note_id = parse_id(request.path_params.get("note_id"))
+    if note_id is None:
+        return _not_found()
+    with session_scope() as session:
+        user = portal_preview.resolve_client_user(
+            session,
+            portal_credentials(request.cookies),
+            ip=client_ip(request),
+        )
+        if user is None:
+            return _not_found()
+        try:
+            pdf = credit_queries.portal_credit_note_pdf(session, user, note_id)
+        except (NotFound, NotAllowed):
+            return _not_found()
     return Response(
         pdf.data,
         media_type="application/pdf",

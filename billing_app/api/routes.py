@@ -303,6 +303,41 @@ def invoice_pdf(request: Request) -> Response:
     )
 
 
+def _pdf_response(data: bytes, filename: str, *, download: bool) -> Response:
+    disposition = "attachment" if download else "inline"
+    return Response(
+        data,
+        media_type="application/pdf",
+        headers={
+            "Cache-Control": "private, no-store",
+            "X-Content-Type-Options": "nosniff",
+            "Content-Disposition": f'{disposition}; filename="{filename}"',
+        },
+    )
+
+
+def credit_note_pdf(request: Request) -> Response:
+    """A credit note's PDF for signed-in staff with invoices.read (404 for anyone else and for
+    an id that does not exist)."""
+    from billing_app.services.common.errors import NotAllowed, NotFound
+    from billing_app.services.credit_notes import queries as credit_queries
+
+    note_id = _path_int(request, "note_id")
+    if note_id is None:
+        return _not_found()
+    with session_scope() as session:
+        user = _staff(session, request)
+        if user is None:
+            return _not_found()
+        try:
+            pdf = credit_queries.credit_note_pdf(session, user, note_id)
+        except (NotFound, NotAllowed):
+            return _not_found()
+    return _pdf_response(
+        pdf.data, pdf.filename, download=bool(request.query_params.get("download"))
+    )
+
+
 def brand_logo(request: Request) -> Response:
     """A brand's logo for staff (the brand pages); 404 for anyone else."""
     from billing_app.adapters import storage
@@ -368,6 +403,12 @@ def build_api() -> Starlette:
                 portal_files.portal_invoice_pdf,
                 methods=["GET"],
             ),
+            Route(
+                "/api/portal/credit-notes/{note_id}/pdf",
+                portal_files.portal_credit_note_pdf,
+                methods=["GET"],
+            ),
+            Route("/api/credit-notes/{note_id}/pdf", credit_note_pdf, methods=["GET"]),
             Route("/healthz", healthz, methods=["GET"]),
             # /api/stripe/webhook is served by the edge (api/edge.py), before the middlewares.
             Route("/api/catalog/product-image/{product_id}", product_image, methods=["GET"]),

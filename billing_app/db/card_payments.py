@@ -164,6 +164,15 @@ class PaymentAttempt(SQLModel, table=True):
             nullable=True,
         ),
     )
+    # The credit note whose money a refund gives back.
+    credit_note_id: int | None = Field(
+        default=None,
+        sa_column=sa.Column(
+            sa.Integer(),
+            sa.ForeignKey("credit_note.id", name="fk_payment_attempt_credit_note_id"),
+            nullable=True,
+        ),
+    )
     created_at: datetime = Field(sa_column=_ts())
     updated_at: datetime = Field(sa_column=_ts())
 

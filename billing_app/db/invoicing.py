@@ -47,6 +47,15 @@ class AgencySettings(SQLModel, table=True):
     payment_terms_days: int = Field(default=14)
     number_format: str = Field(default="INV-{YYYY}-{SEQ:5}", max_length=40)
     number_reset: str = Field(default="never", max_length=8)  # never | yearly | monthly
+    # Credit notes have their own numbers (their own sequence per brand).
+    credit_note_format: str = Field(
+        default="CN-{YYYY}-{SEQ:5}",
+        max_length=40,
+        sa_column_kwargs={"server_default": "CN-{YYYY}-{SEQ:5}"},
+    )
+    credit_note_reset: str = Field(
+        default="never", max_length=8, sa_column_kwargs={"server_default": "never"}
+    )
     # The portal: the role a new client user gets unless staff pick another, and whether every
     # client user must turn on two-factor sign-in.
     client_default_role: str = Field(
@@ -150,6 +159,9 @@ class Invoice(SQLModel, table=True):
     total_minor: int = Field(default=0, sa_column=_money())
     paid_minor: int = Field(default=0, sa_column=_money())
     refunded_minor: int = Field(default=0, sa_column=_money())
+    # Taken off by credit notes, and paid from the client's credit balance.
+    credited_minor: int = Field(default=0, sa_column=_money())
+    credit_applied_minor: int = Field(default=0, sa_column=_money())
     snapshot: str = Field(default="", sa_column=sa.Column(sa.Text(), nullable=False))
     pdf_key: str = Field(default="", max_length=100)
     created_by_id: int | None = Field(default=None, foreign_key="staff_user.id")
@@ -226,6 +238,15 @@ class InvoicePayment(SQLModel, table=True):
             sa.ForeignKey("invoice_payment.id", name="fk_invoice_payment_refund_of_id"),
             nullable=True,
             index=True,
+        ),
+    )
+    # The credit note a refund belongs to (the money a credit note gave back).
+    credit_note_id: int | None = Field(
+        default=None,
+        sa_column=sa.Column(
+            sa.Integer(),
+            sa.ForeignKey("credit_note.id", name="fk_invoice_payment_credit_note_id"),
+            nullable=True,
         ),
     )
     recorded_by_id: int | None = Field(default=None, foreign_key="staff_user.id")

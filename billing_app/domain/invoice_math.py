@@ -38,12 +38,14 @@ so, for every invoice, exclusive, inclusive or mixed:
 (docs/security.md item 28). A negative total raises NegativeTotal unless the document is a
 credit note.
 
-Payments (docs/security.md items 10 and 28)
--------------------------------------
-``amount_due = total - paid + refunded`` (i.e. total minus the money we kept). Refunds may
-never exceed what was paid. The payment status is derived from the amounts; whether the
-client is still expected to pay is decided by the status (``outstanding``): a refunded
-invoice has a positive arithmetic balance but nothing to collect.
+Payments and credits (docs/security.md items 10 and 28)
+-------------------------------------------------------
+``amount_due = total - paid + refunded - credited - credit_applied``: the total, minus the
+money we kept, minus what credit notes took off the invoice (``credited``), minus what the
+client's credit balance paid of it (``credit_applied``). Refunds may never exceed what was
+paid; credits never exceed the total (domain/credit_notes.py). The payment status is derived
+from the amounts; whether the client is still expected to pay is decided by the status
+(``outstanding``): a refunded invoice has a positive arithmetic balance but nothing to collect.
 """
 
 from __future__ import annotations
@@ -470,36 +472,51 @@ def compute_invoice(
 # --------------------------------------------------------------------------- payments
 
 
-def payment_status(total_minor: int, paid_minor: int, refunded_minor: int) -> InvoiceStatus:
-    """The status a finalized invoice has given what was paid and refunded.
+def payment_status(
+    total_minor: int,
+    paid_minor: int,
+    refunded_minor: int,
+    credited_minor: int = 0,
+    applied_minor: int = 0,
+) -> InvoiceStatus:
+    """The status a finalized invoice has given what was paid, refunded and credited.
 
+    * credit notes took the whole total off: credited
     * anything refunded: refunded when everything paid was refunded, else partially_refunded
-    * nothing paid: open (paid when the total is zero - nothing to collect)
-    * paid below the total: partially_paid; at or above it: paid
+    * nothing received (paid or from the credit balance): open (paid when nothing is owed)
+    * received below what is owed (total - credited): partially_paid; at or above: paid
 
     Statuses set by a person (void, uncollectible) are not derived here: for such an
-    invoice the derived status only matters once a payment arrives.
+    invoice the derived status only matters once a payment or a credit arrives.
     """
+    owed = total_minor - credited_minor
+    if credited_minor > 0 and owed <= 0:
+        return InvoiceStatus.CREDITED
     if refunded_minor > 0:
         if refunded_minor >= paid_minor:
             return InvoiceStatus.REFUNDED
         return InvoiceStatus.PARTIALLY_REFUNDED
-    if paid_minor == 0:
-        return InvoiceStatus.OPEN if total_minor > 0 else InvoiceStatus.PAID
-    if paid_minor < total_minor:
+    received = paid_minor + applied_minor
+    if received == 0:
+        return InvoiceStatus.OPEN if owed > 0 else InvoiceStatus.PAID
+    if received < owed:
         return InvoiceStatus.PARTIALLY_PAID
     return InvoiceStatus.PAID
 
 
 @dataclass(frozen=True, slots=True)
 class Settlement:
-    """Where an invoice stands after its payments and refunds."""
+    """Where an invoice stands after its payments, refunds and credits."""
 
     total: Money
     amount_paid: Money
     amount_refunded: Money
     amount_due: Money
     status: InvoiceStatus
+    amount_credited: Money
+    """What credit notes took off the invoice (reduced what was due, or backed a refund)."""
+    credit_applied: Money
+    """What the client's credit balance paid of the invoice."""
 
     @property
     def net_paid(self) -> Money:
@@ -537,12 +554,31 @@ def _sum_positive(amounts: Sequence[Money], currency: str, what: str) -> int:
     return total
 
 
-def settle(total: Money, payments: Sequence[Money], refunds: Sequence[Money]) -> Settlement:
-    """Amount paid, refunded and due, and the derived status.
+def _credit(amount: int, total: int, currency: str, what: str) -> int:
+    if isinstance(amount, bool) or not isinstance(amount, int) or amount < 0:
+        raise InvalidPayment(f"The {what} must be zero or more.")
+    if amount > max(total, 0):
+        raise InvalidPayment(
+            f"The {what} ({_money(amount, currency)}) cannot exceed the invoice total "
+            f"({_money(total, currency)})."
+        )
+    return amount
 
-    amount_due = total - paid + refunded (docs/security.md item 28). Every payment and refund
-    must be positive and in the invoice currency; refunds may not exceed payments
-    (docs/security.md item 10). A negative total (a credit note) is not settled with payments.
+
+def settle(
+    total: Money,
+    payments: Sequence[Money],
+    refunds: Sequence[Money],
+    *,
+    credited_minor: int = 0,
+    applied_minor: int = 0,
+) -> Settlement:
+    """Amount paid, refunded, credited and due, and the derived status.
+
+    amount_due = total - paid + refunded - credited - credit_applied (docs/security.md
+    item 28). Every payment and refund must be positive and in the invoice currency; refunds
+    may not exceed payments (docs/security.md item 10); credits and the credit balance
+    applied are each at most the total. A negative total (a credit note) is not settled.
     """
     currency = total.currency
     if total.amount_minor < 0:
@@ -555,10 +591,14 @@ def settle(total: Money, payments: Sequence[Money], refunds: Sequence[Money]) ->
             f"({_money(paid, currency)}).",
             field="amount",
         )
+    credited = _credit(credited_minor, total.amount_minor, currency, "amount credited")
+    applied = _credit(applied_minor, total.amount_minor, currency, "credit applied")
     return Settlement(
         total=total,
         amount_paid=_money(paid, currency),
         amount_refunded=_money(refunded, currency),
-        amount_due=_money(total.amount_minor - paid + refunded, currency),
-        status=payment_status(total.amount_minor, paid, refunded),
+        amount_due=_money(total.amount_minor - paid + refunded - credited - applied, currency),
+        status=payment_status(total.amount_minor, paid, refunded, credited, applied),
+        amount_credited=_money(credited, currency),
+        credit_applied=_money(applied, currency),
     )

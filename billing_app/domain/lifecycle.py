@@ -3,13 +3,16 @@
 Invoices
 --------
     draft ──finalize──> open
-    open ──> partially_paid | paid | void | uncollectible
+    open ──> partially_paid | paid | void | uncollectible | credited
     partially_paid ──> partially_paid (another payment) | paid | partially_refunded
-                       | refunded | uncollectible
-    paid ──> partially_refunded | refunded
-    partially_refunded ──> partially_refunded (another refund) | refunded
-    uncollectible ──> partially_paid | paid (money arrived after all) | void
-    void, refunded: terminal (bill again with a new invoice)
+                       | refunded | uncollectible | credited
+    paid ──> partially_refunded | refunded | credited
+    partially_refunded ──> partially_refunded (another refund) | refunded | credited
+    uncollectible ──> partially_paid | paid (money arrived after all) | void | credited
+    refunded ──> credited (a credit note backs the refund)
+    void, credited: terminal (bill again with a new invoice)
+
+``credited``: credit notes took the whole total off the invoice; nothing is due on it.
 
 A draft is never voided: it has no number yet and is simply deleted (`can_delete_invoice`).
 Only a draft can be edited; a finalized invoice is voided, credited or refunded instead.
@@ -54,6 +57,7 @@ __all__ = [
     "is_terminal",
     "renews",
     "reversal_transition",
+    "settled_transition",
     "transition",
 ]
 
@@ -67,6 +71,7 @@ class InvoiceStatus(StrEnum):
     UNCOLLECTIBLE = "uncollectible"
     REFUNDED = "refunded"
     PARTIALLY_REFUNDED = "partially_refunded"
+    CREDITED = "credited"
 
     @property
     def label(self) -> str:
@@ -94,7 +99,7 @@ _S = SubscriptionStatus
 INVOICE_TRANSITIONS: Final[Mapping[InvoiceStatus, frozenset[InvoiceStatus]]] = MappingProxyType(
     {
         _I.DRAFT: frozenset({_I.OPEN}),
-        _I.OPEN: frozenset({_I.PARTIALLY_PAID, _I.PAID, _I.VOID, _I.UNCOLLECTIBLE}),
+        _I.OPEN: frozenset({_I.PARTIALLY_PAID, _I.PAID, _I.VOID, _I.UNCOLLECTIBLE, _I.CREDITED}),
         _I.PARTIALLY_PAID: frozenset(
             {
                 _I.PARTIALLY_PAID,
@@ -102,13 +107,15 @@ INVOICE_TRANSITIONS: Final[Mapping[InvoiceStatus, frozenset[InvoiceStatus]]] = M
                 _I.PARTIALLY_REFUNDED,
                 _I.REFUNDED,
                 _I.UNCOLLECTIBLE,
+                _I.CREDITED,
             }
         ),
-        _I.PAID: frozenset({_I.PARTIALLY_REFUNDED, _I.REFUNDED}),
-        _I.PARTIALLY_REFUNDED: frozenset({_I.PARTIALLY_REFUNDED, _I.REFUNDED}),
-        _I.UNCOLLECTIBLE: frozenset({_I.PARTIALLY_PAID, _I.PAID, _I.VOID}),
+        _I.PAID: frozenset({_I.PARTIALLY_REFUNDED, _I.REFUNDED, _I.CREDITED}),
+        _I.PARTIALLY_REFUNDED: frozenset({_I.PARTIALLY_REFUNDED, _I.REFUNDED, _I.CREDITED}),
+        _I.UNCOLLECTIBLE: frozenset({_I.PARTIALLY_PAID, _I.PAID, _I.VOID, _I.CREDITED}),
         _I.VOID: frozenset(),
-        _I.REFUNDED: frozenset(),
+        _I.REFUNDED: frozenset({_I.CREDITED}),
+        _I.CREDITED: frozenset(),
     }
 )
 
@@ -145,6 +152,7 @@ _INVOICE_STATE_TEXT: Final = {
     _I.UNCOLLECTIBLE: "uncollectible",
     _I.REFUNDED: "refunded",
     _I.PARTIALLY_REFUNDED: "partially refunded",
+    _I.CREDITED: "credited",
 }
 _INVOICE_VERB: Final = {
     _I.DRAFT: "turned back into a draft",
@@ -155,6 +163,7 @@ _INVOICE_VERB: Final = {
     _I.UNCOLLECTIBLE: "marked uncollectible",
     _I.REFUNDED: "refunded",
     _I.PARTIALLY_REFUNDED: "partially refunded",
+    _I.CREDITED: "credited in full",
 }
 _SUBSCRIPTION_STATE_TEXT: Final = {
     _S.TRIALING: "on trial",
@@ -218,6 +227,17 @@ def transition(
             f"cannot be {_SUBSCRIPTION_VERB[target]}."
         )
     raise TypeError("current and target must both be invoice or both be subscription statuses")
+
+
+def settled_transition(current: InvoiceStatus, derived: InvoiceStatus) -> InvoiceStatus:
+    """The status an invoice moves to once money or a credit changed its figures: the status
+    its figures give (``derived``), except that an uncollectible invoice stays uncollectible
+    until its figures give a status it may move to (paid, partly paid, credited)."""
+    if derived is current:
+        return current
+    if current is InvoiceStatus.UNCOLLECTIBLE and derived not in INVOICE_TRANSITIONS[current]:
+        return current
+    return transition(current, derived)
 
 
 def is_terminal(status: InvoiceStatus | SubscriptionStatus) -> bool:

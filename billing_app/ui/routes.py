@@ -32,6 +32,7 @@ PRODUCTS = "/products"
 TAX_RATES = "/tax-rates"
 SUBSCRIPTIONS = "/subscriptions"
 INVOICES = "/invoices"
+CREDIT_NOTES = "/invoices/credit-notes"
 INVOICE_NEW = "/invoices/new"
 INVOICE = "/invoices/[invoice_id]"
 INVOICE_EDIT = "/invoices/[invoice_id]/edit"
@@ -78,6 +79,11 @@ def portal_invoice_pdf(invoice_id: int | str) -> str:
     return f"/api/portal/invoices/{invoice_id}/pdf"
 
 
+def portal_credit_note_pdf(note_id: int | str) -> str:
+    """A credit note's PDF for its client (backend route, scoped by the portal session)."""
+    return f"/api/portal/credit-notes/{note_id}/pdf"
+
+
 def client(client_id: int | str) -> str:
     return f"{CLIENTS}/{client_id}"
 
@@ -112,6 +118,11 @@ def invoice_pdf(invoice_id: int | str, *, download: bool = False, original: bool
         part for part, wanted in (("download=1", download), ("original=1", original)) if wanted
     )
     return f"/api/invoices/{invoice_id}/pdf" + (f"?{query}" if query else "")
+
+
+def credit_note_pdf(note_id: int | str) -> str:
+    """A credit note's PDF, as it was issued (staff)."""
+    return f"/api/credit-notes/{note_id}/pdf"
 
 
 def product_image(product_id: int | str, version: str = "") -> str:
@@ -234,6 +245,7 @@ PAGES: tuple[Page, ...] = (
         f"{_ADMIN}.clients.overview:client_page",
         (
             f"{_ADMIN}.clients.overview_state:ClientState.load",
+            f"{_ADMIN}.clients.credit_card:ClientCreditState.load",
             f"{_ADMIN}.subscriptions.state:SubscriptionsState.load",
             f"{_ADMIN}.clients.users_state:ClientUsersState.load",
             f"{_ADMIN}.clients.users_state:ClientInvitationsState.load",
@@ -273,6 +285,12 @@ PAGES: tuple[Page, ...] = (
         (f"{_ADMIN}.invoices.list:InvoicesState.load",),
     ),
     Page(
+        CREDIT_NOTES,
+        "Credit notes",
+        f"{_ADMIN}.invoices.credit_notes_list:credit_notes_page",
+        (f"{_ADMIN}.invoices.credit_notes_list:CreditNotesState.load",),
+    ),
+    Page(
         INVOICE_NEW,
         "New invoice",
         f"{_ADMIN}.invoices.editor:invoice_editor_page",
@@ -288,7 +306,10 @@ PAGES: tuple[Page, ...] = (
         INVOICE,
         "Invoice",
         f"{_ADMIN}.invoices.detail:invoice_detail_page",
-        (f"{_ADMIN}.invoices.detail_state:InvoiceDetailState.load",),
+        (
+            f"{_ADMIN}.invoices.detail_state:InvoiceDetailState.load",
+            f"{_ADMIN}.invoices.credit_note:CreditNoteState.load",
+        ),
     ),
     Page(
         SETTINGS,

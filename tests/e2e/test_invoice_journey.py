@@ -509,6 +509,8 @@ def test_remind_refund_and_void_from_the_detail_page(
 
 def invoice_attempts() -> list[tuple[type, str, dict[str, Any], str]]:
     """Guarded handlers of invoices, settings and brands a Viewer must not run."""
+    from billing_app.ui.admin.clients.credit_card import ClientCreditState
+    from billing_app.ui.admin.invoices.credit_note import CreditNoteState
     from billing_app.ui.admin.invoices.detail_state import InvoiceDetailState
     from billing_app.ui.admin.invoices.editor_state import InvoiceEditorState
     from billing_app.ui.admin.settings.agency import SettingsState
@@ -531,6 +533,16 @@ def invoice_attempts() -> list[tuple[type, str, dict[str, Any], str]]:
         (InvoiceDetailState, "void", {"form": {"reason": "evil"}}, "/invoices/1"),
         (InvoiceDetailState, "send_reminder", {}, "/invoices/1"),
         (InvoiceDetailState, "add_comment", {"form": {"comment": "evil"}}, "/invoices/1"),
+        (CreditNoteState, "open_dialog", {}, "/invoices/1"),
+        (CreditNoteState, "choose_mode", {"value": "amount"}, "/invoices/1"),
+        (CreditNoteState, "issue", {"form": {"reason": "evil"}}, "/invoices/1"),
+        (ClientCreditState, "open_refund", {"currency": "EUR"}, "/clients/1"),
+        (
+            ClientCreditState,
+            "refund",
+            {"form": {"amount": "1", "method": "cash", "refunded_on": "2026-01-01"}},
+            "/clients/1",
+        ),
         (SettingsState, "save", {"form": {"legal_name": "Evil Corp"}}, "/settings"),
         (BrandsState, "save", {"form": {"name": "Evil brand"}}, "/brands"),
         (BrandsState, "make_default", {}, "/brands"),
@@ -540,6 +552,7 @@ def invoice_attempts() -> list[tuple[type, str, dict[str, Any], str]]:
 
 
 def invoice_snapshot(session: Session) -> dict[str, Any]:
+    from billing_app.db.credit_notes import ClientCreditEntry, CreditNote
     from billing_app.db.invoicing import AgencySettings, Brand, InvoiceEvent, InvoicePayment
 
     agency = session.get(AgencySettings, 1)
@@ -548,6 +561,8 @@ def invoice_snapshot(session: Session) -> dict[str, Any]:
             (i.id, i.status, i.paid_minor, i.refunded_minor) for i in session.exec(select(Invoice))
         ),
         "invoice_payments": len(session.exec(select(InvoicePayment)).all()),
+        "credit_notes": len(session.exec(select(CreditNote)).all()),
+        "credit_entries": len(session.exec(select(ClientCreditEntry)).all()),
         "invoice_events": len(session.exec(select(InvoiceEvent)).all()),
         "brands": sorted((b.name, b.is_default) for b in session.exec(select(Brand))),
         "agency": agency.legal_name if agency else None,

@@ -19,6 +19,7 @@ from billing_app.domain.numbers import parse_whole_number
 from billing_app.domain.permissions import Permission
 from billing_app.services.agency import agency_cache
 from billing_app.services.agency.fields import clean_sending, header_email, text_field
+from billing_app.services.agency.numbering_settings import credit_note_numbering, number_reset
 from billing_app.services.common import audit
 from billing_app.services.common.actors import Acting, require
 from billing_app.services.common.clock import Clock, system_clock
@@ -77,6 +78,9 @@ class AgencyInput:
     payment_terms_days: str
     number_format: str
     number_reset: str
+    # Credit notes' own numbering (None: left as it is).
+    credit_note_format: str | None = None
+    credit_note_reset: str | None = None
 
 
 def _locale(value: str) -> str:
@@ -108,14 +112,6 @@ def _payment_terms(value: str) -> int:
     return terms
 
 
-def _number_reset(value: str) -> SequenceReset:
-    try:
-        return SequenceReset(value.strip() or "never")
-    except ValueError as exc:
-        msg = "Choose when numbering restarts: never, yearly or monthly."
-        raise ValidationFailed(msg, field="number_reset") from exc
-
-
 def update_agency(
     session: Session, actor: Acting, data: AgencyInput, *, clock: Clock = system_clock
 ) -> None:
@@ -143,15 +139,19 @@ def update_agency(
     locale = checks.value("locale", "", _locale, data.locale)
     time_zone = checks.value("time_zone", "", _time_zone, data.time_zone)
     terms = checks.value("payment_terms_days", 0, _payment_terms, data.payment_terms_days)
-    reset = checks.value("number_reset", SequenceReset.NEVER, _number_reset, data.number_reset)
+    reset = checks.value("number_reset", SequenceReset.NEVER, number_reset, data.number_reset)
     number_format = data.number_format.strip()
     # While the reset is wrong, the format is checked as if numbering never restarted.
     checks.value("number_format", None, validate_number_format, number_format, reset)
+    credit_format, credit_reset = credit_note_numbering(
+        checks, row, data.credit_note_format, data.credit_note_reset, number_format
+    )
     checks.raise_if_failed()
     row.legal_name, row.address, row.tax_id, row.email = legal_name, address, tax_id, email
     row.default_currency, row.locale, row.time_zone = currency, locale, time_zone
     row.payment_terms_days = terms
     row.number_format, row.number_reset = number_format, reset.value
+    row.credit_note_format, row.credit_note_reset = credit_format, credit_reset
     row.updated_at = clock.now()
     session.add(row)
     audit.record(session, "settings.updated", actor.actor(), target="agency", clock=clock)

@@ -33,6 +33,7 @@ from billing_app.services.common.clock import Clock, system_clock
 from billing_app.services.common.errors import Conflict, NotFound, ValidationFailed
 from billing_app.services.common.outbox import WAKE_OUTBOX
 from billing_app.services.common.transactions import wake
+from billing_app.services.credit_notes import card_credits
 from billing_app.services.invoicing.documents import queue_refund_email
 from billing_app.services.invoicing.limits import bounded_text
 from billing_app.services.invoicing.payments import (
@@ -44,7 +45,7 @@ from billing_app.services.invoicing.payments import (
     parse_amount,
     record_entry,
 )
-from billing_app.services.invoicing.settlement import refundable_minor
+from billing_app.services.invoicing.settlement import outstanding_minor, refundable_minor
 from billing_app.settings import Settings
 
 MAX_REASON = 500
@@ -142,37 +143,58 @@ def refund_to_card(
     except IntegrityError as exc:
         raise Conflict(IN_PROGRESS) from exc
     session.commit()  # the attempt is ours before Stripe hears of it
+    row = make_refund(session, config, attempt, payment, actor.actor(), clock)
+    assert row is not None and row.id is not None  # checked against the limit above
+    return row.id
+
+
+def make_refund(
+    session: Session,
+    config: gateway.StripeConfig,
+    attempt: PaymentAttempt,
+    payment: InvoicePayment,
+    actor: Actor,
+    clock: Clock,
+) -> InvoicePayment | None:
+    """Ask Stripe for the refund of a committed attempt and record it. Raises Conflict with
+    what staff should know when Stripe refuses it (the attempt then ends failed) or does not
+    answer (the reconciliation settles it later)."""
+    assert payment.processor_id is not None
     try:
         refund = gateway.refund(
             config,
             payment_intent_id=payment.processor_id,
-            amount_minor=amount.amount_minor,
+            amount_minor=attempt.amount_minor,
             idempotency_key=attempt.idempotency_key,
             metadata={
                 "attempt": attempt.idempotency_key,
-                "invoice_id": str(invoice.id),
-                "reason": reason[:450],
+                "invoice_id": str(attempt.invoice_id),
+                "reason": attempt.note[:450],
             },
         )
     except gateway.GatewayError as exc:
         if exc.retryable:
             raise Conflict(UNANSWERED) from exc
-        attempt.state, attempt.error = "failed", exc.message[:500]
-        attempt.updated_at = clock.now()
-        session.add(attempt)
+        refund_failed(session, attempt, exc.message[:500], clock)
         session.commit()
         msg = f"Stripe refused the refund: {exc.message}"
         raise Conflict(msg) from exc
     if refund.status in ("failed", "canceled"):
-        attempt.state, attempt.error = "failed", f"Stripe: the refund {refund.status}"
-        attempt.stripe_id, attempt.updated_at = refund.id, clock.now()
-        session.add(attempt)
+        attempt.stripe_id = refund.id
+        refund_failed(session, attempt, f"Stripe: the refund {refund.status}", clock)
         session.commit()
         msg = "Stripe could not make the refund. Try again later, or refund offline."
         raise Conflict(msg)
-    row = record_card_refund(session, refund, attempt=attempt, actor=actor.actor(), clock=clock)
-    assert row is not None and row.id is not None  # checked against the limit above
-    return row.id
+    return record_card_refund(session, refund, attempt=attempt, actor=actor, clock=clock)
+
+
+def refund_failed(session: Session, attempt: PaymentAttempt, error: str, clock: Clock) -> None:
+    """A refund attempt ended without a refund: failed; a credit note's money goes on the
+    client's credit balance instead."""
+    attempt.state, attempt.error = "failed", error
+    attempt.updated_at = clock.now()
+    session.add(attempt)
+    card_credits.card_refund_failed(session, attempt, clock)
 
 
 def record_card_refund(
@@ -237,6 +259,11 @@ def _record(
 ) -> InvoicePayment:
     today = today_at_agency(session, clock=clock)
     label = format_money(amount, invoice.locale)
+    note = card_credits.card_refund_entry(session, attempt)
+    outstanding_before = outstanding_minor(invoice)
+    if note is not None:  # the money a credit note gives back: credited as it goes back
+        invoice.credited_minor += amount.amount_minor
+        label = f"{label} of credit note {note.number}"
     row = record_entry(
         session,
         invoice,
@@ -250,12 +277,17 @@ def _record(
             processor_id=refund.id,
             refund_of_id=payment.id,
             message=f"{label} refunded to the card ({payment.reference})",
+            credit_note_id=note.id if note is not None else None,
         ),
         recorded_by_id=None,
         actor_label=attempt.actor_label if attempt is not None else "Stripe",
         audit_actor=actor,
         clock=clock,
+        outstanding_before=outstanding_before,
     )
+    if note is not None:
+        card_credits.card_refund_recorded(session, note, invoice, payment.reference)
+        return row
     client = session.get(Client, invoice.client_id)
     assert client is not None
     client.net_invoiced_minor -= amount.amount_minor
@@ -374,10 +406,7 @@ def reconcile_refunds(
                         session, made[0], attempt=attempt, actor=SYSTEM.actor(), clock=clock
                     )
                 else:
-                    attempt.state = "failed"
-                    attempt.error = "The refund was not made."
-                    attempt.updated_at = clock.now()
-                    session.add(attempt)
+                    refund_failed(session, attempt, "The refund was not made.", clock)
                 session.commit()
                 settled += 1
             except Exception:  # noqa: BLE001 - the next run tries again

@@ -63,10 +63,12 @@ STAMPS = {
     InvoiceStatus.REFUNDED: Stamp.REFUNDED,
     InvoiceStatus.PARTIALLY_REFUNDED: Stamp.PARTIALLY_REFUNDED,
     InvoiceStatus.DRAFT: Stamp.DRAFT,
+    InvoiceStatus.CREDITED: Stamp.CREDITED,
 }
 
 
-def _logo(key: str) -> bytes | None:
+def logo_of(key: str) -> bytes | None:
+    """The bytes of a brand's logo (or a product image) by its storage key, if any."""
     if not key:
         return None
     for area in ("brand-logos", "product-images"):
@@ -88,8 +90,11 @@ def document_from_snapshot(
 
     brand, agency, client = snap["brand"], snap["agency"], snap["client"]
     total = int(snap["total_minor"])
-    if settlement is None:  # as sent: open, nothing paid (a zero total too)
-        settlement = dataclasses.replace(settle(money(total), [], []), status=InvoiceStatus.OPEN)
+    if settlement is None:  # as sent: open, nothing paid but the credit balance it used
+        applied = int(snap.get("credit_applied_minor", 0))
+        settlement = settle(money(total), [], [], applied_minor=applied)
+        if not applied:
+            settlement = dataclasses.replace(settlement, status=InvoiceStatus.OPEN)
     paid, refunded = settlement.amount_paid, settlement.amount_refunded
     terms = int(snap.get("payment_terms_days", 0))
     due_date = date.fromisoformat(snap["due_date"])
@@ -103,7 +108,7 @@ def document_from_snapshot(
             name=brand["name"],
             primary_color=brand["primary_color"],
             accent_color=brand["accent_color"],
-            logo=_logo(brand.get("logo_key", "")),
+            logo=logo_of(brand.get("logo_key", "")),
             footer_text=brand.get("footer", ""),
             support_email=brand.get("support_email", ""),
             support_url=brand.get("support_url", ""),
@@ -148,6 +153,8 @@ def document_from_snapshot(
         tax_total=money(snap["tax_minor"]),
         amount_paid=paid if not paid.is_zero else None,
         amount_refunded=refunded if not refunded.is_zero else None,
+        amount_credited=settlement.amount_credited,
+        credit_applied=settlement.credit_applied,
         stamp=Stamp.DRAFT if draft else STAMPS.get(settlement.status),
         message=snap.get("message", ""),
         payment_terms=_payment_terms(terms, due_date, locale),
@@ -198,6 +205,7 @@ def _unchanged_since_sent(invoice: Invoice) -> bool:
         settlement.status is InvoiceStatus.OPEN
         and settlement.amount_paid.is_zero
         and settlement.amount_refunded.is_zero
+        and settlement.amount_credited.is_zero
     )
 
 
@@ -332,6 +340,19 @@ def _queue(
         locale=snap["locale"],
         secret=("pay_link", pay.link_id) if pay else None,
     )
+
+
+def queue_about_invoice(
+    session: Session,
+    kind: str,
+    invoice: Invoice,
+    extra: dict[str, Any],
+    *,
+    attachment: tuple[str, str] | None = None,
+) -> None:
+    """Queue the email ``kind`` about a sent invoice to its client, as its brand (a credit
+    note of it, ...), with ``attachment`` (a stored document key, its file name)."""
+    _queue(session, kind, invoice, _sent_snapshot(invoice), extra, attachment=attachment)
 
 
 def resend_invoice_email(

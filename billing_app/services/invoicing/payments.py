@@ -19,8 +19,7 @@ from billing_app.db.card_payments import IN_FLIGHT, PaymentAttempt
 from billing_app.db.customers import Client
 from billing_app.db.invoicing import Invoice, InvoiceEvent, InvoicePayment
 from billing_app.domain.errors import DomainError
-from billing_app.domain.invoice_math import settle
-from billing_app.domain.lifecycle import InvoiceStatus, transition
+from billing_app.domain.lifecycle import InvoiceStatus, settled_transition, transition
 from billing_app.domain.money import Money, format_money, parse_money
 from billing_app.domain.permissions import Permission
 from billing_app.services.access.identity import CurrentUser
@@ -29,6 +28,7 @@ from billing_app.services.common import audit
 from billing_app.services.common.actors import Actor, require
 from billing_app.services.common.clock import Clock, system_clock
 from billing_app.services.common.errors import Conflict, NotFound, ValidationFailed
+from billing_app.services.credit_notes.ledger import return_to_balance, voidable_status
 from billing_app.services.invoicing.documents import queue_receipt_email, queue_voided_email
 from billing_app.services.invoicing.limits import bounded_text
 from billing_app.services.invoicing.notices import note_emailed
@@ -37,6 +37,7 @@ from billing_app.services.invoicing.settlement import (
     outstanding_minor,
     payable_minor,
     refundable_minor,
+    settled_amounts,
     settlement_of,
 )
 
@@ -50,8 +51,10 @@ METHODS = {
 # through it as a refund).
 OFFLINE_METHODS = frozenset(METHODS)
 CARD = "card"
+# Money a credit note gave back by putting it on the client's credit balance.
+CREDIT_BALANCE = "credit_balance"
 # How each method is named where payments are listed.
-METHOD_LABELS = {**METHODS, CARD: "Card"}
+METHOD_LABELS = {**METHODS, CARD: "Card", CREDIT_BALANCE: "Credit balance"}
 
 
 def method_label(row: InvoicePayment) -> str:
@@ -124,36 +127,6 @@ def _texts(form: PaymentForm) -> tuple[str, str]:
         bounded_text(form.reference, MAX_REFERENCE, "reference"),
         bounded_text(form.note, MAX_NOTE, "note"),
     )
-
-
-def settled_amounts(
-    session: Session,
-    invoice: Invoice,
-    extra_payment: int = 0,
-    extra_refund: int = 0,
-    *,
-    without_payment: int | None = None,
-) -> tuple[int, int, InvoiceStatus]:
-    """Paid, refunded and the settled status of the invoice over its recorded entries, with
-    a payment or refund about to be recorded, or without a payment about to be reversed.
-    Reversed payments count for nothing."""
-    rows = session.exec(
-        select(InvoicePayment).where(col(InvoicePayment.invoice_id) == invoice.id)
-    ).all()
-    cur = invoice.currency
-    reversed_ids = {p.reversal_of_id for p in rows if p.kind == "reversal"}
-    if without_payment is not None:
-        reversed_ids.add(without_payment)
-    payments = [
-        Money(p.amount_minor, cur) for p in rows if p.kind == "payment" and p.id not in reversed_ids
-    ]
-    refunds = [Money(p.amount_minor, cur) for p in rows if p.kind == "refund"]
-    if extra_payment:
-        payments.append(Money(extra_payment, cur))
-    if extra_refund:
-        refunds.append(Money(extra_refund, cur))
-    result = settle(Money(invoice.total_minor, cur), payments, refunds)
-    return result.amount_paid.amount_minor, result.amount_refunded.amount_minor, result.status
 
 
 def record_payment(
@@ -319,6 +292,7 @@ class Entry:
     note: str = ""
     processor_id: str | None = None  # the card processor's id of a card payment or refund
     refund_of_id: int | None = None  # the card payment a card refund gives back
+    credit_note_id: int | None = None  # the credit note whose money a refund gives back
 
 
 def record_entry(
@@ -330,13 +304,16 @@ def record_entry(
     actor_label: str,
     audit_actor: Actor,
     clock: Clock,
+    outstanding_before: int | None = None,
 ) -> InvoicePayment:
     """Store a payment or refund, move the invoice to its settled status, keep the client's
     outstanding figure equal to what its invoices have outstanding, and put it on the
     timeline and in the audit log. The caller holds the invoice's lock and has checked the
-    amount may be recorded."""
+    amount may be recorded; ``outstanding_before``: what the invoice had outstanding before the
+    caller changed its figures (a credit note), when it did."""
     assert invoice.id is not None
-    outstanding_before = outstanding_minor(invoice)
+    if outstanding_before is None:
+        outstanding_before = outstanding_minor(invoice)
     paid, refunded, status = settled_amounts(
         session,
         invoice,
@@ -354,12 +331,12 @@ def record_entry(
         note=entry.note,
         processor_id=entry.processor_id,
         refund_of_id=entry.refund_of_id,
+        credit_note_id=entry.credit_note_id,
         recorded_by_id=recorded_by_id,
         created_at=clock.now(),
     )
     session.add(row)
-    if InvoiceStatus(invoice.status) != status:
-        transition(InvoiceStatus(invoice.status), status)
+    status = settled_transition(InvoiceStatus(invoice.status), status)
     invoice.paid_minor, invoice.refunded_minor, invoice.status = paid, refunded, status.value
     session.add(invoice)
     client = session.get(Client, invoice.client_id)
@@ -449,8 +426,9 @@ def void_invoice(
         raise Conflict(msg)
     if card_payment_in_flight(session, invoice_id):
         raise Conflict(CARD_PAYMENT_IN_FLIGHT)
+    current = voidable_status(session, invoice)
     try:
-        transition(InvoiceStatus(invoice.status), InvoiceStatus.VOID)
+        transition(current, InvoiceStatus.VOID)
     except DomainError as exc:
         raise Conflict(exc.message) from exc
     client = session.get(Client, invoice.client_id)
@@ -460,6 +438,7 @@ def void_invoice(
     session.add(client)
     invoice.status = InvoiceStatus.VOID.value
     invoice.voided_at = clock.now()
+    return_to_balance(session, invoice, actor=actor.actor(), actor_label=actor.email, clock=clock)
     invoice.void_reason = reason
     session.add(invoice)
     session.add(

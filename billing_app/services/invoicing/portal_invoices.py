@@ -41,6 +41,7 @@ SETTLED = (
     InvoiceStatus.PAID.value,
     InvoiceStatus.REFUNDED.value,
     InvoiceStatus.PARTIALLY_REFUNDED.value,
+    InvoiceStatus.CREDITED.value,
 )
 RECENT_PAYMENTS = 5
 
@@ -91,6 +92,8 @@ class PortalInvoice:
     refunded: Money
     due: Money
     void_reason: str
+    credited: Money  # what credit notes took off
+    applied: Money  # what the client's credit balance paid
     payments: list[PortalPayment] = field(default_factory=list)
     events: list[tuple[str, str]] = field(default_factory=list)  # (ISO time, message)
 
@@ -263,6 +266,8 @@ def client_invoice(
         refunded=settlement.amount_refunded,
         due=settlement.outstanding,
         void_reason=invoice.void_reason,
+        credited=settlement.amount_credited,
+        applied=settlement.credit_applied,
         payments=[_payment(p, invoice.number or "") for p in entries],
         events=[(e.at.isoformat(), e.message) for e in client_timeline(session, invoice.id)],
     )

@@ -9,6 +9,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlmodel import Session, col, func, select
 
+from billing_app.db.credit_notes import CreditNote
 from billing_app.db.customers import Client
 from billing_app.db.invoicing import (
     Invoice,
@@ -77,7 +78,17 @@ class InvoiceRow:
     due: Money
 
 
-LIST_FILTERS = ("all", "draft", "open", "overdue", "paid", "partially_paid", "void", "refunded")
+LIST_FILTERS = (
+    "all",
+    "draft",
+    "open",
+    "overdue",
+    "paid",
+    "partially_paid",
+    "void",
+    "refunded",
+    "credited",
+)
 
 
 # The "refunded" tab: every invoice money was given back on.
@@ -152,6 +163,12 @@ def list_invoices(
         options: list[Any] = [
             func.lower(col(Invoice.number)).like(like, escape="\\"),
             col(Client.search_text).like(like, escape="\\"),
+            # An invoice is found by the number of a credit note that corrects it.
+            col(Invoice.id).in_(
+                sa.select(col(CreditNote.invoice_id)).where(
+                    func.lower(col(CreditNote.number)).like(like, escape="\\")
+                )
+            ),
         ]
         options += _amount_matches(session, term)
         conditions.append(sa.or_(*options))

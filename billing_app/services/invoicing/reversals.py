@@ -33,9 +33,8 @@ from billing_app.services.invoicing.payments import (
     OFFLINE_METHODS,
     card_payment_in_flight,
     locked_invoice,
-    settled_amounts,
 )
-from billing_app.services.invoicing.settlement import outstanding_minor
+from billing_app.services.invoicing.settlement import outstanding_minor, settled_amounts
 
 REVERSAL = "reversal"
 

@@ -19,7 +19,8 @@ from billing_app.db.invoicing import (
     InvoiceSequence,
 )
 from billing_app.domain.errors import DomainError
-from billing_app.domain.lifecycle import InvoiceStatus, transition
+from billing_app.domain.invoice_math import payment_status
+from billing_app.domain.lifecycle import InvoiceStatus, settled_transition, transition
 from billing_app.domain.money import (
     format_money,
 )
@@ -31,6 +32,7 @@ from billing_app.services.common import audit
 from billing_app.services.common.actors import require
 from billing_app.services.common.clock import Clock, system_clock
 from billing_app.services.common.errors import Conflict, NotFound
+from billing_app.services.credit_notes.ledger import apply_to_invoice
 from billing_app.services.invoicing.documents import queue_invoice_email, render_snapshot
 from billing_app.services.invoicing.drafts import DraftForm, recompute_totals, save_draft
 from billing_app.services.invoicing.settlement import (
@@ -104,7 +106,17 @@ def send_invoice(
     invoice.discount_minor = totals.discount_total.amount_minor
     invoice.tax_minor = totals.tax_total.amount_minor
     invoice.total_minor = totals.total.amount_minor
+    session.add(invoice)
+    session.flush()
+    # The client's credit balance pays what it can before anything is asked or charged.
+    applied = apply_to_invoice(
+        session, invoice, actor=actor.actor(), actor_label=actor.email, clock=clock
+    )
+    if applied:
+        status = payment_status(invoice.total_minor, 0, 0, 0, applied)
+        invoice.status = settled_transition(InvoiceStatus.OPEN, status).value
     snapshot = build_snapshot(session, invoice, totals)
+    snapshot["credit_applied_minor"] = applied
     invoice.snapshot = json.dumps(snapshot, sort_keys=True)
     invoice.pdf_key = save_document(render_snapshot(snapshot))
     session.add(invoice)

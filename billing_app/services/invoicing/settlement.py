@@ -1,11 +1,12 @@
 """What a client still owes on an invoice: one definition for every view.
 
 The rule is the domain's (docs/security.md item 28): domain/invoice_math.py ``settle`` gives
-``amount_due = total - paid + refunded`` and ``Settlement.outstanding`` is that amount while
-the invoice is collectible (domain/lifecycle.py ``is_collectible``: open or partially paid),
-zero otherwise. So a refund never reopens what is due: once money was given back, the invoice
-is partially refunded or refunded and there is nothing to collect (nor a payment to record,
-``accepts_payment``); void and draft invoices owe nothing either.
+``amount_due = total - paid + refunded - credited - credit applied`` and
+``Settlement.outstanding`` is that amount while the invoice is collectible (domain/lifecycle.py
+``is_collectible``: open or partially paid), zero otherwise. So a refund never reopens what is
+due: once money was given back, the invoice is partially refunded or refunded and there is
+nothing to collect (nor a payment to record, ``accepts_payment``); void and draft invoices owe
+nothing either.
 
 Python code asks ``settlement_of(invoice)``; SQL that must compute the figure in the
 database (lists, sums, sorts, the dashboard) uses ``outstanding_sql()``, built here once from
@@ -18,9 +19,9 @@ import dataclasses
 from typing import Any, Final
 
 import sqlalchemy as sa
-from sqlmodel import col
+from sqlmodel import Session, col, select
 
-from billing_app.db.invoicing import Invoice
+from billing_app.db.invoicing import Invoice, InvoicePayment
 from billing_app.domain.invoice_math import Settlement, settle
 from billing_app.domain.lifecycle import (
     InvoiceStatus,
@@ -43,7 +44,13 @@ def settlement_of(invoice: Invoice) -> Settlement:
     currency = invoice.currency
     paid = [Money(invoice.paid_minor, currency)] if invoice.paid_minor else []
     refunded = [Money(invoice.refunded_minor, currency)] if invoice.refunded_minor else []
-    derived = settle(Money(invoice.total_minor, currency), paid, refunded)
+    derived = settle(
+        Money(invoice.total_minor, currency),
+        paid,
+        refunded,
+        credited_minor=invoice.credited_minor,
+        applied_minor=invoice.credit_applied_minor,
+    )
     return dataclasses.replace(derived, status=InvoiceStatus(invoice.status))
 
 
@@ -68,9 +75,15 @@ def is_collectible_sql() -> sa.ColumnElement[bool]:
 
 def outstanding_sql() -> sa.ColumnElement[Any]:
     """SQL: ``Settlement.outstanding`` of each invoice row, in minor units - the balance
-    ``total - paid + refunded`` while the invoice is collectible and the balance positive,
-    else 0. The only place the database is told how much is due."""
-    balance = col(Invoice.total_minor) - col(Invoice.paid_minor) + col(Invoice.refunded_minor)
+    ``total - paid + refunded - credited - credit applied`` while the invoice is collectible
+    and the balance positive, else 0. The only place the database is told how much is due."""
+    balance = (
+        col(Invoice.total_minor)
+        - col(Invoice.paid_minor)
+        + col(Invoice.refunded_minor)
+        - col(Invoice.credited_minor)
+        - col(Invoice.credit_applied_minor)
+    )
     return sa.case((sa.and_(is_collectible_sql(), balance > 0), balance), else_=0)
 
 
@@ -99,3 +112,39 @@ def refundable_minor(invoice: Invoice) -> int:
 def can_record_refund(invoice: Invoice) -> bool:
     """Whether a refund can be recorded against the invoice now (the refund form is offered)."""
     return refundable_minor(invoice) > 0
+
+
+def settled_amounts(
+    session: Session,
+    invoice: Invoice,
+    extra_payment: int = 0,
+    extra_refund: int = 0,
+    *,
+    without_payment: int | None = None,
+) -> tuple[int, int, InvoiceStatus]:
+    """Paid, refunded and the settled status of the invoice over its recorded entries, with
+    a payment or refund about to be recorded, or without a payment about to be reversed.
+    Reversed payments count for nothing."""
+    rows = session.exec(
+        select(InvoicePayment).where(col(InvoicePayment.invoice_id) == invoice.id)
+    ).all()
+    cur = invoice.currency
+    reversed_ids = {p.reversal_of_id for p in rows if p.kind == "reversal"}
+    if without_payment is not None:
+        reversed_ids.add(without_payment)
+    payments = [
+        Money(p.amount_minor, cur) for p in rows if p.kind == "payment" and p.id not in reversed_ids
+    ]
+    refunds = [Money(p.amount_minor, cur) for p in rows if p.kind == "refund"]
+    if extra_payment:
+        payments.append(Money(extra_payment, cur))
+    if extra_refund:
+        refunds.append(Money(extra_refund, cur))
+    result = settle(
+        Money(invoice.total_minor, cur),
+        payments,
+        refunds,
+        credited_minor=invoice.credited_minor,
+        applied_minor=invoice.credit_applied_minor,
+    )
+    return result.amount_paid.amount_minor, result.amount_refunded.amount_minor, result.status

@@ -47,6 +47,7 @@ STATUS_LABELS = {
     "void": "Void",
     "refunded": "Refunded",
     "partially_refunded": "Partially refunded",
+    "credited": "Credited",
 }
 STATUS_COLORS = {
     "draft": "gray",
@@ -57,6 +58,7 @@ STATUS_COLORS = {
     "void": "gray",
     "refunded": "purple",
     "partially_refunded": "purple",
+    "credited": "gray",
 }
 
 
@@ -79,6 +81,8 @@ class InvoiceDetail:
     total: str
     paid: str
     refunded: str
+    credited: str  # "" when no credit note took anything off
+    credit_applied: str  # "" when the client's credit balance paid nothing of it
     due: str  # what the client owes now (services/invoicing/settlement.py)
     due_minor: int
     refundable_minor: int
@@ -128,6 +132,12 @@ def invoice_detail(
         total=format_money(settlement.total, locale),
         paid=format_money(settlement.amount_paid, locale),
         refunded=format_money(settlement.amount_refunded, locale),
+        credited=_money(invoice.credited_minor, cur, locale) if invoice.credited_minor else "",
+        credit_applied=(
+            _money(invoice.credit_applied_minor, cur, locale)
+            if invoice.credit_applied_minor
+            else ""
+        ),
         due=_money(due, cur, locale),
         due_minor=due,
         refundable_minor=refundable,

@@ -66,6 +66,8 @@ class PortalInvoiceState(PortalPageState):
             "total": format_money(inv.total, loc),
             "paid": format_money(inv.paid, loc),
             "refunded": format_money(inv.refunded, loc) if inv.refunded.amount_minor else "",
+            "credited": format_money(inv.credited, loc) if inv.credited.amount_minor else "",
+            "applied": format_money(inv.applied, loc) if inv.applied.amount_minor else "",
             "due": format_money(inv.due, loc),
             "has_due": "yes" if inv.due.amount_minor > 0 else "",
             "void_reason": inv.void_reason,
@@ -161,6 +163,8 @@ def _totals() -> rx.Component:
             rx.divider(),
             _summary_row("Paid", i["paid"]),
             rx.cond(i["refunded"] != "", _summary_row("Refunded", i["refunded"])),
+            rx.cond(i["credited"] != "", _summary_row("Credited", i["credited"])),
+            rx.cond(i["applied"] != "", _summary_row("Paid from your credit", i["applied"])),
             rx.hstack(
                 rx.text("Amount due", size="3", weight="bold"),
                 rx.spacer(),

@@ -11,12 +11,14 @@ from billing_app.domain.permissions import ClientPermission
 from billing_app.services.card_payments import invoice_payments
 from billing_app.services.common.listing import Key, ListRequest, Page
 from billing_app.services.common.transactions import run
+from billing_app.services.credit_notes import queries as credit_queries
 from billing_app.services.invoicing import portal_invoices
 from billing_app.ui import routes
 from billing_app.ui.format import day, money
 from billing_app.ui.kit.badges import status_badge
 from billing_app.ui.kit.layout import visually_hidden
 from billing_app.ui.portal.frame import PortalPageState, portal_page
+from billing_app.ui.routes import backend_path
 from billing_app.ui.session.portal import current_client_user, portal_guard
 
 PER_PAGE = 20
@@ -30,6 +32,7 @@ STATUS_LABELS = {
     "void": "Void",
     "refunded": "Refunded",
     "partially_refunded": "Partly refunded",
+    "credited": "Credited",
 }
 
 
@@ -41,6 +44,8 @@ class PortalInvoicesState(PortalPageState):
     has_next: bool = False
     has_previous: bool = False
     pay_offered: bool = False  # a Pay button next to what is due
+    credit_balances: list[str] = []  # the client's credit balance per currency ("€40.00")
+    credit_notes: list[dict[str, str]] = []
     _first_key: Key | None = None
     _last_key: Key | None = None
 
@@ -80,11 +85,24 @@ class PortalInvoicesState(PortalPageState):
         wanted = self.router.url.query_parameters.get("tab", "all")
         self.tab = wanted if wanted in dict(TABS) else "all"
         self.search = ""
-        page, self.pay_offered = self._framed(_list_and_offer, self._request())
+        page, self.pay_offered, credit = self._framed(_list_and_offer, self._request())
         gate = self._two_factor_gate()
         if gate is not None:
             return gate
         self._show_page(page)
+        self.credit_balances = [money(b.money) for b in credit.balances]
+        self.credit_notes = [
+            {
+                "number": r.number,
+                "pdf": backend_path(routes.portal_credit_note_pdf(r.id)),
+                "invoice": r.invoice_number,
+                "invoice_href": routes.portal_invoice(r.invoice_id),
+                "date": day(r.issue_date),
+                "total": money(r.total),
+                "outcome": r.outcome,
+            }
+            for r in credit.notes
+        ]
         return None
 
     @portal_guard(ClientPermission.INVOICES_VIEW)
@@ -110,10 +128,11 @@ class PortalInvoicesState(PortalPageState):
 
 def _list_and_offer(
     session: Any, user: Any, request: ListRequest
-) -> tuple[Page[portal_invoices.PortalInvoiceRow], bool]:
+) -> tuple[Page[portal_invoices.PortalInvoiceRow], bool, credit_queries.PortalCredit]:
     return (
         portal_invoices.list_client_invoices(session, user, request),
         invoice_payments.pay_offered(session, user),
+        credit_queries.portal_credit(session, user),
     )
 
 
@@ -253,5 +272,70 @@ def _content() -> rx.Component:
     )
 
 
+def _credit_note(n: Any) -> rx.Component:
+    return rx.box(
+        rx.hstack(
+            rx.link(
+                n["number"],
+                href=n["pdf"],
+                is_external=True,
+                weight="medium",
+                aria_label="Credit note " + n["number"] + " (PDF)",
+            ),
+            rx.spacer(),
+            rx.text("− ", n["total"], weight="medium", style={"white_space": "nowrap"}),
+            width="100%",
+            align="center",
+        ),
+        rx.text(
+            n["date"],
+            " · ",
+            rx.link(n["invoice"], href=n["invoice_href"]),
+            " · ",
+            n["outcome"],
+            size="1",
+            color_scheme="gray",
+        ),
+        padding="10px 0",
+        border_top=f"1px solid {rx.color('gray', 4)}",
+        width="100%",
+    )
+
+
+def _credit() -> rx.Component:
+    """The client's credit balance (what their next invoices use) and credit notes."""
+    return rx.cond(
+        (S.credit_balances.length() > 0) | (S.credit_notes.length() > 0),  # type: ignore[attr-defined,operator]
+        rx.card(
+            rx.vstack(
+                rx.heading("Credit notes", size="4", as_="h2"),
+                rx.foreach(
+                    S.credit_balances,
+                    lambda amount: rx.callout(
+                        rx.text(
+                            "Your credit balance: ",
+                            rx.text.strong(amount),
+                            ". It is used first by your next invoices.",
+                        ),
+                        icon="wallet",
+                        color_scheme="green",
+                        high_contrast=True,
+                        size="1",
+                        width="100%",
+                        class_name="portal-credit-balance",
+                    ),
+                ),
+                rx.vstack(rx.foreach(S.credit_notes, _credit_note), spacing="0", width="100%"),
+                spacing="3",
+                width="100%",
+            ),
+            width="100%",
+            id="portal-credit",
+        ),
+    )
+
+
 def portal_invoices_page() -> rx.Component:
-    return portal_page("Invoices", _content)
+    return portal_page(
+        "Invoices", lambda: rx.vstack(_content(), _credit(), spacing="5", width="100%")
+    )

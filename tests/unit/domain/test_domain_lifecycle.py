@@ -42,6 +42,13 @@ ALLOWED_INVOICE = {
     (I.UNCOLLECTIBLE, I.PARTIALLY_PAID),
     (I.UNCOLLECTIBLE, I.PAID),
     (I.UNCOLLECTIBLE, I.VOID),
+    # Credit notes that take the whole total off, whatever was paid.
+    (I.OPEN, I.CREDITED),
+    (I.PARTIALLY_PAID, I.CREDITED),
+    (I.PAID, I.CREDITED),
+    (I.PARTIALLY_REFUNDED, I.CREDITED),
+    (I.UNCOLLECTIBLE, I.CREDITED),
+    (I.REFUNDED, I.CREDITED),
 }
 
 ALLOWED_SUBSCRIPTION = {
@@ -146,7 +153,7 @@ def test_tables_cover_every_status() -> None:
 
 
 def test_terminal_states() -> None:
-    assert {s for s in InvoiceStatus if is_terminal(s)} == {I.VOID, I.REFUNDED}
+    assert {s for s in InvoiceStatus if is_terminal(s)} == {I.VOID, I.CREDITED}
     assert {s for s in SubscriptionStatus if is_terminal(s)} == {S.ENDED}
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import reflex as rx
 
 from billing_app.ui import routes
+from billing_app.ui.admin.clients.credit_card import client_credit_card
 from billing_app.ui.admin.clients.list import ClientsState, client_form
 from billing_app.ui.admin.clients.overview_state import ClientState
 from billing_app.ui.admin.clients.users_state import ClientUsersState
@@ -284,6 +285,7 @@ def _overview_grid() -> rx.Component:
                 min_width="0",
             ),
             _invoices_card(),
+            client_credit_card(),
             spacing="4",
             width="100%",
             min_width="0",

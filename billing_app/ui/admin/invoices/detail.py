@@ -6,6 +6,11 @@ from __future__ import annotations
 import reflex as rx
 
 from billing_app.ui import routes
+from billing_app.ui.admin.invoices.credit_note import (
+    credit_button,
+    credit_note_dialog,
+    credit_notes_card,
+)
 from billing_app.ui.admin.invoices.detail_document import amount_row, paper
 from billing_app.ui.admin.invoices.detail_money import (
     card_refund_dialog,
@@ -34,6 +39,11 @@ def _actions_panel() -> rx.Component:
                 amount_row("Total", d.amounts["total"]),
                 amount_row("Paid", d.amounts["paid"]),
                 rx.cond(d.amounts["refunded"] != "", amount_row("Refunded", d.amounts["refunded"])),
+                rx.cond(d.amounts["credited"] != "", amount_row("Credited", d.amounts["credited"])),
+                rx.cond(
+                    d.amounts["credit_applied"] != "",
+                    amount_row("Paid from credit balance", d.amounts["credit_applied"]),
+                ),
                 rx.divider(),
                 rx.hstack(
                     rx.text("Amount due", weight="bold", size="2"),
@@ -169,6 +179,10 @@ def _actions_panel() -> rx.Component:
                 ),
             ),
             rx.cond(
+                (d.inv_status != "void") & (d.inv_status != "credited"),
+                credit_button(),
+            ),
+            rx.cond(
                 d.can_send & d.is_payable & ~d.is_refundable,
                 rx.dialog.root(
                     rx.dialog.trigger(
@@ -246,6 +260,8 @@ EVENT_ICONS = {
     "refund": "undo-2",
     "reversal": "rotate-ccw",
     "void": "ban",
+    "credit_note": "receipt",
+    "credit_applied": "wallet",
 }
 
 
@@ -347,7 +363,9 @@ def _detail_content() -> rx.Component:
             rx.vstack(
                 _actions_panel(),
                 payments_card(),
+                credit_notes_card(),
                 _timeline(),
+                credit_note_dialog(),
                 reverse_dialog(),
                 card_refund_dialog(),
                 width="320px",

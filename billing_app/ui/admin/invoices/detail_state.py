@@ -174,6 +174,8 @@ class InvoiceDetailState(SessionState):
             "total": detail.total,
             "paid": detail.paid,
             "refunded": "" if detail.refunded == money(0) else detail.refunded,
+            "credited": detail.credited,
+            "credit_applied": detail.credit_applied,
             "due": detail.due,
             "refundable": detail.refundable,
         }

@@ -13,6 +13,7 @@ from billing_app.services.common.transactions import run
 from billing_app.services.invoicing import queries as invoice_queries
 from billing_app.services.invoicing import views as invoice_views
 from billing_app.ui import routes
+from billing_app.ui.admin.invoices.credit_notes_list import invoice_tabs
 from billing_app.ui.admin.shell import admin_page
 from billing_app.ui.format import day, money
 from billing_app.ui.kit.badges import status_badge
@@ -33,6 +34,7 @@ TABS = (
     ("paid", "Paid"),
     ("void", "Void"),
     ("refunded", "Refunded"),
+    ("credited", "Credited"),
 )
 
 
@@ -125,6 +127,7 @@ def _invoice_row(r: rx.Var[dict[str, str]]) -> rx.Component:
 def _list_content() -> rx.Component:
     s = InvoicesState
     return rx.vstack(
+        invoice_tabs("invoices"),
         rx.hstack(
             rx.tabs.root(
                 rx.tabs.list(

@@ -34,7 +34,37 @@ FIELDS = (
     "payment_terms_days",
     "number_format",
     "number_reset",
+    "credit_note_format",
+    "credit_note_reset",
 )
+
+
+def _reset_select(v: Any, e: Any, name: str) -> rx.Component:
+    return rx.vstack(
+        labelled(
+            "Restart numbering",
+            rx.el.select(
+                rx.el.option("Never", value="never"),
+                rx.el.option("Every year", value="yearly"),
+                rx.el.option("Every month", value="monthly"),
+                name=name,
+                id=name,
+                default_value=v[name],
+                style={
+                    "width": "100%",
+                    "height": "32px",
+                    "border": "1px solid var(--gray-7)",
+                    "border_radius": "6px",
+                    "padding": "0 8px",
+                    "background": "var(--color-surface)",
+                    "font_size": "14px",
+                },
+            ),
+            html_for=name,
+        ),
+        error_text(e, name),
+        width="100%",
+    )
 
 
 class SettingsState(SessionState):
@@ -59,6 +89,8 @@ class SettingsState(SessionState):
             "payment_terms_days": str(agency.payment_terms_days),
             "number_format": agency.number_format,
             "number_reset": agency.number_reset,
+            "credit_note_format": agency.credit_note_format,
+            "credit_note_reset": agency.credit_note_reset,
         }
         self.can_write = user.can(Permission.SETTINGS_WRITE)
         if not self.time_zones:
@@ -171,31 +203,19 @@ def _settings_content() -> rx.Component:
                     "number_format",
                     hint="{YYYY} year, {YY}, {MM} month, {SEQ:5} sequence padded to 5 digits.",
                 ),
-                rx.vstack(
-                    labelled(
-                        "Restart numbering",
-                        rx.el.select(
-                            rx.el.option("Never", value="never"),
-                            rx.el.option("Every year", value="yearly"),
-                            rx.el.option("Every month", value="monthly"),
-                            name="number_reset",
-                            id="number_reset",
-                            default_value=v["number_reset"],
-                            style={
-                                "width": "100%",
-                                "height": "32px",
-                                "border": "1px solid var(--gray-7)",
-                                "border_radius": "6px",
-                                "padding": "0 8px",
-                                "background": "var(--color-surface)",
-                                "font_size": "14px",
-                            },
-                        ),
-                        html_for="number_reset",
-                    ),
-                    error_text(e, "number_reset"),
-                    width="100%",
+                _reset_select(v, e, "number_reset"),
+            ),
+            section(
+                "Credit note numbering",
+                "Credit notes have their own sequence per brand, assigned when one is issued.",
+                text_input(
+                    v,
+                    e,
+                    "Credit note format",
+                    "credit_note_format",
+                    hint="The same codes as invoice numbers, e.g. CN-{YYYY}-{SEQ:5}.",
                 ),
+                _reset_select(v, e, "credit_note_reset"),
             ),
             rx.cond(
                 s.can_write,
