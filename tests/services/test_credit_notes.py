@@ -204,6 +204,13 @@ def test_a_credit_balance_is_used_by_the_next_invoice_and_can_be_paid_back(
     ).all()
     assert events == ["€40.00 paid from the client's credit balance"]
     assert [a.details for a in audit_of(session, "credit_balance.applied")] == ["€40.00"]
+    sent = session.exec(
+        select(OutboxEmail)
+        .where(col(OutboxEmail.kind) == "invoice_sent")
+        .where(col(OutboxEmail.subject).contains(invoice.number or "?"))
+    ).one()
+    assert "Paid from your credit balance" in sent.body_text and "-€40.00" in sent.body_text
+    assert "€60.00" in sent.body_text  # what is left to pay
 
     # Voiding it gives the credit back; then staff pay it back to the client.
     payments.void_invoice(session, world["actor"], second, "Sent by mistake", clock=clock)

@@ -238,6 +238,7 @@ def queue_invoice_email(
 ) -> None:
     """The branded 'invoice sent' email, with the PDF attached."""
     total = Money(int(snap["total_minor"]), snap["currency"])
+    applied = Money(int(snap.get("credit_applied_minor", 0)), snap["currency"])
     _queue(
         session,
         "invoice_sent",
@@ -245,6 +246,9 @@ def queue_invoice_email(
         snap,
         {
             "total": format_money(total, snap["locale"]),
+            # What the client's credit balance paid, and what is left to pay.
+            "credit_applied": format_money(applied, snap["locale"]) if applied else "",
+            "amount_due": format_money(total - applied, snap["locale"]),
             "due_date": format_date(
                 date.fromisoformat(snap["due_date"]), "long", locale=snap["locale"]
             ),

@@ -161,7 +161,7 @@ class CreditNoteState(SessionState):
 
     @guard(Permission.INVOICES_SEND)
     def choose_quantity(self, index: str, value: str) -> None:
-        if str(index).isdigit() and len(self.quantities) <= len(self.lines):
+        if str(index).isdigit() and int(str(index)) < len(self.lines):
             self.quantities = {**self.quantities, str(index): str(value)[:24]}
             self._preview()
 
