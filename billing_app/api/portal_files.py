@@ -15,7 +15,7 @@ from starlette.responses import Response
 
 from billing_app.adapters import storage
 from billing_app.api.cookies import portal_credentials
-from billing_app.api.responses import client_ip
+from billing_app.api.responses import client_ip, pdf_response
 from billing_app.db.engine import session_scope
 from billing_app.db.invoicing import Brand
 from billing_app.domain.numbers import parse_id
@@ -96,15 +96,7 @@ def portal_invoice_pdf(request: Request) -> Response:
         except Exception:
             log.exception("could not render the PDF of invoice %s for its client", invoice_id)
             return Response("This invoice cannot be shown yet.", status_code=409)
-    return Response(
-        pdf.data,
-        media_type="application/pdf",
-        headers={
-            "Cache-Control": "private, no-store",
-            "X-Content-Type-Options": "nosniff",
-            "Content-Disposition": f'inline; filename="{pdf.filename}"',
-        },
-    )
+    return pdf_response(pdf.data, pdf.filename)
 
 
 def portal_credit_note_pdf(request: Request) -> Response:
@@ -125,12 +117,4 @@ def portal_credit_note_pdf(request: Request) -> Response:
             pdf = credit_queries.portal_credit_note_pdf(session, user, note_id)
         except (NotFound, NotAllowed):
             return _not_found()
-    return Response(
-        pdf.data,
-        media_type="application/pdf",
-        headers={
-            "Cache-Control": "private, no-store",
-            "X-Content-Type-Options": "nosniff",
-            "Content-Disposition": f'inline; filename="{pdf.filename}"',
-        },
-    )
+    return pdf_response(pdf.data, pdf.filename)

@@ -14,3 +14,18 @@ def client_ip(request: Request) -> str:
 def no_store(response: Response) -> Response:
     response.headers["Cache-Control"] = "no-store"
     return response
+
+
+def pdf_response(data: bytes, filename: str, *, download: bool = False) -> Response:
+    """A PDF for the signed-in person who may read it: never cached, shown inline (or as an
+    attachment with ``download``)."""
+    disposition = "attachment" if download else "inline"
+    return Response(
+        data,
+        media_type="application/pdf",
+        headers={
+            "Cache-Control": "private, no-store",
+            "X-Content-Type-Options": "nosniff",
+            "Content-Disposition": f'{disposition}; filename="{filename}"',
+        },
+    )

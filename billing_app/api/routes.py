@@ -30,7 +30,7 @@ from billing_app.api.cookies import (
     portal_cookie_name,
     session_cookie_name,
 )
-from billing_app.api.responses import client_ip, no_store
+from billing_app.api.responses import client_ip, no_store, pdf_response
 from billing_app.db.engine import get_engine, session_scope
 from billing_app.domain.numbers import parse_id
 from billing_app.services.access import auth, portal_auth
@@ -290,30 +290,7 @@ def invoice_pdf(request: Request) -> Response:
         except Exception:
             log.exception("could not render the PDF of invoice %s", invoice_id)
             return Response("This invoice cannot be rendered yet.", status_code=409)
-        data, filename = pdf.data, pdf.filename
-    disposition = "attachment" if request.query_params.get("download") else "inline"
-    return Response(
-        data,
-        media_type="application/pdf",
-        headers={
-            "Cache-Control": "private, no-store",
-            "X-Content-Type-Options": "nosniff",
-            "Content-Disposition": f'{disposition}; filename="{filename}"',
-        },
-    )
-
-
-def _pdf_response(data: bytes, filename: str, *, download: bool) -> Response:
-    disposition = "attachment" if download else "inline"
-    return Response(
-        data,
-        media_type="application/pdf",
-        headers={
-            "Cache-Control": "private, no-store",
-            "X-Content-Type-Options": "nosniff",
-            "Content-Disposition": f'{disposition}; filename="{filename}"',
-        },
-    )
+    return pdf_response(pdf.data, pdf.filename, download=bool(request.query_params.get("download")))
 
 
 def credit_note_pdf(request: Request) -> Response:
@@ -333,9 +310,7 @@ def credit_note_pdf(request: Request) -> Response:
             pdf = credit_queries.credit_note_pdf(session, user, note_id)
         except (NotFound, NotAllowed):
             return _not_found()
-    return _pdf_response(
-        pdf.data, pdf.filename, download=bool(request.query_params.get("download"))
-    )
+    return pdf_response(pdf.data, pdf.filename, download=bool(request.query_params.get("download")))
 
 
 def brand_logo(request: Request) -> Response:

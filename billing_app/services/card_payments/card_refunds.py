@@ -121,6 +121,27 @@ def refund_to_card(
             "in and was not given back yet."
         )
         raise ValidationFailed(msg, field="amount")
+    attempt = start_refund(
+        session, invoice, payment, amount.amount_minor, reason, actor.email, clock
+    )
+    row = make_refund(session, config, attempt, payment, actor.actor(), clock)
+    assert row is not None and row.id is not None  # checked against the limit above
+    return row.id
+
+
+def start_refund(
+    session: Session,
+    invoice: Invoice,
+    payment: InvoicePayment,
+    amount_minor: int,
+    reason: str,
+    actor_label: str,
+    clock: Clock,
+    *,
+    credit_note_id: int | None = None,
+) -> PaymentAttempt:
+    """The refund's attempt, committed (with whatever the caller's transaction holds) before
+    Stripe hears of it; Conflict while another refund of the invoice is in flight."""
     assert invoice.id is not None and payment.processor_id is not None
     now = clock.now()
     attempt = PaymentAttempt(
@@ -129,10 +150,11 @@ def refund_to_card(
         client_id=invoice.client_id,
         invoice_id=invoice.id,
         payment_id=payment.id,
-        amount_minor=amount.amount_minor,
+        credit_note_id=credit_note_id,
+        amount_minor=amount_minor,
         currency=invoice.currency,
         card_label=payment.reference[:60],
-        actor_label=actor.email,
+        actor_label=actor_label,
         note=reason,
         created_at=now,
         updated_at=now,
@@ -142,10 +164,8 @@ def refund_to_card(
             session.add(attempt)
     except IntegrityError as exc:
         raise Conflict(IN_PROGRESS) from exc
-    session.commit()  # the attempt is ours before Stripe hears of it
-    row = make_refund(session, config, attempt, payment, actor.actor(), clock)
-    assert row is not None and row.id is not None  # checked against the limit above
-    return row.id
+    session.commit()
+    return attempt
 
 
 def make_refund(

@@ -12,15 +12,12 @@ from babel.dates import format_date
 from sqlmodel import Session
 
 from billing_app.adapters.pdf import (
-    AgencyBlock,
-    ClientBlock,
     InvoiceDocument,
     InvoiceLabels,
     InvoiceLineRow,
     TaxRow,
     render_invoice_pdf,
 )
-from billing_app.adapters.pdf import Brand as PdfBrand
 from billing_app.db.credit_notes import CreditNote
 from billing_app.db.invoicing import Brand, Invoice
 from billing_app.domain.credit_notes import CreditTotals
@@ -28,7 +25,7 @@ from billing_app.domain.money import Money, format_money
 from billing_app.i18n import N_, gettext
 from billing_app.services.agency.branding import get_agency
 from billing_app.services.credit_notes.ledger import balance_minor
-from billing_app.services.invoicing.documents import logo_of, queue_about_invoice
+from billing_app.services.invoicing.documents import parties_of, queue_about_invoice
 from billing_app.services.invoicing.payments import METHOD_LABELS
 from billing_app.services.invoicing.snapshots import seller_blocks
 
@@ -136,7 +133,6 @@ def _method_name(method: str) -> str:
 def credit_note_document(snap: dict[str, Any], outcome: str, card: str = "") -> InvoiceDocument:
     """The PDF document of a credit note's snapshot."""
     cur, locale = snap["currency"], snap["locale"]
-    brand, agency, client = snap["brand"], snap["agency"], snap["client"]
     labels = InvoiceLabels.for_locale(locale)
     invoice = snap["invoice"]
     invoice_date = format_date(date.fromisoformat(invoice["issue_date"]), "medium", locale=locale)
@@ -149,28 +145,7 @@ def credit_note_document(snap: dict[str, Any], outcome: str, card: str = "") -> 
         due_date=None,
         currency=cur,
         locale=locale,
-        brand=PdfBrand(
-            name=brand["name"],
-            primary_color=brand["primary_color"],
-            accent_color=brand["accent_color"],
-            logo=logo_of(brand.get("logo_key", "")),
-            footer_text=brand.get("footer", ""),
-            support_email=brand.get("support_email", ""),
-            support_url=brand.get("support_url", ""),
-        ),
-        agency=AgencyBlock(
-            legal_name=agency["legal_name"] or brand["name"],
-            address_lines=tuple(agency["address"]),
-            tax_id=agency["tax_id"],
-        ),
-        client=ClientBlock(
-            company=client["company"],
-            contact_name=client["contact_name"],
-            address_lines=tuple(client["address"]),
-            email=client["email"],
-            tax_id=client["tax_id"],
-            website=client.get("website") or None,
-        ),
+        **parties_of(snap),
         lines=tuple(
             InvoiceLineRow(
                 description=line["description"],

@@ -18,14 +18,10 @@ figures, the timeline, the audit log. The credit first reduces what is still due
 from __future__ import annotations
 
 import json
-import uuid
 from dataclasses import dataclass
 
-import sqlalchemy as sa
-from sqlalchemy.exc import IntegrityError
-from sqlmodel import Session, col
+from sqlmodel import Session
 
-from billing_app.db.card_payments import PaymentAttempt
 from billing_app.db.credit_notes import CreditNote, CreditNoteLine, CreditNoteSequence
 from billing_app.db.customers import Client
 from billing_app.db.invoicing import Invoice, InvoiceEvent, InvoiceLine, InvoicePayment
@@ -65,6 +61,7 @@ from billing_app.services.invoicing.payments import (
     card_payment_in_flight,
     locked_invoice,
 )
+from billing_app.services.invoicing.sending import allocate_number
 from billing_app.services.invoicing.settlement import outstanding_minor
 from billing_app.settings import Settings
 
@@ -76,33 +73,6 @@ class IssuedCreditNote:
     total_minor: int
     outcome: str  # due | card | balance | an offline method | card_failed
     message: str = ""
-
-
-def allocate_credit_number(
-    session: Session, brand_id: int, fmt: NumberFormat, issue_date: object
-) -> int:
-    """The next credit note number of a brand (per scope), in the caller's transaction: one
-    UPDATE ... RETURNING, so a rolled-back issue leaves no gap (as for invoices)."""
-    scope = fmt.scope(issue_date)  # type: ignore[arg-type]
-    bump = (
-        sa.update(CreditNoteSequence)
-        .where(col(CreditNoteSequence.brand_id) == brand_id)
-        .where(col(CreditNoteSequence.scope) == scope)
-        .values(last_value=CreditNoteSequence.last_value + 1)
-        .returning(col(CreditNoteSequence.last_value))
-    )
-    value = session.execute(bump).scalar_one_or_none()
-    if value is not None:
-        return int(value)
-    nested = session.begin_nested()
-    try:
-        session.execute(
-            sa.insert(CreditNoteSequence).values(brand_id=brand_id, scope=scope, last_value=0)
-        )
-        nested.commit()
-    except IntegrityError:
-        nested.rollback()
-    return int(session.execute(bump).scalar_one())
 
 
 def resettle(session: Session, invoice: Invoice, outstanding_before: int) -> None:
@@ -220,7 +190,8 @@ def _write_note(
     agency = get_agency(session, clock=clock)
     fmt = NumberFormat(agency.credit_note_format, SequenceReset(agency.credit_note_reset))
     today = today_at_agency(session, clock=clock)
-    number = fmt.format(allocate_credit_number(session, invoice.brand_id, fmt, today), today)
+    sequence = allocate_number(session, invoice.brand_id, fmt, today, CreditNoteSequence)
+    number = fmt.format(sequence, today)
     assert invoice.id is not None
     note = CreditNote(
         invoice_id=invoice.id,
@@ -283,28 +254,19 @@ def _refund_to_card(
     """Commit the credit note with its refund attempt, then ask Stripe for the refund."""
     assert note.id is not None and invoice.id is not None
     config = connected_config(session, settings)
-    now = clock.now()
-    attempt = PaymentAttempt(
-        idempotency_key=f"refund-{invoice.id}-{uuid.uuid4().hex}",
-        kind="refund",
-        client_id=invoice.client_id,
-        invoice_id=invoice.id,
-        payment_id=payment.id,
-        credit_note_id=note.id,
-        amount_minor=note.given_back_minor,
-        currency=invoice.currency,
-        card_label=payment.reference[:60],
-        actor_label=actor.email,
-        note=note.reason,
-        created_at=now,
-        updated_at=now,
-    )
     try:
-        with session.begin_nested():
-            session.add(attempt)
-    except IntegrityError as exc:
+        attempt = card_refunds.start_refund(
+            session,
+            invoice,
+            payment,
+            note.given_back_minor,
+            note.reason,
+            actor.email,
+            clock,
+            credit_note_id=note.id,
+        )
+    except Conflict as exc:
         raise Conflict(REFUND_IN_PROGRESS) from exc
-    session.commit()  # the credit note and its attempt are ours before Stripe hears of it
     number, total = note.number, note.total_minor
     try:
         card_refunds.make_refund(session, config, attempt, payment, actor.actor(), clock)

@@ -78,6 +78,35 @@ def logo_of(key: str) -> bytes | None:
     return None
 
 
+def parties_of(snap: dict[str, Any]) -> dict[str, Any]:
+    """The brand, agency and client blocks of a document, from its frozen snapshot."""
+    brand, agency, client = snap["brand"], snap["agency"], snap["client"]
+    return {
+        "brand": PdfBrand(
+            name=brand["name"],
+            primary_color=brand["primary_color"],
+            accent_color=brand["accent_color"],
+            logo=logo_of(brand.get("logo_key", "")),
+            footer_text=brand.get("footer", ""),
+            support_email=brand.get("support_email", ""),
+            support_url=brand.get("support_url", ""),
+        ),
+        "agency": AgencyBlock(
+            legal_name=agency["legal_name"] or brand["name"],
+            address_lines=tuple(agency["address"]),
+            tax_id=agency["tax_id"],
+        ),
+        "client": ClientBlock(
+            company=client["company"],
+            contact_name=client["contact_name"],
+            address_lines=tuple(client["address"]),
+            email=client["email"],
+            tax_id=client["tax_id"],
+            website=client.get("website") or None,
+        ),
+    }
+
+
 def document_from_snapshot(
     snap: dict[str, Any], settlement: Settlement | None = None, *, draft: bool = False
 ) -> InvoiceDocument:
@@ -88,7 +117,6 @@ def document_from_snapshot(
     def money(minor: int) -> Money:
         return Money(int(minor), cur)
 
-    brand, agency, client = snap["brand"], snap["agency"], snap["client"]
     total = int(snap["total_minor"])
     if settlement is None:  # as sent: open, nothing paid but the credit balance it used
         applied = int(snap.get("credit_applied_minor", 0))
@@ -104,28 +132,7 @@ def document_from_snapshot(
         due_date=due_date,
         currency=cur,
         locale=locale,
-        brand=PdfBrand(
-            name=brand["name"],
-            primary_color=brand["primary_color"],
-            accent_color=brand["accent_color"],
-            logo=logo_of(brand.get("logo_key", "")),
-            footer_text=brand.get("footer", ""),
-            support_email=brand.get("support_email", ""),
-            support_url=brand.get("support_url", ""),
-        ),
-        agency=AgencyBlock(
-            legal_name=agency["legal_name"] or brand["name"],
-            address_lines=tuple(agency["address"]),
-            tax_id=agency["tax_id"],
-        ),
-        client=ClientBlock(
-            company=client["company"],
-            contact_name=client["contact_name"],
-            address_lines=tuple(client["address"]),
-            email=client["email"],
-            tax_id=client["tax_id"],
-            website=client.get("website") or None,
-        ),
+        **parties_of(snap),
         lines=tuple(
             InvoiceLineRow(
                 description=line["description"],
@@ -158,7 +165,7 @@ def document_from_snapshot(
         stamp=Stamp.DRAFT if draft else STAMPS.get(settlement.status),
         message=snap.get("message", ""),
         payment_terms=_payment_terms(terms, due_date, locale),
-        bank=BankDetails(**brand.get("bank", {})),  # invoices sent before brands had them: none
+        bank=BankDetails(**snap["brand"].get("bank", {})),  # sent before brands had them: none
     )
 
 

@@ -8,11 +8,13 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from datetime import date
+from typing import Any
 
 import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
 from billing_app.adapters.documents import save_document
+from billing_app.db.credit_notes import CreditNoteSequence
 from billing_app.db.customers import Client
 from billing_app.db.invoicing import (
     Invoice,
@@ -42,28 +44,34 @@ from billing_app.services.invoicing.snapshots import build_snapshot
 from billing_app.services.invoicing.timeline import add_event
 
 
-def allocate_number(session: Session, brand_id: int, fmt: NumberFormat, issue_date: date) -> int:
-    """The next sequence value of a brand (per scope), in the caller's transaction.
+def allocate_number(
+    session: Session,
+    brand_id: int,
+    fmt: NumberFormat,
+    issue_date: date,
+    sequence: type[InvoiceSequence] | type[CreditNoteSequence] = InvoiceSequence,
+) -> int:
+    """The next value of a brand's number sequence (per scope) - its invoices', or with
+    ``sequence`` its credit notes' - in the caller's transaction.
 
     One atomic UPDATE ... RETURNING: concurrent senders queue on the row lock and each gets the
     next value; if the sending transaction rolls back, so does the increment (no gaps)."""
     scope = fmt.scope(issue_date)
+    table: Any = sequence
     bump = (
-        sa.update(InvoiceSequence)
-        .where(col(InvoiceSequence.brand_id) == brand_id)
-        .where(col(InvoiceSequence.scope) == scope)
-        .values(last_value=InvoiceSequence.last_value + 1)
-        .returning(col(InvoiceSequence.last_value))
+        sa.update(table)
+        .where(table.brand_id == brand_id)
+        .where(table.scope == scope)
+        .values(last_value=table.last_value + 1)
+        .returning(table.last_value)
     )
     value = session.execute(bump).scalar_one_or_none()
     if value is not None:
         return int(value)
-    # First invoice of this brand/scope: create the row (a concurrent creator may win).
+    # First number of this brand/scope: create the row (a concurrent creator may win).
     nested = session.begin_nested()
     try:
-        session.execute(
-            sa.insert(InvoiceSequence).values(brand_id=brand_id, scope=scope, last_value=0)
-        )
+        session.execute(sa.insert(table).values(brand_id=brand_id, scope=scope, last_value=0))
         nested.commit()
     except sa.exc.IntegrityError:
         nested.rollback()
