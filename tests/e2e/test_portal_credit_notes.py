@@ -1,4 +1,5 @@
-"""Credit notes, as staff and the client use them: a client pays an invoice by card in the
+"""Credit notes, as staff and the client use them (after the Stripe settings journey, which
+starts with Stripe not connected): a client pays an invoice by card in the
 portal (localstripe); staff issue a partial credit note on some lines, refunded to the card; the
 credit note email arrives with its PDF; the invoice, the client's overview, the portal and the
 dashboard all show the same right figures; then a second credit note is kept as credit, which
