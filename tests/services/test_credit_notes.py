@@ -211,6 +211,12 @@ def test_a_credit_balance_is_used_by_the_next_invoice_and_can_be_paid_back(
     ).one()
     assert "Paid from your credit balance" in sent.body_text and "-€40.00" in sent.body_text
     assert "€60.00" in sent.body_text  # what is left to pay
+    first_sent = session.exec(
+        select(OutboxEmail)
+        .where(col(OutboxEmail.kind) == "invoice_sent")
+        .order_by(col(OutboxEmail.id))
+    ).first()
+    assert first_sent is not None and "credit balance" not in first_sent.body_text
 
     # Voiding it gives the credit back; then staff pay it back to the client.
     payments.void_invoice(session, world["actor"], second, "Sent by mistake", clock=clock)

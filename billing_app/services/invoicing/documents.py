@@ -254,7 +254,7 @@ def queue_invoice_email(
         {
             "total": format_money(total, snap["locale"]),
             # What the client's credit balance paid, and what is left to pay.
-            "credit_applied": format_money(applied, snap["locale"]) if applied else "",
+            "credit_applied": format_money(applied, snap["locale"]) if applied.amount_minor else "",
             "amount_due": format_money(total - applied, snap["locale"]),
             "due_date": format_date(
                 date.fromisoformat(snap["due_date"]), "long", locale=snap["locale"]
