@@ -11,6 +11,7 @@ import argparse
 import getpass
 import os
 import sys
+from datetime import date
 from pathlib import Path
 
 from billing_app.db.engine import session_scope
@@ -63,6 +64,32 @@ def deliver_emails(_: argparse.Namespace) -> int:
     report = deliver_due(get_engine(), mailer_from_settings(settings), settings=settings)
     print(f"{report.sent} sent, {report.failed} failed")
     return 0 if report.failed == 0 else 1
+
+
+def billing_run(args: argparse.Namespace) -> int:
+    from billing_app.db.engine import get_engine
+    from billing_app.domain.money import Money, format_money
+    from billing_app.services.billing import renewals
+
+    engine = get_engine()
+    report = renewals.billing_run(engine, today=args.now, dry_run=args.dry_run)
+    verb = "would bill" if args.dry_run else "billed"
+    print(f"{report.today.isoformat()}: {verb} {report.periods} period(s)")
+    for currency, amount in sorted(report.amounts.items()):
+        print(f"  {format_money(Money(amount, currency), 'en')} before taxes ({currency})")
+    if not args.dry_run:
+        print(f"{len(report.invoices)} invoice(s): {', '.join(report.invoices) or '-'}")
+    if report.held:
+        print(f"{report.held} period(s) beyond the catch-up limit held for staff")
+    for sub_id in report.runaways:
+        print(f"refused subscription {sub_id}: too many periods due (check its start date)")
+    if args.dry_run:
+        coming = renewals.upcoming_renewals(engine, report.today)
+        print(f"Then until {coming.until.isoformat()}:")
+        for currency in sorted(coming.amounts):
+            total = format_money(Money(coming.amounts[currency], currency), "en")
+            print(f"  {coming.periods[currency]} renewal(s), {total} before taxes ({currency})")
+    return 1 if report.runaways else 0
 
 
 def banner(args: argparse.Namespace) -> int:
@@ -193,6 +220,17 @@ def main(argv: list[str] | None = None) -> int:
     owner.set_defaults(func=create_owner)
     emails = sub.add_parser("deliver-emails", help="deliver the emails that are due now")
     emails.set_defaults(func=deliver_emails)
+    run_cmd = sub.add_parser("billing-run", help="bill the subscription periods that are due")
+    run_cmd.add_argument(
+        "--now",
+        type=date.fromisoformat,
+        default=None,
+        help="the agency's date to bill for (YYYY-MM-DD; default: today)",
+    )
+    run_cmd.add_argument(
+        "--dry-run", action="store_true", help="say what would be billed; write nothing"
+    )
+    run_cmd.set_defaults(func=billing_run)
     info = sub.add_parser("banner", help="print where the app runs and how to start")
     info.add_argument("--dev", action="store_true")
     info.set_defaults(func=banner)

@@ -192,6 +192,10 @@ class Subscription(SQLModel, table=True):
         default=False, sa_column=sa.Column(sa.Boolean(), nullable=False, server_default=sa.false())
     )
     ends_on: date | None = Field(default=None, sa_column=sa.Column(sa.Date(), nullable=True))
+    # The first day of the first period not invoiced yet (None: nothing more to bill).
+    next_billing_on: date | None = Field(
+        default=None, sa_column=sa.Column(sa.Date(), nullable=True, index=True)
+    )
     pending_quantity: int | None = Field(default=None)
     pending_unit_price_minor: int | None = Field(
         default=None, sa_column=sa.Column(sa.BigInteger(), nullable=True)
@@ -217,3 +221,38 @@ class SubscriptionEvent(SQLModel, table=True):
     actor_label: str = Field(default="", max_length=320)
     action: str = Field(max_length=40)
     details: str = Field(default="", max_length=1000)
+
+
+class RenewalClaim(SQLModel, table=True):
+    """One billed period of a subscription (its first day): a unique key, so a period is
+    invoiced once whatever runs at once or again (docs/architecture.md, "Renewals")."""
+
+    __tablename__ = "renewal_claim"
+    __table_args__ = {"extend_existing": True}
+
+    subscription_id: int = Field(foreign_key="subscription.id", primary_key=True)
+    period_start: date = Field(sa_column=sa.Column(sa.Date(), primary_key=True))
+    period_end: date | None = Field(default=None, sa_column=sa.Column(sa.Date(), nullable=True))
+    invoice_id: int | None = Field(default=None, foreign_key="invoice.id", index=True)
+    created_at: datetime = Field(sa_column=_ts())
+
+
+class RenewalHold(SQLModel, table=True):
+    """A period that was due beyond the agency's catch-up limit after downtime: not billed,
+    listed for staff to bill or skip (``state``: held | billed | skipped)."""
+
+    __tablename__ = "renewal_hold"
+    __table_args__ = (
+        sa.UniqueConstraint("subscription_id", "period_start", name="uq_renewal_hold_period"),
+        {"extend_existing": True},
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    subscription_id: int = Field(foreign_key="subscription.id")
+    period_start: date = Field(sa_column=sa.Column(sa.Date(), nullable=False))
+    period_end: date = Field(sa_column=sa.Column(sa.Date(), nullable=False))
+    state: str = Field(default="held", max_length=8, index=True)
+    invoice_id: int | None = Field(default=None, foreign_key="invoice.id")
+    created_at: datetime = Field(sa_column=_ts())
+    decided_at: datetime | None = Field(default=None, sa_column=_ts(nullable=True))
+    decided_by: str = Field(default="", max_length=320)

@@ -56,6 +56,8 @@ class AgencySettings(SQLModel, table=True):
     credit_note_reset: str = Field(
         default="never", max_length=8, sa_column_kwargs={"server_default": "never"}
     )
+    # Renewals: after downtime, at most this many missed periods per subscription are billed.
+    renewal_catch_up: int = Field(default=3, sa_column_kwargs={"server_default": "3"})
     # The portal: the role a new client user gets unless staff pick another, and whether every
     # client user must turn on two-factor sign-in.
     client_default_role: str = Field(

@@ -16,6 +16,7 @@ from billing_app.db.engine import get_engine
 from billing_app.jobs.queue import huey
 from billing_app.services.access import portal_auth
 from billing_app.services.access.password_reset import WAKE_RESET_REQUESTS, answer_reset_requests
+from billing_app.services.billing.renewals import billing_run
 from billing_app.services.card_payments import notices
 from billing_app.services.card_payments.card_refunds import reconcile_refunds
 from billing_app.services.card_payments.charges import reconcile_charges
@@ -148,6 +149,20 @@ def payment_digests_periodic() -> None:
     sent = run(notices.send_digests)
     if sent:
         log.info("payment digests: %s queued", sent)
+
+
+@huey.periodic_task(crontab(minute="3"), name="billing_run_periodic")
+def billing_run_periodic() -> None:
+    """Every hour: bill the subscription periods that started (after downtime, every missed
+    one up to the agency's catch-up limit, oldest first)."""
+    report = billing_run(get_engine())
+    if report.invoices or report.held or report.runaways:
+        log.info(
+            "renewals: %s invoice(s), %s period(s) held, %s refused",
+            len(report.invoices),
+            report.held,
+            len(report.runaways),
+        )
 
 
 register_waker(WAKE_OUTBOX, _coalesced(WAKE_OUTBOX, deliver_outbox))

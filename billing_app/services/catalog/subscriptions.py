@@ -195,8 +195,7 @@ def attach(
     if product.billing_type == ONE_TIME:
         sub.kind = ONE_TIME
         sub.interval_unit, sub.interval_count = "", 1
-        sub.status = S.ACTIVE.value
-        sub.next_renewal_on = None
+        sub.status, sub.next_renewal_on, sub.next_billing_on = S.ACTIVE.value, None, data.start_date
     else:
         sub.kind = RECURRING
         sub.interval_unit, sub.interval_count = product.interval_unit, product.interval_count
@@ -209,6 +208,7 @@ def attach(
         else:
             sub.status = S.ACTIVE.value
             sub.next_renewal_on = next_renewal(anchor_of(sub), interval, today)
+        sub.next_billing_on = anchor_of(sub)  # renewals bill from the first billing day
     sub.mrr_minor = subscription_mrr_minor(sub)
     session.add(sub)
     session.flush()
@@ -270,7 +270,7 @@ def cancel_now(
     _move(sub, S.ENDED)
     sub.ended_at = now
     sub.ends_on = now.date()
-    sub.next_renewal_on = None
+    sub.next_renewal_on = sub.next_billing_on = None
     sub.cancel_at_period_end = False
     sub.pending_quantity = sub.pending_unit_price_minor = None
     _save(session, sub, clock)
@@ -351,6 +351,7 @@ def unpause(
     _move(sub, S.ACTIVE)
     sub.paused_at = None
     sub.next_renewal_on = next_renewal(anchor_of(sub), interval, clock.now().date())
+    sub.next_billing_on = sub.next_renewal_on  # the paused periods are not billed
     _save(session, sub, clock)
     record_event(
         session,

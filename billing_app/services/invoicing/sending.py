@@ -31,7 +31,7 @@ from billing_app.domain.permissions import Permission
 from billing_app.services.access.identity import CurrentUser
 from billing_app.services.agency.branding import get_agency
 from billing_app.services.common import audit
-from billing_app.services.common.actors import require
+from billing_app.services.common.actors import Actor, require
 from billing_app.services.common.clock import Clock, system_clock
 from billing_app.services.common.errors import Conflict, NotFound
 from billing_app.services.credit_notes.ledger import apply_to_invoice
@@ -103,6 +103,16 @@ def send_invoice(
         raise Conflict(
             "This invoice was already sent." if invoice.status != "draft" else exc.message
         ) from exc
+    return finalize_invoice(
+        session, invoice, actor_label=actor.email, audit_actor=actor.actor(), clock=clock
+    )
+
+
+def finalize_invoice(
+    session: Session, invoice: Invoice, *, actor_label: str, audit_actor: Actor, clock: Clock
+) -> SentInvoice:
+    """Number, freeze, render, email a draft the caller holds (locked, checked): the part of
+    sending that staff and the renewal engine share."""
     totals = recompute_totals(session, invoice)  # refuses a negative total
     agency = get_agency(session, clock=clock)
     fmt = NumberFormat(agency.number_format, SequenceReset(agency.number_reset))
@@ -118,7 +128,7 @@ def send_invoice(
     session.flush()
     # The client's credit balance pays what it can before anything is asked or charged.
     applied = apply_to_invoice(
-        session, invoice, actor=actor.actor(), actor_label=actor.email, clock=clock
+        session, invoice, actor=audit_actor, actor_label=actor_label, clock=clock
     )
     if applied:
         status = payment_status(invoice.total_minor, 0, 0, 0, applied)
@@ -134,14 +144,14 @@ def send_invoice(
     client.outstanding_minor += outstanding_minor(invoice)
     session.add(client)
     sent = f"Invoice {invoice.number} sent"
-    add_event(session, invoice.id, "sent", actor.email, sent, clock, internal=False)
+    add_event(session, invoice.id, "sent", actor_label, sent, clock, internal=False)
     queue_invoice_email(session, invoice, snapshot, invoice.pdf_key, clock=clock)
     emailed = f"Emailed to {client.email}"
-    add_event(session, invoice.id, "emailed", actor.email, emailed, clock, internal=False)
+    add_event(session, invoice.id, "emailed", actor_label, emailed, clock, internal=False)
     audit.record(
         session,
         "invoice.sent",
-        actor.actor(),
+        audit_actor,
         target=invoice.number,
         details=format_money(totals.total, invoice.locale),
         clock=clock,

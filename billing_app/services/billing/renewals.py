@@ -1,0 +1,455 @@
+"""The renewal engine: subscriptions bill themselves (docs/architecture.md, "Renewals").
+
+A run on ``today`` (the agency's date) finds every subscription whose first unbilled period has
+started (``next_billing_on``), plans its periods with domain/renewals.py (the oldest first, up to
+the agency's catch-up limit; the rest held for staff; a runaway refused) and bills them: all of a
+client's subscriptions whose period starts on the same day, in the same currency, go on one
+invoice (its brand is the client's), one line per subscription and period, with the service
+period printed. Each invoice is one transaction: the periods are claimed (``renewal_claim``, a
+unique key per subscription and period, so two runs at once or a run again after a crash bill a
+period once), each subscription moves on by compare-and-set on ``next_billing_on``, scheduled
+changes take effect, a trial's end makes it active, a one-time purchase ends; then the invoice
+is numbered, frozen, rendered and emailed as staff would send it (the credit balance first).
+Invoices made late are dated the day they are made.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from decimal import Decimal
+
+import sqlalchemy as sa
+from babel.dates import format_date
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, col, select
+
+from billing_app.db.customers import (
+    Client,
+    ClientWebsite,
+    ProductTaxRate,
+    RenewalClaim,
+    RenewalHold,
+    Subscription,
+    TaxRateRow,
+)
+from billing_app.db.invoicing import Invoice, InvoiceLine
+from billing_app.domain.billing import ONE_TIME
+from billing_app.domain.invoice_math import InvoiceLineInput, compute_invoice
+from billing_app.domain.lifecycle import SubscriptionStatus, transition
+from billing_app.domain.money import Money
+from billing_app.domain.periods import Period
+from billing_app.domain.renewals import RenewalPlan, due_periods
+from billing_app.domain.tax import TaxRate
+from billing_app.services.agency.branding import agency_today, default_brand, get_agency
+from billing_app.services.catalog.recurring_revenue import (
+    anchor_of,
+    interval_of,
+    refresh_client,
+    subscription_mrr_minor,
+)
+from billing_app.services.catalog.subscriptions import record_event
+from billing_app.services.common import audit
+from billing_app.services.common.actors import SystemActor
+from billing_app.services.common.clock import Clock, system_clock
+from billing_app.services.common.outbox import WAKE_OUTBOX
+from billing_app.services.common.transactions import wake
+from billing_app.services.invoicing.sending import finalize_invoice
+from billing_app.services.invoicing.timeline import add_event
+
+RENEWALS = SystemActor(label="Renewals")
+S = SubscriptionStatus
+# Subscriptions a run looks at: those that may still have a period to bill.
+BILLABLE = (S.ACTIVE.value, S.PAST_DUE.value, S.TRIALING.value, S.CANCELED.value)
+
+
+@dataclass(frozen=True)
+class Item:
+    """One line to bill: a subscription's period (None for a one-time purchase)."""
+
+    subscription_id: int
+    period: Period | None
+    expected: date  # the subscription's next_billing_on when planned
+    moves_to: date | None  # its next_billing_on once this is billed
+    held: tuple[Period, ...] = ()  # periods to hold with this one (the first billed)
+
+
+@dataclass
+class RunReport:
+    today: date
+    dry_run: bool = False
+    invoices: list[str] = field(default_factory=list)
+    periods: int = 0
+    held: int = 0
+    runaways: list[int] = field(default_factory=list)  # subscriptions refused
+    skipped: int = 0  # invoices another run made meanwhile
+    # What the invoices come to before taxes, per currency (minor units).
+    amounts: dict[str, int] = field(default_factory=lambda: defaultdict(int))
+
+
+@dataclass(frozen=True)
+class Plans:
+    """What a run does: its invoices (client, currency, period start -> items), the runaways
+    it refuses, how many periods it holds, the subscriptions with nothing more to bill."""
+
+    groups: dict[tuple[int, str, date], list[Item]]
+    runaways: list[int]
+    held: int
+    finished: list[int]
+
+
+def _plans(session: Session, subs: list[Subscription], today: date, cap: int) -> Plans:
+    ids = [s.id for s in subs]
+    held_before: dict[int, set[date]] = defaultdict(set)
+    if ids:
+        rows = session.execute(
+            sa.select(col(RenewalHold.subscription_id), col(RenewalHold.period_start)).where(
+                col(RenewalHold.subscription_id).in_(ids)
+            )
+        ).all()
+        for sub_id, start in rows:
+            held_before[sub_id].add(start)
+    groups: dict[tuple[int, str, date], list[Item]] = defaultdict(list)
+    runaways: list[int] = []
+    finished: list[int] = []
+    held = 0
+    for sub in subs:
+        assert sub.id is not None and sub.next_billing_on is not None
+        if sub.kind == ONE_TIME:
+            key = (sub.client_id, sub.currency, sub.next_billing_on)
+            groups[key].append(Item(sub.id, None, sub.next_billing_on, None))
+            continue
+        interval = interval_of(sub)
+        assert interval is not None
+        plan: RenewalPlan = due_periods(
+            anchor_of(sub),
+            interval,
+            sub.next_billing_on,
+            today,
+            cap=cap,
+            ends_on=sub.ends_on if sub.cancel_at_period_end else None,
+            held_before=frozenset(held_before[sub.id]),
+        )
+        if plan.runaway:
+            runaways.append(sub.id)
+            continue
+        if not plan.bill and plan.next_billing_on is None:
+            finished.append(sub.id)  # canceled at the end of a period already billed
+            continue
+        held += len(plan.held)
+        expected = sub.next_billing_on
+        for number, billed in enumerate(plan.bill):
+            last = number == len(plan.bill) - 1
+            moves_to = plan.next_billing_on if last else billed.end
+            item = Item(sub.id, billed, expected, moves_to, plan.held if number == 0 else ())
+            groups[(sub.client_id, sub.currency, billed.start)].append(item)
+            expected = billed.end
+    return Plans(groups, runaways, held, finished)
+
+
+def _rates(session: Session, product_id: int) -> list[TaxRateRow]:
+    return list(
+        session.exec(
+            select(TaxRateRow)
+            .join(ProductTaxRate, col(ProductTaxRate.tax_rate_id) == col(TaxRateRow.id))
+            .where(col(ProductTaxRate.product_id) == product_id)
+            .order_by(col(ProductTaxRate.position))
+        )
+    )
+
+
+def _tax_json(rate: TaxRateRow) -> dict[str, object]:
+    """A line's tax as the invoice stores it (the editor's own shape)."""
+    return {
+        "id": rate.id,
+        "name": rate.name,
+        "rate_ppm": rate.rate_ppm,
+        "inclusive": rate.inclusive,
+    }
+
+
+def _description(session: Session, sub: Subscription, billed: Period | None, locale: str) -> str:
+    text = sub.description
+    if sub.website_id is not None:
+        site = session.get(ClientWebsite, sub.website_id)
+        if site is not None:
+            text += f" · {site.name}"
+    if billed is not None:
+        start = format_date(billed.start, "medium", locale=locale)
+        end = format_date(billed.last_day, "medium", locale=locale)
+        text += f" · {start} – {end}"
+    return text
+
+
+def _advance(session: Session, sub: Subscription, item: Item, clock: Clock) -> bool:
+    """Move the subscription on past this period (compare-and-set: False when another run did
+    it first), make its scheduled change, trial end or one-time purchase take effect."""
+    moved = session.execute(
+        sa.update(Subscription)
+        .where(col(Subscription.id) == sub.id)
+        .where(col(Subscription.next_billing_on) == item.expected)
+        .values(next_billing_on=item.moves_to)
+    )
+    if getattr(moved, "rowcount", 0) != 1:
+        return False
+    session.refresh(sub)
+    if sub.pending_quantity is not None or sub.pending_unit_price_minor is not None:
+        sub.quantity = sub.pending_quantity or sub.quantity
+        if sub.pending_unit_price_minor is not None:
+            sub.unit_price_minor = sub.pending_unit_price_minor
+        sub.pending_quantity = sub.pending_unit_price_minor = None
+        record_event(
+            session,
+            RENEWALS,
+            sub,
+            "change_applied",
+            f"Now quantity {sub.quantity} from this period",
+            clock,
+        )
+    if sub.kind == ONE_TIME:
+        sub.status = transition(S(sub.status), S.CANCELED).value
+        sub.status = transition(S.CANCELED, S.ENDED).value
+        sub.ended_at = clock.now()
+    elif sub.status == S.TRIALING.value and item.period is not None:
+        sub.status = transition(S.TRIALING, S.ACTIVE).value
+        record_event(session, RENEWALS, sub, "trial_ended", "Trial over: now billed", clock)
+    if sub.kind != ONE_TIME and sub.status != S.CANCELED.value:
+        sub.next_renewal_on = item.moves_to
+    sub.mrr_minor = subscription_mrr_minor(sub)
+    sub.updated_at = clock.now()
+    session.add(sub)
+    return True
+
+
+def _bill(
+    session: Session, key: tuple[int, str, date], items: list[Item], today: date, clock: Clock
+) -> str | None:
+    """One invoice for these periods of one client, in the caller's transaction; None when
+    another run billed them first (the caller rolls back)."""
+    client_id, currency, _ = key
+    # Lock the client first (a write: on SQLite it also opens the transaction, so the claims'
+    # savepoints below are released into it, never committed on their own).
+    session.execute(
+        sa.update(Client).where(col(Client.id) == client_id).values(id=col(Client.id))
+    )
+    client = session.get(Client, client_id)
+    assert client is not None
+    now = clock.now()
+    lines: list[tuple[Subscription, Period | None, list[TaxRateRow]]] = []
+    for item in items:
+        try:
+            with session.begin_nested():
+                session.add(
+                    RenewalClaim(
+                        subscription_id=item.subscription_id,
+                        period_start=item.period.start if item.period else item.expected,
+                        period_end=item.period.end if item.period else None,
+                        created_at=now,
+                    )
+                )
+        except IntegrityError:
+            return None
+        sub = session.get(Subscription, item.subscription_id)
+        assert sub is not None
+        if not _advance(session, sub, item, clock):
+            return None
+        for held in item.held:
+            session.add(
+                RenewalHold(
+                    subscription_id=item.subscription_id,
+                    period_start=held.start,
+                    period_end=held.end,
+                    created_at=now,
+                )
+            )
+        lines.append((sub, item.period, _rates(session, sub.product_id)))
+    agency = get_agency(session, clock=clock)
+    sites = {sub.website_id for sub, _, _ in lines}
+    invoice = Invoice(
+        client_id=client_id,
+        website_id=sites.pop() if len(sites) == 1 else None,
+        brand_id=client.brand_id or default_brand(session, clock=clock).id or 0,
+        currency=currency,
+        locale=client.locale,
+        issue_date=today,
+        due_date=today + timedelta(days=agency.payment_terms_days),
+        created_at=now,
+        updated_at=now,
+    )
+    session.add(invoice)
+    session.flush()
+    assert invoice.id is not None
+    domain_lines = [
+        InvoiceLineInput(
+            _description(session, sub, billed, client.locale),
+            Decimal(sub.quantity),
+            Money(sub.unit_price_minor, currency),
+            None,
+            tuple(TaxRate(r.name, Decimal(r.rate_ppm) / 10_000, r.inclusive) for r in rates),
+        )
+        for sub, billed, rates in lines
+    ]
+    totals = compute_invoice(domain_lines, currency)
+    for position, ((sub, _, rates), line, result) in enumerate(
+        zip(lines, domain_lines, totals.lines, strict=True)
+    ):
+        session.add(
+            InvoiceLine(
+                invoice_id=invoice.id,
+                position=position,
+                product_id=sub.product_id,
+                description=line.description,
+                quantity=str(sub.quantity),
+                unit_price_minor=sub.unit_price_minor,
+                taxes=json.dumps(
+                    [
+                        {
+                            "id": r.id,
+                            "name": r.name,
+                            "rate_ppm": r.rate_ppm,
+                            "inclusive": r.inclusive,
+                        }
+                        for r in rates
+                    ]
+                ),
+                amount_minor=result.amount_minor,
+                net_minor=result.net_minor,
+                tax_minor=result.tax_total_minor,
+            )
+        )
+    session.flush()
+    add_event(
+        session, invoice.id, "created", "Renewals", "Renewal invoice made", clock, internal=True
+    )
+    sent = finalize_invoice(
+        session, invoice, actor_label="Renewals", audit_actor=RENEWALS.actor(), clock=clock
+    )
+    session.execute(
+        sa.update(RenewalClaim)
+        .where(col(RenewalClaim.subscription_id).in_([i.subscription_id for i in items]))
+        .where(col(RenewalClaim.invoice_id).is_(None))
+        .values(invoice_id=invoice.id)
+    )
+    refresh_client(session, client_id)
+    audit.record(
+        session,
+        "renewal.invoiced",
+        RENEWALS.actor(),
+        target=sent.number,
+        details=f"{len(items)} period(s) of {client.company}",
+        clock=clock,
+    )
+    wake(session, WAKE_OUTBOX)
+    return sent.number
+
+
+def billing_run(
+    engine: sa.Engine,
+    *,
+    clock: Clock = system_clock,
+    today: date | None = None,
+    dry_run: bool = False,
+) -> RunReport:
+    """Bill every period due on ``today`` (the agency's date by default). With ``dry_run``,
+    say what would be billed and write nothing."""
+    with Session(engine, expire_on_commit=False) as session:
+        agency = get_agency(session, clock=clock)
+        today = today or agency_today(agency, clock)
+        cap = max(1, agency.renewal_catch_up)
+        subs = list(
+            session.exec(
+                select(Subscription)
+                .where(col(Subscription.next_billing_on) <= today)
+                .where(col(Subscription.status).in_(BILLABLE))
+                .order_by(col(Subscription.client_id), col(Subscription.id))
+            )
+        )
+        plans = _plans(session, subs, today, cap)
+        groups, runaways = plans.groups, plans.runaways
+        report = RunReport(today=today, dry_run=dry_run, runaways=runaways, held=plans.held)
+        by_id = {s.id: s for s in subs}
+        for items in groups.values():
+            for item in items:
+                sub = by_id[item.subscription_id]
+                quantity = sub.pending_quantity or sub.quantity
+                price = sub.pending_unit_price_minor or sub.unit_price_minor
+                report.amounts[sub.currency] += quantity * price
+                report.periods += 1
+        if plans.finished and not dry_run:
+            session.execute(
+                sa.update(Subscription)
+                .where(col(Subscription.id).in_(plans.finished))
+                .values(next_billing_on=None)
+            )
+        if not dry_run:
+            for sub_id in runaways:
+                audit.record(
+                    session,
+                    "renewal.refused",
+                    RENEWALS.actor(),
+                    target=f"subscription {sub_id}",
+                    details=f"more than the safety bound of periods due by {today.isoformat()}",
+                    clock=clock,
+                )
+            session.commit()
+    if dry_run:
+        return report
+    for key in sorted(groups, key=lambda k: (k[2], k[0], k[1])):
+        with Session(engine, expire_on_commit=False) as session:
+            number = _bill(session, key, groups[key], today, clock)
+            if number is None:
+                session.rollback()
+                report.skipped += 1
+                continue
+            session.commit()
+            report.invoices.append(number)
+    return report
+
+
+@dataclass(frozen=True)
+class Upcoming:
+    """What renewals will bill from tomorrow to ``until``: periods and amounts (before taxes,
+    minor units) per currency."""
+
+    until: date
+    periods: dict[str, int]
+    amounts: dict[str, int]
+
+
+def upcoming_renewals(engine: sa.Engine, today: date, *, days: int = 30) -> Upcoming:
+    """The renewals of the next ``days`` days after ``today``, per currency (scheduled changes
+    included, cancellations at period end respected)."""
+    until = today + timedelta(days=days)
+    periods: dict[str, int] = defaultdict(int)
+    amounts: dict[str, int] = defaultdict(int)
+    with Session(engine) as session:
+        subs = session.exec(
+            select(Subscription)
+            .where(col(Subscription.next_billing_on) <= until)
+            .where(col(Subscription.status).in_(BILLABLE))
+        ).all()
+        for sub in subs:
+            assert sub.next_billing_on is not None
+            quantity = sub.pending_quantity or sub.quantity
+            price = sub.pending_unit_price_minor or sub.unit_price_minor
+            interval = interval_of(sub)
+            if interval is None:
+                if sub.next_billing_on > today:
+                    periods[sub.currency] += 1
+                    amounts[sub.currency] += quantity * price
+                continue
+            plan = due_periods(
+                anchor_of(sub),
+                interval,
+                sub.next_billing_on,
+                until,
+                cap=10_000,
+                bound=10_000,
+                ends_on=sub.ends_on if sub.cancel_at_period_end else None,
+            )
+            coming = [p for p in plan.bill if p.start > today]
+            periods[sub.currency] += len(coming)
+            amounts[sub.currency] += len(coming) * quantity * price
+    return Upcoming(until, dict(periods), dict(amounts))
