@@ -12,11 +12,15 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
-from sqlmodel import Session, col, select
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from sqlmodel import Session, col, func, select
 
 from billing_app.db.customers import Product, RenewalClaim, RenewalHold, Subscription
 from billing_app.db.invoicing import AgencySettings, Invoice, InvoiceLine
 from billing_app.db.models import AuditEvent, OutboxEmail
+from billing_app.domain.periods import Interval, IntervalUnit, periods
+from billing_app.domain.renewals import RUNAWAY_BOUND
 from billing_app.services.billing.renewals import billing_run
 from billing_app.services.catalog import subscriptions
 from billing_app.services.common.actors import SYSTEM
@@ -285,3 +289,93 @@ def test_the_command_bills_and_its_dry_run_forecasts_the_next_thirty_days(
     assert cli.main(["billing-run", "--now", "2026-03-20", "--dry-run"]) == 0
     out = capsys.readouterr().out
     assert "1 renewal(s), €25.00 before taxes (EUR)" in out  # April 14, within 30 days
+
+
+@st.composite
+def histories(draw: st.DrawFn) -> tuple[list[tuple[date, str, int, int]], list[int]]:
+    """Subscriptions (start, interval unit, count, trial days) and run days (offsets from the
+    first start, increasing)."""
+    subs = draw(
+        st.lists(
+            st.tuples(
+                st.dates(date(2025, 1, 1), date(2025, 12, 31)),
+                st.sampled_from(["day", "week", "month", "year"]),
+                st.integers(1, 3),
+                st.sampled_from([0, 0, 7, 31]),
+            ),
+            min_size=1,
+            max_size=3,
+        )
+    )
+    runs = sorted(set(draw(st.lists(st.integers(0, 400), min_size=1, max_size=4))))
+    return subs, runs
+
+
+@settings(
+    max_examples=8,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(history=histories())
+def test_random_histories_bill_what_a_simple_model_says(
+    engine: sa.Engine, session: Session, world: dict[str, Any], history: Any
+) -> None:
+    """Whatever the subscriptions and whenever the runs, each period is billed once, in order,
+    at the run on or after its first day, at most the catch-up limit per run (the rest held):
+    as a plain simulation of the rule computes it."""
+    subs, runs = history
+    made: dict[int, tuple[date, Interval, date]] = {}
+    for start, unit, count, trial in subs:
+        product = Product(
+            name=f"Plan {unit} {count}",
+            price_minor=1000,
+            currency="EUR",
+            interval_unit=unit,
+            interval_count=count,
+            created_at=datetime(2025, 1, 1, tzinfo=UTC),
+            updated_at=datetime(2025, 1, 1, tzinfo=UTC),
+        )
+        session.add(product)
+        session.commit()
+        sub = attach(session, world, start, product_id=product.id, trial_days=str(trial))
+        assert sub.id is not None
+        anchor = start + timedelta(days=trial)
+        made[sub.id] = (anchor, Interval(IntervalUnit(unit), count), anchor)
+    first = min(start for start, *_ in subs)
+    expected: set[tuple[int, date]] = set()
+    held: set[tuple[int, date]] = set()
+    for offset in runs:
+        today = first + timedelta(days=offset)
+        billing_run(engine, clock=FixedClock(datetime(2026, 1, 1, tzinfo=UTC)), today=today)
+        for sub_id, (anchor, interval, next_on) in list(made.items()):
+            due = [p for p in periods(anchor, interval, until=today + timedelta(days=1))]
+            due = [p for p in due if p.start >= next_on and p.start <= today]
+            if len(due) > RUNAWAY_BOUND:
+                continue  # refused: nothing billed, nothing held
+            for number, p in enumerate(due):
+                (expected if number < 3 else held).add((sub_id, p.start))
+            if due:
+                made[sub_id] = (anchor, interval, due[-1].end)
+    session.expire_all()
+    claims = {
+        (c.subscription_id, c.period_start)
+        for c in session.exec(
+            select(RenewalClaim).where(col(RenewalClaim.subscription_id).in_(list(made)))
+        )
+    }
+    holds = {
+        (h.subscription_id, h.period_start)
+        for h in session.exec(
+            select(RenewalHold).where(col(RenewalHold.subscription_id).in_(list(made)))
+        )
+    }
+    assert claims == expected
+    assert holds == held
+    lines = session.exec(
+        select(func.count())
+        .select_from(InvoiceLine)
+        .join(Invoice, col(Invoice.id) == col(InvoiceLine.invoice_id))
+        .join(RenewalClaim, col(RenewalClaim.invoice_id) == col(Invoice.id))
+        .where(col(RenewalClaim.subscription_id).in_(list(made)))
+    ).one()
+    assert lines >= len(expected)
