@@ -31,6 +31,7 @@ CLIENT = "/clients/[client_id]"
 PRODUCTS = "/products"
 TAX_RATES = "/tax-rates"
 SUBSCRIPTIONS = "/subscriptions"
+RENEWALS = "/subscriptions/renewals"
 INVOICES = "/invoices"
 CREDIT_NOTES = "/invoices/credit-notes"
 INVOICE_NEW = "/invoices/new"
@@ -271,6 +272,12 @@ PAGES: tuple[Page, ...] = (
             f"{_ADMIN}.subscriptions.state:SubscriptionsState.load",
             f"{_ADMIN}.subscriptions.cancellations:CancellationRequestsState.load",
         ),
+    ),
+    Page(
+        RENEWALS,
+        "Renewals",
+        f"{_ADMIN}.subscriptions.renewals:renewals_page",
+        (f"{_ADMIN}.subscriptions.renewals:RenewalsState.load",),
     ),
     Page(
         ACCOUNT,

@@ -515,6 +515,7 @@ def invoice_attempts() -> list[tuple[type, str, dict[str, Any], str]]:
     from billing_app.ui.admin.invoices.editor_state import InvoiceEditorState
     from billing_app.ui.admin.settings.agency import SettingsState
     from billing_app.ui.admin.settings.brands import BrandsState
+    from billing_app.ui.admin.subscriptions.renewals import RenewalsState
 
     pay = {"amount": "1", "method": "cash", "received_on": "2026-01-01", "send_receipt": "on"}
     return [
@@ -543,6 +544,8 @@ def invoice_attempts() -> list[tuple[type, str, dict[str, Any], str]]:
             {"form": {"amount": "1", "method": "cash", "refunded_on": "2026-01-01"}},
             "/clients/1",
         ),
+        (RenewalsState, "bill", {"hold_id": "1"}, "/subscriptions/renewals"),
+        (RenewalsState, "skip", {"hold_id": "1"}, "/subscriptions/renewals"),
         (SettingsState, "save", {"form": {"legal_name": "Evil Corp"}}, "/settings"),
         (BrandsState, "save", {"form": {"name": "Evil brand"}}, "/brands"),
         (BrandsState, "make_default", {}, "/brands"),
@@ -553,6 +556,7 @@ def invoice_attempts() -> list[tuple[type, str, dict[str, Any], str]]:
 
 def invoice_snapshot(session: Session) -> dict[str, Any]:
     from billing_app.db.credit_notes import ClientCreditEntry, CreditNote
+    from billing_app.db.customers import RenewalHold
     from billing_app.db.invoicing import AgencySettings, Brand, InvoiceEvent, InvoicePayment
 
     agency = session.get(AgencySettings, 1)
@@ -563,6 +567,7 @@ def invoice_snapshot(session: Session) -> dict[str, Any]:
         "invoice_payments": len(session.exec(select(InvoicePayment)).all()),
         "credit_notes": len(session.exec(select(CreditNote)).all()),
         "credit_entries": len(session.exec(select(ClientCreditEntry)).all()),
+        "held": sorted((h.id, h.state) for h in session.exec(select(RenewalHold))),
         "invoice_events": len(session.exec(select(InvoiceEvent)).all()),
         "brands": sorted((b.name, b.is_default) for b in session.exec(select(Brand))),
         "agency": agency.legal_name if agency else None,

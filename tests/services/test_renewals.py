@@ -11,6 +11,7 @@ import threading
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
+import pytest
 import sqlalchemy as sa
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -379,3 +380,38 @@ def test_random_histories_bill_what_a_simple_model_says(
         .where(col(RenewalClaim.subscription_id).in_(list(made)))
     ).one()
     assert lines >= len(expected)
+
+
+def test_staff_bill_or_skip_a_held_period_once(
+    engine: sa.Engine, session: Session, clock: FixedClock, world: dict[str, Any]
+) -> None:
+    from billing_app.domain.permissions import BuiltinRole
+    from billing_app.services.billing import held_periods
+    from billing_app.services.common.errors import Conflict, NotAllowed
+
+    from .test_invoice_notices import as_role
+
+    attach(session, world, date(2025, 10, 31))
+    billing_run(engine, clock=clock)
+    held = held_periods.held_periods(session, world["actor"])
+    assert [(h.period.start, str(h.amount)) for h in held] == [
+        (date(2026, 1, 31), "25.00 EUR"),
+        (date(2026, 2, 28), "25.00 EUR"),
+    ]
+    with pytest.raises(NotAllowed):
+        held_periods.bill_held(session, as_role(world, BuiltinRole.VIEWER), held[0].id, clock=clock)
+    number = held_periods.bill_held(session, world["actor"], held[0].id, clock=clock)
+    session.commit()
+    assert lines_of(session, invoices(session)[-1].id) == [
+        "Managed hosting · Jan 31, 2026 – Feb 27, 2026"
+    ]
+    assert number == "INV-2026-00004"
+    held_periods.skip_held(session, world["actor"], held[1].id, clock=clock)
+    session.commit()
+    with pytest.raises(Conflict, match="billed already"):
+        held_periods.bill_held(session, world["actor"], held[0].id, clock=clock)
+    session.rollback()
+    assert held_periods.held_periods(session, world["actor"]) == []
+    states = session.exec(select(RenewalHold.state).order_by(col(RenewalHold.period_start)))
+    assert list(states) == ["billed", "skipped"]
+    assert billing_run(engine, clock=clock).invoices == []

@@ -74,6 +74,7 @@ class Item:
     expected: date  # the subscription's next_billing_on when planned
     moves_to: date | None  # its next_billing_on once this is billed
     held: tuple[Period, ...] = ()  # periods to hold with this one (the first billed)
+    hold_id: int | None = None  # a held period staff chose to bill (the subscription stays)
 
 
 @dataclass
@@ -223,7 +224,7 @@ def _advance(session: Session, sub: Subscription, item: Item, clock: Clock) -> b
     return True
 
 
-def _bill(
+def bill_group(
     session: Session, key: tuple[int, str, date], items: list[Item], today: date, clock: Clock
 ) -> str | None:
     """One invoice for these periods of one client, in the caller's transaction; None when
@@ -231,9 +232,7 @@ def _bill(
     client_id, currency, _ = key
     # Lock the client first (a write: on SQLite it also opens the transaction, so the claims'
     # savepoints below are released into it, never committed on their own).
-    session.execute(
-        sa.update(Client).where(col(Client.id) == client_id).values(id=col(Client.id))
-    )
+    session.execute(sa.update(Client).where(col(Client.id) == client_id).values(id=col(Client.id)))
     client = session.get(Client, client_id)
     assert client is not None
     now = clock.now()
@@ -253,7 +252,16 @@ def _bill(
             return None
         sub = session.get(Subscription, item.subscription_id)
         assert sub is not None
-        if not _advance(session, sub, item, clock):
+        if item.hold_id is not None:
+            billed = session.execute(
+                sa.update(RenewalHold)
+                .where(col(RenewalHold.id) == item.hold_id)
+                .where(col(RenewalHold.state) == "held")
+                .values(state="billed", decided_at=now)
+            )
+            if getattr(billed, "rowcount", 0) != 1:
+                return None
+        elif not _advance(session, sub, item, clock):
             return None
         for held in item.held:
             session.add(
@@ -332,6 +340,13 @@ def _bill(
         .where(col(RenewalClaim.invoice_id).is_(None))
         .values(invoice_id=invoice.id)
     )
+    held_ids = [i.hold_id for i in items if i.hold_id is not None]
+    if held_ids:
+        session.execute(
+            sa.update(RenewalHold)
+            .where(col(RenewalHold.id).in_(held_ids))
+            .values(invoice_id=invoice.id)
+        )
     refresh_client(session, client_id)
     audit.record(
         session,
@@ -398,7 +413,7 @@ def billing_run(
         return report
     for key in sorted(groups, key=lambda k: (k[2], k[0], k[1])):
         with Session(engine, expire_on_commit=False) as session:
-            number = _bill(session, key, groups[key], today, clock)
+            number = bill_group(session, key, groups[key], today, clock)
             if number is None:
                 session.rollback()
                 report.skipped += 1
@@ -421,35 +436,40 @@ class Upcoming:
 def upcoming_renewals(engine: sa.Engine, today: date, *, days: int = 30) -> Upcoming:
     """The renewals of the next ``days`` days after ``today``, per currency (scheduled changes
     included, cancellations at period end respected)."""
+    with Session(engine) as session:
+        return upcoming_in(session, today, days=days)
+
+
+def upcoming_in(session: Session, today: date, *, days: int = 30) -> Upcoming:
+    """``upcoming_renewals`` in the caller's session."""
     until = today + timedelta(days=days)
     periods: dict[str, int] = defaultdict(int)
     amounts: dict[str, int] = defaultdict(int)
-    with Session(engine) as session:
-        subs = session.exec(
-            select(Subscription)
-            .where(col(Subscription.next_billing_on) <= until)
-            .where(col(Subscription.status).in_(BILLABLE))
-        ).all()
-        for sub in subs:
-            assert sub.next_billing_on is not None
-            quantity = sub.pending_quantity or sub.quantity
-            price = sub.pending_unit_price_minor or sub.unit_price_minor
-            interval = interval_of(sub)
-            if interval is None:
-                if sub.next_billing_on > today:
-                    periods[sub.currency] += 1
-                    amounts[sub.currency] += quantity * price
-                continue
-            plan = due_periods(
-                anchor_of(sub),
-                interval,
-                sub.next_billing_on,
-                until,
-                cap=10_000,
-                bound=10_000,
-                ends_on=sub.ends_on if sub.cancel_at_period_end else None,
-            )
-            coming = [p for p in plan.bill if p.start > today]
-            periods[sub.currency] += len(coming)
-            amounts[sub.currency] += len(coming) * quantity * price
+    subs = session.exec(
+        select(Subscription)
+        .where(col(Subscription.next_billing_on) <= until)
+        .where(col(Subscription.status).in_(BILLABLE))
+    ).all()
+    for sub in subs:
+        assert sub.next_billing_on is not None
+        quantity = sub.pending_quantity or sub.quantity
+        price = sub.pending_unit_price_minor or sub.unit_price_minor
+        interval = interval_of(sub)
+        if interval is None:
+            if sub.next_billing_on > today:
+                periods[sub.currency] += 1
+                amounts[sub.currency] += quantity * price
+            continue
+        plan = due_periods(
+            anchor_of(sub),
+            interval,
+            sub.next_billing_on,
+            until,
+            cap=10_000,
+            bound=10_000,
+            ends_on=sub.ends_on if sub.cancel_at_period_end else None,
+        )
+        coming = [p for p in plan.bill if p.start > today]
+        periods[sub.currency] += len(coming)
+        amounts[sub.currency] += len(coming) * quantity * price
     return Upcoming(until, dict(periods), dict(amounts))

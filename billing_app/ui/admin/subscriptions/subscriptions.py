@@ -6,6 +6,7 @@ from __future__ import annotations
 import reflex as rx
 
 from billing_app.domain.permissions import FIGURE_PERMISSIONS
+from billing_app.ui import routes
 from billing_app.ui.admin.shell import admin_page
 from billing_app.ui.admin.subscriptions.cancellations import cancellation_requests_panel
 from billing_app.ui.admin.subscriptions.state import SubscriptionsState
@@ -277,4 +278,13 @@ def _content() -> rx.Component:
 
 
 def subscriptions_page() -> rx.Component:
-    return admin_page("Subscriptions", S.status, _content)
+    return admin_page(
+        "Subscriptions",
+        S.status,
+        _content,
+        actions=rx.link(
+            rx.button(rx.icon("calendar-clock", size=16), "Renewals", variant="soft"),
+            href=routes.RENEWALS,
+            id="renewals-link",
+        ),
+    )
