@@ -272,3 +272,144 @@ def test_the_status_of_credited_and_balance_paid_invoices() -> None:
     assert settled.amount_due == Money(6_500, "EUR")
     with pytest.raises(Exception, match="cannot exceed the invoice total"):
         settle(Money(10_000, "EUR"), [], [], credited_minor=10_001)
+
+
+# --------------------------------------------------------------------------- the rules, pinned
+
+VAT = TaxRate("VAT", Decimal(20))
+
+
+def _invoice(*prices: int, qty: str = "1") -> InvoiceTotals:
+    return compute_invoice(
+        [
+            InvoiceLineInput(f"L{i}", Decimal(qty), Money(p, "EUR"), None, (VAT,))
+            for i, p in enumerate(prices)
+        ],
+        "EUR",
+    )
+
+
+def test_an_amount_is_split_by_largest_remainder_ties_to_the_first_line() -> None:
+    totals = _invoice(100, 100, 100)  # 120 each with VAT
+    pieces = credit_amount(totals, {}, 100)
+    assert [p.gross for p in pieces] == [34, 33, 33]
+    assert [p.index for p in pieces] == [0, 1, 2]
+    assert all(p.quantity is None for p in pieces)
+    assert [p.gross for p in credit_amount(totals, {}, 360)] == [120, 120, 120]
+    done = {0: Remaining(120)}  # the first line credited already: left out
+    assert [p.index for p in credit_amount(totals, done, 10)] == [1, 2]
+    with pytest.raises(InvalidCredit, match="greater than zero") as zero:
+        credit_amount(totals, {}, 0)
+    assert zero.value.field == "amount"
+    with pytest.raises(InvalidCredit, match="more than is left to credit") as over:
+        credit_amount(totals, done, 241)
+    assert over.value.field == "amount"
+    assert sum(p.gross for p in credit_amount(totals, done, 240)) == 240
+
+
+def test_an_amount_over_a_discount_line_credits_it_back_in_proportion() -> None:
+    totals = _invoice(100, -50)  # 120 and -60: 60 in all
+    pieces = credit_amount(totals, {}, 30)
+    assert [(p.index, p.gross, p.net, p.taxes) for p in pieces] == [
+        (0, 60, 50, (10,)),
+        (1, -30, -25, (-5,)),
+    ]
+
+
+def test_quantities_are_checked_line_by_line_with_clear_messages() -> None:
+    totals = _invoice(1000, 500, qty="4")
+    quantities = [Decimal(4), Decimal(4)]
+    for index in (-1, 2):
+        with pytest.raises(InvalidCredit, match="not on the invoice") as bad:
+            credit_quantities(totals, quantities, {}, {index: Decimal(1)})
+        assert bad.value.field == "lines"
+    for qty in (Decimal(0), Decimal(-1), Decimal("NaN")):
+        with pytest.raises(InvalidCredit, match="Line 2: credit a quantity more than zero") as bad:
+            credit_quantities(totals, quantities, {}, {1: qty})
+        assert bad.value.field == "lines.1"
+    done = {1: Remaining(gross=1500, quantity=Decimal("2.5"))}
+    with pytest.raises(InvalidCredit, match=r"Line 2: at most 1\.5 can still be credited") as over:
+        credit_quantities(totals, quantities, done, {1: Decimal(2)})
+    assert over.value.field == "lines.1"
+    [piece] = credit_quantities(totals, quantities, done, {1: Decimal("1.5")})
+    assert (piece.index, piece.quantity, piece.gross) == (1, Decimal("1.5"), 2400 - 1500)
+
+
+def test_a_quantity_after_an_amount_never_credits_more_than_is_left() -> None:
+    totals = _invoice(250, qty="4")  # 1,200 with VAT
+    done = {0: Remaining(gross=1100)}  # an amount took 1,100 already
+    [piece] = credit_quantities(totals, [Decimal(4)], done, {0: Decimal(1)})
+    assert piece.gross == 100  # a quarter would be 300: capped to what is left
+    negative = _invoice(-250, 500, qty="4")
+    [back] = credit_quantities(
+        negative, [Decimal(4)] * 2, {0: Remaining(gross=-1100)}, {0: Decimal(1)}
+    )
+    assert back.gross == -100
+    assert credit_quantities(totals, [Decimal(4)], {}, {0: Decimal(1)})[0].gross == 300
+
+
+def test_a_line_of_zero_quantity_credits_what_it_charged() -> None:
+    totals = compute_invoice(
+        [InvoiceLineInput("Free", Decimal(0), Money(500, "EUR"), None, (VAT,))], "EUR"
+    )
+    assert credit_quantities(totals, [Decimal(0)], {}, {}) == ()
+    assert credit_everything(totals, [Decimal(0)], {}) == ()
+
+
+def test_everything_left_names_the_units_left() -> None:
+    totals = _invoice(1000, 500, qty="4")
+    done = {
+        0: Remaining(gross=1200, quantity=Decimal(1)),
+        1: Remaining(gross=2400, quantity=Decimal(4)),
+    }
+    pieces = credit_everything(totals, [Decimal(4), Decimal(4)], done)
+    assert [(p.index, p.quantity, p.gross) for p in pieces] == [(0, Decimal(3), 3600)]
+    by_amount = {0: Remaining(gross=100)}
+    [whole] = credit_everything(_invoice(1000, qty="4"), [Decimal(4)], by_amount)
+    assert (whole.quantity, whole.gross) == (Decimal(4), 4700)
+
+
+def test_check_credit_refuses_nothing_and_anything_beyond_a_line() -> None:
+    totals = _invoice(1000, -200)  # 1,200 and -240
+    with pytest.raises(InvalidCredit, match="Choose what to credit") as nothing:
+        check_credit(totals, {}, ())
+    assert nothing.value.field == "lines"
+    beyond = CreditLine(0, None, 1201, 1001, (200,), (VAT,))
+    with pytest.raises(InvalidCredit, match="Line 1 cannot be credited beyond") as line:
+        check_credit(totals, {}, [beyond])
+    assert line.value.field == "lines.0"
+    wrong_way = CreditLine(1, None, 10, 8, (2,), (VAT,))
+    with pytest.raises(InvalidCredit, match="Line 2 cannot be credited beyond"):
+        check_credit(totals, {}, [CreditLine(0, None, 100, 83, (17,), (VAT,)), wrong_way])
+    too_far = CreditLine(1, None, -241, -201, (-40,), (VAT,))
+    with pytest.raises(InvalidCredit, match="Line 2 cannot be credited beyond"):
+        check_credit(totals, {}, [CreditLine(0, None, 1200, 1000, (200,), (VAT,)), too_far])
+    exact = check_credit(totals, {}, credit_everything(totals, [Decimal(1)] * 2, {}))
+    assert (exact.net, exact.tax, exact.total) == (800, 160, 960)
+    assert exact.taxes == ((VAT, 800, 160),)
+    negative_only = CreditLine(1, None, -240, -200, (-40,), (VAT,))
+    with pytest.raises(InvalidCredit, match="Choose what to credit"):
+        check_credit(totals, {}, [negative_only])
+
+
+def test_the_tax_summary_of_a_credit_note_is_per_rate_in_order() -> None:
+    gst, pst = TaxRate("GST", Decimal(5)), TaxRate("PST", Decimal(7))
+    totals = compute_invoice(
+        [
+            InvoiceLineInput("Care", Decimal(1), Money(10_000, "CAD"), None, (gst, pst)),
+            InvoiceLineInput("Domain", Decimal(1), Money(2_000, "CAD"), None, (gst,)),
+        ],
+        "CAD",
+    )
+    credit = check_credit(totals, {}, credit_everything(totals, [Decimal(1)] * 2, {}))
+    assert credit.taxes == ((gst, 12_000, 600), (pst, 10_000, 700))
+    assert (credit.net, credit.tax, credit.total) == (12_000, 1_300, 13_300)
+
+
+def test_split_credit_fields_and_a_negative_due() -> None:
+    with pytest.raises(InvalidCredit) as bad:
+        split_credit(-1, 100)
+    assert bad.value.field == "amount"
+    split = split_credit(500, -200)
+    assert (split.reduces_due, split.given_back) == (0, 500)
+    assert split_credit(500, 500).given_back == 0

@@ -212,3 +212,23 @@ def test_a_payment_is_reversed_only_on_a_paid_or_partially_paid_invoice() -> Non
                 reversal_transition(current, target)
     # Reversing never goes through the ordinary lifecycle: paid does not become open there.
     assert not can_transition(InvoiceStatus.PAID, InvoiceStatus.OPEN)
+
+
+def test_a_settled_status_follows_the_figures_but_uncollectible_waits_for_money() -> None:
+    from billing_app.domain.lifecycle import settled_transition
+
+    assert settled_transition(I.OPEN, I.OPEN) is I.OPEN
+    assert settled_transition(I.OPEN, I.CREDITED) is I.CREDITED
+    assert settled_transition(I.PAID, I.PARTIALLY_REFUNDED) is I.PARTIALLY_REFUNDED
+    assert settled_transition(I.UNCOLLECTIBLE, I.OPEN) is I.UNCOLLECTIBLE  # a partial credit
+    assert settled_transition(I.UNCOLLECTIBLE, I.PAID) is I.PAID
+    assert settled_transition(I.UNCOLLECTIBLE, I.CREDITED) is I.CREDITED
+    with pytest.raises(
+        InvalidTransition, match="An invoice that is paid cannot be marked partially paid"
+    ):
+        settled_transition(I.PAID, I.PARTIALLY_PAID)
+    with pytest.raises(InvalidTransition):
+        settled_transition(I.CREDITED, I.OPEN)
+    assert I.CREDITED.label == "credited"
+    assert not accepts_payment(I.CREDITED) and not accepts_refund(I.CREDITED)
+    assert not is_collectible(I.CREDITED)

@@ -94,7 +94,7 @@ def _held_row(h: rx.Var[dict[str, str]]) -> rx.Component:
                         "Bill now",
                         size="1",
                         on_click=s.bill(h["id"]),
-                        aria_label="Bill " + h["subscription"] + " for " + h["period"],
+                        aria_label="Bill now " + h["subscription"] + " for " + h["period"],
                     ),
                     rx.button(
                         "Skip",
@@ -205,5 +205,8 @@ def renewals_page() -> rx.Component:
         "Renewals",
         RenewalsState.status,
         _content,
-        actions=rx.link("← Subscriptions", href=routes.SUBSCRIPTIONS, size="2"),
+        actions=rx.link(
+            rx.button(rx.icon("arrow-left", size=16), "Subscriptions", variant="soft"),
+            href=routes.SUBSCRIPTIONS,
+        ),
     )
