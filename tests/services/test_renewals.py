@@ -7,6 +7,7 @@ first."""
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -415,3 +416,41 @@ def test_staff_bill_or_skip_a_held_period_once(
     states = session.exec(select(RenewalHold.state).order_by(col(RenewalHold.period_start)))
     assert list(states) == ["billed", "skipped"]
     assert billing_run(engine, clock=clock).invoices == []
+
+
+def test_the_agency_sets_how_many_missed_periods_are_billed(
+    engine: sa.Engine, session: Session, clock: FixedClock, world: dict[str, Any]
+) -> None:
+    from billing_app.services.agency import branding
+    from billing_app.services.common.errors import ValidationFailed
+
+    agency = session.get(AgencySettings, 1)
+    assert agency is not None
+    typed = branding.AgencyInput(
+        legal_name=agency.legal_name,
+        address=agency.address,
+        tax_id=agency.tax_id,
+        email=agency.email,
+        default_currency=agency.default_currency,
+        locale=agency.locale,
+        time_zone=agency.time_zone,
+        payment_terms_days=str(agency.payment_terms_days),
+        number_format=agency.number_format,
+        number_reset=agency.number_reset,
+    )
+    for wrong in ("0", "25", "two"):
+        with pytest.raises(ValidationFailed, match="1 to 24") as bad:
+            branding.update_agency(
+                session, world["actor"], dataclasses.replace(typed, renewal_catch_up=wrong)
+            )
+        assert bad.value.errors.get("renewal_catch_up")
+        session.rollback()
+    branding.update_agency(
+        session, world["actor"], dataclasses.replace(typed, renewal_catch_up="1")
+    )
+    session.commit()
+    attach(session, world, date(2025, 12, 14))  # four periods due
+
+    report = billing_run(engine, clock=clock)
+
+    assert (len(report.invoices), report.held) == (1, 3)

@@ -19,7 +19,11 @@ from billing_app.domain.numbers import parse_whole_number
 from billing_app.domain.permissions import Permission
 from billing_app.services.agency import agency_cache
 from billing_app.services.agency.fields import clean_sending, header_email, text_field
-from billing_app.services.agency.numbering_settings import credit_note_numbering, number_reset
+from billing_app.services.agency.numbering_settings import (
+    catch_up_limit,
+    credit_note_numbering,
+    number_reset,
+)
 from billing_app.services.common import audit
 from billing_app.services.common.actors import Acting, require
 from billing_app.services.common.clock import Clock, system_clock
@@ -81,6 +85,7 @@ class AgencyInput:
     # Credit notes' own numbering (None: left as it is).
     credit_note_format: str | None = None
     credit_note_reset: str | None = None
+    renewal_catch_up: str = "3"  # missed periods billed per subscription after downtime
 
 
 def _locale(value: str) -> str:
@@ -146,7 +151,9 @@ def update_agency(
     credit_format, credit_reset = credit_note_numbering(
         checks, row, data.credit_note_format, data.credit_note_reset, number_format
     )
+    catch_up = checks.value("renewal_catch_up", 3, catch_up_limit, data.renewal_catch_up or "3")
     checks.raise_if_failed()
+    row.renewal_catch_up = catch_up
     row.legal_name, row.address, row.tax_id, row.email = legal_name, address, tax_id, email
     row.default_currency, row.locale, row.time_zone = currency, locale, time_zone
     row.payment_terms_days = terms

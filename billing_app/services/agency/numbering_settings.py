@@ -1,10 +1,12 @@
-"""The agency's numbering settings as typed: invoice and credit note number formats and when
-their sequences restart (checked with domain/numbering.py)."""
+"""The agency's numbering and renewal settings as typed: invoice and credit note number formats
+and when their sequences restart (checked with domain/numbering.py), and how many missed periods
+a renewal run catches up per subscription."""
 
 from __future__ import annotations
 
 from billing_app.db.invoicing import AgencySettings
 from billing_app.domain.numbering import SequenceReset, validate_number_format
+from billing_app.domain.numbers import parse_whole_number
 from billing_app.services.common.errors import FieldChecks, ValidationFailed
 
 
@@ -40,3 +42,12 @@ def credit_note_numbering(
 def _own_format(_: str) -> None:
     msg = "Give credit notes a format of their own (e.g. CN-{YYYY}-{SEQ:5}), unlike invoices."
     raise ValidationFailed(msg, field="credit_note_format")
+
+
+def catch_up_limit(value: str) -> int:
+    """How many missed periods per subscription a run bills after downtime: 1 to 24."""
+    limit = parse_whole_number(value, max_digits=2)
+    if limit is None or not 1 <= limit <= 24:
+        msg = "Enter how many missed periods to bill per subscription: 1 to 24."
+        raise ValidationFailed(msg, field="renewal_catch_up")
+    return limit

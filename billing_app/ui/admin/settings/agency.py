@@ -36,6 +36,7 @@ FIELDS = (
     "number_reset",
     "credit_note_format",
     "credit_note_reset",
+    "renewal_catch_up",
 )
 
 
@@ -91,6 +92,7 @@ class SettingsState(SessionState):
             "number_reset": agency.number_reset,
             "credit_note_format": agency.credit_note_format,
             "credit_note_reset": agency.credit_note_reset,
+            "renewal_catch_up": str(agency.renewal_catch_up),
         }
         self.can_write = user.can(Permission.SETTINGS_WRITE)
         if not self.time_zones:
@@ -216,6 +218,19 @@ def _settings_content() -> rx.Component:
                     hint="The same codes as invoice numbers, e.g. CN-{YYYY}-{SEQ:5}.",
                 ),
                 _reset_select(v, e, "credit_note_reset"),
+            ),
+            section(
+                "Renewals",
+                "Subscriptions are invoiced on the first day of each period. After downtime, the "
+                "missed periods are billed oldest first, up to this many per subscription; the "
+                "rest wait on the Renewals page for you to bill or skip.",
+                text_input(
+                    v,
+                    e,
+                    "Missed periods billed per subscription",
+                    "renewal_catch_up",
+                    hint="1 to 24 (default 3).",
+                ),
             ),
             rx.cond(
                 s.can_write,
