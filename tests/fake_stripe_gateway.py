@@ -197,11 +197,16 @@ class FakeStripe:
         return paid
 
     def confirm_payment_intent(
-        self, config: Any, payment_intent_id: str, *, idempotency_key: str
+        self,
+        config: Any,
+        payment_intent_id: str,
+        *,
+        idempotency_key: str,
+        off_session: bool = False,
     ) -> PaymentIntent:
         self.calls.append("confirm_payment_intent")
         intent = self.intents[payment_intent_id]
-        return self._charge(intent, off_session=False)
+        return self._charge(intent, off_session=off_session)
 
     def charge_card(
         self,

@@ -12,7 +12,7 @@ import os
 import sys
 
 from aiohttp import web
-from localstripe import resources, server
+from localstripe import resources
 
 
 async def _watch_parent(parent: int) -> None:
@@ -26,7 +26,27 @@ async def _on_startup(app: web.Application) -> None:
     app["watch_parent"] = asyncio.create_task(_watch_parent(int(sys.argv[2])))
 
 
+def _confirm_off_session() -> None:
+    """Stripe accepts ``off_session`` when confirming a PaymentIntent (the client is away: a
+    bank that wants them fails the charge); localstripe refuses any parameter there. Accept it,
+    as Stripe does, for the cards localstripe charges without asking the bank."""
+    confirm = resources.PaymentIntent._api_confirm.__func__  # type: ignore[attr-defined]
+
+    def _api_confirm(cls: type, id: str, off_session: object = None, **kwargs: object) -> object:
+        return confirm(cls, id, **kwargs)
+
+    resources.PaymentIntent._api_confirm = classmethod(_api_confirm)  # type: ignore[method-assign, assignment]
+    path = "/v1/payment_intents/{id}/confirm"
+    resources.extra_apis[:] = [
+        (method, url, resources.PaymentIntent._api_confirm if url == path else func)
+        for method, url, func in resources.extra_apis
+    ]
+
+
 def main() -> None:
+    _confirm_off_session()  # before the server module reads the routes
+    from localstripe import server
+
     resources.Store.dump_to_disk = lambda self: None  # type: ignore[method-assign]
     resources.Store.try_load_from_disk = lambda self: None  # type: ignore[method-assign]
     server.app.on_startup.append(_on_startup)

@@ -40,6 +40,10 @@ SUBJECTS: dict[str, str] = {
     "account_changed": N_("Security notice for your {sender_name} account"),
     "receipt": N_("Receipt for invoice {number} from {sender_name}"),
     "refund": N_("Refund for invoice {number} from {sender_name}"),
+    "payment_failed": N_("Payment failed for invoice {number} from {sender_name}"),
+    "payment_action_required": N_(
+        "Please confirm the payment of invoice {number} from {sender_name}"
+    ),
     "credit_note": N_("Credit note {credit_note_number} for invoice {number} from {sender_name}"),
     "payment_reminder": N_("Reminder: invoice {number} from {sender_name}"),
     "invoice_voided": N_("Invoice {number} from {sender_name} was voided"),

@@ -360,15 +360,23 @@ def create_payment_intent(
 
 
 def confirm_payment_intent(
-    config: StripeConfig, payment_intent_id: str, *, idempotency_key: str
+    config: StripeConfig,
+    payment_intent_id: str,
+    *,
+    idempotency_key: str,
+    off_session: bool = False,
 ) -> PaymentIntent:
-    """Charge the card of a PaymentIntent, the client present: ``requires_action`` hands 3-D
-    Secure to the browser; a refusal raises CardError."""
+    """Charge the card of a PaymentIntent: the client present (``requires_action`` hands 3-D
+    Secure to the browser), or with ``off_session`` the client away (a bank that wants them
+    raises CardError ``authentication_required``); a refusal raises CardError."""
     sdk = client(config)
+    params: dict[str, Any] = {"off_session": True} if off_session else {}
     return payment_intent_of(
         _call(
             lambda: sdk.v1.payment_intents.confirm(
-                payment_intent_id, options={"idempotency_key": idempotency_key}
+                payment_intent_id,
+                params=params,  # type: ignore[arg-type]
+                options={"idempotency_key": idempotency_key},
             )
         )
     )

@@ -68,6 +68,8 @@ class Client(SQLModel, table=True):
     active_subscriptions: int = Field(default=0, sa_column=_money())
     net_invoiced_minor: int = Field(default=0, sa_column=_money())
     outstanding_minor: int = Field(default=0, sa_column=_money())
+    # Renewal invoices charged to the default card at once: None follows the agency's setting.
+    auto_charge: bool | None = Field(default=None, sa_column=sa.Column(sa.Boolean(), nullable=True))
     created_at: datetime = Field(sa_column=_ts())
     updated_at: datetime = Field(sa_column=_ts())
     archived_at: datetime | None = Field(default=None, sa_column=_ts(nullable=True))

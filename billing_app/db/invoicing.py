@@ -58,6 +58,11 @@ class AgencySettings(SQLModel, table=True):
     )
     # Renewals: after downtime, at most this many missed periods per subscription are billed.
     renewal_catch_up: int = Field(default=3, sa_column_kwargs={"server_default": "3"})
+    # Renewal invoices of clients with a default card are charged to it at once (a client may
+    # say otherwise: client.auto_charge).
+    auto_charge: bool = Field(
+        default=True, sa_column=sa.Column(sa.Boolean(), nullable=False, server_default=sa.true())
+    )
     # The portal: the role a new client user gets unless staff pick another, and whether every
     # client user must turn on two-factor sign-in.
     client_default_role: str = Field(
@@ -172,6 +177,12 @@ class Invoice(SQLModel, table=True):
     sent_at: datetime | None = Field(default=None, sa_column=_ts(nullable=True))
     voided_at: datetime | None = Field(default=None, sa_column=_ts(nullable=True))
     void_reason: str = Field(default="", max_length=500)
+    # A renewal invoice waiting for its automatic charge (set with it, cleared when the charge
+    # starts: a run that died in between charges it at the next).
+    charge_pending: bool = Field(
+        default=False,
+        sa_column=sa.Column(sa.Boolean(), nullable=False, server_default=sa.false()),
+    )
     # When the client's bank disputed a card payment of it (staff answer in Stripe).
     disputed_at: datetime | None = Field(default=None, sa_column=_ts(nullable=True))
 

@@ -44,6 +44,11 @@ from billing_app.domain.periods import Period
 from billing_app.domain.renewals import RenewalPlan, due_periods
 from billing_app.domain.tax import TaxRate
 from billing_app.services.agency.branding import agency_today, default_brand, get_agency
+from billing_app.services.billing.auto_charge import (
+    ChargeReport,
+    charge_pending_invoices,
+    charges_automatically,
+)
 from billing_app.services.catalog.recurring_revenue import (
     anchor_of,
     interval_of,
@@ -56,8 +61,10 @@ from billing_app.services.common.actors import SystemActor
 from billing_app.services.common.clock import Clock, system_clock
 from billing_app.services.common.outbox import WAKE_OUTBOX
 from billing_app.services.common.transactions import wake
+from billing_app.services.invoicing.documents import queue_invoice_email
 from billing_app.services.invoicing.sending import finalize_invoice
 from billing_app.services.invoicing.timeline import add_event
+from billing_app.settings import Settings
 
 RENEWALS = SystemActor(label="Renewals")
 S = SubscriptionStatus
@@ -86,6 +93,7 @@ class RunReport:
     held: int = 0
     runaways: list[int] = field(default_factory=list)  # subscriptions refused
     skipped: int = 0  # invoices another run made meanwhile
+    charges: ChargeReport | None = None  # the automatic charges that followed
     # What the invoices come to before taxes, per currency (minor units).
     amounts: dict[str, int] = field(default_factory=lambda: defaultdict(int))
 
@@ -275,6 +283,7 @@ def bill_group(
         lines.append((sub, item.period, _rates(session, sub.product_id)))
     agency = get_agency(session, clock=clock)
     sites = {sub.website_id for sub, _, _ in lines}
+    automatic = charges_automatically(session, client)
     invoice = Invoice(
         client_id=client_id,
         website_id=sites.pop() if len(sites) == 1 else None,
@@ -282,7 +291,9 @@ def bill_group(
         currency=currency,
         locale=client.locale,
         issue_date=today,
-        due_date=today + timedelta(days=agency.payment_terms_days),
+        # Charged at once: due on issue; else the agency's payment terms.
+        due_date=today if automatic else today + timedelta(days=agency.payment_terms_days),
+        charge_pending=automatic,
         created_at=now,
         updated_at=now,
     )
@@ -332,8 +343,16 @@ def bill_group(
         session, invoice.id, "created", "Renewals", "Renewal invoice made", clock, internal=True
     )
     sent = finalize_invoice(
-        session, invoice, actor_label="Renewals", audit_actor=RENEWALS.actor(), clock=clock
+        session,
+        invoice,
+        actor_label="Renewals",
+        audit_actor=RENEWALS.actor(),
+        clock=clock,
+        email=not automatic,
     )
+    if automatic and invoice.credit_applied_minor >= invoice.total_minor:
+        invoice.charge_pending = False  # the credit balance paid it all: nothing to charge
+        queue_invoice_email(session, invoice, json.loads(invoice.snapshot), sent.pdf_key)
     session.execute(
         sa.update(RenewalClaim)
         .where(col(RenewalClaim.subscription_id).in_([i.subscription_id for i in items]))
@@ -366,9 +385,11 @@ def billing_run(
     clock: Clock = system_clock,
     today: date | None = None,
     dry_run: bool = False,
+    settings: Settings | None = None,
 ) -> RunReport:
-    """Bill every period due on ``today`` (the agency's date by default). With ``dry_run``,
-    say what would be billed and write nothing."""
+    """Bill every period due on ``today`` (the agency's date by default), then charge the
+    invoices of clients who pay automatically. With ``dry_run``, say what would be billed and
+    write nothing."""
     with Session(engine, expire_on_commit=False) as session:
         agency = get_agency(session, clock=clock)
         today = today or agency_today(agency, clock)
@@ -420,6 +441,7 @@ def billing_run(
                 continue
             session.commit()
             report.invoices.append(number)
+    report.charges = charge_pending_invoices(engine, clock=clock, settings=settings)
     return report
 
 

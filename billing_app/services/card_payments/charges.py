@@ -17,6 +17,7 @@ How nothing is charged twice or lost (docs/architecture.md, "Card payments"):
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import uuid
 from dataclasses import dataclass
 from datetime import date, timedelta
@@ -92,6 +93,7 @@ class PaymentOutcome:
     message: str = ""
     client_secret: str = ""
     receipt: Receipt | None = None
+    code: str = ""  # why a card was refused (Stripe's code: authentication_required, ...)
 
 
 def charge(
@@ -105,10 +107,12 @@ def charge(
     actor_label: str,
     expected_due_minor: int,
     clock: Clock,
+    off_session: bool = False,
 ) -> PaymentOutcome:
     """Charge what is due on ``invoice`` (locked by the caller, who checked it may be paid)
-    to a card, the client present. ``customer_id`` is "" for a card used once. The amount the
-    client saw must still be what is due: a stale page is told, not charged another amount."""
+    to a card, the client present (or away: ``off_session``, an automatic charge).
+    ``customer_id`` is "" for a card used once. The amount the client saw must still be what
+    is due: a stale page is told, not charged another amount."""
     assert invoice.id is not None
     due = payable_minor(invoice)
     if due != expected_due_minor:
@@ -167,10 +171,14 @@ def charge(
     session.refresh(attempt)
     try:
         intent = gateway.confirm_payment_intent(
-            config, intent.id, idempotency_key=f"{attempt.idempotency_key}-confirm"
+            config,
+            intent.id,
+            idempotency_key=f"{attempt.idempotency_key}-confirm",
+            off_session=off_session,
         )
     except gateway.CardError as exc:
-        return _failed(session, attempt, exc.message, clock)
+        failed = _failed(session, attempt, exc.message, clock)
+        return dataclasses.replace(failed, code=exc.code) if failed.state == "failed" else failed
     except gateway.GatewayError as exc:
         if exc.retryable:  # it may have gone through: the reconciliation will know
             return PaymentOutcome("pending", UNREACHABLE)

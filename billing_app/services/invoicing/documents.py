@@ -360,10 +360,22 @@ def queue_about_invoice(
     extra: dict[str, Any],
     *,
     attachment: tuple[str, str] | None = None,
+    pay_link: bool = False,
+    clock: Clock = system_clock,
 ) -> None:
     """Queue the email ``kind`` about a sent invoice to its client, as its brand (a credit
-    note of it, ...), with ``attachment`` (a stored document key, its file name)."""
-    _queue(session, kind, invoice, _sent_snapshot(invoice), extra, attachment=attachment)
+    note of it, a failed charge...), with ``attachment`` (a stored document key, its file
+    name; True: the invoice's PDF) and its Pay now link when asked."""
+    _queue(
+        session,
+        kind,
+        invoice,
+        _sent_snapshot(invoice),
+        extra,
+        attachment=attachment,
+        pay_link=pay_link,
+        clock=clock,
+    )
 
 
 def resend_invoice_email(

@@ -109,10 +109,17 @@ def send_invoice(
 
 
 def finalize_invoice(
-    session: Session, invoice: Invoice, *, actor_label: str, audit_actor: Actor, clock: Clock
+    session: Session,
+    invoice: Invoice,
+    *,
+    actor_label: str,
+    audit_actor: Actor,
+    clock: Clock,
+    email: bool = True,
 ) -> SentInvoice:
     """Number, freeze, render, email a draft the caller holds (locked, checked): the part of
-    sending that staff and the renewal engine share."""
+    sending that staff and the renewal engine share. Without ``email`` (an invoice charged at
+    once), the client hears of it with the outcome of the charge."""
     totals = recompute_totals(session, invoice)  # refuses a negative total
     agency = get_agency(session, clock=clock)
     fmt = NumberFormat(agency.number_format, SequenceReset(agency.number_reset))
@@ -145,9 +152,10 @@ def finalize_invoice(
     session.add(client)
     sent = f"Invoice {invoice.number} sent"
     add_event(session, invoice.id, "sent", actor_label, sent, clock, internal=False)
-    queue_invoice_email(session, invoice, snapshot, invoice.pdf_key, clock=clock)
-    emailed = f"Emailed to {client.email}"
-    add_event(session, invoice.id, "emailed", actor_label, emailed, clock, internal=False)
+    if email:
+        queue_invoice_email(session, invoice, snapshot, invoice.pdf_key, clock=clock)
+        emailed = f"Emailed to {client.email}"
+        add_event(session, invoice.id, "emailed", actor_label, emailed, clock, internal=False)
     audit.record(
         session,
         "invoice.sent",

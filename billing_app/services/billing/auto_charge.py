@@ -1,0 +1,180 @@
+"""Automatic charges of renewal invoices (docs/architecture.md, "Renewals").
+
+A renewal invoice of a client who charges automatically (their choice, else the agency's) and
+has a default card is made due on issue, without the "please pay" email, and marked
+``charge_pending`` in the transaction that makes it. The charge then runs off-session through
+the same path as every card payment (services/card_payments/charges.py: an attempt committed
+first, one charge in flight per invoice, recorded once); the flag is cleared in the transaction
+that commits the attempt, so a run that died in between charges it at the next run, and never
+twice. The outcome is the client's only email: the receipt; or "your bank needs you to confirm"
+with the invoice's pay link (never retried off-session); or "payment failed" with the pay link
+(where a new card can be used and kept). A client without a usable card by then, or card
+payments turned off, gets the invoice email asking for payment.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import sqlalchemy as sa
+from sqlmodel import Session, col, select
+
+from billing_app.db.card_payments import SavedCard, StripeCustomer
+from billing_app.db.customers import Client
+from billing_app.db.invoicing import Invoice
+from billing_app.domain.cards import card_label
+from billing_app.domain.money import Money, format_money
+from billing_app.services.agency.branding import get_agency
+from billing_app.services.card_payments.charges import PaymentOutcome, charge
+from billing_app.services.card_payments.stripe_settings import stripe_config
+from billing_app.services.common.clock import Clock, system_clock
+from billing_app.services.common.outbox import WAKE_OUTBOX
+from billing_app.services.common.transactions import wake
+from billing_app.services.invoicing.documents import (
+    pdf_filename,
+    queue_about_invoice,
+    resend_invoice_email,
+)
+from billing_app.services.invoicing.payments import card_payment_in_flight, locked_invoice
+from billing_app.services.invoicing.settlement import payable_minor
+from billing_app.services.invoicing.timeline import add_event
+from billing_app.settings import Settings
+
+AUTOMATIC = "Automatic charge"
+
+
+def default_card(session: Session, client_id: int) -> SavedCard | None:
+    return session.exec(
+        select(SavedCard)
+        .where(col(SavedCard.client_id) == client_id)
+        .where(col(SavedCard.is_default))
+        .where(col(SavedCard.removed_at).is_(None))
+    ).first()
+
+
+def charges_automatically(session: Session, client: Client) -> bool:
+    """Whether the client's renewal invoices are charged at once: their choice, else the
+    agency's, and only with a default card."""
+    wanted = client.auto_charge
+    if wanted is None:
+        wanted = get_agency(session).auto_charge
+    return bool(wanted) and client.id is not None and default_card(session, client.id) is not None
+
+
+@dataclass
+class ChargeReport:
+    paid: int = 0
+    failed: int = 0
+    action: int = 0  # the bank wants the client: emailed the pay link
+    emailed: int = 0  # no card to charge any more: the invoice emailed for payment
+    pending: int = 0  # the outcome comes later (Stripe's event, the reconciliation)
+
+
+def charge_pending_invoices(
+    engine: sa.Engine,
+    *,
+    clock: Clock = system_clock,
+    settings: Settings | None = None,
+    limit: int = 500,
+) -> ChargeReport:
+    """Charge every renewal invoice waiting for its automatic charge, each once."""
+    report = ChargeReport()
+    with Session(engine) as session:
+        ids = list(
+            session.exec(
+                select(Invoice.id)
+                .where(col(Invoice.charge_pending))
+                .order_by(col(Invoice.id))
+                .limit(limit)
+            )
+        )
+    for invoice_id in ids:
+        assert invoice_id is not None
+        with Session(engine, expire_on_commit=False) as session:
+            outcome = _charge(session, invoice_id, clock, settings)
+            session.commit()
+        if outcome == "paid":
+            report.paid += 1
+        elif outcome == "action":
+            report.action += 1
+        elif outcome == "failed":
+            report.failed += 1
+        elif outcome == "emailed":
+            report.emailed += 1
+        elif outcome == "pending":
+            report.pending += 1
+    return report
+
+
+def _charge(session: Session, invoice_id: int, clock: Clock, settings: Settings | None) -> str:
+    invoice = locked_invoice(session, invoice_id)
+    if not invoice.charge_pending:
+        return ""  # another run took it
+    invoice.charge_pending = False
+    session.add(invoice)
+    due = payable_minor(invoice)
+    if due <= 0 or card_payment_in_flight(session, invoice_id):
+        return ""  # paid another way meanwhile (the credit balance, by hand, in the portal)
+    config = stripe_config(session, settings=settings)
+    card = default_card(session, invoice.client_id)
+    customer = session.exec(
+        select(StripeCustomer).where(col(StripeCustomer.client_id) == invoice.client_id)
+    ).first()
+    if config is None or card is None or customer is None:
+        resend_invoice_email(session, invoice, clock=clock)  # pay it another way
+        _note(session, invoice, "No card to charge: the invoice was emailed for payment", clock)
+        return "emailed"
+    label = card_label(card.brand, card.last4)
+    outcome = charge(
+        session,
+        config,
+        invoice,
+        customer_id=customer.customer_id,
+        payment_method_id=card.payment_method_id,
+        card=label,
+        actor_label=AUTOMATIC,
+        expected_due_minor=due,
+        clock=clock,
+        off_session=True,
+    )
+    return _told(session, invoice_id, outcome, label, clock)
+
+
+def _told(
+    session: Session, invoice_id: int, outcome: PaymentOutcome, card: str, clock: Clock
+) -> str:
+    """Email the client what a failed automatic charge needs of them (the receipt of a paid
+    one is the payment's own)."""
+    if outcome.state != "failed":
+        return outcome.state
+    invoice = session.get(Invoice, invoice_id)
+    assert invoice is not None
+    session.refresh(invoice)
+    amount = format_money(Money(payable_minor(invoice), invoice.currency), invoice.locale)
+    kind = (
+        "payment_action_required"
+        if outcome.code == "authentication_required"
+        else ("payment_failed")
+    )
+    queue_about_invoice(
+        session,
+        kind,
+        invoice,
+        {"amount": amount, "card": card, "reason": outcome.message},
+        attachment=(invoice.pdf_key, pdf_filename(invoice)),
+        pay_link=True,
+        clock=clock,
+    )
+    said = (
+        "Emailed the client: their bank needs them to confirm the payment"
+        if kind == "payment_action_required"
+        else "Emailed the client: the automatic payment failed"
+    )
+    _note(session, invoice, said, clock)
+    wake(session, WAKE_OUTBOX)
+    return "action" if kind == "payment_action_required" else "failed"
+
+
+def _note(session: Session, invoice: Invoice, message: str, clock: Clock) -> None:
+    assert invoice.id is not None
+    add_event(session, invoice.id, "emailed", AUTOMATIC, message, clock, internal=False)

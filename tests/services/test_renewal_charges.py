@@ -1,0 +1,183 @@
+"""Renewal invoices of clients with a default card are charged at once, off-session (against
+localstripe; the fake gateway for the bank asking the client): paid with the receipt and no
+"please pay" email; declined: the "payment failed" email with the pay link; the bank wants
+the client: "please confirm" with the pay link, never retried off-session; no card any more:
+the invoice emailed for payment. A run that stopped before charging charges at the next, once."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+from sqlmodel import Session, col, select
+
+from billing_app.db.card_payments import PaymentAttempt, SavedCard
+from billing_app.db.customers import Client
+from billing_app.db.invoicing import Invoice
+from billing_app.db.models import OutboxEmail
+from billing_app.services.billing import auto_charge
+from billing_app.services.billing.renewals import billing_run
+from billing_app.services.common.clock import FixedClock
+
+from .test_invoice_card_payments import DECLINES, VISA, save_card, shop
+from .test_invoicing import world
+from .test_renewals import TODAY, attach
+
+__all__ = ["shop", "world"]
+
+
+def renewal(session: Session, shop: dict[str, Any]) -> Invoice:
+    session.expire_all()
+    invoice = session.exec(
+        select(Invoice)
+        .where(col(Invoice.client_id) == shop["client"].id)
+        .where(col(Invoice.created_by_id).is_(None))
+        .order_by(col(Invoice.id).desc())
+    ).first()
+    assert invoice is not None
+    return invoice
+
+
+def emails(session: Session, kind: str) -> list[OutboxEmail]:
+    return list(session.exec(select(OutboxEmail).where(col(OutboxEmail.kind) == kind)))
+
+
+def test_a_renewal_is_charged_to_the_default_card_with_the_receipt_only(
+    engine: sa.Engine, session: Session, clock: FixedClock, shop: dict[str, Any]
+) -> None:
+    save_card(session, clock, shop, VISA)
+    attach(session, shop, TODAY)
+    sent_before = len(emails(session, "invoice_sent"))
+
+    report = billing_run(engine, clock=clock, settings=shop["settings"])
+
+    assert report.charges is not None and report.charges.paid == 1
+    invoice = renewal(session, shop)
+    assert (invoice.status, invoice.paid_minor, invoice.due_date) == ("paid", 3000, TODAY)
+    assert not invoice.charge_pending
+    assert len(emails(session, "invoice_sent")) == sent_before  # no "please pay"
+    receipts = [e for e in emails(session, "receipt") if invoice.number in e.subject]
+    assert len(receipts) == 1
+    assert billing_run(engine, clock=clock, settings=shop["settings"]).charges.paid == 0  # type: ignore[union-attr]
+
+
+def test_a_declined_renewal_emails_the_client_the_pay_link(
+    engine: sa.Engine, session: Session, clock: FixedClock, shop: dict[str, Any]
+) -> None:
+    save_card(session, clock, shop, DECLINES)
+    attach(session, shop, TODAY)
+
+    report = billing_run(engine, clock=clock, settings=shop["settings"])
+
+    assert report.charges is not None and report.charges.failed == 1
+    invoice = renewal(session, shop)
+    assert (invoice.status, invoice.paid_minor, invoice.charge_pending) == ("open", 0, False)
+    [failed] = emails(session, "payment_failed")
+    assert failed.subject == f"Payment failed for invoice {invoice.number} from Studio Nord Oy"
+    assert "We could not charge €30.00" in failed.body_text
+    assert "/portal/pay/" in failed.body_text  # the pay link, where a new card can be used
+    assert failed.attachment_key == invoice.pdf_key
+    attempt = session.exec(
+        select(PaymentAttempt).where(col(PaymentAttempt.invoice_id) == invoice.id)
+    ).one()
+    assert (attempt.state, attempt.actor_label) == ("failed", "Automatic charge")
+
+
+def test_a_bank_that_wants_the_client_gets_a_confirm_email_and_no_retry(
+    engine: sa.Engine,
+    session: Session,
+    clock: FixedClock,
+    shop: dict[str, Any],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from tests.fake_stripe_gateway import install
+
+    fake = install(monkeypatch)
+    session.add(
+        SavedCard(
+            client_id=shop["client"].id,
+            payment_method_id="pm_fake_needs_bank",
+            brand="visa",
+            last4="3155",
+            exp_month=12,
+            exp_year=2031,
+            is_default=True,
+            created_at=clock.now(),
+        )
+    )
+    from billing_app.db.card_payments import StripeCustomer
+
+    session.add(
+        StripeCustomer(
+            client_id=shop["client"].id,
+            customer_id="cus_fake",
+            livemode=False,
+            created_at=clock.now(),
+        )
+    )
+    session.commit()
+    attach(session, shop, TODAY)
+
+    report = billing_run(engine, clock=clock, settings=shop["settings"])
+
+    assert report.charges is not None and report.charges.action == 1
+    [asked] = emails(session, "payment_action_required")
+    assert "Your bank needs you to confirm the payment of €30.00" in asked.body_text
+    assert "/portal/pay/" in asked.body_text
+    assert fake.calls.count("confirm_payment_intent") == 1
+    billing_run(engine, clock=clock, settings=shop["settings"])
+    assert fake.calls.count("confirm_payment_intent") == 1  # never retried off-session
+
+
+def test_a_run_that_stopped_before_charging_charges_at_the_next_once(
+    engine: sa.Engine,
+    session: Session,
+    clock: FixedClock,
+    shop: dict[str, Any],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    save_card(session, clock, shop, VISA)
+    attach(session, shop, TODAY)
+    from billing_app.services.billing import renewals
+
+    def died(*args: Any, **kwargs: Any) -> Any:
+        raise SystemExit("killed")
+
+    monkeypatch.setattr(renewals, "charge_pending_invoices", died)
+    with pytest.raises(SystemExit):
+        billing_run(engine, clock=clock, settings=shop["settings"])
+    invoice = renewal(session, shop)
+    assert (invoice.status, invoice.charge_pending) == ("open", True)
+    monkeypatch.undo()
+
+    billing_run(engine, clock=clock, settings=shop["settings"])
+    billing_run(engine, clock=clock, settings=shop["settings"])
+
+    invoice = renewal(session, shop)
+    assert (invoice.status, invoice.paid_minor) == ("paid", 3000)
+    charges = session.exec(
+        select(PaymentAttempt).where(col(PaymentAttempt.invoice_id) == invoice.id)
+    ).all()
+    assert [a.state for a in charges] == ["done"]
+
+
+def test_without_a_card_or_when_the_client_opts_out_the_invoice_asks_for_payment(
+    engine: sa.Engine, session: Session, clock: FixedClock, shop: dict[str, Any]
+) -> None:
+    save_card(session, clock, shop, VISA)
+    client = session.get(Client, shop["client"].id)
+    assert client is not None
+    client.auto_charge = False
+    session.add(client)
+    session.commit()
+    attach(session, shop, TODAY)
+
+    billing_run(engine, clock=clock, settings=shop["settings"])
+
+    invoice = renewal(session, shop)
+    assert (invoice.status, invoice.charge_pending) == ("open", False)
+    assert invoice.due_date == date(2026, 3, 28)  # the payment terms
+    assert any(invoice.number in e.subject for e in emails(session, "invoice_sent"))
+    assert not auto_charge.charges_automatically(session, client)
