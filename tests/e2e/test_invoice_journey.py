@@ -538,6 +538,7 @@ def invoice_attempts() -> list[tuple[type, str, dict[str, Any], str]]:
         (CreditNoteState, "choose_mode", {"value": "amount"}, "/invoices/1"),
         (CreditNoteState, "issue", {"form": {"reason": "evil"}}, "/invoices/1"),
         (ClientCreditState, "open_refund", {"currency": "EUR"}, "/clients/1"),
+        (ClientCreditState, "choose_auto_charge", {"value": "off"}, "/clients/1"),
         (
             ClientCreditState,
             "refund",
@@ -556,7 +557,7 @@ def invoice_attempts() -> list[tuple[type, str, dict[str, Any], str]]:
 
 def invoice_snapshot(session: Session) -> dict[str, Any]:
     from billing_app.db.credit_notes import ClientCreditEntry, CreditNote
-    from billing_app.db.customers import RenewalHold
+    from billing_app.db.customers import Client, RenewalHold
     from billing_app.db.invoicing import AgencySettings, Brand, InvoiceEvent, InvoicePayment
 
     agency = session.get(AgencySettings, 1)
@@ -568,6 +569,9 @@ def invoice_snapshot(session: Session) -> dict[str, Any]:
         "credit_notes": len(session.exec(select(CreditNote)).all()),
         "credit_entries": len(session.exec(select(ClientCreditEntry)).all()),
         "held": sorted((h.id, h.state) for h in session.exec(select(RenewalHold))),
+        "auto_charge": sorted(
+            (c.id, c.auto_charge) for c in session.exec(select(Client)) if c.id is not None
+        ),
         "invoice_events": len(session.exec(select(InvoiceEvent)).all()),
         "brands": sorted((b.name, b.is_default) for b in session.exec(select(Brand))),
         "agency": agency.legal_name if agency else None,

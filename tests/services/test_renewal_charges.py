@@ -181,3 +181,24 @@ def test_without_a_card_or_when_the_client_opts_out_the_invoice_asks_for_payment
     assert invoice.due_date == date(2026, 3, 28)  # the payment terms
     assert any(invoice.number in e.subject for e in emails(session, "invoice_sent"))
     assert not auto_charge.charges_automatically(session, client)
+
+
+def test_staff_set_a_clients_automatic_charges(
+    session: Session, clock: FixedClock, world: dict[str, Any]
+) -> None:
+    from billing_app.domain.permissions import BuiltinRole
+    from billing_app.services.common.errors import NotAllowed, ValidationFailed
+
+    from .test_invoice_notices import as_role
+
+    client_id = world["client"].id
+    with pytest.raises(NotAllowed):
+        auto_charge.set_auto_charge(session, as_role(world, BuiltinRole.VIEWER), client_id, "off")
+    with pytest.raises(ValidationFailed):
+        auto_charge.set_auto_charge(session, world["actor"], client_id, "sometimes")
+    for choice, stored in (("off", False), ("on", True), ("default", None)):
+        auto_charge.set_auto_charge(session, world["actor"], client_id, choice)
+        session.commit()
+        client = session.get(Client, client_id)
+        assert client is not None and client.auto_charge is stored
+        assert auto_charge.auto_charge_choice(client) == choice

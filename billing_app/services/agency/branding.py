@@ -86,6 +86,7 @@ class AgencyInput:
     credit_note_format: str | None = None
     credit_note_reset: str | None = None
     renewal_catch_up: str = "3"  # missed periods billed per subscription after downtime
+    auto_charge: str = "on"  # "on": renewal invoices charged at once to the default card
 
 
 def _locale(value: str) -> str:
@@ -153,7 +154,7 @@ def update_agency(
     )
     catch_up = checks.value("renewal_catch_up", 3, catch_up_limit, data.renewal_catch_up or "3")
     checks.raise_if_failed()
-    row.renewal_catch_up = catch_up
+    row.renewal_catch_up, row.auto_charge = catch_up, data.auto_charge == "on"
     row.legal_name, row.address, row.tax_id, row.email = legal_name, address, tax_id, email
     row.default_currency, row.locale, row.time_zone = currency, locale, time_zone
     row.payment_terms_days = terms

@@ -24,10 +24,14 @@ from billing_app.db.customers import Client
 from billing_app.db.invoicing import Invoice
 from billing_app.domain.cards import card_label
 from billing_app.domain.money import Money, format_money
+from billing_app.domain.permissions import Permission
 from billing_app.services.agency.branding import get_agency
 from billing_app.services.card_payments.charges import PaymentOutcome, charge
 from billing_app.services.card_payments.stripe_settings import stripe_config
+from billing_app.services.common import audit
+from billing_app.services.common.actors import Acting, require
 from billing_app.services.common.clock import Clock, system_clock
+from billing_app.services.common.errors import NotFound, ValidationFailed
 from billing_app.services.common.outbox import WAKE_OUTBOX
 from billing_app.services.common.transactions import wake
 from billing_app.services.invoicing.documents import (
@@ -178,3 +182,27 @@ def _told(
 def _note(session: Session, invoice: Invoice, message: str, clock: Clock) -> None:
     assert invoice.id is not None
     add_event(session, invoice.id, "emailed", AUTOMATIC, message, clock, internal=False)
+
+
+def set_auto_charge(session: Session, actor: Acting, client_id: int, choice: str) -> None:
+    """A client's automatic charges: "default" (the agency's setting), "on" or "off"."""
+    require(actor, Permission.CLIENTS_WRITE)
+    client = session.get(Client, client_id) if 0 < client_id < 2**63 else None
+    if client is None:
+        msg = "That client does not exist."
+        raise NotFound(msg)
+    if choice not in AUTO_CHOICES:
+        msg = "Choose the agency's setting, on or off."
+        raise ValidationFailed(msg, field="auto_charge")
+    client.auto_charge = AUTO_CHOICES[choice]
+    session.add(client)
+    audit.record(
+        session, "client.auto_charge", actor.actor(), target=client.company, details=choice
+    )
+
+
+def auto_charge_choice(client: Client) -> str:
+    return next(key for key, value in AUTO_CHOICES.items() if value == client.auto_charge)
+
+
+AUTO_CHOICES: dict[str, bool | None] = {"default": None, "on": True, "off": False}

@@ -113,6 +113,7 @@ class ClientCredit:
     balances: list[Balance]
     notes: list[CreditNoteRow]
     today: date  # in the agency's time zone (the latest date a payback may carry)
+    auto_charge: bool | None  # the client's choice (None: the agency's)
 
 
 def client_credit(
@@ -126,10 +127,12 @@ def client_credit(
         .order_by(col(CreditNote.id).desc())
         .limit(limit)
     ).all()
+    client = session.get(Client, client_id)
     return ClientCredit(
         balances_of(session, client_id),
         [_row(note, number or "", company) for note, number, company in rows],
         today_at_agency(session),
+        client.auto_charge if client is not None else None,
     )
 
 

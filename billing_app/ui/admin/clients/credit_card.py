@@ -9,6 +9,7 @@ from typing import Any
 import reflex as rx
 
 from billing_app.domain.permissions import Permission
+from billing_app.services.billing import auto_charge
 from billing_app.services.common.errors import ServiceError, ValidationFailed
 from billing_app.services.common.transactions import run
 from billing_app.services.credit_notes import balances
@@ -33,6 +34,8 @@ class ClientCreditState(SessionState):
     refund_amount: str = ""
     errors: dict[str, str] = {}
     today: str = ""
+    auto_charge: str = "default"  # default | on | off
+    can_write: bool = False
 
     def _refresh(self) -> None:
         user = current_user()
@@ -44,6 +47,8 @@ class ClientCreditState(SessionState):
             return
         credit = run(credit_queries.client_credit, user, client_id)
         self.today = credit.today.isoformat()
+        self.auto_charge = {None: "default", True: "on", False: "off"}[credit.auto_charge]
+        self.can_write = user.can(Permission.CLIENTS_WRITE)
         self.balances = [
             {"currency": b.currency, "amount": money(b.money), "plain": str(b.money.to_decimal())}
             for b in credit.balances
@@ -66,6 +71,15 @@ class ClientCreditState(SessionState):
         self.cid = str(to_int(self.router.page.params.get("client_id", ""), 0) or "")
         self.refund_open = False
         self._refresh()
+
+    @guard(Permission.CLIENTS_WRITE)
+    def choose_auto_charge(self, value: str) -> Any:
+        try:
+            run(auto_charge.set_auto_charge, current_user(), to_int(self.cid, 0), str(value))
+        except ServiceError as exc:
+            return rx.toast.error(exc.message)
+        self._refresh()
+        return rx.toast.success("Saved. The next renewal invoices follow it.")
 
     @guard(Permission.REFUNDS_CREATE)
     def open_refund(self, currency: str) -> None:
@@ -228,10 +242,28 @@ def client_credit_card() -> rx.Component:
         )
 
     return rx.cond(
-        s.visible & ((s.balances.length() > 0) | (s.notes.length() > 0)),
+        s.visible,
         rx.card(
             rx.vstack(
-                rx.text("Credit", weight="bold", size="3"),
+                rx.text("Charges & credit", weight="bold", size="3"),
+                rx.hstack(
+                    rx.el.label(
+                        "Renewal invoices", html_for="client-auto-charge", style=LABEL_STYLE
+                    ),
+                    rx.spacer(),
+                    rx.el.select(
+                        rx.el.option("As in Settings", value="default"),
+                        rx.el.option("Charged at once to the default card", value="on"),
+                        rx.el.option("Emailed for payment", value="off"),
+                        id="client-auto-charge",
+                        value=s.auto_charge,
+                        on_change=s.choose_auto_charge,
+                        disabled=~s.can_write,
+                        style=NATIVE_SELECT_STYLE,
+                    ),
+                    width="100%",
+                    align="center",
+                ),
                 rx.foreach(s.balances, balance),
                 rx.cond(
                     s.notes.length() > 0,

@@ -93,6 +93,7 @@ class SettingsState(SessionState):
             "credit_note_format": agency.credit_note_format,
             "credit_note_reset": agency.credit_note_reset,
             "renewal_catch_up": str(agency.renewal_catch_up),
+            "auto_charge": "on" if agency.auto_charge else "",
         }
         self.can_write = user.can(Permission.SETTINGS_WRITE)
         if not self.time_zones:
@@ -109,6 +110,7 @@ class SettingsState(SessionState):
     def save(self, form: dict[str, Any]) -> Any:
         self.errors = {}
         data = {name: str(form.get(name, self.values.get(name, ""))) for name in FIELDS}
+        data["auto_charge"] = "on" if form.get("auto_charge") else ""  # unticked: not sent
         try:
             run(branding.update_agency, current_user(), branding.AgencyInput(**data))
         except ServiceError as exc:
@@ -230,6 +232,21 @@ def _settings_content() -> rx.Component:
                     "Missed periods billed per subscription",
                     "renewal_catch_up",
                     hint="1 to 24 (default 3).",
+                ),
+                rx.vstack(
+                    rx.checkbox(
+                        "Charge renewal invoices at once to the client's default card",
+                        name="auto_charge",
+                        id="auto_charge",
+                        default_checked=v["auto_charge"] == "on",
+                    ),
+                    rx.text(
+                        "Clients without a saved card get the invoice by email, to pay by its "
+                        "due date. A client can be set apart on its page.",
+                        size="1",
+                        color_scheme="gray",
+                    ),
+                    spacing="1",
                 ),
             ),
             rx.cond(
