@@ -1,8 +1,6 @@
-"""A card charge of an invoice, from the moment it is decided to its outcome, whoever asks:
-the portal's Pay, the pay link, Stripe's events and the reconciliation.
+"""A card charge of an invoice, from decision to outcome, whoever asks (page, link, event, job).
 
 How nothing is charged twice or lost (docs/architecture.md, "Card payments"):
-
 - A charge is a PaymentAttempt committed before any call to Stripe; the database keeps at
   most one charge in flight per invoice (started, or waiting for the bank), so two tabs, two
   people or a stale page cannot pay the same invoice twice, and staff cannot record another
@@ -17,9 +15,8 @@ How nothing is charged twice or lost (docs/architecture.md, "Card payments"):
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, timedelta
 
 import sqlalchemy as sa
@@ -110,9 +107,8 @@ def charge(
     off_session: bool = False,
 ) -> PaymentOutcome:
     """Charge what is due on ``invoice`` (locked by the caller, who checked it may be paid)
-    to a card, the client present (or away: ``off_session``, an automatic charge).
-    ``customer_id`` is "" for a card used once. The amount the client saw must still be what
-    is due: a stale page is told, not charged another amount."""
+    to a card, the client present or away (``off_session``). ``customer_id`` is "" for a card
+    used once. A stale amount (not what is due now) is told, not charged."""
     assert invoice.id is not None
     due = payable_minor(invoice)
     if due != expected_due_minor:
@@ -170,15 +166,13 @@ def charge(
         return PaymentOutcome("failed", TOO_SLOW)
     session.refresh(attempt)
     try:
+        key = f"{attempt.idempotency_key}-confirm"
         intent = gateway.confirm_payment_intent(
-            config,
-            intent.id,
-            idempotency_key=f"{attempt.idempotency_key}-confirm",
-            off_session=off_session,
+            config, intent.id, idempotency_key=key, off_session=off_session
         )
     except gateway.CardError as exc:
-        failed = _failed(session, attempt, exc.message, clock)
-        return dataclasses.replace(failed, code=exc.code) if failed.state == "failed" else failed
+        failed = _failed(session, attempt, exc.message, clock)  # with why (off-session: told)
+        return replace(failed, code=exc.code) if failed.state == "failed" else failed
     except gateway.GatewayError as exc:
         if exc.retryable:  # it may have gone through: the reconciliation will know
             return PaymentOutcome("pending", UNREACHABLE)
