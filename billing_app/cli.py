@@ -83,6 +83,12 @@ def billing_run(args: argparse.Namespace) -> int:
         print(f"{report.held} period(s) beyond the catch-up limit held for staff")
     for sub_id in report.runaways:
         print(f"refused subscription {sub_id}: too many periods due (check its start date)")
+    if not args.dry_run:
+        from billing_app.services.billing.dunning import run_dunning
+
+        dunning = run_dunning(engine)
+        retried, reminded = dunning.retried, dunning.reminders
+        print(f"dunning: {retried} retried ({dunning.paid} paid), {reminded} reminder(s)")
     if args.dry_run:
         coming = renewals.upcoming_renewals(engine, report.today)
         print(f"Then until {coming.until.isoformat()}:")

@@ -49,6 +49,7 @@ FAKE_CARDS: dict[str, dict[str, Any]] = {
         "advice": "do_not_try_again",
     },
     "pm_fake_declines_once": {"brand": "visa", "last4": "0341", "declines": 1},
+    "pm_fake_declines_twice": {"brand": "visa", "last4": "0342", "declines": 2},
     "pm_fake_needs_bank": {"brand": "visa", "last4": "3155", "off_session_auth": True},
     "pm_fake_timeout": {"brand": "visa", "last4": "1111", "timeout": True},
     # The confirmation never reaches Stripe (a connection error first): nothing is charged.

@@ -38,6 +38,7 @@ from billing_app.adapters.stripe_objects import (
     customer_record_of,
     payment_intent_of,
     refund_of,
+    refusal_code,
     setup_intent_of,
 )
 
@@ -78,6 +79,7 @@ __all__ = [
     "list_customers",
     "list_refunds",
     "refund",
+    "refusal_code",
     "retrieve_card",
     "retrieve_payment_intent",
     "retrieve_setup_intent",

@@ -58,6 +58,18 @@ def card_error(code: str, *, decline_code: str = "", advice_code: str = "") -> C
     return CardError(message, code=code, decline_code=decline_code, advice_code=advice_code)
 
 
+# Refusals never tried again: the card is gone, or the bank says so.
+HARD_DECLINES = frozenset({"lost_card", "stolen_card", "pickup_card", "fraudulent"})
+
+
+def refusal_code(error: CardError) -> str:
+    """Why a card was refused, for what comes next: "hard" (never try this card again),
+    else Stripe's code (authentication_required, card_declined, ...)."""
+    if error.decline_code in HARD_DECLINES or error.advice_code == "do_not_try_again":
+        return "hard"
+    return error.code
+
+
 UNAVAILABLE = "The payment service is unavailable at the moment. Try again in a few minutes."
 NOT_CONNECTED = "The Stripe keys were refused. Check the secret key."
 

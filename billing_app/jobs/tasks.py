@@ -16,6 +16,7 @@ from billing_app.db.engine import get_engine
 from billing_app.jobs.queue import huey
 from billing_app.services.access import portal_auth
 from billing_app.services.access.password_reset import WAKE_RESET_REQUESTS, answer_reset_requests
+from billing_app.services.billing.dunning import run_dunning
 from billing_app.services.billing.renewals import billing_run
 from billing_app.services.card_payments import notices
 from billing_app.services.card_payments.card_refunds import reconcile_refunds
@@ -163,6 +164,9 @@ def billing_run_periodic() -> None:
             report.held,
             len(report.runaways),
         )
+    dunning = run_dunning(get_engine())
+    if dunning.retried or dunning.reminders:
+        log.info("dunning: %s retried, %s reminders", dunning.retried, dunning.reminders)
 
 
 register_waker(WAKE_OUTBOX, _coalesced(WAKE_OUTBOX, deliver_outbox))

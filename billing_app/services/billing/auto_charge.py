@@ -25,7 +25,8 @@ from billing_app.db.invoicing import Invoice
 from billing_app.domain.cards import card_label
 from billing_app.domain.money import Money, format_money
 from billing_app.domain.permissions import Permission
-from billing_app.services.agency.branding import get_agency
+from billing_app.services.agency.branding import get_agency, today_at_agency
+from billing_app.services.billing.dunning_state import failed
 from billing_app.services.card_payments.charges import PaymentOutcome, charge
 from billing_app.services.card_payments.stripe_settings import stripe_config
 from billing_app.services.common import audit
@@ -116,8 +117,24 @@ def _charge(session: Session, invoice_id: int, clock: Clock, settings: Settings 
         return ""  # another run took it
     invoice.charge_pending = False
     session.add(invoice)
+    outcome = charge_default_card(session, invoice, clock, settings)
+    if outcome == "nocard":
+        resend_invoice_email(session, invoice, clock=clock)  # pay it another way
+        _note(session, invoice, "No card to charge: the invoice was emailed for payment", clock)
+        return "emailed"
+    return outcome
+
+
+def charge_default_card(
+    session: Session, invoice: Invoice, clock: Clock, settings: Settings | None
+) -> str:
+    """Charge what is due on ``invoice`` (locked by the caller) to the client's default card,
+    off-session, and tell the client a failure: the outcome's state ("paid", "failed",
+    "action", "pending"), "nocard" when there is no card or Stripe to charge, "" when nothing
+    is due or a payment of it is in flight."""
+    assert invoice.id is not None
     due = payable_minor(invoice)
-    if due <= 0 or card_payment_in_flight(session, invoice_id):
+    if due <= 0 or card_payment_in_flight(session, invoice.id):
         return ""  # paid another way meanwhile (the credit balance, by hand, in the portal)
     config = stripe_config(session, settings=settings)
     card = default_card(session, invoice.client_id)
@@ -125,9 +142,7 @@ def _charge(session: Session, invoice_id: int, clock: Clock, settings: Settings 
         select(StripeCustomer).where(col(StripeCustomer.client_id) == invoice.client_id)
     ).first()
     if config is None or card is None or customer is None:
-        resend_invoice_email(session, invoice, clock=clock)  # pay it another way
-        _note(session, invoice, "No card to charge: the invoice was emailed for payment", clock)
-        return "emailed"
+        return "nocard"
     label = card_label(card.brand, card.last4)
     outcome = charge(
         session,
@@ -141,7 +156,7 @@ def _charge(session: Session, invoice_id: int, clock: Clock, settings: Settings 
         clock=clock,
         off_session=True,
     )
-    return _told(session, invoice_id, outcome, label, clock)
+    return _told(session, invoice.id, outcome, label, clock)
 
 
 def _told(
@@ -154,6 +169,7 @@ def _told(
     invoice = session.get(Invoice, invoice_id)
     assert invoice is not None
     session.refresh(invoice)
+    failed(session, invoice_id, outcome.code, today_at_agency(session, clock=clock), clock)
     amount = format_money(Money(payable_minor(invoice), invoice.currency), invoice.locale)
     kind = (
         "payment_action_required"

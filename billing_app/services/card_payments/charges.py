@@ -172,7 +172,7 @@ def charge(
         )
     except gateway.CardError as exc:
         failed = _failed(session, attempt, exc.message, clock)  # with why (off-session: told)
-        return replace(failed, code=exc.code) if failed.state == "failed" else failed
+        return replace(failed, code=gateway.refusal_code(exc) if failed.state == "failed" else "")
     except gateway.GatewayError as exc:
         if exc.retryable:  # it may have gone through: the reconciliation will know
             return PaymentOutcome("pending", UNREACHABLE)

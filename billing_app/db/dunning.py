@@ -1,0 +1,58 @@
+"""Dunning: what the agency set (Settings > Dunning), where each invoice's automatic retries
+stand, and the reminder steps each invoice was sent (a unique key per invoice and step, so a
+step is never sent twice)."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+import sqlalchemy as sa
+from sqlmodel import Field, SQLModel
+
+from billing_app.db.models import UTCDateTime
+
+
+def _ts(*, nullable: bool = False) -> sa.Column[datetime]:
+    return sa.Column(UTCDateTime(), nullable=nullable)
+
+
+class DunningSettings(SQLModel, table=True):
+    """One row (id 1). Days are counted in the agency's time zone."""
+
+    __tablename__ = "dunning_settings"
+    __table_args__ = {"extend_existing": True}
+
+    id: int = Field(default=1, primary_key=True)
+    retry_days: str = Field(default="1,3,5,7", max_length=60)  # after each failure, in turn
+    remind_before_days: int = Field(default=3)  # 0: no reminder before the due date
+    remind_after_days: str = Field(default="1,7,14", max_length=60)  # after the due date
+    updated_at: datetime = Field(sa_column=_ts())
+
+
+class DunningState(SQLModel, table=True):
+    """Where the automatic retries of one invoice stand. ``stopped``: "" while retrying, else
+    paid | hard (the card must not be tried again) | exhausted | limit (too many tries of the
+    card) | closed (nothing to collect any more)."""
+
+    __tablename__ = "dunning_state"
+    __table_args__ = (
+        sa.Index("ix_dunning_state_next", "stopped", "next_retry_on"),
+        {"extend_existing": True},
+    )
+
+    invoice_id: int = Field(foreign_key="invoice.id", primary_key=True)
+    failures: int = Field(default=0)
+    next_retry_on: date | None = Field(default=None, sa_column=sa.Column(sa.Date(), nullable=True))
+    stopped: str = Field(default="", max_length=10)
+    updated_at: datetime = Field(sa_column=_ts())
+
+
+class InvoiceReminder(SQLModel, table=True):
+    """A reminder step sent for an invoice ("before-3", "after-7")."""
+
+    __tablename__ = "invoice_reminder"
+    __table_args__ = {"extend_existing": True}
+
+    invoice_id: int = Field(foreign_key="invoice.id", primary_key=True)
+    step: str = Field(max_length=20, primary_key=True)
+    sent_at: datetime = Field(sa_column=_ts())

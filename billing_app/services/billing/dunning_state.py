@@ -1,0 +1,44 @@
+"""Where each invoice's automatic retries stand (the dunning schedule of Settings > Dunning):
+written in the transaction that records a failed automatic charge."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from sqlmodel import Session
+
+from billing_app.db.dunning import DunningSettings, DunningState
+from billing_app.domain.dunning import next_retry, parse_days
+from billing_app.services.common.clock import Clock
+
+
+def dunning_settings(session: Session, clock: Clock) -> DunningSettings:
+    """The agency's schedule (the defaults until it is changed)."""
+    row = session.get(DunningSettings, 1)
+    if row is None:
+        row = DunningSettings(id=1, updated_at=clock.now())
+    return row
+
+
+def failed(session: Session, invoice_id: int, code: str, today: date, clock: Clock) -> None:
+    """An automatic charge of the invoice failed (``code``: why): the next retry, or none - a
+    hard refusal or a bank that wants the client is never retried off-session."""
+    state = session.get(DunningState, invoice_id) or DunningState(
+        invoice_id=invoice_id, updated_at=clock.now()
+    )
+    state.failures += 1
+    if code in ("hard", "authentication_required"):
+        state.next_retry_on, state.stopped = None, "hard" if code == "hard" else "action"
+    else:
+        days = parse_days(dunning_settings(session, clock).retry_days, field="retry_days")
+        state.next_retry_on = next_retry(state.failures, days, today)
+        state.stopped = "" if state.next_retry_on is not None else "exhausted"
+    state.updated_at = clock.now()
+    session.add(state)
+
+
+def stop(session: Session, invoice_id: int, why: str, clock: Clock) -> None:
+    state = session.get(DunningState, invoice_id)
+    if state is not None and not state.stopped:
+        state.stopped, state.next_retry_on, state.updated_at = why, None, clock.now()
+        session.add(state)
