@@ -325,6 +325,7 @@ PAGES: tuple[Page, ...] = (
         (
             f"{_ADMIN}.settings.agency:SettingsState.load",
             f"{_ADMIN}.settings.portal:PortalSettingsState.load",
+            f"{_ADMIN}.settings.dunning:DunningSettingsState.load",
         ),
     ),
     Page(

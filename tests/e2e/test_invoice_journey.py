@@ -515,6 +515,7 @@ def invoice_attempts() -> list[tuple[type, str, dict[str, Any], str]]:
     from billing_app.ui.admin.invoices.editor_state import InvoiceEditorState
     from billing_app.ui.admin.settings.agency import SettingsState
     from billing_app.ui.admin.settings.brands import BrandsState
+    from billing_app.ui.admin.settings.dunning import DunningSettingsState
     from billing_app.ui.admin.subscriptions.renewals import RenewalsState
 
     pay = {"amount": "1", "method": "cash", "received_on": "2026-01-01", "send_receipt": "on"}
@@ -546,6 +547,12 @@ def invoice_attempts() -> list[tuple[type, str, dict[str, Any], str]]:
             "/clients/1",
         ),
         (RenewalsState, "bill", {"hold_id": "1"}, "/subscriptions/renewals"),
+        (
+            DunningSettingsState,
+            "save",
+            {"form": {"retry_days": "1", "remind_before_days": "0", "remind_after_days": ""}},
+            "/settings",
+        ),
         (RenewalsState, "skip", {"hold_id": "1"}, "/subscriptions/renewals"),
         (SettingsState, "save", {"form": {"legal_name": "Evil Corp"}}, "/settings"),
         (BrandsState, "save", {"form": {"name": "Evil brand"}}, "/brands"),
@@ -558,6 +565,7 @@ def invoice_attempts() -> list[tuple[type, str, dict[str, Any], str]]:
 def invoice_snapshot(session: Session) -> dict[str, Any]:
     from billing_app.db.credit_notes import ClientCreditEntry, CreditNote
     from billing_app.db.customers import Client, RenewalHold
+    from billing_app.db.dunning import DunningSettings
     from billing_app.db.invoicing import AgencySettings, Brand, InvoiceEvent, InvoicePayment
 
     agency = session.get(AgencySettings, 1)
@@ -567,6 +575,7 @@ def invoice_snapshot(session: Session) -> dict[str, Any]:
         ),
         "invoice_payments": len(session.exec(select(InvoicePayment)).all()),
         "credit_notes": len(session.exec(select(CreditNote)).all()),
+        "dunning": [d.retry_days for d in session.exec(select(DunningSettings))],
         "credit_entries": len(session.exec(select(ClientCreditEntry)).all()),
         "held": sorted((h.id, h.state) for h in session.exec(select(RenewalHold))),
         "auto_charge": sorted(

@@ -180,3 +180,37 @@ def test_the_schedule_rules() -> None:
     assert reminder_due(day, due, date(2026, 3, 14), before=0, after=(1,)) is None
     assert reminder_due(due, due, due, before=3, after=(1,)) is None  # due on issue: none before
     assert reminder_due(date(2026, 3, 14), due, date(2026, 3, 14), before=3, after=()) == "before-3"
+
+
+def test_the_agency_changes_the_schedule_and_a_wrong_one_is_refused_whole(
+    engine: sa.Engine, session: Session, clock: FixedClock, world: dict[str, Any]
+) -> None:
+    from billing_app.domain.permissions import BuiltinRole
+    from billing_app.services.billing import dunning_settings as settings_service
+    from billing_app.services.common.errors import NotAllowed, ValidationFailed
+
+    from .test_invoice_notices import as_role
+
+    form = settings_service.DunningForm("2, 4", "0", "10")
+    with pytest.raises(NotAllowed):
+        settings_service.save_dunning(session, as_role(world, BuiltinRole.VIEWER), form)
+    with pytest.raises(ValidationFailed) as bad:
+        settings_service.save_dunning(
+            session, world["actor"], settings_service.DunningForm("4, 2", "31", "x")
+        )
+    assert set(bad.value.errors) == {"retry_days", "remind_before_days", "remind_after_days"}
+    session.rollback()
+    assert settings_service.read_dunning(session, world["actor"]).retry_days == "1,3,5,7"
+    settings_service.save_dunning(session, world["actor"], form, clock=clock)
+    session.commit()
+    saved = settings_service.read_dunning(session, world["actor"])
+    assert (saved.retry_days, saved.remind_before_days, saved.remind_after_days) == (
+        "2, 4",
+        "0",
+        "10",
+    )
+    hundred_euro_invoice(session, world, clock)  # due March 28
+    clock.advance(days=13)  # March 27: no reminder before (0 days)
+    assert run_dunning(engine, clock=clock).reminders == 0
+    clock.advance(days=11)  # April 7: ten days after
+    assert run_dunning(engine, clock=clock).reminders == 1

@@ -10,6 +10,7 @@ from billing_app.domain.permissions import Permission
 from billing_app.services.agency import branding
 from billing_app.services.common.errors import ServiceError
 from billing_app.services.common.transactions import run
+from billing_app.ui.admin.settings.dunning import dunning_settings_section
 from billing_app.ui.admin.settings.form import (
     error_text,
     labelled,
@@ -277,6 +278,10 @@ def settings_page() -> rx.Component:
         "Settings",
         SettingsState.status,
         lambda: rx.vstack(
-            _settings_content(), portal_settings_section(), spacing="4", width="100%"
+            _settings_content(),
+            portal_settings_section(),
+            dunning_settings_section(),
+            spacing="4",
+            width="100%",
         ),
     )
