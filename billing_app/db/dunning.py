@@ -26,6 +26,12 @@ class DunningSettings(SQLModel, table=True):
     retry_days: str = Field(default="1,3,5,7", max_length=60)  # after each failure, in turn
     remind_before_days: int = Field(default=3)  # 0: no reminder before the due date
     remind_after_days: str = Field(default="1,7,14", max_length=60)  # after the due date
+    # Once the retries are over, the subscriptions of the invoice are past due; this many days
+    # later they are paused or canceled (``past_due_action``) unless it was paid.
+    past_due_days: int = Field(default=14, sa_column_kwargs={"server_default": "14"})
+    past_due_action: str = Field(
+        default="cancel", max_length=8, sa_column_kwargs={"server_default": "cancel"}
+    )
     updated_at: datetime = Field(sa_column=_ts())
 
 
@@ -44,6 +50,12 @@ class DunningState(SQLModel, table=True):
     failures: int = Field(default=0)
     next_retry_on: date | None = Field(default=None, sa_column=sa.Column(sa.Date(), nullable=True))
     stopped: str = Field(default="", max_length=10)
+    # When its subscriptions went past due (the retries over, still unpaid); ended: the
+    # agency's action was taken.
+    past_due_since: date | None = Field(default=None, sa_column=sa.Column(sa.Date(), nullable=True))
+    past_due_ended: bool = Field(
+        default=False, sa_column=sa.Column(sa.Boolean(), nullable=False, server_default=sa.false())
+    )
     updated_at: datetime = Field(sa_column=_ts())
 
 

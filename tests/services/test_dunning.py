@@ -214,3 +214,59 @@ def test_the_agency_changes_the_schedule_and_a_wrong_one_is_refused_whole(
     assert run_dunning(engine, clock=clock).reminders == 0
     clock.advance(days=11)  # April 7: ten days after
     assert run_dunning(engine, clock=clock).reminders == 1
+
+
+def test_after_the_last_retry_the_subscription_is_past_due_then_canceled_unless_paid(
+    engine: sa.Engine, session: Session, clock: FixedClock, shop: dict[str, Any], fake: Any
+) -> None:
+    from billing_app.db.customers import Subscription
+
+    card(session, shop, "pm_fake_insufficient", clock)
+    sub = attach(session, shop, TODAY)
+    billing_run(engine, clock=clock, settings=shop["settings"])  # failure 1
+    invoice = renewal_of(session)
+    today = TODAY
+    for _ in range(4):  # the four retries (+1, +3, +5, +7 days after each failure), declined
+        session.expire_all()
+        state = session.get(DunningState, invoice.id)
+        assert state is not None and state.next_retry_on is not None
+        clock.advance(days=(state.next_retry_on - today).days)
+        today = state.next_retry_on
+        run_dunning(engine, clock=clock, settings=shop["settings"])
+    assert today == date(2026, 3, 30)
+    session.expire_all()
+    state = session.get(DunningState, invoice.id)
+    assert state is not None and (state.failures, state.stopped) == (5, "exhausted")
+    assert session.get(Subscription, sub.id).status == "past_due"  # type: ignore[union-attr]
+
+    clock.advance(days=13)
+    assert run_dunning(engine, clock=clock, settings=shop["settings"]).stopped_services == 0
+    clock.advance(days=1)  # 14 days past due
+    assert run_dunning(engine, clock=clock, settings=shop["settings"]).stopped_services == 1
+    session.expire_all()
+    assert session.get(Subscription, sub.id).status == "ended"  # type: ignore[union-attr]
+    [told] = session.exec(
+        select(OutboxEmail).where(col(OutboxEmail.kind) == "subscription_stopped")
+    ).all()
+    assert "We have canceled Managed hosting: invoice" in told.body_text
+    assert run_dunning(engine, clock=clock, settings=shop["settings"]).stopped_services == 0
+
+
+def test_paying_a_past_due_invoice_makes_the_subscription_active_again(
+    engine: sa.Engine, session: Session, clock: FixedClock, shop: dict[str, Any], fake: Any
+) -> None:
+    from billing_app.db.customers import Subscription
+
+    card(session, shop, "pm_fake_lost", clock)  # a hard decline: no retries, past due at once
+    sub = attach(session, shop, TODAY)
+    billing_run(engine, clock=clock, settings=shop["settings"])
+    session.expire_all()
+    assert session.get(Subscription, sub.id).status == "past_due"  # type: ignore[union-attr]
+    invoice = renewal_of(session)
+
+    pay(session, shop, invoice.id or 0, "30", clock)
+
+    session.expire_all()
+    assert session.get(Subscription, sub.id).status == "active"  # type: ignore[union-attr]
+    clock.advance(days=30)
+    assert run_dunning(engine, clock=clock, settings=shop["settings"]).stopped_services == 0

@@ -26,12 +26,14 @@ from billing_app.db.dunning import DunningState, InvoiceReminder
 from billing_app.db.invoicing import Invoice
 from billing_app.domain.dunning import MAX_TRIES_PER_CARD, parse_days, reminder_due
 from billing_app.services.agency.branding import today_at_agency
+from billing_app.services.billing import past_due
 from billing_app.services.billing.auto_charge import charge_default_card, default_card
 from billing_app.services.billing.dunning_state import dunning_settings, stop
+from billing_app.services.billing.past_due import due_for_action
 from billing_app.services.common.clock import Clock, system_clock
 from billing_app.services.common.outbox import WAKE_OUTBOX
 from billing_app.services.common.transactions import wake
-from billing_app.services.invoicing.documents import queue_reminder_email
+from billing_app.services.invoicing.documents import queue_about_invoice, queue_reminder_email
 from billing_app.services.invoicing.payments import locked_invoice
 from billing_app.services.invoicing.settlement import (
     is_collectible_sql,
@@ -48,6 +50,7 @@ class DunningReport:
     paid: int = 0
     stopped: int = 0
     reminders: int = 0
+    stopped_services: int = 0  # unpaid invoices whose subscriptions were paused or canceled
 
 
 def run_dunning(
@@ -80,7 +83,39 @@ def run_dunning(
         else:
             report.stopped += 1
     report.reminders = _remind(engine, clock, limit)
+    report.stopped_services = _past_due(engine, clock, settings)
     return report
+
+
+def _past_due(engine: sa.Engine, clock: Clock, settings: Settings | None) -> int:
+    """Pause or cancel, as the agency chose, what unpaid invoices past due long enough bill;
+    the client is told. How many invoices it acted on."""
+    with Session(engine) as session:
+        today = today_at_agency(session, clock=clock)
+        rules = dunning_settings(session, clock)
+        ids = due_for_action(session, today, rules.past_due_days)
+    acted = 0
+    for invoice_id in ids:
+        with Session(engine, expire_on_commit=False) as session:
+            invoice = locked_invoice(session, invoice_id)
+            if outstanding_minor(invoice) <= 0:
+                past_due.paid(session, invoice, clock)  # settled some other way
+                session.commit()
+                continue
+            changed = past_due.act_on_past_due(session, invoice_id, rules.past_due_action, clock)
+            if changed:
+                queue_about_invoice(
+                    session,
+                    "subscription_stopped",
+                    invoice,
+                    {"services": ", ".join(changed), "paused": rules.past_due_action == "pause"},
+                    pay_link=True,
+                    clock=clock,
+                )
+                wake(session, WAKE_OUTBOX)
+                acted += 1
+            session.commit()
+    return acted
 
 
 def _retry(session: Session, invoice_id: int, clock: Clock, settings: Settings | None) -> str:

@@ -22,12 +22,20 @@ class DunningForm:
     retry_days: str
     remind_before_days: str
     remind_after_days: str
+    past_due_days: str = "14"  # then the subscriptions of an unpaid invoice are...
+    past_due_action: str = "cancel"  # ... paused or canceled
 
 
 def read_dunning(session: Session, actor: Acting, *, clock: Clock = system_clock) -> DunningForm:
     require(actor, Permission.SETTINGS_READ)
     row = dunning_settings(session, clock)
-    return DunningForm(row.retry_days, str(row.remind_before_days), row.remind_after_days)
+    return DunningForm(
+        row.retry_days,
+        str(row.remind_before_days),
+        row.remind_after_days,
+        str(row.past_due_days),
+        row.past_due_action,
+    )
 
 
 def _days(text: str, field: str) -> str:
@@ -45,6 +53,14 @@ def _before(text: str) -> int:
     return days
 
 
+def _past_due_days(text: str) -> int:
+    days = parse_whole_number(text.strip(), max_digits=2)
+    if days is None or not 1 <= days <= 90:
+        msg = "Enter 1 to 90 days."
+        raise ValidationFailed(msg, field="past_due_days")
+    return days
+
+
 def save_dunning(
     session: Session, actor: Acting, form: DunningForm, *, clock: Clock = system_clock
 ) -> None:
@@ -56,9 +72,13 @@ def save_dunning(
     after = checks.value(
         "remind_after_days", "", _days, form.remind_after_days, "remind_after_days"
     )
+    days = checks.value("past_due_days", 14, _past_due_days, form.past_due_days)
+    if form.past_due_action not in ("pause", "cancel"):
+        checks.add("past_due_action", "Choose to pause or to cancel.")
     checks.raise_if_failed()
     row = dunning_settings(session, clock)
     row.retry_days, row.remind_before_days, row.remind_after_days = retry, before, after
+    row.past_due_days, row.past_due_action = days, form.past_due_action
     row.updated_at = clock.now()
     session.add(row)
     audit.record(
@@ -66,6 +86,9 @@ def save_dunning(
         "settings.updated",
         actor.actor(),
         target="dunning",
-        details=f"retries {retry or 'none'}; reminders {before} before, {after or 'none'} after",
+        details=(
+            f"retries {retry or 'none'}; reminders {before} before, {after or 'none'} after; "
+            f"{form.past_due_action} after {days} days past due"
+        ),
         clock=clock,
     )

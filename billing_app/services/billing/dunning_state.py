@@ -9,6 +9,7 @@ from sqlmodel import Session
 
 from billing_app.db.dunning import DunningSettings, DunningState
 from billing_app.domain.dunning import next_retry, parse_days
+from billing_app.services.billing.past_due import retries_over
 from billing_app.services.common.clock import Clock
 
 
@@ -35,6 +36,9 @@ def failed(session: Session, invoice_id: int, code: str, today: date, clock: Clo
         state.stopped = "" if state.next_retry_on is not None else "exhausted"
     state.updated_at = clock.now()
     session.add(state)
+    if state.stopped:  # no more retries: its subscriptions are past due
+        session.flush()
+        retries_over(session, invoice_id, today, clock)
 
 
 def stop(session: Session, invoice_id: int, why: str, clock: Clock) -> None:

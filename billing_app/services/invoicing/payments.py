@@ -24,6 +24,7 @@ from billing_app.domain.money import Money, format_money, parse_money
 from billing_app.domain.permissions import Permission
 from billing_app.services.access.identity import CurrentUser
 from billing_app.services.agency.branding import today_at_agency
+from billing_app.services.billing.past_due import paid as back_to_active
 from billing_app.services.common import audit
 from billing_app.services.common.actors import Actor, require
 from billing_app.services.common.clock import Clock, system_clock
@@ -338,6 +339,8 @@ def record_entry(
     session.add(row)
     status = settled_transition(InvoiceStatus(invoice.status), status)
     invoice.paid_minor, invoice.refunded_minor, invoice.status = paid, refunded, status.value
+    if status is InvoiceStatus.PAID:
+        back_to_active(session, invoice, clock)  # a past-due subscription it bills
     session.add(invoice)
     client = session.get(Client, invoice.client_id)
     assert client is not None

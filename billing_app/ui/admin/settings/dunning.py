@@ -11,10 +11,17 @@ from billing_app.domain.permissions import Permission
 from billing_app.services.billing import dunning_settings
 from billing_app.services.common.errors import ServiceError
 from billing_app.services.common.transactions import run
-from billing_app.ui.admin.settings.form import section, text_input
+from billing_app.ui.admin.settings.form import error_text, labelled, section, text_input
+from billing_app.ui.kit.layout import NATIVE_SELECT_STYLE
 from billing_app.ui.session.staff import SessionState, current_user, field_errors, guard
 
-FIELDS = ("retry_days", "remind_before_days", "remind_after_days")
+FIELDS = (
+    "retry_days",
+    "remind_before_days",
+    "remind_after_days",
+    "past_due_days",
+    "past_due_action",
+)
 
 
 class DunningSettingsState(SessionState):
@@ -77,6 +84,30 @@ def dunning_settings_section() -> rx.Component:
                 "Remind after the due date (days)",
                 "remind_after_days",
                 hint="Such as 1, 7, 14. Empty: no reminders after the due date.",
+            ),
+            text_input(
+                s.values,
+                s.errors,
+                "Then stop the services of an unpaid invoice after (days)",
+                "past_due_days",
+                hint="Once the retries are over its subscriptions are past due; this many days "
+                "later they are paused or canceled, and the client is told.",
+            ),
+            rx.vstack(
+                labelled(
+                    "Stop them by",
+                    rx.el.select(
+                        rx.el.option("Canceling them", value="cancel"),
+                        rx.el.option("Pausing them", value="pause"),
+                        name="past_due_action",
+                        id="past_due_action",
+                        default_value=s.values["past_due_action"],
+                        style=NATIVE_SELECT_STYLE,
+                    ),
+                    html_for="past_due_action",
+                ),
+                error_text(s.errors, "past_due_action"),
+                width="100%",
             ),
             rx.cond(
                 s.can_write,
