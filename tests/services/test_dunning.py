@@ -270,3 +270,37 @@ def test_paying_a_past_due_invoice_makes_the_subscription_active_again(
     assert session.get(Subscription, sub.id).status == "active"  # type: ignore[union-attr]
     clock.advance(days=30)
     assert run_dunning(engine, clock=clock, settings=shop["settings"]).stopped_services == 0
+
+
+def test_a_new_default_card_is_tried_once_at_once(
+    engine: sa.Engine, session: Session, clock: FixedClock, shop: dict[str, Any], fake: Any
+) -> None:
+    from billing_app.db.customers import Subscription
+    from billing_app.services.card_payments.cards import set_default
+
+    card(session, shop, "pm_fake_lost", clock)  # hard decline: retries stop, past due
+    sub = attach(session, shop, TODAY)
+    billing_run(engine, clock=clock, settings=shop["settings"])
+    invoice = renewal_of(session)
+    new = SavedCard(
+        client_id=shop["client"].id,
+        payment_method_id="pm_fake_visa",
+        brand="visa",
+        last4="4242",
+        exp_month=12,
+        exp_year=2031,
+        is_default=False,
+        created_at=clock.now(),
+    )
+    session.add(new)
+    session.flush()
+    set_default(session, new)
+    session.commit()
+
+    report = run_dunning(engine, clock=clock, settings=shop["settings"])
+
+    assert (report.retried, report.paid) == (1, 1)
+    session.expire_all()
+    assert renewal_of(session).status == "paid"
+    assert session.get(Subscription, sub.id).status == "active"  # type: ignore[union-attr]
+    assert session.get(DunningState, invoice.id).stopped == "paid"  # type: ignore[union-attr]

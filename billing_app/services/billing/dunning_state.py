@@ -5,12 +5,14 @@ from __future__ import annotations
 
 from datetime import date
 
-from sqlmodel import Session
+from sqlmodel import Session, col, select
 
 from billing_app.db.dunning import DunningSettings, DunningState
+from billing_app.db.invoicing import Invoice
 from billing_app.domain.dunning import next_retry, parse_days
 from billing_app.services.billing.past_due import retries_over
 from billing_app.services.common.clock import Clock
+from billing_app.services.invoicing.settlement import is_collectible_sql
 
 
 def dunning_settings(session: Session, clock: Clock) -> DunningSettings:
@@ -45,4 +47,19 @@ def stop(session: Session, invoice_id: int, why: str, clock: Clock) -> None:
     state = session.get(DunningState, invoice_id)
     if state is not None and not state.stopped:
         state.stopped, state.next_retry_on, state.updated_at = why, None, clock.now()
+        session.add(state)
+
+
+def card_changed(session: Session, client_id: int) -> None:
+    """The client has a new default card: the failed automatic charges of their unpaid
+    invoices are tried once more at the next run (the retries had stopped, or wait)."""
+    waiting = session.exec(
+        select(DunningState)
+        .join(Invoice, col(Invoice.id) == col(DunningState.invoice_id))
+        .where(col(Invoice.client_id) == client_id)
+        .where(col(DunningState.stopped).in_(("", "hard", "action", "exhausted", "limit")))
+        .where(is_collectible_sql())
+    ).all()
+    for state in waiting:
+        state.stopped, state.next_retry_on = "", date.min  # due at the next run
         session.add(state)

@@ -29,6 +29,7 @@ from billing_app.services.access.portal_identity import (
     require_client,
     require_member,
 )
+from billing_app.services.billing.dunning_state import card_changed
 from billing_app.services.card_payments.stripe_settings import publishable_key, stripe_config
 from billing_app.services.common.clock import Clock, system_clock
 from billing_app.services.common.errors import Conflict, NotFound
@@ -348,6 +349,7 @@ def set_default(session: Session, card: SavedCard) -> None:
         .values(is_default=False)
     )
     session.execute(sa.update(table).where(table.c.id == card.id).values(is_default=True))
+    card_changed(session, card.client_id)  # unpaid automatic charges: tried once at once
 
 
 def remove_card(
