@@ -18,7 +18,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlmodel import Session, col, func, select
 
-from billing_app.db.customers import Product, RenewalClaim, RenewalHold, Subscription
+from billing_app.db.customers import Client, Product, RenewalClaim, RenewalHold, Subscription
 from billing_app.db.invoicing import AgencySettings, Invoice, InvoiceLine
 from billing_app.db.models import AuditEvent, OutboxEmail
 from billing_app.domain.periods import Interval, IntervalUnit, periods
@@ -454,3 +454,77 @@ def test_the_agency_sets_how_many_missed_periods_are_billed(
     report = billing_run(engine, clock=clock)
 
     assert (len(report.invoices), report.held) == (1, 3)
+
+
+@pytest.mark.parametrize(
+    ("zone", "before", "after", "day"),
+    [
+        # Paris moves to summer time on March 29, 2026: 00:30 on March 31 is 22:30 UTC.
+        ("Europe/Paris", (2026, 3, 30, 21, 59), (2026, 3, 30, 22, 0), date(2026, 3, 31)),
+        # Sydney leaves summer time on April 5, 2026: its April 30 starts at 14:00 UTC.
+        ("Australia/Sydney", (2026, 4, 29, 13, 59), (2026, 4, 29, 14, 0), date(2026, 4, 30)),
+    ],
+)
+def test_a_period_starts_at_midnight_in_the_agencys_time_zone_across_dst(
+    engine: sa.Engine,
+    session: Session,
+    world: dict[str, Any],
+    zone: str,
+    before: tuple[int, ...],
+    after: tuple[int, ...],
+    day: date,
+) -> None:
+    agency = session.get(AgencySettings, 1)
+    assert agency is not None
+    agency.time_zone = zone
+    session.add(agency)
+    session.commit()
+    start = date(2026, 1, 31)
+    attach(session, world, start, clock=FixedClock(datetime(2026, 1, 31, 12, tzinfo=UTC)))
+    billing_run(engine, clock=FixedClock(datetime(2026, 1, 31, 12, tzinfo=UTC)))  # January
+
+    late = billing_run(engine, clock=FixedClock(datetime(*before, tzinfo=UTC)))
+    on_time = billing_run(engine, clock=FixedClock(datetime(*after, tzinfo=UTC)))
+
+    # Feb 28 and Mar 31 (or Apr 30) follow the Jan 31 anchor; the period of ``day`` is billed
+    # only once that day has begun in the agency's zone, dated that day.
+    assert day in {on_time.today}
+    assert late.today < day
+    made = invoices(session)
+    assert made[-1].issue_date == day
+    assert lines_of(session, made[-1].id)[0].endswith(
+        f"{day.strftime('%b')} {day.day}, {day.year} – "
+        + (f"Apr 29, {day.year}" if day.month == 3 else f"May 30, {day.year}")
+    )
+
+
+def test_month_ends_and_february_29_follow_the_anchor(
+    engine: sa.Engine, session: Session, world: dict[str, Any]
+) -> None:
+    start = date(2028, 1, 31)
+    attach(session, world, start, clock=FixedClock(datetime(2028, 1, 31, 10, tzinfo=UTC)))
+    for when in (date(2028, 1, 31), date(2028, 2, 29), date(2028, 3, 31), date(2028, 4, 30)):
+        billing_run(engine, clock=FixedClock(datetime(2028, 5, 1, tzinfo=UTC)), today=when)
+    starts = session.exec(
+        select(RenewalClaim.period_start).order_by(col(RenewalClaim.period_start))
+    )
+    assert list(starts) == [
+        date(2028, 1, 31),
+        date(2028, 2, 29),
+        date(2028, 3, 31),
+        date(2028, 4, 30),
+    ]
+
+
+def test_the_billing_day_is_the_agencys_whatever_the_clients_language_and_country(
+    engine: sa.Engine, session: Session, world: dict[str, Any]
+) -> None:
+    client = session.get(Client, world["client"].id)
+    assert client is not None
+    client.country, client.locale = "NZ", "en_NZ"  # already tomorrow in Auckland
+    session.add(client)
+    session.commit()
+    attach(session, world, date(2026, 3, 15), clock=FixedClock(datetime(2026, 3, 14, tzinfo=UTC)))
+    # 20:00 UTC on March 14 is 22:00 in Helsinki (the agency) and March 15 in Auckland.
+    report = billing_run(engine, clock=FixedClock(datetime(2026, 3, 14, 20, tzinfo=UTC)))
+    assert (report.today, report.invoices) == (date(2026, 3, 14), [])
