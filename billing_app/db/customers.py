@@ -258,3 +258,24 @@ class RenewalHold(SQLModel, table=True):
     created_at: datetime = Field(sa_column=_ts())
     decided_at: datetime | None = Field(default=None, sa_column=_ts(nullable=True))
     decided_by: str = Field(default="", max_length=320)
+
+
+class MrrMovement(SQLModel, table=True):
+    """One change of a subscription's monthly amount (docs/architecture.md, "Renewals"):
+    written in the transaction that changed it, never edited; revenue history reads these."""
+
+    __tablename__ = "mrr_movement"
+    __table_args__ = (
+        sa.Index("ix_mrr_movement_at", "at", "id"),
+        sa.Index("ix_mrr_movement_subscription", "subscription_id", "id"),
+        {"extend_existing": True},
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    subscription_id: int = Field(foreign_key="subscription.id")
+    client_id: int = Field(foreign_key="client.id", index=True)
+    currency: str = Field(max_length=3)
+    kind: str = Field(max_length=12)  # domain.mrr.MovementKind
+    delta_minor: int = Field(sa_column=sa.Column(sa.BigInteger(), nullable=False))
+    mrr_after_minor: int = Field(sa_column=sa.Column(sa.BigInteger(), nullable=False))
+    at: datetime = Field(sa_column=_ts())

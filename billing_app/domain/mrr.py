@@ -47,6 +47,7 @@ __all__ = [
     "arr_total",
     "monthly_amount",
     "monthly_money",
+    "movement_kind",
     "mrr_movements",
     "mrr_total",
 ]
@@ -144,6 +145,19 @@ class MovementKind(StrEnum):
     EXPANSION = "expansion"
     CONTRACTION = "contraction"
     CHURN = "churn"
+
+
+def movement_kind(before_minor: int, after_minor: int, *, ever_had: bool) -> MovementKind | None:
+    """What one subscription's change of monthly amount is (None: no change): new or
+    reactivation (from nothing: ``ever_had`` says it had MRR before), expansion, contraction,
+    churn (to nothing)."""
+    if before_minor == after_minor:
+        return None
+    if before_minor == 0:
+        return MovementKind.REACTIVATION if ever_had else MovementKind.NEW
+    if after_minor == 0:
+        return MovementKind.CHURN
+    return MovementKind.EXPANSION if after_minor > before_minor else MovementKind.CONTRACTION
 
 
 @dataclass(frozen=True, slots=True)

@@ -18,6 +18,7 @@ from billing_app.domain.lifecycle import SubscriptionStatus, is_running, renews
 from billing_app.domain.money import Money, div_half_up
 from billing_app.domain.mrr import RecurringPrice, arr_total, monthly_amount, mrr_total
 from billing_app.domain.periods import Interval, IntervalUnit
+from billing_app.services.catalog import mrr_ledger  # noqa: F401  (the ledger's listener)
 from billing_app.services.common.errors import NotFound
 
 # Status sets from the domain's lifecycle, for SQL filters.
