@@ -180,7 +180,7 @@ def payments_card() -> rx.Component:
                             color_scheme="orange",
                             on_click=d.open_card_refund(p["id"]),
                             id="card-refund-" + p["id"],
-                            aria_label="Refund to the card the payment of " + p["amount"],
+                            aria_label="Refund to card: the payment of " + p["amount"],
                         ),
                     ),
                     rx.cond(
