@@ -23,7 +23,6 @@ import os
 import sys
 import tempfile
 import time
-import uuid
 from datetime import UTC, date, datetime
 from pathlib import Path
 
@@ -31,23 +30,9 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 import pytest  # noqa: E402
-import sqlalchemy as sa  # noqa: E402
 from sqlmodel import Session, func, select  # noqa: E402
 
-PG_URL = os.environ.get(
-    "BILLING_TEST_POSTGRES_URL", "postgresql+psycopg2://postgres@127.0.0.1:5432/test"
-)
-
-
-def _database(postgres: bool, folder: Path) -> str:
-    if not postgres:
-        return f"sqlite:///{folder / 'bench.db'}"
-    name = f"bench_run_{uuid.uuid4().hex[:8]}"
-    admin = sa.create_engine(PG_URL, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
-    admin.dispose()
-    return PG_URL.rsplit("/", 1)[0] + f"/{name}"
+from bench.bench_setup import database, drop, studio  # noqa: E402
 
 
 def main() -> None:
@@ -58,7 +43,7 @@ def main() -> None:
     args = parser.parse_args()
 
     folder = Path(tempfile.mkdtemp(prefix="bench-run-"))
-    url = _database(args.postgres, folder)
+    url = database(args.postgres, folder, "bench_run")
     os.environ["BILLING_DATA_DIR"] = str(folder / "data")
     os.environ["BILLING_DATABASE_URL"] = url
 
@@ -69,13 +54,8 @@ def main() -> None:
     from billing_app.db.customers import Client, Product, ProductTaxRate, Subscription, TaxRateRow
     from billing_app.db.engine import make_engine
     from billing_app.db.invoicing import Invoice
-    from billing_app.db.models import StaffUser
-    from billing_app.services.access.identity import current_user_from
-    from billing_app.services.agency import branding
     from billing_app.services.billing.renewals import billing_run
-    from billing_app.services.card_payments import stripe_settings
     from billing_app.services.common.clock import FixedClock
-    from billing_app.services.common.tokens import hash_password
     from billing_app.settings import Settings, get_settings
     from tests.fake_stripe_gateway import install
 
@@ -91,42 +71,7 @@ def main() -> None:
     print(f"setting up {args.subscriptions} subscriptions due today ({kind})...")
     with Session(engine, expire_on_commit=False) as session:
         now = clock.now()
-        owner = StaffUser(
-            email="owner@bench.test",
-            name="Owner",
-            password_hash=hash_password("x" * 12),
-            role_key="owner",
-            created_at=now,
-        )
-        session.add(owner)
-        session.commit()
-        actor = current_user_from(session, owner)
-        branding.update_agency(
-            session,
-            actor,
-            branding.AgencyInput(
-                legal_name="Bench Studio",
-                address="Street 1",
-                tax_id="",
-                email="billing@bench.test",
-                default_currency="EUR",
-                locale="en",
-                time_zone="Europe/Helsinki",
-                payment_terms_days="14",
-                number_format="INV-{YYYY}-{SEQ:6}",
-                number_reset="never",
-            ),
-        )
-        stripe_settings.save_stripe_keys(
-            session,
-            actor,
-            stripe_settings.StripeKeysForm(
-                publishable_key="pk_test_benchRun00001",
-                secret_key="sk_test_benchRun00001",
-                webhook_secret="whsec_benchRun00001",
-            ),
-            settings=Settings(data_dir=settings.data_dir),
-        )
+        studio(session, settings.data_dir, now, "benchRun00001")
         vat = TaxRateRow(name="VAT", rate_ppm=200_000, created_at=now, updated_at=now)
         product = Product(
             name="Site care", price_minor=4950, currency="EUR", created_at=now, updated_at=now
@@ -186,6 +131,8 @@ def main() -> None:
     again = billing_run(engine, clock=clock, settings=Settings(data_dir=settings.data_dir))
     with Session(engine) as session:
         made = session.exec(select(func.count()).select_from(Invoice)).one()
+    engine.dispose()
+    drop(url)
     charges = report.charges
     assert charges is not None
     print(

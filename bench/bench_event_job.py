@@ -25,30 +25,15 @@ import sys
 import tempfile
 import threading
 import time
-import uuid
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 import pytest  # noqa: E402
-import sqlalchemy as sa  # noqa: E402
 from sqlmodel import Session, col, func, select  # noqa: E402
 
-PG_URL = os.environ.get(
-    "BILLING_TEST_POSTGRES_URL", "postgresql+psycopg2://postgres@127.0.0.1:5432/test"
-)
-
-
-def _database(postgres: bool, folder: Path) -> str:
-    if not postgres:
-        return f"sqlite:///{folder / 'bench.db'}"
-    name = f"bench_job_{uuid.uuid4().hex[:8]}"
-    admin = sa.create_engine(PG_URL, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
-    admin.dispose()
-    return PG_URL.rsplit("/", 1)[0] + f"/{name}"
+from bench.bench_setup import database, drop, studio  # noqa: E402
 
 
 def main() -> None:
@@ -59,7 +44,7 @@ def main() -> None:
     args = parser.parse_args()
 
     folder = Path(tempfile.mkdtemp(prefix="bench-job-"))
-    url = _database(args.postgres, folder)
+    url = database(args.postgres, folder, "bench_job")
     os.environ["BILLING_DATA_DIR"] = str(folder / "data")
     os.environ["BILLING_DATABASE_URL"] = url
 
@@ -70,13 +55,10 @@ def main() -> None:
     from billing_app.db.customers import Client
     from billing_app.db.engine import make_engine
     from billing_app.db.invoicing import InvoicePayment
-    from billing_app.db.models import OutboxEmail, StaffUser
-    from billing_app.services.access.identity import current_user_from
-    from billing_app.services.agency import branding
+    from billing_app.db.models import OutboxEmail
     from billing_app.services.card_payments import events, stripe_settings
-    from billing_app.services.common.tokens import hash_password
     from billing_app.services.invoicing import drafts, sending
-    from billing_app.settings import Settings, get_settings
+    from billing_app.settings import get_settings
     from tests.fake_stripe_gateway import FakeStripe
 
     config = Config(str(ROOT / "alembic.ini"))
@@ -94,32 +76,7 @@ def main() -> None:
         from datetime import UTC, datetime
 
         now = datetime.now(UTC)
-        owner = StaffUser(
-            email="owner@bench.test",
-            name="Owner",
-            password_hash=hash_password("x" * 12),
-            role_key="owner",
-            created_at=now,
-        )
-        session.add(owner)
-        session.commit()
-        actor = current_user_from(session, owner)
-        branding.update_agency(
-            session,
-            actor,
-            branding.AgencyInput(
-                legal_name="Bench Studio",
-                address="Street 1",
-                tax_id="",
-                email="billing@bench.test",
-                default_currency="EUR",
-                locale="en",
-                time_zone="Europe/Helsinki",
-                payment_terms_days="14",
-                number_format="INV-{YYYY}-{SEQ:6}",
-                number_reset="never",
-            ),
-        )
+        actor = studio(session, settings.data_dir, now, "benchJob0001")
         client = Client(
             company="Bench Client",
             email="client@bench.test",
@@ -128,16 +85,6 @@ def main() -> None:
             updated_at=now,
         )
         session.add(client)
-        stripe_settings.save_stripe_keys(
-            session,
-            actor,
-            stripe_settings.StripeKeysForm(
-                publishable_key="pk_test_benchJob0001",
-                secret_key="sk_test_benchJob0001",
-                webhook_secret="whsec_benchJob0001",
-            ),
-            settings=Settings(data_dir=settings.data_dir),
-        )
         session.commit()
         stripe = stripe_settings.stripe_config(session)
         assert stripe is not None and client.id is not None
@@ -254,11 +201,7 @@ def main() -> None:
         f"payments recorded {payments} (expected {args.events}), receipts {receipts}"
     )
     engine.dispose()
-    if args.postgres:  # the run's database goes with it
-        admin = sa.create_engine(PG_URL, isolation_level="AUTOCOMMIT")
-        with admin.connect() as conn:
-            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{url.rsplit("/", 1)[1]}"'))
-        admin.dispose()
+    drop(url)
     if payments != args.events or receipts != args.events:
         raise SystemExit("a payment was recorded twice or not at all")
 

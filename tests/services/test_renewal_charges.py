@@ -13,7 +13,7 @@ import pytest
 import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
-from billing_app.db.card_payments import PaymentAttempt, SavedCard
+from billing_app.db.card_payments import PaymentAttempt
 from billing_app.db.customers import Client
 from billing_app.db.invoicing import Invoice
 from billing_app.db.models import OutboxEmail
@@ -95,29 +95,9 @@ def test_a_bank_that_wants_the_client_gets_a_confirm_email_and_no_retry(
     from tests.fake_stripe_gateway import install
 
     fake = install(monkeypatch)
-    session.add(
-        SavedCard(
-            client_id=shop["client"].id,
-            payment_method_id="pm_fake_needs_bank",
-            brand="visa",
-            last4="3155",
-            exp_month=12,
-            exp_year=2031,
-            is_default=True,
-            created_at=clock.now(),
-        )
-    )
-    from billing_app.db.card_payments import StripeCustomer
+    from .test_dunning import card
 
-    session.add(
-        StripeCustomer(
-            client_id=shop["client"].id,
-            customer_id="cus_fake",
-            livemode=False,
-            created_at=clock.now(),
-        )
-    )
-    session.commit()
+    card(session, shop, "pm_fake_needs_bank", clock)
     attach(session, shop, TODAY)
 
     report = billing_run(engine, clock=clock, settings=shop["settings"])
