@@ -145,7 +145,7 @@ def test_a_client_pays_from_the_overview_with_a_new_card_and_gets_a_receipt(
     expect(
         card_payment.get_by_role("link", name=re.compile("in Stripe's dashboard"))
     ).to_have_attribute("href", re.compile(r"^https://dashboard\.stripe\.com/test/payments/pi_"))
-    card_payment.get_by_role("button", name=re.compile("^Refund to the card")).click()
+    card_payment.get_by_role("button", name=re.compile("^Refund to card")).click()
     dialog = staff.get_by_role("dialog")
     expect(dialog).to_contain_text("Up to €777.00 can go back to that card.")
     staff.fill("#card-refund-amount", "800")
