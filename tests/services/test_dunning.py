@@ -16,7 +16,6 @@ from billing_app.db.card_payments import PaymentAttempt, SavedCard, StripeCustom
 from billing_app.db.dunning import DunningState, InvoiceReminder
 from billing_app.db.invoicing import Invoice
 from billing_app.db.models import OutboxEmail
-from billing_app.domain.dunning import InvalidSchedule, next_retry, parse_days, reminder_due
 from billing_app.services.billing.dunning import run_dunning
 from billing_app.services.billing.renewals import billing_run
 from billing_app.services.common.clock import FixedClock
@@ -156,30 +155,6 @@ def test_reminders_before_and_after_the_due_date_once_each_and_only_the_latest(
     assert kinds(session, "payment_reminder") == 2
     clock.advance(days=30)
     assert run_dunning(engine, clock=clock).reminders == 0  # the schedule is over
-
-
-def test_the_schedule_rules() -> None:
-    assert parse_days("1, 3,5 ,7", field="retry_days") == (1, 3, 5, 7)
-    assert parse_days("", field="retry_days") == ()
-    for wrong in ("0", "3,1", "1,1", "x", "61", ",".join(str(d) for d in range(1, 12))):
-        with pytest.raises(InvalidSchedule) as bad:
-            parse_days(wrong, field="retry_days")
-        assert bad.value.field == "retry_days"
-    day = date(2026, 3, 1)
-    assert [next_retry(n, (1, 3), day) for n in (0, 1, 2, 3)] == [
-        None,
-        day + timedelta(1),
-        day + timedelta(3),
-        None,
-    ]
-    due = date(2026, 3, 15)
-    assert reminder_due(day, due, date(2026, 3, 11), before=3, after=(1, 7)) is None
-    assert reminder_due(day, due, date(2026, 3, 12), before=3, after=(1, 7)) == "before-3"
-    assert reminder_due(day, due, date(2026, 3, 16), before=3, after=(1, 7)) == "after-1"
-    assert reminder_due(day, due, date(2026, 5, 1), before=3, after=(1, 7)) == "after-7"
-    assert reminder_due(day, due, date(2026, 3, 14), before=0, after=(1,)) is None
-    assert reminder_due(due, due, due, before=3, after=(1,)) is None  # due on issue: none before
-    assert reminder_due(date(2026, 3, 14), due, date(2026, 3, 14), before=3, after=()) == "before-3"
 
 
 def test_the_agency_changes_the_schedule_and_a_wrong_one_is_refused_whole(
