@@ -8,6 +8,7 @@ Plain functions: Starlette runs them, rendering included, in its thread pool (it
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 from sqlmodel import col, select
 from starlette.requests import Request
@@ -73,6 +74,13 @@ def _logo(key: str) -> Response:
     )
 
 
+def _client_user(session: Any, request: Request) -> Any:
+    """The client user of the request's portal session (or a staff preview), else None."""
+    return portal_preview.resolve_client_user(
+        session, portal_credentials(request.cookies), ip=client_ip(request)
+    )
+
+
 def portal_invoice_pdf(request: Request) -> Response:
     """One of the signed-in client user's invoices as a PDF (as it stands now; ``?original=1``
     as it was sent). Another client's invoice, a draft, no portal session: 404."""
@@ -80,11 +88,7 @@ def portal_invoice_pdf(request: Request) -> Response:
     if invoice_id is None:
         return _not_found()
     with session_scope() as session:
-        user = portal_preview.resolve_client_user(
-            session,
-            portal_credentials(request.cookies),
-            ip=client_ip(request),
-        )
+        user = _client_user(session, request)
         if user is None:
             return _not_found()
         try:
@@ -106,11 +110,7 @@ def portal_credit_note_pdf(request: Request) -> Response:
     if note_id is None:
         return _not_found()
     with session_scope() as session:
-        user = portal_preview.resolve_client_user(
-            session,
-            portal_credentials(request.cookies),
-            ip=client_ip(request),
-        )
+        user = _client_user(session, request)
         if user is None:
             return _not_found()
         try:

@@ -42,7 +42,6 @@ from billing_app.domain.lifecycle import SubscriptionStatus, transition
 from billing_app.domain.money import Money
 from billing_app.domain.periods import Period
 from billing_app.domain.renewals import RenewalPlan, due_periods
-from billing_app.domain.tax import TaxRate
 from billing_app.services.agency.branding import agency_today, default_brand, get_agency
 from billing_app.services.billing.auto_charge import (
     ChargeReport,
@@ -62,6 +61,7 @@ from billing_app.services.common.clock import Clock, system_clock
 from billing_app.services.common.outbox import WAKE_OUTBOX
 from billing_app.services.common.transactions import wake
 from billing_app.services.invoicing.documents import queue_invoice_email
+from billing_app.services.invoicing.drafts import domain_rate, tax_json
 from billing_app.services.invoicing.sending import finalize_invoice
 from billing_app.services.invoicing.timeline import add_event
 from billing_app.settings import Settings
@@ -167,16 +167,6 @@ def _rates(session: Session, product_id: int) -> list[TaxRateRow]:
             .order_by(col(ProductTaxRate.position))
         )
     )
-
-
-def _tax_json(rate: TaxRateRow) -> dict[str, object]:
-    """A line's tax as the invoice stores it (the editor's own shape)."""
-    return {
-        "id": rate.id,
-        "name": rate.name,
-        "rate_ppm": rate.rate_ppm,
-        "inclusive": rate.inclusive,
-    }
 
 
 def _description(session: Session, sub: Subscription, billed: Period | None, locale: str) -> str:
@@ -306,7 +296,7 @@ def bill_group(
             Decimal(sub.quantity),
             Money(sub.unit_price_minor, currency),
             None,
-            tuple(TaxRate(r.name, Decimal(r.rate_ppm) / 10_000, r.inclusive) for r in rates),
+            tuple(domain_rate(r) for r in rates),
         )
         for sub, billed, rates in lines
     ]
@@ -322,17 +312,7 @@ def bill_group(
                 description=line.description,
                 quantity=str(sub.quantity),
                 unit_price_minor=sub.unit_price_minor,
-                taxes=json.dumps(
-                    [
-                        {
-                            "id": r.id,
-                            "name": r.name,
-                            "rate_ppm": r.rate_ppm,
-                            "inclusive": r.inclusive,
-                        }
-                        for r in rates
-                    ]
-                ),
+                taxes=json.dumps([tax_json(r) for r in rates]),
                 amount_minor=result.amount_minor,
                 net_minor=result.net_minor,
                 tax_minor=result.tax_total_minor,

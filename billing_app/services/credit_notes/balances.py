@@ -6,9 +6,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
-from sqlmodel import Session, col, select
+from sqlmodel import Session
 
-from billing_app.db.credit_notes import ClientCreditEntry
 from billing_app.db.customers import Client
 from billing_app.domain.errors import DomainError
 from billing_app.domain.money import Money, format_money, parse_money
@@ -94,18 +93,4 @@ def refund_balance(
         target=client.company,
         details=f"{format_money(amount, 'en')} {form.method}",
         clock=clock,
-    )
-
-
-def balance_history(
-    session: Session, client_id: int, *, limit: int = 50
-) -> list[ClientCreditEntry]:
-    """The latest movements of the client's credit balances, newest first."""
-    return list(
-        session.exec(
-            select(ClientCreditEntry)
-            .where(col(ClientCreditEntry.client_id) == client_id)
-            .order_by(col(ClientCreditEntry.id).desc())
-            .limit(limit)
-        )
     )

@@ -120,14 +120,10 @@ def give_back_text(snap: dict[str, Any], outcome: str, card: str = "") -> str:
         elif outcome == "balance":
             text = gettext(GIVE_BACK_TEXTS["balance"], locale=locale)
         else:
-            method = gettext(_method_name(outcome), locale=locale)
+            method = gettext(METHOD_LABELS.get(outcome, outcome), locale=locale)
             text = gettext(GIVE_BACK_TEXTS["offline"], locale=locale).format(method=method)
         parts.append(f"{amount}: {text}")
     return "\n".join(parts)
-
-
-def _method_name(method: str) -> str:
-    return METHOD_LABELS.get(method, method)
 
 
 def credit_note_document(snap: dict[str, Any], outcome: str, card: str = "") -> InvoiceDocument:

@@ -136,19 +136,26 @@ def _pieces(
     raise ValidationFailed(msg, field="mode")
 
 
+def card_payments(session: Session, invoice: Invoice) -> list[InvoicePayment]:
+    """The invoice's card payments (each may still be refunded to its card), oldest first."""
+    return list(
+        session.exec(
+            select(InvoicePayment)
+            .where(col(InvoicePayment.invoice_id) == invoice.id)
+            .where(col(InvoicePayment.kind) == "payment")
+            .where(col(InvoicePayment.method) == CARD)
+            .where(col(InvoicePayment.processor_id).is_not(None))
+            .order_by(col(InvoicePayment.id))
+        )
+    )
+
+
 def card_payment_for(
     session: Session, invoice: Invoice, wanted_id: int, amount: int
 ) -> InvoicePayment:
     """The card payment a credit's refund goes back to: the one asked for, else the one with
     the most left to refund; it must hold ``amount``."""
-    payments = session.exec(
-        select(InvoicePayment)
-        .where(col(InvoicePayment.invoice_id) == invoice.id)
-        .where(col(InvoicePayment.kind) == "payment")
-        .where(col(InvoicePayment.method) == CARD)
-        .where(col(InvoicePayment.processor_id).is_not(None))
-    ).all()
-    choices = [(refundable_on_payment(session, p), p) for p in payments]
+    choices = [(refundable_on_payment(session, p), p) for p in card_payments(session, invoice)]
     if wanted_id:
         choices = [(left, p) for left, p in choices if p.id == wanted_id]
     if not choices:
@@ -254,10 +261,7 @@ class CreditOptions:
     refusal: str  # "" when the invoice can be credited
     lines: list[LineOption]
     left: str  # what is left to credit in all
-    due: str  # what the credit first takes off
-    kept: str  # money paid and not refunded (what can go back)
     cards: list[CardOption]
-    can_give_back: bool
 
 
 def credit_options(session: Session, actor: CurrentUser, invoice_id: int) -> CreditOptions:
@@ -272,7 +276,7 @@ def credit_options(session: Session, actor: CurrentUser, invoice_id: int) -> Cre
 
     why = refusal(InvoiceStatus(invoice.status))
     if why is not None:
-        return CreditOptions(why, [], money(0), money(0), money(0), [], False)
+        return CreditOptions(why, [], money(0), [])
     rows = _invoice_lines(session, invoice)
     totals = recompute_totals(session, invoice)
     done = credited_lines(session, invoice.id)
@@ -290,31 +294,18 @@ def credit_options(session: Session, actor: CurrentUser, invoice_id: int) -> Cre
                 money(left),
             )
         )
-    settlement = settlement_of(invoice)
     cards = []
-    payments = session.exec(
-        select(InvoicePayment)
-        .where(col(InvoicePayment.invoice_id) == invoice.id)
-        .where(col(InvoicePayment.kind) == "payment")
-        .where(col(InvoicePayment.method) == CARD)
-        .where(col(InvoicePayment.processor_id).is_not(None))
-        .order_by(col(InvoicePayment.id))
-    ).all()
-    for payment in payments:
+    for payment in card_payments(session, invoice):
         refundable = refundable_on_payment(session, payment)
         if refundable > 0 and payment.id is not None:
             cards.append(CardOption(payment.id, payment.reference, money(refundable)))
-    kept = settlement.net_paid.amount_minor + settlement.credit_applied.amount_minor
     return CreditOptions(
         refusal="",
         lines=lines,
         left=money(
             sum(line.total_minor for line in totals.lines) - sum(d.gross for d in done.values())
         ),
-        due=money(max(settlement.amount_due.amount_minor, 0)),
-        kept=money(max(settlement.net_paid.amount_minor, 0)),
         cards=cards,
-        can_give_back=kept > 0,
     )
 
 

@@ -100,8 +100,13 @@ def _tax_rates(session: Session, ids: Sequence[int]) -> dict[int, TaxRateRow]:
     return {r.id: r for r in rows if r.id is not None}
 
 
-def _domain_rate(row: TaxRateRow) -> TaxRate:
+def domain_rate(row: TaxRateRow) -> TaxRate:
     return TaxRate(row.name, Decimal(row.rate_ppm) / Decimal(10_000), row.inclusive)
+
+
+def tax_json(row: TaxRateRow) -> dict[str, object]:
+    """A line's tax as an invoice line stores it."""
+    return {"id": row.id, "name": row.name, "rate_ppm": row.rate_ppm, "inclusive": row.inclusive}
 
 
 def _decimal(text: str, field: str, what: str) -> Decimal:
@@ -173,7 +178,7 @@ def _prepare_line(
         return None
     try:  # the line's own rules (e.g. at most 4 decimals, a discount above the amount)
         domain_line = InvoiceLineInput(
-            description, quantity, unit_price, discount, tuple(_domain_rate(r) for r in tax_rows)
+            description, quantity, unit_price, discount, tuple(domain_rate(r) for r in tax_rows)
         )
         compute_line(domain_line)
     except DomainError as exc:
@@ -184,10 +189,7 @@ def _prepare_line(
         form=line,
         discount_kind=kind,
         discount_value=value,
-        taxes=[
-            {"id": r.id, "name": r.name, "rate_ppm": r.rate_ppm, "inclusive": r.inclusive}
-            for r in tax_rows
-        ],
+        taxes=[tax_json(r) for r in tax_rows],
     )
 
 

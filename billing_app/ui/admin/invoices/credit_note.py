@@ -43,8 +43,6 @@ class CreditNoteState(SessionState):
     reference: str = ""
     ways: list[list[str]] = []  # [value, label] of where paid money may go
     left: str = ""
-    due: str = ""
-    kept: str = ""
     preview: dict[str, str] = {}
     errors: dict[str, str] = {}
     notes: list[dict[str, str]] = []
@@ -133,7 +131,7 @@ class CreditNoteState(SessionState):
             }
             for line in options.lines
         ]
-        self.left, self.due, self.kept = options.left, options.due, options.kept
+        self.left = options.left
         ways = [
             [f"card:{c.payment_id}", f"Refund to {c.label} (up to {c.refundable})"]
             for c in options.cards
