@@ -279,3 +279,16 @@ class MrrMovement(SQLModel, table=True):
     delta_minor: int = Field(sa_column=sa.Column(sa.BigInteger(), nullable=False))
     mrr_after_minor: int = Field(sa_column=sa.Column(sa.BigInteger(), nullable=False))
     at: datetime = Field(sa_column=_ts())
+
+
+class RenewalDocument(SQLModel, table=True):
+    """A renewal invoice whose PDF is still to render and, with ``email``, whose email is still
+    to queue: written with the invoice, deleted by the drain that does it (so a crash in
+    between loses nothing and sends nothing twice)."""
+
+    __tablename__ = "renewal_document"
+    __table_args__ = {"extend_existing": True}
+
+    invoice_id: int = Field(foreign_key="invoice.id", primary_key=True)
+    email: bool = Field(sa_column=sa.Column(sa.Boolean(), nullable=False))
+    created_at: datetime = Field(sa_column=_ts())

@@ -36,6 +36,7 @@ from billing_app.services.common.errors import NotFound, ValidationFailed
 from billing_app.services.common.outbox import WAKE_OUTBOX
 from billing_app.services.common.transactions import wake
 from billing_app.services.invoicing.documents import (
+    ensure_pdf,
     pdf_filename,
     queue_about_invoice,
     resend_invoice_email,
@@ -181,7 +182,7 @@ def _told(
         kind,
         invoice,
         {"amount": amount, "card": card, "reason": outcome.message},
-        attachment=(invoice.pdf_key, pdf_filename(invoice)),
+        attachment=(ensure_pdf(session, invoice), pdf_filename(invoice)),
         pay_link=True,
         clock=clock,
     )

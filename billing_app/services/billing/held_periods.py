@@ -14,7 +14,8 @@ from billing_app.domain.periods import Period
 from billing_app.domain.permissions import Permission
 from billing_app.services.access.identity import CurrentUser
 from billing_app.services.agency.branding import today_at_agency
-from billing_app.services.billing.renewals import Item, Upcoming, bill_group, upcoming_in
+from billing_app.services.billing.renewal_plans import Item
+from billing_app.services.billing.renewals import Upcoming, bill_group, upcoming_in
 from billing_app.services.common import audit
 from billing_app.services.common.actors import Acting, require
 from billing_app.services.common.clock import Clock, system_clock

@@ -1,28 +1,32 @@
 """The renewal engine: subscriptions bill themselves (docs/architecture.md, "Renewals").
 
-A run on ``today`` (the agency's date) finds every subscription whose first unbilled period has
-started (``next_billing_on``), plans its periods with domain/renewals.py (the oldest first, up to
-the agency's catch-up limit; the rest held for staff; a runaway refused) and bills them: all of a
-client's subscriptions whose period starts on the same day, in the same currency, go on one
-invoice (its brand is the client's), one line per subscription and period, with the service
-period printed. Each invoice is one transaction: the periods are claimed (``renewal_claim``, a
+A run on ``today`` (the agency's date) plans what is due (renewal_plans.py: every subscription
+whose first unbilled period has started, the oldest periods first, up to the agency's catch-up
+limit, the rest held for staff, a runaway refused) and bills it: all of a client's periods that
+start on the same day, in the same currency, go on one invoice (its brand is the client's), one
+line per subscription and period, with the service period printed. Invoices made late are
+dated the day they are made.
+
+Most invoices are made in batches (renewal_batches.py: many per transaction, the PDFs and
+emails drained after by renewal_documents.py). The rest, and any batch that meets something
+unusual, go one by one through ``bill_group``: the periods are claimed (``renewal_claim``, a
 unique key per subscription and period, so two runs at once or a run again after a crash bill a
 period once), each subscription moves on by compare-and-set on ``next_billing_on``, scheduled
 changes take effect, a trial's end makes it active, a one-time purchase ends; then the invoice
 is numbered, frozen, rendered and emailed as staff would send it (the credit balance first).
-Invoices made late are dated the day they are made.
+Then the invoices of clients who pay automatically are charged.
 """
 
 from __future__ import annotations
 
 import json
+import time
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal
 
 import sqlalchemy as sa
-from babel.dates import format_date
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
@@ -38,15 +42,26 @@ from billing_app.db.customers import (
 from billing_app.db.invoicing import Invoice, InvoiceLine
 from billing_app.domain.billing import ONE_TIME
 from billing_app.domain.invoice_math import InvoiceLineInput, compute_invoice
-from billing_app.domain.lifecycle import SubscriptionStatus, transition
+from billing_app.domain.lifecycle import transition
 from billing_app.domain.money import Money
 from billing_app.domain.periods import Period
-from billing_app.domain.renewals import RenewalPlan, due_periods
+from billing_app.domain.renewals import due_periods
 from billing_app.services.agency.branding import agency_today, default_brand, get_agency
 from billing_app.services.billing.auto_charge import (
     ChargeReport,
     charge_pending_invoices,
     charges_automatically,
+)
+from billing_app.services.billing.renewal_batches import BATCH, Fallback, batchable, bill_batch
+from billing_app.services.billing.renewal_documents import drain_documents
+from billing_app.services.billing.renewal_plans import (
+    BILLABLE,
+    RENEWALS,
+    GroupKey,
+    Item,
+    S,
+    line_description,
+    plan_renewals,
 )
 from billing_app.services.catalog.recurring_revenue import (
     anchor_of,
@@ -56,7 +71,6 @@ from billing_app.services.catalog.recurring_revenue import (
 )
 from billing_app.services.catalog.subscriptions import record_event
 from billing_app.services.common import audit
-from billing_app.services.common.actors import SystemActor
 from billing_app.services.common.clock import Clock, system_clock
 from billing_app.services.common.outbox import WAKE_OUTBOX
 from billing_app.services.common.transactions import wake
@@ -65,23 +79,6 @@ from billing_app.services.invoicing.drafts import domain_rate, tax_json
 from billing_app.services.invoicing.sending import finalize_invoice
 from billing_app.services.invoicing.timeline import add_event
 from billing_app.settings import Settings
-
-RENEWALS = SystemActor(label="Renewals")
-S = SubscriptionStatus
-# Subscriptions a run looks at: those that may still have a period to bill.
-BILLABLE = (S.ACTIVE.value, S.PAST_DUE.value, S.TRIALING.value, S.CANCELED.value)
-
-
-@dataclass(frozen=True)
-class Item:
-    """One line to bill: a subscription's period (None for a one-time purchase)."""
-
-    subscription_id: int
-    period: Period | None
-    expected: date  # the subscription's next_billing_on when planned
-    moves_to: date | None  # its next_billing_on once this is billed
-    held: tuple[Period, ...] = ()  # periods to hold with this one (the first billed)
-    hold_id: int | None = None  # a held period staff chose to bill (the subscription stays)
 
 
 @dataclass
@@ -94,68 +91,11 @@ class RunReport:
     runaways: list[int] = field(default_factory=list)  # subscriptions refused
     skipped: int = 0  # invoices another run made meanwhile
     charges: ChargeReport | None = None  # the automatic charges that followed
+    documents: int = 0  # PDFs rendered (and emails queued) after the invoices were made
+    # Seconds each part took: "invoices", "charges", "documents".
+    seconds: dict[str, float] = field(default_factory=dict)
     # What the invoices come to before taxes, per currency (minor units).
     amounts: dict[str, int] = field(default_factory=lambda: defaultdict(int))
-
-
-@dataclass(frozen=True)
-class Plans:
-    """What a run does: its invoices (client, currency, period start -> items), the runaways
-    it refuses, how many periods it holds, the subscriptions with nothing more to bill."""
-
-    groups: dict[tuple[int, str, date], list[Item]]
-    runaways: list[int]
-    held: int
-    finished: list[int]
-
-
-def _plans(session: Session, subs: list[Subscription], today: date, cap: int) -> Plans:
-    ids = [s.id for s in subs]
-    held_before: dict[int, set[date]] = defaultdict(set)
-    if ids:
-        rows = session.execute(
-            sa.select(col(RenewalHold.subscription_id), col(RenewalHold.period_start)).where(
-                col(RenewalHold.subscription_id).in_(ids)
-            )
-        ).all()
-        for sub_id, start in rows:
-            held_before[sub_id].add(start)
-    groups: dict[tuple[int, str, date], list[Item]] = defaultdict(list)
-    runaways: list[int] = []
-    finished: list[int] = []
-    held = 0
-    for sub in subs:
-        assert sub.id is not None and sub.next_billing_on is not None
-        if sub.kind == ONE_TIME:
-            key = (sub.client_id, sub.currency, sub.next_billing_on)
-            groups[key].append(Item(sub.id, None, sub.next_billing_on, None))
-            continue
-        interval = interval_of(sub)
-        assert interval is not None
-        plan: RenewalPlan = due_periods(
-            anchor_of(sub),
-            interval,
-            sub.next_billing_on,
-            today,
-            cap=cap,
-            ends_on=sub.ends_on if sub.cancel_at_period_end else None,
-            held_before=frozenset(held_before[sub.id]),
-        )
-        if plan.runaway:
-            runaways.append(sub.id)
-            continue
-        if not plan.bill and plan.next_billing_on is None:
-            finished.append(sub.id)  # canceled at the end of a period already billed
-            continue
-        held += len(plan.held)
-        expected = sub.next_billing_on
-        for number, billed in enumerate(plan.bill):
-            last = number == len(plan.bill) - 1
-            moves_to = plan.next_billing_on if last else billed.end
-            item = Item(sub.id, billed, expected, moves_to, plan.held if number == 0 else ())
-            groups[(sub.client_id, sub.currency, billed.start)].append(item)
-            expected = billed.end
-    return Plans(groups, runaways, held, finished)
 
 
 def _rates(session: Session, product_id: int) -> list[TaxRateRow]:
@@ -170,16 +110,8 @@ def _rates(session: Session, product_id: int) -> list[TaxRateRow]:
 
 
 def _description(session: Session, sub: Subscription, billed: Period | None, locale: str) -> str:
-    text = sub.description
-    if sub.website_id is not None:
-        site = session.get(ClientWebsite, sub.website_id)
-        if site is not None:
-            text += f" · {site.name}"
-    if billed is not None:
-        start = format_date(billed.start, "medium", locale=locale)
-        end = format_date(billed.last_day, "medium", locale=locale)
-        text += f" · {start} – {end}"
-    return text
+    site = session.get(ClientWebsite, sub.website_id) if sub.website_id is not None else None
+    return line_description(sub.description, site.name if site else None, billed, locale)
 
 
 def _advance(session: Session, sub: Subscription, item: Item, clock: Clock) -> bool:
@@ -382,7 +314,7 @@ def billing_run(
                 .order_by(col(Subscription.client_id), col(Subscription.id))
             )
         )
-        plans = _plans(session, subs, today, cap)
+        plans = plan_renewals(session, subs, today, cap)
         groups, runaways = plans.groups, plans.runaways
         report = RunReport(today=today, dry_run=dry_run, runaways=runaways, held=plans.held)
         by_id = {s.id: s for s in subs}
@@ -412,17 +344,69 @@ def billing_run(
             session.commit()
     if dry_run:
         return report
+    started = time.perf_counter()
+    with Session(engine) as session:
+        fast = batchable(session, groups, by_id)
+    batch: list[tuple[GroupKey, list[Item]]] = []
     for key in sorted(groups, key=lambda k: (k[2], k[0], k[1])):
-        with Session(engine, expire_on_commit=False) as session:
-            number = bill_group(session, key, groups[key], today, clock)
-            if number is None:
-                session.rollback()
-                report.skipped += 1
+        if key in fast:
+            batch.append((key, groups[key]))
+            if len(batch) < BATCH:
                 continue
-            session.commit()
-            report.invoices.append(number)
+        _bill_batch(engine, batch, today, clock, report)
+        batch = []
+        if key not in fast:
+            _bill_one(engine, key, groups[key], today, clock, report)
+    _bill_batch(engine, batch, today, clock, report)
+    report.seconds["invoices"] = time.perf_counter() - started
+    started = time.perf_counter()
     report.charges = charge_pending_invoices(engine, clock=clock, settings=settings)
+    report.seconds["charges"] = time.perf_counter() - started
+    started = time.perf_counter()
+    report.documents = drain_documents(engine, clock=clock)
+    report.seconds["documents"] = time.perf_counter() - started
     return report
+
+
+def _bill_batch(
+    engine: sa.Engine,
+    batch: list[tuple[GroupKey, list[Item]]],
+    today: date,
+    clock: Clock,
+    report: RunReport,
+) -> None:
+    """Many invoices in one transaction; one by one if the batch meets anything unusual."""
+    if not batch:
+        return
+    with Session(engine, expire_on_commit=False) as session:
+        try:
+            numbers = bill_batch(session, batch, today, clock)
+        except Fallback:
+            session.rollback()
+        else:
+            session.commit()
+            report.invoices.extend(numbers)
+            return
+    for key, items in batch:
+        _bill_one(engine, key, items, today, clock, report)
+
+
+def _bill_one(
+    engine: sa.Engine,
+    key: GroupKey,
+    items: list[Item],
+    today: date,
+    clock: Clock,
+    report: RunReport,
+) -> None:
+    with Session(engine, expire_on_commit=False) as session:
+        number = bill_group(session, key, items, today, clock)
+        if number is None:
+            session.rollback()
+            report.skipped += 1
+            return
+        session.commit()
+        report.invoices.append(number)
 
 
 @dataclass(frozen=True)

@@ -206,6 +206,16 @@ def original_pdf(session: Session, invoice: Invoice) -> bytes:
     return render_snapshot(json.loads(invoice.snapshot))
 
 
+def ensure_pdf(session: Session, invoice: Invoice) -> str:
+    """The stored PDF of a sent invoice, rendered from its snapshot and stored now if it was
+    not yet (a renewal invoice made in a batch gets it when the drain reaches it, or here when
+    an email about it needs it first: the same bytes either way)."""
+    if not invoice.pdf_key:
+        invoice.pdf_key = documents.save_document(render_snapshot(json.loads(invoice.snapshot)))
+        session.add(invoice)
+    return invoice.pdf_key
+
+
 def _unchanged_since_sent(invoice: Invoice) -> bool:
     settlement = settlement_of(invoice)
     return (
@@ -324,8 +334,8 @@ def _queue(
     the invoice's Pay now link when it can be paid by card."""
     frozen = snap["brand"]
     brand = session.get(Brand, frozen["id"]) if frozen.get("id") is not None else None
-    if attach and invoice.pdf_key:
-        attachment = (invoice.pdf_key, pdf_filename(invoice))
+    if attach and (invoice.pdf_key or invoice.snapshot):
+        attachment = (ensure_pdf(session, invoice), pdf_filename(invoice))
     settings = get_settings()
     pay = (
         pay_links.pay_url(session, invoice, brand, clock=clock, settings=settings)

@@ -50,9 +50,13 @@ def allocate_number(
     fmt: NumberFormat,
     issue_date: date,
     sequence: type[InvoiceSequence] | type[CreditNoteSequence] = InvoiceSequence,
+    *,
+    count: int = 1,
 ) -> int:
     """The next value of a brand's number sequence (per scope) - its invoices', or with
-    ``sequence`` its credit notes' - in the caller's transaction.
+    ``sequence`` its credit notes' - in the caller's transaction; with ``count``, a block of
+    that many values, of which this is the last (a batch of renewals numbers its invoices
+    with one statement).
 
     One atomic UPDATE ... RETURNING: concurrent senders queue on the row lock and each gets the
     next value; if the sending transaction rolls back, so does the increment (no gaps)."""
@@ -62,7 +66,7 @@ def allocate_number(
         sa.update(table)
         .where(table.brand_id == brand_id)
         .where(table.scope == scope)
-        .values(last_value=table.last_value + 1)
+        .values(last_value=table.last_value + count)
         .returning(table.last_value)
     )
     value = session.execute(bump).scalar_one_or_none()

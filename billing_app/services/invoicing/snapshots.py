@@ -4,6 +4,7 @@ which its PDF and every later view are made."""
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from decimal import Decimal
 from typing import Any
 
@@ -91,6 +92,19 @@ def build_snapshot(session: Session, invoice: Invoice, totals: InvoiceTotals) ->
         .where(col(InvoiceLine.invoice_id) == invoice.id)
         .order_by(col(InvoiceLine.position))
     ).all()
+    return snapshot_of(invoice, client, seller_blocks(agency, brand), website, lines, totals)
+
+
+def snapshot_of(
+    invoice: Invoice,
+    client: Client,
+    seller: dict[str, Any],
+    website: ClientWebsite | None,
+    lines: Sequence[InvoiceLine],
+    totals: InvoiceTotals,
+) -> dict[str, Any]:
+    """The snapshot from rows the caller already holds (``seller``: ``seller_blocks``), so a
+    batch of invoices is frozen without a query each."""
     return {
         "number": invoice.number,
         "currency": invoice.currency,
@@ -99,7 +113,7 @@ def build_snapshot(session: Session, invoice: Invoice, totals: InvoiceTotals) ->
         "due_date": invoice.due_date.isoformat(),
         "message": invoice.message,
         "payment_terms_days": (invoice.due_date - invoice.issue_date).days,
-        **seller_blocks(agency, brand),
+        **seller,
         "client": {
             "id": client.id,
             "company": client.company,
