@@ -78,7 +78,19 @@ def billing_run(args: argparse.Namespace) -> int:
     for currency, amount in sorted(report.amounts.items()):
         print(f"  {format_money(Money(amount, currency), 'en')} before taxes ({currency})")
     if not args.dry_run:
-        print(f"{len(report.invoices)} invoice(s): {', '.join(report.invoices) or '-'}")
+        numbers = report.invoices
+        shown = ", ".join(numbers) if len(numbers) <= 10 else f"{numbers[0]} ... {numbers[-1]}"
+        made = report.seconds.get("invoices", 0.0)
+        print(f"{len(numbers)} invoice(s) in {made:.1f} s: {shown or '-'}")
+        if report.skipped:
+            print(f"{report.skipped} invoice(s) already made by another run: skipped")
+        if report.charges is not None:
+            charged = report.charges
+            print(
+                f"automatic charges: {charged.paid} paid, {charged.failed} failed, "
+                f"{charged.action} waiting for the client, {charged.pending} pending"
+            )
+        print(f"{report.documents} PDF(s) rendered and email(s) queued after")
     if report.held:
         print(f"{report.held} period(s) beyond the catch-up limit held for staff")
     for sub_id in report.runaways:

@@ -287,7 +287,8 @@ def test_the_command_bills_and_its_dry_run_forecasts_the_next_thirty_days(
 
     assert cli.main(["billing-run", "--now", "2026-03-14"]) == 0
     out = capsys.readouterr().out
-    assert "1 invoice(s): INV-2026-00001" in out
+    assert "1 invoice(s) in " in out and ": INV-2026-00001" in out
+    assert "1 PDF(s) rendered and email(s) queued after" in out
     assert cli.main(["billing-run", "--now", "2026-03-20", "--dry-run"]) == 0
     out = capsys.readouterr().out
     assert "1 renewal(s), €25.00 before taxes (EUR)" in out  # April 14, within 30 days
