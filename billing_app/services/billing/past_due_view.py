@@ -69,7 +69,6 @@ def list_past_due(
     past_due, overdue: no automatic charge), searched by client or invoice number; sorted by
     "overdue" (the oldest due date first), "amount" (still due), "client" or "next_retry"."""
     require(viewer, Permission.INVOICES_READ)
-    require(viewer, Permission.SUBSCRIPTIONS_READ)
     today = today_at_agency(session, clock=clock)
     in_dunning = col(DunningState.invoice_id).is_not(None)
     conditions: list[sa.ColumnElement[bool]] = [
