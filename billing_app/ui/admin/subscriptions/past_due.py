@@ -61,6 +61,23 @@ def tried(outlook: Outlook) -> str:
     return f"{len(outlook.attempts)} · {OUTCOMES.get(outlook.last_outcome, outlook.last_outcome)}"
 
 
+def _retry_line(outlook: Outlook) -> str:
+    if not outlook.attempts:
+        return ""
+    return f"Next retry {day(outlook.next_retry_on)}" if outlook.next_retry_on else "No retry"
+
+
+def _reminder_line(outlook: Outlook) -> str:
+    """The next reminder, under what happens next (unless that is the reminder itself)."""
+    if what_next(outlook).startswith("Reminder"):
+        return ""
+    return (
+        f"Next reminder {day(outlook.next_reminder_on)}"
+        if outlook.next_reminder_on
+        else "No reminder to come"
+    )
+
+
 class PastDueState(ListState, SessionState):
     LIST: ClassVar[ListSpec] = ListSpec(
         read=Permission.INVOICES_READ,
@@ -91,8 +108,8 @@ class PastDueState(ListState, SessionState):
             "stage": outlook.stage,
             "stage_label": label,
             "attempts": tried(outlook),
-            "next_retry": day(outlook.next_retry_on) if outlook.next_retry_on else "—",
-            "next_reminder": day(outlook.next_reminder_on) if outlook.next_reminder_on else "—",
+            "next_retry": _retry_line(outlook),
+            "next_reminder": _reminder_line(outlook),
             "next": what_next(outlook),
         }
 
@@ -112,10 +129,8 @@ PAST_DUE = Resource(
         ),
         Column("due", "Amount due", sort="amount", kind="money", align="right"),
         Column("overdue", "Overdue", sort="overdue", align="right"),
-        Column("attempts", "Attempts · last outcome", kind="muted"),
-        Column("next_retry", "Next retry", sort="next_retry"),
-        Column("next_reminder", "Next reminder"),
-        Column("next", "What happens next"),
+        Column("attempts", "Attempts · last outcome", sub="next_retry"),
+        Column("next", "What happens next", sort="next_retry", sub="next_reminder"),
     ),
     filters=(
         Filter(
