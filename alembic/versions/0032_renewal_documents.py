@@ -1,7 +1,7 @@
 """renewal invoices made in batches: their PDFs and emails drained after, from a durable list
 
 Revision ID: 0032
-Revises: 0029
+Revises: 0031
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0032"
-down_revision = "0029"
+down_revision = "0031"
 branch_labels = None
 depends_on = None
 

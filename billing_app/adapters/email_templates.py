@@ -44,6 +44,7 @@ SUBJECTS: dict[str, str] = {
     "payment_action_required": N_(
         "Please confirm the payment of invoice {number} from {sender_name}"
     ),
+    "subscription_past_due": N_("Your service with {sender_name} is past due: invoice {number}"),
     "subscription_stopped": N_("Your service with {sender_name}: invoice {number} is unpaid"),
     "credit_note": N_("Credit note {credit_note_number} for invoice {number} from {sender_name}"),
     "payment_reminder": N_("Reminder: invoice {number} from {sender_name}"),

@@ -43,6 +43,7 @@ class DunningState(SQLModel, table=True):
     __tablename__ = "dunning_state"
     __table_args__ = (
         sa.Index("ix_dunning_state_next", "stopped", "next_retry_on"),
+        sa.Index("ix_dunning_state_past_due", "past_due_since"),
         {"extend_existing": True},
     )
 
@@ -68,3 +69,17 @@ class InvoiceReminder(SQLModel, table=True):
     invoice_id: int = Field(foreign_key="invoice.id", primary_key=True)
     step: str = Field(max_length=20, primary_key=True)
     sent_at: datetime = Field(sa_column=_ts())
+
+
+class DunningEmail(SQLModel, table=True):
+    """An email dunning sent about an invoice, once per event: "failed-2" (the second failed
+    automatic charge), "action-1" (the bank wants the client), "past-due", "stopped" (its
+    subscriptions paused or canceled). The key is claimed in the transaction that queues it."""
+
+    __tablename__ = "dunning_email"
+    __table_args__ = {"extend_existing": True}
+
+    invoice_id: int = Field(foreign_key="invoice.id", primary_key=True)
+    event: str = Field(max_length=20, primary_key=True)
+    kind: str = Field(max_length=40)
+    queued_at: datetime = Field(sa_column=_ts())

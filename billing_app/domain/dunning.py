@@ -18,7 +18,14 @@ from typing import Final
 
 from billing_app.domain.errors import DomainError
 
-__all__ = ["MAX_TRIES_PER_CARD", "next_retry", "parse_days", "reminder_due"]
+__all__ = [
+    "MAX_TRIES_PER_CARD",
+    "attempt_outcome",
+    "next_reminder",
+    "next_retry",
+    "parse_days",
+    "reminder_due",
+]
 
 MAX_TRIES_PER_CARD: Final = 15
 """Charges of one card within 30 days, at most (the card networks' limit is near)."""
@@ -61,9 +68,54 @@ def reminder_due(
     after: tuple[int, ...],
 ) -> str | None:
     """The latest reminder step due on ``today`` ("before-3", "after-7"), or None."""
+    steps = _reminder_steps(issue_date, due_date, before=before, after=after)
+    due = [step for on, step in steps if on <= today]
+    return due[-1] if due else None
+
+
+def _reminder_steps(
+    issue_date: date, due_date: date, *, before: int, after: tuple[int, ...]
+) -> list[tuple[date, str]]:
     steps: list[tuple[date, str]] = []
     if before > 0 and due_date > issue_date:
         steps.append((max(due_date - timedelta(days=before), issue_date), f"before-{before}"))
     steps += [(due_date + timedelta(days=days), f"after-{days}") for days in after]
-    due = [step for on, step in sorted(steps) if on <= today]
-    return due[-1] if due else None
+    return sorted(steps)
+
+
+def next_reminder(
+    issue_date: date,
+    due_date: date,
+    today: date,
+    *,
+    before: int,
+    after: tuple[int, ...],
+    sent: frozenset[str] | set[str],
+) -> tuple[date, str] | None:
+    """When the next reminder goes, and its step: today's latest step due when it was not
+    sent (at the next run), else the first step still to come; None when the schedule is
+    over."""
+    steps = _reminder_steps(issue_date, due_date, before=before, after=after)
+    due = [(on, step) for on, step in steps if on <= today]
+    if due and due[-1][1] not in sent:
+        return today, due[-1][1]
+    later = [(on, step) for on, step in steps if on > today]
+    return later[0] if later else None
+
+
+def attempt_outcome(state: str, *, last: bool, stopped: str) -> str:
+    """What one automatic charge of an invoice came to, for people: "paid", "declined",
+    "hard_decline" (never tried again), "authentication" (the bank wants the client) or
+    "pending". ``stopped`` is where the invoice's retries stand (the last attempt's refusal
+    made them stop when "hard" or "action")."""
+    if state == "done":
+        return "paid"
+    if state == "action":
+        return "authentication"
+    if state != "failed":
+        return "pending"
+    if last and stopped == "hard":
+        return "hard_decline"
+    if last and stopped == "action":
+        return "authentication"
+    return "declined"

@@ -32,6 +32,7 @@ PRODUCTS = "/products"
 TAX_RATES = "/tax-rates"
 SUBSCRIPTIONS = "/subscriptions"
 RENEWALS = "/subscriptions/renewals"
+PAST_DUE = "/subscriptions/past-due"
 INVOICES = "/invoices"
 CREDIT_NOTES = "/invoices/credit-notes"
 INVOICE_NEW = "/invoices/new"
@@ -280,6 +281,12 @@ PAGES: tuple[Page, ...] = (
         (f"{_ADMIN}.subscriptions.renewals:RenewalsState.load",),
     ),
     Page(
+        PAST_DUE,
+        "Past due",
+        f"{_ADMIN}.subscriptions.past_due:past_due_page",
+        (f"{_ADMIN}.subscriptions.past_due:PastDueState.load",),
+    ),
+    Page(
         ACCOUNT,
         "My account",
         f"{_ADMIN}.account.account:account_page",
@@ -316,6 +323,7 @@ PAGES: tuple[Page, ...] = (
         (
             f"{_ADMIN}.invoices.detail_state:InvoiceDetailState.load",
             f"{_ADMIN}.invoices.credit_note:CreditNoteState.load",
+            f"{_ADMIN}.invoices.detail_dunning:InvoiceDunningState.load",
         ),
     ),
     Page(

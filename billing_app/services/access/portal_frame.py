@@ -1,6 +1,7 @@
 """What every signed-in portal page shows around its content, read in one transaction: the
-brand's look, the unpaid badge (for roles that see invoices) and whether the agency still
-requires this user to turn on two-factor sign-in (docs/architecture.md, "White label")."""
+brand's look, the unpaid badge and the payment banner (for roles that see invoices) and
+whether the agency still requires this user to turn on two-factor sign-in
+(docs/architecture.md, "White label")."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from billing_app.domain.permissions import ClientPermission
 from billing_app.services.access import portal_auth
 from billing_app.services.access.portal_identity import ClientUser, require_member
 from billing_app.services.agency.portal_brand import BrandLook, portal_look
+from billing_app.services.billing.portal_alerts import PaymentAlerts, payment_alerts
 from billing_app.services.invoicing.portal_invoices import unpaid_count
 from billing_app.settings import Settings
 
@@ -25,6 +27,7 @@ class PortalFrame:
     look: BrandLook
     unpaid: int
     two_factor_required: bool  # the agency requires it and the user has not turned it on
+    alerts: PaymentAlerts  # what the client must pay or fix now (the banner)
 
 
 def portal_frame(
@@ -39,6 +42,7 @@ def portal_frame(
         look=look,
         unpaid=unpaid,
         two_factor_required=portal_auth.two_factor_setup_required(session, actor),
+        alerts=payment_alerts(session, actor) if unpaid else PaymentAlerts([], 0),
     )
 
 

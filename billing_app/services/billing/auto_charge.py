@@ -21,26 +21,21 @@ from sqlmodel import Session, col, select
 
 from billing_app.db.card_payments import SavedCard, StripeCustomer
 from billing_app.db.customers import Client
+from billing_app.db.dunning import DunningState
 from billing_app.db.invoicing import Invoice
 from billing_app.domain.cards import card_label
 from billing_app.domain.money import Money, format_money
 from billing_app.domain.permissions import Permission
 from billing_app.services.agency.branding import get_agency, today_at_agency
-from billing_app.services.billing.dunning_state import failed
+from billing_app.services.billing.dunning_emails import queue_once, queue_past_due
+from billing_app.services.billing.dunning_state import dunning_settings, failed
 from billing_app.services.card_payments.charges import PaymentOutcome, charge
 from billing_app.services.card_payments.stripe_settings import stripe_config
 from billing_app.services.common import audit
 from billing_app.services.common.actors import Acting, require
 from billing_app.services.common.clock import Clock, system_clock
 from billing_app.services.common.errors import NotFound, ValidationFailed
-from billing_app.services.common.outbox import WAKE_OUTBOX
-from billing_app.services.common.transactions import wake
-from billing_app.services.invoicing.documents import (
-    ensure_pdf,
-    pdf_filename,
-    queue_about_invoice,
-    resend_invoice_email,
-)
+from billing_app.services.invoicing.documents import resend_invoice_email
 from billing_app.services.invoicing.payments import card_payment_in_flight, locked_invoice
 from billing_app.services.invoicing.settlement import payable_minor
 from billing_app.services.invoicing.timeline import add_event
@@ -170,29 +165,38 @@ def _told(
     invoice = session.get(Invoice, invoice_id)
     assert invoice is not None
     session.refresh(invoice)
-    failed(session, invoice_id, outcome.code, today_at_agency(session, clock=clock), clock)
+    today = today_at_agency(session, clock=clock)
+    past_due = failed(session, invoice_id, outcome.code, today, clock)
+    state = session.get(DunningState, invoice_id)
+    failures = state.failures if state is not None else 1
     amount = format_money(Money(payable_minor(invoice), invoice.currency), invoice.locale)
     kind = (
         "payment_action_required"
         if outcome.code == "authentication_required"
         else ("payment_failed")
     )
-    queue_about_invoice(
-        session,
-        kind,
-        invoice,
-        {"amount": amount, "card": card, "reason": outcome.message},
-        attachment=(ensure_pdf(session, invoice), pdf_filename(invoice)),
-        pay_link=True,
-        clock=clock,
-    )
-    said = (
-        "Emailed the client: their bank needs them to confirm the payment"
-        if kind == "payment_action_required"
-        else "Emailed the client: the automatic payment failed"
-    )
-    _note(session, invoice, said, clock)
-    wake(session, WAKE_OUTBOX)
+    event = f"{'action' if kind == 'payment_action_required' else 'failed'}-{failures}"
+    extra = {"amount": amount, "card": card, "reason": outcome.message}
+    if queue_once(session, invoice, event, kind, extra, clock, attach=True):
+        said = (
+            "Emailed the client: their bank needs them to confirm the payment"
+            if kind == "payment_action_required"
+            else "Emailed the client: the automatic payment failed"
+        )
+        _note(session, invoice, said, clock)
+    if past_due:
+        rules = dunning_settings(session, clock)
+        sent = queue_past_due(
+            session,
+            invoice,
+            past_due,
+            days=rules.past_due_days,
+            action=rules.past_due_action,
+            since=today,
+            clock=clock,
+        )
+        if sent:
+            _note(session, invoice, "Emailed the client: the subscription is past due", clock)
     return "action" if kind == "payment_action_required" else "failed"
 
 

@@ -28,12 +28,13 @@ from billing_app.domain.dunning import MAX_TRIES_PER_CARD, parse_days, reminder_
 from billing_app.services.agency.branding import today_at_agency
 from billing_app.services.billing import past_due
 from billing_app.services.billing.auto_charge import charge_default_card, default_card
+from billing_app.services.billing.dunning_emails import queue_once
 from billing_app.services.billing.dunning_state import dunning_settings, stop
 from billing_app.services.billing.past_due import due_for_action
 from billing_app.services.common.clock import Clock, system_clock
 from billing_app.services.common.outbox import WAKE_OUTBOX
 from billing_app.services.common.transactions import wake
-from billing_app.services.invoicing.documents import queue_about_invoice, queue_reminder_email
+from billing_app.services.invoicing.documents import queue_reminder_email
 from billing_app.services.invoicing.payments import locked_invoice
 from billing_app.services.invoicing.settlement import (
     is_collectible_sql,
@@ -104,15 +105,19 @@ def _past_due(engine: sa.Engine, clock: Clock, settings: Settings | None) -> int
                 continue
             changed = past_due.act_on_past_due(session, invoice_id, rules.past_due_action, clock)
             if changed:
-                queue_about_invoice(
-                    session,
-                    "subscription_stopped",
-                    invoice,
-                    {"services": ", ".join(changed), "paused": rules.past_due_action == "pause"},
-                    pay_link=True,
-                    clock=clock,
-                )
-                wake(session, WAKE_OUTBOX)
+                paused = rules.past_due_action == "pause"
+                extra = {"services": ", ".join(changed), "paused": paused}
+                if queue_once(session, invoice, "stopped", "subscription_stopped", extra, clock):
+                    add_event(
+                        session,
+                        invoice_id,
+                        "emailed",
+                        "Dunning",
+                        "Emailed the client: the subscription was "
+                        + ("paused" if paused else "canceled"),
+                        clock,
+                        internal=False,
+                    )
                 acted += 1
             session.commit()
     return acted

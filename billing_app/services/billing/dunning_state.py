@@ -23,9 +23,10 @@ def dunning_settings(session: Session, clock: Clock) -> DunningSettings:
     return row
 
 
-def failed(session: Session, invoice_id: int, code: str, today: date, clock: Clock) -> None:
+def failed(session: Session, invoice_id: int, code: str, today: date, clock: Clock) -> list[str]:
     """An automatic charge of the invoice failed (``code``: why): the next retry, or none - a
-    hard refusal or a bank that wants the client is never retried off-session."""
+    hard refusal or a bank that wants the client is never retried off-session. The
+    descriptions of the subscriptions that went past due now (the retries are over)."""
     state = session.get(DunningState, invoice_id) or DunningState(
         invoice_id=invoice_id, updated_at=clock.now()
     )
@@ -40,7 +41,8 @@ def failed(session: Session, invoice_id: int, code: str, today: date, clock: Clo
     session.add(state)
     if state.stopped:  # no more retries: its subscriptions are past due
         session.flush()
-        retries_over(session, invoice_id, today, clock)
+        return retries_over(session, invoice_id, today, clock)
+    return []
 
 
 def stop(session: Session, invoice_id: int, why: str, clock: Clock) -> None:

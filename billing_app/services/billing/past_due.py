@@ -63,16 +63,20 @@ _WHY = {
 }
 
 
-def retries_over(session: Session, invoice_id: int, today: date, clock: Clock) -> None:
-    """The invoice's retries are over and it is unpaid: its subscriptions are past due."""
+def retries_over(session: Session, invoice_id: int, today: date, clock: Clock) -> list[str]:
+    """The invoice's retries are over and it is unpaid: its subscriptions are past due; the
+    descriptions of those that went past due now."""
     state = session.get(DunningState, invoice_id)
     if state is None or state.past_due_since is not None:
-        return
+        return []
     state.past_due_since = today
     session.add(state)
+    changed = []
     for sub in subscriptions_of(session, invoice_id):
-        _move(session, sub, S.PAST_DUE, clock)
+        if _move(session, sub, S.PAST_DUE, clock):
+            changed.append(sub.description)
         refresh_client(session, sub.client_id)
+    return changed
 
 
 def act_on_past_due(session: Session, invoice_id: int, action: str, clock: Clock) -> list[str]:

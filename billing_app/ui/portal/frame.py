@@ -22,6 +22,7 @@ from billing_app.services.agency import portal_brand
 from billing_app.services.common.transactions import run
 from billing_app.ui import routes
 from billing_app.ui.kit.layout import loading, visually_hidden
+from billing_app.ui.portal.payment_banner import alert_row, payment_banner
 from billing_app.ui.session.portal import PortalShellState, current_client_user
 
 T = TypeVar("T")
@@ -42,6 +43,8 @@ class PortalPageState(PortalShellState):
     support_url: str = ""
     footer: str = ""
     unpaid: int = 0
+    alerts: list[dict[str, str]] = []  # the payment banner: what must be paid or fixed now
+    alerts_more: int = 0
     client_id: str = ""  # the client the session looks at (display: the switcher's choice)
     _brand_id: int = 0  # the brand shown (server side only: reset emails are sent under it)
     _bank: dict[str, str] = {}  # the brand's bank details (shown where an invoice is paid)
@@ -104,7 +107,11 @@ class PortalPageState(PortalShellState):
         self._show_look(frame.look)
         self._two_factor_required = frame.two_factor_required
         self._set_changed(
-            client_id=str(current_client_user().client_id), unpaid=frame.unpaid, status="ok"
+            client_id=str(current_client_user().client_id),
+            unpaid=frame.unpaid,
+            alerts=[alert_row(a) for a in frame.alerts.alerts],
+            alerts_more=frame.alerts.more,
+            status="ok",
         )
 
 
@@ -375,7 +382,15 @@ def portal_page(title: str, content: Callable[[], rx.Component]) -> rx.Component
     )
     body = rx.match(
         P.status,
-        ("ok", rx.vstack(rx.heading(title, size="6", as_="h1"), content(), spacing="4")),
+        (
+            "ok",
+            rx.vstack(
+                payment_banner(P.status, P.alerts, P.alerts_more, P.granted),
+                rx.heading(title, size="6", as_="h1"),
+                content(),
+                spacing="4",
+            ),
+        ),
         (
             "denied",
             rx.callout(

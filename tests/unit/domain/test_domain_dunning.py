@@ -4,12 +4,15 @@ step is due (the latest only), and the kind of each change of monthly amount (do
 from __future__ import annotations
 
 from datetime import date, timedelta
+from typing import Any
 
 import pytest
 
 from billing_app.domain.dunning import (
     MAX_TRIES_PER_CARD,
     InvalidSchedule,
+    attempt_outcome,
+    next_reminder,
     next_retry,
     parse_days,
     reminder_due,
@@ -81,3 +84,32 @@ def test_each_change_of_monthly_amount_has_its_kind() -> None:
     assert movement_kind(2500, 0, ever_had=True) is MovementKind.CHURN
     assert movement_kind(2500, 2500, ever_had=True) is None
     assert movement_kind(0, 0, ever_had=False) is None
+
+
+def test_the_next_reminder_is_todays_unsent_step_else_the_first_to_come() -> None:
+    issued, due = date(2026, 3, 1), date(2026, 3, 31)
+    rules: dict[str, Any] = {"before": 3, "after": (1, 7)}
+    assert next_reminder(issued, due, date(2026, 3, 10), sent=set(), **rules) == (
+        date(2026, 3, 28),
+        "before-3",
+    )
+    assert next_reminder(issued, due, date(2026, 3, 29), sent=set(), **rules) == (
+        date(2026, 3, 29),
+        "before-3",
+    )  # due and not sent: at the next run
+    assert next_reminder(issued, due, date(2026, 3, 29), sent={"before-3"}, **rules) == (
+        date(2026, 4, 1),
+        "after-1",
+    )
+    assert next_reminder(issued, due, date(2026, 4, 8), sent={"after-7"}, **rules) is None
+    assert next_reminder(due, due, date(2026, 3, 1), before=3, after=(), sent=set()) is None
+
+
+def test_what_an_automatic_charge_came_to() -> None:
+    assert attempt_outcome("done", last=True, stopped="paid") == "paid"
+    assert attempt_outcome("action", last=False, stopped="") == "authentication"
+    assert attempt_outcome("started", last=True, stopped="") == "pending"
+    assert attempt_outcome("failed", last=True, stopped="hard") == "hard_decline"
+    assert attempt_outcome("failed", last=False, stopped="hard") == "declined"
+    assert attempt_outcome("failed", last=True, stopped="action") == "authentication"
+    assert attempt_outcome("failed", last=True, stopped="exhausted") == "declined"

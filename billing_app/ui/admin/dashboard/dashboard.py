@@ -105,7 +105,7 @@ def _revenue() -> rx.Component:
                         "Overdue invoices",
                         DashboardState.overdue_count,
                         "alarm-clock",
-                        routes.INVOICES,
+                        routes.PAST_DUE,
                     ),
                 ),
                 columns="4",

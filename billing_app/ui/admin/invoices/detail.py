@@ -12,6 +12,7 @@ from billing_app.ui.admin.invoices.credit_note import (
     credit_notes_card,
 )
 from billing_app.ui.admin.invoices.detail_document import amount_row, paper
+from billing_app.ui.admin.invoices.detail_dunning import dunning_card
 from billing_app.ui.admin.invoices.detail_money import (
     card_refund_dialog,
     dialog_field,
@@ -364,6 +365,7 @@ def _detail_content() -> rx.Component:
                 _actions_panel(),
                 payments_card(),
                 credit_notes_card(),
+                dunning_card(),
                 _timeline(),
                 credit_note_dialog(),
                 reverse_dialog(),

@@ -282,9 +282,17 @@ def subscriptions_page() -> rx.Component:
         "Subscriptions",
         S.status,
         _content,
-        actions=rx.link(
-            rx.button(rx.icon("calendar-clock", size=16), "Renewals", variant="soft"),
-            href=routes.RENEWALS,
-            id="renewals-link",
+        actions=rx.hstack(
+            rx.link(
+                rx.button(rx.icon("circle-alert", size=16), "Past due", variant="soft"),
+                href=routes.PAST_DUE,
+                id="past-due-link",
+            ),
+            rx.link(
+                rx.button(rx.icon("calendar-clock", size=16), "Renewals", variant="soft"),
+                href=routes.RENEWALS,
+                id="renewals-link",
+            ),
+            spacing="2",
         ),
     )
