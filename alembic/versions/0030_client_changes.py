@@ -35,6 +35,7 @@ def upgrade() -> None:
         "agency_settings",
         sa.Column("client_changes_prorate", sa.Boolean(), nullable=False, server_default=sa.true()),
     )
+    op.add_column("subscription", sa.Column("pending_product_id", sa.Integer(), nullable=True))
     op.create_table(
         "product_alternative",
         sa.Column("product_id", sa.Integer(), sa.ForeignKey("product.id"), primary_key=True),
@@ -73,6 +74,8 @@ def downgrade() -> None:
     op.drop_table("subscription_change")
     op.drop_index("ix_product_alternative_alternative_id", table_name="product_alternative")
     op.drop_table("product_alternative")
+    # A plain column (no constraint): SQLite drops it in place, keeping the table's indexes.
+    op.execute("ALTER TABLE subscription DROP COLUMN pending_product_id")
     op.drop_column("agency_settings", "client_changes_prorate")
     op.drop_column("product", "client_quantity_max")
     op.drop_column("product", "client_quantity_min")

@@ -219,6 +219,8 @@ class Subscription(SQLModel, table=True):
     pending_unit_price_minor: int | None = Field(
         default=None, sa_column=sa.Column(sa.BigInteger(), nullable=True)
     )
+    # A switch to another plan (same currency and interval) from the next period.
+    pending_product_id: int | None = Field(default=None)
     mrr_minor: int = Field(default=0, sa_column=_money())
     canceled_at: datetime | None = Field(default=None, sa_column=_ts(nullable=True))
     paused_at: datetime | None = Field(default=None, sa_column=_ts(nullable=True))

@@ -48,6 +48,7 @@ from billing_app.services.billing.auto_charge import (
     charge_pending_invoices,
     charges_automatically,
 )
+from billing_app.services.catalog.proration import apply_pending_plan
 from billing_app.services.catalog.recurring_revenue import (
     anchor_of,
     interval_of,
@@ -195,6 +196,7 @@ def _advance(session: Session, sub: Subscription, item: Item, clock: Clock) -> b
         return False
     session.refresh(sub)
     if sub.pending_quantity is not None or sub.pending_unit_price_minor is not None:
+        apply_pending_plan(session, sub)
         sub.quantity = sub.pending_quantity or sub.quantity
         if sub.pending_unit_price_minor is not None:
             sub.unit_price_minor = sub.pending_unit_price_minor
