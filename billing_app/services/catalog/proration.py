@@ -56,9 +56,16 @@ from billing_app.services.catalog.subscriptions import (
     get_subscription,
     record_event,
 )
+from billing_app.services.catalog.subscriptions import _parse_price as parse_price
+from billing_app.services.catalog.subscriptions import _parse_quantity as parse_quantity
 from billing_app.services.common.actors import Acting, require
 from billing_app.services.common.clock import Clock, system_clock
-from billing_app.services.common.errors import Conflict, NotFound, ValidationFailed
+from billing_app.services.common.errors import (
+    Conflict,
+    FieldChecks,
+    NotFound,
+    ValidationFailed,
+)
 
 PRORATE = "prorate"
 NEXT_PERIOD = "next_period"
@@ -466,6 +473,24 @@ def staff_change(
         by_client=False,
         clock=clock,
     )
+
+
+def staff_plan(
+    session: Session, actor: Acting, subscription_id: int, quantity: str, price: str
+) -> Plan:
+    """The plan staff typed in the change dialog (the price in the client's locale; "" keeps
+    the current one)."""
+    require(actor, Permission.SUBSCRIPTIONS_WRITE)
+    sub = get_subscription(session, subscription_id)
+    client = session.get(Client, sub.client_id)
+    assert client is not None
+    checks = FieldChecks()
+    number = checks.value("quantity", sub.quantity, parse_quantity, quantity)
+    unit = sub.unit_price_minor
+    if price.strip():
+        unit = checks.value("price", unit, parse_price, price, sub.currency, client.locale)
+    checks.raise_if_failed()
+    return Plan(sub.product_id, number, unit)
 
 
 def client_changes_prorate(session: Session, *, clock: Clock = system_clock) -> bool:

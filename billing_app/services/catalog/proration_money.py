@@ -26,6 +26,7 @@ from sqlmodel import Session, col, select
 
 from billing_app.db.credit_notes import CreditNote
 from billing_app.db.customers import Client, ProductTaxRate, RenewalClaim, TaxRateRow
+from billing_app.db.engine import get_engine
 from billing_app.db.invoicing import Invoice, InvoiceEvent, InvoiceLine
 from billing_app.domain.credit_notes import (
     CreditTotals,
@@ -39,10 +40,11 @@ from billing_app.domain.invoice_math import InvoiceLineInput, LineResult, comput
 from billing_app.domain.lifecycle import InvoiceStatus
 from billing_app.domain.money import Money, format_money
 from billing_app.services.agency.branding import default_brand, get_agency
+from billing_app.services.billing import auto_charge
 from billing_app.services.billing.auto_charge import charges_automatically
 from billing_app.services.common import audit
 from billing_app.services.common.actors import Actor
-from billing_app.services.common.clock import Clock
+from billing_app.services.common.clock import Clock, system_clock
 from billing_app.services.common.outbox import WAKE_OUTBOX
 from billing_app.services.common.transactions import wake
 from billing_app.services.credit_notes import card_credits
@@ -55,6 +57,12 @@ from billing_app.services.invoicing.payments import card_payment_in_flight, lock
 from billing_app.services.invoicing.sending import finalize_invoice
 from billing_app.services.invoicing.settlement import outstanding_minor, settlement_of
 from billing_app.services.invoicing.timeline import add_event
+
+
+def charge_now(invoice_id: int, *, clock: Clock = system_clock) -> str:
+    """Charge a prorated change's invoice to the default card, once its transaction committed
+    (an automatic charge: the client hears of the outcome as of a renewal's)."""
+    return auto_charge.charge_pending_invoice(get_engine(), invoice_id, clock=clock)
 
 
 def product_rates(session: Session, product_id: int) -> list[TaxRateRow]:
