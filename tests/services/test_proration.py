@@ -409,3 +409,35 @@ def test_a_client_keeps_a_subscription_set_to_end(
     )
     with pytest.raises(Conflict):
         portal_changes.keep_subscription(session, client_user(world["client"].id), sub.id)
+
+
+def test_staff_set_what_clients_may_change_on_a_product(
+    session: Session, clock: FixedClock, plans: dict[str, Any]
+) -> None:
+    from billing_app.services.catalog import product_self_service as self_service
+
+    base, premium, yearly = plans["product"], plans["premium"], plans["yearly"]
+    current = self_service.self_service(session, plans["actor"], base.id)
+    assert [name for _, name in current.choices] == ["Premium hosting"]  # not the yearly one
+    with pytest.raises(ValidationFailed):
+        self_service.update_self_service(
+            session,
+            plans["actor"],
+            base.id,
+            client_quantity=True,
+            quantity_min="3",
+            quantity_max="2",
+            alternative_ids=[yearly.id],
+        )
+    self_service.update_self_service(
+        session,
+        plans["actor"],
+        base.id,
+        client_quantity=True,
+        quantity_min="2",
+        quantity_max="8",
+        alternative_ids=[premium.id],
+    )
+    session.commit()
+    after = self_service.self_service(session, plans["actor"], base.id)
+    assert (after.quantity_min, after.quantity_max, after.alternative_ids) == (2, 8, (premium.id,))
