@@ -35,6 +35,7 @@ from billing_app.services.catalog.proration import (
     staff_change,
     staff_quote,
 )
+from billing_app.services.catalog.proration_money import charge_now
 from billing_app.services.common.clock import FixedClock
 from billing_app.services.common.errors import Conflict, NotAllowed, NotFound, ValidationFailed
 from billing_app.services.invoicing import payments
@@ -227,7 +228,16 @@ def test_an_upgrade_of_a_client_paying_automatically_is_charged_at_once(
     save_card(session, clock, shop, VISA)
     sub = billed(engine, session, clock, shop)
     _, outcome = change(session, shop, sub, clock, 2)
-    assert outcome.charge_pending
+    assert outcome.charge_pending and outcome.invoice_id is not None
+    # The charge right after the change: only by the client's own user, or staff.
+    other = other_client(session, clock)
+    assert other.id is not None
+    with pytest.raises(NotFound):
+        charge_now(session, client_user(other.id), outcome.invoice_id, clock=clock)
+    with pytest.raises(NotAllowed):
+        billing_only = client_user(shop["client"].id, BuiltinClientRole.BILLING)
+        charge_now(session, billing_only, outcome.invoice_id, clock=clock)
+    session.rollback()
     auto_charge.charge_pending_invoices(engine, clock=clock, settings=shop["settings"])
     session.expire_all()
     invoice = session.get(Invoice, outcome.invoice_id)

@@ -111,19 +111,16 @@ def charge_pending_invoices(
     return report
 
 
-def charge_pending_invoice(
-    engine: sa.Engine,
+def charge_pending_in(
+    session: Session,
     invoice_id: int,
     *,
     clock: Clock = system_clock,
     settings: Settings | None = None,
 ) -> str:
-    """Charge one invoice waiting for its automatic charge (once: another run may have taken
-    it), e.g. a prorated change's invoice just committed."""
-    with Session(engine, expire_on_commit=False) as session:
-        outcome = _charge(session, invoice_id, clock, settings)
-        session.commit()
-    return outcome
+    """Charge one invoice waiting for its automatic charge, in the caller's transaction (once:
+    another run may have taken it), e.g. a prorated change's invoice just committed."""
+    return _charge(session, invoice_id, clock, settings)
 
 
 def _charge(session: Session, invoice_id: int, clock: Clock, settings: Settings | None) -> str:

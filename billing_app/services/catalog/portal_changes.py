@@ -22,7 +22,13 @@ from billing_app.domain.lifecycle import SubscriptionStatus
 from billing_app.domain.money import Money, format_money
 from billing_app.domain.numbers import parse_whole_number
 from billing_app.domain.permissions import ClientPermission
-from billing_app.services.access.portal_identity import NOT_FOUND, ClientUser, require_client
+from billing_app.i18n import N_, gettext
+from billing_app.services.access.portal_identity import (
+    NOT_FOUND,
+    ClientUser,
+    require_client,
+    require_member,
+)
 from billing_app.services.catalog import subscriptions
 from billing_app.services.catalog.proration import (
     NEXT_PERIOD,
@@ -39,6 +45,8 @@ from billing_app.services.catalog.recurring_revenue import RUNNING
 from billing_app.services.common.actors import SystemActor
 from billing_app.services.common.clock import Clock, system_clock
 from billing_app.services.common.errors import Conflict, NotFound, ValidationFailed
+
+CHANGE = ClientPermission.SUBSCRIPTIONS_CHANGE
 
 
 @dataclass(frozen=True)
@@ -60,10 +68,17 @@ class ChangeOptions:
     can_change_quantity: bool
     plans: tuple[PlanChoice, ...]  # the alternatives to switch to
     prorate: bool  # changes take effect now (else from the next period)
+    locale: str  # the client's: the dialog's sentences, money and dates
 
 
-def _own(session: Session, actor: ClientUser, subscription_id: int) -> Subscription:
-    client_id = require_client(actor, ClientPermission.SUBSCRIPTIONS_CHANGE)
+def portal_locale(session: Session, actor: ClientUser) -> str:
+    """The language of the client the session looks at: the dialog's sentences and toasts."""
+    client = session.get(Client, require_member(actor))
+    return client.locale if client is not None else "en"
+
+
+def _own(session: Session, client_id: int, subscription_id: int) -> Subscription:
+    """One of the client's subscriptions; another client's is not found."""
     sub = session.get(Subscription, subscription_id) if 0 < subscription_id < 2**63 else None
     if sub is None or sub.client_id != client_id:
         raise NotFound(NOT_FOUND)
@@ -96,9 +111,9 @@ def may_change(session: Session, sub: Subscription) -> bool:
 
 
 def change_options(session: Session, actor: ClientUser, subscription_id: int) -> ChangeOptions:
-    sub = _own(session, actor, subscription_id)
+    sub = _own(session, require_client(actor, CHANGE), subscription_id)
     if not may_change(session, sub):
-        raise Conflict("This service cannot be changed here: ask the agency.")
+        raise Conflict(N_("This service cannot be changed here: ask the agency."))
     product = session.get(Product, sub.product_id)
     assert product is not None and sub.id is not None
     client = session.get(Client, sub.client_id)
@@ -115,6 +130,7 @@ def change_options(session: Session, actor: ClientUser, subscription_id: int) ->
             for p in alternatives(session, sub)
         ),
         prorate=client_changes_prorate(session),
+        locale=locale,
     )
 
 
@@ -127,18 +143,22 @@ def _wanted(session: Session, sub: Subscription, quantity: str, plan_id: int) ->
     if plan_id and plan_id != sub.product_id:
         chosen = [p for p in alternatives(session, sub) if p.id == plan_id]
         if not chosen:
-            raise ValidationFailed("Choose one of the plans offered.", field="plan")
+            raise ValidationFailed(N_("Choose one of the plans offered."), field="plan")
         new_product, price = chosen[0], chosen[0].price_minor
     number = parse_whole_number(str(quantity).strip(), max_digits=9)
     if number is None:
-        raise ValidationFailed("Enter a whole number, such as 1 or 3.", field="quantity")
+        raise ValidationFailed(N_("Enter a whole number, such as 1 or 3."), field="quantity")
     if number != sub.quantity:
         if not new_product.client_quantity:
-            raise ValidationFailed("The quantity of this plan cannot be changed.", field="quantity")
+            raise ValidationFailed(
+                N_("The quantity of this plan cannot be changed."), field="quantity"
+            )
         low, high = new_product.client_quantity_min, new_product.client_quantity_max
         if not low <= number <= high:
-            msg = f"Choose a quantity from {low} to {high}."
-            raise ValidationFailed(msg, field="quantity")
+            client = session.get(Client, sub.client_id)
+            locale = client.locale if client is not None else None
+            msg = gettext("Choose a quantity from {low} to {high}.", locale=locale)
+            raise ValidationFailed(msg.format(low=low, high=high), field="quantity")
     return Plan(new_product.id or 0, number, price)
 
 
@@ -156,9 +176,9 @@ def portal_quote(
     clock: Clock = system_clock,
 ) -> Quote:
     """The preview of a change the client asks for."""
-    sub = _own(session, actor, subscription_id)
+    sub = _own(session, require_client(actor, CHANGE), subscription_id)
     if not may_change(session, sub):
-        raise Conflict("This service cannot be changed here: ask the agency.")
+        raise Conflict(N_("This service cannot be changed here: ask the agency."))
     new = _wanted(session, sub, quantity, plan_id)
     return quote(session, sub, new, _timing(session), clock=clock)
 
@@ -175,12 +195,12 @@ def portal_change(
     clock: Clock = system_clock,
 ) -> Outcome:
     """Make the change the client previewed (``expected``: the subscription as previewed)."""
-    sub = _own(session, actor, subscription_id)
+    sub = _own(session, require_client(actor, CHANGE), subscription_id)
     made = made_before(session, subscription_id, token)
     if made is not None:
         return made  # a double submit: the change was made once
     if not may_change(session, sub):
-        raise Conflict("This service cannot be changed here: ask the agency.")
+        raise Conflict(N_("This service cannot be changed here: ask the agency."))
     new = _wanted(session, sub, quantity, plan_id)
     return apply_change(
         session,
@@ -199,9 +219,9 @@ def keep_subscription(
     session: Session, actor: ClientUser, subscription_id: int, *, clock: Clock = system_clock
 ) -> None:
     """Withdraw a cancel-at-period-end: the subscription renews again."""
-    sub = _own(session, actor, subscription_id)
+    sub = _own(session, require_client(actor, CHANGE), subscription_id)
     if sub.status != SubscriptionStatus.CANCELED.value or not sub.cancel_at_period_end:
-        raise Conflict("This service is not set to end.")
+        raise Conflict(N_("This service is not set to end."))
     assert sub.id is not None
     acting = SystemActor(label=actor.actor().label)
     subscriptions.resume_cancellation(session, acting, sub.id, clock=clock)

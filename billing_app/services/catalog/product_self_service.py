@@ -24,6 +24,7 @@ from billing_app.services.common.errors import FieldChecks, NotFound, Validation
 @dataclass(frozen=True)
 class SelfService:
     product_id: int
+    name: str
     client_quantity: bool
     quantity_min: int
     quantity_max: int
@@ -63,6 +64,7 @@ def self_service(session: Session, actor: Acting, product_id: int) -> SelfServic
     ).all()
     return SelfService(
         product_id,
+        product.name,
         product.client_quantity,
         product.client_quantity_min,
         product.client_quantity_max,

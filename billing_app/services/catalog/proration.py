@@ -37,6 +37,7 @@ from billing_app.domain.money import Money, format_money
 from billing_app.domain.periods import Period, period_at
 from billing_app.domain.permissions import Permission
 from billing_app.domain.proration import period_amount, prorate_now
+from billing_app.i18n import N_
 from billing_app.services.agency.branding import get_agency, today_at_agency
 from billing_app.services.catalog.proration_money import (
     charge_invoice,
@@ -60,17 +61,14 @@ from billing_app.services.catalog.subscriptions import _parse_price as parse_pri
 from billing_app.services.catalog.subscriptions import _parse_quantity as parse_quantity
 from billing_app.services.common.actors import Acting, require
 from billing_app.services.common.clock import Clock, system_clock
-from billing_app.services.common.errors import (
-    Conflict,
-    FieldChecks,
-    NotFound,
-    ValidationFailed,
-)
+from billing_app.services.common.errors import Conflict, FieldChecks, NotFound, ValidationFailed
 
 PRORATE = "prorate"
 NEXT_PERIOD = "next_period"
 TIMINGS = (PRORATE, NEXT_PERIOD)
-CHANGED_MEANWHILE = "This subscription changed meanwhile: check the new preview and confirm again."
+CHANGED_MEANWHILE = N_(
+    "This subscription changed meanwhile: check the new preview and confirm again."
+)
 
 
 @dataclass(frozen=True)
@@ -138,7 +136,7 @@ def current_period(sub: Subscription, today: date) -> Period | None:
 def _product(session: Session, product_id: int) -> Product:
     product = session.get(Product, product_id) if 0 < product_id < 2**63 else None
     if product is None:
-        raise NotFound("That plan does not exist.")
+        raise NotFound(N_("That plan does not exist."))
     return product
 
 
@@ -146,9 +144,9 @@ def check_plan(session: Session, sub: Subscription, new: Plan) -> Product:
     """The new plan's product, once checked against the subscription (same currency and
     interval, not archived, a quantity in range)."""
     if sub.kind != RECURRING:
-        raise Conflict("A one-time purchase cannot be changed.")
+        raise Conflict(N_("A one-time purchase cannot be changed."))
     if sub.status not in RUNNING:
-        raise Conflict("Only a running subscription can be changed.")
+        raise Conflict(N_("Only a running subscription can be changed."))
     if not 1 <= new.quantity <= MAX_QUANTITY:
         msg = f"The quantity is a whole number from 1 to {MAX_QUANTITY:,}."
         raise ValidationFailed(msg, field="quantity")
@@ -162,9 +160,9 @@ def check_plan(session: Session, sub: Subscription, new: Plan) -> Product:
             sub.interval_count,
         )
         if product.archived or product.billing_type != RECURRING or not same:
-            raise ValidationFailed("This plan cannot replace the subscription.", field="plan")
+            raise ValidationFailed(N_("This plan cannot replace the subscription."), field="plan")
     if new == plan_of(sub):
-        raise ValidationFailed("Nothing changed.", field="quantity")
+        raise ValidationFailed(N_("Nothing changed."), field="quantity")
     return product
 
 
@@ -210,7 +208,7 @@ def quote(
     charge = charge_net = credit = days_left = 0
     if period is not None:
         if sub.next_billing_on is not None and sub.next_billing_on <= period.start:
-            msg = "Today's renewal is not invoiced yet: try again in a few minutes."
+            msg = N_("Today's renewal is not invoiced yet: try again in a few minutes.")
             raise Conflict(msg)
         old_amount = period_amount(sub.quantity, sub.unit_price_minor)
         result = prorate_now(
@@ -298,7 +296,7 @@ def apply_change(
     subscription as it was quoted."""
     token = token.strip()[:64]
     if not token:
-        raise ValidationFailed("Preview the change first.", field="timing")
+        raise ValidationFailed(N_("Preview the change first."), field="timing")
     sub = _locked(session, subscription_id)
     seen = made_before(session, subscription_id, token)
     if seen is not None:

@@ -26,7 +26,6 @@ from sqlmodel import Session, col, select
 
 from billing_app.db.credit_notes import CreditNote
 from billing_app.db.customers import Client, ProductTaxRate, RenewalClaim, TaxRateRow
-from billing_app.db.engine import get_engine
 from billing_app.db.invoicing import Invoice, InvoiceEvent, InvoiceLine
 from billing_app.domain.credit_notes import (
     CreditTotals,
@@ -39,12 +38,15 @@ from billing_app.domain.credit_notes import (
 from billing_app.domain.invoice_math import InvoiceLineInput, LineResult, compute_invoice
 from billing_app.domain.lifecycle import InvoiceStatus
 from billing_app.domain.money import Money, format_money
+from billing_app.domain.permissions import ClientPermission, Permission
+from billing_app.services.access.portal_identity import NOT_FOUND, ClientUser, require_client
 from billing_app.services.agency.branding import default_brand, get_agency
 from billing_app.services.billing import auto_charge
 from billing_app.services.billing.auto_charge import charges_automatically
 from billing_app.services.common import audit
-from billing_app.services.common.actors import Actor
+from billing_app.services.common.actors import Acting, Actor, require
 from billing_app.services.common.clock import Clock, system_clock
+from billing_app.services.common.errors import NotFound
 from billing_app.services.common.outbox import WAKE_OUTBOX
 from billing_app.services.common.transactions import wake
 from billing_app.services.credit_notes import card_credits
@@ -59,10 +61,22 @@ from billing_app.services.invoicing.settlement import outstanding_minor, settlem
 from billing_app.services.invoicing.timeline import add_event
 
 
-def charge_now(invoice_id: int, *, clock: Clock = system_clock) -> str:
-    """Charge a prorated change's invoice to the default card, once its transaction committed
-    (an automatic charge: the client hears of the outcome as of a renewal's)."""
-    return auto_charge.charge_pending_invoice(get_engine(), invoice_id, clock=clock)
+def charge_now(
+    session: Session, actor: Acting | ClientUser, invoice_id: int, *, clock: Clock = system_clock
+) -> str:
+    """Charge a prorated change's invoice to the default card, once the change committed (an
+    automatic charge: the client hears of the outcome as of a renewal's). Staff need to write
+    subscriptions; a client user, to change them, and the invoice must be their client's."""
+    invoice = session.get(Invoice, invoice_id) if 0 < invoice_id < 2**63 else None
+    if isinstance(actor, ClientUser):
+        client_id = require_client(actor, ClientPermission.SUBSCRIPTIONS_CHANGE)
+        if invoice is None or invoice.client_id != client_id:
+            raise NotFound(NOT_FOUND)
+    else:
+        require(actor, Permission.SUBSCRIPTIONS_WRITE)
+        if invoice is None:
+            raise NotFound(NOT_FOUND)
+    return auto_charge.charge_pending_in(session, invoice_id, clock=clock)
 
 
 def product_rates(session: Session, product_id: int) -> list[TaxRateRow]:

@@ -5,16 +5,20 @@ end at the end of its period."""
 
 from __future__ import annotations
 
+import contextlib
+from datetime import date
 from typing import Any
 
 import reflex as rx
+from babel.dates import format_date
 
-from billing_app.domain.money import Money
+from billing_app.domain.money import Money, format_money
 from billing_app.domain.permissions import ClientPermission
+from billing_app.i18n import N_, gettext
 from billing_app.services.catalog import portal_changes, proration, proration_money
 from billing_app.services.common.errors import ServiceError
 from billing_app.services.common.transactions import run
-from billing_app.ui.format import day, money, optional_int
+from billing_app.ui.format import optional_int
 from billing_app.ui.kit.forms import field_error, form_alert
 from billing_app.ui.kit.layout import NATIVE_SELECT_STYLE, field_label
 from billing_app.ui.portal.frame import PortalPageState
@@ -22,6 +26,11 @@ from billing_app.ui.session.portal import current_client_user, portal_guard
 from billing_app.ui.session.staff import field_errors
 
 CHANGE = ClientPermission.SUBSCRIPTIONS_CHANGE
+
+
+def _text(message: str, locale: str, **values: str) -> str:
+    """``message`` in the client's language, its ``{placeholders}`` filled in."""
+    return gettext(message, locale=locale).format(**values)
 
 
 class PortalChangeState(PortalPageState):
@@ -38,6 +47,18 @@ class PortalChangeState(PortalPageState):
     _sub_id: int = 0
     _token: str = ""
     _expected: tuple[int, int, int] = (0, 0, 0)
+    _locale: str = "en"
+
+    def _errors(self, exc: ServiceError) -> dict[str, str]:
+        """The service's messages under their fields, in the client's language."""
+        found = field_errors(exc, default_field="quantity")
+        return {k: gettext(v, locale=self._locale) for k, v in found.items()}
+
+    def _money(self, amount: int, currency: str) -> str:
+        return format_money(Money(amount, currency), self._locale)
+
+    def _day(self, value: date) -> str:
+        return format_date(value, "d MMM yyyy", locale=self._locale)  # as the page shows dates
 
     def _quote(self) -> None:
         self.change_errors, self.quote_view, self._token = {}, {}, ""
@@ -50,29 +71,43 @@ class PortalChangeState(PortalPageState):
                 plan_id=optional_int(self.plan) or 0,
             )
         except ServiceError as exc:
-            self.change_errors = field_errors(exc, default_field="quantity")
+            self.change_errors = self._errors(exc)
             return
         self._token, self._expected = (
             q.token,
             (q.old.product_id, q.old.quantity, q.old.unit_price_minor),
         )
-        now = "Nothing to pay now."
+        loc = self._locale
+        now = _text(N_("Nothing to pay now."), loc)
         if q.charge_total:
-            now = f"Pay now: {money(Money(q.charge_total, q.currency))} (taxes included)"
+            amount = self._money(q.charge_total, q.currency)
+            now = _text(N_("Pay now: {amount} (taxes included)"), loc, amount=amount)
         elif q.credit_total:
-            now = f"Credited now: {money(Money(q.credit_total, q.currency))} (taxes included)"
+            amount = self._money(q.credit_total, q.currency)
+            now = _text(N_("Credited now: {amount} (taxes included)"), loc, amount=amount)
         period = ""
         if q.period is not None and (q.charge_total or q.credit_total):
-            period = f"For {day(q.change_on)} – {day(q.period.last_day)}"
+            period = _text(
+                N_("For {start} – {end}"),
+                loc,
+                start=self._day(q.change_on),
+                end=self._day(q.period.last_day),
+            )
         elif q.timing == proration.NEXT_PERIOD:
-            now = "Nothing to pay now: the change starts with your next renewal."
-        when = day(q.next_renewal_on) if q.next_renewal_on else "the next renewal"
-        self.quote_view = {
-            "now": now,
-            "period": period,
-            "next": f"From {when}: {money(Money(q.next_total, q.currency))} per period "
-            "(taxes included)",
-        }
+            now = _text(N_("Nothing to pay now: the change starts with your next renewal."), loc)
+        price = self._money(q.next_total, q.currency)
+        if q.next_renewal_on:
+            after = _text(
+                N_("From {day}: {price} per period (taxes included)"),
+                loc,
+                day=self._day(q.next_renewal_on),
+                price=price,
+            )
+        else:
+            after = _text(
+                N_("From the next renewal: {price} per period (taxes included)"), loc, price=price
+            )
+        self.quote_view = {"now": now, "period": period, "next": after}
 
     @portal_guard(CHANGE)
     def open_change(self, subscription_id: str) -> Any:
@@ -80,14 +115,26 @@ class PortalChangeState(PortalPageState):
         try:
             options = run(portal_changes.change_options, current_client_user(), self._sub_id)
         except ServiceError as exc:
-            return rx.toast.error(exc.message)
+            return rx.toast.error(self._client_message(exc))
+        self._locale = options.locale
         self.name, self.quantity, self.plan = options.name, str(options.quantity), "0"
         self.can_quantity = options.can_change_quantity
-        self.bounds = f"From {options.quantity_min} to {options.quantity_max}."
+        self.bounds = _text(
+            N_("From {low} to {high}."),
+            options.locale,
+            low=str(options.quantity_min),
+            high=str(options.quantity_max),
+        )
         self.plans = [{"id": str(p.id), "label": f"{p.name} ({p.price})"} for p in options.plans]
         self.change_errors, self.quote_view, self._token = {}, {}, ""
         self.change_open = True
         return None
+
+    def _client_message(self, exc: ServiceError) -> str:
+        """A refusal outside the dialog (a toast), in the client's language."""
+        with contextlib.suppress(ServiceError):
+            self._locale = run(portal_changes.portal_locale, current_client_user())
+        return gettext(exc.message, locale=self._locale)
 
     @portal_guard(CHANGE)
     def set_change_open(self, value: bool) -> None:
@@ -119,29 +166,37 @@ class PortalChangeState(PortalPageState):
                 token=self._token,
             )
         except ServiceError as exc:
-            self.change_errors = field_errors(exc, default_field="quantity")
+            self.change_errors = self._errors(exc)
             return None
         finally:
             self.busy = False
         if outcome.charge_pending and outcome.invoice_id is not None:
-            proration_money.charge_now(outcome.invoice_id)
+            # Its own transaction, after the change's: a failed charge never undoes the change.
+            with contextlib.suppress(ServiceError):
+                run(proration_money.charge_now, current_client_user(), outcome.invoice_id)
         self.change_open = False
-        message = "Your service was changed."
+        message = _text(N_("Your service was changed."), self._locale)
         if outcome.invoice_number:
-            message = f"Your service was changed: invoice {outcome.invoice_number} is ready."
+            message = _text(
+                N_("Your service was changed: invoice {number} is ready."),
+                self._locale,
+                number=outcome.invoice_number,
+            )
         return [rx.toast.success(message), rx.redirect("/portal/services")]
 
     @portal_guard(CHANGE)
     def keep(self, subscription_id: str) -> Any:
         try:
+            self._locale = run(portal_changes.portal_locale, current_client_user())
             run(
                 portal_changes.keep_subscription,
                 current_client_user(),
                 optional_int(subscription_id) or 0,
             )
         except ServiceError as exc:
-            return rx.toast.error(exc.message)
-        return [rx.toast.success("Your service will renew."), rx.redirect("/portal/services")]
+            return rx.toast.error(self._client_message(exc))
+        message = _text(N_("Your service will renew."), self._locale)
+        return [rx.toast.success(message), rx.redirect("/portal/services")]
 
 
 C = PortalChangeState
@@ -152,7 +207,10 @@ def change_dialog() -> rx.Component:
         rx.dialog.content(
             rx.dialog.title("Change ", C.name),
             rx.dialog.description(
-                "See what you pay before you confirm.", size="2", color_scheme="gray"
+                "See what you pay before you confirm.",
+                size="2",
+                color_scheme="gray",
+                margin_bottom="12px",
             ),
             rx.vstack(
                 form_alert(C.change_errors),

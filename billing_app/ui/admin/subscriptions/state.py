@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import replace
 from typing import Any, ClassVar
 
@@ -301,7 +302,9 @@ class SubscriptionsState(ListState, SessionState):
             self.change_errors = field_errors(exc, default_field="quantity")
             return None
         if outcome.charge_pending and outcome.invoice_id is not None:
-            proration_money.charge_now(outcome.invoice_id)
+            # Its own transaction, after the change's: a failed charge never undoes the change.
+            with contextlib.suppress(ServiceError):
+                run(proration_money.charge_now, current_user(), outcome.invoice_id)
         self.change_open = False
         self._reload()
         if outcome.invoice_number:
