@@ -3,7 +3,7 @@ wants the client, past due, paused or canceled); the past-due view finds what is
 date
 
 Revision ID: 0031
-Revises: 0029
+Revises: 0030
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0031"
-down_revision = "0029"
+down_revision = "0030"
 branch_labels = None
 depends_on = None
 

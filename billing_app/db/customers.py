@@ -126,8 +126,25 @@ class Product(SQLModel, table=True):
         default=False,
         sa_column=sa.Column(sa.Boolean(), nullable=False, server_default=sa.false(), index=True),
     )
+    # Portal self-service: clients may change the quantity between these bounds.
+    client_quantity: bool = Field(
+        default=False, sa_column=sa.Column(sa.Boolean(), nullable=False, server_default=sa.false())
+    )
+    client_quantity_min: int = Field(default=1, sa_column_kwargs={"server_default": "1"})
+    client_quantity_max: int = Field(default=10, sa_column_kwargs={"server_default": "10"})
     created_at: datetime = Field(sa_column=_ts())
     updated_at: datetime = Field(sa_column=_ts())
+
+
+class ProductAlternative(SQLModel, table=True):
+    """Another plan a client may switch a subscription of ``product_id`` to in the portal (same
+    currency and interval, checked when saved and again when switching)."""
+
+    __tablename__ = "product_alternative"
+    __table_args__ = {"extend_existing": True}
+
+    product_id: int = Field(foreign_key="product.id", primary_key=True)
+    alternative_id: int = Field(foreign_key="product.id", primary_key=True, index=True)
 
 
 class ProductTaxRate(SQLModel, table=True):
@@ -202,6 +219,8 @@ class Subscription(SQLModel, table=True):
     pending_unit_price_minor: int | None = Field(
         default=None, sa_column=sa.Column(sa.BigInteger(), nullable=True)
     )
+    # A switch to another plan (same currency and interval) from the next period.
+    pending_product_id: int | None = Field(default=None)
     mrr_minor: int = Field(default=0, sa_column=_money())
     canceled_at: datetime | None = Field(default=None, sa_column=_ts(nullable=True))
     paused_at: datetime | None = Field(default=None, sa_column=_ts(nullable=True))
@@ -236,6 +255,38 @@ class RenewalClaim(SQLModel, table=True):
     period_start: date = Field(sa_column=sa.Column(sa.Date(), primary_key=True))
     period_end: date | None = Field(default=None, sa_column=sa.Column(sa.Date(), nullable=True))
     invoice_id: int | None = Field(default=None, foreign_key="invoice.id", index=True)
+    created_at: datetime = Field(sa_column=_ts())
+
+
+class SubscriptionChange(SQLModel, table=True):
+    """One confirmed change of a subscription's quantity, price or plan (staff or client): what
+    it was and became, and what proration made of it. ``token`` comes from the preview the
+    change was confirmed on: unique per subscription, so a double submit changes it once."""
+
+    __tablename__ = "subscription_change"
+    __table_args__ = (
+        sa.UniqueConstraint("subscription_id", "token", name="uq_subscription_change_token"),
+        {"extend_existing": True},
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    subscription_id: int = Field(foreign_key="subscription.id")
+    token: str = Field(max_length=64)
+    timing: str = Field(max_length=12)  # prorate | next_period
+    by_client: bool = Field(default=False)
+    actor_label: str = Field(default="", max_length=320)
+    old_product_id: int = Field(foreign_key="product.id")
+    new_product_id: int = Field(foreign_key="product.id")
+    old_quantity: int = Field()
+    new_quantity: int = Field()
+    old_unit_price_minor: int = Field(sa_column=sa.Column(sa.BigInteger(), nullable=False))
+    new_unit_price_minor: int = Field(sa_column=sa.Column(sa.BigInteger(), nullable=False))
+    change_on: date = Field(sa_column=sa.Column(sa.Date(), nullable=False))
+    period_end: date | None = Field(default=None, sa_column=sa.Column(sa.Date(), nullable=True))
+    # Taxes included: charged (> 0) or credited (< 0) for the rest of the period.
+    amount_minor: int = Field(default=0, sa_column=sa.Column(sa.BigInteger(), nullable=False))
+    invoice_id: int | None = Field(default=None, foreign_key="invoice.id")
+    credit_note_id: int | None = Field(default=None, foreign_key="credit_note.id")
     created_at: datetime = Field(sa_column=_ts())
 
 

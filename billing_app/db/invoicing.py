@@ -71,6 +71,11 @@ class AgencySettings(SQLModel, table=True):
     client_require_2fa: bool = Field(
         default=False, sa_column=sa.Column(sa.Boolean(), nullable=False, server_default=sa.false())
     )
+    # Changes clients make to their subscriptions in the portal: prorated now (else from the
+    # next period).
+    client_changes_prorate: bool = Field(
+        default=True, sa_column=sa.Column(sa.Boolean(), nullable=False, server_default=sa.true())
+    )
     # A new random value whenever a brand or these settings change (see the flush listener
     # below): processes keep both in memory while it stays the same.
     looks_stamp: str = Field(default="", max_length=32, sa_column_kwargs={"server_default": ""})

@@ -188,6 +188,7 @@ class ClientPermission(StrEnum):
     INVOICES_PAY = "invoices.pay"
     SUBSCRIPTIONS_VIEW = "subscriptions.view"
     CANCELLATION_REQUEST = "subscriptions.cancel"
+    SUBSCRIPTIONS_CHANGE = "subscriptions.change"
     PAYMENT_METHODS_MANAGE = "payment_methods.manage"
     BILLING_DETAILS_EDIT = "billing_details.edit"
     USERS_MANAGE = "users.manage"
@@ -206,6 +207,7 @@ CLIENT_CATALOGUE: tuple[ClientPermissionInfo, ...] = (
     ClientPermissionInfo(ClientPermission.INVOICES_PAY, "Pay invoices"),
     ClientPermissionInfo(ClientPermission.SUBSCRIPTIONS_VIEW, "See products and services"),
     ClientPermissionInfo(ClientPermission.CANCELLATION_REQUEST, "Ask to cancel a service"),
+    ClientPermissionInfo(ClientPermission.SUBSCRIPTIONS_CHANGE, "Change subscriptions"),
     ClientPermissionInfo(ClientPermission.PAYMENT_METHODS_MANAGE, "Manage saved cards"),
     ClientPermissionInfo(ClientPermission.BILLING_DETAILS_EDIT, "Edit company and billing details"),
     ClientPermissionInfo(ClientPermission.USERS_MANAGE, "Invite colleagues and manage access"),

@@ -86,6 +86,8 @@ def test_our_states_are_registered() -> None:
         "ClientInvitationsState",
         "ClientRolesState",
         "PortalSettingsState",
+        "PortalChangeState",
+        "ProductSelfServiceState",
     } <= names
 
 

@@ -72,5 +72,6 @@ def test_what_a_client_user_lacks_to_give_a_role_is_named_in_catalogue_order() -
     full = BUILTIN_CLIENT_ROLE_PERMISSIONS[BuiltinClientRole.FULL]
     assert [i.permission for i in client_permissions_lacking(billing, full)] == [
         ClientPermission.CANCELLATION_REQUEST,
+        ClientPermission.SUBSCRIPTIONS_CHANGE,
         ClientPermission.USERS_MANAGE,
     ]

@@ -20,6 +20,7 @@ from billing_app.services.common.errors import FieldChecks
 class PortalSettings:
     default_role: str  # "full" ... or "custom:<id>"
     require_2fa: bool
+    changes_prorate: bool = True  # clients' own subscription changes prorated now
 
 
 def portal_settings(
@@ -28,7 +29,9 @@ def portal_settings(
     require(viewer, Permission.SETTINGS_READ)
     agency = get_agency(session, clock=clock)
     return PortalSettings(
-        default_role=default_client_role(session), require_2fa=agency.client_require_2fa
+        default_role=default_client_role(session),
+        require_2fa=agency.client_require_2fa,
+        changes_prorate=agency.client_changes_prorate,
     )
 
 
@@ -42,6 +45,7 @@ def update_portal_settings(
     *,
     default_role: str,
     require_2fa: bool,
+    changes_prorate: bool | None = None,
     clock: Clock = system_clock,
 ) -> None:
     """Save the portal's settings; what changed is audited."""
@@ -61,6 +65,11 @@ def update_portal_settings(
             f"two-factor for client users: {_on_off(agency.client_require_2fa)} -> "
             f"{_on_off(require_2fa)}"
         )
+    if changes_prorate is not None and changes_prorate != agency.client_changes_prorate:
+        timing = {True: "prorated now", False: "from the next period"}
+        before_timing, after_timing = timing[agency.client_changes_prorate], timing[changes_prorate]
+        changes.append(f"clients' changes: {before_timing} -> {after_timing}")
+        agency.client_changes_prorate = changes_prorate
     if not changes:
         return
     agency.client_default_role = ref.value

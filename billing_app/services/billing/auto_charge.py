@@ -107,6 +107,18 @@ def charge_pending_invoices(
     return report
 
 
+def charge_pending_in(
+    session: Session,
+    invoice_id: int,
+    *,
+    clock: Clock = system_clock,
+    settings: Settings | None = None,
+) -> str:
+    """Charge one invoice waiting for its automatic charge, in the caller's transaction (once:
+    another run may have taken it), e.g. a prorated change's invoice just committed."""
+    return _charge(session, invoice_id, clock, settings)
+
+
 def _charge(session: Session, invoice_id: int, clock: Clock, settings: Settings | None) -> str:
     invoice = locked_invoice(session, invoice_id)
     if not invoice.charge_pending:

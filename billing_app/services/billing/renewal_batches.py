@@ -101,6 +101,7 @@ def _as_is(sub: Any) -> bool:
         sub.status in _RUNNING
         and sub.pending_quantity is None
         and sub.pending_unit_price_minor is None
+        and sub.pending_product_id is None
     )
 
 

@@ -63,6 +63,7 @@ from billing_app.services.billing.renewal_plans import (
     line_description,
     plan_renewals,
 )
+from billing_app.services.catalog.proration import apply_pending_plan
 from billing_app.services.catalog.recurring_revenue import (
     anchor_of,
     interval_of,
@@ -127,6 +128,7 @@ def _advance(session: Session, sub: Subscription, item: Item, clock: Clock) -> b
         return False
     session.refresh(sub)
     if sub.pending_quantity is not None or sub.pending_unit_price_minor is not None:
+        apply_pending_plan(session, sub)
         sub.quantity = sub.pending_quantity or sub.quantity
         if sub.pending_unit_price_minor is not None:
             sub.unit_price_minor = sub.pending_unit_price_minor

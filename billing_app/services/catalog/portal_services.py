@@ -31,7 +31,7 @@ from billing_app.domain.lifecycle import (
 from billing_app.domain.money import Money
 from billing_app.domain.permissions import ClientPermission, Permission
 from billing_app.services.access.portal_identity import NOT_FOUND, ClientUser, require_client
-from billing_app.services.catalog import subscriptions
+from billing_app.services.catalog import portal_changes, subscriptions
 from billing_app.services.catalog.recurring_revenue import RUNNING, interval_of
 from billing_app.services.catalog.subscription_queries import TABS
 from billing_app.services.common import audit
@@ -85,6 +85,8 @@ class PortalService:
     request_status: str  # the latest cancellation request's status, "" when none
     request_message: str  # the agency's answer to it
     can_request_cancellation: bool
+    can_change: bool = False  # quantity or plan, where the product allows it
+    can_keep: bool = False  # set to end at the period's end: the client may keep it
 
 
 def _own_subscription(session: Session, client_id: int, subscription_id: int) -> Subscription:
@@ -181,6 +183,7 @@ def list_client_services(
     subs = [row[0] for row in page.rows]
     billed = _billed_to_date(session, subs)
     latest = _latest_requests(session, [s.id for s in subs if s.id is not None])
+    changer = actor.may(ClientPermission.SUBSCRIPTIONS_CHANGE)
 
     def present(row: tuple[Subscription, str, str | None]) -> PortalService:
         sub, product_name, website = row
@@ -205,6 +208,8 @@ def list_client_services(
             request_message=request_row.message if request_row else "",
             can_request_cancellation=actor.may(ClientPermission.CANCELLATION_REQUEST)
             and _may_request(sub, request_row),
+            can_change=changer and portal_changes.may_change(session, sub),
+            can_keep=changer and sub.cancel_at_period_end and sub.status == "canceled",
         )
 
     return page.map(present)

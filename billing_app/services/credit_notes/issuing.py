@@ -126,7 +126,9 @@ def issue_credit_note(
             payment = card_payment_for(session, invoice, form.card_payment_id, split.given_back)
     reference = bounded_text(form.reference, 120, "reference")
     outstanding_before = outstanding_minor(invoice)
-    note = _write_note(session, actor, invoice, credit, split, give_back, reason, rows, clock)
+    note = write_note(
+        session, actor.id, actor.email, invoice, credit, split, give_back, reason, rows, clock
+    )
     invoice.credited_minor += split.reduces_due
     client = session.get(Client, invoice.client_id)
     assert client is not None and note.id is not None and invoice.id is not None
@@ -175,9 +177,10 @@ def issue_credit_note(
     return IssuedCreditNote(note.id, note.number, credit.total, outcome)
 
 
-def _write_note(
+def write_note(
     session: Session,
-    actor: CurrentUser,
+    created_by_id: int | None,
+    actor_label: str,
     invoice: Invoice,
     credit: CreditTotals,
     split: CreditSplit,
@@ -209,8 +212,8 @@ def _write_note(
         given_back_minor=split.given_back,
         give_back=give_back,
         give_back_state="pending" if give_back == CARD else ("done" if give_back else ""),
-        created_by_id=actor.id,
-        actor_label=actor.email,
+        created_by_id=created_by_id,
+        actor_label=actor_label,
         created_at=clock.now(),
     )
     session.add(note)

@@ -89,9 +89,10 @@ def add_credit(
     clock: Clock,
     credit_note_id: int | None = None,
     invoice_id: int | None = None,
+    note: str = "",
 ) -> None:
-    """Put ``amount_minor`` on the client's balance (a credit note, or an invoice it paid was
-    voided), in the caller's transaction."""
+    """Put ``amount_minor`` on the client's balance (a credit note, an invoice it paid was
+    voided, a prorated downgrade: ``note`` says why), in the caller's transaction."""
     assert amount_minor > 0
     now = clock.now()
     bumped = session.execute(
@@ -116,13 +117,14 @@ def add_credit(
         credit_note_id=credit_note_id,
         invoice_id=invoice_id,
         actor_label=actor_label,
+        note=note[:500],
     )
     audit.record(
         session,
         "credit_balance.added",
         actor,
         target=target,
-        details=format_money(Money(amount_minor, currency), "en"),
+        details=format_money(Money(amount_minor, currency), "en") + (f": {note}" if note else ""),
         clock=clock,
     )
     session.flush()

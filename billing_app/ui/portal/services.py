@@ -17,6 +17,7 @@ from billing_app.ui.format import day, money, optional_int
 from billing_app.ui.kit.forms import field_error, form_alert
 from billing_app.ui.kit.layout import field_label
 from billing_app.ui.portal.frame import PortalPageState, portal_page
+from billing_app.ui.portal.service_change import PortalChangeState, change_dialog
 from billing_app.ui.session.portal import current_client_user, portal_guard
 from billing_app.ui.session.staff import field_errors
 
@@ -68,6 +69,8 @@ class PortalServicesState(PortalPageState):
                 "request_status": s.request_status,
                 "answer": s.request_message,
                 "can_ask": "yes" if s.can_request_cancellation else "",
+                "can_change": "yes" if s.can_change else "",
+                "can_keep": "yes" if s.can_keep else "",
             }
             for s in page.rows
         ]
@@ -180,6 +183,23 @@ def _service(r: Any) -> rx.Component:
             ),
             rx.hstack(
                 rx.cond(
+                    r["can_keep"] == "yes",
+                    rx.button(
+                        "Keep my subscription",
+                        on_click=PortalChangeState.keep(r["id"]),  # type: ignore[call-arg]
+                        id="keep-" + r["id"],
+                    ),
+                ),
+                rx.cond(
+                    r["can_change"] == "yes",
+                    rx.button(
+                        "Change",
+                        variant="soft",
+                        on_click=PortalChangeState.open_change(r["id"]),  # type: ignore[call-arg]
+                        id="change-" + r["id"],
+                    ),
+                ),
+                rx.cond(
                     r["can_ask"] == "yes",
                     rx.button(
                         "Request cancellation",
@@ -201,6 +221,8 @@ def _service(r: Any) -> rx.Component:
                     ),
                 ),
                 justify="end",
+                wrap="wrap",
+                spacing="2",
                 width="100%",
             ),
             spacing="3",
@@ -283,6 +305,7 @@ def _content() -> rx.Component:
             width="100%",
         ),
         _ask_dialog(),
+        change_dialog(),
         spacing="4",
         width="100%",
         id="portal-services",

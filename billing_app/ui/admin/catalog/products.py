@@ -15,6 +15,10 @@ from billing_app.services.common.errors import ServiceError, ValidationFailed
 from billing_app.services.common.listing import ListRequest, Page
 from billing_app.services.common.transactions import run
 from billing_app.ui import routes
+from billing_app.ui.admin.catalog.product_self_service import (
+    ProductSelfServiceState,
+    self_service_dialog,
+)
 from billing_app.ui.admin.invoices.list import PER_PAGE
 from billing_app.ui.admin.shell import admin_page
 from billing_app.ui.format import ADMIN_LOCALE, day, money, to_int
@@ -89,6 +93,7 @@ class ProductsState(ListState, SessionState):
             "image": routes.product_image(r.id) if r.image_key else "",
             "archived": "yes" if r.archived else "",
             "live": "" if r.archived else "yes",
+            "self_service": "yes" if r.billing_type == "recurring" and not r.archived else "",
             "deletable": "yes" if not r.subscriptions else "",
             "status": "archived" if r.archived else "active",
             "status_label": "Archived" if r.archived else "Active",
@@ -235,6 +240,10 @@ class ProductsState(ListState, SessionState):
         return rx.toast.success("Image saved.")
 
     @guard(Permission.CATALOG_WRITE)
+    def open_self_service(self, product_id: str) -> Any:
+        return ProductSelfServiceState.open_for(product_id)  # type: ignore[call-arg]
+
+    @guard(Permission.CATALOG_WRITE)
     def duplicate(self, product_id: str) -> Any:
         try:
             copy = run(catalog_service.duplicate_product, current_user(), to_int(product_id))
@@ -321,6 +330,12 @@ PRODUCTS = Resource(
     ),
     row_actions=(
         RowAction("Edit", "open_edit", icon="pencil", show_if="live"),
+        RowAction(
+            "Self-service",
+            "open_self_service",
+            icon="sliders-horizontal",
+            show_if="self_service",
+        ),
         RowAction("Duplicate", "duplicate", icon="copy"),
         RowAction(
             "Archive",
@@ -433,6 +448,7 @@ def _products_content() -> rx.Component:
         resource_form(
             PRODUCTS, submit_label="Save product", extra=_image_and_options(), max_width="600px"
         ),
+        self_service_dialog(),
         width="100%",
         spacing="4",
     )

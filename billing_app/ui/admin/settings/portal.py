@@ -21,6 +21,7 @@ class PortalSettingsState(SessionState):
     status: str = "loading"
     default_role: str = ""
     require_2fa: bool = False
+    changes_prorate: bool = True
     role_choices: list[dict[str, str]] = []
     errors: dict[str, str] = {}
     can_write: bool = False
@@ -32,6 +33,7 @@ class PortalSettingsState(SessionState):
         choices = run(client_roles.client_role_choices, user)
         self.role_choices = [{"value": v, "label": label} for v, label in choices.options]
         self.default_role, self.require_2fa = current.default_role, current.require_2fa
+        self.changes_prorate = current.changes_prorate
         self.can_write = user.can(Permission.SETTINGS_WRITE)
         self.form_key += 1
         self.status = "ok"
@@ -50,6 +52,7 @@ class PortalSettingsState(SessionState):
                 current_user(),
                 default_role=str(form.get("default_role", "")),
                 require_2fa=str(form.get("require_2fa", "")).lower() in ("on", "true"),
+                changes_prorate=str(form.get("changes_prorate", "")).lower() in ("on", "true"),
             )
         except ServiceError as exc:
             self.errors = field_errors(exc, default_field="default_role")
@@ -94,6 +97,23 @@ def portal_settings_section() -> rx.Component:
                 rx.text(
                     "When on, every client user signs in with an authenticator app as well as "
                     "their password.",
+                    size="1",
+                    color_scheme="gray",
+                ),
+                spacing="1",
+                width="100%",
+            ),
+            rx.vstack(
+                rx.checkbox(
+                    "Prorate clients' subscription changes now",
+                    name="changes_prorate",
+                    id="changes_prorate",
+                    default_checked=s.changes_prorate,
+                ),
+                rx.text(
+                    "Where a product lets clients change the quantity or switch plans: when on, "
+                    "the rest of the period is invoiced or credited at once; when off, changes "
+                    "start with the next renewal.",
                     size="1",
                     color_scheme="gray",
                 ),

@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import replace
 from typing import Any, ClassVar
 
 import reflex as rx
 
 from billing_app.domain.lifecycle import SubscriptionStatus
+from billing_app.domain.money import Money
 from billing_app.domain.permissions import FIGURE_PERMISSIONS, Permission
 from billing_app.services.catalog import (
     portal_services,
     product_queries,
+    proration,
+    proration_money,
     recurring_revenue,
     subscription_queries,
 )
@@ -64,6 +68,9 @@ class SubscriptionsState(ListState, SessionState):
     change_title: str = ""
     change_errors: dict[str, str] = {}
     change_values: dict[str, str] = {}
+    change_preview: dict[str, str] = {}
+    _change_token: str = ""
+    _change_expected: tuple[int, int, int] = (0, 0, 0)
     # history
     history_open: bool = False
     history_title: str = ""
@@ -212,7 +219,9 @@ class SubscriptionsState(ListState, SessionState):
             "price": format(price.to_decimal(), "f"),
             "currency": row.unit_price.currency,
             "next": day(row.next_renewal_on) if row.next_renewal_on else "the next period",
+            "timing": proration.NEXT_PERIOD,
         }
+        self.change_preview, self._change_token = {}, ""
         self.change_errors = {}
         self.change_key = str(to_int(self.change_key) + 1)
         self.change_open = True
@@ -222,9 +231,42 @@ class SubscriptionsState(ListState, SessionState):
     def set_change_open(self, value: bool) -> None:
         self.change_open = bool(value)
 
+    def _quote_change(self) -> None:
+        """The dialog's live preview of what the change costs."""
+        self.change_errors, self.change_preview, self._change_token = {}, {}, ""
+        v, sub_id, user = self.change_values, to_int(self.change_id), current_user()
+        try:
+            plan = run(proration.staff_plan, user, sub_id, v["quantity"], v["price"])
+            q = run(proration.staff_quote, user, sub_id, plan, v["timing"])
+        except ServiceError as exc:
+            self.change_errors = field_errors(exc, default_field="quantity")
+            return
+        self._change_token = q.token
+        self._change_expected = (q.old.product_id, q.old.quantity, q.old.unit_price_minor)
+        if q.charge_total:
+            now = f"Invoiced now: {money(Money(q.charge_total, q.currency))} (taxes included)"
+        elif q.credit_total:
+            now = f"Credited now: {money(Money(q.credit_total, q.currency))} (taxes included)"
+        else:
+            now = "Nothing invoiced or credited now."
+        if q.period is not None and (q.charge_total or q.credit_total):
+            now += f", for {day(q.change_on)} – {day(q.period.last_day)}"
+        self.change_preview = {
+            "now": now,
+            "next": f"Then {money(Money(q.next_total, q.currency))} per period (taxes included)",
+        }
+
+    @guard(Permission.SUBSCRIPTIONS_WRITE)
+    def edit_change(self, field: str, value: str) -> None:
+        if field in ("quantity", "price", "timing"):
+            self.change_values[field] = str(value)[:40]
+            self._quote_change()
+
     @guard(Permission.SUBSCRIPTIONS_WRITE)
     def save_change(self, form: dict[str, Any]) -> Any:
         self.change_errors = {}
+        if self.change_values.get("timing") == proration.PRORATE:
+            return self._prorate_change()
         try:
             run(
                 subscriptions_service.change,
@@ -239,6 +281,37 @@ class SubscriptionsState(ListState, SessionState):
         self.change_open = False
         self._reload()
         return rx.toast.success("Change scheduled for the next period.")
+
+    def _prorate_change(self) -> Any:
+        if not self._change_token:
+            self._quote_change()
+            return None
+        v, user = self.change_values, current_user()
+        try:
+            new = run(proration.staff_plan, user, to_int(self.change_id), v["quantity"], v["price"])
+            outcome = run(
+                proration.staff_change,
+                user,
+                to_int(self.change_id),
+                proration.Plan(*self._change_expected),
+                new,
+                timing=proration.PRORATE,
+                token=self._change_token,
+            )
+        except ServiceError as exc:
+            self.change_errors = field_errors(exc, default_field="quantity")
+            return None
+        if outcome.charge_pending and outcome.invoice_id is not None:
+            # Its own transaction, after the change's: a failed charge never undoes the change.
+            with contextlib.suppress(ServiceError):
+                run(proration_money.charge_now, current_user(), outcome.invoice_id)
+        self.change_open = False
+        self._reload()
+        if outcome.invoice_number:
+            return rx.toast.success(f"Changed now: invoice {outcome.invoice_number} made.")
+        if outcome.credit_note_number:
+            return rx.toast.success(f"Changed now: credit note {outcome.credit_note_number}.")
+        return rx.toast.success("Changed now.")
 
     @guard(Permission.SUBSCRIPTIONS_READ)
     def open_history(self, subscription_id: str) -> Any:

@@ -133,9 +133,10 @@ def change_dialog() -> rx.Component:
         rx.dialog.content(
             rx.dialog.title(S.change_title),
             rx.dialog.description(
-                "Takes effect from the next period (",
+                "From the next period (",
                 S.change_values["next"],
-                "). The current period is billed as it is.",
+                ") the current period is billed as it is; prorated now, the rest of the period "
+                "is invoiced or credited today.",
                 size="2",
                 color_scheme="gray",
             ),
@@ -149,7 +150,8 @@ def change_dialog() -> rx.Component:
                                 name="quantity",
                                 type="number",
                                 min="1",
-                                default_value=S.change_values["quantity"],
+                                value=S.change_values["quantity"],
+                                on_change=lambda v: S.edit_change("quantity", v),  # type: ignore[call-arg]
                                 id="change-quantity",
                             ),
                             field_error(S.change_errors, "quantity"),
@@ -161,7 +163,8 @@ def change_dialog() -> rx.Component:
                             ),
                             rx.input(
                                 name="price",
-                                default_value=S.change_values["price"],
+                                value=S.change_values["price"],
+                                on_change=lambda v: S.edit_change("price", v),  # type: ignore[call-arg]
                                 id="change-price",
                             ),
                             field_error(S.change_errors, "price"),
@@ -172,11 +175,47 @@ def change_dialog() -> rx.Component:
                         width="100%",
                         key=S.change_key,
                     ),
+                    rx.radio_group.root(
+                        rx.hstack(
+                            rx.radio_group.item(value="next_period", id="change-next-period"),
+                            rx.el.label("From the next period", html_for="change-next-period"),
+                            rx.radio_group.item(value="prorate", id="change-prorate"),
+                            rx.el.label("Prorate now", html_for="change-prorate"),
+                            spacing="2",
+                            align="center",
+                        ),
+                        value=S.change_values["timing"],
+                        on_change=lambda v: S.edit_change("timing", v),  # type: ignore[call-arg]
+                        name="timing",
+                        aria_label="When the change takes effect",
+                    ),
+                    rx.cond(
+                        S.change_preview.contains("now"),  # type: ignore[attr-defined]
+                        rx.callout(
+                            rx.vstack(
+                                rx.text(S.change_preview["now"], weight="bold", id="change-now"),
+                                rx.text(S.change_preview["next"]),
+                                spacing="1",
+                            ),
+                            icon="receipt",
+                            color_scheme="blue",
+                            high_contrast=True,
+                            width="100%",
+                        ),
+                    ),
                     rx.hstack(
                         rx.dialog.close(
                             rx.button("Cancel", variant="soft", color_scheme="gray", type="button")
                         ),
-                        rx.button("Schedule change", type="submit", id="change-save"),
+                        rx.button(
+                            rx.cond(
+                                S.change_values["timing"] == "prorate",
+                                "Change now",
+                                "Schedule change",
+                            ),
+                            type="submit",
+                            id="change-save",
+                        ),
                         justify="end",
                         spacing="3",
                         width="100%",
