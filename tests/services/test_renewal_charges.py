@@ -11,17 +11,20 @@ from typing import Any
 
 import pytest
 import sqlalchemy as sa
+import stripe
 from sqlmodel import Session, col, select
 
 from billing_app.db.card_payments import PaymentAttempt
 from billing_app.db.customers import Client
+from billing_app.db.dunning import DunningState
 from billing_app.db.invoicing import Invoice
 from billing_app.db.models import OutboxEmail
 from billing_app.services.billing import auto_charge
 from billing_app.services.billing.renewals import billing_run
 from billing_app.services.common.clock import FixedClock
+from billing_app.services.invoicing.payments import card_payment_in_flight
 
-from .test_invoice_card_payments import DECLINES, VISA, save_card, shop
+from .test_invoice_card_payments import DECLINES, THREE_D_SECURE, VISA, save_card, shop
 from .test_invoicing import world
 from .test_renewals import TODAY, attach
 
@@ -182,3 +185,42 @@ def test_staff_set_a_clients_automatic_charges(
         client = session.get(Client, client_id)
         assert client is not None and client.auto_charge is stored
         assert auto_charge.auto_charge_choice(client) == choice
+
+
+def test_a_card_whose_bank_answers_requires_action_off_session_is_a_confirm_email_too(
+    engine: sa.Engine, session: Session, clock: FixedClock, shop: dict[str, Any]
+) -> None:
+    """localstripe (and a Stripe that does not refuse at once) leaves an off-session charge of
+    a 3-D Secure card waiting for the bank: the client is away, so it is canceled at Stripe and
+    told as Stripe's authentication_required (the "please confirm" email, no retry), and the
+    invoice is free to be paid in the portal or by the link."""
+    save_card(session, clock, shop, THREE_D_SECURE)
+    attach(session, shop, TODAY)
+
+    report = billing_run(engine, clock=clock, settings=shop["settings"])
+
+    assert report.charges is not None and report.charges.action == 1
+    invoice = renewal(session, shop)
+    assert (invoice.status, invoice.paid_minor, invoice.charge_pending) == ("open", 0, False)
+    [asked] = emails(session, "payment_action_required")
+    assert invoice.number in asked.subject and "/portal/pay/" in asked.body_text
+    assert emails(session, "payment_failed") == []
+    [attempt] = session.exec(
+        select(PaymentAttempt).where(col(PaymentAttempt.invoice_id) == invoice.id)
+    ).all()
+    assert (attempt.state, attempt.error) == (
+        "failed",
+        "Your bank needs you to confirm this payment.",
+    )
+    assert not card_payment_in_flight(session, invoice.id or 0)
+    sdk = stripe.StripeClient("sk_test_x", base_addresses={"api": shop["settings"].stripe_api_base})
+    assert sdk.v1.payment_intents.retrieve(attempt.stripe_id).status == "canceled"
+    state = session.get(DunningState, invoice.id)
+    assert state is not None and (state.next_retry_on, state.stopped) == (
+        None,
+        "action",
+    )  # never retried off-session
+
+    again = billing_run(engine, clock=clock, settings=shop["settings"])
+    assert again.charges is not None and (again.charges.action, again.charges.failed) == (0, 0)
+    assert len(emails(session, "payment_action_required")) == 1
