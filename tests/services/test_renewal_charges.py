@@ -14,18 +14,21 @@ import sqlalchemy as sa
 import stripe
 from sqlmodel import Session, col, select
 
-from billing_app.db.card_payments import PaymentAttempt
+from billing_app.adapters import crypto
+from billing_app.db.card_payments import PAY_LINK_PURPOSE, PayLink, PaymentAttempt
 from billing_app.db.customers import Client
 from billing_app.db.dunning import DunningState
 from billing_app.db.invoicing import Invoice
 from billing_app.db.models import OutboxEmail
 from billing_app.services.billing import auto_charge
 from billing_app.services.billing.renewals import billing_run
+from billing_app.services.card_payments import pay_by_link
 from billing_app.services.common.clock import FixedClock
 from billing_app.services.invoicing.payments import card_payment_in_flight
 
 from .test_invoice_card_payments import DECLINES, THREE_D_SECURE, VISA, save_card, shop
 from .test_invoicing import world
+from .test_pay_by_link import emailed_token
 from .test_renewals import TODAY, attach
 
 __all__ = ["shop", "world"]
@@ -86,6 +89,10 @@ def test_a_declined_renewal_emails_the_client_the_pay_link(
         select(PaymentAttempt).where(col(PaymentAttempt.invoice_id) == invoice.id)
     ).one()
     assert (attempt.state, attempt.actor_label) == ("failed", "Automatic charge")
+    # The link's page says why the payer is there, while the invoice is still to pay.
+    token = emailed_token(session, shop, "payment_failed")
+    opened = pay_by_link.open_link(session, token, clock=clock, settings=shop["settings"])
+    assert (opened.automatic, opened.due.amount_minor) == ("failed", 3000)
 
 
 def test_a_bank_that_wants_the_client_gets_a_confirm_email_and_no_retry(
@@ -224,3 +231,7 @@ def test_a_card_whose_bank_answers_requires_action_off_session_is_a_confirm_emai
     again = billing_run(engine, clock=clock, settings=shop["settings"])
     assert again.charges is not None and (again.charges.action, again.charges.failed) == (0, 0)
     assert len(emails(session, "payment_action_required")) == 1
+    link = session.exec(select(PayLink).where(col(PayLink.invoice_id) == invoice.id)).one()
+    token = crypto.decrypt(link.token_sealed, purpose=PAY_LINK_PURPOSE)
+    opened = pay_by_link.open_link(session, token, clock=clock, settings=shop["settings"])
+    assert (opened.automatic, opened.state) == ("action", "payable")
