@@ -99,7 +99,8 @@ def _emailed_pay_link(server: AppServer, to: str, subject: str, settings: Settin
     body = sent[-1] if sent else text_body(server.mailbox.wait_for(to, subject))
     found = re.search(r"http://\S+(/portal/pay/[\w-]+)", body)
     assert found, body
-    # Queued by this process, whose own address is the default one: the app's, here.
+    # Queued by this process, whose settings carry the default address rather than the app's
+    # (the emails take it from the process's settings): the same path on the app.
     return server.base_url + found.group(1)
 
 
