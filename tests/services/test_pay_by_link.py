@@ -133,6 +133,7 @@ def test_the_email_and_every_reminder_carry_the_same_link_kept_only_as_a_digest(
         "payable",
     )
     assert [line["description"] for line in opened.lines] == ["Website care"]
+    assert opened.automatic == ""  # not an automatic charge that failed
 
 
 def test_unknown_expired_and_voided_links_all_say_the_same(

@@ -11,18 +11,24 @@ from typing import Any
 
 import pytest
 import sqlalchemy as sa
+import stripe
 from sqlmodel import Session, col, select
 
-from billing_app.db.card_payments import PaymentAttempt
+from billing_app.adapters import crypto
+from billing_app.db.card_payments import PAY_LINK_PURPOSE, PayLink, PaymentAttempt
 from billing_app.db.customers import Client
+from billing_app.db.dunning import DunningState
 from billing_app.db.invoicing import Invoice
 from billing_app.db.models import OutboxEmail
 from billing_app.services.billing import auto_charge
 from billing_app.services.billing.renewals import billing_run
+from billing_app.services.card_payments import pay_by_link
 from billing_app.services.common.clock import FixedClock
+from billing_app.services.invoicing.payments import card_payment_in_flight
 
-from .test_invoice_card_payments import DECLINES, VISA, save_card, shop
+from .test_invoice_card_payments import DECLINES, THREE_D_SECURE, VISA, save_card, shop
 from .test_invoicing import world
+from .test_pay_by_link import emailed_token
 from .test_renewals import TODAY, attach
 
 __all__ = ["shop", "world"]
@@ -83,6 +89,10 @@ def test_a_declined_renewal_emails_the_client_the_pay_link(
         select(PaymentAttempt).where(col(PaymentAttempt.invoice_id) == invoice.id)
     ).one()
     assert (attempt.state, attempt.actor_label) == ("failed", "Automatic charge")
+    # The link's page says why the payer is there, while the invoice is still to pay.
+    token = emailed_token(session, shop, "payment_failed")
+    opened = pay_by_link.open_link(session, token, clock=clock, settings=shop["settings"])
+    assert (opened.automatic, opened.due.amount_minor) == ("failed", 3000)
 
 
 def test_a_bank_that_wants_the_client_gets_a_confirm_email_and_no_retry(
@@ -182,3 +192,46 @@ def test_staff_set_a_clients_automatic_charges(
         client = session.get(Client, client_id)
         assert client is not None and client.auto_charge is stored
         assert auto_charge.auto_charge_choice(client) == choice
+
+
+def test_a_card_whose_bank_answers_requires_action_off_session_is_a_confirm_email_too(
+    engine: sa.Engine, session: Session, clock: FixedClock, shop: dict[str, Any]
+) -> None:
+    """localstripe (and a Stripe that does not refuse at once) leaves an off-session charge of
+    a 3-D Secure card waiting for the bank: the client is away, so it is canceled at Stripe and
+    told as Stripe's authentication_required (the "please confirm" email, no retry), and the
+    invoice is free to be paid in the portal or by the link."""
+    save_card(session, clock, shop, THREE_D_SECURE)
+    attach(session, shop, TODAY)
+
+    report = billing_run(engine, clock=clock, settings=shop["settings"])
+
+    assert report.charges is not None and report.charges.action == 1
+    invoice = renewal(session, shop)
+    assert (invoice.status, invoice.paid_minor, invoice.charge_pending) == ("open", 0, False)
+    [asked] = emails(session, "payment_action_required")
+    assert invoice.number in asked.subject and "/portal/pay/" in asked.body_text
+    assert emails(session, "payment_failed") == []
+    [attempt] = session.exec(
+        select(PaymentAttempt).where(col(PaymentAttempt.invoice_id) == invoice.id)
+    ).all()
+    assert (attempt.state, attempt.error) == (
+        "failed",
+        "Your bank needs you to confirm this payment.",
+    )
+    assert not card_payment_in_flight(session, invoice.id or 0)
+    sdk = stripe.StripeClient("sk_test_x", base_addresses={"api": shop["settings"].stripe_api_base})
+    assert sdk.v1.payment_intents.retrieve(attempt.stripe_id).status == "canceled"
+    state = session.get(DunningState, invoice.id)
+    assert state is not None and (state.next_retry_on, state.stopped) == (
+        None,
+        "action",
+    )  # never retried off-session
+
+    again = billing_run(engine, clock=clock, settings=shop["settings"])
+    assert again.charges is not None and (again.charges.action, again.charges.failed) == (0, 0)
+    assert len(emails(session, "payment_action_required")) == 1
+    link = session.exec(select(PayLink).where(col(PayLink.invoice_id) == invoice.id)).one()
+    token = crypto.decrypt(link.token_sealed, purpose=PAY_LINK_PURPOSE)
+    opened = pay_by_link.open_link(session, token, clock=clock, settings=shop["settings"])
+    assert (opened.automatic, opened.state) == ("action", "payable")

@@ -7,18 +7,21 @@ the same path as every card payment (services/card_payments/charges.py: an attem
 first, one charge in flight per invoice, recorded once); the flag is cleared in the transaction
 that commits the attempt, so a run that died in between charges it at the next run, and never
 twice. The outcome is the client's only email: the receipt; or "your bank needs you to confirm"
-with the invoice's pay link (never retried off-session); or "payment failed" with the pay link
+with the invoice's pay link (never retried off-session; a charge the bank left waiting for the
+absent client is canceled at Stripe first); or "payment failed" with the pay link
 (where a new card can be used and kept). A client without a usable card by then, or card
 payments turned off, gets the invoice email asking for payment.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
+from billing_app.adapters import stripe_gateway as gateway
+from billing_app.adapters.stripe_gateway import StripeConfig
 from billing_app.db.card_payments import SavedCard, StripeCustomer
 from billing_app.db.customers import Client
 from billing_app.db.dunning import DunningState
@@ -29,19 +32,26 @@ from billing_app.domain.permissions import Permission
 from billing_app.services.agency.branding import get_agency, today_at_agency
 from billing_app.services.billing.dunning_emails import queue_once, queue_past_due
 from billing_app.services.billing.dunning_state import dunning_settings, failed
-from billing_app.services.card_payments.charges import PaymentOutcome, charge
+from billing_app.services.card_payments.charges import PaymentOutcome, charge, settle_charge
 from billing_app.services.card_payments.stripe_settings import stripe_config
 from billing_app.services.common import audit
 from billing_app.services.common.actors import Acting, require
 from billing_app.services.common.clock import Clock, system_clock
 from billing_app.services.common.errors import NotFound, ValidationFailed
-from billing_app.services.invoicing.documents import resend_invoice_email
-from billing_app.services.invoicing.payments import card_payment_in_flight, locked_invoice
+from billing_app.services.invoicing.documents import (
+    resend_invoice_email,
+)
+from billing_app.services.invoicing.payments import (
+    card_payment_in_flight,
+    charge_in_flight,
+    locked_invoice,
+)
 from billing_app.services.invoicing.settlement import payable_minor
 from billing_app.services.invoicing.timeline import add_event
 from billing_app.settings import Settings
 
 AUTOMATIC = "Automatic charge"
+AUTHENTICATION = "authentication_required"  # Stripe's code: the bank wants the client
 
 
 def default_card(session: Session, client_id: int) -> SavedCard | None:
@@ -164,7 +174,33 @@ def charge_default_card(
         clock=clock,
         off_session=True,
     )
+    if outcome.state == "action":
+        outcome = _client_away(session, config, invoice.id, clock)
     return _told(session, invoice.id, outcome, label, clock)
+
+
+def _client_away(
+    session: Session, config: StripeConfig, invoice_id: int, clock: Clock
+) -> PaymentOutcome:
+    """An off-session charge the bank left waiting for the client (localstripe does so;
+    Stripe refuses it at once with ``authentication_required``): the client is away and will
+    never confirm it, so it is canceled at Stripe and told as Stripe's refusal. The invoice is
+    then free to be paid in the portal or by its link. Should the cancel not get through, the
+    client is told all the same: their next payment, or the reconciliation, cancels it."""
+    session.commit()
+    needs_client = PaymentOutcome(
+        "failed", gateway.CARD_MESSAGES[AUTHENTICATION], code=AUTHENTICATION
+    )
+    attempt = charge_in_flight(session, invoice_id)
+    if attempt is None or attempt.state != "action" or not attempt.stripe_id:
+        return PaymentOutcome("pending")  # settled meanwhile (Stripe's event)
+    try:
+        intent = gateway.cancel_payment_intent(config, attempt.stripe_id)
+    except gateway.GatewayError:
+        return needs_client
+    told = replace(intent, error_message=needs_client.message)
+    outcome = settle_charge(session, attempt, told, clock=clock)
+    return replace(outcome, code=AUTHENTICATION) if outcome.state == "failed" else outcome
 
 
 def _told(
@@ -182,11 +218,7 @@ def _told(
     state = session.get(DunningState, invoice_id)
     failures = state.failures if state is not None else 1
     amount = format_money(Money(payable_minor(invoice), invoice.currency), invoice.locale)
-    kind = (
-        "payment_action_required"
-        if outcome.code == "authentication_required"
-        else ("payment_failed")
-    )
+    kind = "payment_action_required" if outcome.code == AUTHENTICATION else ("payment_failed")
     event = f"{'action' if kind == 'payment_action_required' else 'failed'}-{failures}"
     extra = {"amount": amount, "card": card, "reason": outcome.message}
     if queue_once(session, invoice, event, kind, extra, clock, attach=True):

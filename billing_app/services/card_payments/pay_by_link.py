@@ -20,6 +20,7 @@ from sqlmodel import Session, col, func, select
 
 from billing_app.adapters import stripe_gateway as gateway
 from billing_app.db.card_payments import PaymentAttempt
+from billing_app.db.dunning import DunningState
 from billing_app.db.invoicing import Invoice
 from billing_app.domain.cards import card_label
 from billing_app.domain.lifecycle import InvoiceStatus
@@ -57,7 +58,9 @@ PAYER = "pay link"  # who paid, as staff see it
 @dataclass(frozen=True)
 class LinkInvoice:
     """What the link's page shows: the invoice and where it stands, nothing else of the
-    client. ``state``: payable, paid (nothing is due any more: paid or settled otherwise)."""
+    client. ``state``: payable, paid (nothing is due any more: paid or settled otherwise).
+    ``automatic``: why its automatic charge did not pay it - "failed" (the card was refused),
+    "action" (the bank wants the payer to confirm) - or ""."""
 
     client_id: int  # for the brand's look only
     number: str
@@ -69,6 +72,9 @@ class LinkInvoice:
     lines: list[dict[str, Any]]
     publishable_key: str
     stripe_js_url: str
+    discount: Money
+    taxes: list[tuple[str, Money]]  # ("VAT 20%", amount), as the invoice was sent
+    automatic: str = ""
 
 
 @dataclass(frozen=True)
@@ -113,7 +119,25 @@ def open_link(
         ],
         publishable_key=publishable_key(session),
         stripe_js_url=(settings or get_settings()).stripe_js_url,
+        discount=Money(int(snap.get("discount_minor") or 0), invoice.currency),
+        taxes=[
+            (
+                f"{t.get('name', '')} {t.get('percent', '')}%",
+                Money(int(t.get("amount_minor") or 0), invoice.currency),
+            )
+            for t in snap.get("taxes", [])
+        ],
+        automatic=_automatic(session, invoice),
     )
+
+
+def _automatic(session: Session, invoice: Invoice) -> str:
+    """Why the invoice's automatic charge did not pay it, while something is still due: the
+    payer came from that email."""
+    state = session.get(DunningState, invoice.id)
+    if state is None or state.failures == 0 or payable_minor(invoice) <= 0:
+        return ""
+    return "action" if state.stopped == "action" else "failed"
 
 
 def start_link_card(

@@ -25,6 +25,8 @@ class PayLinkState(PortalPageState):
     found: bool = True
     invoice: dict[str, str] = {}
     lines: list[dict[str, str]] = []
+    taxes: list[dict[str, str]] = []
+    automatic: str = ""  # failed | action: why the automatic charge did not pay it
     paying: bool = False  # the card form is shown
     keep: bool = False
     busy: bool = False
@@ -48,7 +50,8 @@ class PayLinkState(PortalPageState):
         try:
             link = run(pay_by_link.open_link, self._token())
         except NotFound:
-            self.found, self.invoice, self.lines = False, {}, []
+            self.found, self.invoice, self.lines, self.taxes = False, {}, [], []
+            self.automatic = ""
             self._public_frame()
             return
         self._look(link.client_id)
@@ -63,7 +66,10 @@ class PayLinkState(PortalPageState):
             "total": money(link.total),
             "due": money(link.due),
             "state": link.state,
+            "discount": money(link.discount) if link.discount.amount_minor else "",
         }
+        self.taxes = [{"name": name, "amount": money(amount)} for name, amount in link.taxes]
+        self.automatic = link.automatic
         self.lines = [
             {
                 "description": line["description"],
@@ -205,6 +211,8 @@ def _summary() -> rx.Component:
                     align="start",
                 ),
             ),
+            rx.cond(i["discount"] != "", _row("Discounts", i["discount"])),
+            rx.foreach(L.taxes, lambda t: _row(t["name"], t["amount"])),
             _row("Total", i["total"], strong=True),
             spacing="1",
             width="100%",
@@ -269,6 +277,29 @@ def _messages() -> rx.Component:
     )
 
 
+def _automatic() -> rx.Component:
+    """Why the payer is here, when the automatic charge of this invoice did not pay it."""
+    return rx.cond(
+        L.automatic == "action",
+        rx.callout(
+            "Your bank wants you to confirm this payment. Pay here with your card: your bank "
+            "will ask you to confirm it.",
+            icon="shield-check",
+            color_scheme="amber",
+            high_contrast=True,
+            id="pay-link-automatic",
+        ),
+        rx.callout(
+            "We could not charge this invoice to your card on file. Pay it here with a card; "
+            'tick "Use this card for future invoices" to pay your next invoices with it.',
+            icon="circle-alert",
+            color_scheme="amber",
+            high_contrast=True,
+            id="pay-link-automatic",
+        ),
+    )
+
+
 def _receipt() -> rx.Component:
     r: Any = L.receipt
     return rx.vstack(
@@ -305,17 +336,22 @@ def _content() -> rx.Component:
                         color_scheme="green",
                         id="pay-link-paid",
                     ),
-                    rx.cond(
-                        L.paying,
-                        _card_form(),
-                        rx.button(
-                            rx.icon("credit-card", size=16, aria_hidden="true"),
-                            "Pay by card",
-                            on_click=L.start,
-                            width="100%",
-                            size="3",
-                            id="pay-link-start",
+                    rx.vstack(
+                        rx.cond(L.automatic != "", _automatic()),
+                        rx.cond(
+                            L.paying,
+                            _card_form(),
+                            rx.button(
+                                rx.icon("credit-card", size=16, aria_hidden="true"),
+                                "Pay by card",
+                                on_click=L.start,
+                                width="100%",
+                                size="3",
+                                id="pay-link-start",
+                            ),
                         ),
+                        spacing="4",
+                        width="100%",
                     ),
                 ),
             ),
