@@ -253,9 +253,12 @@ class ReportOptions:
     brands: list[tuple[int, str]]
     currencies: list[str]
     default_currency: str
+    today: date  # the agency's
 
 
-def report_options(session: Session, actor: CurrentUser) -> ReportOptions:
+def report_options(
+    session: Session, actor: CurrentUser, *, clock: Clock = system_clock
+) -> ReportOptions:
     require(actor, Permission.REPORTS_VIEW)
     brands = [
         (int(b.id or 0), b.name) for b in session.exec(select(Brand).order_by(col(Brand.name)))
@@ -269,4 +272,5 @@ def report_options(session: Session, actor: CurrentUser) -> ReportOptions:
         ).all()
     }
     default = get_agency(session).default_currency
-    return ReportOptions(brands, sorted(seen | {default}), default)
+    today = today_at_agency(session, clock=clock)
+    return ReportOptions(brands, sorted(seen | {default}), default, today)
