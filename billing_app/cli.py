@@ -78,6 +78,9 @@ def billing_run(args: argparse.Namespace) -> int:
     for currency, amount in sorted(report.amounts.items()):
         print(f"  {format_money(Money(amount, currency), 'en')} before taxes ({currency})")
     if not args.dry_run:
+        from billing_app.services.reporting.renewal_forecast import refresh_forecast_now
+
+        refresh_forecast_now(engine)
         numbers = report.invoices
         shown = ", ".join(numbers) if len(numbers) <= 10 else f"{numbers[0]} ... {numbers[-1]}"
         made = report.seconds.get("invoices", 0.0)

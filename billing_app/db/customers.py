@@ -41,6 +41,9 @@ class Client(SQLModel, table=True):
         sa.Index("ix_client_mrr_key", "mrr_minor", "id"),
         sa.Index("ix_client_net_invoiced_key", "net_invoiced_minor", "id"),
         sa.Index("ix_client_outstanding_key", "outstanding_minor", "id"),
+        # The reports' top clients per currency (services/reporting/cash_reports.py).
+        sa.Index("ix_client_currency_mrr", "currency", "mrr_minor", "id"),
+        sa.Index("ix_client_currency_outstanding", "currency", "outstanding_minor", "id"),
         {"extend_existing": True},
     )
 

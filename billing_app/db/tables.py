@@ -8,4 +8,5 @@ from billing_app.db import (
     invoicing,  # noqa: F401
     models,  # noqa: F401
     portal,  # noqa: F401
+    reporting,  # noqa: F401
 )

@@ -39,6 +39,7 @@ __all__ = [
     "LedgerEntry",
     "MonthFigures",
     "aging_bucket",
+    "aging_earliest_due",
     "month_starts",
     "monthly_figures",
     "percent",
@@ -206,3 +207,23 @@ def aging_bucket(due: date, today: date) -> AgingBucket:
     if late <= 90:
         return AgingBucket.DAYS_61_90
     return AgingBucket.OVER_90
+
+
+# Each bucket's largest number of days late (None: no bound), oldest last.
+_AGING_UPTO: tuple[tuple[AgingBucket, int | None], ...] = (
+    (AgingBucket.CURRENT, 0),
+    (AgingBucket.DAYS_1_30, 30),
+    (AgingBucket.DAYS_31_60, 60),
+    (AgingBucket.DAYS_61_90, 90),
+    (AgingBucket.OVER_90, None),
+)
+
+
+def aging_earliest_due(today: date) -> tuple[tuple[AgingBucket, date | None], ...]:
+    """The buckets in order with the earliest due date each holds on ``today`` (None: any
+    older): a due date falls in the first bucket whose date it is on or after, exactly as
+    ``aging_bucket`` says (for queries that bucket in SQL)."""
+    return tuple(
+        (bucket, None if days is None else today - timedelta(days=days))
+        for bucket, days in _AGING_UPTO
+    )

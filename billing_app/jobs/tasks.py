@@ -24,6 +24,7 @@ from billing_app.services.card_payments.charges import reconcile_charges
 from billing_app.services.card_payments.events import WAKE_STRIPE_EVENTS, handle_due_events
 from billing_app.services.common.outbox import WAKE_OUTBOX, deliver_due
 from billing_app.services.common.transactions import register_waker, run
+from billing_app.services.reporting.renewal_forecast import refresh_forecast_now
 from billing_app.settings import get_settings
 
 log = logging.getLogger(__name__)
@@ -155,7 +156,7 @@ def payment_digests_periodic() -> None:
 @huey.periodic_task(crontab(minute="3"), name="billing_run_periodic")
 def billing_run_periodic() -> None:
     """Every hour: bill the subscription periods that started (after downtime, every missed
-    one up to the agency's catch-up limit, oldest first)."""
+    one up to the agency's catch-up limit, oldest first), then compute the renewal forecast."""
     report = billing_run(get_engine())
     if report.invoices or report.held or report.runaways:
         log.info(
@@ -167,6 +168,7 @@ def billing_run_periodic() -> None:
     dunning = run_dunning(get_engine())
     if dunning.retried or dunning.reminders:
         log.info("dunning: %s retried, %s reminders", dunning.retried, dunning.reminders)
+    refresh_forecast_now(get_engine())  # the reports' renewal forecast, from the new schedule
 
 
 register_waker(WAKE_OUTBOX, _coalesced(WAKE_OUTBOX, deliver_outbox))

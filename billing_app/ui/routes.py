@@ -32,6 +32,7 @@ PRODUCTS = "/products"
 TAX_RATES = "/tax-rates"
 SUBSCRIPTIONS = "/subscriptions"
 RENEWALS = "/subscriptions/renewals"
+REPORTS_CASH = "/reports/cash"
 PAST_DUE = "/subscriptions/past-due"
 INVOICES = "/invoices"
 CREDIT_NOTES = "/invoices/credit-notes"
@@ -285,6 +286,12 @@ PAGES: tuple[Page, ...] = (
         "Past due",
         f"{_ADMIN}.subscriptions.past_due:past_due_page",
         (f"{_ADMIN}.subscriptions.past_due:PastDueState.load",),
+    ),
+    Page(
+        REPORTS_CASH,
+        "Cash",
+        f"{_ADMIN}.reports.cash:cash_report_page",
+        (f"{_ADMIN}.reports.cash_state:CashReportState.load",),
     ),
     Page(
         ACCOUNT,

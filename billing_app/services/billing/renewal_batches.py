@@ -48,16 +48,12 @@ from billing_app.domain.lifecycle import InvoiceStatus, SubscriptionStatus
 from billing_app.domain.money import Money, format_money
 from billing_app.domain.numbering import NumberFormat, SequenceReset
 from billing_app.services.agency.branding import default_brand, get_agency
-from billing_app.services.billing.renewal_plans import (
-    RENEWALS,
-    GroupKey,
-    Item,
-    line_description,
-)
+from billing_app.services.billing.renewal_plans import RENEWALS, GroupKey, Item, line_description
 from billing_app.services.common.clock import Clock
 from billing_app.services.invoicing.drafts import domain_rate, tax_json
 from billing_app.services.invoicing.sending import allocate_number
 from billing_app.services.invoicing.snapshots import seller_blocks, snapshot_of
+from billing_app.services.reporting.cash_rollup import add_invoices
 
 BATCH = 200  # invoices per transaction
 # Only these are batched: anything that changes the subscription as it renews (a trial's end,
@@ -384,6 +380,7 @@ def _insert_invoices(conn: sa.Connection, made: list[_Invoice]) -> list[int]:
     table: Any = Invoice.__table__  # type: ignore[attr-defined]
     before = conn.execute(sa.select(sa.func.coalesce(sa.func.max(table.c.id), 0))).scalar_one()
     _insert(conn, Invoice, [m.row for m in made])
+    add_invoices(conn, [m.row for m in made])  # the cash rollup, which the ORM would keep
     found = conn.execute(
         sa.select(table.c.id, table.c.brand_id, table.c.number)
         .where(table.c.id > before)

@@ -22,6 +22,7 @@ from __future__ import annotations
 import json
 import time
 from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal
@@ -433,31 +434,39 @@ def upcoming_in(session: Session, today: date, *, days: int = 30) -> Upcoming:
     until = today + timedelta(days=days)
     periods: dict[str, int] = defaultdict(int)
     amounts: dict[str, int] = defaultdict(int)
-    subs = session.exec(
+    for sub in billable_until(session, until):
+        starts, amount = coming_renewals(sub, today, until)
+        periods[sub.currency] += len(starts)
+        amounts[sub.currency] += len(starts) * amount
+    return Upcoming(until, dict(periods), dict(amounts))
+
+
+def billable_until(session: Session, until: date) -> Sequence[Subscription]:
+    """The subscriptions the engine will bill by ``until``."""
+    return session.exec(
         select(Subscription)
         .where(col(Subscription.next_billing_on) <= until)
         .where(col(Subscription.status).in_(BILLABLE))
     ).all()
-    for sub in subs:
-        assert sub.next_billing_on is not None
-        quantity = sub.pending_quantity or sub.quantity
-        price = sub.pending_unit_price_minor or sub.unit_price_minor
-        interval = interval_of(sub)
-        if interval is None:
-            if sub.next_billing_on > today:
-                periods[sub.currency] += 1
-                amounts[sub.currency] += quantity * price
-            continue
-        plan = due_periods(
-            anchor_of(sub),
-            interval,
-            sub.next_billing_on,
-            until,
-            cap=10_000,
-            bound=10_000,
-            ends_on=sub.ends_on if sub.cancel_at_period_end else None,
-        )
-        coming = [p for p in plan.bill if p.start > today]
-        periods[sub.currency] += len(coming)
-        amounts[sub.currency] += len(coming) * quantity * price
-    return Upcoming(until, dict(periods), dict(amounts))
+
+
+def coming_renewals(sub: Subscription, today: date, until: date) -> tuple[list[date], int]:
+    """The days the subscription's periods start after ``today`` up to ``until`` as the engine
+    will bill them, and what one period costs (before taxes, scheduled changes included)."""
+    assert sub.next_billing_on is not None
+    amount = (sub.pending_quantity or sub.quantity) * (
+        sub.pending_unit_price_minor or sub.unit_price_minor
+    )
+    interval = interval_of(sub)
+    if interval is None:
+        return ([sub.next_billing_on] if sub.next_billing_on > today else []), amount
+    plan = due_periods(
+        anchor_of(sub),
+        interval,
+        sub.next_billing_on,
+        until,
+        cap=10_000,
+        bound=10_000,
+        ends_on=sub.ends_on if sub.cancel_at_period_end else None,
+    )
+    return [p.start for p in plan.bill if p.start > today], amount

@@ -30,6 +30,7 @@ from billing_app.domain.lifecycle import (
     is_collectible,
 )
 from billing_app.domain.money import Money
+from billing_app.services.reporting import cash_rollup  # noqa: F401  (the cash rollup's listener)
 
 COLLECTIBLE_STATUSES: Final[tuple[str, ...]] = tuple(
     status.value for status in InvoiceStatus if is_collectible(status)

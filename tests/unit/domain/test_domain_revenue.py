@@ -16,6 +16,7 @@ from billing_app.domain.revenue import (
     AgingBucket,
     LedgerEntry,
     aging_bucket,
+    aging_earliest_due,
     month_starts,
     monthly_figures,
     percent,
@@ -148,3 +149,15 @@ def test_aging_buckets_and_percentages() -> None:
         JAN,
         FEB,
     ]
+
+
+@given(st.integers(min_value=-200, max_value=400))
+def test_aging_bounds_agree_with_the_buckets(late: int) -> None:
+    """The earliest due date of each bucket (what SQL compares with) puts every due date in
+    the bucket aging_bucket names."""
+    today = date(2026, 5, 20)
+    due = today - timedelta(days=late)
+    bounds = aging_earliest_due(today)
+    found = next(bucket for bucket, earliest in bounds if earliest is None or due >= earliest)
+    assert found == aging_bucket(due, today)
+    assert [bucket for bucket, _ in bounds] == list(AgingBucket)
