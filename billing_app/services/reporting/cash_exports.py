@@ -5,8 +5,10 @@ from __future__ import annotations
 
 from sqlmodel import Session
 
+from billing_app.domain.permissions import Permission
 from billing_app.domain.revenue import AgingBucket
 from billing_app.services.access.identity import CurrentUser
+from billing_app.services.common.actors import require
 from billing_app.services.common.clock import Clock, system_clock
 from billing_app.services.common.csv_export import write_csv
 from billing_app.services.reporting.cash_reports import (
@@ -20,6 +22,7 @@ from billing_app.services.reporting.renewal_forecast import renewal_forecast
 
 
 def cash_months_csv(session: Session, actor: CurrentUser, filters: CashFilters) -> bytes:
+    require(actor, Permission.REPORTS_VIEW)
     rows = cash_by_month(session, actor, filters)
     header = [
         "Month",
@@ -56,6 +59,7 @@ def cash_months_csv(session: Session, actor: CurrentUser, filters: CashFilters) 
 def aging_csv(
     session: Session, actor: CurrentUser, filters: CashFilters, *, clock: Clock = system_clock
 ) -> bytes:
+    require(actor, Permission.REPORTS_VIEW)
     rows = aging(session, actor, filters, clock=clock)
     header = ["Currency", "Days past due", "Outstanding", "Invoices"]
     return write_csv(
@@ -77,12 +81,14 @@ def top_clients_csv(
     brand_id: int | None = None,
     clock: Clock = system_clock,
 ) -> bytes:
+    require(actor, Permission.REPORTS_VIEW)
     rows = top_clients(session, actor, by, currency, brand_id=brand_id, clock=clock)
     header = ["Client", "Currency", "MRR" if by == "mrr" else "Outstanding"]
     return write_csv(header, ([r.company, currency, r.amount.to_decimal()] for r in rows))
 
 
 def forecast_csv(session: Session, actor: CurrentUser, filters: CashFilters) -> bytes:
+    require(actor, Permission.REPORTS_VIEW)
     forecast = renewal_forecast(
         session, actor, brand_id=filters.brand_id, currency=filters.currency
     )
