@@ -15,18 +15,15 @@ into the PDF and the email afterwards, at its own rate.
 
 from __future__ import annotations
 
-import functools
 import json
 from collections import Counter, defaultdict
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
-from types import SimpleNamespace
 from typing import Any
 
 import sqlalchemy as sa
-from pydantic_core import PydanticUndefined
 from sqlmodel import Session, col, select
 
 from billing_app.db.card_payments import SavedCard
@@ -49,6 +46,7 @@ from billing_app.domain.money import Money, format_money
 from billing_app.domain.numbering import NumberFormat, SequenceReset
 from billing_app.services.agency.branding import default_brand, get_agency
 from billing_app.services.billing.renewal_plans import RENEWALS, GroupKey, Item, line_description
+from billing_app.services.common.bulk_rows import insert_rows, new_row, update_rows
 from billing_app.services.common.clock import Clock
 from billing_app.services.invoicing.drafts import domain_rate, tax_json
 from billing_app.services.invoicing.sending import allocate_number
@@ -142,7 +140,7 @@ def bill_batch(session: Session, batch: Sequence[Group], today: date, clock: Clo
         wanted = agency.auto_charge if client.auto_charge is None else client.auto_charge
         automatic = bool(wanted) and client.id in cards
         days = 0 if automatic else agency.payment_terms_days
-        invoice = _row(
+        invoice = new_row(
             Invoice,
             client_id=key[0],
             brand_id=client.brand_id or fallback_brand,
@@ -194,7 +192,7 @@ def _move_on(conn: sa.Connection, batch: Sequence[Group], now: Any) -> dict[int,
         sa.column("b_was", sa.Date),
         sa.column("b_to", sa.Date),
     )
-    _update_many(
+    update_rows(
         conn,
         table,
         columns,
@@ -207,37 +205,6 @@ def _move_on(conn: sa.Connection, batch: Sequence[Group], now: Any) -> dict[int,
         lambda value: table.c.next_billing_on == value("b_was"),
     )
     return final
-
-
-def _update_many(
-    conn: sa.Connection,
-    table: Any,
-    columns: tuple[Any, ...],
-    rows: list[tuple[Any, ...]],
-    assign: Callable[[Callable[[str], Any]], dict[str, Any]],
-    match: Callable[[Callable[[str], Any]], Any] | None = None,
-) -> None:
-    """One UPDATE of many rows of ``table``, each found by its id (the first of ``columns``)
-    and given its own values: ``assign`` and ``match`` (a further condition) build them from a
-    function that names a value of the row. On PostgreSQL, one statement joined to a VALUES
-    list (one round trip); on SQLite (in-process: no round trips), an executemany."""
-    if conn.dialect.name == "postgresql":
-        data = sa.values(*columns, name="batch_values").data(rows)
-
-        def joined(name: str) -> Any:
-            return data.c[name]
-
-        statement = sa.update(table).where(table.c.id == data.c[columns[0].name])
-        if match is not None:
-            statement = statement.where(match(joined))
-        conn.execute(statement.values(**assign(joined)))
-        return
-    statement = sa.update(table).where(table.c.id == sa.bindparam(columns[0].name))
-    if match is not None:
-        statement = statement.where(match(sa.bindparam))
-    names = [c.name for c in columns]
-    params = [dict(zip(names, row, strict=True)) for row in rows]
-    conn.execute(statement.values(**assign(sa.bindparam)), params)
 
 
 def _fresh(conn: sa.Connection, final: dict[int, date | None]) -> dict[int, Any]:
@@ -319,7 +286,7 @@ def _lines(
     for position, (item, line, result) in enumerate(zip(items, inputs, totals.lines, strict=True)):
         sub = subs[item.subscription_id]
         lines.append(
-            _row(
+            new_row(
                 InvoiceLine,
                 invoice_id=0,  # set once the invoice has its id
                 position=position,
@@ -350,36 +317,12 @@ def _number(session: Session, made: list[_Invoice], agency: Any, today: date) ->
         m.row.number = fmt.format(value, today)
 
 
-@functools.cache
-def _defaults(model: Any) -> dict[str, Any]:
-    """What a new row of ``model`` holds unless told otherwise (its fields' defaults)."""
-    columns = {c.key for c in model.__table__.columns} - {"id"}
-    return {
-        name: info.default
-        for name, info in model.model_fields.items()
-        if name in columns and info.default is not PydanticUndefined
-    }
-
-
-def _row(model: Any, **values: Any) -> Any:
-    """A row of ``model`` as a plain object (a mapped object costs far more to make, and a
-    batch makes thousands): read like one by the snapshot, written by ``_insert``."""
-    return SimpleNamespace(**{**_defaults(model), **values})
-
-
-def _insert(conn: sa.Connection, model: Any, rows: Sequence[Any]) -> None:
-    """One INSERT of many rows of ``model`` (``_row``s)."""
-    table: Any = model.__table__
-    names = [c.key for c in table.columns if c.key != "id"]
-    conn.execute(sa.insert(table), [{name: getattr(row, name) for name in names} for row in rows])
-
-
 def _insert_invoices(conn: sa.Connection, made: list[_Invoice]) -> list[int]:
     """Insert the invoices; their ids, in order, found by their numbers (unique per brand among
     the rows made from now on: the batch holds the sequences' rows)."""
     table: Any = Invoice.__table__  # type: ignore[attr-defined]
     before = conn.execute(sa.select(sa.func.coalesce(sa.func.max(table.c.id), 0))).scalar_one()
-    _insert(conn, Invoice, [m.row for m in made])
+    insert_rows(conn, Invoice, [m.row for m in made])
     add_invoices(conn, [m.row for m in made])  # the cash rollup, which the ORM would keep
     found = conn.execute(
         sa.select(table.c.id, table.c.brand_id, table.c.number)
@@ -410,7 +353,7 @@ def _insert_rest(
         for item in m.items:
             assert item.period is not None
             claims.append(
-                _row(
+                new_row(
                     RenewalClaim,
                     subscription_id=item.subscription_id,
                     period_start=item.period.start,
@@ -420,7 +363,7 @@ def _insert_rest(
                 )
             )
         holds.extend(
-            _row(
+            new_row(
                 RenewalHold,
                 subscription_id=item.subscription_id,
                 period_start=held.start,
@@ -439,7 +382,7 @@ def _insert_rest(
             ("sent", sent, False),
         ):
             events.append(
-                _row(
+                new_row(
                     InvoiceEvent,
                     invoice_id=invoice_id,
                     at=now,
@@ -459,7 +402,7 @@ def _insert_rest(
             ("renewal.invoiced", f"{len(m.items)} period(s) of {company}"),
         ):
             audits.append(
-                _row(
+                new_row(
                     AuditEvent,
                     at=now,
                     action=action,
@@ -471,21 +414,21 @@ def _insert_rest(
                 )
             )
         documents.append(
-            _row(RenewalDocument, invoice_id=invoice_id, email=not m.automatic, created_at=now)
+            new_row(RenewalDocument, invoice_id=invoice_id, email=not m.automatic, created_at=now)
         )
         owed[invoice.client_id] += invoice.total_minor
     try:
-        _insert(conn, RenewalClaim, claims)
+        insert_rows(conn, RenewalClaim, claims)
         if holds:
-            _insert(conn, RenewalHold, holds)
+            insert_rows(conn, RenewalHold, holds)
     except sa.exc.IntegrityError as error:  # another run claimed one of these periods
         raise Fallback from error
-    _insert(conn, InvoiceLine, lines)
-    _insert(conn, InvoiceEvent, events)
-    _insert(conn, AuditEvent, audits)
-    _insert(conn, RenewalDocument, documents)
+    insert_rows(conn, InvoiceLine, lines)
+    insert_rows(conn, InvoiceEvent, events)
+    insert_rows(conn, AuditEvent, audits)
+    insert_rows(conn, RenewalDocument, documents)
     table: Any = Client.__table__  # type: ignore[attr-defined]
-    _update_many(
+    update_rows(
         conn,
         table,
         (sa.column("b_id", sa.Integer), sa.column("b_owed", sa.BigInteger)),
