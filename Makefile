@@ -131,6 +131,8 @@ bench: setup-dev chromium $(LIGHTHOUSE)
 	$(PY) bench/bench_event_job.py --postgres
 	$(PY) bench/bench_billing_run.py
 	$(PY) bench/bench_billing_run.py --postgres
+	$(PY) bench/bench_reports.py
+	$(PY) bench/bench_reports.py --postgres
 
 # Mutation testing (docs/testing.md): plant small bugs and check that a test fails for each, in
 # two sets with their own mutmut configuration in pyproject.toml: "domain" ([tool.mutmut]:
