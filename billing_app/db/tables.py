@@ -7,5 +7,6 @@ from billing_app.db import (
     dunning,  # noqa: F401
     invoicing,  # noqa: F401
     models,  # noqa: F401
+    mrr_rollups,  # noqa: F401
     portal,  # noqa: F401
 )
