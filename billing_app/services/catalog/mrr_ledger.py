@@ -70,6 +70,6 @@ def _write_movements(session: OrmSession, _context: Any) -> None:
     if rows:
         table: Any = MrrMovement.__table__  # type: ignore[attr-defined]
         session.connection().execute(sa.insert(table), rows)
-        moved.update((row["client_id"], row["currency"]) for row in rows)
+        moved.update((int(str(r["client_id"])), str(r["currency"])) for r in rows)
     if moved:
         refresh_clients(session.connection(), moved)
