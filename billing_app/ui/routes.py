@@ -46,6 +46,7 @@ TEAM = "/team"
 ROLES = "/roles"
 EMAILS = "/emails"
 AUDIT = "/audit"
+REPORTS_MRR = "/reports/mrr"
 ACCOUNT = "/account"
 
 # The client portal (its own realm: ui/session/portal.py). Its reset page is where the reset
@@ -222,6 +223,12 @@ PAGES: tuple[Page, ...] = (
         "Audit log",
         f"{_ADMIN}.audit.audit_log:audit_page",
         (f"{_ADMIN}.audit.audit_log:AuditState.load",),
+    ),
+    Page(
+        REPORTS_MRR,
+        "MRR report",
+        f"{_ADMIN}.reports.mrr:mrr_report_page",
+        (f"{_ADMIN}.reports.mrr:MrrReportState.load",),
     ),
     Page(
         CLIENTS,

@@ -35,6 +35,7 @@ NAV: tuple[NavItem, ...] = (
     NavItem("Tax rates", routes.TAX_RATES, "percent", Permission.CATALOG_READ),
     NavItem("Subscriptions", routes.SUBSCRIPTIONS, "repeat", Permission.SUBSCRIPTIONS_READ),
     NavItem("Invoices", routes.INVOICES, "file-text", Permission.INVOICES_READ),
+    NavItem("Reports", routes.REPORTS_MRR, "chart-line", Permission.REPORTS_VIEW),
     NavItem("Settings", routes.SETTINGS, "settings", Permission.SETTINGS_READ),
     NavItem("Brands", routes.BRANDS, "palette", Permission.SETTINGS_READ),
     NavItem("Payments", routes.PAYMENTS_SETTINGS, "credit-card", Permission.PAYMENTS_CONFIGURE),
