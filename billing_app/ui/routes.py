@@ -254,6 +254,7 @@ PAGES: tuple[Page, ...] = (
         f"{_ADMIN}.clients.overview:client_page",
         (
             f"{_ADMIN}.clients.overview_state:ClientState.load",
+            f"{_ADMIN}.clients.revenue_charts:ClientRevenueState.load",
             f"{_ADMIN}.clients.credit_card:ClientCreditState.load",
             f"{_ADMIN}.subscriptions.state:SubscriptionsState.load",
             f"{_ADMIN}.clients.users_state:ClientUsersState.load",

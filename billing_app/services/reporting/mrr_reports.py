@@ -264,8 +264,9 @@ def client_payments_by_month(
     clock: Clock = system_clock,
 ) -> list[ClientMonthFigure]:
     """Money the client paid each of the last ``months`` months, per currency: payments minus
-    refunds and reversals, by the day they were received."""
+    refunds and reversals, by the day they were received (reports.view and payments.read)."""
     require(actor, Permission.REPORTS_VIEW)
+    require(actor, Permission.PAYMENTS_READ)
     period = _period(session, MrrFilters(months=months), clock)
     rows = session.execute(
         sa.select(
