@@ -59,6 +59,7 @@ def sparkline(data: Any, data_key: str = "mrr", label: str = "") -> rx.Component
     return rx.box(
         rx.recharts.line_chart(
             rx.recharts.line(
+                type_="linear",
                 data_key=data_key,
                 stroke=rx.color("accent", 9),
                 dot=False,

@@ -65,6 +65,7 @@ def client_revenue_charts() -> rx.Component:
     s = ClientRevenueState
     mrr = rx.recharts.area_chart(
         rx.recharts.area(
+            type_="linear",
             data_key="mrr",
             name="MRR",
             y_axis_id="left",

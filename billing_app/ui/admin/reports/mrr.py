@@ -225,6 +225,7 @@ def _history_chart() -> rx.Component:
             rx.box(
                 rx.recharts.composed_chart(
                     rx.recharts.area(
+                        type_="linear",
                         data_key="mrr",
                         name="MRR",
                         y_axis_id="left",
@@ -233,6 +234,7 @@ def _history_chart() -> rx.Component:
                         is_animation_active=False,
                     ),
                     rx.recharts.line(
+                        type_="linear",
                         data_key="arr",
                         name="ARR",
                         y_axis_id="right",
@@ -356,11 +358,16 @@ def _table() -> rx.Component:
             ),
             variant="surface",
             size="1",
-            width="100%",
+            min_width="100%",
+            width="max-content",
             id="mrr-table",
         ),
+        # The table keeps its width; this region scrolls, and takes the keyboard's focus to.
         overflow_x="auto",
         width="100%",
+        tab_index=0,
+        role="region",
+        aria_label="Month by month",
     )
 
 
