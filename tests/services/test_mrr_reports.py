@@ -408,3 +408,34 @@ def test_random_histories_report_what_the_ledger_and_the_subscriptions_say(
     assert mrr_report(session, world["actor"], branded) == expected(
         raw_ledger(session, in_brand), branded
     )
+
+
+def test_a_clients_payments_per_month_are_payments_less_refunds(
+    session: Session, clock: FixedClock, world: dict[str, Any]
+) -> None:
+    """€496.92 invoice: €300.00 paid and €50.00 refunded on 14 March: €250.00 in March, nothing
+    in February; the chart needs payments.read besides reports.view."""
+    from billing_app.services.invoicing import payments
+    from billing_app.services.invoicing.payments import PaymentForm
+    from billing_app.services.reporting.mrr_reports import client_payments_by_month
+
+    from .test_invoice_notices import TODAY, sent_invoice
+
+    invoice = sent_invoice(session, world, clock)
+    assert invoice.id is not None
+    payments.record_payment(
+        session, world["actor"], invoice.id, PaymentForm("300.00", "cash", TODAY), clock=clock
+    )
+    payments.record_refund(
+        session, world["actor"], invoice.id, PaymentForm("50.00", "cash", TODAY), clock=clock
+    )
+    session.commit()
+    months = client_payments_by_month(
+        session, world["actor"], world["client"].id, months=2, clock=clock
+    )
+    assert [(f.month, str(f.amount)) for f in months] == [
+        (date(2026, 2, 1), "0.00 EUR"),
+        (date(2026, 3, 1), "250.00 EUR"),
+    ]
+    with pytest.raises(NotAllowed):
+        client_payments_by_month(session, without_reports(world), world["client"].id, clock=clock)
