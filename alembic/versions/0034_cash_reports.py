@@ -3,7 +3,7 @@ notes issued per month, brand and currency) filled from the existing rows, the r
 forecast, and the indexes of the top clients per currency
 
 Revision ID: 0034
-Revises: 0032
+Revises: 0033
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0034"
-down_revision = "0032"
+down_revision = "0033"
 branch_labels = None
 depends_on = None
 

@@ -7,6 +7,7 @@ from billing_app.db import (
     dunning,  # noqa: F401
     invoicing,  # noqa: F401
     models,  # noqa: F401
+    mrr_rollups,  # noqa: F401
     portal,  # noqa: F401
     reporting,  # noqa: F401
 )

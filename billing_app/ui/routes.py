@@ -47,6 +47,7 @@ TEAM = "/team"
 ROLES = "/roles"
 EMAILS = "/emails"
 AUDIT = "/audit"
+REPORTS_MRR = "/reports/mrr"
 ACCOUNT = "/account"
 
 # The client portal (its own realm: ui/session/portal.py). Its reset page is where the reset
@@ -225,6 +226,12 @@ PAGES: tuple[Page, ...] = (
         (f"{_ADMIN}.audit.audit_log:AuditState.load",),
     ),
     Page(
+        REPORTS_MRR,
+        "MRR report",
+        f"{_ADMIN}.reports.mrr:mrr_report_page",
+        (f"{_ADMIN}.reports.mrr:MrrReportState.load",),
+    ),
+    Page(
         CLIENTS,
         "Clients",
         f"{_ADMIN}.clients.list:clients_page",
@@ -248,6 +255,7 @@ PAGES: tuple[Page, ...] = (
         f"{_ADMIN}.clients.overview:client_page",
         (
             f"{_ADMIN}.clients.overview_state:ClientState.load",
+            f"{_ADMIN}.clients.revenue_charts:ClientRevenueState.load",
             f"{_ADMIN}.clients.credit_card:ClientCreditState.load",
             f"{_ADMIN}.subscriptions.state:SubscriptionsState.load",
             f"{_ADMIN}.clients.users_state:ClientUsersState.load",

@@ -2,7 +2,9 @@
 change taking effect, pausing, canceling, resuming, dunning's final action) writes one
 ``mrr_movement`` in the same flush, so revenue history is read, never guessed. It listens to
 the ORM: every service that changes ``subscription.mrr_minor`` goes through it (the kind of
-movement is the domain's, domain/mrr.py ``movement_kind``)."""
+movement is the domain's, domain/mrr.py ``movement_kind``). The monthly rollups the reports read
+are brought up to date in the same flush (services/catalog/mrr_rollups.py), also when a client
+moves to another brand."""
 
 from __future__ import annotations
 
@@ -11,8 +13,9 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session as OrmSession
 
-from billing_app.db.customers import MrrMovement, Subscription
+from billing_app.db.customers import Client, MrrMovement, Subscription
 from billing_app.domain.mrr import movement_kind
+from billing_app.services.catalog.mrr_rollups import refresh_clients
 
 
 def _had_mrr(connection: sa.Connection, subscription_id: int) -> bool:
@@ -25,8 +28,17 @@ def _had_mrr(connection: sa.Connection, subscription_id: int) -> bool:
 
 @sa.event.listens_for(OrmSession, "after_flush")
 def _write_movements(session: OrmSession, _context: Any) -> None:
-    """One movement per subscription whose monthly amount this flush changed."""
+    """One movement per subscription whose monthly amount this flush changed; the rollups of
+    their clients, and of clients that changed brand."""
     rows = []
+    moved: set[tuple[int, str | None]] = set()
+    for obj in session.dirty:
+        if (
+            isinstance(obj, Client)
+            and obj.id is not None
+            and sa.inspect(obj).attrs.brand_id.history.deleted
+        ):
+            moved.add((obj.id, None))
     for obj in (*session.new, *session.dirty):
         if not isinstance(obj, Subscription) or obj.id is None:
             continue
@@ -58,3 +70,6 @@ def _write_movements(session: OrmSession, _context: Any) -> None:
     if rows:
         table: Any = MrrMovement.__table__  # type: ignore[attr-defined]
         session.connection().execute(sa.insert(table), rows)
+        moved.update((int(str(r["client_id"])), str(r["currency"])) for r in rows)
+    if moved:
+        refresh_clients(session.connection(), moved)

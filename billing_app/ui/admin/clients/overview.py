@@ -9,6 +9,7 @@ from billing_app.ui import routes
 from billing_app.ui.admin.clients.credit_card import client_credit_card
 from billing_app.ui.admin.clients.list import ClientsState, client_form
 from billing_app.ui.admin.clients.overview_state import ClientState
+from billing_app.ui.admin.clients.revenue_charts import client_revenue_charts
 from billing_app.ui.admin.clients.users_state import ClientUsersState
 from billing_app.ui.admin.clients.users_tab import users_tab
 from billing_app.ui.admin.invoices.list import status_badge
@@ -453,6 +454,7 @@ def _overview_content() -> rx.Component:
                 spacing="4",
                 width="100%",
             ),
+            client_revenue_charts(),
             _client_tabs(),
             attach_dialog(),
             change_dialog(),

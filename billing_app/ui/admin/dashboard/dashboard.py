@@ -3,15 +3,19 @@ recent activity."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import reflex as rx
 
 from billing_app.domain.money import Money, format_money
 from billing_app.domain.permissions import Permission
 from billing_app.services.common.transactions import run
 from billing_app.services.reporting.dashboard import dashboard_figures, revenue_figures
+from billing_app.services.reporting.mrr_reports import MrrFilters, mrr_report
 from billing_app.ui import routes
 from billing_app.ui.admin.shell import admin_page
 from billing_app.ui.format import format_timestamp
+from billing_app.ui.kit import charts
 from billing_app.ui.session.staff import SessionState, current_user, guard
 
 
@@ -25,7 +29,7 @@ class DashboardState(SessionState):
     show_revenue: bool = False
     # What clients owe needs invoices.read besides reports.view (docs/security.md item 43).
     show_receivables: bool = False
-    revenue: list[dict[str, str]] = []  # one row per currency
+    revenue: list[dict[str, Any]] = []  # one row per currency, with its MRR trend
     active_clients: int = 0
     overdue_count: int = 0
 
@@ -41,6 +45,11 @@ class DashboardState(SessionState):
             overdue = revenue.overdue or {}
             currencies = sorted(set(revenue.mrr) | set(outstanding) | set(overdue))
             locale = "en"
+            trends: dict[str, list[dict[str, Any]]] = {}
+            for f in run(mrr_report, user, MrrFilters(months=12)):
+                trends.setdefault(f.currency, []).append(
+                    charts.point({"mrr": f.mrr}, month=f.month.strftime("%b %Y"))
+                )
             self.revenue = [
                 {
                     "currency": cur,
@@ -49,6 +58,7 @@ class DashboardState(SessionState):
                     "outstanding": format_money(outstanding.get(cur, Money.zero(cur)), locale),
                     "overdue": format_money(overdue.get(cur, Money.zero(cur)), locale),
                     "late": "yes" if cur in overdue else "",
+                    "trend": trends.get(cur, []),
                 }
                 for cur in currencies
             ]
@@ -118,6 +128,7 @@ def _revenue() -> rx.Component:
                         rx.table.column_header_cell("Currency"),
                         rx.table.column_header_cell("MRR", text_align="right"),
                         rx.table.column_header_cell("ARR", text_align="right"),
+                        rx.table.column_header_cell("MRR, last 12 months", min_width="140px"),
                         rx.cond(
                             DashboardState.show_receivables,
                             rx.table.column_header_cell("Outstanding", text_align="right"),
@@ -135,6 +146,17 @@ def _revenue() -> rx.Component:
                             rx.table.cell(rx.badge(r["currency"], variant="soft")),
                             rx.table.cell(rx.text(r["mrr"], weight="bold"), text_align="right"),
                             rx.table.cell(r["arr"], text_align="right"),
+                            rx.table.cell(
+                                rx.link(
+                                    charts.sparkline(
+                                        r["trend"].to(list),
+                                        label="MRR trend in " + r["currency"].to(str),
+                                    ),
+                                    href=routes.REPORTS_MRR,
+                                    aria_label="MRR report: MRR trend in " + r["currency"].to(str),
+                                ),
+                                min_width="140px",
+                            ),
                             rx.cond(
                                 DashboardState.show_receivables,
                                 rx.table.cell(r["outstanding"], text_align="right"),
@@ -155,6 +177,12 @@ def _revenue() -> rx.Component:
                 width="100%",
                 variant="surface",
                 id="revenue",
+            ),
+            rx.link(
+                "Open the MRR report",
+                href=routes.REPORTS_MRR,
+                size="2",
+                id="dashboard-mrr-report",
             ),
             rx.cond(
                 DashboardState.revenue.length() == 0,
