@@ -45,7 +45,9 @@ def make_engine(url: str) -> sa.Engine:
         )
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
-    return sa.create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=10)
+    # The overflow covers the automatic charges' thread pool (Settings.charge_concurrency),
+    # each charge holding a connection while Stripe answers.
+    return sa.create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=30)
 
 
 def _configured_url() -> str:

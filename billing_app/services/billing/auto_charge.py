@@ -14,6 +14,7 @@ payments turned off, gets the invoice email asking for payment.
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import sqlalchemy as sa
@@ -26,6 +27,7 @@ from billing_app.domain.cards import card_label
 from billing_app.domain.money import Money, format_money
 from billing_app.domain.permissions import Permission
 from billing_app.services.agency.branding import get_agency, today_at_agency
+from billing_app.services.billing.charge_recovery import AUTOMATIC, recover_automatic_charges
 from billing_app.services.billing.dunning_state import failed
 from billing_app.services.card_payments.charges import PaymentOutcome, charge
 from billing_app.services.card_payments.stripe_settings import stripe_config
@@ -43,9 +45,7 @@ from billing_app.services.invoicing.documents import (
 from billing_app.services.invoicing.payments import card_payment_in_flight, locked_invoice
 from billing_app.services.invoicing.settlement import payable_minor
 from billing_app.services.invoicing.timeline import add_event
-from billing_app.settings import Settings
-
-AUTOMATIC = "Automatic charge"
+from billing_app.settings import Settings, get_settings
 
 
 def default_card(session: Session, client_id: int) -> SavedCard | None:
@@ -74,6 +74,10 @@ class ChargeReport:
     emailed: int = 0  # no card to charge any more: the invoice emailed for payment
     pending: int = 0  # the outcome comes later (Stripe's event, the reconciliation)
 
+    def add(self, outcome: str) -> None:
+        if outcome in ("paid", "failed", "action", "emailed", "pending"):
+            setattr(self, outcome, getattr(self, outcome) + 1)
+
 
 def charge_pending_invoices(
     engine: sa.Engine,
@@ -81,34 +85,44 @@ def charge_pending_invoices(
     clock: Clock = system_clock,
     settings: Settings | None = None,
     limit: int = 500,
+    concurrency: int | None = None,
 ) -> ChargeReport:
-    """Charge every renewal invoice waiting for its automatic charge, each once."""
+    """Charge every renewal invoice waiting for its automatic charge, each once, up to
+    ``concurrency`` at a time (default: Settings.charge_concurrency). Each charge has its own
+    session and the exactly-once rules of every charge: the flag cleared and the attempt
+    committed under the invoice's lock before Stripe is called, so two runs at once charge an
+    invoice once. Charges a killed run left unsettled are settled first, and one that was
+    never made is made again (services/billing/charge_recovery.py)."""
+    recover_automatic_charges(engine, clock=clock, settings=settings)
+    workers = max(1, concurrency or (settings or get_settings()).charge_concurrency)
     report = ChargeReport()
-    with Session(engine) as session:
-        ids = list(
-            session.exec(
-                select(Invoice.id)
-                .where(col(Invoice.charge_pending))
-                .order_by(col(Invoice.id))
-                .limit(limit)
-            )
-        )
-    for invoice_id in ids:
-        assert invoice_id is not None
+
+    def one(invoice_id: int) -> str:
         with Session(engine, expire_on_commit=False) as session:
             outcome = _charge(session, invoice_id, clock, settings)
             session.commit()
-        if outcome == "paid":
-            report.paid += 1
-        elif outcome == "action":
-            report.action += 1
-        elif outcome == "failed":
-            report.failed += 1
-        elif outcome == "emailed":
-            report.emailed += 1
-        elif outcome == "pending":
-            report.pending += 1
-    return report
+            return outcome
+
+    after = 0
+    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="charge") as pool:
+        while True:
+            with Session(engine) as session:
+                ids = [
+                    i
+                    for i in session.exec(
+                        select(Invoice.id)
+                        .where(col(Invoice.charge_pending))
+                        .where(col(Invoice.id) > after)
+                        .order_by(col(Invoice.id))
+                        .limit(limit)
+                    )
+                    if i is not None
+                ]
+            for outcome in pool.map(one, ids):
+                report.add(outcome)
+            if len(ids) < limit:
+                return report
+            after = ids[-1]
 
 
 def _charge(session: Session, invoice_id: int, clock: Clock, settings: Settings | None) -> str:
