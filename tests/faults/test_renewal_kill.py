@@ -79,7 +79,7 @@ def test_killed_anywhere_and_run_again_bills_and_charges_everything_once(
                 completed = finish(start(place, run_no))
             else:
                 completed = finish(start(place, run_no), kill_at=rng.uniform(0.3, duration))
-            if completed:
+            if completed is not None:
                 break
             kills += 1
         charges += _check(place, ref).charges
