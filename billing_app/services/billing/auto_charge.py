@@ -103,26 +103,27 @@ def charge_pending_invoices(
             session.commit()
             return outcome
 
-    after = 0
+    ids: list[int] = []
+    with Session(engine) as session:
+        while True:  # every invoice waiting now, read in pages
+            page = [
+                i
+                for i in session.exec(
+                    select(Invoice.id)
+                    .where(col(Invoice.charge_pending))
+                    .where(col(Invoice.id) > (ids[-1] if ids else 0))
+                    .order_by(col(Invoice.id))
+                    .limit(limit)
+                )
+                if i is not None
+            ]
+            ids += page
+            if len(page) < limit:
+                break
     with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="charge") as pool:
-        while True:
-            with Session(engine) as session:
-                ids = [
-                    i
-                    for i in session.exec(
-                        select(Invoice.id)
-                        .where(col(Invoice.charge_pending))
-                        .where(col(Invoice.id) > after)
-                        .order_by(col(Invoice.id))
-                        .limit(limit)
-                    )
-                    if i is not None
-                ]
-            for outcome in pool.map(one, ids):
-                report.add(outcome)
-            if len(ids) < limit:
-                return report
-            after = ids[-1]
+        for outcome in pool.map(one, ids):
+            report.add(outcome)
+    return report
 
 
 def _charge(session: Session, invoice_id: int, clock: Clock, settings: Settings | None) -> str:
