@@ -47,7 +47,7 @@ def make_engine(url: str) -> sa.Engine:
         return engine
     # The overflow covers the automatic charges' thread pool (Settings.charge_concurrency),
     # each charge holding a connection while Stripe answers.
-    return sa.create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=30)
+    return sa.create_engine(url, pool_pre_ping=True, pool_size=20, max_overflow=20)
 
 
 def _configured_url() -> str:

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
+from billing_app.adapters.stripe_gateway import StripeConfig
 from billing_app.db.card_payments import SavedCard, StripeCustomer
 from billing_app.db.customers import Client
 from billing_app.db.invoicing import Invoice
@@ -99,12 +100,13 @@ def charge_pending_invoices(
 
     def one(invoice_id: int) -> str:
         with Session(engine, expire_on_commit=False) as session:
-            outcome = _charge(session, invoice_id, clock, settings)
+            outcome = _charge(session, invoice_id, clock, settings, config)
             session.commit()
             return outcome
 
     ids: list[int] = []
     with Session(engine) as session:
+        config = stripe_config(session, settings=settings)  # decrypted once for the run
         while True:  # every invoice waiting now, read in pages
             page = [
                 i
@@ -126,13 +128,19 @@ def charge_pending_invoices(
     return report
 
 
-def _charge(session: Session, invoice_id: int, clock: Clock, settings: Settings | None) -> str:
+def _charge(
+    session: Session,
+    invoice_id: int,
+    clock: Clock,
+    settings: Settings | None,
+    config: StripeConfig | None,
+) -> str:
     invoice = locked_invoice(session, invoice_id)
     if not invoice.charge_pending:
         return ""  # another run took it
     invoice.charge_pending = False
     session.add(invoice)
-    outcome = charge_default_card(session, invoice, clock, settings)
+    outcome = charge_default_card(session, invoice, clock, settings, config)
     if outcome == "nocard":
         resend_invoice_email(session, invoice, clock=clock)  # pay it another way
         _note(session, invoice, "No card to charge: the invoice was emailed for payment", clock)
@@ -141,17 +149,21 @@ def _charge(session: Session, invoice_id: int, clock: Clock, settings: Settings 
 
 
 def charge_default_card(
-    session: Session, invoice: Invoice, clock: Clock, settings: Settings | None
+    session: Session,
+    invoice: Invoice,
+    clock: Clock,
+    settings: Settings | None,
+    config: StripeConfig | None = None,
 ) -> str:
     """Charge what is due on ``invoice`` (locked by the caller) to the client's default card,
     off-session, and tell the client a failure: the outcome's state ("paid", "failed",
     "action", "pending"), "nocard" when there is no card or Stripe to charge, "" when nothing
-    is due or a payment of it is in flight."""
+    is due or a payment of it is in flight. ``config``: Stripe's, when the caller has it."""
     assert invoice.id is not None
     due = payable_minor(invoice)
     if due <= 0 or card_payment_in_flight(session, invoice.id):
         return ""  # paid another way meanwhile (the credit balance, by hand, in the portal)
-    config = stripe_config(session, settings=settings)
+    config = config or stripe_config(session, settings=settings)
     card = default_card(session, invoice.client_id)
     customer = session.exec(
         select(StripeCustomer).where(col(StripeCustomer.client_id) == invoice.client_id)
