@@ -152,3 +152,42 @@ def test_a_declined_charge_is_left_to_dunning_not_made_again(
     assert [state for state, _ in _attempts(session, invoice.id)] == ["failed"]
     assert fake.calls.count("confirm_payment_intent") == 1
     assert kinds(session, "payment_failed") == 1
+
+
+def test_a_refusal_the_run_died_before_telling_is_told_by_the_next_once(
+    engine: sa.Engine,
+    session: Session,
+    clock: FixedClock,
+    shop: dict[str, Any],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from billing_app.db.dunning import DunningState
+    from billing_app.services.billing import auto_charge
+    from tests.fake_stripe_gateway import install
+
+    fake = install(monkeypatch)
+    card(session, shop, "pm_fake_insufficient", clock)
+    attach(session, shop, TODAY)
+
+    def dies(*args: Any, **kwargs: Any) -> Any:
+        raise Killed
+
+    monkeypatch.setattr(auto_charge, "tell_failure", dies)  # the refusal is written, not told
+    _run_dying(engine, clock, shop)
+    monkeypatch.undo()
+    _working_again(monkeypatch, fake)
+    invoice = renewal_of(session)
+    assert [state for state, _ in _attempts(session, invoice.id)] == ["failed"]
+    assert kinds(session, "payment_failed") == 0
+
+    billing_run(engine, clock=clock, settings=shop["settings"])  # the run may be telling it
+    assert kinds(session, "payment_failed") == 0
+    clock.advance(seconds=STALE_START.total_seconds() + 1)
+    billing_run(engine, clock=clock, settings=shop["settings"])
+    billing_run(engine, clock=clock, settings=shop["settings"])
+
+    assert kinds(session, "payment_failed") == 1
+    state = session.get(DunningState, invoice.id)
+    assert state is not None and (state.failures, state.stopped) == (1, "")
+    assert state.next_retry_on is not None  # the retry schedule started
+    assert fake.calls.count("confirm_payment_intent") == 1  # not charged again now

@@ -23,29 +23,28 @@ from sqlmodel import Session, col, select
 from billing_app.adapters.stripe_gateway import StripeConfig
 from billing_app.db.card_payments import SavedCard, StripeCustomer
 from billing_app.db.customers import Client
+from billing_app.db.engine import make_engine
 from billing_app.db.invoicing import Invoice
 from billing_app.domain.cards import card_label
-from billing_app.domain.money import Money, format_money
 from billing_app.domain.permissions import Permission
-from billing_app.services.agency.branding import get_agency, today_at_agency
-from billing_app.services.billing.charge_recovery import AUTOMATIC, recover_automatic_charges
-from billing_app.services.billing.dunning_state import failed
+from billing_app.services.agency.branding import get_agency
+from billing_app.services.billing.charge_recovery import (
+    AUTOMATIC,
+    note,
+    recover_automatic_charges,
+    tell_failure,
+)
 from billing_app.services.card_payments.charges import PaymentOutcome, charge
 from billing_app.services.card_payments.stripe_settings import stripe_config
 from billing_app.services.common import audit
 from billing_app.services.common.actors import Acting, require
 from billing_app.services.common.clock import Clock, system_clock
 from billing_app.services.common.errors import NotFound, ValidationFailed
-from billing_app.services.common.outbox import WAKE_OUTBOX
-from billing_app.services.common.transactions import wake
 from billing_app.services.invoicing.documents import (
-    pdf_filename,
-    queue_about_invoice,
     resend_invoice_email,
 )
 from billing_app.services.invoicing.payments import card_payment_in_flight, locked_invoice
 from billing_app.services.invoicing.settlement import payable_minor
-from billing_app.services.invoicing.timeline import add_event
 from billing_app.settings import Settings, get_settings
 
 
@@ -97,9 +96,12 @@ def charge_pending_invoices(
     recover_automatic_charges(engine, clock=clock, settings=settings)
     workers = max(1, concurrency or (settings or get_settings()).charge_concurrency)
     report = ChargeReport()
+    # The threads' own connections, one each (a charge keeps its connection while Stripe
+    # answers): the app's shared pool is left to the pages and the other jobs.
+    charging = make_engine(engine.url.render_as_string(hide_password=False), pool_size=workers)
 
     def one(invoice_id: int) -> str:
-        with Session(engine, expire_on_commit=False) as session:
+        with Session(charging, expire_on_commit=False) as session:
             outcome = _charge(session, invoice_id, clock, settings, config)
             session.commit()
             return outcome
@@ -122,9 +124,12 @@ def charge_pending_invoices(
             ids += page
             if len(page) < limit:
                 break
-    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="charge") as pool:
-        for outcome in pool.map(one, ids):
-            report.add(outcome)
+    try:
+        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="charge") as pool:
+            for outcome in pool.map(one, ids):
+                report.add(outcome)
+    finally:
+        charging.dispose()
     return report
 
 
@@ -143,7 +148,7 @@ def _charge(
     outcome = charge_default_card(session, invoice, clock, settings, config)
     if outcome == "nocard":
         resend_invoice_email(session, invoice, clock=clock)  # pay it another way
-        _note(session, invoice, "No card to charge: the invoice was emailed for payment", clock)
+        note(session, invoice, "No card to charge: the invoice was emailed for payment", clock)
         return "emailed"
     return outcome
 
@@ -193,38 +198,7 @@ def _told(
     one is the payment's own)."""
     if outcome.state != "failed":
         return outcome.state
-    invoice = session.get(Invoice, invoice_id)
-    assert invoice is not None
-    session.refresh(invoice)
-    failed(session, invoice_id, outcome.code, today_at_agency(session, clock=clock), clock)
-    amount = format_money(Money(payable_minor(invoice), invoice.currency), invoice.locale)
-    kind = (
-        "payment_action_required"
-        if outcome.code == "authentication_required"
-        else ("payment_failed")
-    )
-    queue_about_invoice(
-        session,
-        kind,
-        invoice,
-        {"amount": amount, "card": card, "reason": outcome.message},
-        attachment=(invoice.pdf_key, pdf_filename(invoice)),
-        pay_link=True,
-        clock=clock,
-    )
-    said = (
-        "Emailed the client: their bank needs them to confirm the payment"
-        if kind == "payment_action_required"
-        else "Emailed the client: the automatic payment failed"
-    )
-    _note(session, invoice, said, clock)
-    wake(session, WAKE_OUTBOX)
-    return "action" if kind == "payment_action_required" else "failed"
-
-
-def _note(session: Session, invoice: Invoice, message: str, clock: Clock) -> None:
-    assert invoice.id is not None
-    add_event(session, invoice.id, "emailed", AUTOMATIC, message, clock, internal=False)
+    return tell_failure(session, invoice_id, outcome.code, outcome.message, card, clock)
 
 
 def set_auto_charge(session: Session, actor: Acting, client_id: int, choice: str) -> None:

@@ -1,13 +1,20 @@
-"""Automatic charges a killed billing run left behind (docs/architecture.md, "Renewals").
+"""What the client is told of a failed automatic charge, and the automatic charges a killed
+billing run left behind (docs/architecture.md, "Renewals").
 
 A run can die anywhere inside a charge: its attempt, committed before Stripe was called, stays
 "started". Before charging, a run settles the started attempts whose run is surely gone by
 asking Stripe (the card payments' reconciliation): a charge Stripe made is recorded, with its
-receipt, once. An automatic charge that Stripe never made (the run died before the
-confirmation reached it) would otherwise leave a renewal invoice open that nobody charges and
-nobody emailed (an automatic charge sends no "please pay" email): it is charged again, once,
-by putting the invoice back in the queue. A decline is not made again here: dunning's retry
-schedule owns that.
+receipt, once. Then two gaps a death leaves are closed:
+- An automatic charge that Stripe never made (the run died before the confirmation reached it)
+  would leave a renewal invoice open that nobody charges and nobody emailed (an automatic
+  charge sends no "please pay" email): the invoice goes back in the queue, charged once more.
+- A refusal recorded (the attempt failed) but never told (the run died before the client's
+  email and the dunning state were written, or the reconciliation found the refusal): the
+  client gets the email, and the retry schedule its step. What the bank said exactly is not
+  kept on the attempt, so a refusal is taken as one to retry, unless it asked for the client.
+Each failure told counts once in the invoice's ``dunning_state.failures``: an invoice with more
+failed automatic attempts than that (older than a run's page could still be telling) has one
+untold. Both are done under the invoice's lock, so two runs at once do it once.
 """
 
 from __future__ import annotations
@@ -17,30 +24,82 @@ from datetime import timedelta
 import sqlalchemy as sa
 from sqlmodel import Session, col, func, select
 
+from billing_app.adapters.stripe_gateway import CARD_MESSAGES
 from billing_app.db.card_payments import PaymentAttempt
+from billing_app.db.dunning import DunningState
+from billing_app.db.invoicing import Invoice
 from billing_app.domain.lifecycle import InvoiceStatus, accepts_payment
-from billing_app.services.card_payments.charges import NOT_MADE, reconcile_charges
+from billing_app.domain.money import Money, format_money
+from billing_app.services.agency.branding import today_at_agency
+from billing_app.services.billing.dunning_state import failed
+from billing_app.services.card_payments.charges import NOT_MADE, STALE_START, reconcile_charges
 from billing_app.services.common.clock import Clock, system_clock
+from billing_app.services.common.outbox import WAKE_OUTBOX
+from billing_app.services.common.transactions import wake
+from billing_app.services.invoicing.documents import pdf_filename, queue_about_invoice
 from billing_app.services.invoicing.payments import locked_invoice
 from billing_app.services.invoicing.settlement import payable_minor
 from billing_app.services.invoicing.timeline import add_event
 from billing_app.settings import Settings
 
 AUTOMATIC = "Automatic charge"
-# How far back a charge that was never made is looked for (runs are hourly).
+# How far back charges a run left behind are looked for (runs are hourly).
 LOOK_BACK = timedelta(days=30)
 BATCH = 200
+
+
+def tell_failure(
+    session: Session, invoice_id: int, code: str, reason: str, card: str, clock: Clock
+) -> str:
+    """A failed automatic charge of the invoice: its dunning step (``code``: why, as
+    stripe_gateway.refusal_code says it), and the client's email with the pay link; "action"
+    when the bank wants the client, else "failed"."""
+    invoice = session.get(Invoice, invoice_id)
+    assert invoice is not None
+    session.refresh(invoice)
+    failed(session, invoice_id, code, today_at_agency(session, clock=clock), clock)
+    amount = format_money(Money(payable_minor(invoice), invoice.currency), invoice.locale)
+    action = code == "authentication_required"
+    queue_about_invoice(
+        session,
+        "payment_action_required" if action else "payment_failed",
+        invoice,
+        {"amount": amount, "card": card, "reason": reason},
+        attachment=(invoice.pdf_key, pdf_filename(invoice)),
+        pay_link=True,
+        clock=clock,
+    )
+    said = (
+        "Emailed the client: their bank needs them to confirm the payment"
+        if action
+        else "Emailed the client: the automatic payment failed"
+    )
+    note(session, invoice, said, clock)
+    wake(session, WAKE_OUTBOX)
+    return "action" if action else "failed"
+
+
+def note(session: Session, invoice: Invoice, message: str, clock: Clock) -> None:
+    assert invoice.id is not None
+    add_event(session, invoice.id, "emailed", AUTOMATIC, message, clock, internal=False)
 
 
 def recover_automatic_charges(
     engine: sa.Engine, *, clock: Clock = system_clock, settings: Settings | None = None
 ) -> int:
-    """Settle the charges left started, then queue again every renewal invoice whose automatic
-    charge was never made; how many were queued."""
+    """Settle the charges left started, queue again the renewal invoices whose automatic
+    charge was never made, tell the refusals never told; how many invoices were recovered."""
     while True:
         report = reconcile_charges(engine, clock=clock, settings=settings, limit=BATCH)
         if report.settled == 0 or report.settled + report.left < BATCH:
             break
+    automatic = (
+        select(PaymentAttempt.invoice_id)
+        .where(col(PaymentAttempt.kind) == "charge")
+        .where(col(PaymentAttempt.state) == "failed")
+        .where(col(PaymentAttempt.actor_label) == AUTOMATIC)
+        .where(col(PaymentAttempt.created_at) >= clock.now() - LOOK_BACK)
+    )
     with Session(engine) as session:
         latest = (
             sa.select(func.max(PaymentAttempt.id))
@@ -48,32 +107,73 @@ def recover_automatic_charges(
             .where(col(PaymentAttempt.invoice_id).is_not(None))
             .group_by(col(PaymentAttempt.invoice_id))
         )
-        invoice_ids = list(
+        never_made = set(
             session.exec(
-                select(PaymentAttempt.invoice_id)
-                .where(col(PaymentAttempt.state) == "failed")
-                .where(col(PaymentAttempt.created_at) >= clock.now() - LOOK_BACK)
-                .where(col(PaymentAttempt.actor_label) == AUTOMATIC)
-                .where(col(PaymentAttempt.error) == NOT_MADE)
-                .where(col(PaymentAttempt.id).in_(latest))
+                automatic.where(col(PaymentAttempt.error) == NOT_MADE).where(
+                    col(PaymentAttempt.id).in_(latest)
+                )
             )
         )
-    queued = 0
-    for invoice_id in invoice_ids:
-        assert invoice_id is not None
+        recent = automatic.where(col(PaymentAttempt.error) != NOT_MADE)
+        refusals = (
+            sa.select(col(PaymentAttempt.invoice_id).label("invoice_id"), func.count().label("n"))
+            .where(col(PaymentAttempt.kind) == "charge")
+            .where(col(PaymentAttempt.state) == "failed")
+            .where(col(PaymentAttempt.actor_label) == AUTOMATIC)
+            .where(col(PaymentAttempt.error) != NOT_MADE)
+            .where(col(PaymentAttempt.invoice_id).in_(recent))
+            .group_by(col(PaymentAttempt.invoice_id))
+            # Not one a run may be telling right now.
+            .having(func.max(PaymentAttempt.updated_at) < clock.now() - STALE_START)
+            .subquery()
+        )
+        refused = set(
+            session.execute(
+                sa.select(refusals.c.invoice_id)
+                .outerjoin(DunningState, col(DunningState.invoice_id) == refusals.c.invoice_id)
+                .where(refusals.c.n > func.coalesce(DunningState.failures, 0))
+            ).scalars()
+        )
+    recovered = 0
+    for invoice_id in sorted(i for i in never_made | refused if i is not None):
         with Session(engine, expire_on_commit=False) as session:
-            queued += _queue_again(session, invoice_id, clock)
+            recovered += _recover(session, invoice_id, clock, invoice_id in never_made)
             session.commit()
-    return queued
+    return recovered
 
 
-def _queue_again(session: Session, invoice_id: int, clock: Clock) -> int:
-    """Under the invoice's lock (another run may be recovering it too): charged again unless
-    it was queued, charged or paid meanwhile."""
+def _recover(session: Session, invoice_id: int, clock: Clock, never_made: bool) -> int:
+    """Under the invoice's lock (another run may be recovering it too), checked again."""
     invoice = locked_invoice(session, invoice_id)
-    newest = session.exec(
+    if not accepts_payment(InvoiceStatus(invoice.status)) or payable_minor(invoice) <= 0:
+        return 0  # paid (or voided) meanwhile: nothing to charge or tell
+    refusals = session.exec(
         select(PaymentAttempt)
         .where(col(PaymentAttempt.invoice_id) == invoice_id)
+        .where(col(PaymentAttempt.kind) == "charge")
+        .where(col(PaymentAttempt.state) == "failed")
+        .where(col(PaymentAttempt.actor_label) == AUTOMATIC)
+        .where(col(PaymentAttempt.error) != NOT_MADE)
+        .order_by(col(PaymentAttempt.id))
+    ).all()
+    state = session.get(DunningState, invoice_id)
+    if refusals and len(refusals) > (state.failures if state is not None else 0):
+        last = refusals[-1]
+        asked = last.error == CARD_MESSAGES["authentication_required"]
+        code = "authentication_required" if asked else "card_declined"
+        tell_failure(session, invoice_id, code, last.error, last.card_label, clock)
+        return 1
+    if never_made:
+        return _queue_again(session, invoice, clock)
+    return 0
+
+
+def _queue_again(session: Session, invoice: Invoice, clock: Clock) -> int:
+    """Charged again unless it was queued or charged meanwhile."""
+    assert invoice.id is not None
+    newest = session.exec(
+        select(PaymentAttempt)
+        .where(col(PaymentAttempt.invoice_id) == invoice.id)
         .where(col(PaymentAttempt.kind) == "charge")
         .order_by(col(PaymentAttempt.id).desc())
     ).first()
@@ -81,15 +181,13 @@ def _queue_again(session: Session, invoice_id: int, clock: Clock) -> int:
         invoice.charge_pending
         or newest is None
         or (newest.state, newest.error, newest.actor_label) != ("failed", NOT_MADE, AUTOMATIC)
-        or not accepts_payment(InvoiceStatus(invoice.status))
-        or payable_minor(invoice) <= 0
     ):
         return 0
     invoice.charge_pending = True
     session.add(invoice)
     add_event(
         session,
-        invoice_id,
+        invoice.id,
         "card_retry",
         AUTOMATIC,
         "The automatic charge stopped before the card was charged: it will be made again",
