@@ -6,6 +6,7 @@ run, once (before, it stayed open, uncharged and unannounced)."""
 
 from __future__ import annotations
 
+import contextlib
 from typing import Any
 
 import pytest
@@ -36,7 +37,8 @@ def _dies_after(monkeypatch: pytest.MonkeyPatch, name: str, *, answered: bool) -
 
     def dies(*args: Any, **kwargs: Any) -> Any:
         if answered:
-            call(*args, **kwargs)
+            with contextlib.suppress(gateway.GatewayError):  # a refusal is an answer too
+                call(*args, **kwargs)
         raise Killed
 
     monkeypatch.setattr(gateway, name, dies)
@@ -191,3 +193,33 @@ def test_a_refusal_the_run_died_before_telling_is_told_by_the_next_once(
     assert state is not None and (state.failures, state.stopped) == (1, "")
     assert state.next_retry_on is not None  # the retry schedule started
     assert fake.calls.count("confirm_payment_intent") == 1  # not charged again now
+
+
+def test_a_refusal_the_run_died_before_hearing_is_found_and_told_by_the_next_once(
+    engine: sa.Engine,
+    session: Session,
+    clock: FixedClock,
+    shop: dict[str, Any],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from billing_app.db.dunning import DunningState
+    from tests.fake_stripe_gateway import install
+
+    fake = install(monkeypatch)
+    card(session, shop, "pm_fake_insufficient", clock)
+    attach(session, shop, TODAY)
+    _dies_after(monkeypatch, "confirm_payment_intent", answered=True)
+    _run_dying(engine, clock, shop)
+    _working_again(monkeypatch, fake)
+    invoice = renewal_of(session)
+    assert _attempts(session, invoice.id) == [("started", "")]
+
+    clock.advance(seconds=STALE_START.total_seconds() + 1)
+    billing_run(engine, clock=clock, settings=shop["settings"])  # asks Stripe, then tells
+    billing_run(engine, clock=clock, settings=shop["settings"])
+
+    assert [state for state, _ in _attempts(session, invoice.id)] == ["failed"]
+    assert kinds(session, "payment_failed") == 1
+    state = session.get(DunningState, invoice.id)
+    assert state is not None and state.failures == 1 and state.next_retry_on is not None
+    assert fake.calls.count("confirm_payment_intent") == 1

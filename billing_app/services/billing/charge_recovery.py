@@ -13,8 +13,9 @@ receipt, once. Then two gaps a death leaves are closed:
   client gets the email, and the retry schedule its step. What the bank said exactly is not
   kept on the attempt, so a refusal is taken as one to retry, unless it asked for the client.
 Each failure told counts once in the invoice's ``dunning_state.failures``: an invoice with more
-failed automatic attempts than that (older than a run's page could still be telling) has one
-untold. Both are done under the invoice's lock, so two runs at once do it once.
+failed automatic attempts than that (started longer ago than a run could still be telling
+them, the reconciliation's bound) has one untold. Both are done under the invoice's lock, so
+two runs at once do it once.
 """
 
 from __future__ import annotations
@@ -123,8 +124,9 @@ def recover_automatic_charges(
             .where(col(PaymentAttempt.error) != NOT_MADE)
             .where(col(PaymentAttempt.invoice_id).in_(recent))
             .group_by(col(PaymentAttempt.invoice_id))
-            # Not one a run may be telling right now.
-            .having(func.max(PaymentAttempt.updated_at) < clock.now() - STALE_START)
+            # Not one a run may be telling right now: its charge started before the
+            # reconciliation's bound (the reconciliation may have ended it a moment ago).
+            .having(func.max(PaymentAttempt.created_at) < clock.now() - STALE_START)
             .subquery()
         )
         refused = set(
