@@ -3,6 +3,7 @@
 #   make dev    the same with hot reload of billing_app/ (frontend :3000, backend :8000)
 #   make test   lint + the whole suite (unit, services on SQLite and PostgreSQL, SMTP, browser)
 #   make bench  print the benchmark figures
+#   make soak   the renewal engine killed at random 20 times over 1,000 subscriptions (docs/testing.md)
 #   make mutation  mutation testing of the domain and the invoicing services (docs/testing.md)
 #   make i18n   extract the strings to translate and update every language's catalog (README)
 
@@ -26,7 +27,7 @@ export REFLEX_TELEMETRY_ENABLED := false
 export REFLEX_CHECK_LATEST_VERSION := false
 export PYTHONPATH := $(CURDIR)
 
-.PHONY: run dev test lint typecheck unit bench mutation migrate setup setup-dev chromium clean \
+.PHONY: run dev test lint typecheck unit bench soak mutation migrate setup setup-dev chromium clean \
 	catalogs i18n i18n-add
 
 # --- setup ---------------------------------------------------------------------------------
@@ -133,6 +134,18 @@ bench: setup-dev chromium $(LIGHTHOUSE)
 	$(PY) bench/bench_billing_run.py --postgres
 	$(PY) bench/bench_reports.py
 	$(PY) bench/bench_reports.py --postgres
+	$(PY) bench/bench_charges.py
+	$(PY) bench/bench_charges.py --postgres
+
+# The renewal engine SIGKILLed at random moments of a 1,000-subscription run and re-run, 20
+# times, then two runs at once on SQLite and PostgreSQL (tests/faults, docs/testing.md).
+SOAK_SUBSCRIPTIONS ?= 1000
+SOAK_ITERATIONS ?= 20
+
+soak: setup-dev
+	FAULTS_SUBSCRIPTIONS=$(SOAK_SUBSCRIPTIONS) FAULTS_ITERATIONS=$(SOAK_ITERATIONS) \
+	FAULTS_AT_ONCE_SUBSCRIPTIONS=$(SOAK_SUBSCRIPTIONS) \
+		$(VENV)/bin/pytest tests/faults -q -s -p no:cacheprovider
 
 # Mutation testing (docs/testing.md): plant small bugs and check that a test fails for each, in
 # two sets with their own mutmut configuration in pyproject.toml: "domain" ([tool.mutmut]:

@@ -53,6 +53,9 @@ class Settings(BaseSettings):
     stripe_api_base: str = ""
     # Where the portal loads Stripe.js from (tests: localstripe's fake).
     stripe_js_url: str = "https://js.stripe.com/v3/"
+    # Automatic charges of renewal invoices made at once (each waits on Stripe): a thread pool
+    # of this size. Stripe's rate limits (100 requests/s live, 25 in test mode) bound it.
+    charge_concurrency: int = 16
 
     # Email.
     smtp_host: str | None = None

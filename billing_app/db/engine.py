@@ -32,8 +32,9 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
 SQLITE_POOL_SIZE = 20
 
 
-def make_engine(url: str) -> sa.Engine:
-    """A new engine for ``url`` with our connection settings."""
+def make_engine(url: str, *, pool_size: int | None = None) -> sa.Engine:
+    """A new engine for ``url`` with our connection settings; ``pool_size`` keeps that many
+    connections for as many threads, and no more (a thread pool's own engine)."""
     if url.startswith("sqlite"):
         engine = sa.create_engine(
             url,
@@ -41,10 +42,13 @@ def make_engine(url: str) -> sa.Engine:
             # Connections are kept for every worker thread that may ask at once (the event
             # loop's executor, the job runner): one opened per transaction parses the schema
             # again and cost the portal a fifth of its events per second.
-            pool_size=SQLITE_POOL_SIZE,
+            pool_size=pool_size or SQLITE_POOL_SIZE,
+            max_overflow=0 if pool_size else 10,
         )
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
+    if pool_size:
+        return sa.create_engine(url, pool_pre_ping=True, pool_size=pool_size, max_overflow=0)
     return sa.create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=10)
 
 

@@ -18,7 +18,7 @@ from billing_app.db.customers import RenewalClaim, Subscription
 from billing_app.db.dunning import DunningSettings, DunningState, InvoiceReminder
 from billing_app.db.invoicing import Invoice
 from billing_app.domain.dunning import attempt_outcome, next_reminder, parse_days
-from billing_app.services.billing.auto_charge import AUTOMATIC
+from billing_app.services.billing.charge_recovery import AUTOMATIC
 
 
 @dataclass(frozen=True)
