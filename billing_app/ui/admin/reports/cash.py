@@ -9,6 +9,7 @@ import reflex as rx
 
 from billing_app.ui.admin.reports.cash_state import ALL_BRANDS, CashReportState
 from billing_app.ui.admin.shell import admin_page
+from billing_app.ui.kit import charts
 from billing_app.ui.kit.layout import NATIVE_SELECT_STYLE
 
 S = CashReportState
@@ -113,17 +114,30 @@ def _section(
     )
 
 
-def _chart(*series: tuple[str, str]) -> rx.Component:
-    return rx.recharts.bar_chart(
-        rx.recharts.cartesian_grid(stroke_dasharray="3 3"),
-        rx.recharts.x_axis(data_key="month"),
-        rx.recharts.y_axis(),
-        rx.recharts.graphing_tooltip(),
-        rx.recharts.legend(),
-        *(rx.recharts.bar(data_key=key, fill=color, name=key) for key, color in series),
-        data=S.chart,
+def _chart(title: str, *series: tuple[str, str]) -> rx.Component:
+    """A bar chart of the months, its axes labelled, drawn at once (no animation: what is read
+    is what is there)."""
+    return rx.box(
+        rx.recharts.bar_chart(
+            rx.recharts.cartesian_grid(stroke_dasharray="3 3"),
+            charts.x_axis(),
+            charts.y_axis(S.currency),
+            rx.recharts.graphing_tooltip(),
+            rx.recharts.legend(vertical_align="top"),
+            *(
+                rx.recharts.bar(
+                    data_key=key, fill=color, name=key, y_axis_id="left", is_animation_active=False
+                )
+                for key, color in series
+            ),
+            data=S.chart,
+            width="100%",
+            height=280,
+            margin={"left": 8, "right": 8, "bottom": 8},
+        ),
         width="100%",
-        height=260,
+        role="img",
+        aria_label=title + " chart in " + S.currency,
     )
 
 
@@ -313,13 +327,17 @@ def _content() -> rx.Component:
                 size="2",
                 color_scheme="gray",
             ),
-            rx.box(_chart(("Collected", "#2f7d4f")), width="100%", id="chart-collected"),
+            rx.box(
+                _chart("Collected per month", ("Collected", "#2f7d4f")),
+                width="100%",
+                id="chart-collected",
+            ),
         ),
         _section(
             "Invoiced vs collected",
             rx.fragment(),
             rx.box(
-                _chart(("Invoiced", "#1f4b99"), ("Collected", "#2f7d4f")),
+                _chart("Invoiced vs collected", ("Invoiced", "#1f4b99"), ("Collected", "#2f7d4f")),
                 width="100%",
                 id="chart-invoiced",
             ),
