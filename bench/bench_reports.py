@@ -102,7 +102,8 @@ def main() -> None:
     command.downgrade(config, BEFORE_ROLLUPS)
     print(f"writing {args.clients:,} clients' history ({kind})...", flush=True)
     started = time.perf_counter()
-    with make_engine(url).begin() as conn:
+    writing = make_engine(url)
+    with writing.begin() as conn:
         made = generate(
             conn,
             clients=args.clients,
@@ -113,6 +114,7 @@ def main() -> None:
             product_id=product_id or 0,
         )
     written = time.perf_counter() - started
+    writing.dispose()
     print(
         f"  {made.clients:,} clients, {made.subscriptions:,} subscriptions, "
         f"{made.movements:,} MRR movements, {made.invoices:,} invoices, {made.payments:,} "

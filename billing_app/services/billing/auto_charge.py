@@ -15,8 +15,10 @@ payments turned off, gets the invoice email asking for payment.
 
 from __future__ import annotations
 
+import logging
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
+from datetime import date, timedelta
 
 import sqlalchemy as sa
 from sqlmodel import Session, col, select
@@ -24,12 +26,12 @@ from sqlmodel import Session, col, select
 from billing_app.adapters import stripe_gateway as gateway
 from billing_app.adapters.stripe_gateway import StripeConfig
 from billing_app.db.card_payments import SavedCard, StripeCustomer
-from billing_app.db.customers import Client
+from billing_app.db.customers import Client, RenewalDocument
 from billing_app.db.engine import make_engine
 from billing_app.db.invoicing import Invoice
 from billing_app.domain.cards import card_label
 from billing_app.domain.permissions import Permission
-from billing_app.services.agency.branding import get_agency
+from billing_app.services.agency.branding import default_brand, get_agency
 from billing_app.services.billing.charge_recovery import (
     AUTHENTICATION,
     AUTOMATIC,
@@ -37,6 +39,7 @@ from billing_app.services.billing.charge_recovery import (
     recover_automatic_charges,
     tell_failure,
 )
+from billing_app.services.billing.renewal_documents import drain_one
 from billing_app.services.card_payments.charges import PaymentOutcome, charge, settle_charge
 from billing_app.services.card_payments.stripe_settings import stripe_config
 from billing_app.services.common import audit
@@ -54,6 +57,7 @@ from billing_app.services.invoicing.payments import (
 from billing_app.services.invoicing.settlement import payable_minor
 from billing_app.settings import Settings, get_settings
 
+log = logging.getLogger(__name__)
 # SQLite's writers take turns without a queue: past this many threads, one may wait beyond
 # the busy timeout (seen at 32 with 10,000 charges).
 SQLITE_CHARGE_THREADS = 16
@@ -75,6 +79,38 @@ def charges_automatically(session: Session, client: Client) -> bool:
     if wanted is None:
         wanted = get_agency(session).auto_charge
     return bool(wanted) and client.id is not None and default_card(session, client.id) is not None
+
+
+def system_invoice(
+    session: Session,
+    client: Client,
+    currency: str,
+    website_id: int | None,
+    today: date,
+    clock: Clock,
+) -> Invoice:
+    """A new invoice the system makes for ``client`` (a renewal, a prorated change), added and
+    flushed: its brand the client's; due on issue and waiting for its automatic charge when the
+    client pays automatically, else due after the agency's payment terms."""
+    automatic = charges_automatically(session, client)
+    days = 0 if automatic else get_agency(session, clock=clock).payment_terms_days
+    now = clock.now()
+    assert client.id is not None
+    invoice = Invoice(
+        client_id=client.id,
+        website_id=website_id,
+        brand_id=client.brand_id or default_brand(session, clock=clock).id or 0,
+        currency=currency,
+        locale=client.locale,
+        issue_date=today,
+        due_date=today + timedelta(days=days),
+        charge_pending=automatic,
+        created_at=now,
+        updated_at=now,
+    )
+    session.add(invoice)
+    session.flush()
+    return invoice
 
 
 @dataclass
@@ -114,6 +150,11 @@ def charge_pending_invoices(
     charging = make_engine(engine.url.render_as_string(hide_password=False), pool_size=workers)
 
     def one(invoice_id: int) -> str:
+        if invoice_id in undrained:  # its PDF, for the receipt, rendered out of the lock
+            try:
+                drain_one(charging, invoice_id, clock=clock)
+            except Exception:  # the receipt renders it then; the drain tries again
+                log.exception("renewal invoice %s: PDF not rendered before its charge", invoice_id)
         with Session(charging, expire_on_commit=False) as session:
             outcome = _charge(session, invoice_id, clock, settings, config)
             session.commit()
@@ -137,6 +178,7 @@ def charge_pending_invoices(
             ids += page
             if len(page) < limit:
                 break
+        undrained = set(session.exec(select(RenewalDocument.invoice_id)))
     try:
         with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="charge") as pool:
             for outcome in pool.map(one, ids):

@@ -34,24 +34,23 @@ from sqlmodel import Session, col, select
 from billing_app.db.customers import (
     Client,
     ClientWebsite,
-    ProductTaxRate,
     RenewalClaim,
     RenewalHold,
     Subscription,
     TaxRateRow,
 )
-from billing_app.db.invoicing import Invoice, InvoiceLine
+from billing_app.db.invoicing import InvoiceLine
 from billing_app.domain.billing import ONE_TIME
 from billing_app.domain.invoice_math import InvoiceLineInput, compute_invoice
 from billing_app.domain.lifecycle import transition
 from billing_app.domain.money import Money
 from billing_app.domain.periods import Period
 from billing_app.domain.renewals import due_periods
-from billing_app.services.agency.branding import agency_today, default_brand, get_agency
+from billing_app.services.agency.branding import agency_today, get_agency
 from billing_app.services.billing.auto_charge import (
     ChargeReport,
     charge_pending_invoices,
-    charges_automatically,
+    system_invoice,
 )
 from billing_app.services.billing.renewal_batches import BATCH, Fallback, batchable, bill_batch
 from billing_app.services.billing.renewal_documents import drain_documents
@@ -65,6 +64,7 @@ from billing_app.services.billing.renewal_plans import (
     plan_renewals,
 )
 from billing_app.services.catalog.proration import apply_pending_plan
+from billing_app.services.catalog.proration_money import product_rates
 from billing_app.services.catalog.recurring_revenue import (
     anchor_of,
     interval_of,
@@ -98,17 +98,6 @@ class RunReport:
     seconds: dict[str, float] = field(default_factory=dict)
     # What the invoices come to before taxes, per currency (minor units).
     amounts: dict[str, int] = field(default_factory=lambda: defaultdict(int))
-
-
-def _rates(session: Session, product_id: int) -> list[TaxRateRow]:
-    return list(
-        session.exec(
-            select(TaxRateRow)
-            .join(ProductTaxRate, col(ProductTaxRate.tax_rate_id) == col(TaxRateRow.id))
-            .where(col(ProductTaxRate.product_id) == product_id)
-            .order_by(col(ProductTaxRate.position))
-        )
-    )
 
 
 def _description(session: Session, sub: Subscription, billed: Period | None, locale: str) -> str:
@@ -205,25 +194,11 @@ def bill_group(
                     created_at=now,
                 )
             )
-        lines.append((sub, item.period, _rates(session, sub.product_id)))
-    agency = get_agency(session, clock=clock)
+        lines.append((sub, item.period, product_rates(session, sub.product_id)))
     sites = {sub.website_id for sub, _, _ in lines}
-    automatic = charges_automatically(session, client)
-    invoice = Invoice(
-        client_id=client_id,
-        website_id=sites.pop() if len(sites) == 1 else None,
-        brand_id=client.brand_id or default_brand(session, clock=clock).id or 0,
-        currency=currency,
-        locale=client.locale,
-        issue_date=today,
-        # Charged at once: due on issue; else the agency's payment terms.
-        due_date=today if automatic else today + timedelta(days=agency.payment_terms_days),
-        charge_pending=automatic,
-        created_at=now,
-        updated_at=now,
-    )
-    session.add(invoice)
-    session.flush()
+    site = sites.pop() if len(sites) == 1 else None
+    invoice = system_invoice(session, client, currency, site, today, clock)
+    automatic = invoice.charge_pending
     assert invoice.id is not None
     domain_lines = [
         InvoiceLineInput(

@@ -18,7 +18,7 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date
 from decimal import Decimal
 
 import sqlalchemy as sa
@@ -40,9 +40,8 @@ from billing_app.domain.lifecycle import InvoiceStatus
 from billing_app.domain.money import Money, format_money
 from billing_app.domain.permissions import ClientPermission, Permission
 from billing_app.services.access.portal_identity import NOT_FOUND, ClientUser, require_client
-from billing_app.services.agency.branding import default_brand, get_agency
 from billing_app.services.billing import auto_charge
-from billing_app.services.billing.auto_charge import charges_automatically
+from billing_app.services.billing.auto_charge import system_invoice
 from billing_app.services.common import audit
 from billing_app.services.common.actors import Acting, Actor, require
 from billing_app.services.common.clock import Clock, system_clock
@@ -130,23 +129,8 @@ def charge_invoice(
     client = session.get(Client, client_id)
     assert client is not None
     rates = product_rates(session, product_id)
-    agency = get_agency(session, clock=clock)
-    automatic = charges_automatically(session, client)
-    now = clock.now()
-    invoice = Invoice(
-        client_id=client_id,
-        website_id=website_id,
-        brand_id=client.brand_id or default_brand(session, clock=clock).id or 0,
-        currency=client.currency,
-        locale=client.locale,
-        issue_date=today,
-        due_date=today if automatic else today + timedelta(days=agency.payment_terms_days),
-        charge_pending=automatic,
-        created_at=now,
-        updated_at=now,
-    )
-    session.add(invoice)
-    session.flush()
+    invoice = system_invoice(session, client, client.currency, website_id, today, clock)
+    automatic = invoice.charge_pending
     assert invoice.id is not None
     result = priced(description, net_minor, client.currency, rates)
     session.add(
