@@ -22,7 +22,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
 
-from billing_app.api import portal_files, portal_preview
+from billing_app.api import portal_files, portal_preview, sso
 from billing_app.api.cookies import (
     BROWSER_MAX_AGE,
     browser_cookie_name,
@@ -367,6 +367,8 @@ def build_api() -> Starlette:
             Route("/api/auth/handoff", handoff, methods=["GET"]),
             Route("/api/auth/signed-out", signed_out, methods=["GET"]),
             Route("/api/auth/browser", browser_cookie, methods=["GET"]),
+            Route("/api/auth/sso/start", sso.start, methods=["GET"]),
+            Route("/api/auth/sso/callback", sso.callback, methods=["GET"]),
             Route("/api/portal/session", portal_handoff, methods=["GET"]),
             Route("/api/portal/signed-out", portal_signed_out, methods=["GET"]),
             Route("/api/portal/logo/{logo_key}", portal_files.portal_logo, methods=["GET"]),

@@ -10,4 +10,5 @@ from billing_app.db import (
     mrr_rollups,  # noqa: F401
     portal,  # noqa: F401
     reporting,  # noqa: F401
+    sso,  # noqa: F401
 )

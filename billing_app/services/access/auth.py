@@ -34,6 +34,7 @@ from billing_app.services.access.sessions import (
     resolve_session,
     revoke_sessions,
 )
+from billing_app.services.access.sso_config import password_sign_in_allowed
 from billing_app.services.access.tickets import (
     LOGIN_TICKET_TTL,
     MFA_TICKET_TTL,
@@ -80,6 +81,9 @@ __all__ = [
 
 
 BAD_CREDENTIALS = "Email or password is incorrect."
+PASSWORD_SIGN_IN_OFF = (
+    'Your agency signs its team in with its identity provider: use the "Sign in with" button.'
+)
 
 
 def clean_name(raw: str) -> str:
@@ -254,6 +258,16 @@ def authenticate(
         )
         return LoginOutcome(error=error)
     throttling.clear(session, account_key)
+    if realm is STAFF and not password_sign_in_allowed(session, getattr(user, "role_key", "")):
+        audit.record(
+            session,
+            "login.failed",
+            realm.actor(user.id, label, ip),
+            target=label,
+            details="reason: password sign-in is off (single sign-on only)",
+            clock=clock,
+        )
+        return LoginOutcome(error=PASSWORD_SIGN_IN_OFF)
     if needs_rehash(user.password_hash):
         user.password_hash = hash_password(password)
         session.add(user)
