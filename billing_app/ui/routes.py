@@ -18,6 +18,7 @@ from reflex.environment import environment
 # Public pages (no session).
 SETUP = "/setup"
 LOGIN = "/login"
+SSO_ERROR = "/login/sso-error"
 FORGOT_PASSWORD = "/forgot-password"
 RESET_PASSWORD = "/reset-password"
 ACCEPT_INVITE = "/accept-invite"
@@ -41,6 +42,7 @@ INVOICE = "/invoices/[invoice_id]"
 INVOICE_EDIT = "/invoices/[invoice_id]/edit"
 SETTINGS = "/settings"
 PAYMENTS_SETTINGS = "/settings/payments"
+SIGN_IN_SETTINGS = "/settings/sign-in"
 STRIPE_EVENTS = "/settings/payments/events"
 BRANDS = "/brands"
 TEAM = "/team"
@@ -179,6 +181,12 @@ _AUTH = "billing_app.ui.auth"
 PAGES: tuple[Page, ...] = (
     Page(SETUP, "Set up", f"{_AUTH}.setup:setup_page", (f"{_AUTH}.setup:SetupState.load",)),
     Page(LOGIN, "Sign in", f"{_AUTH}.login:login_page", (f"{_AUTH}.login:LoginState.load",)),
+    Page(
+        SSO_ERROR,
+        "Not signed in",
+        f"{_AUTH}.sso_error:sso_error_page",
+        (f"{_AUTH}.sso_error:SsoErrorState.load",),
+    ),
     Page(FORGOT_PASSWORD, "Reset your password", f"{_AUTH}.forgot_password:forgot_password_page"),
     Page(
         RESET_PASSWORD,
@@ -350,6 +358,12 @@ PAGES: tuple[Page, ...] = (
             f"{_ADMIN}.settings.portal:PortalSettingsState.load",
             f"{_ADMIN}.settings.dunning:DunningSettingsState.load",
         ),
+    ),
+    Page(
+        SIGN_IN_SETTINGS,
+        "Sign-in",
+        f"{_ADMIN}.settings.sign_in:sign_in_settings_page",
+        (f"{_ADMIN}.settings.sign_in:SignInSettingsState.load",),
     ),
     Page(
         PAYMENTS_SETTINGS,

@@ -28,6 +28,8 @@ PUBLIC_HANDLERS = {
     "ResetPasswordState.submit",
     "AcceptInviteState.load",
     "AcceptInviteState.submit",
+    # Why single sign-on did not sign someone in: a fixed sentence picked by a reason word.
+    "SsoErrorState.load",
     # The portal's public pages (ui/portal/login.py, accept_invite.py).
     "PortalLoginState.load",
     "PortalLoginState.submit",

@@ -40,6 +40,7 @@ NAV: tuple[NavItem, ...] = (
     NavItem("Settings", routes.SETTINGS, "settings", Permission.SETTINGS_READ),
     NavItem("Brands", routes.BRANDS, "palette", Permission.SETTINGS_READ),
     NavItem("Payments", routes.PAYMENTS_SETTINGS, "credit-card", Permission.PAYMENTS_CONFIGURE),
+    NavItem("Sign-in", routes.SIGN_IN_SETTINGS, "key-round", Permission.ROLES_MANAGE),
     NavItem("Team", routes.TEAM, "users", Permission.TEAM_READ),
     NavItem("Roles", routes.ROLES, "shield-check", Permission.TEAM_READ),
     NavItem("Emails", routes.EMAILS, "mail", Permission.EMAILS_VIEW),

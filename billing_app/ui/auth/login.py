@@ -1,18 +1,21 @@
-"""Sign in (/login): password, then the second factor when it is on."""
+"""Sign in (/login): password, then the second factor when it is on; or "Sign in with <label>"
+(the agency's identity provider, services/access/sso.py), which comes back here for our second
+factor when the provider did not assert one."""
 
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import quote
 
 import reflex as rx
 
-from billing_app.services.access import account, auth
+from billing_app.services.access import account, auth, sso_config
 from billing_app.services.common.transactions import run
 from billing_app.ui import routes
 from billing_app.ui.auth.common import COOKIES_NEEDED, ensure_browser_cookie, handoff_url, safe_next
 from billing_app.ui.kit.layout import auth_card
 from billing_app.ui.kit.sign_in import code_step, password_step
-from billing_app.ui.routes import hard_redirect
+from billing_app.ui.routes import backend_path, frontend_url, hard_redirect
 from billing_app.ui.session.staff import SessionState, current_caller, public
 
 
@@ -20,6 +23,8 @@ class LoginState(SessionState):
     errors: dict[str, str] = {}
     notice: str = ""
     mfa_step: bool = False
+    sso_label: str = ""
+    sso_href: str = ""
     # The second-factor ticket standing for the password typed in this browser. Its id only:
     # it is worth nothing without this browser's cookie. Backend only.
     _mfa_ticket_id: int = 0
@@ -42,7 +47,23 @@ class LoginState(SessionState):
         redirect, error = ensure_browser_cookie(self)
         if error:
             self.errors = {"form": error}
+        self.sso_label = run(sso_config.sign_in_button)
+        next_path = safe_next(params.get("next", "/"))
+        self.sso_href = backend_path(
+            f"{sso_config.START_PATH}?next={quote(frontend_url(next_path))}"
+        )
+        self._resume_sso(str(params.get("sso_mfa", "")))
         return redirect
+
+    def _resume_sso(self, raw: str) -> None:
+        """Back from the identity provider without its second factor: our code step, for
+        the second-factor ticket the callback issued to this browser only."""
+        if not raw.isdigit() or len(raw) > 18:
+            return
+        row = run(auth.pending_mfa_ticket, int(raw), browser=current_caller().browser_id)
+        if row is not None and row.id is not None:
+            self._mfa_ticket_id = row.id
+            self.mfa_step = True
 
     def _signed_in(self, ticket: str) -> Any:
         next_path = safe_next(self.router.url.query_parameters.get("next", "/"))
@@ -100,8 +121,46 @@ class LoginState(SessionState):
         self.errors = {}
 
 
+def _sso_button() -> rx.Component:
+    s = LoginState
+    return rx.cond(
+        s.sso_label != "",
+        rx.vstack(
+            rx.link(
+                rx.button(
+                    rx.icon("key-round", size=16),
+                    "Sign in with " + s.sso_label,
+                    size="3",
+                    width="100%",
+                    variant="outline",
+                    as_child=False,
+                    tab_index=-1,
+                ),
+                href=s.sso_href,
+                id="sso-sign-in",
+                width="100%",
+                underline="none",
+            ),
+            rx.hstack(
+                rx.separator(size="4"),
+                rx.text("or", size="1", color_scheme="gray"),
+                rx.separator(size="4"),
+                align="center",
+                width="100%",
+            ),
+            width="100%",
+            spacing="3",
+        ),
+    )
+
+
 def _password_step() -> rx.Component:
-    return password_step(LoginState, submit_id="login-submit", forgot_href=routes.FORGOT_PASSWORD)
+    return rx.vstack(
+        _sso_button(),
+        password_step(LoginState, submit_id="login-submit", forgot_href=routes.FORGOT_PASSWORD),
+        width="100%",
+        spacing="3",
+    )
 
 
 def _code_step() -> rx.Component:
