@@ -1,4 +1,4 @@
-"""Staff single sign-on (docs/architecture.md "Staff single sign-on", docs/security.md item 57):
+"""Staff single sign-on (docs/architecture.md "Staff single sign-on", docs/security.md item 61):
 the authorization code flow with PKCE (S256), state and nonce against the agency's OpenID
 Connect provider, ending in our own one-time ticket and the same session hand-off as the
 password sign-in.

@@ -1,5 +1,5 @@
 """Settings > Sign-in: the agency's OpenID Connect provider for staff (docs/security.md item
-57). Only the owner configures it; the client secret is encrypted at rest like the Stripe
+61). Only the owner configures it; the client secret is encrypted at rest like the Stripe
 secrets and never shown again; every change is audited without the secret. "Test" runs
 discovery and says what is wrong in plain words."""
 
