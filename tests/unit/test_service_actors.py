@@ -56,6 +56,10 @@ PUBLIC = {
     "card_payments.pay_by_link.start_link_card": "pay link: its token is the credential",
     "card_payments.pay_by_link.pay_by_link": "pay link: its token is the credential",
     "card_payments.pay_by_link.finish_link_payment": "pay link: its token is the credential",
+    "access.sso.start": "single sign-on: sends the browser to the provider",
+    "access.sso.complete": "single sign-on: the provider's answer is the credential",
+    "access.sso_config.sign_in_button": 'the sign-in page\'s "Sign in with" label',
+    "access.tickets.pending_mfa_ticket": "sign-in, second step after single sign-on",
 }
 
 # Self-service: a signed-in member acting on their own account (services/access/account.py).
@@ -98,6 +102,8 @@ PURE = {
     "catalog.tax_rates.tax_rate_of": "a stored rate as a domain TaxRate",
     "common.tokens.new_token": "a random token",
     "invoicing.views.status_label": "an invoice status in words",
+    "access.sso.message_for": "why single sign-on refused, in words",
+    "access.sso_config.role_choices": "the roles just-in-time members may get",
 }
 
 # Not yet checked: services/invoicing (being changed by another engineer). Remove each entry

@@ -12,9 +12,9 @@ from sqlmodel import Session
 
 from billing_app.adapters import crypto, oidc
 from billing_app.db.sso import SsoSettings
-from billing_app.domain.permissions import BUILTIN_ROLE_LABELS, BuiltinRole
+from billing_app.domain.permissions import BUILTIN_ROLE_LABELS, BuiltinRole, Permission
 from billing_app.services.common import audit
-from billing_app.services.common.actors import NOT_ALLOWED, Acting
+from billing_app.services.common.actors import NOT_ALLOWED, Acting, require
 from billing_app.services.common.clock import Clock, system_clock
 from billing_app.services.common.errors import FieldChecks, NotAllowed
 from billing_app.settings import Settings
@@ -28,7 +28,8 @@ _DOMAIN = re.compile(r"(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]
 
 
 def require_owner(actor: Acting) -> None:
-    """Sign-in settings are the owner's alone: they decide who can come in."""
+    """Sign-in settings are the owner's alone: they decide who can come in. (Callers first
+    ``require(actor, Permission.ROLES_MANAGE)``, what the page's guard asks, then this.)"""
     if not getattr(actor, "is_owner", False):
         raise NotAllowed(NOT_ALLOWED)
 
@@ -137,6 +138,7 @@ def password_sign_in_allowed(session: Session, role_key: str) -> bool:
 
 
 def sso_view(session: Session, viewer: Acting, *, settings: Settings) -> SsoView:
+    require(viewer, Permission.ROLES_MANAGE)
     require_owner(viewer)
     row = _row(session)
     secret = _secret(row, settings) if row else ""
@@ -169,6 +171,7 @@ def save_sso(
     settings: Settings | None = None,
 ) -> None:
     """Check and store the provider; nothing is written when any field is wrong."""
+    require(actor, Permission.ROLES_MANAGE)
     require_owner(actor)
     row = _row(session)
     checks = FieldChecks()
@@ -231,6 +234,7 @@ def save_sso(
 def remove_sso(session: Session, actor: Acting, *, clock: Clock = system_clock) -> None:
     """Turn single sign-on off: the button goes, everyone signs in with a password again.
     Linked subjects are kept, so turning it back on signs the same people in."""
+    require(actor, Permission.ROLES_MANAGE)
     require_owner(actor)
     row = _row(session)
     if row is None:
@@ -250,6 +254,7 @@ class CheckOutcome:
 def check_provider(session: Session, actor: Acting, *, settings: Settings) -> CheckOutcome:
     """Run discovery against the saved issuer and say in plain words what is wrong. Called
     off the event loop (it waits for the network)."""
+    require(actor, Permission.ROLES_MANAGE)
     require_owner(actor)
     row = _row(session)
     if row is None or not row.issuer_url:

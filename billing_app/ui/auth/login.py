@@ -126,20 +126,21 @@ def _sso_button() -> rx.Component:
     return rx.cond(
         s.sso_label != "",
         rx.vstack(
-            rx.link(
-                rx.button(
+            # A link (a full page load: the backend route sends the browser on to the
+            # provider), drawn as a button.
+            rx.button(
+                rx.el.a(
                     rx.icon("key-round", size=16),
                     "Sign in with " + s.sso_label,
-                    size="3",
-                    width="100%",
-                    variant="outline",
-                    as_child=False,
-                    tab_index=-1,
+                    href=s.sso_href,
+                    id="sso-sign-in",
+                    # rx.el.a is React Router's link: leave the app for the backend route.
+                    reload_document=True,
                 ),
-                href=s.sso_href,
-                id="sso-sign-in",
+                as_child=True,
+                size="3",
                 width="100%",
-                underline="none",
+                variant="outline",
             ),
             rx.hstack(
                 rx.separator(size="4"),

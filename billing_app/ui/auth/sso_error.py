@@ -24,12 +24,15 @@ def sso_error_page() -> rx.Component:
     return auth_card(
         "You are not signed in",
         "Single sign-on",
-        rx.callout(
-            SsoErrorState.message,
-            icon="triangle-alert",
-            color_scheme="red",
-            id="sso-error",
-            width="100%",
+        rx.cond(
+            SsoErrorState.message != "",
+            rx.callout(
+                SsoErrorState.message,
+                icon="triangle-alert",
+                color_scheme="red",
+                id="sso-error",
+                width="100%",
+            ),
         ),
         rx.link("Back to sign in", href=routes.LOGIN, size="3", id="sso-back"),
     )

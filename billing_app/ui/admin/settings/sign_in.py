@@ -18,6 +18,7 @@ from billing_app.services.common.transactions import run
 from billing_app.settings import get_settings
 from billing_app.ui.admin.settings.form import error_text, labelled, section
 from billing_app.ui.admin.shell import admin_page
+from billing_app.ui.kit.layout import NATIVE_SELECT_STYLE
 from billing_app.ui.session.staff import SessionState, current_user, field_errors, guard
 
 TEXT_FIELDS = ("issuer_url", "client_id", "button_label", "allowed_domains")
@@ -72,6 +73,8 @@ class SignInSettingsState(SessionState):
                 ),
                 settings=get_settings(),
             )
+        except NotAllowed:
+            return self._refuse(is_page_load=False)
         except ServiceError as exc:
             self.errors = field_errors(exc, default_field="issuer_url")
             self.values = {**self.values, **data}
@@ -81,13 +84,20 @@ class SignInSettingsState(SessionState):
         return rx.toast.success("Sign-in settings saved.")
 
     @guard(Permission.ROLES_MANAGE)
-    def test(self) -> None:
-        outcome = run(sso_config.check_provider, current_user(), settings=get_settings())
+    def test(self) -> Any:
+        try:
+            outcome = run(sso_config.check_provider, current_user(), settings=get_settings())
+        except NotAllowed:
+            return self._refuse(is_page_load=False)
         self.test_ok, self.test_message = outcome.ok, outcome.message
+        return None
 
     @guard(Permission.ROLES_MANAGE)
     def remove(self) -> Any:
-        run(sso_config.remove_sso, current_user())
+        try:
+            run(sso_config.remove_sso, current_user())
+        except NotAllowed:
+            return self._refuse(is_page_load=False)
         self._refresh()
         return rx.toast.success("Single sign-on is off.")
 
@@ -154,99 +164,107 @@ def _status() -> rx.Component:
 def _provider_form() -> rx.Component:
     s = SignInSettingsState
     return rx.form(
-        section(
-            "Identity provider",
-            "Google Workspace, Microsoft Entra, Okta, Keycloak or Authentik: create an OpenID "
-            "Connect web application there with the redirect URI below, then paste its details. "
-            "The client secret is stored encrypted and never shown again: leave it blank to "
-            "keep it.",
-            _text(
-                "Issuer URL",
-                "issuer_url",
-                "We read its discovery document (/.well-known/openid-configuration).",
-                "https://accounts.google.com",
-            ),
-            _text("Client ID", "client_id", "From the provider's application."),
-            rx.vstack(
-                labelled(
-                    "Client secret",
-                    rx.input(
-                        name="client_secret",
-                        id="sso-client_secret",
-                        type="password",
-                        auto_complete="off",
-                        placeholder=rx.cond(s.secret_hint != "", s.secret_hint + "  (saved)", ""),
-                        width="100%",
-                        size="2",
-                    ),
-                    "Stored encrypted.",
-                    html_for="sso-client_secret",
+        rx.vstack(
+            section(
+                "Identity provider",
+                "Google Workspace, Microsoft Entra, Okta, Keycloak or Authentik: create an "
+                "OpenID Connect web application there with the redirect URI below, then paste "
+                "its details. The client secret is stored encrypted and never shown again: "
+                "leave it blank to keep it.",
+                _text(
+                    "Issuer URL",
+                    "issuer_url",
+                    "We read its discovery document (/.well-known/openid-configuration).",
+                    "https://accounts.google.com",
                 ),
-                error_text(s.errors, "client_secret"),
-                spacing="1",
-                width="100%",
-            ),
-            _text(
-                "Button label", "button_label", "The button reads \u201cSign in with \u2026\u201d."
-            ),
-            rx.hstack(
-                rx.text("Redirect URI:", size="2", weight="medium"),
-                rx.code(s.callback_url, id="sso-callback-url", style={"word_break": "break-all"}),
-                align="center",
-                wrap="wrap",
-                spacing="2",
-            ),
-        ),
-        section(
-            "Who may sign in",
-            "Team members whose email matches, and people you invited. A deactivated member is "
-            "refused whatever the provider says.",
-            _text(
-                "Allowed email domains",
-                "allowed_domains",
-                "Separated by spaces, such as agency.com. Empty: any domain.",
-                "agency.com",
-            ),
-            _toggle(
-                "password_allowed",
-                "Team members may still sign in with a password",
-                "The owner always can (with two-factor), in case the provider is down.",
-            ),
-            _toggle(
-                "jit_enabled",
-                "Create members on first sign-in",
-                "Anyone of an allowed domain becomes a member with the role below. Off by default.",
-            ),
-            rx.vstack(
-                labelled(
-                    "Role of new members",
-                    rx.el.select(
-                        rx.foreach(s.roles, lambda r: rx.el.option(r[1], value=r[0])),
-                        name="jit_role_key",
-                        id="sso-jit_role_key",
-                        default_value=s.values["jit_role_key"],
-                        style={"height": "32px", "padding": "0 8px", "border_radius": "6px"},
+                _text("Client ID", "client_id", "From the provider's application."),
+                rx.vstack(
+                    labelled(
+                        "Client secret",
+                        rx.input(
+                            name="client_secret",
+                            id="sso-client_secret",
+                            type="password",
+                            auto_complete="off",
+                            placeholder=rx.cond(
+                                s.secret_hint != "", s.secret_hint + "  (saved)", ""
+                            ),
+                            width="100%",
+                            size="2",
+                        ),
+                        "Stored encrypted.",
+                        html_for="sso-client_secret",
                     ),
-                    html_for="sso-jit_role_key",
+                    error_text(s.errors, "client_secret"),
+                    spacing="1",
+                    width="100%",
                 ),
-                error_text(s.errors, "jit_role_key"),
-                spacing="1",
+                _text(
+                    "Button label",
+                    "button_label",
+                    "The button reads \u201cSign in with \u2026\u201d.",
+                ),
+                rx.hstack(
+                    rx.text("Redirect URI:", size="2", weight="medium"),
+                    rx.code(
+                        s.callback_url, id="sso-callback-url", style={"word_break": "break-all"}
+                    ),
+                    align="center",
+                    wrap="wrap",
+                    spacing="2",
+                ),
             ),
-            _toggle(
-                "trust_email",
-                "Trust the provider's email addresses as verified",
-                "Microsoft Entra sends no email_verified; Google Workspace does. Off: it must be "
-                "true.",
+            section(
+                "Who may sign in",
+                "Team members whose email matches, and people you invited. A deactivated member is "
+                "refused whatever the provider says.",
+                _text(
+                    "Allowed email domains",
+                    "allowed_domains",
+                    "Separated by spaces, such as agency.com. Empty: any domain.",
+                    "agency.com",
+                ),
+                _toggle(
+                    "password_allowed",
+                    "Team members may still sign in with a password",
+                    "The owner always can (with two-factor), in case the provider is down.",
+                ),
+                _toggle(
+                    "jit_enabled",
+                    "Create members on first sign-in",
+                    "Anyone of an allowed domain becomes a member with the role below. Off by "
+                    "default.",
+                ),
+                rx.vstack(
+                    labelled(
+                        "Role of new members",
+                        rx.el.select(
+                            rx.foreach(s.roles, lambda r: rx.el.option(r[1], value=r[0])),
+                            name="jit_role_key",
+                            id="sso-jit_role_key",
+                            default_value=s.values["jit_role_key"],
+                            style={**NATIVE_SELECT_STYLE, "max_width": "240px"},
+                        ),
+                        html_for="sso-jit_role_key",
+                    ),
+                    error_text(s.errors, "jit_role_key"),
+                    spacing="1",
+                    width="100%",
+                ),
+                _toggle(
+                    "trust_email",
+                    "Trust the provider's email addresses as verified",
+                    "Microsoft Entra sends no email_verified; Google Workspace does. Off: it "
+                    "must be true.",
+                ),
+                _toggle(
+                    "provider_mfa",
+                    "Our provider enforces two-factor sign-in",
+                    "Then our own code is not asked. Otherwise it is, unless the provider says it "
+                    "checked a second factor.",
+                ),
+                error_text(s.errors, "allowed_domains"),
             ),
-            _toggle(
-                "provider_mfa",
-                "Our provider enforces two-factor sign-in",
-                "Then our own code is not asked. Otherwise it is, unless the provider says it "
-                "checked a second factor.",
-            ),
-            error_text(s.errors, "allowed_domains"),
-        ),
-        rx.hstack(
             rx.cond(
                 s.test_message != "",
                 rx.text(
@@ -255,26 +273,31 @@ def _provider_form() -> rx.Component:
                     size="2",
                     role="status",
                     id="sso-test-result",
+                    style={"word_break": "break-word"},
                 ),
             ),
-            rx.spacer(),
-            rx.cond(
-                s.configured,
-                rx.button(
-                    "Turn off",
-                    type="button",
-                    variant="soft",
-                    color_scheme="red",
-                    on_click=s.remove,
-                    id="sso-remove",
+            rx.hstack(
+                rx.spacer(),
+                rx.cond(
+                    s.configured,
+                    rx.button(
+                        "Turn off",
+                        type="button",
+                        variant="soft",
+                        color_scheme="red",
+                        on_click=s.remove,
+                        id="sso-remove",
+                    ),
                 ),
+                rx.button("Test", type="button", variant="soft", on_click=s.test, id="sso-test"),
+                rx.button("Save", type="submit", id="sso-save"),
+                align="center",
+                width="100%",
+                wrap="wrap",
+                spacing="3",
             ),
-            rx.button("Test", type="button", variant="soft", on_click=s.test, id="sso-test"),
-            rx.button("Save", type="submit", id="sso-save"),
-            align="center",
+            spacing="4",
             width="100%",
-            wrap="wrap",
-            spacing="3",
         ),
         on_submit=s.save,
         reset_on_submit=False,
