@@ -27,3 +27,14 @@ def test_reasonable_passwords_pass_without_composition_rules(password: str) -> N
 def test_your_own_email_or_name_is_refused() -> None:
     with pytest.raises(ValidationFailed, match="name or email"):
         check_password("marta.kowalska", email="marta.kowalska@agency.test")
+
+
+@pytest.mark.parametrize("stored", [None, ""])
+def test_an_account_without_a_password_never_matches_any_password(stored: str | None) -> None:
+    """The timing-evening dummy hash must never let an account without a password in, even
+    with the dummy's own phrase."""
+    from billing_app.services.common import tokens
+
+    for guess in ("not a real password, used to even out timing", "", "anything"):
+        assert tokens.verify_password(stored, guess) is False
+    assert tokens.verify_password(tokens.hash_password("plum tree at dusk"), "plum tree at dusk")
