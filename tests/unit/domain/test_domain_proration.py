@@ -98,3 +98,22 @@ def test_charge_and_credit_are_consistent_and_never_negative(
         assert up.net == 0
     if on == period.start:
         assert up.net == new - old
+
+
+def test_the_amount_bounds_and_kinds_are_exact() -> None:
+    from billing_app.domain.proration import MAX_AMOUNT
+
+    day = date(2025, 3, 5)
+    assert prorate_now(0, MAX_AMOUNT, MARCH, day).charge > 0  # both bounds accepted
+    assert prorate_now(MAX_AMOUNT, 0, MARCH, day).credit > 0
+    for old, new in ((MAX_AMOUNT + 1, 0), (0, MAX_AMOUNT + 1), (True, 5), (5, 2.0), (-1, 0)):
+        with pytest.raises(ValueError, match="whole number of minor units, >= 0"):
+            prorate_now(old, new, MARCH, day)  # type: ignore[arg-type]
+    with pytest.raises(InvalidPeriod, match=r"current period \(2025-03-01 to 2025-03-31\)"):
+        prorate_now(1, 2, MARCH, date(2025, 4, 2))
+    assert prorate_now(100, 200, MARCH, MARCH.start).days_left == 31
+    assert prorate_now(100, 200, MARCH, MARCH.end).days_left == 0
+    assert period_amount(0, 0) == 0 and period_amount(4, 0) == 0
+    for quantity, price in ((-1, 5), (5, -1)):
+        with pytest.raises(ValueError, match="never negative"):
+            period_amount(quantity, price)
