@@ -24,9 +24,8 @@ from decimal import Decimal
 import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
-from billing_app.db.credit_notes import CreditNote
 from billing_app.db.customers import Client, ProductTaxRate, RenewalClaim, TaxRateRow
-from billing_app.db.invoicing import Invoice, InvoiceEvent, InvoiceLine
+from billing_app.db.invoicing import Invoice, InvoiceLine
 from billing_app.domain.credit_notes import (
     CreditTotals,
     InvalidCredit,
@@ -37,19 +36,18 @@ from billing_app.domain.credit_notes import (
 )
 from billing_app.domain.invoice_math import InvoiceLineInput, LineResult, compute_invoice
 from billing_app.domain.lifecycle import InvoiceStatus
-from billing_app.domain.money import Money, format_money
+from billing_app.domain.money import Money
 from billing_app.domain.permissions import ClientPermission, Permission
 from billing_app.services.access.portal_identity import NOT_FOUND, ClientUser, require_client
 from billing_app.services.billing import auto_charge
 from billing_app.services.billing.auto_charge import system_invoice
-from billing_app.services.common import audit
 from billing_app.services.common.actors import Acting, Actor, require
 from billing_app.services.common.clock import Clock, system_clock
 from billing_app.services.common.errors import NotFound
 from billing_app.services.common.outbox import WAKE_OUTBOX
 from billing_app.services.common.transactions import wake
 from billing_app.services.credit_notes import card_credits
-from billing_app.services.credit_notes.issuing import resettle, write_note
+from billing_app.services.credit_notes.issuing import book_note, resettle
 from billing_app.services.credit_notes.ledger import add_credit
 from billing_app.services.credit_notes.planning import BALANCE, credited_lines, refusal
 from billing_app.services.invoicing.documents import queue_invoice_email
@@ -277,34 +275,20 @@ def _credit_note(
     )
     outstanding_before = outstanding_minor(invoice)
     give_back = BALANCE if split.given_back else ""
-    note: CreditNote = write_note(
-        session, None, actor_label, invoice, credit, split, give_back, reason, rows, clock
+    note = book_note(
+        session,
+        None,
+        actor_label,
+        audit_actor,
+        invoice,
+        credit,
+        split,
+        give_back,
+        reason,
+        rows,
+        clock,
     )
     assert note.id is not None
-    invoice.credited_minor += split.reduces_due
-    client = session.get(Client, invoice.client_id)
-    assert client is not None
-    client.net_invoiced_minor -= credit.total
-    session.add(client)
-    label = format_money(Money(credit.total, invoice.currency), invoice.locale)
-    session.add(
-        InvoiceEvent(
-            invoice_id=invoice.id,
-            at=clock.now(),
-            kind="credit_note",
-            actor_label=actor_label,
-            message=f"Credit note {note.number} issued: {label} credited ({reason})",
-            internal=False,
-        )
-    )
-    audit.record(
-        session,
-        "credit_note.issued",
-        audit_actor,
-        target=note.number,
-        details=f"{invoice.number}: {label}",
-        clock=clock,
-    )
     if give_back:
         card_credits.give_back(
             session,

@@ -39,7 +39,7 @@ from billing_app.services.agency.branding import get_agency, today_at_agency
 from billing_app.services.card_payments import card_refunds
 from billing_app.services.card_payments.cards import connected_config
 from billing_app.services.common import audit
-from billing_app.services.common.actors import require
+from billing_app.services.common.actors import Actor, require
 from billing_app.services.common.clock import Clock, system_clock
 from billing_app.services.common.errors import Conflict, ValidationFailed
 from billing_app.services.credit_notes import card_credits
@@ -126,33 +126,20 @@ def issue_credit_note(
             payment = card_payment_for(session, invoice, form.card_payment_id, split.given_back)
     reference = bounded_text(form.reference, 120, "reference")
     outstanding_before = outstanding_minor(invoice)
-    note = write_note(
-        session, actor.id, actor.email, invoice, credit, split, give_back, reason, rows, clock
-    )
-    invoice.credited_minor += split.reduces_due
-    client = session.get(Client, invoice.client_id)
-    assert client is not None and note.id is not None and invoice.id is not None
-    client.net_invoiced_minor -= credit.total
-    session.add(client)
-    label = format_money(Money(credit.total, invoice.currency), invoice.locale)
-    session.add(
-        InvoiceEvent(
-            invoice_id=invoice.id,
-            at=clock.now(),
-            kind="credit_note",
-            actor_label=actor.email,
-            message=f"Credit note {note.number} issued: {label} credited ({reason})",
-            internal=False,
-        )
-    )
-    audit.record(
+    note = book_note(
         session,
-        "credit_note.issued",
+        actor.id,
+        actor.email,
         actor.actor(),
-        target=note.number,
-        details=f"{invoice.number}: {label}",
-        clock=clock,
+        invoice,
+        credit,
+        split,
+        give_back,
+        reason,
+        rows,
+        clock,
     )
+    assert note.id is not None
     if give_back == CARD:
         resettle(session, invoice, outstanding_before)
         assert payment is not None
@@ -175,6 +162,52 @@ def issue_credit_note(
     outcome = give_back or "due"
     card_credits.finish(session, note, invoice, outcome)
     return IssuedCreditNote(note.id, note.number, credit.total, outcome)
+
+
+def book_note(
+    session: Session,
+    created_by_id: int | None,
+    actor_label: str,
+    audit_actor: Actor,
+    invoice: Invoice,
+    credit: CreditTotals,
+    split: CreditSplit,
+    give_back: str,
+    reason: str,
+    rows: list[InvoiceLine],
+    clock: Clock,
+) -> CreditNote:
+    """Write the credit note and what it changes at once: the invoice's credit, the client's
+    net invoiced, the invoice's timeline and the audit log (where the money goes is the
+    caller's)."""
+    note = write_note(
+        session, created_by_id, actor_label, invoice, credit, split, give_back, reason, rows, clock
+    )
+    invoice.credited_minor += split.reduces_due
+    client = session.get(Client, invoice.client_id)
+    assert client is not None and invoice.id is not None
+    client.net_invoiced_minor -= credit.total
+    session.add(client)
+    label = format_money(Money(credit.total, invoice.currency), invoice.locale)
+    session.add(
+        InvoiceEvent(
+            invoice_id=invoice.id,
+            at=clock.now(),
+            kind="credit_note",
+            actor_label=actor_label,
+            message=f"Credit note {note.number} issued: {label} credited ({reason})",
+            internal=False,
+        )
+    )
+    audit.record(
+        session,
+        "credit_note.issued",
+        audit_actor,
+        target=note.number,
+        details=f"{invoice.number}: {label}",
+        clock=clock,
+    )
+    return note
 
 
 def write_note(
