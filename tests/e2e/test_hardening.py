@@ -40,7 +40,7 @@ from billing_app.ui.admin.settings.brands import BrandsState
 from billing_app.ui.admin.team.team import TeamState
 from tests.integration.test_handler_guards import FRAMEWORK_HANDLERS, our_states
 
-from .conftest import AppServer, ensure_owner, session_token
+from .conftest import OWNER_EMAIL, OWNER_PASSWORD, AppServer, ensure_owner, session_token
 from .sockets import NAMESPACE, exchange, run_async
 from .test_foundation_journeys import at, menu_item, sign_in
 
@@ -393,3 +393,37 @@ def test_one_search_does_not_freeze_everyone(app_server: AppServer) -> None:
     assert updates
     assert elapsed < 15, f"the searches took {elapsed:.1f}s"
     assert max(latencies) < 2, f"/healthz waited {max(latencies):.1f}s"
+
+
+def test_a_sign_in_sent_before_the_app_starts_is_held_and_never_put_in_the_url(
+    app_server: AppServer, new_page: Any
+) -> None:
+    """Pages paint before their script starts. Someone who signs in at once, before the app
+    has taken the form over, is signed in once it has; the browser never sends the form its
+    own way (a GET of the page with the password in the address, kept in history and logs)."""
+    ensure_owner(app_server)
+    page = new_page()
+    requested: list[str] = []
+    page.on("request", lambda r: requested.append(r.url))
+    held: list[Any] = []
+    manifest = re.compile(r"/assets/manifest-[^/]*\.js$")
+    # The app waits for this (Playwright needs a Python function, not list.append).
+    page.route(manifest, lambda route: held.append(route))  # noqa: PLW0108
+    page.goto(app_server.base_url + "/login")
+    page.fill("#email", OWNER_EMAIL)
+    page.fill("#password", OWNER_PASSWORD)
+    page.click("#login-submit")
+    page.wait_for_timeout(500)  # the browser's own sending would have left by now
+    assert page.url == app_server.base_url + "/login"
+    assert not [url for url in requested if "password" in url]
+    for _ in range(100):
+        if held:
+            break
+        page.wait_for_timeout(50)
+    assert held, "the app asked for its modules"
+    for route in held:
+        route.continue_()
+    page.unroute(manifest)
+    page.wait_for_url(re.compile(r"/dashboard|/$"))
+    assert not [url for url in requested if "password" in url]
+    assert len([url for url in requested if "/api/auth/handoff?" in url]) == 1  # signed in once

@@ -94,7 +94,7 @@ def _sort_header(label: str, key: str) -> rx.Component:
             rx.text(label),
             rx.cond(
                 s.sort == key,
-                rx.icon(rx.cond(s.descending, "arrow-down", "arrow-up"), size=14),
+                rx.cond(s.descending, rx.icon("arrow-down", size=14), rx.icon("arrow-up", size=14)),
                 rx.icon("arrow-up-down", size=14, color=rx.color("gray", 8)),
             ),
             spacing="1",
@@ -186,8 +186,10 @@ def _list_content() -> rx.Component:
                                     rx.text("Total"),
                                     rx.cond(
                                         s.sort == "amount",
-                                        rx.icon(
-                                            rx.cond(s.descending, "arrow-down", "arrow-up"), size=14
+                                        rx.cond(
+                                            s.descending,
+                                            rx.icon("arrow-down", size=14),
+                                            rx.icon("arrow-up", size=14),
                                         ),
                                         rx.icon(
                                             "arrow-up-down", size=14, color=rx.color("gray", 8)

@@ -190,9 +190,11 @@ def _sending_section() -> rx.Component:
         ),
         rx.cond(
             b.test_result != "",
-            rx.callout(
-                b.test_result,
-                icon=rx.cond(b.test_failed, "triangle-alert", "circle-check"),
+            rx.callout.root(
+                rx.callout.icon(
+                    rx.cond(b.test_failed, rx.icon("triangle-alert"), rx.icon("circle-check"))
+                ),
+                rx.callout.text(b.test_result),
                 color_scheme=rx.cond(b.test_failed, "red", "green"),
                 size="1",
                 role="status",
