@@ -48,29 +48,60 @@ def portal_logo(request: Request) -> Response:
     return _logo(key)
 
 
+def _host_logo_key(request: Request) -> str:
+    """The logo key of the brand of the request's host (else the default brand's), or ""."""
+    with session_scope() as session:
+        look = portal_brand.portal_look(session, netloc=request.headers.get("host", ""))
+    key = look.logo_key
+    return key if key and storage.path_of(key, "brand-logos") is not None else ""
+
+
 def favicon(request: Request) -> Response:
     """/favicon.ico: the logo of the brand of the page's host (else the default brand's), as
     a portal page shows it, never a logo of ours; nothing (204) when that brand has none, so
     the browser logs no failed request on any page."""
-    with session_scope() as session:
-        look = portal_brand.portal_look(session, netloc=request.headers.get("host", ""))
-    key = look.logo_key
-    if not key or storage.path_of(key, "brand-logos") is None:
+    key = _host_logo_key(request)
+    if not key:
         return Response(status_code=204, headers={"Cache-Control": "public, max-age=3600"})
     return _logo(key)
 
 
-def _logo(key: str) -> Response:
+# A 1x1 transparent PNG: what a sign-in page's logo slot shows for a brand without a logo,
+# until the page's script puts the brand's name there.
+_NO_LOGO = bytes.fromhex(
+    "89504e470d0a1a0a0000000d49484452000000010000000108060000001f15c489"
+    "0000000d4944415478da63606060600000000500017aa857500000000049454e44ae426082"
+)
+
+
+def host_logo(request: Request) -> Response:
+    """The logo of the brand of the page's host (else the default brand's): the address is
+    the same for every brand, so a prerendered sign-in page shows the right logo in its
+    first paint, before its script knows the brand. Revalidated on every use (the brand may
+    change its logo; the answer is a 304 while it has not)."""
+    key = _host_logo_key(request)
+    etag = f'"{key or "none"}"'
+    headers = {"Cache-Control": "no-cache", "ETag": etag, "Vary": "Host"}
+    if request.headers.get("if-none-match") == etag:
+        return Response(status_code=304, headers=headers)
+    if not key:
+        return Response(_NO_LOGO, media_type="image/png", headers={**headers, **_FILE_HEADERS})
+    return _logo(key, headers)
+
+
+_FILE_HEADERS = {
+    "X-Content-Type-Options": "nosniff",
+    "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'",
+}
+
+
+def _logo(key: str, cache: dict[str, str] | None = None) -> Response:
     path = storage.path_of(key, "brand-logos")
     assert path is not None
     return Response(
         path.read_bytes(),
         media_type=storage.content_type(key),
-        headers={
-            "Cache-Control": "public, max-age=3600",
-            "X-Content-Type-Options": "nosniff",
-            "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'",
-        },
+        headers={**(cache or {"Cache-Control": "public, max-age=3600"}), **_FILE_HEADERS},
     )
 
 

@@ -470,6 +470,16 @@ def _single_port() -> bool:
     return bool(environment.REFLEX_MOUNT_FRONTEND_COMPILED_APP.get())
 
 
+def built_backend_path(path: str) -> str:
+    """The URL of one of our backend routes written into a page when it is built: relative
+    in a production build (served on the page's own origin, whatever host it was opened
+    on), else as ``backend_path``. The production build is made before the server that
+    mounts it starts, so ``backend_path`` cannot tell yet."""
+    if environment.REFLEX_ENV_MODE.get() == rx.constants.Env.PROD:
+        return path
+    return backend_path(path)
+
+
 def backend_path(path: str) -> str:
     """The URL of one of our backend routes, as the browser must load it."""
     if _single_port():

@@ -21,7 +21,7 @@ from billing_app.services.access import portal_frame
 from billing_app.services.agency import portal_brand
 from billing_app.services.common.transactions import run
 from billing_app.ui import routes
-from billing_app.ui.kit.layout import loading, visually_hidden
+from billing_app.ui.kit.layout import visually_hidden
 from billing_app.ui.portal.payment_banner import alert_row, payment_banner
 from billing_app.ui.session.portal import PortalShellState, current_client_user
 
@@ -187,17 +187,34 @@ def _brand_mark() -> rx.Component:
     return rx.cond(P.brand_name != "", _brand_link())
 
 
-def _brand_link() -> rx.Component:
+def _brand_link(logo_src: Any = P.logo_url) -> rx.Component:
     return rx.link(
         rx.cond(
             P.logo_url != "",
-            rx.image(src=P.logo_url, alt=P.brand_name, height=LOGO_HEIGHT, max_width="160px"),
+            rx.image(src=logo_src, alt=P.brand_name, height=LOGO_HEIGHT, max_width="160px"),
             rx.text(P.brand_name, weight="bold", size="4"),
         ),
         href=routes.PORTAL,
         underline="none",
         color=rx.color("gray", 12),
         id="portal-brand",
+    )
+
+
+# The logo of the brand of the page's host (else the default brand's) at one address for
+# every brand: a page branded by its host alone (sign-in, password reset) has it in its
+# prerendered HTML, so the logo paints with the page instead of after its script has run.
+HOST_LOGO = "/api/portal/brand-logo"
+
+
+def _host_brand_mark() -> rx.Component:
+    """The brand mark of a page whose brand is the host's: the host logo from the first
+    paint (a transparent pixel when the brand has none), then the name if there is no logo."""
+    src = routes.built_backend_path(HOST_LOGO)
+    return rx.cond(
+        P.status == "loading",
+        rx.image(src=src, alt="", height=LOGO_HEIGHT, max_width="160px"),
+        _brand_link(src),
     )
 
 
@@ -363,16 +380,22 @@ def portal_page(title: str, content: Callable[[], rx.Component]) -> rx.Component
             min_height="56px",  # the logo and 12px of padding above and below
         ),
         rx.el.nav(
-            rx.hstack(
-                *[_nav_link(item) for item in NAV],
-                spacing="1",
-                width="100%",
-                max_width="960px",
-                margin_x="auto",
-                padding_x="8px",
-                # On a phone the tabs wrap onto a second row: every tab, the current one
-                # included, stays in sight (a sideways-scrolling bar hid the last ones).
-                flex_wrap=["wrap", "wrap", "nowrap"],
+            # The tabs come all at once with the page's first data (the role decides which):
+            # tabs added beside tabs already shown would move them, and on a phone the
+            # second row they wrap onto would push the page down (layout shift).
+            rx.cond(
+                P.status != "loading",
+                rx.hstack(
+                    *[_nav_link(item) for item in NAV],
+                    spacing="1",
+                    width="100%",
+                    max_width="960px",
+                    margin_x="auto",
+                    padding_x="8px",
+                    # On a phone the tabs wrap onto a second row: every tab, the current one
+                    # included, stays in sight (a sideways-scrolling bar hid the last ones).
+                    flex_wrap=["wrap", "wrap", "nowrap"],
+                ),
             ),
             aria_label="Portal",
         ),
@@ -400,10 +423,11 @@ def portal_page(title: str, content: Callable[[], rx.Component]) -> rx.Component
                 id="portal-not-allowed",
             ),
         ),
-        loading(),
+        rx.fragment(),
     )
     return _themed(
         _preview_banner(),
+        rx.cond(P.status == "loading", _loading()),
         header,
         rx.el.main(
             body,
@@ -413,22 +437,44 @@ def portal_page(title: str, content: Callable[[], rx.Component]) -> rx.Component
             padding="24px 16px",
             flex="1",
         ),
-        _footer(),
+        # The footer comes with the page too: shown at the foot of the empty page, it would
+        # jump down when the page filled.
+        rx.cond(P.status != "loading", _footer()),
+    )
+
+
+def _loading() -> rx.Component:
+    """The spinner of a page waiting for its data, over the viewport's centre and out of the
+    flow: nothing on the page moves when it goes. A plain element (not a stack, as the page's
+    content is) so the content replaces it rather than reusing it."""
+    return rx.el.div(
+        rx.spinner(size="3"),
+        role="status",
+        aria_label="Loading",
+        style={
+            "position": "fixed",
+            "inset": "0",
+            "display": "flex",
+            "align_items": "center",
+            "justify_content": "center",
+            "pointer_events": "none",
+        },
     )
 
 
 def portal_public_page(
-    title: str, subtitle: str | rx.Var[str], *children: rx.Component
+    title: str, subtitle: str | rx.Var[str], *children: rx.Component, host_brand: bool = False
 ) -> rx.Component:
-    """A page shown before signing in: the brand above a card, in the main landmark."""
+    """A page shown before signing in: the brand above a card, in the main landmark.
+    ``host_brand``: the page's brand is always its host's (else the default), never a
+    client's, so its logo can be in the prerendered page."""
+    mark = _host_brand_mark() if host_brand else _brand_mark()
     return _themed(
         rx.el.main(
             rx.center(
                 rx.card(
                     rx.vstack(
-                        rx.center(
-                            _brand_mark(), width="100%", padding_bottom="8px", min_height="40px"
-                        ),
+                        rx.center(mark, width="100%", padding_bottom="8px", min_height="40px"),
                         rx.heading(title, size="6", as_="h1"),
                         rx.text(subtitle, color_scheme="gray", size="2"),
                         *children,

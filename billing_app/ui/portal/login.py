@@ -147,6 +147,7 @@ def portal_login_page() -> rx.Component:
             rx.callout(L.notice, icon="info", id="portal-login-notice", width="100%"),
         ),
         rx.cond(L.mfa_step, _code_step(), _password_step()),
+        host_brand=True,
     )
 
 
@@ -205,6 +206,7 @@ def portal_forgot_page() -> rx.Component:
             ),
         ),
         rx.link("Back to sign in", href=routes.PORTAL_LOGIN, size="2"),
+        host_brand=True,
     )
 
 
@@ -288,4 +290,5 @@ def portal_reset_page() -> rx.Component:
             ),
         ),
         rx.link("Back to sign in", href=routes.PORTAL_LOGIN, size="2"),
+        host_brand=True,
     )
