@@ -1,7 +1,8 @@
 """Lighthouse scores of the portal's sign-in page and overview (signed in), and of the staff
 sign-in page for comparison, on the app as `make run` serves it.
 
-Run: .venv/bin/python bench/bench_lighthouse.py [--runs 2] [--out test-artifacts/lighthouse]
+Run: .venv/bin/python bench/bench_lighthouse.py [--runs 5] [--page /portal]
+     [--out test-artifacts/lighthouse]
 
 A throwaway database gets a client with a portal user, a year of invoices and its
 subscriptions, under a brand with a PNG logo, colours, support contacts and a footer. The app is
@@ -16,7 +17,9 @@ websocket, which is where the portal's data comes from.
 Printed for each page and run: performance, accessibility, best practices and SEO (0-100),
 then, for the portal pages, every audit that did not pass in full with what Lighthouse says
 about it. The JSON reports are kept in --out. Goal for the portal pages: performance >= 95,
-accessibility 100, best practices 100.
+accessibility 100, best practices 100, judged on the median of the runs (Lighthouse's own
+advice: one run's performance score moves by a few points from run to run); the lowest run is
+printed beside it.
 """
 
 from __future__ import annotations
@@ -27,6 +30,7 @@ import io
 import json
 import os
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -212,11 +216,29 @@ def failing_audits(result: dict[str, Any]) -> list[str]:
     return lines
 
 
+def goals_line() -> str:
+    return ", ".join(f"{k} >= {v}" for k, v in GOALS.items())
+
+
+def verdict(runs: list[dict[str, int | None]]) -> str:
+    """Each goal against the median of the runs, with the lowest run beside it."""
+    parts, missed = [], []
+    for name, goal in GOALS.items():
+        got = sorted(run[name] or 0 for run in runs)
+        median = statistics.median(got)
+        parts.append(f"{name} {median:g} (lowest {got[0]})")
+        if median < goal:
+            missed.append(name)
+    head = "meets them" if not missed else "misses " + ", ".join(missed)
+    return f"{head}: " + ", ".join(parts)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--runs", type=int, default=2, help="runs of each page")
+    parser.add_argument("--runs", type=int, default=5, help="runs of each page")
     parser.add_argument("--out", type=Path, default=ROOT / "test-artifacts" / "lighthouse")
     parser.add_argument("--log", type=Path, help="write the app's output here")
+    parser.add_argument("--page", default="", help="only the pages whose path contains this")
     args = parser.parse_args()
     if not LIGHTHOUSE.exists():
         raise SystemExit(f"{LIGHTHOUSE} is missing: make bench installs it")
@@ -230,6 +252,8 @@ def main() -> None:
         brand_the_portal(data_dir)
         with live_app.served(data_dir, log=args.log, seconds=1800) as (base, _):
             for label, path, signed_in, portal in PAGES:
+                if args.page not in path:
+                    continue
                 results[label] = []
                 for run in range(1, args.runs + 1):
                     slug = path.strip("/").replace("/", "-") or "root"
@@ -245,19 +269,11 @@ def main() -> None:
                     if portal:
                         for row in failing_audits(result):
                             print(row)
-    print("\nGoals for the portal pages: " + ", ".join(f"{k} >= {v}" for k, v in GOALS.items()))
+    print("\nGoals for the portal pages (median of the runs): " + goals_line())
     for label, _, _, portal in PAGES:
-        if not portal:
+        if not portal or label not in results:
             continue
-        missed = sorted(
-            {
-                f"{k} {run[k]}"
-                for run in results[label]
-                for k, goal in GOALS.items()
-                if run[k] is None or run[k] < goal  # type: ignore[operator]
-            }
-        )
-        print(f"  {label:<30} " + ("meets them" if not missed else "misses: " + ", ".join(missed)))
+        print(f"  {label:<30} " + verdict(results[label]))
     print(json.dumps(results))
 
 
