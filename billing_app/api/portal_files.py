@@ -7,6 +7,7 @@ Plain functions: Starlette runs them, rendering included, in its thread pool (it
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from typing import Any
 
@@ -87,6 +88,20 @@ def host_logo(request: Request) -> Response:
     if not key:
         return Response(_NO_LOGO, media_type="image/png", headers={**headers, **_FILE_HEADERS})
     return _logo(key, headers)
+
+
+def host_theme(request: Request) -> Response:
+    """The accent scale of the brand of the page's host (else the default brand's) as CSS: a
+    prerendered sign-in page paints in the brand's colours before its script knows the brand.
+    Revalidated on every use."""
+    with session_scope() as session:
+        look = portal_brand.portal_look(session, netloc=request.headers.get("host", ""))
+    css = portal_brand.theme_css(look)
+    etag = '"' + hashlib.sha256(css.encode()).hexdigest()[:32] + '"'
+    headers = {"Cache-Control": "no-cache", "ETag": etag, "Vary": "Host", **_FILE_HEADERS}
+    if request.headers.get("if-none-match") == etag:
+        return Response(status_code=304, headers=headers)
+    return Response(css, media_type="text/css", headers=headers)
 
 
 _FILE_HEADERS = {

@@ -373,6 +373,7 @@ def build_api() -> Starlette:
             Route("/api/portal/signed-out", portal_signed_out, methods=["GET"]),
             Route("/api/portal/logo/{logo_key}", portal_files.portal_logo, methods=["GET"]),
             Route("/api/portal/brand-logo", portal_files.host_logo, methods=["GET"]),
+            Route("/api/portal/brand.css", portal_files.host_theme, methods=["GET"]),
             Route("/api/portal/preview", portal_preview.open_preview, methods=["GET"]),
             Route("/api/portal/preview/exit", portal_preview.leave_preview, methods=["GET"]),
             Route("/favicon.ico", portal_files.favicon, methods=["GET"]),

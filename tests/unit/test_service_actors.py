@@ -104,6 +104,7 @@ PURE = {
     "invoicing.views.status_label": "an invoice status in words",
     "access.sso.message_for": "why single sign-on refused, in words",
     "access.sso_config.role_choices": "the roles just-in-time members may get",
+    "agency.portal_brand.theme_css": "a public look's colours as a stylesheet",
 }
 
 # Not yet checked: services/invoicing (being changed by another engineer). Remove each entry

@@ -8,6 +8,7 @@ contacts, footer, bank details, portal address) and nothing else.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 import sqlalchemy as sa
@@ -38,6 +39,24 @@ class BrandLook:
     footer: str
     bank: BankDetails
     portal_url: str  # the portal's address under this brand (its custom domain when set)
+
+
+# The element a page branded by its host marks to take the host brand's colours from
+# ``theme_css`` (served at one address for every brand, so a prerendered page can link it).
+HOST_THEME_CLASS = "portal-host-theme"
+_THEME_KEY = re.compile(r"^--accent-[a-z0-9-]+$")
+_THEME_VALUE = re.compile(r"^[#a-zA-Z0-9(),.% -]+$")
+
+
+def theme_css(look: BrandLook) -> str:
+    """The brand's accent scale as a CSS rule for ``HOST_THEME_CLASS`` (only accent variables,
+    only colour-shaped values: nothing else can reach the page)."""
+    pairs = [
+        f"{key}:{value}"
+        for key, value in sorted(look.theme.items())
+        if _THEME_KEY.match(key) and _THEME_VALUE.match(value)
+    ]
+    return f".{HOST_THEME_CLASS}{{{';'.join(pairs)}}}\n"
 
 
 def host_of(netloc: str) -> str:

@@ -34,6 +34,25 @@ def loading() -> rx.Component:
     return rx.center(rx.spinner(size="3"), padding_top="80px", width="100%")
 
 
+def overlay_spinner() -> rx.Component:
+    """A spinner over the viewport's centre and out of the flow: nothing on the page moves
+    when it goes. A plain element (not a stack, as page content is) so content that comes in
+    its place replaces it rather than reusing it."""
+    return rx.el.div(
+        rx.spinner(size="3"),
+        role="status",
+        aria_label="Loading",
+        style={
+            "position": "fixed",
+            "inset": "0",
+            "display": "flex",
+            "align_items": "center",
+            "justify_content": "center",
+            "pointer_events": "none",
+        },
+    )
+
+
 def auth_card(title: str, subtitle: str | rx.Var[str], *children: rx.Component) -> rx.Component:
     """The centred card of the public pages, as the page's main landmark."""
     return rx.el.main(

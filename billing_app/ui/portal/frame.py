@@ -21,7 +21,7 @@ from billing_app.services.access import portal_frame
 from billing_app.services.agency import portal_brand
 from billing_app.services.common.transactions import run
 from billing_app.ui import routes
-from billing_app.ui.kit.layout import visually_hidden
+from billing_app.ui.kit.layout import overlay_spinner, visually_hidden
 from billing_app.ui.portal.payment_banner import alert_row, payment_banner
 from billing_app.ui.session.portal import PortalShellState, current_client_user
 
@@ -313,12 +313,21 @@ def _footer() -> rx.Component:
     )
 
 
-def _themed(*children: rx.Component) -> rx.Component:
+# The accent scale of the brand of the page's host (else the default brand's) as a stylesheet
+# at one address for every brand, for the pages branded by their host alone: their first paint
+# has the brand's colours, not the theme's default ones.
+HOST_THEME = "/api/portal/brand.css"
+
+
+def _themed(*children: rx.Component, host_theme: bool = False) -> rx.Component:
     """The brand's exact colour as Radix's accent scale on everything inside; the brand's logo
     as the tab's icon (React puts the link in the document's head)."""
+    first = [rx.el.link(rel="stylesheet", href=routes.built_backend_path(HOST_THEME))]
     return rx.box(
+        *(first if host_theme else []),
         rx.cond(P.logo_url != "", rx.el.link(rel="icon", href=P.logo_url)),
         *children,
+        class_name=portal_brand.HOST_THEME_CLASS if host_theme else "",
         style=P.theme,
         min_height="100vh",
         display="flex",
@@ -427,7 +436,7 @@ def portal_page(title: str, content: Callable[[], rx.Component]) -> rx.Component
     )
     return _themed(
         _preview_banner(),
-        rx.cond(P.status == "loading", _loading()),
+        rx.cond(P.status == "loading", overlay_spinner()),
         header,
         rx.el.main(
             body,
@@ -443,31 +452,12 @@ def portal_page(title: str, content: Callable[[], rx.Component]) -> rx.Component
     )
 
 
-def _loading() -> rx.Component:
-    """The spinner of a page waiting for its data, over the viewport's centre and out of the
-    flow: nothing on the page moves when it goes. A plain element (not a stack, as the page's
-    content is) so the content replaces it rather than reusing it."""
-    return rx.el.div(
-        rx.spinner(size="3"),
-        role="status",
-        aria_label="Loading",
-        style={
-            "position": "fixed",
-            "inset": "0",
-            "display": "flex",
-            "align_items": "center",
-            "justify_content": "center",
-            "pointer_events": "none",
-        },
-    )
-
-
 def portal_public_page(
     title: str, subtitle: str | rx.Var[str], *children: rx.Component, host_brand: bool = False
 ) -> rx.Component:
     """A page shown before signing in: the brand above a card, in the main landmark.
     ``host_brand``: the page's brand is always its host's (else the default), never a
-    client's, so its logo can be in the prerendered page."""
+    client's, so its logo and colours can be in the prerendered page."""
     mark = _host_brand_mark() if host_brand else _brand_mark()
     return _themed(
         rx.el.main(
@@ -491,6 +481,7 @@ def portal_public_page(
             flex="1",
         ),
         _footer(),
+        host_theme=host_brand,
     )
 
 

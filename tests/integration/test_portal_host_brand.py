@@ -1,4 +1,5 @@
-"""/api/portal/brand-logo: the one address every prerendered sign-in page shows its logo from.
+"""/api/portal/brand-logo and /api/portal/brand.css: the one address every prerendered sign-in
+page shows its logo from, and the one it takes its colours from.
 The answer is the logo of the brand whose custom domain the request's host is, else the default
 brand's; a brand without a logo gets a transparent pixel (never another brand's logo, never a
 broken image); the browser revalidates it (the brand may change its logo)."""
@@ -32,10 +33,10 @@ def _png(colour: str) -> bytes:
     return out.getvalue()
 
 
-def _brand(name: str, domain: str) -> branding.BrandInput:
+def _brand(name: str, domain: str, colour: str = "#0f766e") -> branding.BrandInput:
     return branding.BrandInput(
         name=name,
-        primary_color="#0f766e",
+        primary_color=colour,
         accent_color="#f59e0b",
         sender_name=name,
         reply_to="",
@@ -119,3 +120,36 @@ def test_the_logo_is_revalidated_and_a_new_logo_shows_at_once(
     assert changed.status_code == 200
     assert _colour(changed.content)[:3] == (22, 163, 74)
     assert changed.headers["etag"] != etag
+
+
+def _theme(host: str, **headers: str) -> Response:
+    client = TestClient(routes.build_api(), base_url=f"https://{host}")
+    response: Response = client.get("/api/portal/brand.css", headers=headers)
+    return response
+
+
+def test_the_host_brands_colours_come_as_a_stylesheet_for_the_first_paint(
+    brands: dict[str, bytes], https: Settings
+) -> None:
+    """/api/portal/brand.css: the accent scale of the host's brand (step 9 is its exact
+    colour), else the default brand's, for the element the sign-in pages mark."""
+    with Session(get_engine(https.resolved_database_url)) as session:
+        northwind = next(b for b in branding.list_brands(session) if b.name == "Northwind")
+        assert northwind.id is not None
+        branding.update_brand(
+            session, SYSTEM, northwind.id, _brand("Northwind", "billing.northwind.test", "#7c3aed")
+        )
+        session.commit()
+    agency_cache.forget()
+    sheet = _theme("billing.northwind.test")
+    assert sheet.status_code == 200
+    assert sheet.headers["content-type"].startswith("text/css")
+    assert sheet.headers["cache-control"] == "no-cache"
+    css = sheet.text
+    assert css.startswith(".portal-host-theme{") and css.rstrip().endswith("}")
+    assert "--accent-9:#7c3aed" in css and "--accent-contrast:" in css
+    declarations = css.rstrip().removeprefix(".portal-host-theme{").removesuffix("}").split(";")
+    assert all(d.startswith("--accent-") for d in declarations)
+    assert "--accent-9:#0f766e" in _theme("billing.agency.test").text  # the default brand's
+    again = _theme("billing.northwind.test", **{"If-None-Match": sheet.headers["etag"]})
+    assert again.status_code == 304
