@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+from collections.abc import Callable
 from typing import Any
 
 from sqlmodel import col, select
@@ -49,11 +50,15 @@ def portal_logo(request: Request) -> Response:
     return _logo(key)
 
 
+def _host_look(request: Request) -> portal_brand.BrandLook:
+    """The look of the brand of the request's host (else the default brand's)."""
+    with session_scope() as session:
+        return portal_brand.portal_look(session, netloc=request.headers.get("host", ""))
+
+
 def _host_logo_key(request: Request) -> str:
     """The logo key of the brand of the request's host (else the default brand's), or ""."""
-    with session_scope() as session:
-        look = portal_brand.portal_look(session, netloc=request.headers.get("host", ""))
-    key = look.logo_key
+    key = _host_look(request).logo_key
     return key if key and storage.path_of(key, "brand-logos") is not None else ""
 
 
@@ -81,27 +86,20 @@ def host_logo(request: Request) -> Response:
     first paint, before its script knows the brand. Revalidated on every use (the brand may
     change its logo; the answer is a 304 while it has not)."""
     key = _host_logo_key(request)
-    etag = f'"{key or "none"}"'
-    headers = {"Cache-Control": "no-cache", "ETag": etag, "Vary": "Host"}
-    if request.headers.get("if-none-match") == etag:
-        return Response(status_code=304, headers=headers)
     if not key:
-        return Response(_NO_LOGO, media_type="image/png", headers={**headers, **_FILE_HEADERS})
-    return _logo(key, headers)
+        return _revalidated(request, '"none"', lambda: _NO_LOGO, "image/png")
+    path = storage.path_of(key, "brand-logos")
+    assert path is not None
+    return _revalidated(request, f'"{key}"', path.read_bytes, storage.content_type(key))
 
 
 def host_theme(request: Request) -> Response:
     """The accent scale of the brand of the page's host (else the default brand's) as CSS: a
     prerendered sign-in page paints in the brand's colours before its script knows the brand.
     Revalidated on every use."""
-    with session_scope() as session:
-        look = portal_brand.portal_look(session, netloc=request.headers.get("host", ""))
-    css = portal_brand.theme_css(look)
+    css = portal_brand.theme_css(_host_look(request))
     etag = '"' + hashlib.sha256(css.encode()).hexdigest()[:32] + '"'
-    headers = {"Cache-Control": "no-cache", "ETag": etag, "Vary": "Host", **_FILE_HEADERS}
-    if request.headers.get("if-none-match") == etag:
-        return Response(status_code=304, headers=headers)
-    return Response(css, media_type="text/css", headers=headers)
+    return _revalidated(request, etag, css.encode, "text/css")
 
 
 _FILE_HEADERS = {
@@ -110,13 +108,24 @@ _FILE_HEADERS = {
 }
 
 
-def _logo(key: str, cache: dict[str, str] | None = None) -> Response:
+def _revalidated(
+    request: Request, etag: str, body: Callable[[], bytes], media_type: str
+) -> Response:
+    """A file of the host's brand the browser checks again on every use: 304 (the body not
+    read) while ``etag`` still names it."""
+    headers = {"Cache-Control": "no-cache", "ETag": etag, "Vary": "Host", **_FILE_HEADERS}
+    if request.headers.get("if-none-match") == etag:
+        return Response(status_code=304, headers=headers)
+    return Response(body(), media_type=media_type, headers=headers)
+
+
+def _logo(key: str) -> Response:
     path = storage.path_of(key, "brand-logos")
     assert path is not None
     return Response(
         path.read_bytes(),
         media_type=storage.content_type(key),
-        headers={**(cache or {"Cache-Control": "public, max-age=3600"}), **_FILE_HEADERS},
+        headers={"Cache-Control": "public, max-age=3600", **_FILE_HEADERS},
     )
 
 
